@@ -1,0 +1,50 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// swrt: a service-worker runtime with durable Background Fetch.
+#[derive(Debug, Parser)]
+#[command(name = "swrt", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Register a service worker, run its lifecycle and exit when all work is done.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Serve this directory as the origin; <SW> is then a path inside it.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// The origin (default http://localhost; with --root, the address to serve on).
+    #[arg(long, value_name = "URL")]
+    pub origin: Option<String>,
+    /// Where durable state lives (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// End the run with status 1 if work is still pending after SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Longest a script may run without yielding before it is terminated.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub event_timeout: f64,
+    /// Heap limit per worker isolate, in MiB.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub heap_limit_mb: usize,
+    /// Cap on how long waitUntil() may extend one event.
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    pub wait_until_timeout: f64,
+    /// Stop a worker after this many idle seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub idle_timeout: f64,
+    /// The service worker script: a path (inside --root, or a local file) or an http(s) URL.
+    #[arg(value_name = "SW")]
+    pub sw: String,
+}

@@ -1,0 +1,61 @@
+//! What the CLI shows: console lines on stdout, errors on stderr.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use swrt_runtime::{ConsoleLevel, HostDelegate, ScriptError, TerminationReason};
+use url::Url;
+
+/// Prints each console call as one stdout line and remembers whether any
+/// uncaught error or termination happened (the exit status depends on it).
+#[derive(Debug, Default)]
+pub struct CliDelegate {
+    failed: AtomicBool,
+}
+
+impl CliDelegate {
+    /// True once an uncaught error or a termination was reported.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+}
+
+impl HostDelegate for CliDelegate {
+    fn console(&self, _script_url: &Url, _level: ConsoleLevel, message: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{message}");
+        let _ = out.flush();
+    }
+
+    fn open_window(&self, script_url: &Url, url: &Url) -> bool {
+        eprintln!("swrt: {script_url} asked to open a window: {url}");
+        false
+    }
+
+    fn uncaught_error(&self, script_url: &Url, error: &ScriptError) {
+        self.failed.store(true, Ordering::Release);
+        eprintln!("Uncaught error in {script_url}: {}", format_error(error));
+    }
+
+    fn worker_terminated(&self, script_url: &Url, reason: &TerminationReason) {
+        self.failed.store(true, Ordering::Release);
+        eprintln!("swrt: worker {script_url} was terminated: {reason}");
+    }
+}
+
+/// `message`, then `    at file:line:column`, then the JS stack.
+pub fn format_error(error: &ScriptError) -> String {
+    let mut text = error.message.clone();
+    match (&error.stack, &error.location) {
+        (Some(stack), _) => {
+            text.push('\n');
+            text.push_str(stack.trim_end());
+        }
+        (None, Some(location)) => {
+            text.push_str("\n    at ");
+            text.push_str(location);
+        }
+        (None, None) => {}
+    }
+    text
+}

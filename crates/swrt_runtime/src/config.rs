@@ -1,0 +1,33 @@
+//! Limits and tunables of the worker host.
+
+use std::time::Duration;
+
+/// Resource limits applied to every service worker the host runs.
+///
+/// Defaults follow Chromium where it has a number: a running script that does
+/// not yield for 30 s is terminated, `waitUntil` may extend an event for at
+/// most 5 minutes, and an idle worker is stopped after 30 s.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Longest a worker may run JavaScript without returning to its event
+    /// loop: top-level evaluation, one event dispatch, or one task/microtask
+    /// checkpoint. Past it the worker is terminated (`terminate_execution`).
+    pub event_timeout: Duration,
+    /// Longest an event's lifetime may be extended by `waitUntil()`.
+    pub wait_until_timeout: Duration,
+    /// Heap limit of one isolate in bytes; reaching it terminates that worker only.
+    pub heap_limit_bytes: usize,
+    /// A worker with no event in flight is stopped after this long.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            event_timeout: Duration::from_secs(30),
+            wait_until_timeout: Duration::from_secs(5 * 60),
+            heap_limit_bytes: 512 * 1024 * 1024,
+            idle_timeout: Duration::from_secs(30),
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Errors of the worker host, and reports of JavaScript exceptions.
+
+use std::fmt;
+
+use deno_core::error::{CoreError, CoreErrorKind, JsError};
+
+/// A JavaScript exception, reduced to what a person needs to find it:
+/// the message, the first script location and the stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptError {
+    /// `Name: message`, as the exception prints.
+    pub message: String,
+    /// `file:line:column` of the innermost frame, when known.
+    pub location: Option<String>,
+    /// The JavaScript stack (`    at ...` lines), when known.
+    pub stack: Option<String>,
+}
+
+impl ScriptError {
+    pub(crate) fn from_js_error(e: &JsError) -> Self {
+        let location = e
+            .frames
+            .iter()
+            .find(|f| f.file_name.as_deref().is_some_and(|n| !n.starts_with("ext:")))
+            .or_else(|| e.frames.first())
+            .and_then(|f| {
+                Some(format!(
+                    "{}:{}:{}",
+                    f.file_name.as_deref()?,
+                    f.line_number?,
+                    f.column_number?
+                ))
+            });
+        let stack = if e.frames.is_empty() {
+            None
+        } else {
+            Some(
+                e.frames
+                    .iter()
+                    .map(|f| {
+                        let place = format!(
+                            "{}:{}:{}",
+                            f.file_name.as_deref().unwrap_or("<anonymous>"),
+                            f.line_number.unwrap_or(0),
+                            f.column_number.unwrap_or(0)
+                        );
+                        match &f.function_name {
+                            Some(name) if !name.is_empty() => format!("    at {name} ({place})"),
+                            _ => format!("    at {place}"),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        };
+        ScriptError { message: e.exception_message.clone(), location, stack }
+    }
+
+    pub(crate) fn from_core_error(e: &CoreError) -> Self {
+        match e.as_kind() {
+            CoreErrorKind::Js(js) => Self::from_js_error(js),
+            _ => ScriptError { message: e.to_string(), location: None, stack: None },
+        }
+    }
+
+    /// A report without a script location (host-side failures such as a 404).
+    pub fn plain(message: impl Into<String>) -> Self {
+        ScriptError { message: message.into(), location: None, stack: None }
+    }
+}
+
+impl fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(loc) = &self.location {
+            write!(f, "\n    at {loc}")?;
+        }
+        if let Some(stack) = &self.stack {
+            write!(f, "\nStack:\n{stack}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Failures of the worker host.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The script could not be fetched.
+    #[error("failed to fetch script {url}: {reason}")]
+    ScriptFetch { url: String, reason: String },
+    /// The script threw or failed to parse during evaluation.
+    #[error("script {url} failed to evaluate: {error}")]
+    Evaluation { url: String, error: ScriptError },
+    /// The install event failed (a listener threw or a waitUntil promise rejected).
+    #[error("install of {url} failed: {error}")]
+    InstallFailed { url: String, error: ScriptError },
+    /// The worker was terminated by a limit.
+    #[error("worker {url} was terminated: {reason}")]
+    Terminated { url: String, reason: crate::TerminationReason },
+    /// The worker thread is gone.
+    #[error("worker {url} is not running")]
+    WorkerGone { url: String },
+    /// A registration or scope was invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// The JavaScript engine could not start.
+    #[error("failed to start the JavaScript engine: {0}")]
+    Engine(String),
+}

@@ -1,0 +1,93 @@
+//! The deno_core extensions that make up a swrt realm.
+//!
+//! Reused from Deno: deno_webidl, deno_web (events, streams, URL, encoding,
+//! Blob, timers, console formatting, structuredClone) and deno_fetch's
+//! spec-tested `Headers`, `FormData`, `Request`, `Response` classes.
+//!
+//! Decision (issue 2, item 5): deno_fetch's JS classes are reused, its network
+//! path (`26_fetch.js`, hyper-based `op_fetch`) is not. Measured on this
+//! machine: its classes load on QuickJS with a single stand-in module
+//! (`ext:deno_net/02_tls.js`, loaded by `22_http_client.js`); the other module
+//! it needs, `ext:deno_telemetry`, is only loaded by `26_fetch.js`, which swrt
+//! never loads. `fetch()` itself lives in `js/10_fetch.js` on reqwest ops, so
+//! redirects, cancellation and TLS are ours.
+
+use std::sync::Arc;
+
+use deno_core::{ascii_str_include, Extension, ExtensionFileSource};
+
+use crate::ops;
+
+deno_core::extension!(
+    deno_net,
+    lazy_loaded_js = ["02_tls.js" = { source = "(function(){ throw new Error('replaced at init'); })();" }],
+);
+
+deno_core::extension!(
+    swrt_worker,
+    deps = [deno_webidl, deno_web, deno_fetch],
+    ops = [
+        ops::console::op_swrt_console,
+        ops::crypto::op_swrt_random_values,
+        ops::crypto::op_swrt_random_uuid,
+        ops::fetch::op_swrt_fetch,
+        ops::fetch::op_swrt_fetch_cancel_handle,
+        ops::scope::op_swrt_worker_info,
+        ops::scope::op_swrt_next_command,
+        ops::scope::op_swrt_event_settled,
+        ops::scope::op_swrt_import_scripts,
+        ops::scope::op_swrt_skip_waiting,
+        ops::scope::op_swrt_clients_claim,
+        ops::scope::op_swrt_open_window,
+        ops::scope::op_swrt_clients_match_all,
+    ],
+);
+
+/// The JavaScript of `js/`, embedded in the binary.
+macro_rules! js_file {
+    ($name:literal) => {
+        ExtensionFileSource::new(
+            concat!("ext:swrt/", $name),
+            ascii_str_include!(concat!("../../../js/", $name)),
+        )
+    };
+}
+
+/// Modules of the worker realm, loaded on demand with `core.loadExtScript`.
+fn worker_lazy_js() -> Vec<ExtensionFileSource> {
+    vec![
+        js_file!("01_web_platform.js"),
+        js_file!("02_console.js"),
+        js_file!("03_crypto.js"),
+        js_file!("10_fetch.js"),
+        js_file!("20_extendable_event.js"),
+        js_file!("30_service_worker_objects.js"),
+        js_file!("40_clients.js"),
+    ]
+}
+
+/// Every extension of a service-worker realm, in dependency order.
+pub(crate) fn worker_extensions(location: url::Url) -> Vec<Extension> {
+    let mut net = deno_net::init();
+    net.lazy_loaded_js_files =
+        std::borrow::Cow::Owned(vec![ExtensionFileSource::new(
+            "ext:deno_net/02_tls.js",
+            ascii_str_include!("../../../js/00_deno_net_tls.js"),
+        )]);
+    let mut worker = swrt_worker::init();
+    worker.lazy_loaded_js_files = std::borrow::Cow::Owned(worker_lazy_js());
+    // The entry script runs at startup and builds the global scope.
+    worker.js_files = std::borrow::Cow::Owned(vec![js_file!("90_service_worker_main.js")]);
+    vec![
+        deno_webidl::deno_webidl::init(),
+        deno_web::deno_web::init(
+            Arc::new(deno_web::BlobStore::default()),
+            Some(location),
+            false,
+            deno_web::InMemoryBroadcastChannel::default(),
+        ),
+        net,
+        deno_fetch::deno_fetch::init(deno_fetch::Options::default()),
+        worker,
+    ]
+}

@@ -1,0 +1,399 @@
+//! A service-worker registration and its versions: the Update, Install and
+//! Activate algorithms of the Service Workers spec (§Update, §Install, §Activate).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use url::Url;
+
+use super::HostInner;
+use crate::error::{HostError, ScriptError};
+use crate::worker::{
+    EventOutcome, ImportedScripts, RegistrationView, WorkerHandle, WorkerSpec, WorkerView,
+};
+
+/// A worker version's state (ServiceWorkerState).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerState {
+    /// Evaluated, not yet installing.
+    Parsed,
+    /// `install` is being dispatched.
+    Installing,
+    /// Installed, waiting to activate.
+    Installed,
+    /// `activate` is being dispatched.
+    Activating,
+    /// Active: receives functional events.
+    Activated,
+    /// Replaced or failed.
+    Redundant,
+}
+
+impl WorkerState {
+    /// The ServiceWorkerState enum string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerState::Parsed => "parsed",
+            WorkerState::Installing => "installing",
+            WorkerState::Installed => "installed",
+            WorkerState::Activating => "activating",
+            WorkerState::Activated => "activated",
+            WorkerState::Redundant => "redundant",
+        }
+    }
+}
+
+/// A snapshot of a registration for embedders.
+#[derive(Debug, Clone)]
+pub struct RegistrationInfo {
+    /// Scope URL.
+    pub scope: Url,
+    /// Script URL and state of the active worker, if any.
+    pub active: Option<(Url, WorkerState)>,
+    /// Script URL and state of the waiting worker, if any.
+    pub waiting: Option<(Url, WorkerState)>,
+    /// Script URL and state of the installing worker, if any.
+    pub installing: Option<(Url, WorkerState)>,
+}
+
+/// Scope defaults to the script's directory; it must be same-origin with the
+/// script and, without a `Service-Worker-Allowed` header, inside its directory
+/// (Register/Update "max scope" check).
+pub(crate) fn resolve_scope(script_url: &Url, scope: Option<Url>) -> Result<Url, HostError> {
+    if !matches!(script_url.scheme(), "http" | "https" | "file") {
+        return Err(HostError::Invalid(format!(
+            "script URL {script_url} must be http(s) (or a local file)"
+        )));
+    }
+    let max_scope = script_url
+        .join("./")
+        .map_err(|_| HostError::Invalid(format!("cannot derive a scope from {script_url}")))?;
+    let scope = scope.unwrap_or_else(|| max_scope.clone());
+    if scope.origin() != script_url.origin() {
+        return Err(HostError::Invalid(format!(
+            "scope {scope} is not same-origin with the script {script_url}"
+        )));
+    }
+    if !scope.path().starts_with(max_scope.path()) {
+        return Err(HostError::Invalid(format!(
+            "the path of the scope {scope} is not under the max scope allowed ({max_scope})"
+        )));
+    }
+    Ok(scope)
+}
+
+pub(crate) struct Version {
+    pub(crate) id: u64,
+    pub(crate) script_url: Url,
+    script_source: String,
+    imports: Arc<ImportedScripts>,
+    state: Mutex<WorkerState>,
+    runner: tokio::sync::Mutex<Option<Arc<WorkerHandle>>>,
+    skip_waiting: AtomicBool,
+    /// Bumped on every dispatch; an idle stop only fires if it did not move.
+    activity: AtomicU64,
+    in_flight: AtomicU64,
+}
+
+impl Version {
+    fn state(&self) -> WorkerState {
+        *self.state.lock().unwrap()
+    }
+
+    fn view(&self) -> WorkerView {
+        WorkerView {
+            id: self.id,
+            script_url: self.script_url.to_string(),
+            state: self.state().as_str().to_string(),
+        }
+    }
+
+    /// The running worker, starting it (and evaluating the script) if needed.
+    async fn running(
+        self: &Arc<Self>,
+        host: &HostInner,
+        registration: &Registration,
+    ) -> Result<Arc<WorkerHandle>, HostError> {
+        let mut runner = self.runner.lock().await;
+        if let Some(handle) = runner.as_ref() {
+            if handle.is_alive() {
+                return Ok(handle.clone());
+            }
+            tracing::info!(script_url = %self.script_url, "restarting a stopped worker");
+        }
+        let handle = WorkerHandle::start(WorkerSpec {
+            script_url: self.script_url.clone(),
+            script_source: self.script_source.clone(),
+            registration: registration.view(),
+            limits: host.limits.clone(),
+            delegate: host.delegate.clone(),
+            loader: host.loader.clone(),
+            imports: self.imports.clone(),
+            host_requests: host.requests.clone(),
+        })
+        .await?;
+        host.version_started(self);
+        let handle = Arc::new(handle);
+        *runner = Some(handle.clone());
+        Ok(handle)
+    }
+
+    /// Dispatches an event and schedules the idle stop afterwards.
+    pub(crate) async fn dispatch(
+        self: &Arc<Self>,
+        host: &Arc<HostInner>,
+        registration: &Registration,
+        event_type: &str,
+        data: Value,
+    ) -> Result<EventOutcome, HostError> {
+        self.activity.fetch_add(1, Ordering::AcqRel);
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let result = async {
+            let handle = self.running(host, registration).await?;
+            Ok(handle.dispatch(event_type, data, host.limits.wait_until_timeout).await)
+        }
+        .await;
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.schedule_idle_stop(host);
+        if let Ok(EventOutcome::Terminated(reason)) = &result {
+            host.delegate.worker_terminated(&self.script_url, reason);
+        }
+        result
+    }
+
+    fn schedule_idle_stop(self: &Arc<Self>, host: &Arc<HostInner>) {
+        let seen = self.activity.load(Ordering::Acquire);
+        let version = Arc::downgrade(self);
+        let idle = host.limits.idle_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(idle).await;
+            let Some(version) = version.upgrade() else { return };
+            if version.activity.load(Ordering::Acquire) != seen
+                || version.in_flight.load(Ordering::Acquire) > 0
+            {
+                return;
+            }
+            let handle = version.runner.lock().await.take();
+            if let Some(handle) = handle {
+                tracing::debug!(script_url = %version.script_url, "stopping idle worker");
+                if let Ok(handle) = Arc::try_unwrap(handle) {
+                    handle.stop().await;
+                }
+            }
+        });
+    }
+
+    async fn stop(&self) {
+        let handle = self.runner.lock().await.take();
+        if let Some(handle) = handle {
+            if let Ok(handle) = Arc::try_unwrap(handle) {
+                handle.stop().await;
+            }
+        }
+    }
+
+    async fn push_registration(&self, view: RegistrationView) {
+        if let Some(handle) = self.runner.lock().await.as_ref() {
+            handle.update_registration(view);
+        }
+    }
+
+    fn events_in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire) as usize
+    }
+}
+
+#[derive(Default)]
+struct Slots {
+    installing: Option<Arc<Version>>,
+    waiting: Option<Arc<Version>>,
+    active: Option<Arc<Version>>,
+}
+
+pub(crate) struct Registration {
+    pub(crate) scope: Url,
+    slots: Mutex<Slots>,
+    /// Serialises Update jobs for this scope (the spec's job queue).
+    jobs: tokio::sync::Mutex<()>,
+}
+
+impl Registration {
+    pub(crate) fn new(scope: Url) -> Self {
+        Registration { scope, slots: Mutex::default(), jobs: tokio::sync::Mutex::new(()) }
+    }
+
+    pub(crate) fn active(&self) -> Option<Arc<Version>> {
+        self.slots.lock().unwrap().active.clone()
+    }
+
+    pub(crate) fn view(&self) -> RegistrationView {
+        let slots = self.slots.lock().unwrap();
+        RegistrationView {
+            scope: self.scope.to_string(),
+            installing: slots.installing.as_ref().map(|v| v.view()),
+            waiting: slots.waiting.as_ref().map(|v| v.view()),
+            active: slots.active.as_ref().map(|v| v.view()),
+        }
+    }
+
+    pub(crate) fn info(&self) -> RegistrationInfo {
+        let slots = self.slots.lock().unwrap();
+        let describe = |v: &Option<Arc<Version>>| v.as_ref().map(|v| (v.script_url.clone(), v.state()));
+        RegistrationInfo {
+            scope: self.scope.clone(),
+            active: describe(&slots.active),
+            waiting: describe(&slots.waiting),
+            installing: describe(&slots.installing),
+        }
+    }
+
+    pub(crate) fn mark_skip_waiting(&self, script_url: &Url) {
+        let slots = self.slots.lock().unwrap();
+        for version in [&slots.installing, &slots.waiting, &slots.active].into_iter().flatten() {
+            if &version.script_url == script_url {
+                version.skip_waiting.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    pub(crate) fn events_in_flight(&self) -> usize {
+        let slots = self.slots.lock().unwrap();
+        [&slots.installing, &slots.waiting, &slots.active]
+            .into_iter()
+            .flatten()
+            .map(|v| v.events_in_flight())
+            .sum()
+    }
+
+    pub(crate) async fn stop_all(&self) {
+        let versions: Vec<_> = {
+            let slots = self.slots.lock().unwrap();
+            [&slots.installing, &slots.waiting, &slots.active].into_iter().flatten().cloned().collect()
+        };
+        for version in versions {
+            version.stop().await;
+        }
+    }
+
+    /// Tells every running worker of this registration about new states.
+    async fn publish(&self) {
+        let view = self.view();
+        let versions: Vec<_> = {
+            let slots = self.slots.lock().unwrap();
+            [&slots.installing, &slots.waiting, &slots.active].into_iter().flatten().cloned().collect()
+        };
+        for version in versions {
+            version.push_registration(view.clone()).await;
+        }
+    }
+
+    fn set_state(&self, version: &Version, state: WorkerState) {
+        *version.state.lock().unwrap() = state;
+        tracing::debug!(script_url = %version.script_url, state = state.as_str(), "worker state");
+    }
+
+    /// Update + Install + Activate for a new script.
+    pub(crate) async fn update(
+        self: &Arc<Self>,
+        host: &Arc<HostInner>,
+        id: u64,
+        script_url: Url,
+    ) -> Result<(), HostError> {
+        let _job = self.jobs.lock().await;
+        // Update: fetch the script.
+        let script = host.loader.fetch(&script_url).await.map_err(|reason| {
+            HostError::ScriptFetch { url: script_url.to_string(), reason }
+        })?;
+        let version = Arc::new(Version {
+            id,
+            script_url: script.url.clone(),
+            script_source: script.text,
+            imports: Arc::default(),
+            state: Mutex::new(WorkerState::Parsed),
+            runner: tokio::sync::Mutex::new(None),
+            skip_waiting: AtomicBool::new(false),
+            activity: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+        });
+        // Run the script ("Run Service Worker"): a throw here fails the job.
+        version.running(host, self).await?;
+
+        // Install.
+        self.slots.lock().unwrap().installing = Some(version.clone());
+        self.set_state(&version, WorkerState::Installing);
+        self.publish().await;
+        let outcome = version.dispatch(host, self, "install", Value::Null).await?;
+        version.imports.install_finished.store(true, Ordering::Release);
+        if !outcome.is_success() {
+            self.slots.lock().unwrap().installing = None;
+            self.set_state(&version, WorkerState::Redundant);
+            self.publish().await;
+            version.push_registration(self.view()).await;
+            version.stop().await;
+            let error = match outcome {
+                EventOutcome::ListenerThrew(e) | EventOutcome::Rejected(e) => e,
+                EventOutcome::Terminated(reason) => ScriptError::plain(format!("worker terminated: {reason}")),
+                EventOutcome::WorkerGone => ScriptError::plain("the worker stopped during install"),
+                EventOutcome::Completed => unreachable!("success handled above"),
+            };
+            return Err(HostError::InstallFailed { url: version.script_url.to_string(), error });
+        }
+        {
+            let mut slots = self.slots.lock().unwrap();
+            slots.installing = None;
+            slots.waiting = Some(version.clone());
+        }
+        self.set_state(&version, WorkerState::Installed);
+        self.publish().await;
+
+        // Activate: swrt has no controlled clients yet, so the waiting worker
+        // may activate as soon as the old one has no events in flight.
+        let previous = self.slots.lock().unwrap().active.clone();
+        if let Some(previous) = &previous {
+            while previous.events_in_flight() > 0 && !version.skip_waiting.load(Ordering::Acquire) {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+        {
+            let mut slots = self.slots.lock().unwrap();
+            slots.waiting = None;
+            slots.active = Some(version.clone());
+        }
+        if let Some(previous) = previous {
+            self.set_state(&previous, WorkerState::Redundant);
+            previous.push_registration(self.view()).await;
+            previous.stop().await;
+        }
+        self.set_state(&version, WorkerState::Activating);
+        self.publish().await;
+        // Activate step: failures of the activate event do not stop activation.
+        let outcome = version.dispatch(host, self, "activate", Value::Null).await?;
+        if let EventOutcome::Terminated(reason) = &outcome {
+            tracing::warn!(script_url = %version.script_url, %reason, "worker terminated during activate");
+        }
+        self.set_state(&version, WorkerState::Activated);
+        self.publish().await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_defaults_to_script_directory() {
+        let script = Url::parse("http://localhost/app/sw.js").unwrap();
+        assert_eq!(resolve_scope(&script, None).unwrap().as_str(), "http://localhost/app/");
+    }
+
+    #[test]
+    fn scope_outside_max_scope_is_rejected() {
+        let script = Url::parse("http://localhost/app/sw.js").unwrap();
+        let scope = Url::parse("http://localhost/").unwrap();
+        assert!(resolve_scope(&script, Some(scope)).is_err());
+        let other = Url::parse("http://example.com/app/").unwrap();
+        assert!(resolve_scope(&script, Some(other)).is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! swrt_runtime: the service-worker isolate host.
+//!
+//! Each service worker runs in its own JavaScript isolate (deno_core; QuickJS
+//! by default, V8 with the `v8` feature) on its own thread with a
+//! current-thread tokio runtime. The [`ServiceWorkerHost`] registers workers,
+//! runs their lifecycle, starts them to deliver events and stops them when idle.
+
+mod config;
+mod delegate;
+mod error;
+mod extension;
+mod host;
+mod loader;
+pub mod net;
+mod ops;
+mod worker;
+
+pub use config::Limits;
+pub use delegate::{ConsoleLevel, HostDelegate, TerminationReason, TracingDelegate};
+pub use error::{HostError, ScriptError};
+pub use host::{RegistrationInfo, ServiceWorkerHost, ServiceWorkerHostBuilder, WorkerState};
+pub use loader::{is_javascript_mime, LocalOriginMapping, ScriptLoader, ScriptSource};
+pub use worker::{ClientInfo, EventOutcome};

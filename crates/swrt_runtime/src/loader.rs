@@ -1,0 +1,208 @@
+//! Fetches worker scripts: the main script and `importScripts()` URLs.
+//!
+//! Scripts come from http(s) servers (the embedded origin server among them),
+//! from `file:` URLs, or from a directory mapped onto an origin that has no
+//! server (`swrt run sw.js` without `--root`).
+
+use std::path::{Component, PathBuf};
+use std::sync::Arc;
+
+use tokio::runtime::Handle;
+use url::Url;
+
+/// A fetched script: its final URL (after redirects) and its source text.
+#[derive(Debug, Clone)]
+pub struct ScriptSource {
+    /// The URL the script was finally served from.
+    pub url: Url,
+    /// The script's source text.
+    pub text: String,
+}
+
+/// A directory that stands in for an origin that no server serves.
+#[derive(Debug, Clone)]
+pub struct LocalOriginMapping {
+    /// The origin (`http://localhost`).
+    pub origin: Url,
+    /// The directory whose files appear at the origin's root.
+    pub dir: PathBuf,
+}
+
+/// Loads scripts for workers. Cheap to clone; shared by all workers of a host.
+#[derive(Clone)]
+pub struct ScriptLoader {
+    inner: Arc<LoaderInner>,
+}
+
+struct LoaderInner {
+    client: reqwest::Client,
+    local: Option<LocalOriginMapping>,
+    handle: Handle,
+}
+
+impl ScriptLoader {
+    /// Creates a loader whose network I/O runs on `handle` (a multi-thread runtime).
+    pub fn new(handle: Handle, local: Option<LocalOriginMapping>) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::limited(20))
+            .build()
+            .expect("a reqwest client with default TLS settings always builds");
+        ScriptLoader { inner: Arc::new(LoaderInner { client, local, handle }) }
+    }
+
+    /// Fetches `url` as a classic worker script.
+    pub async fn fetch(&self, url: &Url) -> Result<ScriptSource, String> {
+        if let Some(path) = self.local_path(url)? {
+            return read_file(url, path).await;
+        }
+        match url.scheme() {
+            "file" => {
+                let path = url.to_file_path().map_err(|_| format!("not a local path: {url}"))?;
+                read_file(url, path).await
+            }
+            "http" | "https" => self.fetch_http(url).await,
+            other => Err(format!("scheme '{other}' is not supported for worker scripts")),
+        }
+    }
+
+    /// Blocking variant for `importScripts()`, which is synchronous by spec.
+    /// Must be called from a thread that is not driving `self`'s runtime.
+    pub fn fetch_blocking(&self, url: &Url) -> Result<ScriptSource, String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let this = self.clone();
+        let url = url.clone();
+        self.inner.handle.spawn(async move {
+            let _ = tx.send(this.fetch(&url).await);
+        });
+        rx.recv().map_err(|_| "the script loader shut down".to_string())?
+    }
+
+    fn local_path(&self, url: &Url) -> Result<Option<PathBuf>, String> {
+        let Some(local) = &self.inner.local else { return Ok(None) };
+        if url.origin() != local.origin.origin() {
+            return Ok(None);
+        }
+        let mut path = local.dir.clone();
+        let decoded = percent_decode(url.path());
+        for component in std::path::Path::new(decoded.trim_start_matches('/')).components() {
+            match component {
+                Component::Normal(part) => path.push(part),
+                Component::CurDir => {}
+                _ => return Err(format!("{url} escapes the origin's directory")),
+            }
+        }
+        Ok(Some(path))
+    }
+
+    async fn fetch_http(&self, url: &Url) -> Result<ScriptSource, String> {
+        let response = self
+            .inner
+            .client
+            .get(url.clone())
+            .header("Service-Worker", "script")
+            .send()
+            .await
+            .map_err(|e| format!("network error: {e}"))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("HTTP status {}", status.as_u16()));
+        }
+        // Service Workers §Update step "If ... is not a JavaScript MIME type,
+        // ... reject": a worker script must be served as JavaScript.
+        let mime = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if !is_javascript_mime(&mime) {
+            return Err(format!("the script has an unsupported MIME type ('{mime}')"));
+        }
+        let final_url = response.url().clone();
+        let text = response.text().await.map_err(|e| format!("network error: {e}"))?;
+        Ok(ScriptSource { url: final_url, text })
+    }
+}
+
+async fn read_file(url: &Url, path: PathBuf) -> Result<ScriptSource, String> {
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{} is not valid UTF-8", path.display()))?;
+    Ok(ScriptSource { url: url.clone(), text })
+}
+
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The MIME Sniffing standard's JavaScript MIME type essence list.
+pub fn is_javascript_mime(essence: &str) -> bool {
+    matches!(
+        essence,
+        "application/ecmascript"
+            | "application/javascript"
+            | "application/x-ecmascript"
+            | "application/x-javascript"
+            | "text/ecmascript"
+            | "text/javascript"
+            | "text/javascript1.0"
+            | "text/javascript1.1"
+            | "text/javascript1.2"
+            | "text/javascript1.3"
+            | "text/javascript1.4"
+            | "text/javascript1.5"
+            | "text/jscript"
+            | "text/livescript"
+            | "text/x-ecmascript"
+            | "text/x-javascript"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_handles_escapes_and_plain_text() {
+        assert_eq!(percent_decode("/a%20b.js"), "/a b.js");
+        assert_eq!(percent_decode("/%2e%2e/x"), "/../x");
+        assert_eq!(percent_decode("/plain"), "/plain");
+        assert_eq!(percent_decode("/bad%zz"), "/bad%zz");
+    }
+
+    #[test]
+    fn javascript_mime_types() {
+        assert!(is_javascript_mime("text/javascript"));
+        assert!(is_javascript_mime("application/javascript"));
+        assert!(!is_javascript_mime("text/html"));
+        assert!(!is_javascript_mime(""));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn local_mapping_refuses_escapes() {
+        let dir = std::env::temp_dir();
+        let loader = ScriptLoader::new(
+            Handle::current(),
+            Some(LocalOriginMapping { origin: Url::parse("http://localhost").unwrap(), dir }),
+        );
+        let err = loader.fetch(&Url::parse("http://localhost/%2e%2e/etc/passwd").unwrap()).await;
+        assert!(err.unwrap_err().contains("escapes"));
+    }
+}

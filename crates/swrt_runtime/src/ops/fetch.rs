@@ -1,0 +1,260 @@
+//! Network I/O behind the worker's `fetch()`: reqwest (rustls), with the Fetch
+//! standard's redirect handling done here so `redirect: "error" | "manual"`
+//! and the response URL list are exact.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use deno_core::{
+    op2, AsyncRefCell, AsyncResult, BufView, CancelFuture, CancelHandle, JsBuffer, OpState,
+    RcRef, Resource, ResourceId,
+};
+use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::worker::WorkerOpContext;
+
+/// Redirects followed before a fetch fails, as the Fetch standard says.
+const MAX_REDIRECTS: usize = 20;
+
+/// Errors of `fetch()`. All surface as `TypeError` in JS, as the spec requires
+/// for network errors.
+#[derive(Debug, thiserror::Error, deno_error::JsError)]
+pub(crate) enum FetchError {
+    #[class(type)]
+    #[error("NetworkError when attempting to fetch resource: {0}")]
+    Network(String),
+    #[class(type)]
+    #[error("Invalid URL: {0}")]
+    InvalidUrl(String),
+    #[class(type)]
+    #[error("URL scheme '{0}' is not supported")]
+    Scheme(String),
+    #[class(type)]
+    #[error("Redirect was not allowed by the request's redirect mode")]
+    RedirectNotAllowed,
+    #[class(type)]
+    #[error("Too many redirects")]
+    TooManyRedirects,
+    #[class("DOMExceptionAbortError")]
+    #[error("The fetch was aborted")]
+    Aborted,
+    #[class(type)]
+    #[error("Invalid header: {0}")]
+    Header(String),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FetchArgs {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    has_body: bool,
+    redirect: String,
+    cancel_rid: Option<ResourceId>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FetchResult {
+    status: u16,
+    status_text: String,
+    headers: Vec<(String, String)>,
+    url_list: Vec<String>,
+    /// The response is the opaque redirect of a `redirect: "manual"` fetch.
+    opaque_redirect: bool,
+    body_rid: Option<ResourceId>,
+}
+
+/// Cancels an in-flight fetch when JS closes it (an `AbortSignal` fired).
+pub(crate) struct FetchCancelResource(Rc<CancelHandle>);
+
+impl Resource for FetchCancelResource {
+    fn name(&self) -> Cow<'_, str> {
+        "swrtFetchCancel".into()
+    }
+    fn close(self: Rc<Self>) {
+        self.0.cancel()
+    }
+}
+
+type BodyStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>>>>;
+
+/// A response body being received, read by JS through `readableStreamForRid`.
+pub(crate) struct FetchBodyResource {
+    stream: AsyncRefCell<(BodyStream, Bytes)>,
+    cancel: Rc<CancelHandle>,
+}
+
+impl Resource for FetchBodyResource {
+    fn name(&self) -> Cow<'_, str> {
+        "swrtFetchBody".into()
+    }
+
+    fn read(self: Rc<Self>, limit: usize) -> AsyncResult<BufView> {
+        Box::pin(async move {
+            let cancel = self.cancel.clone();
+            let mut guard = RcRef::map(&self, |r| &r.stream).borrow_mut().await;
+            let (stream, pending) = &mut *guard;
+            if pending.is_empty() {
+                match stream.next().or_cancel(cancel).await {
+                    Err(_) => return Err(deno_error::JsErrorBox::from_err(FetchError::Aborted)),
+                    Ok(None) => return Ok(BufView::empty()),
+                    Ok(Some(Err(e))) => {
+                        return Err(deno_error::JsErrorBox::from_err(FetchError::Network(
+                            e.to_string(),
+                        )))
+                    }
+                    Ok(Some(Ok(chunk))) => *pending = chunk,
+                }
+            }
+            let take = pending.len().min(limit.max(1));
+            Ok(BufView::from(pending.split_to(take)))
+        })
+    }
+
+    fn close(self: Rc<Self>) {
+        self.cancel.cancel()
+    }
+}
+
+#[op2(fast)]
+#[smi]
+pub(crate) fn op_swrt_fetch_cancel_handle(state: &mut OpState) -> ResourceId {
+    state.resource_table.add(FetchCancelResource(Rc::new(CancelHandle::new())))
+}
+
+#[op2]
+#[serde]
+pub(crate) async fn op_swrt_fetch(
+    state: Rc<RefCell<OpState>>,
+    #[serde] args: FetchArgs,
+    #[buffer] body: JsBuffer,
+) -> Result<FetchResult, FetchError> {
+    let (client, cancel) = {
+        let state = state.borrow();
+        let client = state.borrow::<WorkerOpContext>().http.clone();
+        let cancel = args
+            .cancel_rid
+            .and_then(|rid| state.resource_table.get::<FetchCancelResource>(rid).ok())
+            .map(|r| r.0.clone())
+            .unwrap_or_else(|| Rc::new(CancelHandle::new()));
+        (client, cancel)
+    };
+    let body = if args.has_body { Some(Bytes::copy_from_slice(&body)) } else { None };
+    let result = run_fetch(&client, args, body).or_cancel(cancel.clone()).await;
+    let (response, url_list, opaque_redirect) = match result {
+        Err(_) => return Err(FetchError::Aborted),
+        Ok(r) => r?,
+    };
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let null_body = matches!(status.as_u16(), 101 | 103 | 204 | 205 | 304) || opaque_redirect;
+    let body_rid = if null_body {
+        None
+    } else {
+        let stream: BodyStream = Box::pin(response.bytes_stream());
+        Some(state.borrow_mut().resource_table.add(FetchBodyResource {
+            stream: AsyncRefCell::new((stream, Bytes::new())),
+            cancel,
+        }))
+    };
+    Ok(FetchResult {
+        status: if opaque_redirect { 0 } else { status.as_u16() },
+        status_text: if opaque_redirect {
+            String::new()
+        } else {
+            status.canonical_reason().unwrap_or("").to_string()
+        },
+        headers: if opaque_redirect { Vec::new() } else { headers },
+        url_list,
+        opaque_redirect,
+        body_rid,
+    })
+}
+
+/// HTTP-network-or-cache fetch plus the redirect steps of "HTTP fetch".
+async fn run_fetch(
+    client: &reqwest::Client,
+    args: FetchArgs,
+    mut body: Option<Bytes>,
+) -> Result<(reqwest::Response, Vec<String>, bool), FetchError> {
+    let mut url = Url::parse(&args.url).map_err(|_| FetchError::InvalidUrl(args.url.clone()))?;
+    let mut method = reqwest::Method::from_bytes(args.method.as_bytes())
+        .map_err(|_| FetchError::Header(format!("invalid method {}", args.method)))?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (name, value) in &args.headers {
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| FetchError::Header(name.clone()))?;
+        let value = reqwest::header::HeaderValue::from_bytes(value.as_bytes())
+            .map_err(|_| FetchError::Header(value.clone()))?;
+        headers.append(name, value);
+    }
+    let mut url_list = vec![url.to_string()];
+    loop {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FetchError::Scheme(url.scheme().to_string()));
+        }
+        if let Some(port) = url.port() {
+            if crate::net::is_bad_port(port) {
+                return Err(FetchError::Network(format!("port {port} is blocked")));
+            }
+        }
+        let mut request = client.request(method.clone(), url.clone()).headers(headers.clone());
+        if let Some(body) = &body {
+            request = request.body(body.clone());
+        }
+        let response = request.send().await.map_err(|e| FetchError::Network(describe(&e)))?;
+        let status = response.status().as_u16();
+        let location = response.headers().get(reqwest::header::LOCATION).cloned();
+        let (true, Some(location)) = (matches!(status, 301 | 302 | 303 | 307 | 308), location) else {
+            return Ok((response, url_list, false));
+        };
+        match args.redirect.as_str() {
+            "error" => return Err(FetchError::RedirectNotAllowed),
+            "manual" => return Ok((response, url_list, true)),
+            _ => {}
+        }
+        if url_list.len() > MAX_REDIRECTS {
+            return Err(FetchError::TooManyRedirects);
+        }
+        let location = location.to_str().map_err(|_| FetchError::Network("bad Location".into()))?;
+        let next = url.join(location).map_err(|_| FetchError::InvalidUrl(location.to_string()))?;
+        // HTTP-redirect fetch step 12: 301/302 turn POST into GET, 303 turns
+        // everything but GET/HEAD into GET, and the body is dropped.
+        if ((status == 301 || status == 302) && method == reqwest::Method::POST)
+            || (status == 303 && method != reqwest::Method::GET && method != reqwest::Method::HEAD)
+        {
+            method = reqwest::Method::GET;
+            body = None;
+            for name in ["content-encoding", "content-language", "content-location", "content-type", "content-length"] {
+                headers.remove(name);
+            }
+        }
+        // Step 13: drop credentials when the redirect crosses origins.
+        if next.origin() != url.origin() {
+            headers.remove(reqwest::header::AUTHORIZATION);
+        }
+        url = next;
+        url_list.push(url.to_string());
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}

@@ -1,0 +1,150 @@
+// The web platform shared by every swrt realm (service workers and pages):
+// loads deno_web / deno_webidl / deno_fetch's spec-tested classes and returns
+// the property descriptors to install on a global object.
+(function () {
+const { core, primordials } = __bootstrap;
+
+const { ObjectDefineProperty } = primordials;
+
+const webidl = core.loadExtScript("ext:deno_webidl/00_webidl.js");
+const infra = core.loadExtScript("ext:deno_web/00_infra.js");
+const url = core.loadExtScript("ext:deno_web/00_url.js");
+const domException = core.loadExtScript("ext:deno_web/01_dom_exception.js");
+const event = core.loadExtScript("ext:deno_web/02_event.js");
+const structuredCloneModule = core.loadExtScript("ext:deno_web/02_structured_clone.js");
+const timers = core.loadExtScript("ext:deno_web/02_timers.js");
+const abortSignal = core.loadExtScript("ext:deno_web/03_abort_signal.js");
+const globalInterfaces = core.loadExtScript("ext:deno_web/04_global_interfaces.js");
+const base64 = core.loadExtScript("ext:deno_web/05_base64.js");
+const streams = core.loadExtScript("ext:deno_web/06_streams.js");
+const encoding = core.loadExtScript("ext:deno_web/08_text_encoding.js");
+const file = core.loadExtScript("ext:deno_web/09_file.js");
+const fileReader = core.loadExtScript("ext:deno_web/10_filereader.js");
+const location = core.loadExtScript("ext:deno_web/12_location.js");
+const messagePort = core.loadExtScript("ext:deno_web/13_message_port.js");
+const compression = core.loadExtScript("ext:deno_web/14_compression.js");
+const performance = core.loadExtScript("ext:deno_web/15_performance.js");
+const broadcastChannel = core.loadExtScript("ext:deno_web/01_broadcast_channel.js");
+const headers = core.loadExtScript("ext:deno_fetch/20_headers.js");
+const formData = core.loadExtScript("ext:deno_fetch/21_formdata.js");
+const body = core.loadExtScript("ext:deno_fetch/22_body.js");
+const request = core.loadExtScript("ext:deno_fetch/23_request.js");
+const response = core.loadExtScript("ext:deno_fetch/23_response.js");
+
+function nonEnumerable(value) {
+  return { value, writable: true, enumerable: false, configurable: true };
+}
+
+function readOnly(value) {
+  return { value, enumerable: true, configurable: true, writable: false };
+}
+
+function getterOnly(getter) {
+  return { get: getter, set() {}, enumerable: true, configurable: true };
+}
+
+
+/** Interfaces and functions every realm exposes (HTML's shared globals). */
+function webGlobalDescriptors() {
+  return {
+    AbortController: nonEnumerable(abortSignal.AbortController),
+    AbortSignal: nonEnumerable(abortSignal.AbortSignal),
+    Blob: nonEnumerable(file.Blob),
+    ByteLengthQueuingStrategy: nonEnumerable(streams.ByteLengthQueuingStrategy),
+    CloseEvent: nonEnumerable(event.CloseEvent),
+    CompressionStream: nonEnumerable(compression.CompressionStream),
+    CountQueuingStrategy: nonEnumerable(streams.CountQueuingStrategy),
+    CustomEvent: nonEnumerable(event.CustomEvent),
+    DecompressionStream: nonEnumerable(compression.DecompressionStream),
+    DOMException: nonEnumerable(domException.DOMException),
+    ErrorEvent: nonEnumerable(event.ErrorEvent),
+    Event: nonEnumerable(event.Event),
+    EventTarget: nonEnumerable(event.EventTarget),
+    File: nonEnumerable(file.File),
+    FileReader: nonEnumerable(fileReader.FileReader),
+    FormData: nonEnumerable(formData.FormData),
+    Headers: nonEnumerable(headers.Headers),
+    MessageEvent: nonEnumerable(event.MessageEvent),
+    MessageChannel: nonEnumerable(messagePort.MessageChannel),
+    MessagePort: nonEnumerable(messagePort.MessagePort),
+    BroadcastChannel: nonEnumerable(broadcastChannel.BroadcastChannel),
+    Performance: nonEnumerable(performance.Performance),
+    performance: nonEnumerable(performance.performance),
+    ProgressEvent: nonEnumerable(event.ProgressEvent),
+    PromiseRejectionEvent: nonEnumerable(event.PromiseRejectionEvent),
+    QuotaExceededError: nonEnumerable(domException.QuotaExceededError),
+    ReadableByteStreamController: nonEnumerable(streams.ReadableByteStreamController),
+    ReadableStream: nonEnumerable(streams.ReadableStream),
+    ReadableStreamBYOBReader: nonEnumerable(streams.ReadableStreamBYOBReader),
+    ReadableStreamBYOBRequest: nonEnumerable(streams.ReadableStreamBYOBRequest),
+    ReadableStreamDefaultController: nonEnumerable(streams.ReadableStreamDefaultController),
+    ReadableStreamDefaultReader: nonEnumerable(streams.ReadableStreamDefaultReader),
+    Request: nonEnumerable(request.Request),
+    Response: nonEnumerable(response.Response),
+    TextDecoder: nonEnumerable(encoding.TextDecoder),
+    TextDecoderStream: nonEnumerable(encoding.TextDecoderStream),
+    TextEncoder: nonEnumerable(encoding.TextEncoder),
+    TextEncoderStream: nonEnumerable(encoding.TextEncoderStream),
+    TransformStream: nonEnumerable(streams.TransformStream),
+    TransformStreamDefaultController: nonEnumerable(streams.TransformStreamDefaultController),
+    URL: nonEnumerable(url.URL),
+    URLSearchParams: nonEnumerable(url.URLSearchParams),
+    WritableStream: nonEnumerable(streams.WritableStream),
+    WritableStreamDefaultController: nonEnumerable(streams.WritableStreamDefaultController),
+    WritableStreamDefaultWriter: nonEnumerable(streams.WritableStreamDefaultWriter),
+    atob: nonEnumerable(base64.atob),
+    btoa: nonEnumerable(base64.btoa),
+    clearInterval: nonEnumerable(timers.clearInterval),
+    clearTimeout: nonEnumerable(timers.clearTimeout),
+    queueMicrotask: nonEnumerable(globalThis.queueMicrotask),
+    reportError: nonEnumerable(event.reportError),
+    setInterval: nonEnumerable(timers.setInterval),
+    setTimeout: nonEnumerable(timers.setTimeout),
+    structuredClone: nonEnumerable(messagePort.structuredClone),
+  };
+}
+
+/** Makes `target` the global `self` and wires deno_web's EventTarget to it. */
+function installGlobalScope(proto) {
+  // The global object itself becomes the EventTarget: its prototype chain is
+  // ServiceWorkerGlobalScope -> WorkerGlobalScope -> EventTarget.
+  Object.setPrototypeOf(globalThis, proto);
+  ObjectDefineProperty(globalThis, webidl.brand, nonEnumerable(webidl.brand));
+  event.setEventTargetData(globalThis);
+  event.saveGlobalThisReference(globalThis);
+  ObjectDefineProperty(globalThis, "self", getterOnly(() => globalThis));
+  ObjectDefineProperty(globalThis, "globalThis", nonEnumerable(globalThis));
+}
+
+return {
+  webidl,
+  infra,
+  url,
+  domException,
+  event,
+  structuredCloneModule,
+  timers,
+  abortSignal,
+  globalInterfaces,
+  base64,
+  streams,
+  encoding,
+  file,
+  fileReader,
+  location,
+  messagePort,
+  compression,
+  performance,
+  broadcastChannel,
+  headers,
+  formData,
+  body,
+  request,
+  response,
+  webGlobalDescriptors,
+  installGlobalScope,
+  getterOnly,
+  nonEnumerable,
+  readOnly,
+};
+})();

@@ -1,0 +1,115 @@
+// `fetch()` (Fetch standard "fetch" method) over reqwest ops. The Request,
+// Response and Headers classes are deno_fetch's; the network path is swrt's.
+(function () {
+const { core, primordials } = __bootstrap;
+const { abortSignal, body: bodyModule, domException, request: requestModule, response: responseModule, streams, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+
+const { op_swrt_fetch, op_swrt_fetch_cancel_handle } = core.ops;
+const { Promise, TypeError, Uint8Array, ArrayPrototypePush } = primordials;
+const { Request, toInnerRequest } = requestModule;
+const { fromInnerResponse, newInnerResponse } = responseModule;
+const { InnerBody } = bodyModule;
+const { DOMException } = domException;
+
+async function requestBodyBytes(inner) {
+  if (inner.body === null) return null;
+  const stream = inner.body.streamOrStatic;
+  if (!(stream instanceof streams.ReadableStream)) {
+    const body = stream.body;
+    return typeof body === "string" ? core.encode(body) : body;
+  }
+  // Streaming uploads are buffered: reqwest needs a length for HTTP/1.1
+  // without chunked upload support on every server.
+  const chunks = [];
+  let total = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    ArrayPrototypePush(chunks, value);
+    total += value.byteLength;
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+function abortError(signal) {
+  return signal.reason ?? new DOMException("The operation was aborted.", "AbortError");
+}
+
+function fetch(input, init = undefined) {
+  return new Promise((resolve, reject) => {
+    const prefix = "Failed to execute 'fetch'";
+    webidl.requiredArguments(arguments.length, 1, prefix);
+    const requestObject = new Request(input, init);
+    const inner = toInnerRequest(requestObject);
+    const signal = requestObject.signal;
+    if (signal.aborted) {
+      reject(abortError(signal));
+      return;
+    }
+    const cancelRid = op_swrt_fetch_cancel_handle();
+    let settled = false;
+    let bodyRid = null;
+    const onabort = () => {
+      if (!settled) reject(abortError(signal));
+      settled = true;
+      core.tryClose(cancelRid);
+      if (bodyRid !== null) core.tryClose(bodyRid);
+    };
+    signal[abortSignal.add](onabort);
+    const headers = inner.headerList.map(([k, v]) => [k, v]);
+    if (!requestObject.headers.has("accept")) ArrayPrototypePush(headers, ["accept", "*/*"]);
+    (async () => {
+      const bytes = await requestBodyBytes(inner);
+      const result = await op_swrt_fetch(
+        {
+          method: inner.method,
+          url: inner.currentUrl(),
+          headers,
+          hasBody: bytes !== null,
+          redirect: inner.redirectMode ?? "follow",
+          cancelRid,
+        },
+        bytes ?? new Uint8Array(0),
+      );
+      if (settled) {
+        if (result.bodyRid !== null) core.tryClose(result.bodyRid);
+        return;
+      }
+      const response = newInnerResponse(result.status, result.statusText);
+      response.headerList = result.headers;
+      response.urlList = result.urlList;
+      if (result.opaqueRedirect) response.type = "opaqueredirect";
+      else response.type = "basic";
+      if (result.bodyRid !== null) {
+        bodyRid = result.bodyRid;
+        response.body = new InnerBody(streams.readableStreamForRid(result.bodyRid));
+      }
+      settled = true;
+      core.tryClose(cancelRid);
+      resolve(fromInnerResponse(response, "immutable"));
+    })().catch((error) => {
+      if (settled) return;
+      settled = true;
+      core.tryClose(cancelRid);
+      if (error instanceof DOMException && error.name === "AbortError") {
+        reject(abortError(signal));
+      } else if (error instanceof TypeError) {
+        reject(error);
+      } else {
+        reject(new TypeError(`${prefix}: ${error?.message ?? error}`));
+      }
+    }).finally(() => signal[abortSignal.remove](onabort));
+  });
+}
+
+return {
+  fetch,
+};
+})();

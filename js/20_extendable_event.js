@@ -1,0 +1,178 @@
+// ExtendableEvent (Service Workers section 4.4) and the host side of event dispatch:
+// trusted dispatch, lifetime extension by waitUntil(), and the report of
+// when that lifetime ends.
+(function () {
+const { core, primordials } = __bootstrap;
+const { domException, event: eventModule, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+
+const { op_swrt_event_settled } = core.ops;
+const { ArrayPrototypePush, PromisePrototypeThen, PromiseResolve, Symbol, SymbolFor, TypeError } = primordials;
+const { DOMException } = domException;
+const { Event } = eventModule;
+
+const _extendLifetimePromises = Symbol("extend lifetime promises");
+const _pendingPromises = Symbol("pending promises count");
+const _dispatching = Symbol("dispatch flag");
+const _timedOut = Symbol("timed-out flag");
+const _onLifetimeEnd = Symbol("lifetime end callbacks");
+const _rejection = Symbol("first rejection");
+
+webidl.converters.ExtendableEventInit = webidl.createDictionaryConverter(
+  "ExtendableEventInit",
+  [
+    { key: "bubbles", converter: webidl.converters.boolean, defaultValue: false },
+    { key: "cancelable", converter: webidl.converters.boolean, defaultValue: false },
+    { key: "composed", converter: webidl.converters.boolean, defaultValue: false },
+  ],
+);
+
+class ExtendableEvent extends Event {
+  [_extendLifetimePromises] = [];
+  [_pendingPromises] = 0;
+  [_dispatching] = false;
+  [_timedOut] = false;
+  [_onLifetimeEnd] = [];
+  [_rejection] = undefined;
+
+  constructor(type, eventInitDict = undefined) {
+    const prefix = "Failed to construct 'ExtendableEvent'";
+    webidl.requiredArguments(arguments.length, 1, prefix);
+    type = webidl.converters.DOMString(type, prefix, "Argument 1");
+    eventInitDict = webidl.converters.ExtendableEventInit(eventInitDict, prefix, "Argument 2");
+    super(type, eventInitDict);
+    this[webidl.brand] = webidl.brand;
+  }
+
+  // Service Workers section 4.4.1 waitUntil(f)
+  waitUntil(f) {
+    webidl.assertBranded(this, ExtendableEventPrototype);
+    const prefix = "Failed to execute 'waitUntil' on 'ExtendableEvent'";
+    webidl.requiredArguments(arguments.length, 1, prefix);
+    // "add lifetime promise": step 1, untrusted events cannot be extended.
+    if (!this.isTrusted) {
+      throw new DOMException(`${prefix}: The event handler is not trusted.`, "InvalidStateError");
+    }
+    // Step 2: the event must be active.
+    if (!isActive(this)) {
+      throw new DOMException(
+        `${prefix}: The event handler is already finished and no extend lifetime promises are outstanding.`,
+        "InvalidStateError",
+      );
+    }
+    addLifetimePromise(this, PromiseResolve(f));
+  }
+}
+const ExtendableEventPrototype = ExtendableEvent.prototype;
+
+/** An ExtendableEvent is active while dispatching or while promises are pending. */
+function isActive(event) {
+  return !event[_timedOut] && (event[_dispatching] || event[_pendingPromises] > 0);
+}
+
+function addLifetimePromise(event, promise) {
+  ArrayPrototypePush(event[_extendLifetimePromises], promise);
+  event[_pendingPromises]++;
+  const settle = (rejected, reason) => {
+    if (rejected && event[_rejection] === undefined) event[_rejection] = { reason };
+    // Decrement in a microtask so a waitUntil() called from a reaction to the
+    // last promise still finds the event active (spec: queue a microtask).
+    queueMicrotask(() => {
+      event[_pendingPromises]--;
+      maybeEnd(event);
+    });
+  };
+  PromisePrototypeThen(promise, () => settle(false), (reason) => settle(true, reason));
+}
+
+function maybeEnd(event) {
+  if (event[_dispatching] || event[_pendingPromises] > 0) return;
+  const callbacks = event[_onLifetimeEnd];
+  event[_onLifetimeEnd] = [];
+  for (const cb of callbacks) cb();
+}
+
+/** Runs `cb` once the event is no longer active. */
+function whenLifetimeEnds(event, cb) {
+  if (!isActive(event)) {
+    queueMicrotask(cb);
+  } else {
+    ArrayPrototypePush(event[_onLifetimeEnd], cb);
+  }
+}
+
+/** The first rejection of the event's lifetime promises, if any. */
+function lifetimeRejection(event) {
+  return event[_rejection];
+}
+
+function errorReport(status, error) {
+  let message;
+  let stack;
+  try {
+    if (error instanceof Error || (error && typeof error === "object" && "message" in error)) {
+      message = `${error.name ?? "Error"}: ${error.message}`;
+      stack = typeof error.stack === "string" ? error.stack : undefined;
+    } else {
+      message = `Uncaught ${String(error)}`;
+    }
+  } catch {
+    message = "Uncaught exception";
+  }
+  return { status, message, stack };
+}
+
+/**
+ * Dispatches a trusted event on the global scope and reports to the host when
+ * its lifetime ends: "completed", "threw" (a listener threw) or "rejected"
+ * (a waitUntil promise rejected).
+ */
+function dispatchTrusted(eventId, event) {
+  eventModule.setIsTrusted(event, true);
+  let thrown;
+  const onError = (e) => {
+    if (thrown === undefined) thrown = { error: e.error ?? e.message };
+  };
+  globalThis.addEventListener("error", onError);
+  if (event instanceof ExtendableEvent) event[_dispatching] = true;
+  try {
+    globalThis.dispatchEvent(event);
+  } finally {
+    globalThis.removeEventListener("error", onError);
+    if (event instanceof ExtendableEvent) event[_dispatching] = false;
+  }
+  const finish = () => {
+    let report;
+    if (thrown !== undefined) report = errorReport("threw", thrown.error);
+    else if (event instanceof ExtendableEvent && event[_rejection] !== undefined) {
+      report = errorReport("rejected", event[_rejection].reason);
+    } else report = { status: "completed" };
+    op_swrt_event_settled(eventId, report);
+  };
+  if (event instanceof ExtendableEvent) {
+    maybeEnd(event);
+    whenLifetimeEnds(event, finish);
+  } else {
+    finish();
+  }
+}
+
+// Spec: ExtendableEvent is exposed only in service workers.
+function extendableEventDescriptors() {
+  return {
+    ExtendableEvent: { value: ExtendableEvent, writable: true, enumerable: false, configurable: true },
+  };
+}
+
+void TypeError;
+void SymbolFor;
+
+return {
+  ExtendableEvent,
+  ExtendableEventPrototype,
+  isActive,
+  whenLifetimeEnds,
+  lifetimeRejection,
+  dispatchTrusted,
+  extendableEventDescriptors,
+};
+})();

@@ -1,0 +1,131 @@
+// Clients, Client and WindowClient (Service Workers section 4.2, section 4.3). The host
+// owns the client list; these objects are views of what it reports.
+(function () {
+const { core, primordials } = __bootstrap;
+const { domException, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+
+const { op_swrt_clients_claim, op_swrt_clients_match_all, op_swrt_open_window } = core.ops;
+const { Symbol, SymbolToStringTag, TypeError, ArrayPrototypeMap, ArrayPrototypeFind } = primordials;
+const { DOMException } = domException;
+
+const illegal = Symbol("illegal constructor");
+const _data = Symbol("client data");
+
+class Client {
+  constructor(key = undefined, data) {
+    if (key !== illegal) throw new TypeError("Illegal constructor");
+    this[webidl.brand] = webidl.brand;
+    this[_data] = data;
+  }
+  get url() {
+    webidl.assertBranded(this, ClientPrototype);
+    return this[_data].url;
+  }
+  get frameType() {
+    webidl.assertBranded(this, ClientPrototype);
+    return "top-level";
+  }
+  get id() {
+    webidl.assertBranded(this, ClientPrototype);
+    return this[_data].id;
+  }
+  get type() {
+    webidl.assertBranded(this, ClientPrototype);
+    return this[_data].type;
+  }
+  postMessage(_message, _options) {
+    webidl.assertBranded(this, ClientPrototype);
+    throw new DOMException("This client no longer exists", "InvalidStateError");
+  }
+  get [SymbolToStringTag]() {
+    return "Client";
+  }
+}
+const ClientPrototype = Client.prototype;
+
+class WindowClient extends Client {
+  get visibilityState() {
+    webidl.assertBranded(this, WindowClientPrototype);
+    return "visible";
+  }
+  get focused() {
+    webidl.assertBranded(this, WindowClientPrototype);
+    return true;
+  }
+  get ancestorOrigins() {
+    webidl.assertBranded(this, WindowClientPrototype);
+    return [];
+  }
+  focus() {
+    webidl.assertBranded(this, WindowClientPrototype);
+    return Promise.resolve(this);
+  }
+  navigate(_url) {
+    webidl.assertBranded(this, WindowClientPrototype);
+    return Promise.reject(new TypeError("navigate() is not supported for this client"));
+  }
+  get [SymbolToStringTag]() {
+    return "WindowClient";
+  }
+}
+const WindowClientPrototype = WindowClient.prototype;
+
+function clientObject(data) {
+  return data.type === "window" ? new WindowClient(illegal, data) : new Client(illegal, data);
+}
+
+class Clients {
+  constructor(key = undefined) {
+    if (key !== illegal) throw new TypeError("Illegal constructor");
+    this[webidl.brand] = webidl.brand;
+  }
+  async get(id) {
+    webidl.assertBranded(this, ClientsPrototype);
+    id = webidl.converters.DOMString(id, "Failed to execute 'get' on 'Clients'", "Argument 1");
+    const all = await op_swrt_clients_match_all({ includeUncontrolled: true, type: "all" });
+    const found = ArrayPrototypeFind(all, (c) => c.id === id);
+    return found ? clientObject(found) : undefined;
+  }
+  async matchAll(options = undefined) {
+    webidl.assertBranded(this, ClientsPrototype);
+    const includeUncontrolled = !!options?.includeUncontrolled;
+    const type = options?.type ?? "window";
+    if (!["window", "worker", "sharedworker", "all"].includes(type)) {
+      throw new TypeError(`Failed to execute 'matchAll' on 'Clients': '${type}' is not a valid ClientType`);
+    }
+    const all = await op_swrt_clients_match_all({ includeUncontrolled, type });
+    return ArrayPrototypeMap(all, clientObject);
+  }
+  async openWindow(url) {
+    webidl.assertBranded(this, ClientsPrototype);
+    url = webidl.converters.USVString(url, "Failed to execute 'openWindow' on 'Clients'", "Argument 1");
+    // The host opens the window (or reports it to an embedder); swrt has no
+    // page realm to hand back here, which the spec allows: resolve null.
+    await op_swrt_open_window(url);
+    return null;
+  }
+  async claim() {
+    webidl.assertBranded(this, ClientsPrototype);
+    await op_swrt_clients_claim();
+  }
+  get [SymbolToStringTag]() {
+    return "Clients";
+  }
+}
+const ClientsPrototype = Clients.prototype;
+
+const clients = new Clients(illegal);
+
+function clientsDescriptors() {
+  const d = (value) => ({ value, writable: true, enumerable: false, configurable: true });
+  return { Client: d(Client), Clients: d(Clients), WindowClient: d(WindowClient) };
+}
+
+return {
+  Client,
+  WindowClient,
+  Clients,
+  clients,
+  clientsDescriptors,
+};
+})();

@@ -1,0 +1,144 @@
+// Entry point of a service-worker realm: builds ServiceWorkerGlobalScope on
+// the global object and runs the loop that receives the host's commands.
+(function () {
+const { core, primordials } = __bootstrap;
+const {
+  domException,
+  event: eventModule,
+  globalInterfaces,
+  installGlobalScope,
+  location: locationModule,
+  nonEnumerable,
+  webGlobalDescriptors,
+  webidl,
+} = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
+const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
+const { fetch } = core.loadExtScript("ext:swrt/10_fetch.js");
+const { dispatchTrusted, ExtendableEvent, extendableEventDescriptors } = core.loadExtScript("ext:swrt/20_extendable_event.js");
+const {
+  createRegistration,
+  currentRegistration,
+  ownWorker,
+  serviceWorkerObjectDescriptors,
+  skipWaiting,
+  updateRegistration,
+} = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
+const { clients, clientsDescriptors } = core.loadExtScript("ext:swrt/40_clients.js");
+
+const { op_swrt_worker_info, op_swrt_next_command, op_swrt_import_scripts } = core.ops;
+const { ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
+const { WorkerGlobalScope } = globalInterfaces;
+const { defineEventHandler, MessageEvent } = eventModule;
+
+const illegal = Symbol("illegal constructor");
+
+class ServiceWorkerGlobalScope extends WorkerGlobalScope {
+  constructor(key = undefined) {
+    if (key !== illegal) throw new TypeError("Illegal constructor");
+    // Never reached: the global object is not constructed, only re-prototyped.
+    super();
+  }
+  get [SymbolToStringTag]() {
+    return "ServiceWorkerGlobalScope";
+  }
+}
+for (const name of ["error", "languagechange", "offline", "online", "rejectionhandled", "unhandledrejection"]) {
+  defineEventHandler(WorkerGlobalScope.prototype, name);
+}
+for (const name of ["install", "activate", "fetch", "message", "messageerror"]) {
+  defineEventHandler(ServiceWorkerGlobalScope.prototype, name);
+}
+
+class WorkerNavigator {
+  constructor(key = undefined) {
+    if (key !== illegal) throw new TypeError("Illegal constructor");
+  }
+  get userAgent() { return "swrt/0.1"; }
+  get language() { return "en-US"; }
+  get languages() { return ["en-US"]; }
+  get onLine() { return true; }
+  get hardwareConcurrency() { return 2; }
+  get [SymbolToStringTag]() { return "WorkerNavigator"; }
+}
+const navigator = new WorkerNavigator(illegal);
+
+let ownVersion = null;
+
+function importScripts(...urls) {
+  const sources = op_swrt_import_scripts(urls.map((u) => String(u)));
+  for (const [url, source] of sources) {
+    // Classic scripts run in the global scope, in order, with their own URL
+    // in stack traces.
+    const [, error] = core.evalContext(source, url);
+    if (error) throw error.thrown;
+  }
+}
+
+function bootstrap() {
+  delete globalThis[SymbolFor("swrt.bootstrap")];
+  const info = op_swrt_worker_info();
+  locationModule.setLocationHref(info.scriptUrl);
+  ObjectDefineProperties(globalThis, webGlobalDescriptors());
+  ObjectDefineProperties(globalThis, cryptoDescriptors());
+  ObjectDefineProperties(globalThis, extendableEventDescriptors());
+  ObjectDefineProperties(globalThis, serviceWorkerObjectDescriptors());
+  ObjectDefineProperties(globalThis, clientsDescriptors());
+  ObjectDefineProperties(globalThis, {
+    console: consoleDescriptor(),
+    fetch: nonEnumerable(fetch),
+    importScripts: nonEnumerable(importScripts),
+    WorkerGlobalScope: nonEnumerable(WorkerGlobalScope),
+    ServiceWorkerGlobalScope: nonEnumerable(ServiceWorkerGlobalScope),
+    WorkerNavigator: nonEnumerable(WorkerNavigator),
+    WorkerLocation: locationModule.workerLocationConstructorDescriptor,
+    location: locationModule.workerLocationDescriptor,
+    navigator: { get: () => navigator, enumerable: true, configurable: true },
+    clients: { get: () => clients, enumerable: true, configurable: true },
+    registration: { get: () => currentRegistration(), enumerable: true, configurable: true },
+    serviceWorker: { get: () => ownVersion, enumerable: true, configurable: true },
+    skipWaiting: nonEnumerable(() => skipWaiting()),
+    ExtendableMessageEvent: nonEnumerable(MessageEvent),
+  });
+  installGlobalScope(ServiceWorkerGlobalScope.prototype);
+  core.setReportExceptionCallback(eventModule.reportException);
+  createRegistration(info.registration);
+  const own = [info.registration.installing, info.registration.waiting, info.registration.active]
+    .find((v) => v && v.scriptUrl === info.scriptUrl);
+  ownVersion = own ? ownWorker(own.id, own.scriptUrl) : null;
+  commandLoop();
+}
+ObjectDefineProperty(globalThis, SymbolFor("swrt.bootstrap"), nonEnumerable(bootstrap));
+
+function createEvent(type, data) {
+  switch (type) {
+    case "message":
+      return new MessageEvent("message", { data: data?.data, origin: data?.origin ?? "" });
+    default:
+      return new ExtendableEvent(type);
+  }
+}
+
+async function commandLoop() {
+  for (;;) {
+    const command = await op_swrt_next_command();
+    if (command === null) return;
+    try {
+      switch (command.kind) {
+        case "dispatch":
+          dispatchTrusted(command.eventId, createEvent(command.eventType, command.data));
+          break;
+        case "registration":
+          updateRegistration(command.registration);
+          break;
+      }
+    } catch (error) {
+      // Never let one bad command stop the loop; report like an uncaught error.
+      eventModule.reportException(error);
+    }
+  }
+}
+
+void domException;
+void webidl;
+})();
