@@ -104,6 +104,24 @@ function webGlobalDescriptors() {
   };
 }
 
+const DOM_EXCEPTION_NAMES = [
+  "AbortError", "DataError", "InvalidAccessError", "InvalidCharacterError",
+  "InvalidStateError", "NetworkError", "NotAllowedError", "NotFoundError",
+  "NotSupportedError", "QuotaExceededError", "SecurityError", "SyntaxError",
+  "TimeoutError", "TypeMismatchError",
+];
+
+/** Ops report DOMExceptions by class name "DOMException<Name>"; build them here. */
+function registerDomExceptionBuilders() {
+  for (const name of DOM_EXCEPTION_NAMES) {
+    try {
+      core.registerErrorBuilder(`DOMException${name}`, (message) => new domException.DOMException(message, name));
+    } catch {
+      // Already registered by another extension.
+    }
+  }
+}
+
 /** Makes `target` the global `self` and wires deno_web's EventTarget to it. */
 function installGlobalScope(proto) {
   // The global object itself becomes the EventTarget: its prototype chain is
@@ -114,6 +132,7 @@ function installGlobalScope(proto) {
   event.saveGlobalThisReference(globalThis);
   ObjectDefineProperty(globalThis, "self", getterOnly(() => globalThis));
   ObjectDefineProperty(globalThis, "globalThis", nonEnumerable(globalThis));
+  registerDomExceptionBuilders();
 }
 
 return {
@@ -142,6 +161,7 @@ return {
   request,
   response,
   webGlobalDescriptors,
+  registerDomExceptionBuilders,
   installGlobalScope,
   getterOnly,
   nonEnumerable,

@@ -26,8 +26,8 @@ const {
 } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { clients, clientsDescriptors } = core.loadExtScript("ext:swrt/40_clients.js");
 
-const { op_swrt_worker_info, op_swrt_next_command, op_swrt_import_scripts } = core.ops;
-const { ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
+const { op_swrt_worker_info, op_swrt_next_command, op_swrt_import_scripts, op_swrt_report_uncaught } = core.ops;
+const { FunctionPrototypeCall, ObjectPrototypeIsPrototypeOf, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
 const { WorkerGlobalScope } = globalInterfaces;
 const { defineEventHandler, MessageEvent } = eventModule;
 
@@ -48,6 +48,50 @@ for (const name of ["error", "languagechange", "offline", "online", "rejectionha
 }
 for (const name of ["install", "activate", "fetch", "message", "messageerror"]) {
   defineEventHandler(ServiceWorkerGlobalScope.prototype, name);
+}
+
+function describeError(error) {
+  try {
+    if (error !== null && typeof error === "object" && "message" in error) {
+      return { message: `${error.name ?? "Error"}: ${error.message}`, stack: typeof error.stack === "string" ? error.stack : null };
+    }
+    return { message: String(error), stack: null };
+  } catch {
+    return { message: "exception", stack: null };
+  }
+}
+
+// HTML "report the exception": deno_web dispatches an ErrorEvent on the
+// global and, unless a listener canceled it, terminates the isolate as Deno
+// does for uncaught errors. A service worker must survive its listeners'
+// errors, so the global's dispatchEvent reports those to the host instead and
+// tells deno_web the event was handled.
+const EventTargetDispatch = eventModule.EventTarget.prototype.dispatchEvent;
+const ErrorEventPrototype = eventModule.ErrorEvent.prototype;
+function globalDispatchEvent(event) {
+  const notCanceled = FunctionPrototypeCall(EventTargetDispatch, this ?? globalThis, event);
+  if (
+    (this === globalThis || this == null) && event.type === "error" &&
+    ObjectPrototypeIsPrototypeOf(ErrorEventPrototype, event) && !event.isTrusted
+  ) {
+    if (notCanceled) {
+      const { message, stack } = describeError(event.error ?? event.message);
+      const location = event.filename ? `${event.filename}:${event.lineno}:${event.colno}` : null;
+      op_swrt_report_uncaught(`Uncaught ${message}`, stack, location);
+    }
+    return false;
+  }
+  return notCanceled;
+}
+
+// Unhandled rejections: fire `unhandledrejection`; report what stays unhandled.
+function onUnhandledRejection(promise, reason) {
+  const event = new eventModule.PromiseRejectionEvent("unhandledrejection", { cancelable: true, promise, reason });
+  if (globalThis.dispatchEvent(event)) {
+    const { message, stack } = describeError(reason);
+    op_swrt_report_uncaught(`Uncaught (in promise) ${message}`, stack, null);
+  }
+  return true;
 }
 
 class WorkerNavigator {
@@ -101,7 +145,12 @@ function bootstrap() {
     ExtendableMessageEvent: nonEnumerable(MessageEvent),
   });
   installGlobalScope(ServiceWorkerGlobalScope.prototype);
+  ObjectDefineProperty(WorkerGlobalScope.prototype, "dispatchEvent", nonEnumerable(globalDispatchEvent));
   core.setReportExceptionCallback(eventModule.reportException);
+  core.setUnhandledPromiseRejectionHandler(onUnhandledRejection);
+  // Runtime internals are not part of the web platform.
+  delete globalThis.__bootstrap;
+  delete globalThis.Deno;
   createRegistration(info.registration);
   const own = [info.registration.installing, info.registration.waiting, info.registration.active]
     .find((v) => v && v.scriptUrl === info.scriptUrl);

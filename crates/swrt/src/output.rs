@@ -43,10 +43,24 @@ impl HostDelegate for CliDelegate {
     }
 }
 
-/// `message`, then `    at file:line:column`, then the JS stack.
+/// `message`, then `    at file:line:column`, then the JS stack. Frames of
+/// the runtime's own JavaScript (`ext:`) are left out unless RUST_LOG asks
+/// for debugging, as browsers hide their internals.
 pub fn format_error(error: &ScriptError) -> String {
     let mut text = error.message.clone();
-    match (&error.stack, &error.location) {
+    let show_internal =
+        std::env::var("RUST_LOG").is_ok_and(|v| v.contains("debug") || v.contains("trace"));
+    let stack = error.stack.as_ref().map(|stack| {
+        stack
+            .lines()
+            .filter(|line| {
+                show_internal
+                    || !line.contains("(ext:") && !line.trim_start().starts_with("at ext:")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    match (stack.filter(|s| !s.is_empty()), &error.location) {
         (Some(stack), _) => {
             text.push('\n');
             text.push_str(stack.trim_end());

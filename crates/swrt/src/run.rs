@@ -26,7 +26,9 @@ fn seconds(name: &str, value: f64) -> Result<Duration, String> {
     if value.is_finite() && value > 0.0 {
         Ok(Duration::from_secs_f64(value))
     } else {
-        Err(format!("--{name} must be a positive number of seconds, got {value}"))
+        Err(format!(
+            "--{name} must be a positive number of seconds, got {value}"
+        ))
     }
 }
 
@@ -52,7 +54,9 @@ pub async fn run(args: RunArgs) -> u8 {
         Err(e) => return usage(e),
     };
     let delegate = Arc::new(CliDelegate::default());
-    let mut builder = ServiceWorkerHost::builder().limits(limits).delegate(delegate.clone());
+    let mut builder = ServiceWorkerHost::builder()
+        .limits(limits)
+        .delegate(delegate.clone());
     if let Some(local) = origin.local.clone() {
         builder = builder.local_origin(local);
     }
@@ -77,7 +81,10 @@ pub async fn run(args: RunArgs) -> u8 {
     };
     let code = match result {
         None => {
-            eprintln!("swrt: --timeout reached; still pending: {}", pending(&host, &script_url));
+            eprintln!(
+                "swrt: --timeout reached; still pending: {}",
+                pending(&host, &script_url)
+            );
             EXIT_FAILURE
         }
         Some(Err(error)) => {
@@ -121,7 +128,10 @@ fn pending(host: &ServiceWorkerHost, script_url: &Url) -> String {
         Some(info) => {
             let mut parts = Vec::new();
             if let Some((url, state)) = &info.installing {
-                parts.push(format!("{url} is {} (install event not finished)", state.as_str()));
+                parts.push(format!(
+                    "{url} is {} (install event not finished)",
+                    state.as_str()
+                ));
             }
             if let Some((url, state)) = &info.waiting {
                 parts.push(format!("{url} is {} (waiting to activate)", state.as_str()));
@@ -153,14 +163,19 @@ async fn resolve_origin(args: &RunArgs) -> Result<Origin, String> {
         }
         let relative = args.sw.trim_start_matches('/');
         if !root.join(relative).is_file() {
-            return Err(format!("no such file in --root: {}", root.join(relative).display()));
+            return Err(format!(
+                "no such file in --root: {}",
+                root.join(relative).display()
+            ));
         }
         let mut builder = StaticOrigin::builder(root.clone());
         if let Some(origin) = &origin {
             let host = origin.host_str().unwrap_or("127.0.0.1").to_string();
             let port = origin.port_or_known_default().unwrap_or(80);
             let addr = bind_address(&host, port)?;
-            builder = builder.bind(addr).host_name(host.trim_matches(|c| c == '[' || c == ']'));
+            builder = builder
+                .bind(addr)
+                .host_name(host.trim_matches(|c| c == '[' || c == ']'));
         }
         let server = builder.start().await.map_err(|e| e.to_string())?;
         let script_url = server
@@ -168,11 +183,19 @@ async fn resolve_origin(args: &RunArgs) -> Result<Origin, String> {
             .join(relative)
             .map_err(|e| format!("bad worker path {relative}: {e}"))?;
         tracing::info!(origin = %server.origin(), "serving {}", root.display());
-        return Ok(Origin { script_url, local: None, _server: Some(server) });
+        return Ok(Origin {
+            script_url,
+            local: None,
+            _server: Some(server),
+        });
     }
     if args.sw.starts_with("http://") || args.sw.starts_with("https://") {
         let script_url = Url::parse(&args.sw).map_err(|e| format!("bad URL {}: {e}", args.sw))?;
-        return Ok(Origin { script_url, local: None, _server: None });
+        return Ok(Origin {
+            script_url,
+            local: None,
+            _server: None,
+        });
     }
     let path = PathBuf::from(&args.sw);
     if !path.is_file() {
@@ -185,10 +208,20 @@ async fn resolve_origin(args: &RunArgs) -> Result<Origin, String> {
 /// A local file runs as `<origin>/<file name>`, with the file's directory
 /// standing in for the origin's root so importScripts() finds its neighbours.
 fn local_script(path: &Path, origin: Url) -> Result<Origin, String> {
-    let path = path.canonicalize().map_err(|e| format!("{}: {e}", path.display()))?;
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
-    let name = path.file_name().and_then(|n| n.to_str()).ok_or("the file name is not UTF-8")?;
-    let script_url = origin.join(name).map_err(|e| format!("bad file name {name}: {e}"))?;
+    let path = path
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or("the file name is not UTF-8")?;
+    let script_url = origin
+        .join(name)
+        .map_err(|e| format!("bad file name {name}: {e}"))?;
     Ok(Origin {
         script_url,
         local: Some(LocalOriginMapping { origin, dir }),
@@ -199,10 +232,14 @@ fn local_script(path: &Path, origin: Url) -> Result<Origin, String> {
 fn parse_origin(text: &str) -> Result<Url, String> {
     let url = Url::parse(text).map_err(|e| format!("bad --origin {text}: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!("--origin must be an http(s) origin such as http://localhost:8080, got {text}"));
+        return Err(format!(
+            "--origin must be an http(s) origin such as http://localhost:8080, got {text}"
+        ));
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("--origin must be an origin without a path, got {text}"));
+        return Err(format!(
+            "--origin must be an origin without a path, got {text}"
+        ));
     }
     Ok(url)
 }
@@ -217,5 +254,7 @@ fn bind_address(host: &str, port: u16) -> Result<SocketAddr, String> {
         .iter()
         .find(|a| a.ip().is_loopback())
         .copied()
-        .ok_or_else(|| format!("--origin host {host} is not a loopback address; swrt only serves on loopback"))
+        .ok_or_else(|| {
+            format!("--origin host {host} is not a loopback address; swrt only serves on loopback")
+        })
 }

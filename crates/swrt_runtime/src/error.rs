@@ -21,7 +21,11 @@ impl ScriptError {
         let location = e
             .frames
             .iter()
-            .find(|f| f.file_name.as_deref().is_some_and(|n| !n.starts_with("ext:")))
+            .find(|f| {
+                f.file_name
+                    .as_deref()
+                    .is_some_and(|n| !n.starts_with("ext:"))
+            })
             .or_else(|| e.frames.first())
             .and_then(|f| {
                 Some(format!(
@@ -53,19 +57,80 @@ impl ScriptError {
                     .join("\n"),
             )
         };
-        ScriptError { message: e.exception_message.clone(), location, stack }
+        ScriptError {
+            message: e.exception_message.clone(),
+            location,
+            stack,
+        }
     }
 
     pub(crate) fn from_core_error(e: &CoreError) -> Self {
         match e.as_kind() {
             CoreErrorKind::Js(js) => Self::from_js_error(js),
-            _ => ScriptError { message: e.to_string(), location: None, stack: None },
+            _ => ScriptError {
+                message: e.to_string(),
+                location: None,
+                stack: None,
+            },
+        }
+    }
+
+    /// From what JavaScript reported: `Name: message`, the `error.stack`
+    /// string (whose header line repeats the message), and a location if known.
+    pub(crate) fn from_js_report(
+        message: String,
+        stack: Option<String>,
+        location: Option<String>,
+    ) -> Self {
+        let frames = stack.map(|s| {
+            s.lines()
+                .filter(|l| l.trim_start().starts_with("at "))
+                .map(|l| format!("    {}", l.trim()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        let frames = frames.filter(|f| !f.is_empty());
+        let location = location.or_else(|| frames.as_deref().and_then(first_script_location));
+        ScriptError {
+            message,
+            location,
+            stack: frames,
         }
     }
 
     /// A report without a script location (host-side failures such as a 404).
     pub fn plain(message: impl Into<String>) -> Self {
-        ScriptError { message: message.into(), location: None, stack: None }
+        ScriptError {
+            message: message.into(),
+            location: None,
+            stack: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_location_skips_runtime_frames() {
+        let stack =
+            "Error: x\n    at ext:swrt/a.js:1:2\n    at handler (http://localhost/sw.js:3:9)\n";
+        assert_eq!(
+            first_script_location(stack).as_deref(),
+            Some("http://localhost/sw.js:3:9")
+        );
+    }
+
+    #[test]
+    fn js_report_keeps_frames_only() {
+        let e = ScriptError::from_js_report(
+            "TypeError: bad".into(),
+            Some("TypeError: bad\n    at f (http://x/sw.js:1:2)".into()),
+            None,
+        );
+        assert_eq!(e.stack.as_deref(), Some("    at f (http://x/sw.js:1:2)"));
+        assert_eq!(e.location.as_deref(), Some("http://x/sw.js:1:2"));
     }
 }
 
@@ -82,6 +147,21 @@ impl fmt::Display for ScriptError {
     }
 }
 
+/// `file:line:column` of the first stack frame that is not runtime code.
+pub(crate) fn first_script_location(stack: &str) -> Option<String> {
+    stack
+        .lines()
+        .filter(|l| l.trim_start().starts_with("at "))
+        .find_map(|line| {
+            let line = line.trim().trim_start_matches("at ");
+            let place = match (line.rfind('('), line.ends_with(')')) {
+                (Some(open), true) => &line[open + 1..line.len() - 1],
+                _ => line,
+            };
+            (!place.starts_with("ext:") && place.contains(':')).then(|| place.to_string())
+        })
+}
+
 /// Failures of the worker host.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
@@ -96,7 +176,10 @@ pub enum HostError {
     InstallFailed { url: String, error: ScriptError },
     /// The worker was terminated by a limit.
     #[error("worker {url} was terminated: {reason}")]
-    Terminated { url: String, reason: crate::TerminationReason },
+    Terminated {
+        url: String,
+        reason: crate::TerminationReason,
+    },
     /// The worker thread is gone.
     #[error("worker {url} is not running")]
     WorkerGone { url: String },

@@ -20,7 +20,8 @@ use crate::ops;
 
 deno_core::extension!(
     deno_net,
-    lazy_loaded_js = ["02_tls.js" = { source = "(function(){ throw new Error('replaced at init'); })();" }],
+    lazy_loaded_js =
+        ["02_tls.js" = { source = "(function(){ throw new Error('replaced at init'); })();" }],
 );
 
 deno_core::extension!(
@@ -40,6 +41,7 @@ deno_core::extension!(
         ops::scope::op_swrt_clients_claim,
         ops::scope::op_swrt_open_window,
         ops::scope::op_swrt_clients_match_all,
+        ops::scope::op_swrt_report_uncaught,
     ],
 );
 
@@ -69,11 +71,10 @@ fn worker_lazy_js() -> Vec<ExtensionFileSource> {
 /// Every extension of a service-worker realm, in dependency order.
 pub(crate) fn worker_extensions(location: url::Url) -> Vec<Extension> {
     let mut net = deno_net::init();
-    net.lazy_loaded_js_files =
-        std::borrow::Cow::Owned(vec![ExtensionFileSource::new(
-            "ext:deno_net/02_tls.js",
-            ascii_str_include!("../../../js/00_deno_net_tls.js"),
-        )]);
+    net.lazy_loaded_js_files = std::borrow::Cow::Owned(vec![ExtensionFileSource::new(
+        "ext:deno_net/02_tls.js",
+        ascii_str_include!("../../../js/00_deno_net_tls.js"),
+    )]);
     let mut worker = swrt_worker::init();
     worker.lazy_loaded_js_files = std::borrow::Cow::Owned(worker_lazy_js());
     // The entry script runs at startup and builds the global scope.

@@ -47,7 +47,13 @@ impl ScriptLoader {
             .redirect(reqwest::redirect::Policy::limited(20))
             .build()
             .expect("a reqwest client with default TLS settings always builds");
-        ScriptLoader { inner: Arc::new(LoaderInner { client, local, handle }) }
+        ScriptLoader {
+            inner: Arc::new(LoaderInner {
+                client,
+                local,
+                handle,
+            }),
+        }
     }
 
     /// Fetches `url` as a classic worker script.
@@ -57,11 +63,15 @@ impl ScriptLoader {
         }
         match url.scheme() {
             "file" => {
-                let path = url.to_file_path().map_err(|_| format!("not a local path: {url}"))?;
+                let path = url
+                    .to_file_path()
+                    .map_err(|_| format!("not a local path: {url}"))?;
                 read_file(url, path).await
             }
             "http" | "https" => self.fetch_http(url).await,
-            other => Err(format!("scheme '{other}' is not supported for worker scripts")),
+            other => Err(format!(
+                "scheme '{other}' is not supported for worker scripts"
+            )),
         }
     }
 
@@ -74,11 +84,14 @@ impl ScriptLoader {
         self.inner.handle.spawn(async move {
             let _ = tx.send(this.fetch(&url).await);
         });
-        rx.recv().map_err(|_| "the script loader shut down".to_string())?
+        rx.recv()
+            .map_err(|_| "the script loader shut down".to_string())?
     }
 
     fn local_path(&self, url: &Url) -> Result<Option<PathBuf>, String> {
-        let Some(local) = &self.inner.local else { return Ok(None) };
+        let Some(local) = &self.inner.local else {
+            return Ok(None);
+        };
         if url.origin() != local.origin.origin() {
             return Ok(None);
         }
@@ -113,14 +126,28 @@ impl ScriptLoader {
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .unwrap_or_default();
         if !is_javascript_mime(&mime) {
-            return Err(format!("the script has an unsupported MIME type ('{mime}')"));
+            return Err(format!(
+                "the script has an unsupported MIME type ('{mime}')"
+            ));
         }
         let final_url = response.url().clone();
-        let text = response.text().await.map_err(|e| format!("network error: {e}"))?;
-        Ok(ScriptSource { url: final_url, text })
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("network error: {e}"))?;
+        Ok(ScriptSource {
+            url: final_url,
+            text,
+        })
     }
 }
 
@@ -128,9 +155,12 @@ async fn read_file(url: &Url, path: PathBuf) -> Result<ScriptSource, String> {
     let bytes = tokio::fs::read(&path)
         .await
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| format!("{} is not valid UTF-8", path.display()))?;
-    Ok(ScriptSource { url: url.clone(), text })
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{} is not valid UTF-8", path.display()))?;
+    Ok(ScriptSource {
+        url: url.clone(),
+        text,
+    })
 }
 
 fn percent_decode(path: &str) -> String {
@@ -200,9 +230,14 @@ mod tests {
         let dir = std::env::temp_dir();
         let loader = ScriptLoader::new(
             Handle::current(),
-            Some(LocalOriginMapping { origin: Url::parse("http://localhost").unwrap(), dir }),
+            Some(LocalOriginMapping {
+                origin: Url::parse("http://localhost").unwrap(),
+                dir,
+            }),
         );
-        let err = loader.fetch(&Url::parse("http://localhost/%2e%2e/etc/passwd").unwrap()).await;
+        let err = loader
+            .fetch(&Url::parse("http://localhost/%2e%2e/etc/passwd").unwrap())
+            .await;
         assert!(err.unwrap_err().contains("escapes"));
     }
 }

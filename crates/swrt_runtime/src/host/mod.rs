@@ -10,8 +10,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use url::Url;
 
-pub use registration::{RegistrationInfo, WorkerState};
 use registration::{Registration, Version};
+pub use registration::{RegistrationInfo, WorkerState};
 
 use crate::config::Limits;
 use crate::delegate::{HostDelegate, TracingDelegate};
@@ -127,7 +127,13 @@ impl ServiceWorkerHost {
 
     /// Every registration.
     pub fn registrations(&self) -> Vec<RegistrationInfo> {
-        self.inner.registrations.lock().unwrap().iter().map(|r| r.info()).collect()
+        self.inner
+            .registrations
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.info())
+            .collect()
     }
 
     fn find(&self, url: &Url) -> Option<Arc<Registration>> {
@@ -163,7 +169,9 @@ impl ServiceWorkerHost {
         let version = registration
             .active()
             .ok_or_else(|| HostError::Invalid(format!("no active worker for scope {scope}")))?;
-        version.dispatch(&self.inner, &registration, event_type, data).await
+        version
+            .dispatch(&self.inner, &registration, event_type, data)
+            .await
     }
 
     /// Number of events, across all workers, whose lifetime has not ended.
@@ -204,7 +212,11 @@ async fn serve_worker_requests(
                 // No page client exists in this host yet, so there is nothing to take over.
                 let _ = reply.send(Ok(()));
             }
-            WorkerRequest::OpenWindow { script_url, url, reply } => {
+            WorkerRequest::OpenWindow {
+                script_url,
+                url,
+                reply,
+            } => {
                 tracing::info!(%script_url, %url, "clients.openWindow");
                 let _ = reply.send(host.delegate.open_window(&script_url, &url));
             }
@@ -221,4 +233,3 @@ impl HostInner {
         tracing::debug!(script_url = %version.script_url, id = version.id, "worker started");
     }
 }
-

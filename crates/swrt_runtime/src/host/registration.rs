@@ -151,14 +151,13 @@ impl Version {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         let result = async {
             let handle = self.running(host, registration).await?;
-            Ok(handle.dispatch(event_type, data, host.limits.wait_until_timeout).await)
+            Ok(handle
+                .dispatch(event_type, data, host.limits.wait_until_timeout)
+                .await)
         }
         .await;
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
         self.schedule_idle_stop(host);
-        if let Ok(EventOutcome::Terminated(reason)) = &result {
-            host.delegate.worker_terminated(&self.script_url, reason);
-        }
         result
     }
 
@@ -168,7 +167,9 @@ impl Version {
         let idle = host.limits.idle_timeout;
         tokio::spawn(async move {
             tokio::time::sleep(idle).await;
-            let Some(version) = version.upgrade() else { return };
+            let Some(version) = version.upgrade() else {
+                return;
+            };
             if version.activity.load(Ordering::Acquire) != seen
                 || version.in_flight.load(Ordering::Acquire) > 0
             {
@@ -220,7 +221,11 @@ pub(crate) struct Registration {
 
 impl Registration {
     pub(crate) fn new(scope: Url) -> Self {
-        Registration { scope, slots: Mutex::default(), jobs: tokio::sync::Mutex::new(()) }
+        Registration {
+            scope,
+            slots: Mutex::default(),
+            jobs: tokio::sync::Mutex::new(()),
+        }
     }
 
     pub(crate) fn active(&self) -> Option<Arc<Version>> {
@@ -239,7 +244,8 @@ impl Registration {
 
     pub(crate) fn info(&self) -> RegistrationInfo {
         let slots = self.slots.lock().unwrap();
-        let describe = |v: &Option<Arc<Version>>| v.as_ref().map(|v| (v.script_url.clone(), v.state()));
+        let describe =
+            |v: &Option<Arc<Version>>| v.as_ref().map(|v| (v.script_url.clone(), v.state()));
         RegistrationInfo {
             scope: self.scope.clone(),
             active: describe(&slots.active),
@@ -250,7 +256,10 @@ impl Registration {
 
     pub(crate) fn mark_skip_waiting(&self, script_url: &Url) {
         let slots = self.slots.lock().unwrap();
-        for version in [&slots.installing, &slots.waiting, &slots.active].into_iter().flatten() {
+        for version in [&slots.installing, &slots.waiting, &slots.active]
+            .into_iter()
+            .flatten()
+        {
             if &version.script_url == script_url {
                 version.skip_waiting.store(true, Ordering::Release);
             }
@@ -269,7 +278,11 @@ impl Registration {
     pub(crate) async fn stop_all(&self) {
         let versions: Vec<_> = {
             let slots = self.slots.lock().unwrap();
-            [&slots.installing, &slots.waiting, &slots.active].into_iter().flatten().cloned().collect()
+            [&slots.installing, &slots.waiting, &slots.active]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect()
         };
         for version in versions {
             version.stop().await;
@@ -281,7 +294,11 @@ impl Registration {
         let view = self.view();
         let versions: Vec<_> = {
             let slots = self.slots.lock().unwrap();
-            [&slots.installing, &slots.waiting, &slots.active].into_iter().flatten().cloned().collect()
+            [&slots.installing, &slots.waiting, &slots.active]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect()
         };
         for version in versions {
             version.push_registration(view.clone()).await;
@@ -302,9 +319,14 @@ impl Registration {
     ) -> Result<(), HostError> {
         let _job = self.jobs.lock().await;
         // Update: fetch the script.
-        let script = host.loader.fetch(&script_url).await.map_err(|reason| {
-            HostError::ScriptFetch { url: script_url.to_string(), reason }
-        })?;
+        let script =
+            host.loader
+                .fetch(&script_url)
+                .await
+                .map_err(|reason| HostError::ScriptFetch {
+                    url: script_url.to_string(),
+                    reason,
+                })?;
         let version = Arc::new(Version {
             id,
             script_url: script.url.clone(),
@@ -324,7 +346,10 @@ impl Registration {
         self.set_state(&version, WorkerState::Installing);
         self.publish().await;
         let outcome = version.dispatch(host, self, "install", Value::Null).await?;
-        version.imports.install_finished.store(true, Ordering::Release);
+        version
+            .imports
+            .install_finished
+            .store(true, Ordering::Release);
         if !outcome.is_success() {
             self.slots.lock().unwrap().installing = None;
             self.set_state(&version, WorkerState::Redundant);
@@ -333,11 +358,16 @@ impl Registration {
             version.stop().await;
             let error = match outcome {
                 EventOutcome::ListenerThrew(e) | EventOutcome::Rejected(e) => e,
-                EventOutcome::Terminated(reason) => ScriptError::plain(format!("worker terminated: {reason}")),
+                EventOutcome::Terminated(reason) => {
+                    ScriptError::plain(format!("worker terminated: {reason}"))
+                }
                 EventOutcome::WorkerGone => ScriptError::plain("the worker stopped during install"),
                 EventOutcome::Completed => unreachable!("success handled above"),
             };
-            return Err(HostError::InstallFailed { url: version.script_url.to_string(), error });
+            return Err(HostError::InstallFailed {
+                url: version.script_url.to_string(),
+                error,
+            });
         }
         {
             let mut slots = self.slots.lock().unwrap();
@@ -368,9 +398,17 @@ impl Registration {
         self.set_state(&version, WorkerState::Activating);
         self.publish().await;
         // Activate step: failures of the activate event do not stop activation.
-        let outcome = version.dispatch(host, self, "activate", Value::Null).await?;
-        if let EventOutcome::Terminated(reason) = &outcome {
-            tracing::warn!(script_url = %version.script_url, %reason, "worker terminated during activate");
+        let outcome = version
+            .dispatch(host, self, "activate", Value::Null)
+            .await?;
+        match &outcome {
+            EventOutcome::Terminated(reason) => {
+                tracing::warn!(script_url = %version.script_url, %reason, "worker terminated during activate")
+            }
+            EventOutcome::Rejected(error) | EventOutcome::ListenerThrew(error) => {
+                tracing::warn!(script_url = %version.script_url, "activate event failed (the worker activates anyway): {error}")
+            }
+            _ => {}
         }
         self.set_state(&version, WorkerState::Activated);
         self.publish().await;
@@ -385,7 +423,10 @@ mod tests {
     #[test]
     fn scope_defaults_to_script_directory() {
         let script = Url::parse("http://localhost/app/sw.js").unwrap();
-        assert_eq!(resolve_scope(&script, None).unwrap().as_str(), "http://localhost/app/");
+        assert_eq!(
+            resolve_scope(&script, None).unwrap().as_str(),
+            "http://localhost/app/"
+        );
     }
 
     #[test]

@@ -11,5 +11,6 @@ use crate::worker::WorkerOpContext;
 pub(crate) fn op_swrt_console(state: &mut OpState, #[smi] level: u32, #[string] message: &str) {
     let ctx = state.borrow::<WorkerOpContext>();
     let message = message.strip_suffix('\n').unwrap_or(message);
-    ctx.delegate.console(&ctx.script_url, ConsoleLevel::from_deno(level), message);
+    ctx.delegate
+        .console(&ctx.script_url, ConsoleLevel::from_deno(level), message);
 }

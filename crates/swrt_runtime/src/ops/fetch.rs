@@ -8,8 +8,8 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use deno_core::{
-    op2, AsyncRefCell, AsyncResult, BufView, CancelFuture, CancelHandle, JsBuffer, OpState,
-    RcRef, Resource, ResourceId,
+    op2, AsyncRefCell, AsyncResult, BufView, CancelFuture, CancelHandle, JsBuffer, OpState, RcRef,
+    Resource, ResourceId,
 };
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -125,7 +125,9 @@ impl Resource for FetchBodyResource {
 #[op2(fast)]
 #[smi]
 pub(crate) fn op_swrt_fetch_cancel_handle(state: &mut OpState) -> ResourceId {
-    state.resource_table.add(FetchCancelResource(Rc::new(CancelHandle::new())))
+    state
+        .resource_table
+        .add(FetchCancelResource(Rc::new(CancelHandle::new())))
 }
 
 #[op2]
@@ -145,8 +147,14 @@ pub(crate) async fn op_swrt_fetch(
             .unwrap_or_else(|| Rc::new(CancelHandle::new()));
         (client, cancel)
     };
-    let body = if args.has_body { Some(Bytes::copy_from_slice(&body)) } else { None };
-    let result = run_fetch(&client, args, body).or_cancel(cancel.clone()).await;
+    let body = if args.has_body {
+        Some(Bytes::copy_from_slice(&body))
+    } else {
+        None
+    };
+    let result = run_fetch(&client, args, body)
+        .or_cancel(cancel.clone())
+        .await;
     let (response, url_list, opaque_redirect) = match result {
         Err(_) => return Err(FetchError::Aborted),
         Ok(r) => r?,
@@ -155,16 +163,23 @@ pub(crate) async fn op_swrt_fetch(
     let headers = response
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let null_body = matches!(status.as_u16(), 101 | 103 | 204 | 205 | 304) || opaque_redirect;
     let body_rid = if null_body {
         None
     } else {
         let stream: BodyStream = Box::pin(response.bytes_stream());
+        // The body gets its own cancel handle: JS closes the request's handle
+        // as soon as the headers arrive, and closes the body's on abort.
         Some(state.borrow_mut().resource_table.add(FetchBodyResource {
             stream: AsyncRefCell::new((stream, Bytes::new())),
-            cancel,
+            cancel: Rc::new(CancelHandle::new()),
         }))
     };
     Ok(FetchResult {
@@ -208,14 +223,20 @@ async fn run_fetch(
                 return Err(FetchError::Network(format!("port {port} is blocked")));
             }
         }
-        let mut request = client.request(method.clone(), url.clone()).headers(headers.clone());
+        let mut request = client
+            .request(method.clone(), url.clone())
+            .headers(headers.clone());
         if let Some(body) = &body {
             request = request.body(body.clone());
         }
-        let response = request.send().await.map_err(|e| FetchError::Network(describe(&e)))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| FetchError::Network(describe(&e)))?;
         let status = response.status().as_u16();
         let location = response.headers().get(reqwest::header::LOCATION).cloned();
-        let (true, Some(location)) = (matches!(status, 301 | 302 | 303 | 307 | 308), location) else {
+        let (true, Some(location)) = (matches!(status, 301 | 302 | 303 | 307 | 308), location)
+        else {
             return Ok((response, url_list, false));
         };
         match args.redirect.as_str() {
@@ -226,8 +247,12 @@ async fn run_fetch(
         if url_list.len() > MAX_REDIRECTS {
             return Err(FetchError::TooManyRedirects);
         }
-        let location = location.to_str().map_err(|_| FetchError::Network("bad Location".into()))?;
-        let next = url.join(location).map_err(|_| FetchError::InvalidUrl(location.to_string()))?;
+        let location = location
+            .to_str()
+            .map_err(|_| FetchError::Network("bad Location".into()))?;
+        let next = url
+            .join(location)
+            .map_err(|_| FetchError::InvalidUrl(location.to_string()))?;
         // HTTP-redirect fetch step 12: 301/302 turn POST into GET, 303 turns
         // everything but GET/HEAD into GET, and the body is dropped.
         if ((status == 301 || status == 302) && method == reqwest::Method::POST)
@@ -235,7 +260,13 @@ async fn run_fetch(
         {
             method = reqwest::Method::GET;
             body = None;
-            for name in ["content-encoding", "content-language", "content-location", "content-type", "content-length"] {
+            for name in [
+                "content-encoding",
+                "content-language",
+                "content-location",
+                "content-type",
+                "content-length",
+            ] {
                 headers.remove(name);
             }
         }

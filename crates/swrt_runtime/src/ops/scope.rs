@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::error::ScriptError;
-use crate::worker::{ClientInfo, EventOutcome, HostCommand, MatchAllOptions, RegistrationView, WorkerOpContext, WorkerRequest};
+use crate::worker::{
+    ClientInfo, EventOutcome, HostCommand, MatchAllOptions, RegistrationView, WorkerOpContext,
+    WorkerRequest,
+};
 
 #[derive(Debug, thiserror::Error, deno_error::JsError)]
 pub(crate) enum ScopeError {
@@ -73,15 +76,18 @@ pub(crate) fn op_swrt_event_settled(
     #[serde] report: SettleReport,
 ) {
     let ctx = state.borrow::<WorkerOpContext>();
-    let Some(reply) = ctx.pending.lock().unwrap().remove(&event_id) else { return };
+    let Some(reply) = ctx.pending.lock().unwrap().remove(&event_id) else {
+        return;
+    };
     let error = || {
-        let stack = report.stack.clone();
-        let location = stack.as_deref().and_then(first_location);
-        ScriptError {
-            message: report.message.clone().unwrap_or_else(|| "unknown error".into()),
-            location,
-            stack,
-        }
+        ScriptError::from_js_report(
+            report
+                .message
+                .clone()
+                .unwrap_or_else(|| "unknown error".into()),
+            report.stack.clone(),
+            None,
+        )
     };
     let outcome = match report.status.as_str() {
         "threw" => EventOutcome::ListenerThrew(error()),
@@ -91,16 +97,18 @@ pub(crate) fn op_swrt_event_settled(
     let _ = reply.send(outcome);
 }
 
-/// `file:line:column` of the first stack frame that is not runtime code.
-fn first_location(stack: &str) -> Option<String> {
-    stack.lines().filter(|l| l.trim_start().starts_with("at ")).find_map(|line| {
-        let line = line.trim().trim_start_matches("at ");
-        let place = match (line.rfind('('), line.ends_with(')')) {
-            (Some(open), true) => &line[open + 1..line.len() - 1],
-            _ => line,
-        };
-        (!place.starts_with("ext:") && place.contains(':')).then(|| place.to_string())
-    })
+/// An exception no listener handled (HTML "report the exception"), or an
+/// unhandled promise rejection. The worker keeps running; the host decides.
+#[op2]
+pub(crate) fn op_swrt_report_uncaught(
+    state: &mut OpState,
+    #[string] message: String,
+    #[string] stack: Option<String>,
+    #[string] location: Option<String>,
+) {
+    let ctx = state.borrow::<WorkerOpContext>();
+    let error = ScriptError::from_js_report(message, stack, location);
+    ctx.delegate.uncaught_error(&ctx.script_url, &error);
 }
 
 /// `importScripts(...urls)`: fetches every URL first (synchronously, as the
@@ -134,11 +142,14 @@ pub(crate) fn op_swrt_import_scripts(
                 "the script at '{key}' was not imported during installation"
             )));
         }
-        let script = ctx
-            .loader
-            .fetch_blocking(&url)
-            .map_err(|e| ScopeError::ImportNetwork(format!("the script at '{key}' failed to load: {e}")))?;
-        ctx.imports.scripts.lock().unwrap().insert(key.clone(), script.text.clone());
+        let script = ctx.loader.fetch_blocking(&url).map_err(|e| {
+            ScopeError::ImportNetwork(format!("the script at '{key}' failed to load: {e}"))
+        })?;
+        ctx.imports
+            .scripts
+            .lock()
+            .unwrap()
+            .insert(key.clone(), script.text.clone());
         sources.push((script.url.to_string(), script.text));
     }
     Ok(sources)
@@ -150,9 +161,10 @@ pub(crate) async fn op_swrt_skip_waiting(state: Rc<RefCell<OpState>>) {
     {
         let state = state.borrow();
         let ctx = state.borrow::<WorkerOpContext>();
-        let _ = ctx
-            .host_requests
-            .send(WorkerRequest::SkipWaiting { script_url: ctx.script_url.clone(), reply: tx });
+        let _ = ctx.host_requests.send(WorkerRequest::SkipWaiting {
+            script_url: ctx.script_url.clone(),
+            reply: tx,
+        });
     }
     let _ = rx.await;
 }
@@ -163,9 +175,10 @@ pub(crate) async fn op_swrt_clients_claim(state: Rc<RefCell<OpState>>) -> Result
     {
         let state = state.borrow();
         let ctx = state.borrow::<WorkerOpContext>();
-        let _ = ctx
-            .host_requests
-            .send(WorkerRequest::Claim { script_url: ctx.script_url.clone(), reply: tx });
+        let _ = ctx.host_requests.send(WorkerRequest::Claim {
+            script_url: ctx.script_url.clone(),
+            reply: tx,
+        });
     }
     match rx.await {
         Ok(Ok(())) => Ok(()),
@@ -184,10 +197,11 @@ pub(crate) async fn op_swrt_open_window(
     {
         let state = state.borrow();
         let ctx = state.borrow::<WorkerOpContext>();
-        let url = ctx
-            .script_url
-            .join(&url)
-            .map_err(|_| ScopeError::Type(format!("Failed to execute 'openWindow': invalid URL '{url}'")))?;
+        let url = ctx.script_url.join(&url).map_err(|_| {
+            ScopeError::Type(format!(
+                "Failed to execute 'openWindow': invalid URL '{url}'"
+            ))
+        })?;
         if !matches!(url.scheme(), "http" | "https") && url.as_str() != "about:blank" {
             return Err(ScopeError::Type(format!(
                 "Failed to execute 'openWindow': '{url}' is not an http(s) URL"
@@ -221,13 +235,3 @@ pub(crate) async fn op_swrt_clients_match_all(
     }
     rx.await.unwrap_or_default()
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn first_location_skips_runtime_frames() {
-        let stack = "Error: x\n    at ext:swrt/a.js:1:2\n    at handler (http://localhost/sw.js:3:9)\n";
-        assert_eq!(super::first_location(stack).as_deref(), Some("http://localhost/sw.js:3:9"));
-    }
-}
-

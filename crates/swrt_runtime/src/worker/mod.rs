@@ -116,10 +116,24 @@ pub(crate) struct WorkerSpec {
 /// Requests from a worker's JavaScript that only the host can answer.
 #[derive(Debug)]
 pub(crate) enum WorkerRequest {
-    SkipWaiting { script_url: Url, reply: oneshot::Sender<()> },
-    Claim { script_url: Url, reply: oneshot::Sender<Result<(), String>> },
-    OpenWindow { script_url: Url, url: Url, reply: oneshot::Sender<bool> },
-    MatchAll { script_url: Url, options: MatchAllOptions, reply: oneshot::Sender<Vec<ClientInfo>> },
+    SkipWaiting {
+        script_url: Url,
+        reply: oneshot::Sender<()>,
+    },
+    Claim {
+        script_url: Url,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    OpenWindow {
+        script_url: Url,
+        url: Url,
+        reply: oneshot::Sender<bool>,
+    },
+    MatchAll {
+        script_url: Url,
+        options: MatchAllOptions,
+        reply: oneshot::Sender<Vec<ClientInfo>>,
+    },
 }
 
 /// `clients.matchAll()` options.
@@ -151,6 +165,25 @@ pub(crate) struct WorkerShared {
     pub pending: PendingEvents,
     pub termination: Mutex<Option<TerminationReason>>,
     pub busy: BusyClock,
+    pub script_url: Url,
+    pub delegate: Arc<dyn HostDelegate>,
+    /// Set when the host stops the worker (idle, replaced, shutdown).
+    pub stopping: std::sync::atomic::AtomicBool,
+}
+
+impl WorkerShared {
+    /// Records why the worker is being terminated. Only the first reason
+    /// counts and is reported to the delegate; returns true for that one.
+    pub(crate) fn mark_terminated(&self, reason: TerminationReason) -> bool {
+        let mut slot = self.termination.lock().unwrap();
+        if slot.is_some() {
+            return false;
+        }
+        *slot = Some(reason.clone());
+        drop(slot);
+        self.delegate.worker_terminated(&self.script_url, &reason);
+        true
+    }
 }
 
 /// The host's end of a running worker.
@@ -175,6 +208,9 @@ impl WorkerHandle {
             pending: Arc::default(),
             termination: Mutex::new(None),
             busy: BusyClock::default(),
+            script_url: script_url.clone(),
+            delegate: delegate.clone(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         });
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = oneshot::channel();
@@ -194,18 +230,17 @@ impl WorkerHandle {
                 let _ = thread.join();
                 let reason = shared.termination.lock().unwrap().clone();
                 return Err(match reason {
-                    Some(reason) => HostError::Terminated { url: script_url.to_string(), reason },
-                    None => HostError::WorkerGone { url: script_url.to_string() },
+                    Some(reason) => HostError::Terminated {
+                        url: script_url.to_string(),
+                        reason,
+                    },
+                    None => HostError::WorkerGone {
+                        url: script_url.to_string(),
+                    },
                 });
             }
         };
-        watchdog::spawn(
-            shared.clone(),
-            isolate.clone(),
-            limits.event_timeout,
-            script_url.clone(),
-            delegate,
-        );
+        watchdog::spawn(shared.clone(), isolate.clone(), limits.event_timeout);
         Ok(WorkerHandle {
             commands: commands_tx,
             stop: Some(stop_tx),
@@ -231,11 +266,16 @@ impl WorkerHandle {
         data: serde_json::Value,
         wait_until_timeout: Duration,
     ) -> EventOutcome {
-        let event_id = self.next_event_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let event_id = self
+            .next_event_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.shared.pending.lock().unwrap().insert(event_id, tx);
-        let command =
-            HostCommand::Dispatch { event_id, event_type: event_type.to_string(), data };
+        let command = HostCommand::Dispatch {
+            event_id,
+            event_type: event_type.to_string(),
+            data,
+        };
         if self.commands.send(command).is_err() {
             self.shared.pending.lock().unwrap().remove(&event_id);
             return self.gone_outcome();
@@ -253,7 +293,9 @@ impl WorkerHandle {
 
     /// Sends new registration state to the worker's JavaScript.
     pub(crate) fn update_registration(&self, registration: RegistrationView) {
-        let _ = self.commands.send(HostCommand::Registration { registration });
+        let _ = self
+            .commands
+            .send(HostCommand::Registration { registration });
     }
 
     /// Number of events whose lifetime has not ended.
@@ -270,7 +312,7 @@ impl WorkerHandle {
 
     /// Terminates the worker's JavaScript at once and stops the thread.
     pub(crate) fn terminate(&self, reason: TerminationReason) {
-        self.shared.termination.lock().unwrap().get_or_insert(reason);
+        self.shared.mark_terminated(reason);
         self.isolate.terminate_execution();
         fail_pending(&self.shared);
     }
@@ -284,6 +326,9 @@ impl WorkerHandle {
     }
 
     fn signal_stop(&mut self) {
+        self.shared
+            .stopping
+            .store(true, std::sync::atomic::Ordering::Release);
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

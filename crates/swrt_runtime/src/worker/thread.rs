@@ -9,7 +9,10 @@ use deno_core::{v8, AsyncRefCell, JsRuntime, PollEventLoopOptions, RuntimeOption
 use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
-use super::{fail_pending, HostCommand, ImportedScripts, PendingEvents, RegistrationView, WorkerRequest, WorkerShared, WorkerSpec};
+use super::{
+    fail_pending, HostCommand, ImportedScripts, PendingEvents, RegistrationView, WorkerRequest,
+    WorkerShared, WorkerSpec,
+};
 use crate::delegate::{HostDelegate, TerminationReason};
 use crate::error::{HostError, ScriptError};
 use crate::loader::ScriptLoader;
@@ -36,7 +39,10 @@ pub(crate) fn run(
     stop: oneshot::Receiver<()>,
     ready: Ready,
 ) {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             let _ = ready.send(Err(HostError::Engine(format!("tokio runtime: {e}"))));
@@ -68,7 +74,8 @@ async fn run_worker(
     // Evaluate the classic script. Its time is bounded by the same budget as
     // an event: the watchdog isn't running yet, so arm a local timer thread.
     let evaluation = {
-        let guard = EvaluationWatch::arm(isolate.clone(), spec.limits.event_timeout, shared.clone());
+        let guard =
+            EvaluationWatch::arm(isolate.clone(), spec.limits.event_timeout, shared.clone());
         shared.busy.enter();
         let result = js.execute_script(script_url.to_string(), spec.script_source.clone());
         shared.busy.leave();
@@ -78,7 +85,10 @@ async fn run_worker(
     if let Err(error) = evaluation {
         let terminated = shared.termination.lock().unwrap().clone();
         let _ = ready.send(Err(match terminated {
-            Some(reason) => HostError::Terminated { url: script_url.to_string(), reason },
+            Some(reason) => HostError::Terminated {
+                url: script_url.to_string(),
+                reason,
+            },
             None => HostError::Evaluation {
                 url: script_url.to_string(),
                 error: ScriptError::from_js_error(&error),
@@ -107,7 +117,9 @@ async fn run_worker(
                     break;
                 }
                 Err(error) => {
-                    if shared.termination.lock().unwrap().is_some() {
+                    if shared.termination.lock().unwrap().is_some()
+                        || shared.stopping.load(std::sync::atomic::Ordering::Acquire)
+                    {
                         break;
                     }
                     // An exception nobody handled: report it and keep serving,
@@ -139,20 +151,10 @@ fn create_runtime(
 
     let isolate = js.v8_isolate().thread_safe_handle();
     let heap_shared = shared.clone();
-    let heap_delegate = spec.delegate.clone();
-    let heap_url = spec.script_url.clone();
     js.add_near_heap_limit_callback(move |current, _initial| {
         // Terminate this worker only; grant headroom so the engine can unwind.
-        let first = heap_shared
-            .termination
-            .lock()
-            .unwrap()
-            .get_or_insert(TerminationReason::HeapLimitReached)
-            == &TerminationReason::HeapLimitReached;
+        heap_shared.mark_terminated(TerminationReason::HeapLimitReached);
         isolate.terminate_execution();
-        if first {
-            heap_delegate.worker_terminated(&heap_url, &TerminationReason::HeapLimitReached);
-        }
         current.saturating_mul(2)
     });
 
@@ -172,8 +174,11 @@ fn create_runtime(
         registration: spec.registration.clone(),
     });
     // The ESM entry point installed the globals; bootstrap reads OpState.
-    js.execute_script("ext:swrt/bootstrap", "globalThis[Symbol.for('swrt.bootstrap')]();")
-        .map_err(|e| HostError::Engine(format!("bootstrap failed: {e}")))?;
+    js.execute_script(
+        "ext:swrt/bootstrap",
+        "globalThis[Symbol.for('swrt.bootstrap')]();",
+    )
+    .map_err(|e| HostError::Engine(format!("bootstrap failed: {e}")))?;
     Ok(js)
 }
 
@@ -183,15 +188,15 @@ struct EvaluationWatch {
 }
 
 impl EvaluationWatch {
-    fn arm(isolate: v8::IsolateHandle, budget: std::time::Duration, shared: Arc<WorkerShared>) -> Self {
+    fn arm(
+        isolate: v8::IsolateHandle,
+        budget: std::time::Duration,
+        shared: Arc<WorkerShared>,
+    ) -> Self {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         std::thread::spawn(move || {
             if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(budget) {
-                shared
-                    .termination
-                    .lock()
-                    .unwrap()
-                    .get_or_insert(TerminationReason::TimeBudgetExceeded);
+                shared.mark_terminated(TerminationReason::TimeBudgetExceeded);
                 isolate.terminate_execution();
             }
         });

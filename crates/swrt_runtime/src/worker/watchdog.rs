@@ -6,10 +6,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use deno_core::v8::IsolateHandle;
-use url::Url;
 
 use super::WorkerShared;
-use crate::delegate::{HostDelegate, TerminationReason};
+use crate::delegate::TerminationReason;
 
 fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
@@ -33,21 +32,17 @@ impl BusyClock {
     fn busy_for(&self) -> Option<Duration> {
         match self.since_micros.load(Ordering::Acquire) {
             0 => None,
-            since => {
-                Some(epoch().elapsed().saturating_sub(Duration::from_micros(since)))
-            }
+            since => Some(
+                epoch()
+                    .elapsed()
+                    .saturating_sub(Duration::from_micros(since)),
+            ),
         }
     }
 }
 
 /// Watches one worker until it ends. Runs as a task on the host's runtime.
-pub(crate) fn spawn(
-    shared: Arc<WorkerShared>,
-    isolate: IsolateHandle,
-    budget: Duration,
-    script_url: Url,
-    delegate: Arc<dyn HostDelegate>,
-) {
+pub(crate) fn spawn(shared: Arc<WorkerShared>, isolate: IsolateHandle, budget: Duration) {
     let tick = (budget / 10).clamp(Duration::from_millis(10), Duration::from_millis(250));
     let weak = Arc::downgrade(&shared);
     drop(shared);
@@ -59,13 +54,8 @@ pub(crate) fn spawn(
                 return;
             }
             if shared.busy.busy_for().is_some_and(|busy| busy > budget) {
-                shared
-                    .termination
-                    .lock()
-                    .unwrap()
-                    .get_or_insert(TerminationReason::TimeBudgetExceeded);
+                shared.mark_terminated(TerminationReason::TimeBudgetExceeded);
                 isolate.terminate_execution();
-                delegate.worker_terminated(&script_url, &TerminationReason::TimeBudgetExceeded);
                 super::fail_pending(&shared);
                 return;
             }
