@@ -138,12 +138,12 @@ function updateRegistration(data) {
 }
 
 /** The version this global scope runs. */
-function ownWorker(id, scriptURL) {
-  return MapPrototypeGet(workers, id) ?? workerObject({ id, scriptUrl: scriptURL, state: "parsed" });
+function ownWorker(view) {
+  return workerObject(view);
 }
 
-function skipWaiting() {
-  return op_swrt_skip_waiting();
+async function skipWaiting() {
+  await op_swrt_skip_waiting();
 }
 
 function serviceWorkerObjectDescriptors() {

@@ -152,9 +152,7 @@ function bootstrap() {
   delete globalThis.__bootstrap;
   delete globalThis.Deno;
   createRegistration(info.registration);
-  const own = [info.registration.installing, info.registration.waiting, info.registration.active]
-    .find((v) => v && v.scriptUrl === info.scriptUrl);
-  ownVersion = own ? ownWorker(own.id, own.scriptUrl) : null;
+  ownVersion = ownWorker(info.version);
   commandLoop();
 }
 ObjectDefineProperty(globalThis, SymbolFor("swrt.bootstrap"), nonEnumerable(bootstrap));

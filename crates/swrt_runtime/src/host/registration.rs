@@ -126,6 +126,7 @@ impl Version {
             script_url: self.script_url.clone(),
             script_source: self.script_source.clone(),
             registration: registration.view(),
+            version: self.view(),
             limits: host.limits.clone(),
             delegate: host.delegate.clone(),
             loader: host.loader.clone(),

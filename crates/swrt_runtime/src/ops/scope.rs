@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use crate::error::ScriptError;
 use crate::worker::{
-    ClientInfo, EventOutcome, HostCommand, MatchAllOptions, RegistrationView, WorkerOpContext,
+    ClientInfo, EventOutcome, HostCommand, MatchAllOptions, RegistrationView, WorkerOpContext, WorkerView,
     WorkerRequest,
 };
 
@@ -37,6 +37,7 @@ pub(crate) enum ScopeError {
 pub(crate) struct WorkerBootInfo {
     script_url: String,
     registration: RegistrationView,
+    version: WorkerView,
 }
 
 #[op2]
@@ -46,6 +47,7 @@ pub(crate) fn op_swrt_worker_info(state: &mut OpState) -> WorkerBootInfo {
     WorkerBootInfo {
         script_url: ctx.script_url.to_string(),
         registration: ctx.registration.clone(),
+        version: ctx.version.clone(),
     }
 }
 

@@ -106,6 +106,8 @@ pub(crate) struct WorkerSpec {
     pub script_url: Url,
     pub script_source: String,
     pub registration: RegistrationView,
+    /// The version this worker runs, as its `serviceWorker` object shows it.
+    pub version: WorkerView,
     pub limits: Limits,
     pub delegate: Arc<dyn HostDelegate>,
     pub loader: ScriptLoader,

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
 use super::{
-    fail_pending, HostCommand, ImportedScripts, PendingEvents, RegistrationView, WorkerRequest,
+    fail_pending, HostCommand, ImportedScripts, PendingEvents, RegistrationView, WorkerRequest, WorkerView,
     WorkerShared, WorkerSpec,
 };
 use crate::delegate::{HostDelegate, TerminationReason};
@@ -28,6 +28,7 @@ pub(crate) struct WorkerOpContext {
     pub commands: Rc<AsyncRefCell<mpsc::UnboundedReceiver<HostCommand>>>,
     pub pending: PendingEvents,
     pub registration: RegistrationView,
+    pub version: WorkerView,
 }
 
 type Ready = oneshot::Sender<Result<v8::IsolateHandle, HostError>>;
@@ -172,6 +173,7 @@ fn create_runtime(
         commands: Rc::new(AsyncRefCell::new(commands)),
         pending: shared.pending.clone(),
         registration: spec.registration.clone(),
+        version: spec.version.clone(),
     });
     // The ESM entry point installed the globals; bootstrap reads OpState.
     js.execute_script(

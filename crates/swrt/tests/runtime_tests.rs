@@ -1,0 +1,163 @@
+//! Runs every case under `runtime_tests/cases/`: a directory with real
+//! worker (and page) scripts and a `case.json` saying how to run `swrt` and
+//! what it must print. See runtime_tests/README.md for the format.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    /// Arguments after `swrt` (run in the case directory).
+    args: Vec<String>,
+    /// Expected exit status.
+    exit: i32,
+    /// The exact stdout lines, in order. `{ORIGIN}` matches the embedded
+    /// server's origin (`http://127.0.0.1:PORT`), `{ANY}` any text.
+    stdout: Option<Vec<String>>,
+    /// Lines that must appear somewhere in stdout (same placeholders).
+    #[serde(default)]
+    stdout_contains: Vec<String>,
+    /// Substrings that must appear in stderr (same placeholders).
+    #[serde(default)]
+    stderr_contains: Vec<String>,
+    /// Substrings that must not appear in stderr.
+    #[serde(default)]
+    stderr_excludes: Vec<String>,
+    /// Environment variables for the run.
+    #[serde(default)]
+    env: std::collections::BTreeMap<String, String>,
+    /// Longest the run may take before the harness kills it (a hang is a failure).
+    #[serde(default = "default_limit")]
+    limit_secs: u64,
+}
+
+fn default_limit() -> u64 {
+    60
+}
+
+fn pattern(expected: &str) -> regex::Regex {
+    let escaped = regex::escape(expected)
+        .replace(r"\{ORIGIN\}", r"http://(127\.0\.0\.1|localhost|\[::1\]):\d+")
+        .replace(r"\{ANY\}", ".*");
+    regex::Regex::new(&format!("^{escaped}$")).expect("valid pattern")
+}
+
+fn contains(haystack: &str, expected: &str) -> bool {
+    let escaped = regex::escape(expected)
+        .replace(r"\{ORIGIN\}", r"http://(127\.0\.0\.1|localhost|\[::1\]):\d+")
+        .replace(r"\{ANY\}", ".*");
+    regex::Regex::new(&escaped).expect("valid pattern").is_match(haystack)
+}
+
+fn run_case(dir: &Path) -> Result<(), Failed> {
+    let text = std::fs::read_to_string(dir.join("case.json"))?;
+    let case: Case = serde_json::from_str(&text).map_err(|e| format!("case.json: {e}"))?;
+    let data = tempfile::tempdir()?;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_swrt"));
+    command.args(case.args.iter().map(|a| a.replace("{DATA}", &data.path().display().to_string())));
+    command.current_dir(dir).envs(&case.env);
+    command.stdin(std::process::Stdio::null());
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = command.spawn()?;
+    let output = wait_with_limit(child, Duration::from_secs(case.limit_secs))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let show = || format!("\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}");
+    let code = output.status.code().unwrap_or(-1);
+    if code != case.exit {
+        return Err(format!("exit status {code}, expected {}{}", case.exit, show()).into());
+    }
+    if let Some(expected) = &case.stdout {
+        let lines: Vec<&str> = stdout.lines().collect();
+        if lines.len() != expected.len()
+            || !lines.iter().zip(expected).all(|(line, want)| pattern(want).is_match(line))
+        {
+            return Err(format!("stdout differs; expected lines:\n{}{}", expected.join("\n"), show()).into());
+        }
+    }
+    for want in &case.stdout_contains {
+        if !stdout.lines().any(|line| pattern(want).is_match(line)) {
+            return Err(format!("stdout lacks line {want:?}{}", show()).into());
+        }
+    }
+    for want in &case.stderr_contains {
+        if !contains(&stderr, want) {
+            return Err(format!("stderr lacks {want:?}{}", show()).into());
+        }
+    }
+    for unwanted in &case.stderr_excludes {
+        if contains(&stderr, unwanted) {
+            return Err(format!("stderr has {unwanted:?}{}", show()).into());
+        }
+    }
+    Ok(())
+}
+
+/// Waits for the child, reading its pipes on threads so a chatty run can't
+/// fill a pipe and stall; kills it after `limit` (a hang is a failure).
+fn wait_with_limit(
+    mut child: std::process::Child,
+    limit: Duration,
+) -> Result<std::process::Output, Failed> {
+    use std::io::Read;
+    let mut out_pipe = child.stdout.take().expect("piped stdout");
+    let mut err_pipe = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let start = std::time::Instant::now();
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if start.elapsed() > limit {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait()?;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = out_reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    if timed_out {
+        return Err(format!(
+            "swrt did not exit within {limit:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        )
+        .into());
+    }
+    Ok(std::process::Output { status, stdout, stderr })
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime_tests/cases");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("runtime_tests/cases exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("case.json").is_file())
+        .collect();
+    dirs.sort();
+    let trials = dirs
+        .into_iter()
+        .map(|dir| {
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            Trial::test(name, move || run_case(&dir))
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}

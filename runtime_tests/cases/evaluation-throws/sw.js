@@ -1,0 +1,5 @@
+// Top-level throw fails evaluation.
+function boot() {
+  throw new RangeError("bad config");
+}
+boot();

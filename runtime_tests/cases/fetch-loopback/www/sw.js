@@ -1,0 +1,24 @@
+self.addEventListener("activate", (e) => {
+  e.waitUntil((async () => {
+    const r = await fetch("data.json");
+    console.log(r.status, r.headers.get("content-type"), JSON.stringify(await r.json()));
+    const r2 = await fetch("data.json?pipe=status(302)|header(Location,/sub/t.txt)");
+    console.log(r2.status, r2.redirected, r2.url, await r2.text());
+    const m = await fetch("data.json?pipe=status(302)|header(Location,/sub/t.txt)", { redirect: "manual" });
+    console.log("manual", m.type, m.status);
+    try { await fetch("data.json?pipe=status(302)|header(Location,/sub/t.txt)", { redirect: "error" }); } catch (err) { console.log("error mode", err.name); }
+    const r404 = await fetch("missing");
+    console.log(r404.status, r404.ok);
+    const ac = new AbortController();
+    const p = fetch("big.bin", { signal: ac.signal });
+    ac.abort();
+    try { await p; } catch (err) { console.log("aborted", err.name); }
+    const b = await (await fetch("big.bin")).arrayBuffer();
+    console.log("big", b.byteLength);
+    const post = await fetch("data.json", { method: "POST", body: "x" });
+    console.log("post", post.status);
+    try { await fetch("http://127.0.0.1:1/"); } catch (err) { console.log("refused", err.name); }
+    const fd = await new Response("a=1&b=2", { headers: { "content-type": "application/x-www-form-urlencoded" } }).formData();
+    console.log(fd.get("b"), (await new Response("hi").blob()).size);
+  })());
+});

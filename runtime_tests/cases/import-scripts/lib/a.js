@@ -1,0 +1,1 @@
+var fromA = function () {}; console.log("a runs first");

@@ -1,0 +1,1 @@
+var fromB = "b sees a: " + typeof fromA;

@@ -1,0 +1,2 @@
+// Evaluation is bounded too.
+while (true) {}
