@@ -26,7 +26,7 @@ const {
 } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { clients, clientsDescriptors } = core.loadExtScript("ext:swrt/40_clients.js");
 
-const { op_swrt_worker_info, op_swrt_next_command, op_swrt_import_scripts, op_swrt_report_uncaught } = core.ops;
+const { op_swrt_worker_info, op_swrt_next_command, op_swrt_import_scripts, op_swrt_report_uncaught, op_swrt_event_settled } = core.ops;
 const { FunctionPrototypeCall, ObjectPrototypeIsPrototypeOf, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
 const { WorkerGlobalScope } = globalInterfaces;
 const { defineEventHandler, MessageEvent } = eventModule;
@@ -176,7 +176,11 @@ async function commandLoop() {
           dispatchTrusted(command.eventId, createEvent(command.eventType, command.data));
           break;
         case "registration":
-          updateRegistration(command.registration);
+          try {
+            updateRegistration(command.registration);
+          } finally {
+            op_swrt_event_settled(command.ackId, { status: "completed" });
+          }
           break;
       }
     } catch (error) {

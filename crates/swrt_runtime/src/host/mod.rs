@@ -109,7 +109,7 @@ impl ServiceWorkerHost {
             match all.iter().find(|r| r.scope == scope) {
                 Some(r) => r.clone(),
                 None => {
-                    let r = Arc::new(Registration::new(scope.clone()));
+                    let r = Arc::new(Registration::new(scope.clone(), self.inner.limits.event_timeout));
                     all.push(r.clone());
                     r
                 }

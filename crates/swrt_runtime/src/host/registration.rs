@@ -195,9 +195,10 @@ impl Version {
         }
     }
 
-    async fn push_registration(&self, view: RegistrationView) {
-        if let Some(handle) = self.runner.lock().await.as_ref() {
-            handle.update_registration(view);
+    async fn push_registration(&self, view: RegistrationView, limit: std::time::Duration) {
+        let handle = self.runner.lock().await.clone();
+        if let Some(handle) = handle {
+            handle.update_registration(view, limit).await;
         }
     }
 
@@ -218,12 +219,15 @@ pub(crate) struct Registration {
     slots: Mutex<Slots>,
     /// Serialises Update jobs for this scope (the spec's job queue).
     jobs: tokio::sync::Mutex<()>,
+    /// How long a worker may take to run its `statechange` listeners.
+    ack_limit: std::time::Duration,
 }
 
 impl Registration {
-    pub(crate) fn new(scope: Url) -> Self {
+    pub(crate) fn new(scope: Url, ack_limit: std::time::Duration) -> Self {
         Registration {
             scope,
+            ack_limit,
             slots: Mutex::default(),
             jobs: tokio::sync::Mutex::new(()),
         }
@@ -302,7 +306,7 @@ impl Registration {
                 .collect()
         };
         for version in versions {
-            version.push_registration(view.clone()).await;
+            version.push_registration(view.clone(), self.ack_limit).await;
         }
     }
 
@@ -355,7 +359,7 @@ impl Registration {
             self.slots.lock().unwrap().installing = None;
             self.set_state(&version, WorkerState::Redundant);
             self.publish().await;
-            version.push_registration(self.view()).await;
+            version.push_registration(self.view(), self.ack_limit).await;
             version.stop().await;
             let error = match outcome {
                 EventOutcome::ListenerThrew(e) | EventOutcome::Rejected(e) => e,
@@ -393,7 +397,7 @@ impl Registration {
         }
         if let Some(previous) = previous {
             self.set_state(&previous, WorkerState::Redundant);
-            previous.push_registration(self.view()).await;
+            previous.push_registration(self.view(), self.ack_limit).await;
             previous.stop().await;
         }
         self.set_state(&version, WorkerState::Activating);

@@ -45,9 +45,12 @@ pub enum HostCommand {
         /// Event-specific data.
         data: serde_json::Value,
     },
-    /// Registration and worker states changed.
+    /// Registration and worker states changed. The worker acknowledges
+    /// (through the event settle report) once `statechange` events have fired.
     #[serde(rename_all = "camelCase")]
     Registration {
+        /// Identifies the acknowledgement.
+        ack_id: u64,
         /// Snapshot of the registration as the worker should see it.
         registration: RegistrationView,
     },
@@ -293,16 +296,18 @@ impl WorkerHandle {
         }
     }
 
-    /// Sends new registration state to the worker's JavaScript.
-    pub(crate) fn update_registration(&self, registration: RegistrationView) {
-        let _ = self
-            .commands
-            .send(HostCommand::Registration { registration });
-    }
-
-    /// Number of events whose lifetime has not ended.
-    pub(crate) fn events_in_flight(&self) -> usize {
-        self.shared.pending.lock().unwrap().len()
+    /// Sends new registration state to the worker's JavaScript and waits
+    /// until its `statechange` listeners ran (bounded by `limit`).
+    pub(crate) async fn update_registration(&self, registration: RegistrationView, limit: Duration) {
+        let ack_id = self.next_event_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.shared.pending.lock().unwrap().insert(ack_id, tx);
+        if self.commands.send(HostCommand::Registration { ack_id, registration }).is_err() {
+            self.shared.pending.lock().unwrap().remove(&ack_id);
+            return;
+        }
+        let _ = tokio::time::timeout(limit, rx).await;
+        self.shared.pending.lock().unwrap().remove(&ack_id);
     }
 
     fn gone_outcome(&self) -> EventOutcome {

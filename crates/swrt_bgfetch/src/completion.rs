@@ -1,0 +1,112 @@
+//! Completion: dispatch the single terminal event, then end the records'
+//! availability and delete the bodies.
+
+use crate::dispatch::{BackgroundFetchEventRequest, DispatchError, DispatchOutcome, EventKind};
+use crate::engine::Inner;
+use crate::types::RegistrationSnapshot;
+use std::sync::Arc;
+use swrt_store::FetchState;
+
+/// Drive a settled fetch to `done`. With `redispatch` the fetch is already
+/// `dispatched` (a previous process died during the event) and the same
+/// event is offered again.
+pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
+    if !redispatch {
+        let id = uid.to_string();
+        // Persist "event dispatched" before calling out. Only one caller can
+        // win this transition, so there is only ever one terminal event.
+        match inner.data.run(move |s| s.mark_dispatched(&id)).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::error!(fetch = %uid, error = %e, "cannot mark fetch dispatched");
+                return;
+            }
+        }
+    }
+    let id = uid.to_string();
+    let row = match inner.data.run(move |s| s.get_fetch(&id)).await {
+        Ok(Some(r)) if r.state == FetchState::Dispatched => r,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::error!(fetch = %uid, error = %e, "cannot load fetch");
+            return;
+        }
+    };
+    let snapshot = RegistrationSnapshot::from_row(&row);
+    let kind = EventKind::terminal_for(&snapshot);
+    if let Some(d) = &inner.dispatcher {
+        let mut attempt = u32::from(redispatch);
+        let mut failures = 0;
+        loop {
+            let ev = BackgroundFetchEventRequest { kind, registration: snapshot.clone(), attempt };
+            tracing::info!(fetch = %uid, event = kind.event_type(), attempt, "dispatching");
+            match d.dispatch(ev).await {
+                Ok(DispatchOutcome::Handled) => break,
+                Ok(DispatchOutcome::HandlerFailed(m)) => {
+                    tracing::warn!(fetch = %uid, event = kind.event_type(), error = %m, "handler failed; event ended");
+                    break;
+                }
+                Err(DispatchError::WorkerUnavailable(m)) if failures < inner.limits.dispatch_retries => {
+                    failures += 1;
+                    attempt += 1;
+                    let delay = inner.limits.backoff(failures - 1);
+                    tracing::warn!(fetch = %uid, error = %m, ?delay, "worker unavailable; re-offering event");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(e) => {
+                    tracing::warn!(fetch = %uid, error = %e, "giving up on event delivery");
+                    break;
+                }
+            }
+        }
+    }
+    finish_lifetime(inner, uid).await;
+}
+
+/// The terminal event ended: `recordsAvailable` becomes false and the bodies
+/// go. The row stays for `Limits::click_retention` so a click can still carry
+/// the registration.
+async fn finish_lifetime(inner: &Arc<Inner>, uid: &str) {
+    let id = uid.to_string();
+    let freed: u64 = inner
+        .data
+        .run(move |s| Ok(s.records(&id)?.iter().map(|r| r.bytes_stored + r.request_body_len).sum()))
+        .await
+        .unwrap_or(0);
+    let id = uid.to_string();
+    let origin = match inner
+        .data
+        .run(move |s| {
+            let row = s.get_fetch(&id)?;
+            let done = s.mark_done(&id)?;
+            // Delete bodies after the commit; start-up repair deletes them
+            // again if we crash in between.
+            let dir = s.fetch_body_dir(&id);
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(path = %dir.display(), error = %e, "cannot delete bodies");
+                }
+            }
+            Ok(row.filter(|_| done).map(|r| r.origin))
+        })
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(fetch = %uid, error = %e, "cannot finish fetch");
+            return;
+        }
+    };
+    if let Some(origin) = origin {
+        inner.data.add_usage(&origin, -(freed as i64));
+        tracing::info!(fetch = %uid, "records released");
+        let inner2 = inner.clone();
+        let id = uid.to_string();
+        let keep = inner.limits.click_retention;
+        tokio::spawn(async move {
+            tokio::time::sleep(keep).await;
+            let _ = inner2.data.run(move |s| s.delete_fetch(&id)).await;
+        });
+    }
+}

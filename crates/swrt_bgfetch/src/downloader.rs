@@ -1,0 +1,639 @@
+//! One downloader per record: policy checks, CORS, redirects, streaming the
+//! body to disk, retries with backoff, and resume with `Range`.
+
+use crate::cors;
+use crate::engine::{FetchCtx, Inner, LiveRecord};
+use crate::policy;
+use crate::scheduler::Permit;
+use futures::{StreamExt, TryStreamExt};
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use swrt_store::{
+    is_storage_full_io, BodyWriter, FailureReason, RecordFinish, RecordOutcome, RecordRow,
+    ResponseMeta,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
+use tokio::sync::watch;
+use url::Url;
+
+/// Why an attempt did not produce a stored response.
+enum Fail {
+    /// Transient network failure; `bool` = bytes arrived in this attempt.
+    Network(String, bool),
+    /// Permanent failure of this record: `fetch-error`.
+    Fatal(String),
+    /// The whole fetch must stop with this reason (this record: `fetch-error`).
+    Stop(FailureReason, String),
+    /// Resume refused: discard stored bytes and request again without `Range`.
+    Restart(String),
+}
+
+/// Request headers that script cannot set (Fetch "forbidden request-header")
+/// or that the engine manages itself.
+fn is_forbidden_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "accept-charset" | "accept-encoding" | "access-control-request-headers"
+            | "access-control-request-method" | "connection" | "content-length" | "cookie"
+            | "cookie2" | "date" | "dnt" | "expect" | "host" | "keep-alive" | "origin"
+            | "referer" | "set-cookie" | "te" | "trailer" | "transfer-encoding" | "upgrade"
+            | "via" | "range"
+    ) || n.starts_with("proxy-")
+        || n.starts_with("sec-")
+}
+
+fn host_key(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+fn net_err(e: reqwest::Error, progressed: bool) -> Fail {
+    // Include the source chain: reqwest's top-level message is generic.
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    if e.is_builder() {
+        Fail::Fatal(msg)
+    } else {
+        Fail::Network(msg, progressed)
+    }
+}
+
+pub(crate) struct Downloader {
+    inner: Arc<Inner>,
+    ctx: Arc<FetchCtx>,
+    rec: RecordRow,
+    url: Url,
+    live: watch::Sender<LiveRecord>,
+    writer: Option<BodyWriter>,
+    meta: Option<ResponseMeta>,
+    record_uploaded: Arc<AtomicU64>,
+    ckpt_len: u64,
+    ckpt_time: Instant,
+}
+
+/// Run one record to a final outcome (or until the fetch is cancelled).
+pub(crate) async fn run_record(inner: Arc<Inner>, ctx: Arc<FetchCtx>, rec: RecordRow) {
+    let cancel = ctx.cancel.clone();
+    let index = rec.index;
+    tokio::select! {
+        _ = cancel.cancelled() => {
+            tracing::debug!(fetch = %ctx.unique_id, index, "record stopped with its fetch");
+        }
+        _ = download(inner, ctx.clone(), rec) => {}
+    }
+}
+
+async fn download(inner: Arc<Inner>, ctx: Arc<FetchCtx>, rec: RecordRow) {
+    let live = ctx.live[rec.index as usize].clone();
+    let url = match Url::parse(&rec.url) {
+        Ok(u) => u,
+        Err(e) => {
+            let mut d = Downloader::new(inner, ctx, rec, Url::parse("about:blank").expect("valid"), live);
+            d.finish(RecordOutcome::FetchError, Some(format!("invalid URL: {e}"))).await;
+            return;
+        }
+    };
+    let mut d = Downloader::new(inner, ctx, rec, url, live);
+    d.init_stored_bytes();
+    d.run().await;
+}
+
+impl Downloader {
+    fn new(inner: Arc<Inner>, ctx: Arc<FetchCtx>, rec: RecordRow, url: Url, live: watch::Sender<LiveRecord>) -> Self {
+        Downloader {
+            meta: rec.response.clone(),
+            inner,
+            ctx,
+            rec,
+            url,
+            live,
+            writer: None,
+            record_uploaded: Arc::new(AtomicU64::new(0)),
+            ckpt_len: 0,
+            ckpt_time: Instant::now(),
+        }
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        self.inner.data.store().response_body_path(&self.ctx.unique_id, self.rec.index)
+    }
+
+    /// Resume only GETs whose first response had a validator and was not
+    /// content-encoded (ranges of an encoded body do not map onto the decoded
+    /// bytes we store; the downloader clears the validators in that case).
+    fn resumable(&self) -> bool {
+        self.rec.method == "GET"
+            && self
+                .meta
+                .as_ref()
+                .is_some_and(|m| m.etag.is_some() || m.last_modified.is_some())
+    }
+
+    /// Bytes stored by an earlier run (before a restart): keep them if the
+    /// record can resume, otherwise forget them.
+    fn init_stored_bytes(&mut self) {
+        let n = self.rec.bytes_stored;
+        if n == 0 {
+            return;
+        }
+        if self.resumable() {
+            match BodyWriter::open_resume(&self.path(), n) {
+                Ok(w) => {
+                    let len = w.len();
+                    if len < n {
+                        self.ctx.downloaded.fetch_sub(n - len, Ordering::AcqRel);
+                        self.inner.data.add_usage(&self.ctx.origin, -((n - len) as i64));
+                    }
+                    self.ckpt_len = len;
+                    self.writer = Some(w);
+                    self.live.send_modify(|l| l.len = len);
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot reopen stored body; restarting"),
+            }
+        }
+        self.ctx.downloaded.fetch_sub(n, Ordering::AcqRel);
+        self.inner.data.add_usage(&self.ctx.origin, -(n as i64));
+        self.live.send_modify(|l| {
+            l.len = 0;
+            l.generation += 1;
+        });
+    }
+
+    async fn run(&mut self) {
+        let limits = self.inner.limits.clone();
+        let mut retries = 0u32;
+        let mut resumes = 0u32;
+        let mut restarts = 0u32;
+        loop {
+            match self.attempt().await {
+                Ok(outcome) => {
+                    self.finish(outcome, None).await;
+                    return;
+                }
+                Err(Fail::Restart(why)) => {
+                    restarts += 1;
+                    tracing::info!(fetch = %self.ctx.unique_id, index = self.rec.index, %why, "resume refused; restarting from zero");
+                    self.reset_body();
+                    // A server that keeps changing the resource could loop
+                    // forever; bound it like resumptions.
+                    if restarts > limits.max_resumptions {
+                        self.finish(RecordOutcome::FetchError, Some(why)).await;
+                        return;
+                    }
+                }
+                Err(Fail::Network(msg, progressed)) => {
+                    if self.rec.method != "GET" {
+                        // Only GETs are retried: re-sending a body is not safe in general.
+                        self.finish(RecordOutcome::FetchError, Some(msg)).await;
+                        return;
+                    }
+                    let (n, max) = if progressed {
+                        resumes += 1;
+                        (resumes, limits.max_resumptions)
+                    } else {
+                        retries += 1;
+                        (retries, limits.max_retries)
+                    };
+                    if n > max {
+                        tracing::warn!(fetch = %self.ctx.unique_id, index = self.rec.index, %msg, "giving up after retries");
+                        self.finish(RecordOutcome::FetchError, Some(msg)).await;
+                        return;
+                    }
+                    let delay = limits.backoff(n - 1);
+                    tracing::info!(fetch = %self.ctx.unique_id, index = self.rec.index, %msg, attempt = n, ?delay, "network failure; will retry");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(Fail::Fatal(msg)) => {
+                    tracing::info!(fetch = %self.ctx.unique_id, index = self.rec.index, %msg, "record failed");
+                    self.finish(RecordOutcome::FetchError, Some(msg)).await;
+                    return;
+                }
+                Err(Fail::Stop(reason, msg)) => {
+                    // Persist this record's failure first: stopping cancels us.
+                    self.finish(RecordOutcome::FetchError, Some(msg)).await;
+                    self.ctx.stop(reason);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Forget stored bytes (resume refused / 200 to a range request).
+    fn reset_body(&mut self) {
+        let old = self.writer.as_ref().map_or(0, |w| w.len());
+        if old > 0 {
+            self.ctx.downloaded.fetch_sub(old, Ordering::AcqRel);
+            self.inner.data.add_usage(&self.ctx.origin, -(old as i64));
+        }
+        self.writer = None;
+        self.ckpt_len = 0;
+        self.live.send_modify(|l| {
+            l.len = 0;
+            l.meta = None;
+            l.generation += 1;
+        });
+    }
+
+    async fn attempt(&mut self) -> Result<RecordOutcome, Fail> {
+        let origin_url = self.ctx.origin_url.clone();
+        let origin = self.ctx.origin.clone();
+        let include = self.rec.credentials == "include";
+        let range_from = match &self.writer {
+            Some(w) if w.len() > 0 && self.resumable() => Some(w.len()),
+            _ => None,
+        };
+        let mut cur = self.url.clone();
+        let mut method = self.rec.method.clone();
+        let mut with_body = self.rec.request_body_path.is_some();
+        let mut url_list = vec![cur.to_string()];
+        let mut tainted = false;
+        let mut redirects = 0u32;
+
+        // Policy before taking a connection slot: a blocked URL costs nothing.
+        policy::check_url(&cur, &origin_url, &self.ctx.policy).map_err(Fail::Fatal)?;
+        let permit = self.inner.sched.acquire(&self.ctx.unique_id, &host_key(&cur)).await;
+        loop {
+            policy::check_url(&cur, &origin_url, &self.ctx.policy).map_err(Fail::Fatal)?;
+            let cross = cors::is_cross_origin(&cur, &origin_url);
+            if cross && self.rec.mode == "same-origin" {
+                return Err(Fail::Fatal(format!("{cur} is cross-origin and the request mode is same-origin")));
+            }
+            tainted |= cross;
+            if cross && cors::needs_preflight(&method, &self.rec.headers) {
+                self.preflight(&cur, &method, include).await?;
+            }
+            let mut req = self
+                .inner
+                .client
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes())
+                        .map_err(|_| Fail::Fatal(format!("invalid method {method}")))?,
+                    cur.clone(),
+                );
+            let mut hm = HeaderMap::new();
+            for (k, v) in &self.rec.headers {
+                if is_forbidden_header(k) {
+                    continue;
+                }
+                if !with_body && k.to_ascii_lowercase().starts_with("content-") {
+                    continue; // dropped when a redirect turned the request into a GET
+                }
+                let (Ok(name), Ok(val)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) else {
+                    return Err(Fail::Fatal(format!("invalid header {k}")));
+                };
+                hm.append(name, val);
+            }
+            if cross || !matches!(method.as_str(), "GET" | "HEAD") {
+                if let Ok(v) = HeaderValue::from_str(&origin) {
+                    hm.insert(header::ORIGIN, v);
+                }
+            }
+            match range_from {
+                Some(n) => {
+                    hm.insert(header::RANGE, HeaderValue::from_str(&format!("bytes={n}-")).expect("ascii"));
+                    // Byte offsets must refer to the identity representation.
+                    hm.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+                }
+                None => {
+                    hm.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br"));
+                }
+            }
+            req = req.headers(hm);
+            if with_body {
+                req = self.upload_body(req).await?;
+            }
+            let resp = req.send().await.map_err(|e| net_err(e, false))?;
+            let status = resp.status().as_u16();
+            if matches!(status, 301 | 302 | 303 | 307 | 308) {
+                if let Some(loc) = resp.headers().get(header::LOCATION) {
+                    if cross {
+                        cors::cors_check(resp.headers(), &origin, include).map_err(Fail::Fatal)?;
+                    }
+                    redirects += 1;
+                    if redirects > self.inner.limits.max_redirects {
+                        return Err(Fail::Fatal(format!("more than {} redirects", self.inner.limits.max_redirects)));
+                    }
+                    let loc = loc.to_str().map_err(|_| Fail::Fatal("invalid Location header".into()))?;
+                    let next = cur
+                        .join(loc)
+                        .map_err(|e| Fail::Fatal(format!("invalid redirect target {loc:?}: {e}")))?;
+                    // Fetch "HTTP-redirect fetch" step 12: POST->GET on 301/302, non-GET/HEAD->GET on 303.
+                    if ((status == 301 || status == 302) && method == "POST")
+                        || (status == 303 && !matches!(method.as_str(), "GET" | "HEAD"))
+                    {
+                        method = "GET".into();
+                        with_body = false;
+                    }
+                    cur = next;
+                    url_list.push(cur.to_string());
+                    continue;
+                }
+            }
+            if cross {
+                cors::cors_check(resp.headers(), &origin, include).map_err(Fail::Fatal)?;
+            }
+            return self.consume(resp, permit, url_list, tainted, include, range_from).await;
+        }
+    }
+
+    async fn preflight(&self, url: &Url, method: &str, include: bool) -> Result<(), Fail> {
+        let mut hm = HeaderMap::new();
+        hm.insert(header::ORIGIN, HeaderValue::from_str(&self.ctx.origin).map_err(|_| Fail::Fatal("bad origin".into()))?);
+        hm.insert(
+            header::ACCESS_CONTROL_REQUEST_METHOD,
+            HeaderValue::from_str(method).map_err(|_| Fail::Fatal("bad method".into()))?,
+        );
+        let names = cors::unsafe_header_names(&self.rec.headers);
+        if !names.is_empty() {
+            hm.insert(
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                HeaderValue::from_str(&names.join(",")).map_err(|_| Fail::Fatal("bad header names".into()))?,
+            );
+        }
+        let resp = self
+            .inner
+            .client
+            .request(reqwest::Method::OPTIONS, url.clone())
+            .headers(hm)
+            .send()
+            .await
+            .map_err(|e| net_err(e, false))?;
+        cors::preflight_check(resp.status().as_u16(), resp.headers(), &self.ctx.origin, method, &self.rec.headers, include)
+            .map_err(Fail::Fatal)
+    }
+
+    /// Stream the request body from its file, counting `uploaded` as hyper
+    /// pulls chunks (so the count follows what the socket accepted, give or
+    /// take one chunk).
+    async fn upload_body(&self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, Fail> {
+        let path = self.rec.request_body_path.clone().ok_or_else(|| Fail::Fatal("missing request body".into()))?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| Fail::Fatal(format!("request body: {e}")))?;
+        // A re-send (redirect 307/308) must not count the body twice.
+        let prev = self.record_uploaded.swap(0, Ordering::AcqRel);
+        self.ctx.uploaded.fetch_sub(prev, Ordering::AcqRel);
+        let ctx = self.ctx.clone();
+        let inner = self.inner.clone();
+        let rec_up = self.record_uploaded.clone();
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 64 << 10).inspect_ok(move |chunk| {
+            let n = chunk.len() as u64;
+            rec_up.fetch_add(n, Ordering::AcqRel);
+            ctx.uploaded.fetch_add(n, Ordering::AcqRel);
+            inner.notify_progress(&ctx);
+        });
+        Ok(req
+            .header(header::CONTENT_LENGTH, self.rec.request_body_len)
+            .body(reqwest::Body::wrap_stream(stream)))
+    }
+
+    /// Decide whether a 206 continues the stored bytes (BACKGROUND-FETCH.md
+    /// "Running a fetch": Content-Range start, complete length, ETag and
+    /// Last-Modified must all agree with the first response).
+    fn check_206(&self, h: &HeaderMap, n: u64) -> Result<(), String> {
+        let meta = self.meta.as_ref().ok_or("no stored response")?;
+        let cr = h
+            .get(header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .ok_or("206 without Content-Range")?;
+        let rest = cr.trim().strip_prefix("bytes ").ok_or("Content-Range is not in bytes")?;
+        let (range, complete) = rest.split_once('/').ok_or("malformed Content-Range")?;
+        let start: u64 = range
+            .split_once('-')
+            .and_then(|(s, _)| s.trim().parse().ok())
+            .ok_or("malformed Content-Range")?;
+        if start != n {
+            return Err(format!("Content-Range starts at {start}, expected {n}"));
+        }
+        let complete: Option<u64> = complete.trim().parse().ok();
+        if complete.is_none() || complete != meta.complete_length {
+            return Err(format!(
+                "complete length {complete:?} differs from the first response's {:?}",
+                meta.complete_length
+            ));
+        }
+        let get = |name: header::HeaderName| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        if get(header::ETAG) != meta.etag {
+            return Err("ETag changed".into());
+        }
+        if get(header::LAST_MODIFIED) != meta.last_modified {
+            return Err("Last-Modified changed".into());
+        }
+        if h.get(header::CONTENT_ENCODING).is_some_and(|v| v != "identity") {
+            return Err("206 is content-encoded".into());
+        }
+        Ok(())
+    }
+
+    async fn consume(
+        &mut self,
+        resp: reqwest::Response,
+        permit: Permit,
+        url_list: Vec<String>,
+        tainted: bool,
+        include: bool,
+        range_from: Option<u64>,
+    ) -> Result<RecordOutcome, Fail> {
+        let status = resp.status();
+        let h = resp.headers().clone();
+        let encoding = h
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty() && s != "identity");
+        let mut fresh = true;
+        if let Some(n) = range_from {
+            if status.as_u16() == 206 {
+                self.check_206(&h, n).map_err(Fail::Restart)?;
+                fresh = false;
+            }
+            // Any other status is a complete new response: a 200 means the
+            // server ignored Range, so the stored bytes are discarded and this
+            // body is stored from zero (downloaded decreases).
+        }
+        if fresh {
+            self.reset_body();
+            let get = |name: header::HeaderName| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+            let meta = ResponseMeta {
+                status: status.as_u16(),
+                status_text: status.canonical_reason().unwrap_or("").to_string(),
+                headers: cors::exposed_headers(&h, tainted, include),
+                response_type: if tainted { "cors" } else { "basic" }.into(),
+                url_list,
+                etag: if encoding.is_none() { get(header::ETAG) } else { None },
+                last_modified: if encoding.is_none() { get(header::LAST_MODIFIED) } else { None },
+                complete_length: if encoding.is_none() && status.as_u16() != 206 {
+                    resp.content_length()
+                } else {
+                    None
+                },
+            };
+            let writer = BodyWriter::create(&self.path()).map_err(|e| self.io_fail(e))?;
+            let (uid, idx, m) = (self.ctx.unique_id.clone(), self.rec.index, meta.clone());
+            self.inner
+                .data
+                .run(move |s| s.record_set_response(&uid, idx, &m, 0))
+                .await
+                .map_err(|e| Fail::Fatal(format!("storing response: {e}")))?;
+            self.writer = Some(writer);
+            self.meta = Some(meta.clone());
+            self.ckpt_len = 0;
+            self.ckpt_time = Instant::now();
+            self.live.send_modify(|l| {
+                l.meta = Some(meta);
+                l.len = 0;
+            });
+        }
+        self.inner.notify_progress(&self.ctx);
+
+        let raw = StreamReaderBox::new(resp);
+        let mut reader: Pin<Box<dyn AsyncRead + Send>> = match encoding.as_deref() {
+            Some("gzip") | Some("x-gzip") => {
+                Box::pin(async_compression::tokio::bufread::GzipDecoder::new(BufReader::new(raw)))
+            }
+            Some("br") => Box::pin(async_compression::tokio::bufread::BrotliDecoder::new(BufReader::new(raw))),
+            Some("deflate") => Box::pin(async_compression::tokio::bufread::ZlibDecoder::new(BufReader::new(raw))),
+            // Unknown codings are stored as received, like browsers do.
+            _ => Box::pin(raw),
+        };
+        let mut buf = vec![0u8; self.inner.limits.read_buffer.max(4096)];
+        let idle = self.inner.limits.idle_timeout;
+        let mut progressed = false;
+        loop {
+            let n = match tokio::time::timeout(idle, reader.read(&mut buf)).await {
+                Err(_) => return Err(Fail::Network(format!("no data for {idle:?}"), progressed)),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    return Err(Fail::Fatal(format!("cannot decode body: {e}")))
+                }
+                Ok(Err(e)) => return Err(Fail::Network(format!("reading body: {e}"), progressed)),
+                Ok(Ok(0)) => break,
+                Ok(Ok(n)) => n,
+            };
+            progressed = true;
+            let w = self.writer.as_mut().expect("writer exists while streaming");
+            if let Err(e) = w.write_chunk(&buf[..n]) {
+                return Err(self.io_fail(e));
+            }
+            let len = w.len();
+            let downloaded = self.ctx.downloaded.fetch_add(n as u64, Ordering::AcqRel) + n as u64;
+            self.live.send_modify(|l| l.len = len);
+            if self.ctx.download_total > 0 && downloaded > self.ctx.download_total {
+                return Err(Fail::Stop(
+                    FailureReason::DownloadTotalExceeded,
+                    format!("downloaded {downloaded} bytes, more than downloadTotal {}", self.ctx.download_total),
+                ));
+            }
+            let usage = self.inner.data.add_usage(&self.ctx.origin, n as i64);
+            if usage > self.inner.limits.quota_per_origin {
+                return Err(Fail::Stop(FailureReason::QuotaExceeded, "storage quota exceeded".into()));
+            }
+            self.inner.notify_progress(&self.ctx);
+            if len - self.ckpt_len >= self.inner.limits.checkpoint_bytes
+                || self.ckpt_time.elapsed() >= self.inner.limits.checkpoint_interval
+            {
+                self.checkpoint().await?;
+            }
+        }
+        drop(permit);
+        Ok(if status.is_success() {
+            RecordOutcome::Complete
+        } else {
+            RecordOutcome::BadStatus
+        })
+    }
+
+    fn io_fail(&self, e: std::io::Error) -> Fail {
+        if is_storage_full_io(&e) {
+            Fail::Stop(FailureReason::QuotaExceeded, format!("disk full: {e}"))
+        } else {
+            Fail::Fatal(format!("writing body: {e}"))
+        }
+    }
+
+    /// Make the bytes so far durable, then record the count.
+    async fn checkpoint(&mut self) -> Result<(), Fail> {
+        let Some(w) = self.writer.as_mut() else { return Ok(()) };
+        let len = w.len();
+        let file = w.try_clone_file().map_err(|e| Fail::Fatal(format!("body: {e}")))?;
+        match tokio::task::spawn_blocking(move || file.sync_data()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(self.io_fail(e)),
+            Err(_) => return Err(Fail::Fatal("sync task failed".into())),
+        }
+        if let Some(w) = self.writer.as_mut() {
+            w.mark_synced(len);
+        }
+        let (uid, idx) = (self.ctx.unique_id.clone(), self.rec.index);
+        let d = self.ctx.downloaded.load(Ordering::Acquire);
+        let u = self.ctx.uploaded.load(Ordering::Acquire);
+        self.inner
+            .data
+            .run(move |s| s.record_checkpoint(&uid, idx, len, d, u))
+            .await
+            .map_err(|e| Fail::Fatal(format!("checkpoint: {e}")))?;
+        self.ckpt_len = len;
+        self.ckpt_time = Instant::now();
+        Ok(())
+    }
+
+    /// Persist the final outcome (body synced first, via the group committer).
+    async fn finish(&mut self, outcome: RecordOutcome, error: Option<String>) {
+        let bytes = self.writer.as_ref().map_or(0, |w| w.len());
+        let file = match (&self.writer, outcome) {
+            (Some(w), RecordOutcome::Complete | RecordOutcome::BadStatus) => w.try_clone_file().ok(),
+            _ => None,
+        };
+        let item = RecordFinish {
+            unique_id: self.ctx.unique_id.clone(),
+            index: self.rec.index,
+            outcome,
+            bytes_stored: bytes,
+            error: error.clone(),
+            fetch_downloaded: self.ctx.downloaded.load(Ordering::Acquire),
+            fetch_uploaded: self.ctx.uploaded.load(Ordering::Acquire),
+        };
+        let (outcome, error) = match self.inner.data.finish(item, file).await {
+            Ok(()) => (outcome, error),
+            Err(e) => {
+                tracing::error!(fetch = %self.ctx.unique_id, index = self.rec.index, error = %e, "could not store record outcome");
+                self.ctx.note_failure(FailureReason::FetchError);
+                (RecordOutcome::FetchError, Some(e))
+            }
+        };
+        match outcome {
+            RecordOutcome::BadStatus => self.ctx.note_failure(FailureReason::BadStatus),
+            RecordOutcome::FetchError => self.ctx.note_failure(FailureReason::FetchError),
+            _ => {}
+        }
+        self.writer = None;
+        self.live.send_modify(|l| {
+            l.outcome = Some(outcome);
+            l.error = error;
+            l.len = bytes;
+        });
+        self.inner.notify_progress(&self.ctx);
+    }
+}
+
+/// `reqwest::Response` body as `AsyncBufRead`.
+struct StreamReaderBox;
+
+impl StreamReaderBox {
+    #[allow(clippy::new_ret_no_self)]
+    fn new(resp: reqwest::Response) -> impl tokio::io::AsyncBufRead + Send + Unpin {
+        tokio_util::io::StreamReader::new(resp.bytes_stream().map_err(std::io::Error::other).boxed())
+    }
+}

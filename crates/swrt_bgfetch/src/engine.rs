@@ -1,0 +1,148 @@
+//! Shared engine state and the per-fetch context used by the job controller
+//! and the downloaders.
+
+use crate::data::DataManager;
+use crate::dispatch::EventDispatcher;
+use crate::limits::Limits;
+use crate::progress::{Offer, ProgressHub, ProgressLimiter};
+use crate::scheduler::Scheduler;
+use crate::types::{PolicyContext, RegistrationSnapshot};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use swrt_store::{FailureReason, FetchRow, RecordOutcome, ResponseMeta};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// Live state of one record while its fetch runs; readers of the body and of
+/// `responseReady` watch it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LiveRecord {
+    pub meta: Option<ResponseMeta>,
+    /// Bytes written to the body file (may be ahead of the durable count).
+    pub len: u64,
+    pub outcome: Option<RecordOutcome>,
+    pub error: Option<String>,
+    /// Bumped whenever the body restarts from zero.
+    pub generation: u32,
+}
+
+pub(crate) struct Inner {
+    pub data: Arc<DataManager>,
+    pub limits: Limits,
+    pub client: reqwest::Client,
+    pub sched: Scheduler,
+    pub dispatcher: Option<Arc<dyn EventDispatcher>>,
+    pub progress: ProgressHub,
+    pub running: Mutex<HashMap<String, Arc<FetchCtx>>>,
+    pub permissions: Mutex<HashMap<String, bool>>,
+    /// Number of controller and completion tasks alive (for `wait_idle`).
+    pub jobs: watch::Sender<usize>,
+}
+
+/// Decrements the job count when dropped.
+pub(crate) struct JobGuard(pub Arc<Inner>);
+
+impl JobGuard {
+    pub(crate) fn new(inner: &Arc<Inner>) -> Self {
+        inner.jobs.send_modify(|n| *n += 1);
+        JobGuard(inner.clone())
+    }
+}
+
+impl Drop for JobGuard {
+    fn drop(&mut self) {
+        self.0.jobs.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+impl Inner {
+    pub(crate) fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<FetchCtx>>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn ctx(&self, unique_id: &str) -> Option<Arc<FetchCtx>> {
+        self.lock_running().get(unique_id).cloned()
+    }
+
+    /// Snapshot of a row, with live counters if the fetch is running.
+    pub(crate) fn snapshot(&self, row: &FetchRow) -> RegistrationSnapshot {
+        match self.ctx(&row.unique_id) {
+            Some(ctx) if row.state == swrt_store::FetchState::Active => ctx.snapshot(),
+            _ => RegistrationSnapshot::from_row(row),
+        }
+    }
+
+    /// Rate-limited progress notification for a running fetch.
+    pub(crate) fn notify_progress(self: &Arc<Self>, ctx: &Arc<FetchCtx>) {
+        match ctx.limiter.offer() {
+            Offer::Now => self.progress.send(ctx.snapshot(), false),
+            Offer::Later(d) => {
+                let inner = self.clone();
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(d).await;
+                    if ctx.limiter.flush() {
+                        inner.progress.send(ctx.snapshot(), false);
+                    }
+                });
+            }
+            Offer::Skip => {}
+        }
+    }
+}
+
+/// Per-fetch state shared by the controller and its downloaders.
+pub(crate) struct FetchCtx {
+    pub row: Mutex<FetchRow>,
+    pub unique_id: String,
+    pub origin: String,
+    pub origin_url: url::Url,
+    pub policy: PolicyContext,
+    pub download_total: u64,
+    pub downloaded: AtomicU64,
+    pub uploaded: AtomicU64,
+    pub cancel: CancellationToken,
+    /// Set when the whole fetch must stop (abort, downloadTotal, quota).
+    pub stop_reason: Mutex<Option<FailureReason>>,
+    /// First non-success record outcome, in the order they happened.
+    pub first_failure: Mutex<Option<FailureReason>>,
+    pub live: Vec<watch::Sender<LiveRecord>>,
+    pub limiter: ProgressLimiter,
+}
+
+impl FetchCtx {
+    pub(crate) fn snapshot(&self) -> RegistrationSnapshot {
+        let row = self.row.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = RegistrationSnapshot::from_row(&row);
+        s.downloaded = self.downloaded.load(Ordering::Acquire);
+        s.uploaded = self.uploaded.load(Ordering::Acquire);
+        s
+    }
+
+    /// Stop every download of this fetch with `reason` (first reason wins).
+    pub(crate) fn stop(&self, reason: FailureReason) {
+        {
+            let mut r = self.stop_reason.lock().unwrap_or_else(|p| p.into_inner());
+            if r.is_none() {
+                *r = Some(reason);
+            }
+        }
+        self.cancel.cancel();
+    }
+
+    pub(crate) fn stop_reason(&self) -> Option<FailureReason> {
+        *self.stop_reason.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn note_failure(&self, reason: FailureReason) {
+        let mut r = self.first_failure.lock().unwrap_or_else(|p| p.into_inner());
+        if r.is_none() {
+            *r = Some(reason);
+        }
+    }
+
+    pub(crate) fn first_failure(&self) -> Option<FailureReason> {
+        *self.first_failure.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

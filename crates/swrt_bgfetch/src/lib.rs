@@ -1,0 +1,45 @@
+//! The Background Fetch engine of swrt, usable without JavaScript.
+//!
+//! Shaped like Chromium's `content/browser/background_fetch`:
+//!
+//! | module | Chromium counterpart | responsibility |
+//! |---|---|---|
+//! | [`service`](BackgroundFetchService) | BackgroundFetchContext / ServiceImpl | public API, call-time validation |
+//! | `data` | BackgroundFetchDataManager | all store access, quota estimate, group commit |
+//! | `scheduler` | BackgroundFetchScheduler | connection slots, round-robin fairness |
+//! | `controller` | BackgroundFetchJobController | one per fetch: run records, decide the result |
+//! | `downloader` | DownloadService | one per record: HTTP, redirects, CORS, resume, disk |
+//! | `completion` + [`EventDispatcher`] | BackgroundFetchEventDispatcher | terminal event, cleanup |
+//! | `policy`, `cors` | (Blink/network service) | per-record URL policy |
+//! | `progress` | BackgroundFetchRegistrationNotifier | rate-limited progress broadcast |
+//!
+//! Data flow: `fetch()` validates and persists -> a controller starts a
+//! downloader per record -> downloaders take scheduler slots and stream bodies
+//! to files -> progress goes to subscribers -> when every record is final the
+//! controller settles the fetch (one transaction) -> completion persists
+//! "dispatched", calls the [`EventDispatcher`], then releases the records.
+
+#![warn(missing_docs)]
+
+mod completion;
+mod controller;
+pub mod cors;
+mod data;
+mod dispatch;
+mod downloader;
+mod engine;
+mod error;
+mod limits;
+pub mod policy;
+mod progress;
+mod records;
+pub mod scheduler;
+mod service;
+mod types;
+
+pub use dispatch::{BackgroundFetchEventRequest, DispatchError, DispatchOutcome, EventDispatcher, EventKind};
+pub use error::{EngineError, FetchRejection, RecordError};
+pub use limits::Limits;
+pub use service::{default_client, BackgroundFetchService, BackgroundFetchServiceBuilder, MAX_ID_BYTES};
+pub use swrt_store::{MatchOptions, StoreError};
+pub use types::*;

@@ -1,0 +1,281 @@
+//! Reading records: `match()`/`matchAll()` data, `responseReady`, and body
+//! streams that also work while the download is still running.
+
+use crate::engine::{Inner, LiveRecord};
+use crate::error::{EngineError, RecordError};
+use crate::service::BackgroundFetchService;
+use crate::types::{RecordInfo, RequestSpec};
+use bytes::Bytes;
+use futures::Stream;
+use std::sync::Arc;
+use swrt_store::{FetchState, MatchOptions, MatchRequest, RecordOutcome, RecordRow, ResponseMeta};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::watch;
+
+const READ_CHUNK: usize = 64 << 10;
+
+impl BackgroundFetchService {
+    /// Every record of a fetch. Fails with `RecordsUnavailable` once the
+    /// terminal event has ended (`match`/`matchAll` -> InvalidStateError).
+    pub async fn records(&self, unique_id: &str) -> Result<Vec<RecordInfo>, EngineError> {
+        let inner = self.inner();
+        let u = unique_id.to_string();
+        let (row, recs) = inner
+            .data
+            .run(move |s| Ok((s.get_fetch(&u)?, s.records(&u)?)))
+            .await?;
+        let row = row.ok_or_else(|| EngineError::NotFound(unique_id.to_string()))?;
+        if row.state == FetchState::Done {
+            return Err(EngineError::RecordsUnavailable);
+        }
+        let ctx = inner.ctx(unique_id);
+        let mut out = Vec::with_capacity(recs.len());
+        for r in recs {
+            let body = match &r.request_body_path {
+                Some(p) => Some(tokio::fs::read(p).await.map_err(|e| EngineError::Store(e.into()))?),
+                None => None,
+            };
+            let mut info = to_info(&r, body);
+            if let Some(c) = &ctx {
+                let l = c.live[r.index as usize].borrow().clone();
+                info.response = l.meta.or(info.response);
+                if let Some(o) = l.outcome {
+                    info.outcome = o;
+                }
+                info.error = l.error.or(info.error);
+            }
+            out.push(info);
+        }
+        Ok(out)
+    }
+
+    /// `matchAll(request, options)` over a fetch's records, using the Cache
+    /// API's "request matches cached item" rules. `None` = all records.
+    pub async fn match_all(
+        &self,
+        unique_id: &str,
+        query: Option<&RequestSpec>,
+        opts: MatchOptions,
+    ) -> Result<Vec<RecordInfo>, EngineError> {
+        let recs = self.records(unique_id).await?;
+        let Some(q) = query else { return Ok(recs) };
+        let qm = MatchRequest { method: &q.method, url: &q.url, headers: &q.headers };
+        Ok(recs
+            .into_iter()
+            .filter(|r| {
+                let cm = MatchRequest { method: &r.request.method, url: &r.request.url, headers: &r.request.headers };
+                let resp = r.response.as_ref().map(|m| m.headers.as_slice());
+                swrt_store::request_matches_cached_item(qm, cm, resp, opts)
+            })
+            .collect())
+    }
+
+    /// `record.responseReady`: resolves with the response head once it has
+    /// arrived (a `bad-status` response resolves too); rejects with TypeError
+    /// for a failed record and AbortError for one the fetch ended before it
+    /// finished.
+    pub async fn response_ready(&self, unique_id: &str, index: u32) -> Result<ResponseMeta, RecordError> {
+        let inner = self.inner().clone();
+        if let Some(mut rx) = wait_live(&inner, unique_id, index).await {
+            loop {
+                {
+                    let l = rx.borrow_and_update();
+                    match (&l.meta, l.outcome) {
+                        (_, Some(o)) if o != RecordOutcome::Complete && o != RecordOutcome::BadStatus => {
+                            return Err(outcome_error(o, l.error.clone()))
+                        }
+                        (Some(m), _) => return Ok(m.clone()),
+                        _ => {}
+                    }
+                }
+                if rx.changed().await.is_err() {
+                    break; // fetch finished: the store is authoritative now
+                }
+            }
+        }
+        let rec = load_record(&inner, unique_id, index).await?;
+        match (rec.outcome, rec.response) {
+            (RecordOutcome::Complete | RecordOutcome::BadStatus, Some(m)) => Ok(m),
+            (o, _) => Err(outcome_error(o, rec.error_message)),
+        }
+    }
+
+    /// The stored response body of a record as a stream of chunks. While the
+    /// record downloads, yields what is stored and then waits for more; ends
+    /// when the record completes. Memory use is one chunk.
+    ///
+    /// If the download has to restart from zero (a resume was refused) while
+    /// a stream is reading, the stream fails with `RecordError::Io` rather
+    /// than splice two different bodies.
+    pub fn body_stream(&self, unique_id: &str, index: u32) -> impl Stream<Item = Result<Bytes, RecordError>> + Send + 'static {
+        let st = BodyState {
+            inner: self.inner().clone(),
+            unique_id: unique_id.to_string(),
+            index,
+            file: None,
+            pos: 0,
+            live: None,
+            generation: None,
+            done: false,
+        };
+        futures::stream::unfold(st, |mut st| async move {
+            if st.done {
+                return None;
+            }
+            match st.next_chunk().await {
+                Ok(Some(b)) => Some((Ok(b), st)),
+                Ok(None) => None,
+                Err(e) => {
+                    st.done = true;
+                    Some((Err(e), st))
+                }
+            }
+        })
+    }
+}
+
+fn to_info(r: &RecordRow, body: Option<Vec<u8>>) -> RecordInfo {
+    RecordInfo {
+        unique_id: r.fetch_uid.clone(),
+        index: r.index,
+        request: RequestSpec {
+            method: r.method.clone(),
+            url: r.url.clone(),
+            headers: r.headers.clone(),
+            mode: r.mode.clone(),
+            credentials: r.credentials.clone(),
+            body,
+        },
+        outcome: r.outcome,
+        response: r.response.clone(),
+        bytes_stored: r.bytes_stored,
+        error: r.error_message.clone(),
+    }
+}
+
+fn outcome_error(o: RecordOutcome, msg: Option<String>) -> RecordError {
+    match o {
+        RecordOutcome::FetchError => RecordError::TypeError(msg.unwrap_or_else(|| "network error".into())),
+        RecordOutcome::Aborted => RecordError::Aborted("The background fetch ended before this record completed.".into()),
+        _ => RecordError::Aborted("The record is not available.".into()),
+    }
+}
+
+fn live_rx(inner: &Arc<Inner>, unique_id: &str, index: u32) -> Option<watch::Receiver<LiveRecord>> {
+    inner.ctx(unique_id).and_then(|c| c.live.get(index as usize).map(|s| s.subscribe()))
+}
+
+/// The live state of a pending record of an active fetch. Between `fetch()`
+/// returning and its controller publishing live state (or while a restarted
+/// engine is loading) the record is pending with no live state yet: poll
+/// briefly instead of reporting it unavailable.
+async fn wait_live(inner: &Arc<Inner>, unique_id: &str, index: u32) -> Option<watch::Receiver<LiveRecord>> {
+    loop {
+        if let Some(rx) = live_rx(inner, unique_id, index) {
+            return Some(rx);
+        }
+        let u = unique_id.to_string();
+        let pending = inner
+            .data
+            .run(move |s| {
+                let active = s.get_fetch(&u)?.is_some_and(|f| f.state == FetchState::Active);
+                let pending = s.record(&u, index)?.is_some_and(|r| r.outcome == RecordOutcome::Pending);
+                Ok(active && pending)
+            })
+            .await
+            .unwrap_or(false);
+        if !pending {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+async fn load_record(inner: &Arc<Inner>, unique_id: &str, index: u32) -> Result<RecordRow, RecordError> {
+    let u = unique_id.to_string();
+    let (row, rec) = inner
+        .data
+        .run(move |s| Ok((s.get_fetch(&u)?, s.record(&u, index)?)))
+        .await
+        .map_err(|e| RecordError::Io(e.to_string()))?;
+    if row.is_some_and(|r| r.state == FetchState::Done) {
+        return Err(RecordError::Io("records are no longer available".into()));
+    }
+    rec.ok_or_else(|| RecordError::Io(format!("no record {index} in {unique_id}")))
+}
+
+struct BodyState {
+    inner: Arc<Inner>,
+    unique_id: String,
+    index: u32,
+    file: Option<tokio::fs::File>,
+    pos: u64,
+    live: Option<watch::Receiver<LiveRecord>>,
+    generation: Option<u32>,
+    done: bool,
+}
+
+impl BodyState {
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, RecordError> {
+        if self.live.is_none() && self.generation.is_none() {
+            self.live = wait_live(&self.inner, &self.unique_id, self.index).await;
+        }
+        loop {
+            // How far may we read, and is more coming?
+            let (avail, finished) = match &mut self.live {
+                Some(rx) => {
+                    let l = rx.borrow_and_update().clone();
+                    match self.generation {
+                        None => self.generation = Some(l.generation),
+                        Some(g) if g != l.generation => {
+                            return Err(RecordError::Io("the download restarted from zero".into()))
+                        }
+                        _ => {}
+                    }
+                    match l.outcome {
+                        Some(RecordOutcome::Complete | RecordOutcome::BadStatus) => (l.len, true),
+                        Some(o) => return Err(outcome_error(o, l.error)),
+                        None => (l.len, false),
+                    }
+                }
+                None => {
+                    let rec = load_record(&self.inner, &self.unique_id, self.index).await?;
+                    self.generation.get_or_insert(0);
+                    match rec.outcome {
+                        RecordOutcome::Complete | RecordOutcome::BadStatus => (rec.bytes_stored, true),
+                        o => return Err(outcome_error(o, rec.error_message)),
+                    }
+                }
+            };
+            if self.pos < avail {
+                if self.file.is_none() {
+                    let path = self.inner.data.store().response_body_path(&self.unique_id, self.index);
+                    let mut f = tokio::fs::File::open(&path).await.map_err(|e| RecordError::Io(e.to_string()))?;
+                    f.seek(std::io::SeekFrom::Start(self.pos)).await.map_err(|e| RecordError::Io(e.to_string()))?;
+                    self.file = Some(f);
+                }
+                let want = (avail - self.pos).min(READ_CHUNK as u64) as usize;
+                let mut buf = vec![0u8; want];
+                let f = self.file.as_mut().expect("opened above");
+                let n = f.read(&mut buf).await.map_err(|e| RecordError::Io(e.to_string()))?;
+                if n == 0 {
+                    return Err(RecordError::Io("body file is shorter than recorded".into()));
+                }
+                buf.truncate(n);
+                self.pos += n as u64;
+                return Ok(Some(Bytes::from(buf)));
+            }
+            if finished {
+                return Ok(None);
+            }
+            let changed = match &mut self.live {
+                Some(rx) => rx.changed().await.is_ok(),
+                None => false,
+            };
+            if !changed {
+                // The fetch finished and dropped its live state: re-read the store.
+                self.live = None;
+            }
+        }
+    }
+}

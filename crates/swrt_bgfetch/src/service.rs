@@ -1,0 +1,456 @@
+//! The entry point: [`BackgroundFetchService`] (Chromium's
+//! BackgroundFetchContext + BackgroundFetchServiceImpl).
+
+use crate::completion;
+use crate::controller;
+use crate::data::DataManager;
+use crate::dispatch::{BackgroundFetchEventRequest, EventDispatcher, EventKind};
+use crate::engine::Inner;
+use crate::error::{EngineError, FetchRejection};
+use crate::limits::Limits;
+use crate::progress::ProgressHub;
+use crate::scheduler::{Peaks, Scheduler, SchedulerCaps};
+use crate::types::*;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use swrt_store::{FetchState, NewFetch, NewRequest, Store, StoreError};
+use tokio::sync::{broadcast, watch};
+
+/// Chromium's limit on developer ids (BACKGROUND-FETCH.md step 3).
+pub const MAX_ID_BYTES: usize = 1 << 20;
+
+/// Builds a [`BackgroundFetchService`].
+pub struct BackgroundFetchServiceBuilder {
+    data_dir: PathBuf,
+    limits: Limits,
+    dispatcher: Option<Arc<dyn EventDispatcher>>,
+    client: Option<reqwest::Client>,
+}
+
+impl BackgroundFetchServiceBuilder {
+    /// Use `limits` instead of the defaults.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Who runs service-worker events. Without one, every terminal event is
+    /// treated as handled at once.
+    pub fn dispatcher(mut self, d: Arc<dyn EventDispatcher>) -> Self {
+        self.dispatcher = Some(d);
+        self
+    }
+
+    /// Use a custom HTTP client (e.g. with a resolver that maps test hosts
+    /// to loopback). It must not follow redirects and must not decode bodies
+    /// (`redirect(Policy::none())`, `no_gzip()`, `no_brotli()`, `no_deflate()`):
+    /// the engine does both itself.
+    pub fn http_client(mut self, c: reqwest::Client) -> Self {
+        self.client = Some(c);
+        self
+    }
+
+    /// Open the data directory (fails with [`StoreError::Locked`] if another
+    /// process uses it), repair half-finished state, resume every active fetch
+    /// and re-dispatch unfinished terminal events. Must run inside a tokio runtime.
+    pub async fn start(self) -> Result<BackgroundFetchService, EngineError> {
+        let dir = self.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(dir))
+            .await
+            .map_err(|_| EngineError::Stopped)??;
+        let client = match self.client {
+            Some(c) => c,
+            None => default_client(&self.limits).map_err(|e| EngineError::TypeError(e.to_string()))?,
+        };
+        let inner = Arc::new(Inner {
+            data: DataManager::new(store),
+            sched: Scheduler::new(SchedulerCaps {
+                global: self.limits.global_connections,
+                per_fetch: self.limits.per_fetch_connections,
+                per_host: self.limits.per_host_connections,
+            }),
+            limits: self.limits,
+            client,
+            dispatcher: self.dispatcher,
+            progress: ProgressHub::new(),
+            running: Mutex::new(HashMap::new()),
+            permissions: Mutex::new(HashMap::new()),
+            jobs: watch::channel(0).0,
+        });
+        let svc = BackgroundFetchService { inner };
+        svc.recover().await?;
+        Ok(svc)
+    }
+}
+
+/// The HTTP client the engine uses by default.
+pub fn default_client(limits: &Limits) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_gzip()
+        .no_brotli()
+        .no_deflate()
+        .connect_timeout(limits.connect_timeout)
+        .pool_max_idle_per_host(limits.per_host_connections.max(1))
+        .tcp_nodelay(true)
+        .user_agent(concat!("swrt-bgfetch/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// The Background Fetch engine. Cheap to clone; all clones share one engine.
+#[derive(Clone)]
+pub struct BackgroundFetchService {
+    inner: Arc<Inner>,
+}
+
+impl BackgroundFetchService {
+    /// Start building a service on `data_dir`.
+    pub fn builder(data_dir: impl Into<PathBuf>) -> BackgroundFetchServiceBuilder {
+        BackgroundFetchServiceBuilder {
+            data_dir: data_dir.into(),
+            limits: Limits::default(),
+            dispatcher: None,
+            client: None,
+        }
+    }
+
+    /// Restart recovery (BACKGROUND-FETCH.md "Persistence and restart").
+    async fn recover(&self) -> Result<(), EngineError> {
+        let inner = &self.inner;
+        let retention_ms = inner.limits.click_retention.as_millis() as i64;
+        let (active, settled, dispatched) = inner
+            .data
+            .run(move |s| {
+                // Drop finished rows past the click-retention period.
+                let now = swrt_store::now_ms();
+                for f in s.fetches_in_state(FetchState::Done)? {
+                    if f.done_ms.is_some_and(|d| now - d > retention_ms) {
+                        s.delete_fetch(&f.unique_id)?;
+                    }
+                }
+                let active = s.repair()?;
+                Ok((
+                    active,
+                    s.fetches_in_state(FetchState::Settled)?,
+                    s.fetches_in_state(FetchState::Dispatched)?,
+                ))
+            })
+            .await?;
+        for row in active {
+            tracing::info!(fetch = %row.unique_id, id = %row.id, "resuming fetch after restart");
+            controller::spawn(inner, row);
+        }
+        for row in settled {
+            self.spawn_completion(row.unique_id, false);
+        }
+        for row in dispatched {
+            tracing::warn!(fetch = %row.unique_id, "terminal event was interrupted by a restart; dispatching it again");
+            self.spawn_completion(row.unique_id, true);
+        }
+        Ok(())
+    }
+
+    fn spawn_completion(&self, uid: String, redispatch: bool) {
+        let guard = crate::engine::JobGuard::new(&self.inner);
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            completion::complete(&inner, &uid, redispatch).await;
+            drop(guard);
+        });
+    }
+
+    /// `BackgroundFetchManager.fetch()`: validate (steps 1-4), persist and
+    /// start (step 5).
+    pub async fn fetch(&self, req: FetchRequest) -> Result<RegistrationSnapshot, FetchRejection> {
+        let inner = &self.inner;
+        // Step 1: a single request became a list in the caller; empty rejects.
+        if req.requests.is_empty() {
+            return Err(FetchRejection::TypeError("At least one request must be given.".into()));
+        }
+        // Step 2: what the Request constructor would throw.
+        let mut new_requests = Vec::with_capacity(req.requests.len());
+        for r in &req.requests {
+            new_requests.push(validate_request(r)?);
+        }
+        let origin_url = url::Url::parse(&req.origin)
+            .map_err(|e| FetchRejection::TypeError(format!("invalid origin {:?}: {e}", req.origin)))?;
+        let origin = origin_url.origin().ascii_serialization();
+        // Step 3.
+        if !req.has_active_worker {
+            return Err(FetchRejection::TypeError("No active registration available on the ServiceWorkerRegistration.".into()));
+        }
+        if !self.permission(&origin) {
+            return Err(FetchRejection::NotAllowed("Background fetch permission has not been granted.".into()));
+        }
+        if req.id.len() > MAX_ID_BYTES {
+            return Err(FetchRejection::TypeError("The id is longer than 1 MiB.".into()));
+        }
+        let store = inner.data.store().clone();
+        let (scope, id) = (req.scope.clone(), req.id.clone());
+        let dup = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.active_fetch(&scope, &id))
+                .await
+                .map_err(|e| FetchRejection::Internal(e.to_string()))?
+                .map_err(|e| FetchRejection::Internal(e.to_string()))?
+        };
+        if dup.is_some() {
+            return Err(FetchRejection::TypeError("There already is a registration for the given id.".into()));
+        }
+        // Chromium limits active fetches per origin; neither the draft nor
+        // Chromium's error mapping names an exception for it. swrt treats it
+        // as a resource limit: QuotaExceededError.
+        let o = origin.clone();
+        let active = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.count_active(&o))
+                .await
+                .map_err(|e| FetchRejection::Internal(e.to_string()))?
+                .map_err(|e| FetchRejection::Internal(e.to_string()))?
+        };
+        if active >= inner.limits.max_active_fetches_per_origin {
+            return Err(FetchRejection::QuotaExceeded(format!(
+                "Too many active background fetches for this origin (limit {}).",
+                inner.limits.max_active_fetches_per_origin
+            )));
+        }
+        // Step 4: downloadTotal larger than the free quota.
+        let upload_total: u64 = new_requests.iter().map(|r| r.body.as_ref().map_or(0, |b| b.len() as u64)).sum();
+        let free = inner.limits.quota_per_origin.saturating_sub(inner.data.usage(&origin));
+        if req.options.download_total > free || upload_total > free {
+            return Err(FetchRejection::QuotaExceeded("Quota exceeded.".into()));
+        }
+        // Step 5: persist and start.
+        let nf = NewFetch {
+            unique_id: uuid::Uuid::new_v4().to_string(),
+            scope: req.scope.clone(),
+            id: req.id.clone(),
+            origin: origin.clone(),
+            title: req.options.title.clone(),
+            icons: req.options.icons.clone(),
+            download_total: req.options.download_total,
+            ui_data: None,
+            policy_json: serde_json::to_string(&req.policy).unwrap_or_else(|_| "{}".into()),
+        };
+        let row = tokio::task::spawn_blocking(move || store.insert_fetch(&nf, &new_requests))
+            .await
+            .map_err(|e| FetchRejection::Internal(e.to_string()))?
+            .map_err(|e| match e {
+                StoreError::DuplicateActive { .. } => {
+                    FetchRejection::TypeError("There already is a registration for the given id.".into())
+                }
+                e if e.is_storage_full() => FetchRejection::QuotaExceeded("Quota exceeded.".into()),
+                e => FetchRejection::Internal(e.to_string()),
+            })?;
+        inner.data.add_usage(&origin, upload_total as i64);
+        tracing::info!(fetch = %row.unique_id, id = %row.id, records = req.requests.len(), "background fetch registered");
+        let snap = RegistrationSnapshot::from_row(&row);
+        controller::spawn(inner, row);
+        Ok(snap)
+    }
+
+    /// `BackgroundFetchManager.get(id)`: the active fetch, or `None`.
+    /// `get('')` is a TypeError per the tests.
+    pub async fn get(&self, scope: &str, id: &str) -> Result<Option<RegistrationSnapshot>, EngineError> {
+        if id.is_empty() {
+            return Err(EngineError::TypeError("The provided id is invalid.".into()));
+        }
+        let (s, i) = (scope.to_string(), id.to_string());
+        let row = self.inner.data.run(move |st| st.active_fetch(&s, &i)).await?;
+        Ok(row.map(|r| self.inner.snapshot(&r)))
+    }
+
+    /// A fetch by internal id, in any state (for hosts and the runtime).
+    pub async fn get_by_unique_id(&self, unique_id: &str) -> Result<Option<RegistrationSnapshot>, EngineError> {
+        let u = unique_id.to_string();
+        let row = self.inner.data.run(move |st| st.get_fetch(&u)).await?;
+        Ok(row.map(|r| self.inner.snapshot(&r)))
+    }
+
+    /// `BackgroundFetchManager.getIds()`: ids of the active fetches.
+    pub async fn ids(&self, scope: &str) -> Result<Vec<String>, EngineError> {
+        let s = scope.to_string();
+        self.inner.data.run(move |st| st.active_ids(&s)).await
+    }
+
+    /// `BackgroundFetchRegistration.abort()`: true if the fetch was active
+    /// (it then ends with `aborted` and `backgroundfetchabort`), false otherwise.
+    pub async fn abort(&self, scope: &str, id: &str) -> Result<bool, EngineError> {
+        let (s, i) = (scope.to_string(), id.to_string());
+        let Some(row) = self.inner.data.run(move |st| st.active_fetch(&s, &i)).await? else {
+            return Ok(false);
+        };
+        self.abort_unique(&row.unique_id).await
+    }
+
+    /// Abort by internal id.
+    pub async fn abort_unique(&self, unique_id: &str) -> Result<bool, EngineError> {
+        let inner = &self.inner;
+        let ctx = inner.ctx(unique_id);
+        let id = unique_id.to_string();
+        let Some(row) = inner.data.run(move |st| st.get_fetch(&id)).await? else {
+            return Ok(false);
+        };
+        if row.state != FetchState::Active {
+            return Ok(false);
+        }
+        let (d, u) = match &ctx {
+            Some(c) => (
+                c.downloaded.load(std::sync::atomic::Ordering::Acquire),
+                c.uploaded.load(std::sync::atomic::Ordering::Acquire),
+            ),
+            None => (row.downloaded, row.uploaded),
+        };
+        let settled = controller::settle(
+            inner,
+            unique_id,
+            swrt_store::FetchResult::Failure,
+            swrt_store::FailureReason::Aborted,
+            d,
+            u,
+            ctx.as_ref(),
+        )
+        .await;
+        if !settled {
+            return Ok(false);
+        }
+        match ctx {
+            // The controller sees the cancellation, stops its downloads and
+            // runs completion (the abort event) itself.
+            Some(c) => c.stop(swrt_store::FailureReason::Aborted),
+            None => self.spawn_completion(unique_id.to_string(), false),
+        }
+        Ok(true)
+    }
+
+    /// The host's UI for a fetch was activated: dispatch
+    /// `backgroundfetchclick` (during the fetch or, within the click-retention
+    /// period, after it). Returns false if no such fetch is known.
+    pub async fn click(&self, scope: &str, id: &str) -> Result<bool, EngineError> {
+        let (s, i) = (scope.to_string(), id.to_string());
+        let Some(row) = self.inner.data.run(move |st| st.latest_fetch(&s, &i)).await? else {
+            return Ok(false);
+        };
+        let snap = self.inner.snapshot(&row);
+        if let Some(d) = &self.inner.dispatcher {
+            let ev = BackgroundFetchEventRequest { kind: EventKind::Click, registration: snap, attempt: 0 };
+            if let Err(e) = d.dispatch(ev).await {
+                tracing::warn!(fetch = %row.unique_id, error = %e, "click event not delivered");
+            }
+        }
+        Ok(true)
+    }
+
+    /// `updateUI()`: store a new title and/or icons. The runtime enforces
+    /// "once per event, while active, title non-empty".
+    pub async fn update_ui(&self, unique_id: &str, title: Option<String>, icons: Option<Vec<Icon>>) -> Result<bool, EngineError> {
+        if let Some(ctx) = self.inner.ctx(unique_id) {
+            let mut row = ctx.row.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(t) = &title {
+                row.title = t.clone();
+            }
+            if let Some(i) = &icons {
+                row.icons = i.clone();
+            }
+        }
+        let u = unique_id.to_string();
+        self.inner
+            .data
+            .run(move |st| st.set_ui(&u, title.as_deref(), icons.as_deref()))
+            .await
+    }
+
+    /// Grant or deny the background-fetch permission for `origin` (default:
+    /// granted). Denied -> `fetch()` rejects with NotAllowedError.
+    pub fn set_permission(&self, origin: &str, granted: bool) {
+        let key = url::Url::parse(origin)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|_| origin.to_string());
+        self.inner.permissions.lock().unwrap_or_else(|p| p.into_inner()).insert(key, granted);
+    }
+
+    fn permission(&self, origin: &str) -> bool {
+        self.inner
+            .permissions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(origin)
+            .copied()
+            .unwrap_or(true)
+    }
+
+    /// Progress of every fetch. Lagging receivers get `Lagged` and should
+    /// re-read with [`BackgroundFetchService::get`]; the event with
+    /// `is_final` is sent once per fetch when its result is decided.
+    pub fn subscribe(&self) -> broadcast::Receiver<ProgressEvent> {
+        self.inner.progress.subscribe()
+    }
+
+    /// Resolve when no fetch is running and no terminal event is pending.
+    pub async fn wait_idle(&self) {
+        let mut rx = self.inner.jobs.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
+    }
+
+    /// Bytes stored for `origin` (estimate including unsynced bytes).
+    pub fn origin_usage(&self, origin: &str) -> u64 {
+        self.inner.data.usage(origin)
+    }
+
+    /// Peak concurrency the scheduler granted so far.
+    pub fn scheduler_peaks(&self) -> Peaks {
+        self.inner.sched.peaks()
+    }
+
+    /// The configured limits.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+}
+
+/// Request-constructor validation (step 2).
+fn validate_request(r: &RequestSpec) -> Result<NewRequest, FetchRejection> {
+    let url = url::Url::parse(&r.url).map_err(|e| FetchRejection::TypeError(format!("Invalid URL {:?}: {e}", r.url)))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(FetchRejection::TypeError(format!("Request cannot be constructed from a URL that includes credentials: {}", r.url)));
+    }
+    match r.mode.as_str() {
+        "cors" | "same-origin" => {}
+        "no-cors" => return Err(FetchRejection::TypeError("Requests with 'no-cors' mode are not allowed.".into())),
+        "navigate" => return Err(FetchRejection::TypeError("Cannot construct a Request with a RequestInit whose mode member is set as 'navigate'.".into())),
+        m => return Err(FetchRejection::TypeError(format!("Invalid request mode {m:?}"))),
+    }
+    if !matches!(r.credentials.as_str(), "omit" | "same-origin" | "include") {
+        return Err(FetchRejection::TypeError(format!("Invalid credentials mode {:?}", r.credentials)));
+    }
+    if r.method.is_empty() || !r.method.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+        return Err(FetchRejection::TypeError(format!("'{}' is not a valid HTTP method.", r.method)));
+    }
+    // Fetch "normalize a method" for the standard methods.
+    let upper = r.method.to_ascii_uppercase();
+    let method = if matches!(upper.as_str(), "DELETE" | "GET" | "HEAD" | "OPTIONS" | "POST" | "PUT") { upper } else { r.method.clone() };
+    if matches!(method.to_ascii_uppercase().as_str(), "CONNECT" | "TRACE" | "TRACK") {
+        return Err(FetchRejection::TypeError(format!("'{}' HTTP method is unsupported.", r.method)));
+    }
+    if r.body.is_some() && matches!(method.as_str(), "GET" | "HEAD") {
+        return Err(FetchRejection::TypeError("Request with GET/HEAD method cannot have body.".into()));
+    }
+    for (k, v) in &r.headers {
+        if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() || reqwest::header::HeaderValue::from_str(v).is_err() {
+            return Err(FetchRejection::TypeError(format!("Invalid header {k:?}")));
+        }
+    }
+    Ok(NewRequest {
+        method,
+        url: url.to_string(),
+        headers: r.headers.clone(),
+        mode: r.mode.clone(),
+        credentials: r.credentials.clone(),
+        body: r.body.clone(),
+    })
+}

@@ -1,0 +1,355 @@
+//! Cache API storage: per-origin cache names and their entries. The JS layer
+//! applies the query algorithm (see [`crate::request_matches_cached_item`]);
+//! this module stores rows and bodies transactionally.
+
+use crate::error::Result;
+use crate::{add_usage, now_ms, Store};
+use rusqlite::{params, OptionalExtension};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// An entry to insert with [`Store::cache_put`].
+#[derive(Debug, Clone, Default)]
+pub struct NewCacheEntry {
+    /// Request URL (fragment already removed by the caller).
+    pub url: String,
+    /// Request method.
+    pub method: String,
+    /// Request headers (kept for `Vary`).
+    pub request_headers: Vec<(String, String)>,
+    /// Response status.
+    pub status: u16,
+    /// Response status text.
+    pub status_text: String,
+    /// Response headers.
+    pub response_headers: Vec<(String, String)>,
+    /// Response type (`basic`, `cors`, `default`, `opaque`).
+    pub response_type: String,
+    /// Response URL list.
+    pub url_list: Vec<String>,
+    /// Body file from [`Store::new_cache_body_path`], already written and synced.
+    pub body_path: Option<PathBuf>,
+    /// Body length in bytes.
+    pub body_size: u64,
+}
+
+/// A stored entry.
+#[derive(Debug, Clone)]
+pub struct CacheEntry {
+    /// Row id; increasing = insertion order.
+    pub entry_id: i64,
+    /// The entry's fields.
+    pub entry: NewCacheEntry,
+}
+
+static BODY_SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn url_no_query(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => url.to_string(),
+    }
+}
+
+fn pairs(s: &str) -> rusqlite::Result<Vec<(String, String)>> {
+    serde_json::from_str(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+impl Store {
+    /// Open (create if missing) cache `name` of `origin`; returns its id.
+    pub fn cache_open(&self, origin: &str, name: &str) -> Result<i64> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO caches(origin, name, created_ms) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![origin, name, now_ms()],
+        )?;
+        Ok(conn.query_row(
+            "SELECT cache_id FROM caches WHERE origin = ?1 AND name = ?2",
+            params![origin, name],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Whether `origin` has a cache called `name`.
+    pub fn cache_has(&self, origin: &str, name: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM caches WHERE origin = ?1 AND name = ?2",
+                params![origin, name],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Cache names of `origin` in creation order (`caches.keys()`).
+    pub fn cache_keys(&self, origin: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT name FROM caches WHERE origin = ?1 ORDER BY cache_id")?;
+        let v = st
+            .query_map([origin], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(v)
+    }
+
+    /// Delete cache `name` and its entries' bodies. Returns whether it existed.
+    pub fn cache_delete(&self, origin: &str, name: &str) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let id: Option<i64> = tx
+            .query_row(
+                "SELECT cache_id FROM caches WHERE origin = ?1 AND name = ?2",
+                params![origin, name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(id) = id else { return Ok(false) };
+        let (paths, bytes) = entry_bodies(&tx, "cache_id = ?1", id)?;
+        tx.execute("DELETE FROM cache_entries WHERE cache_id = ?1", [id])?;
+        tx.execute("DELETE FROM caches WHERE cache_id = ?1", [id])?;
+        add_usage(&tx, origin, -bytes)?;
+        tx.commit()?;
+        drop(conn);
+        self.remove_bodies(paths);
+        Ok(true)
+    }
+
+    /// A fresh path for a Cache API body (write it with [`crate::BodyWriter`],
+    /// sync, then pass it to [`Store::cache_put`]).
+    pub fn new_cache_body_path(&self) -> PathBuf {
+        let n = BODY_SEQ.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        self.bodies_dir()
+            .join("cache")
+            .join(format!("{nanos:x}-{}-{n}.body", std::process::id()))
+    }
+
+    /// Insert `entry` into cache `cache_id`, deleting `replace` (the entries the
+    /// caller's matching found to be overwritten) in the same transaction.
+    pub fn cache_put(&self, cache_id: i64, entry: &NewCacheEntry, replace: &[i64]) -> Result<i64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let origin: String =
+            tx.query_row("SELECT origin FROM caches WHERE cache_id = ?1", [cache_id], |r| r.get(0))?;
+        let mut old_paths = Vec::new();
+        let mut freed = 0i64;
+        for id in replace {
+            let (p, b) = entry_bodies_pair(&tx, *id, cache_id)?;
+            old_paths.extend(p);
+            freed += b;
+            tx.execute(
+                "DELETE FROM cache_entries WHERE entry_id = ?1 AND cache_id = ?2",
+                params![id, cache_id],
+            )?;
+        }
+        let rel = entry
+            .body_path
+            .as_ref()
+            .map(|p| p.strip_prefix(self.dir()).unwrap_or(p).to_string_lossy().into_owned());
+        tx.execute(
+            "INSERT INTO cache_entries(cache_id, url, url_no_query, method, req_headers, status,
+                status_text, resp_headers, resp_type, url_list, body_path, body_size)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                cache_id,
+                entry.url,
+                url_no_query(&entry.url),
+                entry.method,
+                serde_json::to_string(&entry.request_headers)?,
+                entry.status as i64,
+                entry.status_text,
+                serde_json::to_string(&entry.response_headers)?,
+                entry.response_type,
+                serde_json::to_string(&entry.url_list)?,
+                rel,
+                entry.body_size as i64
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        add_usage(&tx, &origin, entry.body_size as i64 - freed)?;
+        tx.commit()?;
+        drop(conn);
+        self.remove_bodies(old_paths);
+        Ok(id)
+    }
+
+    /// Candidate entries for a query on `url`: same URL ignoring the query
+    /// string, in insertion order. The caller applies
+    /// [`crate::request_matches_cached_item`]. `None` returns every entry
+    /// (`cache.keys()` / `matchAll()` without a request).
+    pub fn cache_candidates(&self, cache_id: i64, url: Option<&str>) -> Result<Vec<CacheEntry>> {
+        let conn = self.conn();
+        let sql = "SELECT entry_id, url, method, req_headers, status, status_text, resp_headers,
+                resp_type, url_list, body_path, body_size FROM cache_entries WHERE cache_id = ?1";
+        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<CacheEntry> {
+            Ok(CacheEntry {
+                entry_id: r.get(0)?,
+                entry: NewCacheEntry {
+                    url: r.get(1)?,
+                    method: r.get(2)?,
+                    request_headers: pairs(&r.get::<_, String>(3)?)?,
+                    status: r.get::<_, i64>(4)?.clamp(0, 999) as u16,
+                    status_text: r.get(5)?,
+                    response_headers: pairs(&r.get::<_, String>(6)?)?,
+                    response_type: r.get(7)?,
+                    url_list: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+                    body_path: r.get::<_, Option<String>>(9)?.map(|p| self.abs(&p)),
+                    body_size: r.get::<_, i64>(10)?.max(0) as u64,
+                },
+            })
+        };
+        let v = match url {
+            Some(u) => {
+                let mut st = conn.prepare(&format!("{sql} AND url_no_query = ?2 ORDER BY entry_id"))?;
+                let v = st
+                    .query_map(params![cache_id, url_no_query(u)], map)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                v
+            }
+            None => {
+                let mut st = conn.prepare(&format!("{sql} ORDER BY entry_id"))?;
+                let v = st
+                    .query_map([cache_id], map)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                v
+            }
+        };
+        Ok(v)
+    }
+
+    /// Delete entries by id (in one transaction). Returns how many existed.
+    pub fn cache_delete_entries(&self, cache_id: i64, ids: &[i64]) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let origin: Option<String> = tx
+            .query_row("SELECT origin FROM caches WHERE cache_id = ?1", [cache_id], |r| r.get(0))
+            .optional()?;
+        let Some(origin) = origin else { return Ok(0) };
+        let mut paths = Vec::new();
+        let mut freed = 0;
+        let mut n = 0;
+        for id in ids {
+            let (p, b) = entry_bodies_pair(&tx, *id, cache_id)?;
+            paths.extend(p);
+            freed += b;
+            n += tx.execute(
+                "DELETE FROM cache_entries WHERE entry_id = ?1 AND cache_id = ?2",
+                params![id, cache_id],
+            )?;
+        }
+        add_usage(&tx, &origin, -freed)?;
+        tx.commit()?;
+        drop(conn);
+        self.remove_bodies(paths);
+        Ok(n)
+    }
+
+    fn remove_bodies(&self, paths: Vec<String>) {
+        for p in paths {
+            let abs = self.abs(&p);
+            if let Err(e) = std::fs::remove_file(&abs) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(path = %abs.display(), error = %e, "could not delete cache body");
+                }
+            }
+        }
+    }
+}
+
+fn entry_bodies(tx: &rusqlite::Transaction<'_>, cond: &str, id: i64) -> Result<(Vec<String>, i64)> {
+    let mut st = tx.prepare(&format!(
+        "SELECT body_path, body_size FROM cache_entries WHERE {cond}"
+    ))?;
+    let mut paths = Vec::new();
+    let mut bytes = 0;
+    let rows = st.query_map([id], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (p, b) = row?;
+        paths.extend(p);
+        bytes += b;
+    }
+    Ok((paths, bytes))
+}
+
+fn entry_bodies_pair(tx: &rusqlite::Transaction<'_>, id: i64, cache_id: i64) -> Result<(Vec<String>, i64)> {
+    let r: Option<(Option<String>, i64)> = tx
+        .query_row(
+            "SELECT body_path, body_size FROM cache_entries WHERE entry_id = ?1 AND cache_id = ?2",
+            params![id, cache_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(r.map(|(p, b)| (p.into_iter().collect(), b)).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{request_matches_cached_item, BodyWriter, MatchOptions, MatchRequest};
+
+    #[test]
+    fn cache_roundtrip() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let o = "https://a.test";
+        assert!(!s.cache_has(o, "v1").unwrap());
+        let c = s.cache_open(o, "v1").unwrap();
+        assert_eq!(s.cache_open(o, "v1").unwrap(), c);
+        s.cache_open(o, "v2").unwrap();
+        assert_eq!(s.cache_keys(o).unwrap(), vec!["v1", "v2"]);
+
+        let p = s.new_cache_body_path();
+        let mut w = BodyWriter::create(&p).unwrap();
+        w.write_chunk(b"body!").unwrap();
+        w.sync().unwrap();
+        let e = NewCacheEntry {
+            url: "https://a.test/x?q=1".into(),
+            method: "GET".into(),
+            status: 200,
+            status_text: "OK".into(),
+            response_type: "basic".into(),
+            body_path: Some(p.clone()),
+            body_size: 5,
+            ..Default::default()
+        };
+        let id1 = s.cache_put(c, &e, &[]).unwrap();
+        assert_eq!(s.origin_usage(o).unwrap(), 5);
+        let cands = s.cache_candidates(c, Some("https://a.test/x")).unwrap();
+        assert_eq!(cands.len(), 1);
+        let q = MatchRequest { method: "GET", url: "https://a.test/x", headers: &[] };
+        let ce = &cands[0].entry;
+        let cached = MatchRequest { method: &ce.method, url: &ce.url, headers: &ce.request_headers };
+        assert!(!request_matches_cached_item(q, cached, Some(&ce.response_headers), MatchOptions::default()));
+        assert!(request_matches_cached_item(
+            q,
+            cached,
+            Some(&ce.response_headers),
+            MatchOptions { ignore_search: true, ..Default::default() }
+        ));
+        assert_eq!(cands[0].entry.body_path.as_deref(), Some(p.as_path()));
+
+        // Replace atomically.
+        let e2 = NewCacheEntry { body_path: None, body_size: 0, ..e.clone() };
+        let id2 = s.cache_put(c, &e2, &[id1]).unwrap();
+        assert!(id2 > id1);
+        assert!(!p.exists());
+        assert_eq!(s.origin_usage(o).unwrap(), 0);
+        // A put into a missing cache fails without deleting anything.
+        assert!(s.cache_put(9999, &e2, &[id2]).is_err());
+        assert_eq!(s.cache_candidates(c, None).unwrap().len(), 1);
+        assert_eq!(s.cache_delete_entries(c, &[id2]).unwrap(), 1);
+        assert!(s.cache_delete(o, "v1").unwrap());
+        assert!(!s.cache_delete(o, "v1").unwrap());
+        assert_eq!(s.cache_keys(o).unwrap(), vec!["v2"]);
+    }
+}

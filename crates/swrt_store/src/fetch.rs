@@ -1,0 +1,791 @@
+//! Background fetches and their records.
+
+use crate::error::{Result, StoreError};
+use crate::model::*;
+use crate::{add_usage, now_ms, Store};
+use rusqlite::{params, OptionalExtension, Row, Transaction};
+use std::io::Write;
+use std::path::PathBuf;
+
+const FETCH_COLS: &str = "unique_id, scope, id, origin, title, icons_json, ui_data, download_total, \
+    upload_total, downloaded, uploaded, state, result, failure_reason, created_ms, updated_ms, \
+    settled_ms, done_ms, policy_json";
+
+const RECORD_COLS: &str = "fetch_uid, idx, method, url, req_headers, mode, credentials, \
+    req_body_path, req_body_len, status, status_text, resp_headers, resp_type, url_list, etag, \
+    last_modified, complete_length, body_path, bytes_stored, outcome, error_message";
+
+fn corrupt(what: &str, v: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        Box::new(StoreError::Corrupt(format!("{what}: {v:?}"))),
+    )
+}
+
+fn json_col<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn u64_col(row: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    Ok(row.get::<_, i64>(i)?.max(0) as u64)
+}
+
+fn fetch_from_row(row: &Row<'_>) -> rusqlite::Result<FetchRow> {
+    let state: String = row.get(11)?;
+    let result: String = row.get(12)?;
+    let reason: String = row.get(13)?;
+    let icons: String = row.get(5)?;
+    Ok(FetchRow {
+        unique_id: row.get(0)?,
+        scope: row.get(1)?,
+        id: row.get(2)?,
+        origin: row.get(3)?,
+        title: row.get(4)?,
+        icons: json_col(&icons)?,
+        ui_data: row.get(6)?,
+        download_total: u64_col(row, 7)?,
+        upload_total: u64_col(row, 8)?,
+        downloaded: u64_col(row, 9)?,
+        uploaded: u64_col(row, 10)?,
+        state: FetchState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
+        result: FetchResult::parse(&result).ok_or_else(|| corrupt("result", &result))?,
+        failure_reason: FailureReason::parse(&reason).ok_or_else(|| corrupt("reason", &reason))?,
+        created_ms: row.get(14)?,
+        updated_ms: row.get(15)?,
+        settled_ms: row.get(16)?,
+        done_ms: row.get(17)?,
+        policy_json: row.get(18)?,
+    })
+}
+
+impl Store {
+    fn record_from_row(&self, row: &Row<'_>) -> rusqlite::Result<RecordRow> {
+        let headers: String = row.get(4)?;
+        let status: Option<i64> = row.get(9)?;
+        let response = match status {
+            None => None,
+            Some(status) => {
+                let rh: Option<String> = row.get(11)?;
+                let ul: Option<String> = row.get(13)?;
+                Some(ResponseMeta {
+                    status: status.clamp(0, 999) as u16,
+                    status_text: row.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                    headers: json_col(rh.as_deref().unwrap_or("[]"))?,
+                    response_type: row
+                        .get::<_, Option<String>>(12)?
+                        .unwrap_or_else(|| "basic".into()),
+                    url_list: json_col(ul.as_deref().unwrap_or("[]"))?,
+                    etag: row.get(14)?,
+                    last_modified: row.get(15)?,
+                    complete_length: row.get::<_, Option<i64>>(16)?.map(|v| v.max(0) as u64),
+                })
+            }
+        };
+        let outcome: String = row.get(19)?;
+        Ok(RecordRow {
+            fetch_uid: row.get(0)?,
+            index: row.get::<_, i64>(1)? as u32,
+            method: row.get(2)?,
+            url: row.get(3)?,
+            headers: json_col(&headers)?,
+            mode: row.get(5)?,
+            credentials: row.get(6)?,
+            request_body_path: row.get::<_, Option<String>>(7)?.map(|p| self.abs(&p)),
+            request_body_len: u64_col(row, 8)?,
+            response,
+            body_path: row.get::<_, Option<String>>(17)?.map(|p| self.abs(&p)),
+            bytes_stored: u64_col(row, 18)?,
+            outcome: RecordOutcome::parse(&outcome).ok_or_else(|| corrupt("outcome", &outcome))?,
+            error_message: row.get(20)?,
+        })
+    }
+
+    /// Directory holding the bodies of one fetch.
+    pub fn fetch_body_dir(&self, unique_id: &str) -> PathBuf {
+        self.bodies_dir().join(sanitize(unique_id))
+    }
+
+    fn response_body_rel(unique_id: &str, index: u32) -> String {
+        format!("bodies/{}/{index}.body", sanitize(unique_id))
+    }
+
+    /// Where the response body of record `index` is stored.
+    pub fn response_body_path(&self, unique_id: &str, index: u32) -> PathBuf {
+        self.abs(&Self::response_body_rel(unique_id, index))
+    }
+
+    /// Persist a new active fetch with its records, in one transaction.
+    ///
+    /// Request bodies are written and synced to files first; if the
+    /// transaction fails (e.g. [`StoreError::DuplicateActive`]) they are removed.
+    pub fn insert_fetch(&self, f: &NewFetch, requests: &[NewRequest]) -> Result<FetchRow> {
+        let body_dir = self.fetch_body_dir(&f.unique_id);
+        let res = self.insert_fetch_inner(f, requests);
+        if res.is_err() {
+            let _ = std::fs::remove_dir_all(&body_dir);
+        }
+        res
+    }
+
+    fn insert_fetch_inner(&self, f: &NewFetch, requests: &[NewRequest]) -> Result<FetchRow> {
+        let mut req_paths = Vec::with_capacity(requests.len());
+        for (i, r) in requests.iter().enumerate() {
+            match &r.body {
+                Some(b) => {
+                    let rel = format!("bodies/{}/{i}.req", sanitize(&f.unique_id));
+                    let path = self.abs(&rel);
+                    std::fs::create_dir_all(path.parent().expect("has parent"))?;
+                    let mut file = std::fs::File::create(&path)?;
+                    file.write_all(b)?;
+                    file.sync_all()?;
+                    req_paths.push(Some(rel));
+                }
+                None => req_paths.push(None),
+            }
+        }
+        let upload_total: u64 = requests
+            .iter()
+            .map(|r| r.body.as_ref().map_or(0, |b| b.len() as u64))
+            .sum();
+        let now = now_ms();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let dup: Option<String> = tx
+            .query_row(
+                "SELECT unique_id FROM bg_fetches WHERE scope = ?1 AND id = ?2 AND state = 'active'",
+                params![f.scope, f.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if dup.is_some() {
+            return Err(StoreError::DuplicateActive {
+                scope: f.scope.clone(),
+                id: f.id.clone(),
+            });
+        }
+        tx.execute(
+            "INSERT INTO bg_fetches(unique_id, scope, id, origin, title, icons_json, ui_data,
+                download_total, upload_total, state, created_ms, updated_ms, policy_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?10, ?11)",
+            params![
+                f.unique_id,
+                f.scope,
+                f.id,
+                f.origin,
+                f.title,
+                serde_json::to_string(&f.icons)?,
+                f.ui_data,
+                f.download_total as i64,
+                upload_total as i64,
+                now,
+                f.policy_json
+            ],
+        )?;
+        for (i, (r, rel)) in requests.iter().zip(&req_paths).enumerate() {
+            tx.execute(
+                "INSERT INTO bg_records(fetch_uid, idx, method, url, req_headers, mode, credentials,
+                    req_body_path, req_body_len)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    f.unique_id,
+                    i as i64,
+                    r.method,
+                    r.url,
+                    serde_json::to_string(&r.headers)?,
+                    r.mode,
+                    r.credentials,
+                    rel,
+                    r.body.as_ref().map_or(0, |b| b.len() as i64)
+                ],
+            )?;
+        }
+        add_usage(&tx, &f.origin, upload_total as i64)?;
+        let row = get_fetch_tx(&tx, &f.unique_id)?
+            .ok_or_else(|| StoreError::NotFound(f.unique_id.clone()))?;
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// A fetch by internal id, in any state.
+    pub fn get_fetch(&self, unique_id: &str) -> Result<Option<FetchRow>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        get_fetch_tx(&tx, unique_id)
+    }
+
+    /// The *active* fetch with developer id `id` in registration `scope`
+    /// (`BackgroundFetchManager.get()` only sees active fetches).
+    pub fn active_fetch(&self, scope: &str, id: &str) -> Result<Option<FetchRow>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!(
+                    "SELECT {FETCH_COLS} FROM bg_fetches WHERE scope = ?1 AND id = ?2 AND state = 'active'"
+                ),
+                params![scope, id],
+                fetch_from_row,
+            )
+            .optional()?)
+    }
+
+    /// The most recent fetch (any state) with developer id `id` in `scope`.
+    pub fn latest_fetch(&self, scope: &str, id: &str) -> Result<Option<FetchRow>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!(
+                    "SELECT {FETCH_COLS} FROM bg_fetches WHERE scope = ?1 AND id = ?2
+                     ORDER BY created_ms DESC, rowid DESC LIMIT 1"
+                ),
+                params![scope, id],
+                fetch_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Developer ids of the active fetches of a registration, oldest first.
+    pub fn active_ids(&self, scope: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT id FROM bg_fetches WHERE scope = ?1 AND state = 'active' ORDER BY created_ms, rowid",
+        )?;
+        let ids = st
+            .query_map([scope], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(ids)
+    }
+
+    /// Number of active fetches of an origin.
+    pub fn count_active(&self, origin: &str) -> Result<u64> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM bg_fetches WHERE origin = ?1 AND state = 'active'",
+            [origin],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// All fetches in `state`, oldest first.
+    pub fn fetches_in_state(&self, state: FetchState) -> Result<Vec<FetchRow>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {FETCH_COLS} FROM bg_fetches WHERE state = ?1 ORDER BY created_ms, rowid"
+        ))?;
+        let rows = st
+            .query_map([state.as_str()], fetch_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Store the fetch-level progress counters.
+    pub fn update_progress(&self, unique_id: &str, downloaded: u64, uploaded: u64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE bg_fetches SET downloaded = ?2, uploaded = ?3, updated_ms = ?4 WHERE unique_id = ?1",
+            params![unique_id, downloaded as i64, uploaded as i64, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Replace the UI title and icons (`updateUI()`).
+    pub fn set_ui(&self, unique_id: &str, title: Option<&str>, icons: Option<&[Icon]>) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut n = 0;
+        if let Some(t) = title {
+            n += tx.execute(
+                "UPDATE bg_fetches SET title = ?2, updated_ms = ?3 WHERE unique_id = ?1",
+                params![unique_id, t, now_ms()],
+            )?;
+        }
+        if let Some(i) = icons {
+            n += tx.execute(
+                "UPDATE bg_fetches SET icons_json = ?2, updated_ms = ?3 WHERE unique_id = ?1",
+                params![unique_id, serde_json::to_string(i)?, now_ms()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    /// Decide the fetch's result: `active` -> `settled`, in one transaction
+    /// that also marks every unfinished record `aborted` and stores the final
+    /// counters. Returns false (and changes nothing) if the fetch was not
+    /// active, which is what makes a second terminal outcome impossible.
+    pub fn settle_fetch(
+        &self,
+        unique_id: &str,
+        result: FetchResult,
+        reason: FailureReason,
+        downloaded: u64,
+        uploaded: u64,
+    ) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_ms();
+        let n = tx.execute(
+            "UPDATE bg_fetches SET state = 'settled', result = ?2, failure_reason = ?3,
+                downloaded = ?4, uploaded = ?5, settled_ms = ?6, updated_ms = ?6
+             WHERE unique_id = ?1 AND state = 'active'",
+            params![
+                unique_id,
+                result.as_str(),
+                reason.as_str(),
+                downloaded as i64,
+                uploaded as i64,
+                now
+            ],
+        )?;
+        if n == 1 {
+            tx.execute(
+                "UPDATE bg_records SET outcome = 'aborted' WHERE fetch_uid = ?1 AND outcome = 'pending'",
+                [unique_id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// `settled` -> `dispatched`: persisted *before* the terminal event is
+    /// handed to the worker. Returns false if the fetch was not settled.
+    pub fn mark_dispatched(&self, unique_id: &str) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE bg_fetches SET state = 'dispatched', updated_ms = ?2 WHERE unique_id = ?1 AND state = 'settled'",
+            params![unique_id, now_ms()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// `settled`/`dispatched` -> `done`: the terminal event's lifetime ended.
+    /// Records become unavailable and their byte counts leave the origin's
+    /// usage in the same transaction; the caller then deletes
+    /// [`Store::fetch_body_dir`] (done again at start-up for crash safety).
+    pub fn mark_done(&self, unique_id: &str) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let origin: Option<String> = tx
+            .query_row(
+                "SELECT origin FROM bg_fetches WHERE unique_id = ?1 AND state IN ('settled', 'dispatched')",
+                [unique_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(origin) = origin else {
+            return Ok(false);
+        };
+        let bytes: i64 = tx.query_row(
+            "SELECT COALESCE(SUM(bytes_stored + req_body_len), 0) FROM bg_records WHERE fetch_uid = ?1",
+            [unique_id],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "UPDATE bg_records SET body_path = NULL, req_body_path = NULL, bytes_stored = 0, req_body_len = 0
+             WHERE fetch_uid = ?1",
+            [unique_id],
+        )?;
+        let now = now_ms();
+        tx.execute(
+            "UPDATE bg_fetches SET state = 'done', done_ms = ?2, updated_ms = ?2 WHERE unique_id = ?1",
+            params![unique_id, now],
+        )?;
+        add_usage(&tx, &origin, -bytes)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Delete a fetch row, its records and its body directory.
+    pub fn delete_fetch(&self, unique_id: &str) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let origin: Option<String> = tx
+            .query_row(
+                "SELECT origin FROM bg_fetches WHERE unique_id = ?1",
+                [unique_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(origin) = origin else {
+            return Ok(false);
+        };
+        let bytes: i64 = tx.query_row(
+            "SELECT COALESCE(SUM(bytes_stored + req_body_len), 0) FROM bg_records WHERE fetch_uid = ?1",
+            [unique_id],
+            |r| r.get(0),
+        )?;
+        tx.execute("DELETE FROM bg_records WHERE fetch_uid = ?1", [unique_id])?;
+        tx.execute("DELETE FROM bg_fetches WHERE unique_id = ?1", [unique_id])?;
+        add_usage(&tx, &origin, -bytes)?;
+        tx.commit()?;
+        drop(conn);
+        remove_dir_if_exists(&self.fetch_body_dir(unique_id))?;
+        Ok(true)
+    }
+
+    /// Records of a fetch, by index.
+    pub fn records(&self, unique_id: &str) -> Result<Vec<RecordRow>> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {RECORD_COLS} FROM bg_records WHERE fetch_uid = ?1 ORDER BY idx"
+        ))?;
+        let rows = st
+            .query_map([unique_id], |r| self.record_from_row(r))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// One record.
+    pub fn record(&self, unique_id: &str, index: u32) -> Result<Option<RecordRow>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {RECORD_COLS} FROM bg_records WHERE fetch_uid = ?1 AND idx = ?2"),
+                params![unique_id, index as i64],
+                |r| self.record_from_row(r),
+            )
+            .optional()?)
+    }
+
+    /// Store response headers for a record that (re)starts its body from
+    /// `bytes_stored` (0 for a fresh start, N for an accepted resume). Sets
+    /// the body path. One transaction, usage adjusted.
+    pub fn record_set_response(
+        &self,
+        unique_id: &str,
+        index: u32,
+        meta: &ResponseMeta,
+        bytes_stored: u64,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let (origin, old) = record_bytes(&tx, unique_id, index)?;
+        tx.execute(
+            "UPDATE bg_records SET status = ?3, status_text = ?4, resp_headers = ?5, resp_type = ?6,
+                url_list = ?7, etag = ?8, last_modified = ?9, complete_length = ?10, body_path = ?11,
+                bytes_stored = ?12
+             WHERE fetch_uid = ?1 AND idx = ?2",
+            params![
+                unique_id,
+                index as i64,
+                meta.status as i64,
+                meta.status_text,
+                serde_json::to_string(&meta.headers)?,
+                meta.response_type,
+                serde_json::to_string(&meta.url_list)?,
+                meta.etag,
+                meta.last_modified,
+                meta.complete_length.map(|v| v as i64),
+                Self::response_body_rel(unique_id, index),
+                bytes_stored as i64
+            ],
+        )?;
+        add_usage(&tx, &origin, bytes_stored as i64 - old)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Durable-progress checkpoint: the caller synced the body up to
+    /// `bytes_stored`; the fetch counters are stored in the same transaction.
+    pub fn record_checkpoint(
+        &self,
+        unique_id: &str,
+        index: u32,
+        bytes_stored: u64,
+        fetch_downloaded: u64,
+        fetch_uploaded: u64,
+    ) -> Result<()> {
+        self.record_update(unique_id, index, None, bytes_stored, None, fetch_downloaded, fetch_uploaded)
+    }
+
+    /// Finish a record with a final outcome. For `complete`/`bad-status` the
+    /// caller must have synced the body first.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_finish(
+        &self,
+        unique_id: &str,
+        index: u32,
+        outcome: RecordOutcome,
+        bytes_stored: u64,
+        error: Option<&str>,
+        fetch_downloaded: u64,
+        fetch_uploaded: u64,
+    ) -> Result<()> {
+        self.record_update(
+            unique_id,
+            index,
+            Some(outcome),
+            bytes_stored,
+            error,
+            fetch_downloaded,
+            fetch_uploaded,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_update(
+        &self,
+        unique_id: &str,
+        index: u32,
+        outcome: Option<RecordOutcome>,
+        bytes_stored: u64,
+        error: Option<&str>,
+        fetch_downloaded: u64,
+        fetch_uploaded: u64,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        record_update_tx(&tx, unique_id, index, outcome, bytes_stored, error, fetch_downloaded, fetch_uploaded)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Finish many records in one transaction (group commit: one WAL fsync
+    /// for a whole batch of small bodies). Each body must have been synced.
+    pub fn record_finish_batch(&self, items: &[RecordFinish]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for it in items {
+            record_update_tx(
+                &tx,
+                &it.unique_id,
+                it.index,
+                Some(it.outcome),
+                it.bytes_stored,
+                it.error.as_deref(),
+                it.fetch_downloaded,
+                it.fetch_uploaded,
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Start-up repair. For every fetch:
+    /// - `done`: delete a body directory left behind by a crash after commit;
+    /// - `active`: truncate each pending record's body file to its durable
+    ///   count (bytes after the last checkpoint were never trusted) and
+    ///   recompute `downloaded` from the records.
+    ///
+    /// Returns the active fetches, to be resumed.
+    pub fn repair(&self) -> Result<Vec<FetchRow>> {
+        for f in self.fetches_in_state(FetchState::Done)? {
+            remove_dir_if_exists(&self.fetch_body_dir(&f.unique_id))?;
+        }
+        let active = self.fetches_in_state(FetchState::Active)?;
+        for f in &active {
+            let mut downloaded = 0;
+            for r in self.records(&f.unique_id)? {
+                downloaded += r.bytes_stored;
+                if r.outcome == RecordOutcome::Pending {
+                    let path = self.response_body_path(&f.unique_id, r.index);
+                    if let Ok(md) = std::fs::metadata(&path) {
+                        if md.len() > r.bytes_stored {
+                            let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+                            file.set_len(r.bytes_stored)?;
+                            file.sync_all()?;
+                        }
+                    }
+                }
+            }
+            self.update_progress(&f.unique_id, downloaded, f.uploaded)?;
+        }
+        self.recompute_usage()?;
+        self.fetches_in_state(FetchState::Active)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_update_tx(
+    tx: &Transaction<'_>,
+    unique_id: &str,
+    index: u32,
+    outcome: Option<RecordOutcome>,
+    bytes_stored: u64,
+    error: Option<&str>,
+    fetch_downloaded: u64,
+    fetch_uploaded: u64,
+) -> Result<()> {
+    let (origin, old) = record_bytes(tx, unique_id, index)?;
+    let n = match outcome {
+        Some(o) => tx.execute(
+            "UPDATE bg_records SET bytes_stored = ?3, outcome = ?4, error_message = ?5
+             WHERE fetch_uid = ?1 AND idx = ?2 AND outcome = 'pending'",
+            params![unique_id, index as i64, bytes_stored as i64, o.as_str(), error],
+        )?,
+        None => tx.execute(
+            "UPDATE bg_records SET bytes_stored = ?3 WHERE fetch_uid = ?1 AND idx = ?2 AND outcome = 'pending'",
+            params![unique_id, index as i64, bytes_stored as i64],
+        )?,
+    };
+    if n == 0 {
+        // Already final (e.g. aborted by settle): a late writer changes nothing.
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE bg_fetches SET downloaded = ?2, uploaded = ?3, updated_ms = ?4
+         WHERE unique_id = ?1 AND state = 'active'",
+        params![unique_id, fetch_downloaded as i64, fetch_uploaded as i64, now_ms()],
+    )?;
+    add_usage(tx, &origin, bytes_stored as i64 - old)?;
+    Ok(())
+}
+
+fn record_bytes(tx: &Transaction<'_>, unique_id: &str, index: u32) -> Result<(String, i64)> {
+    tx.query_row(
+        "SELECT f.origin, r.bytes_stored FROM bg_records r JOIN bg_fetches f ON f.unique_id = r.fetch_uid
+         WHERE r.fetch_uid = ?1 AND r.idx = ?2",
+        params![unique_id, index as i64],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("record {unique_id}/{index}")))
+}
+
+fn get_fetch_tx(tx: &Transaction<'_>, unique_id: &str) -> Result<Option<FetchRow>> {
+    Ok(tx
+        .query_row(
+            &format!("SELECT {FETCH_COLS} FROM bg_fetches WHERE unique_id = ?1"),
+            [unique_id],
+            fetch_from_row,
+        )
+        .optional()?)
+}
+
+pub(crate) fn remove_dir_if_exists(p: &std::path::Path) -> Result<()> {
+    match std::fs::remove_dir_all(p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Keep ids usable as a directory name whatever a caller passes: the engine
+/// uses uuids, but the store must not let a `..` escape `bodies/`.
+fn sanitize(id: &str) -> String {
+    id.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BodyWriter;
+
+    fn new_fetch(uid: &str, id: &str) -> NewFetch {
+        NewFetch {
+            unique_id: uid.into(),
+            scope: "https://a.test/".into(),
+            id: id.into(),
+            origin: "https://a.test".into(),
+            title: "t".into(),
+            icons: vec![Icon { src: "i.png".into(), ..Default::default() }],
+            download_total: 0,
+            ui_data: None,
+            policy_json: "{}".into(),
+        }
+    }
+
+    fn req(url: &str, body: Option<&[u8]>) -> NewRequest {
+        NewRequest {
+            method: if body.is_some() { "POST" } else { "GET" }.into(),
+            url: url.into(),
+            headers: vec![("x-a".into(), "1".into())],
+            mode: "cors".into(),
+            credentials: "same-origin".into(),
+            body: body.map(|b| b.to_vec()),
+        }
+    }
+
+    #[test]
+    fn fetch_lifecycle_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let f = s
+            .insert_fetch(&new_fetch("u1", "one"), &[req("https://a.test/1", None), req("https://a.test/2", Some(b"abc"))])
+            .unwrap();
+        assert_eq!(f.upload_total, 3);
+        assert_eq!(f.state, FetchState::Active);
+        assert_eq!(s.origin_usage("https://a.test").unwrap(), 3);
+        assert_eq!(s.active_ids("https://a.test/").unwrap(), vec!["one".to_string()]);
+        assert_eq!(s.count_active("https://a.test").unwrap(), 1);
+        let recs = s.records("u1").unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(std::fs::read(recs[1].request_body_path.as_ref().unwrap()).unwrap(), b"abc");
+
+        let meta = ResponseMeta { status: 200, status_text: "OK".into(), response_type: "basic".into(), etag: Some("\"e\"".into()), ..Default::default() };
+        s.record_set_response("u1", 0, &meta, 0).unwrap();
+        let mut w = BodyWriter::create(&s.response_body_path("u1", 0)).unwrap();
+        w.write_chunk(b"hello").unwrap();
+        w.sync().unwrap();
+        s.record_checkpoint("u1", 0, 5, 5, 0).unwrap();
+        assert_eq!(s.origin_usage("https://a.test").unwrap(), 8);
+        drop(w);
+        drop(s);
+
+        // Reopen: data and usage survive.
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.origin_usage("https://a.test").unwrap(), 8);
+        let r0 = s.record("u1", 0).unwrap().unwrap();
+        assert_eq!(r0.bytes_stored, 5);
+        assert_eq!(r0.response.as_ref().unwrap().etag.as_deref(), Some("\"e\""));
+        s.record_finish("u1", 0, RecordOutcome::Complete, 5, None, 5, 3).unwrap();
+        assert!(s.settle_fetch("u1", FetchResult::Failure, FailureReason::Aborted, 5, 3).unwrap());
+        // A second settle is refused: never two terminal outcomes.
+        assert!(!s.settle_fetch("u1", FetchResult::Success, FailureReason::None, 5, 3).unwrap());
+        let recs = s.records("u1").unwrap();
+        assert_eq!(recs[0].outcome, RecordOutcome::Complete);
+        assert_eq!(recs[1].outcome, RecordOutcome::Aborted);
+        assert!(s.active_ids("https://a.test/").unwrap().is_empty());
+        assert!(s.mark_dispatched("u1").unwrap());
+        assert!(!s.mark_dispatched("u1").unwrap());
+        assert!(s.mark_done("u1").unwrap());
+        assert_eq!(s.origin_usage("https://a.test").unwrap(), 0);
+        let f = s.get_fetch("u1").unwrap().unwrap();
+        assert!(!f.records_available());
+        assert_eq!(f.failure_reason, FailureReason::Aborted);
+        assert!(s.delete_fetch("u1").unwrap());
+        assert!(s.get_fetch("u1").unwrap().is_none());
+        assert!(!s.fetch_body_dir("u1").exists());
+    }
+
+    #[test]
+    fn duplicate_active_id_is_atomic() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        s.insert_fetch(&new_fetch("u1", "same"), &[req("https://a.test/1", None)]).unwrap();
+        let err = s
+            .insert_fetch(&new_fetch("u2", "same"), &[req("https://a.test/1", Some(b"xyz"))])
+            .unwrap_err();
+        assert!(matches!(err, StoreError::DuplicateActive { .. }));
+        // Nothing of the failed insert remains: no row, no records, no body, no usage.
+        assert!(s.get_fetch("u2").unwrap().is_none());
+        assert!(s.records("u2").unwrap().is_empty());
+        assert!(!s.fetch_body_dir("u2").exists());
+        assert_eq!(s.origin_usage("https://a.test").unwrap(), 0);
+        // Once the first is settled, the id may be reused.
+        s.settle_fetch("u1", FetchResult::Success, FailureReason::None, 0, 0).unwrap();
+        s.insert_fetch(&new_fetch("u3", "same"), &[req("https://a.test/1", None)]).unwrap();
+    }
+
+    #[test]
+    fn repair_truncates_undurable_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            s.insert_fetch(&new_fetch("u1", "x"), &[req("https://a.test/1", None)]).unwrap();
+            s.record_set_response("u1", 0, &ResponseMeta { status: 200, ..Default::default() }, 0).unwrap();
+            let mut w = BodyWriter::create(&s.response_body_path("u1", 0)).unwrap();
+            w.write_chunk(b"durable").unwrap();
+            w.sync().unwrap();
+            s.record_checkpoint("u1", 0, 7, 7, 0).unwrap();
+            w.write_chunk(b"-not-checkpointed").unwrap();
+        }
+        let s = Store::open(dir.path()).unwrap();
+        let active = s.repair().unwrap();
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].downloaded, 7);
+        assert_eq!(std::fs::read(s.response_body_path("u1", 0)).unwrap(), b"durable");
+    }
+}

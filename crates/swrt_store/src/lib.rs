@@ -1,0 +1,226 @@
+//! Durable state for swrt: service-worker registrations, background fetches
+//! and their records, per-origin usage, and Cache API entries.
+//!
+//! Layout of a data directory:
+//!
+//! ```text
+//! dir/LOCK            exclusive lock held while a Store is open
+//! dir/swrt.sqlite3    SQLite database (WAL, synchronous=FULL)
+//! dir/bodies/...      request and response bodies, one file each
+//! ```
+//!
+//! Every state change is one SQLite transaction. Bodies are written to files
+//! and synced before the row that claims them complete is committed, so a
+//! crash at any instant leaves either the old or the new state, never a row
+//! pointing at bytes that are not on disk.
+
+#![warn(missing_docs)]
+
+mod body;
+mod cache;
+mod error;
+mod fetch;
+mod matching;
+mod model;
+mod registrations;
+mod schema;
+
+pub use body::BodyWriter;
+pub use cache::{CacheEntry, NewCacheEntry};
+pub use error::{is_storage_full_io, Result, StoreError};
+pub use matching::{request_matches_cached_item, MatchOptions, MatchRequest};
+pub use model::*;
+pub use schema::SCHEMA_VERSION;
+
+use rusqlite::Connection;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// An open data directory. Cheap to share behind an `Arc`; all methods take
+/// `&self` and serialise on one SQLite connection (SQLite serialises writers
+/// anyway, and every call is a short transaction).
+pub struct Store {
+    conn: Mutex<Connection>,
+    dir: PathBuf,
+    // Held for the lifetime of the Store; dropping the file releases the lock.
+    _lock: File,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir).finish()
+    }
+}
+
+impl Store {
+    /// Open (creating if needed) the data directory `dir`.
+    ///
+    /// Fails with [`StoreError::Locked`] if another process, or another open
+    /// `Store` in this process, holds `dir/LOCK`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(dir.join("bodies"))?;
+        let lock_path = dir.join("LOCK");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        // flock(2) semantics: the lock belongs to this open file description,
+        // so a second open() in the same process conflicts too.
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked { path: lock_path })
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
+        let mut conn = Connection::open(dir.join("swrt.sqlite3"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a committed transaction survives power loss, which the
+        // "synced body before complete row" protocol relies on.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn)?;
+        let store = Store {
+            conn: Mutex::new(conn),
+            dir,
+            _lock: lock,
+        };
+        store.recompute_usage()?;
+        Ok(store)
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Directory holding all body files.
+    pub fn bodies_dir(&self) -> PathBuf {
+        self.dir.join("bodies")
+    }
+
+    /// Current schema version on disk.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written
+        // (transactions roll back on drop), so a poisoned mutex is usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Turn a path stored relative to the data dir into an absolute one.
+    pub(crate) fn abs(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    /// Recompute `origin_usage` from the rows that own bytes. Run at open so
+    /// that a counter can never drift from the truth across crashes.
+    pub fn recompute_usage(&self) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM origin_usage", [])?;
+        tx.execute(
+            "INSERT INTO origin_usage(origin, bytes)
+             SELECT origin, SUM(b) FROM (
+                SELECT f.origin AS origin, r.bytes_stored + r.req_body_len AS b
+                  FROM bg_records r JOIN bg_fetches f ON f.unique_id = r.fetch_uid
+                UNION ALL
+                SELECT c.origin, e.body_size FROM cache_entries e JOIN caches c ON c.cache_id = e.cache_id
+             ) GROUP BY origin",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Bytes stored for `origin` (background-fetch bodies plus Cache API bodies).
+    pub fn origin_usage(&self, origin: &str) -> Result<u64> {
+        use rusqlite::OptionalExtension;
+        let v: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT bytes FROM origin_usage WHERE origin = ?1",
+                [origin],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v.unwrap_or(0).max(0) as u64)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub(crate) fn add_usage(tx: &rusqlite::Transaction<'_>, origin: &str, delta: i64) -> Result<()> {
+    if delta == 0 {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO origin_usage(origin, bytes) VALUES (?1, MAX(?2, 0))
+         ON CONFLICT(origin) DO UPDATE SET bytes = MAX(bytes + ?2, 0)",
+        rusqlite::params![origin, delta],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_from_empty_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+            s.put_registration(&SwRegistration {
+                scope: "https://a.test/".into(),
+                script_url: "https://a.test/sw.js".into(),
+                state: "activated".into(),
+                created_ms: 1,
+                updated_ms: 2,
+            })
+            .unwrap();
+        }
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        let r = s.get_registration("https://a.test/").unwrap().unwrap();
+        assert_eq!(r.script_url, "https://a.test/sw.js");
+        assert_eq!(s.list_registrations().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn second_open_is_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        assert!(err.to_string().contains("in use"));
+        drop(s);
+        Store::open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        let c = Connection::open(dir.path().join("swrt.sqlite3")).unwrap();
+        c.execute_batch("PRAGMA user_version = 999").unwrap();
+        drop(c);
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::SchemaTooNew { found: 999, .. }));
+    }
+}

@@ -1,0 +1,286 @@
+//! Row types and the small enums stored as text.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($(#[$vm])* $v),+ }
+        impl $name {
+            /// The text stored in the database (and exposed to script where applicable).
+            pub fn as_str(self) -> &'static str { match self { $($name::$v => $s),+ } }
+            /// Parse the stored text.
+            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$v),)+ _ => None } }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+text_enum!(
+    /// Lifecycle of a background fetch row.
+    FetchState {
+        /// Downloads may be running; counts toward the per-origin active limit.
+        Active = "active",
+        /// Result decided; terminal event not yet handed to the dispatcher.
+        Settled = "settled",
+        /// Terminal event handed to the dispatcher, its lifetime not yet over.
+        /// A crash here re-dispatches the *same* event after restart.
+        Dispatched = "dispatched",
+        /// Event handled; records unavailable, bodies deleted; row kept for clicks.
+        Done = "done",
+    }
+);
+
+text_enum!(
+    /// `BackgroundFetchRegistration.result`.
+    FetchResult {
+        /// Not settled yet (`""`).
+        Pending = "",
+        /// All records complete with 2xx.
+        Success = "success",
+        /// See the failure reason.
+        Failure = "failure",
+    }
+);
+
+text_enum!(
+    /// `BackgroundFetchRegistration.failureReason`.
+    FailureReason {
+        /// No failure (`""`).
+        None = "",
+        /// `abort()` was called.
+        Aborted = "aborted",
+        /// A response status was outside 200-299.
+        BadStatus = "bad-status",
+        /// A network error or a policy block (scheme, port, CSP, CORS...).
+        FetchError = "fetch-error",
+        /// Storage quota was exhausted while storing.
+        QuotaExceeded = "quota-exceeded",
+        /// More bytes than `downloadTotal` arrived.
+        DownloadTotalExceeded = "download-total-exceeded",
+    }
+);
+
+text_enum!(
+    /// Per-record outcome.
+    RecordOutcome {
+        /// Not finished (may have partial bytes).
+        Pending = "pending",
+        /// 2xx response fully stored.
+        Complete = "complete",
+        /// Non-2xx response fully stored (still exposed to script).
+        BadStatus = "bad-status",
+        /// Network error or policy block; `responseReady` rejects with TypeError.
+        FetchError = "fetch-error",
+        /// The fetch was aborted (or failed) before this record finished;
+        /// `responseReady` rejects with AbortError.
+        Aborted = "aborted",
+    }
+);
+
+impl RecordOutcome {
+    /// True for outcomes after which the record will not change.
+    pub fn is_final(self) -> bool {
+        self != RecordOutcome::Pending
+    }
+}
+
+/// A service-worker registration row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwRegistration {
+    /// Scope URL (primary key).
+    pub scope: String,
+    /// Script URL.
+    pub script_url: String,
+    /// Worker state (`installing`, `installed`, `activating`, `activated`, `redundant`).
+    pub state: String,
+    /// Creation time, ms since epoch.
+    pub created_ms: i64,
+    /// Last update, ms since epoch.
+    pub updated_ms: i64,
+}
+
+/// An icon as passed in `BackgroundFetchOptions.icons` (ImageResource).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Icon {
+    /// Image URL.
+    pub src: String,
+    /// `sizes` attribute, e.g. `"192x192"`.
+    #[serde(default)]
+    pub sizes: String,
+    /// MIME type.
+    #[serde(default, rename = "type")]
+    pub type_: String,
+    /// Accessible label.
+    #[serde(default)]
+    pub label: String,
+}
+
+/// Input for [`crate::Store::insert_fetch`].
+#[derive(Debug, Clone)]
+pub struct NewFetch {
+    /// Internal id (uuid v4 string); also the body directory name.
+    pub unique_id: String,
+    /// Service-worker registration scope.
+    pub scope: String,
+    /// Developer id.
+    pub id: String,
+    /// Origin (ASCII serialisation).
+    pub origin: String,
+    /// UI title.
+    pub title: String,
+    /// UI icons.
+    pub icons: Vec<Icon>,
+    /// `downloadTotal` (0 = no limit).
+    pub download_total: u64,
+    /// Opaque host UI data.
+    pub ui_data: Option<String>,
+    /// The caller's policy context (CSP list etc.) as JSON, needed to check
+    /// records again after a restart.
+    pub policy_json: String,
+}
+
+/// A request to store for a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRequest {
+    /// HTTP method, upper case.
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Header list in order.
+    pub headers: Vec<(String, String)>,
+    /// Request mode (`cors`, `same-origin`, `navigate`).
+    pub mode: String,
+    /// Credentials mode (`omit`, `same-origin`, `include`).
+    pub credentials: String,
+    /// Request body bytes, written to a body file on insert.
+    pub body: Option<Vec<u8>>,
+}
+
+/// A background fetch row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchRow {
+    /// Internal unique id.
+    pub unique_id: String,
+    /// Service-worker registration scope.
+    pub scope: String,
+    /// Developer id.
+    pub id: String,
+    /// Origin.
+    pub origin: String,
+    /// UI title.
+    pub title: String,
+    /// UI icons.
+    pub icons: Vec<Icon>,
+    /// Opaque host UI data.
+    pub ui_data: Option<String>,
+    /// Policy context JSON (see [`NewFetch::policy_json`]).
+    pub policy_json: String,
+    /// `downloadTotal`.
+    pub download_total: u64,
+    /// `uploadTotal`.
+    pub upload_total: u64,
+    /// `downloaded`.
+    pub downloaded: u64,
+    /// `uploaded`.
+    pub uploaded: u64,
+    /// Lifecycle state.
+    pub state: FetchState,
+    /// `result`.
+    pub result: FetchResult,
+    /// `failureReason`.
+    pub failure_reason: FailureReason,
+    /// Creation time.
+    pub created_ms: i64,
+    /// Last change.
+    pub updated_ms: i64,
+    /// When the result was decided.
+    pub settled_ms: Option<i64>,
+    /// When the terminal event's lifetime ended.
+    pub done_ms: Option<i64>,
+}
+
+impl FetchRow {
+    /// `recordsAvailable`: true until the terminal event's lifetime ends.
+    pub fn records_available(&self) -> bool {
+        self.state != FetchState::Done
+    }
+}
+
+/// Response metadata stored for a record once headers arrive.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseMeta {
+    /// Status code.
+    pub status: u16,
+    /// Status text (reason phrase).
+    pub status_text: String,
+    /// Headers as exposed to script (already CORS-filtered, without
+    /// `Content-Range`/`Content-Length`).
+    pub headers: Vec<(String, String)>,
+    /// Response type: `basic` or `cors`.
+    pub response_type: String,
+    /// Every URL visited, redirects included.
+    pub url_list: Vec<String>,
+    /// `ETag` of the first response (resume validator).
+    pub etag: Option<String>,
+    /// `Last-Modified` of the first response (resume validator).
+    pub last_modified: Option<String>,
+    /// Full length if the server announced one.
+    pub complete_length: Option<u64>,
+}
+
+/// A record row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRow {
+    /// Owning fetch.
+    pub fetch_uid: String,
+    /// Position in the fetch's request list.
+    pub index: u32,
+    /// Method.
+    pub method: String,
+    /// URL.
+    pub url: String,
+    /// Request headers.
+    pub headers: Vec<(String, String)>,
+    /// Request mode.
+    pub mode: String,
+    /// Credentials mode.
+    pub credentials: String,
+    /// Request body file (absolute), if any.
+    pub request_body_path: Option<PathBuf>,
+    /// Request body length.
+    pub request_body_len: u64,
+    /// Response metadata once headers arrived.
+    pub response: Option<ResponseMeta>,
+    /// Response body file (absolute); set once a body is being stored.
+    pub body_path: Option<PathBuf>,
+    /// Durable response-body bytes (synced before being recorded).
+    pub bytes_stored: u64,
+    /// Outcome.
+    pub outcome: RecordOutcome,
+    /// Why the record failed, for logs and the TypeError message.
+    pub error_message: Option<String>,
+}
+
+/// One record completion for [`crate::Store::record_finish_batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordFinish {
+    /// Fetch id.
+    pub unique_id: String,
+    /// Record index.
+    pub index: u32,
+    /// Final outcome.
+    pub outcome: RecordOutcome,
+    /// Durable body bytes (the caller synced them).
+    pub bytes_stored: u64,
+    /// Failure detail.
+    pub error: Option<String>,
+    /// Fetch `downloaded` after this record.
+    pub fetch_downloaded: u64,
+    /// Fetch `uploaded` after this record.
+    pub fetch_uploaded: u64,
+}

@@ -1,0 +1,124 @@
+//! Versioned schema. `PRAGMA user_version` holds the number of migrations
+//! applied; each migration runs in its own transaction together with the bump
+//! of `user_version`, so a crash mid-upgrade leaves the previous version intact.
+
+use crate::error::{Result, StoreError};
+use rusqlite::Connection;
+
+/// Ordered migrations. Never edit a shipped entry: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: initial schema.
+    r#"
+    CREATE TABLE sw_registrations (
+        scope        TEXT PRIMARY KEY,
+        script_url   TEXT NOT NULL,
+        state        TEXT NOT NULL,
+        created_ms   INTEGER NOT NULL,
+        updated_ms   INTEGER NOT NULL
+    );
+
+    CREATE TABLE bg_fetches (
+        unique_id       TEXT PRIMARY KEY,
+        scope           TEXT NOT NULL,
+        id              TEXT NOT NULL,
+        origin          TEXT NOT NULL,
+        title           TEXT NOT NULL DEFAULT '',
+        icons_json      TEXT NOT NULL DEFAULT '[]',
+        ui_data         TEXT,
+        policy_json     TEXT NOT NULL DEFAULT '{}',
+        download_total  INTEGER NOT NULL DEFAULT 0,
+        upload_total    INTEGER NOT NULL DEFAULT 0,
+        downloaded      INTEGER NOT NULL DEFAULT 0,
+        uploaded        INTEGER NOT NULL DEFAULT 0,
+        state           TEXT NOT NULL,
+        result          TEXT NOT NULL DEFAULT '',
+        failure_reason  TEXT NOT NULL DEFAULT '',
+        created_ms      INTEGER NOT NULL,
+        updated_ms      INTEGER NOT NULL,
+        settled_ms      INTEGER,
+        done_ms         INTEGER
+    );
+    -- The spec allows one *active* fetch per (registration, id); finished ones
+    -- may linger for click events, so the uniqueness is partial.
+    CREATE UNIQUE INDEX bg_fetches_active_id ON bg_fetches(scope, id) WHERE state = 'active';
+    CREATE INDEX bg_fetches_origin ON bg_fetches(origin, state);
+
+    CREATE TABLE bg_records (
+        fetch_uid        TEXT NOT NULL REFERENCES bg_fetches(unique_id) ON DELETE CASCADE,
+        idx              INTEGER NOT NULL,
+        method           TEXT NOT NULL,
+        url              TEXT NOT NULL,
+        req_headers      TEXT NOT NULL,
+        mode             TEXT NOT NULL,
+        credentials      TEXT NOT NULL,
+        req_body_path    TEXT,
+        req_body_len     INTEGER NOT NULL DEFAULT 0,
+        status           INTEGER,
+        status_text      TEXT,
+        resp_headers     TEXT,
+        resp_type        TEXT,
+        url_list         TEXT,
+        etag             TEXT,
+        last_modified    TEXT,
+        complete_length  INTEGER,
+        body_path        TEXT,
+        bytes_stored     INTEGER NOT NULL DEFAULT 0,
+        outcome          TEXT NOT NULL DEFAULT 'pending',
+        error_message    TEXT,
+        PRIMARY KEY (fetch_uid, idx)
+    );
+
+    CREATE TABLE origin_usage (
+        origin  TEXT PRIMARY KEY,
+        bytes   INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE caches (
+        cache_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+        origin      TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        UNIQUE (origin, name)
+    );
+
+    CREATE TABLE cache_entries (
+        entry_id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        cache_id       INTEGER NOT NULL REFERENCES caches(cache_id) ON DELETE CASCADE,
+        url            TEXT NOT NULL,
+        url_no_query   TEXT NOT NULL,
+        method         TEXT NOT NULL,
+        req_headers    TEXT NOT NULL,
+        status         INTEGER NOT NULL,
+        status_text    TEXT NOT NULL,
+        resp_headers   TEXT NOT NULL,
+        resp_type      TEXT NOT NULL,
+        url_list       TEXT NOT NULL,
+        body_path      TEXT,
+        body_size      INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX cache_entries_lookup ON cache_entries(cache_id, url_no_query);
+    "#,
+];
+
+/// Highest schema version this build understands.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Bring the database up to [`SCHEMA_VERSION`].
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        // user_version cannot be bound as a parameter.
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied store migration");
+    }
+    Ok(())
+}
