@@ -64,6 +64,63 @@ class ExtendableEvent extends Event {
 }
 const ExtendableEventPrototype = ExtendableEvent.prototype;
 
+const _data = Symbol("data");
+const _origin = Symbol("origin");
+const _lastEventId = Symbol("lastEventId");
+const _source = Symbol("source");
+const _ports = Symbol("ports");
+
+webidl.converters.ExtendableMessageEventInit = webidl.createDictionaryConverter(
+  "ExtendableMessageEventInit",
+  [
+    { key: "bubbles", converter: webidl.converters.boolean, defaultValue: false },
+    { key: "cancelable", converter: webidl.converters.boolean, defaultValue: false },
+    { key: "composed", converter: webidl.converters.boolean, defaultValue: false },
+    { key: "data", converter: webidl.converters.any, defaultValue: null },
+    { key: "origin", converter: webidl.converters.USVString, defaultValue: "" },
+    { key: "lastEventId", converter: webidl.converters.DOMString, defaultValue: "" },
+    { key: "source", converter: webidl.converters.any, defaultValue: null },
+    { key: "ports", converter: webidl.converters.any, defaultValue: [] },
+  ],
+);
+
+// Service Workers section 4.5: the message event of a service worker.
+class ExtendableMessageEvent extends ExtendableEvent {
+  constructor(type, eventInitDict = undefined) {
+    const prefix = "Failed to construct 'ExtendableMessageEvent'";
+    webidl.requiredArguments(arguments.length, 1, prefix);
+    type = webidl.converters.DOMString(type, prefix, "Argument 1");
+    const init = webidl.converters.ExtendableMessageEventInit(eventInitDict, prefix, "Argument 2");
+    super(type, init);
+    this[_data] = init.data;
+    this[_origin] = init.origin;
+    this[_lastEventId] = init.lastEventId;
+    this[_source] = init.source;
+    this[_ports] = Object.freeze([...init.ports]);
+  }
+  get data() {
+    webidl.assertBranded(this, ExtendableMessageEventPrototype);
+    return this[_data];
+  }
+  get origin() {
+    webidl.assertBranded(this, ExtendableMessageEventPrototype);
+    return this[_origin];
+  }
+  get lastEventId() {
+    webidl.assertBranded(this, ExtendableMessageEventPrototype);
+    return this[_lastEventId];
+  }
+  get source() {
+    webidl.assertBranded(this, ExtendableMessageEventPrototype);
+    return this[_source];
+  }
+  get ports() {
+    webidl.assertBranded(this, ExtendableMessageEventPrototype);
+    return this[_ports];
+  }
+}
+const ExtendableMessageEventPrototype = ExtendableMessageEvent.prototype;
+
 /** An ExtendableEvent is active while dispatching or while promises are pending. */
 function isActive(event) {
   return !event[_timedOut] && (event[_dispatching] || event[_pendingPromises] > 0);
@@ -160,6 +217,7 @@ function dispatchTrusted(eventId, event) {
 function extendableEventDescriptors() {
   return {
     ExtendableEvent: { value: ExtendableEvent, writable: true, enumerable: false, configurable: true },
+    ExtendableMessageEvent: { value: ExtendableMessageEvent, writable: true, enumerable: false, configurable: true },
   };
 }
 
@@ -168,6 +226,7 @@ void SymbolFor;
 
 return {
   ExtendableEvent,
+  ExtendableMessageEvent,
   ExtendableEventPrototype,
   isActive,
   whenLifetimeEnds,

@@ -15,7 +15,7 @@ const {
 const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
 const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
 const { fetch } = core.loadExtScript("ext:swrt/10_fetch.js");
-const { dispatchTrusted, ExtendableEvent, extendableEventDescriptors } = core.loadExtScript("ext:swrt/20_extendable_event.js");
+const { dispatchTrusted, ExtendableEvent, ExtendableMessageEvent, extendableEventDescriptors } = core.loadExtScript("ext:swrt/20_extendable_event.js");
 const {
   createRegistration,
   currentRegistration,
@@ -142,7 +142,6 @@ function bootstrap() {
     registration: { get: () => currentRegistration(), enumerable: true, configurable: true },
     serviceWorker: { get: () => ownVersion, enumerable: true, configurable: true },
     skipWaiting: nonEnumerable(() => skipWaiting()),
-    ExtendableMessageEvent: nonEnumerable(MessageEvent),
   });
   installGlobalScope(ServiceWorkerGlobalScope.prototype);
   ObjectDefineProperty(WorkerGlobalScope.prototype, "dispatchEvent", nonEnumerable(globalDispatchEvent));
@@ -160,7 +159,7 @@ ObjectDefineProperty(globalThis, SymbolFor("swrt.bootstrap"), nonEnumerable(boot
 function createEvent(type, data) {
   switch (type) {
     case "message":
-      return new MessageEvent("message", { data: data?.data, origin: data?.origin ?? "" });
+      return new ExtendableMessageEvent("message", { data: data?.data ?? null, origin: data?.origin ?? "" });
     default:
       return new ExtendableEvent(type);
   }
