@@ -42,16 +42,24 @@ fn default_limit() -> u64 {
 
 fn pattern(expected: &str) -> regex::Regex {
     let escaped = regex::escape(expected)
-        .replace(r"\{ORIGIN\}", r"http://(127\.0\.0\.1|localhost|\[::1\]):\d+")
+        .replace(
+            r"\{ORIGIN\}",
+            r"http://(127\.0\.0\.1|localhost|\[::1\]):\d+",
+        )
         .replace(r"\{ANY\}", ".*");
     regex::Regex::new(&format!("^{escaped}$")).expect("valid pattern")
 }
 
 fn contains(haystack: &str, expected: &str) -> bool {
     let escaped = regex::escape(expected)
-        .replace(r"\{ORIGIN\}", r"http://(127\.0\.0\.1|localhost|\[::1\]):\d+")
+        .replace(
+            r"\{ORIGIN\}",
+            r"http://(127\.0\.0\.1|localhost|\[::1\]):\d+",
+        )
         .replace(r"\{ANY\}", ".*");
-    regex::Regex::new(&escaped).expect("valid pattern").is_match(haystack)
+    regex::Regex::new(&escaped)
+        .expect("valid pattern")
+        .is_match(haystack)
 }
 
 fn run_case(dir: &Path) -> Result<(), Failed> {
@@ -59,10 +67,16 @@ fn run_case(dir: &Path) -> Result<(), Failed> {
     let case: Case = serde_json::from_str(&text).map_err(|e| format!("case.json: {e}"))?;
     let data = tempfile::tempdir()?;
     let mut command = Command::new(env!("CARGO_BIN_EXE_swrt"));
-    command.args(case.args.iter().map(|a| a.replace("{DATA}", &data.path().display().to_string())));
+    command.args(
+        case.args
+            .iter()
+            .map(|a| a.replace("{DATA}", &data.path().display().to_string())),
+    );
     command.current_dir(dir).envs(&case.env);
     command.stdin(std::process::Stdio::null());
-    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let child = command.spawn()?;
     let output = wait_with_limit(child, Duration::from_secs(case.limit_secs))?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -75,9 +89,17 @@ fn run_case(dir: &Path) -> Result<(), Failed> {
     if let Some(expected) = &case.stdout {
         let lines: Vec<&str> = stdout.lines().collect();
         if lines.len() != expected.len()
-            || !lines.iter().zip(expected).all(|(line, want)| pattern(want).is_match(line))
+            || !lines
+                .iter()
+                .zip(expected)
+                .all(|(line, want)| pattern(want).is_match(line))
         {
-            return Err(format!("stdout differs; expected lines:\n{}{}", expected.join("\n"), show()).into());
+            return Err(format!(
+                "stdout differs; expected lines:\n{}{}",
+                expected.join("\n"),
+                show()
+            )
+            .into());
         }
     }
     for want in &case.stdout_contains {
@@ -140,7 +162,11 @@ fn wait_with_limit(
         )
         .into());
     }
-    Ok(std::process::Output { status, stdout, stderr })
+    Ok(std::process::Output {
+        status,
+        stdout,
+        stderr,
+    })
 }
 
 fn main() {

@@ -19,13 +19,23 @@ struct Recorder {
 
 impl HostDelegate for Recorder {
     fn console(&self, script_url: &Url, _level: ConsoleLevel, message: &str) {
-        self.lines.lock().unwrap().push(format!("{} {message}", script_url.path()));
+        self.lines
+            .lock()
+            .unwrap()
+            .push(format!("{} {message}", script_url.path()));
     }
     fn uncaught_error(&self, script_url: &Url, error: &ScriptError) {
-        self.lines.lock().unwrap().push(format!("{} uncaught {}", script_url.path(), error.message));
+        self.lines.lock().unwrap().push(format!(
+            "{} uncaught {}",
+            script_url.path(),
+            error.message
+        ));
     }
     fn worker_terminated(&self, script_url: &Url, reason: &TerminationReason) {
-        self.terminated.lock().unwrap().push((script_url.path().to_string(), reason.clone()));
+        self.terminated
+            .lock()
+            .unwrap()
+            .push((script_url.path().to_string(), reason.clone()));
     }
 }
 
@@ -33,7 +43,10 @@ fn origin() -> Url {
     Url::parse("http://localhost/").unwrap()
 }
 
-fn host_with(files: &[(&str, &str)], limits: Limits) -> (ServiceWorkerHost, Arc<Recorder>, tempfile::TempDir) {
+fn host_with(
+    files: &[(&str, &str)],
+    limits: Limits,
+) -> (ServiceWorkerHost, Arc<Recorder>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     for (path, text) in files {
         let full = dir.path().join(path);
@@ -44,7 +57,10 @@ fn host_with(files: &[(&str, &str)], limits: Limits) -> (ServiceWorkerHost, Arc<
     let host = ServiceWorkerHost::builder()
         .limits(limits)
         .delegate(recorder.clone())
-        .local_origin(LocalOriginMapping { origin: origin(), dir: dir.path().to_path_buf() })
+        .local_origin(LocalOriginMapping {
+            origin: origin(),
+            dir: dir.path().to_path_buf(),
+        })
         .build();
     (host, recorder, dir)
 }
@@ -66,54 +82,113 @@ self.addEventListener("message", (event) => {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heap_bomb_terminates_only_its_worker_and_restarts_on_demand() {
-    let limits = Limits { heap_limit_bytes: 32 * 1024 * 1024, ..Limits::default() };
-    let (host, recorder, _dir) = host_with(&[("bomb/sw.js", BOMB), ("counter/sw.js", COUNTER)], limits);
-    let bomb = host.register(origin().join("bomb/sw.js").unwrap(), None).await.unwrap().scope;
-    let counter = host.register(origin().join("counter/sw.js").unwrap(), None).await.unwrap().scope;
+    let limits = Limits {
+        heap_limit_bytes: 32 * 1024 * 1024,
+        ..Limits::default()
+    };
+    let (host, recorder, _dir) =
+        host_with(&[("bomb/sw.js", BOMB), ("counter/sw.js", COUNTER)], limits);
+    let bomb = host
+        .register(origin().join("bomb/sw.js").unwrap(), None)
+        .await
+        .unwrap()
+        .scope;
+    let counter = host
+        .register(origin().join("counter/sw.js").unwrap(), None)
+        .await
+        .unwrap()
+        .scope;
 
-    let outcome = host.dispatch_event(&bomb, "message", json!({"data": "go"})).await.unwrap();
-    assert_eq!(outcome, EventOutcome::Terminated(TerminationReason::HeapLimitReached));
+    let outcome = host
+        .dispatch_event(&bomb, "message", json!({"data": "go"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        EventOutcome::Terminated(TerminationReason::HeapLimitReached)
+    );
     assert_eq!(
         recorder.terminated.lock().unwrap().as_slice(),
-        &[("/bomb/sw.js".to_string(), TerminationReason::HeapLimitReached)]
+        &[(
+            "/bomb/sw.js".to_string(),
+            TerminationReason::HeapLimitReached
+        )]
     );
 
     // The other worker keeps its in-memory state: it was never touched.
     for n in 1..=2 {
-        let outcome = host.dispatch_event(&counter, "message", json!({"data": n})).await.unwrap();
+        let outcome = host
+            .dispatch_event(&counter, "message", json!({"data": n}))
+            .await
+            .unwrap();
         assert!(outcome.is_success(), "{outcome:?}");
     }
     // The terminated worker starts again when an event needs it.
-    let again = host.dispatch_event(&counter, "message", json!({"data": 3})).await.unwrap();
+    let again = host
+        .dispatch_event(&counter, "message", json!({"data": 3}))
+        .await
+        .unwrap();
     assert!(again.is_success());
     let lines = recorder.lines.lock().unwrap().clone();
-    assert!(lines.contains(&"/counter/sw.js count 3 3".to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&"/counter/sw.js count 3 3".to_string()),
+        "{lines:?}"
+    );
     host.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_worker_stops_and_loses_memory_then_restarts() {
-    let limits = Limits { idle_timeout: Duration::from_millis(200), ..Limits::default() };
+    let limits = Limits {
+        idle_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    };
     let (host, recorder, _dir) = host_with(&[("sw.js", COUNTER)], limits);
-    let scope = host.register(origin().join("sw.js").unwrap(), None).await.unwrap().scope;
-    host.dispatch_event(&scope, "message", json!({"data": "a"})).await.unwrap();
-    host.dispatch_event(&scope, "message", json!({"data": "b"})).await.unwrap();
+    let scope = host
+        .register(origin().join("sw.js").unwrap(), None)
+        .await
+        .unwrap()
+        .scope;
+    host.dispatch_event(&scope, "message", json!({"data": "a"}))
+        .await
+        .unwrap();
+    host.dispatch_event(&scope, "message", json!({"data": "b"}))
+        .await
+        .unwrap();
     // Past the idle timeout the worker is stopped; in-memory state is gone.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    host.dispatch_event(&scope, "message", json!({"data": "c"})).await.unwrap();
+    host.dispatch_event(&scope, "message", json!({"data": "c"}))
+        .await
+        .unwrap();
     let lines = recorder.lines.lock().unwrap().clone();
-    assert_eq!(lines, vec!["/sw.js count 1 a", "/sw.js count 2 b", "/sw.js count 1 c"]);
+    assert_eq!(
+        lines,
+        vec!["/sw.js count 1 a", "/sw.js count 2 b", "/sw.js count 1 c"]
+    );
     host.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_until_cap_terminates_a_never_ending_event() {
     let script = r#"self.addEventListener("message", (e) => e.waitUntil(new Promise(() => {})));"#;
-    let limits = Limits { wait_until_timeout: Duration::from_millis(300), ..Limits::default() };
+    let limits = Limits {
+        wait_until_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
     let (host, recorder, _dir) = host_with(&[("sw.js", script)], limits);
-    let scope = host.register(origin().join("sw.js").unwrap(), None).await.unwrap().scope;
-    let outcome = host.dispatch_event(&scope, "message", json!({})).await.unwrap();
-    assert_eq!(outcome, EventOutcome::Terminated(TerminationReason::WaitUntilTimeout));
+    let scope = host
+        .register(origin().join("sw.js").unwrap(), None)
+        .await
+        .unwrap()
+        .scope;
+    let outcome = host
+        .dispatch_event(&scope, "message", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        EventOutcome::Terminated(TerminationReason::WaitUntilTimeout)
+    );
     assert_eq!(recorder.terminated.lock().unwrap().len(), 1);
     host.shutdown().await;
 }
@@ -126,19 +201,39 @@ async fn busy_loop_in_a_timer_is_terminated_and_worker_restarts() {
         else console.log("alive", e.data);
       });
     "#;
-    let limits = Limits { event_timeout: Duration::from_millis(500), ..Limits::default() };
+    let limits = Limits {
+        event_timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
     let (host, recorder, _dir) = host_with(&[("sw.js", script)], limits);
-    let scope = host.register(origin().join("sw.js").unwrap(), None).await.unwrap().scope;
-    let outcome = host.dispatch_event(&scope, "message", json!({"data": "spin"})).await.unwrap();
+    let scope = host
+        .register(origin().join("sw.js").unwrap(), None)
+        .await
+        .unwrap()
+        .scope;
+    let outcome = host
+        .dispatch_event(&scope, "message", json!({"data": "spin"}))
+        .await
+        .unwrap();
     assert!(outcome.is_success());
     // The timer's loop is caught by the watchdog, not by an event deadline.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while recorder.terminated.lock().unwrap().is_empty() {
-        assert!(std::time::Instant::now() < deadline, "the spinning timer was never terminated");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the spinning timer was never terminated"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let outcome = host.dispatch_event(&scope, "message", json!({"data": "again"})).await.unwrap();
+    let outcome = host
+        .dispatch_event(&scope, "message", json!({"data": "again"}))
+        .await
+        .unwrap();
     assert!(outcome.is_success(), "{outcome:?}");
-    assert!(recorder.lines.lock().unwrap().contains(&"/sw.js alive again".to_string()));
+    assert!(recorder
+        .lines
+        .lock()
+        .unwrap()
+        .contains(&"/sw.js alive again".to_string()));
     host.shutdown().await;
 }

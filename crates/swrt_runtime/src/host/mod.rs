@@ -109,7 +109,10 @@ impl ServiceWorkerHost {
             match all.iter().find(|r| r.scope == scope) {
                 Some(r) => r.clone(),
                 None => {
-                    let r = Arc::new(Registration::new(scope.clone(), self.inner.limits.event_timeout));
+                    let r = Arc::new(Registration::new(
+                        scope.clone(),
+                        self.inner.limits.event_timeout,
+                    ));
                     all.push(r.clone());
                     r
                 }
@@ -208,8 +211,9 @@ async fn serve_worker_requests(
                 }
                 let _ = reply.send(());
             }
-            WorkerRequest::Claim { reply, .. } => {
+            WorkerRequest::Claim { script_url, reply } => {
                 // No page client exists in this host yet, so there is nothing to take over.
+                tracing::debug!(%script_url, "clients.claim");
                 let _ = reply.send(Ok(()));
             }
             WorkerRequest::OpenWindow {
@@ -220,8 +224,18 @@ async fn serve_worker_requests(
                 tracing::info!(%script_url, %url, "clients.openWindow");
                 let _ = reply.send(host.delegate.open_window(&script_url, &url));
             }
-            WorkerRequest::MatchAll { reply, .. } => {
+            WorkerRequest::MatchAll {
+                script_url,
+                options,
+                reply,
+            } => {
                 // Page realms are the only clients, and this host has none.
+                tracing::debug!(
+                    %script_url,
+                    include_uncontrolled = options.include_uncontrolled,
+                    client_type = %options.client_type,
+                    "clients.matchAll"
+                );
                 let _ = reply.send(Vec::new());
             }
         }

@@ -306,7 +306,9 @@ impl Registration {
                 .collect()
         };
         for version in versions {
-            version.push_registration(view.clone(), self.ack_limit).await;
+            version
+                .push_registration(view.clone(), self.ack_limit)
+                .await;
         }
     }
 
@@ -397,7 +399,9 @@ impl Registration {
         }
         if let Some(previous) = previous {
             self.set_state(&previous, WorkerState::Redundant);
-            previous.push_registration(self.view(), self.ack_limit).await;
+            previous
+                .push_registration(self.view(), self.ack_limit)
+                .await;
             previous.stop().await;
         }
         self.set_state(&version, WorkerState::Activating);

@@ -11,8 +11,8 @@ use tokio::sync::oneshot;
 
 use crate::error::ScriptError;
 use crate::worker::{
-    ClientInfo, EventOutcome, HostCommand, MatchAllOptions, RegistrationView, WorkerOpContext, WorkerView,
-    WorkerRequest,
+    ClientInfo, EventOutcome, HostCommand, MatchAllOptions, RegistrationView, WorkerOpContext,
+    WorkerRequest, WorkerView,
 };
 
 #[derive(Debug, thiserror::Error, deno_error::JsError)]

@@ -298,11 +298,24 @@ impl WorkerHandle {
 
     /// Sends new registration state to the worker's JavaScript and waits
     /// until its `statechange` listeners ran (bounded by `limit`).
-    pub(crate) async fn update_registration(&self, registration: RegistrationView, limit: Duration) {
-        let ack_id = self.next_event_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    pub(crate) async fn update_registration(
+        &self,
+        registration: RegistrationView,
+        limit: Duration,
+    ) {
+        let ack_id = self
+            .next_event_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.shared.pending.lock().unwrap().insert(ack_id, tx);
-        if self.commands.send(HostCommand::Registration { ack_id, registration }).is_err() {
+        if self
+            .commands
+            .send(HostCommand::Registration {
+                ack_id,
+                registration,
+            })
+            .is_err()
+        {
             self.shared.pending.lock().unwrap().remove(&ack_id);
             return;
         }

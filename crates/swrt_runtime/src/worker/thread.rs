@@ -10,8 +10,8 @@ use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
 use super::{
-    fail_pending, HostCommand, ImportedScripts, PendingEvents, RegistrationView, WorkerRequest, WorkerView,
-    WorkerShared, WorkerSpec,
+    fail_pending, HostCommand, ImportedScripts, PendingEvents, RegistrationView, WorkerRequest,
+    WorkerShared, WorkerSpec, WorkerView,
 };
 use crate::delegate::{HostDelegate, TerminationReason};
 use crate::error::{HostError, ScriptError};
