@@ -30,9 +30,15 @@ struct Run {
     ok: bool,
 }
 
+// The child is reaped with wait4(2) (to get its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn run_measured(cmd: &mut Command) -> Run {
     let start = Instant::now();
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn");
     let mut out = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut s = String::new();
@@ -47,19 +53,34 @@ fn run_measured(cmd: &mut Command) -> Run {
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(rc, pid, "wait4 failed");
     let stdout = reader.join().unwrap();
-    Run { secs, rss_kib: ru.ru_maxrss, stdout, ok: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 }
+    Run {
+        secs,
+        rss_kib: ru.ru_maxrss,
+        stdout,
+        ok: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+    }
 }
 
 fn start_server(rt: &tokio::runtime::Runtime) -> u16 {
-    let chunk = Bytes::from((0..MIB as usize).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
-    let small = Bytes::from((0..16384usize).map(|i| (i % 239) as u8).collect::<Vec<u8>>());
+    let chunk = Bytes::from(
+        (0..MIB as usize)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let small = Bytes::from(
+        (0..16384usize)
+            .map(|i| (i % 239) as u8)
+            .collect::<Vec<u8>>(),
+    );
     let big = {
         let chunk = chunk.clone();
         move |Query(q): Query<HashMap<String, String>>| {
             let chunk = chunk.clone();
             async move {
                 let mib: u64 = q.get("mib").and_then(|v| v.parse().ok()).unwrap_or(1);
-                let stream = futures::stream::iter((0..mib).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+                let stream = futures::stream::iter(
+                    (0..mib).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+                );
                 Response::builder()
                     .header("content-length", mib * MIB)
                     .header("etag", "\"big\"")
@@ -70,10 +91,19 @@ fn start_server(rt: &tokio::runtime::Runtime) -> u16 {
     };
     let small_h = move || {
         let small = small.clone();
-        async move { Response::builder().header("etag", "\"s\"").body(Body::from(small)).unwrap() }
+        async move {
+            Response::builder()
+                .header("etag", "\"s\"")
+                .body(Body::from(small))
+                .unwrap()
+        }
     };
-    let app = Router::new().route("/big", axum::routing::get(big)).route("/small", axum::routing::get(small_h));
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let app = Router::new()
+        .route("/big", axum::routing::get(big))
+        .route("/small", axum::routing::get(small_h));
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let port = listener.local_addr().unwrap().port();
     rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
     port
@@ -97,13 +127,20 @@ fn downloaded(stdout: &str) -> u64 {
     stdout
         .lines()
         .filter(|l| l.starts_with("event"))
-        .filter_map(|l| l.split_whitespace().find_map(|w| w.strip_prefix("downloaded=")))
-        .filter_map(|v| v.parse().ok())
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix("downloaded="))
+        })
+        .filter_map(|v| v.parse::<u64>().ok())
         .sum()
 }
 
 fn dir_bytes(d: &Path) -> u64 {
-    std::fs::read_dir(d).unwrap().filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum()
+    std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 fn main() {
@@ -116,11 +153,22 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(16);
-    let (big_mib, small_count) = if quick { (64u64, 1000usize) } else { (1024, 10_000) };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (big_mib, small_count) = if quick {
+        (64u64, 1000usize)
+    } else {
+        (1024, 10_000)
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let port = start_server(&rt);
     let base = format!("http://127.0.0.1:{port}");
-    let work = tempfile::Builder::new().prefix("swrt-bench").tempdir_in(std::env::temp_dir()).unwrap();
+    let work = tempfile::Builder::new()
+        .prefix("swrt-bench")
+        .tempdir_in(std::env::temp_dir())
+        .unwrap();
     let mut rows = Vec::new();
 
     // (a) one large body.
@@ -128,25 +176,79 @@ fn main() {
     let bytes = big_mib * MIB;
     let data = work.path().join("a-swrt");
     let r = run_measured(swrt(&data, n).arg("fetch").arg("--id").arg("big").arg(&url));
-    assert!(r.ok && downloaded(&r.stdout) == bytes, "swrt (a) failed: {}", r.stdout);
-    rows.push(("(a) 1 body", format!("{big_mib} MiB"), "swrt-bgfetch", r.secs, bytes as f64 / MIB as f64 / r.secs, "MiB/s", r.rss_kib));
+    assert!(
+        r.ok && downloaded(&r.stdout) == bytes,
+        "swrt (a) failed: {}",
+        r.stdout
+    );
+    rows.push((
+        "(a) 1 body",
+        format!("{big_mib} MiB"),
+        "swrt-bgfetch",
+        r.secs,
+        bytes as f64 / MIB as f64 / r.secs,
+        "MiB/s",
+        r.rss_kib,
+    ));
     std::fs::remove_dir_all(&data).ok();
     let out = work.path().join("a-curl.bin");
-    let r = run_measured(Command::new("curl").arg("-sS").arg("-o").arg(&out).arg(&url));
-    assert!(r.ok && std::fs::metadata(&out).unwrap().len() == bytes, "curl (a) failed");
-    rows.push(("(a) 1 body", format!("{big_mib} MiB"), "curl", r.secs, bytes as f64 / MIB as f64 / r.secs, "MiB/s", r.rss_kib));
+    let r = run_measured(
+        Command::new("curl")
+            .arg("-sS")
+            .arg("-o")
+            .arg(&out)
+            .arg(&url),
+    );
+    assert!(
+        r.ok && std::fs::metadata(&out).unwrap().len() == bytes,
+        "curl (a) failed"
+    );
+    rows.push((
+        "(a) 1 body",
+        format!("{big_mib} MiB"),
+        "curl",
+        r.secs,
+        bytes as f64 / MIB as f64 / r.secs,
+        "MiB/s",
+        r.rss_kib,
+    ));
     std::fs::remove_file(&out).ok();
 
     // (b) many small bodies.
-    let ns: Vec<usize> = if sweep { vec![4, 8, 16, 32, 64] } else { vec![n] };
+    let ns: Vec<usize> = if sweep {
+        vec![4, 8, 16, 32, 64]
+    } else {
+        vec![n]
+    };
     for n in ns {
-        let urls: Vec<String> = (0..small_count).map(|i| format!("{base}/small?i={i}")).collect();
+        let urls: Vec<String> = (0..small_count)
+            .map(|i| format!("{base}/small?i={i}"))
+            .collect();
         let list = work.path().join("urls.txt");
         std::fs::write(&list, urls.join("\n")).unwrap();
         let data = work.path().join(format!("b-swrt-{n}"));
-        let r = run_measured(swrt(&data, n).arg("fetch").arg("--id").arg("small").arg("--url-file").arg(&list));
-        assert!(r.ok && downloaded(&r.stdout) == small_count as u64 * 16384, "swrt (b) failed: {}", r.stdout);
-        rows.push(("(b) 16 KiB bodies", format!("{small_count} x N={n}"), "swrt-bgfetch", r.secs, small_count as f64 / r.secs, "bodies/s", r.rss_kib));
+        let r = run_measured(
+            swrt(&data, n)
+                .arg("fetch")
+                .arg("--id")
+                .arg("small")
+                .arg("--url-file")
+                .arg(&list),
+        );
+        assert!(
+            r.ok && downloaded(&r.stdout) == small_count as u64 * 16384,
+            "swrt (b) failed: {}",
+            r.stdout
+        );
+        rows.push((
+            "(b) 16 KiB bodies",
+            format!("{small_count} x N={n}"),
+            "swrt-bgfetch",
+            r.secs,
+            small_count as f64 / r.secs,
+            "bodies/s",
+            r.rss_kib,
+        ));
         std::fs::remove_dir_all(&data).ok();
 
         let outdir = work.path().join(format!("b-curl-{n}"));
@@ -154,21 +256,44 @@ fn main() {
         let cfg = work.path().join("curl.cfg");
         let mut text = String::new();
         for (i, u) in urls.iter().enumerate() {
-            text.push_str(&format!("url = \"{u}\"\noutput = \"{}\"\n", outdir.join(i.to_string()).display()));
+            text.push_str(&format!(
+                "url = \"{u}\"\noutput = \"{}\"\n",
+                outdir.join(i.to_string()).display()
+            ));
         }
         std::fs::write(&cfg, text).unwrap();
         let r = run_measured(
-            Command::new("curl").arg("-sS").arg("--parallel").arg("--parallel-max").arg(n.to_string()).arg("-K").arg(&cfg),
+            Command::new("curl")
+                .arg("-sS")
+                .arg("--parallel")
+                .arg("--parallel-max")
+                .arg(n.to_string())
+                .arg("-K")
+                .arg(&cfg),
         );
-        assert!(r.ok && dir_bytes(&outdir) == small_count as u64 * 16384, "curl (b) failed");
-        rows.push(("(b) 16 KiB bodies", format!("{small_count} x N={n}"), "curl", r.secs, small_count as f64 / r.secs, "bodies/s", r.rss_kib));
+        assert!(
+            r.ok && dir_bytes(&outdir) == small_count as u64 * 16384,
+            "curl (b) failed"
+        );
+        rows.push((
+            "(b) 16 KiB bodies",
+            format!("{small_count} x N={n}"),
+            "curl",
+            r.secs,
+            small_count as f64 / r.secs,
+            "bodies/s",
+            r.rss_kib,
+        ));
         std::fs::remove_dir_all(&outdir).ok();
     }
 
     println!("\n| case | size | tool | wall time (s) | throughput | peak RSS (MiB) |");
     println!("|---|---|---|---:|---:|---:|");
     for (case, size, tool, secs, tp, unit, rss) in rows {
-        println!("| {case} | {size} | {tool} | {secs:.2} | {tp:.1} {unit} | {:.1} |", rss as f64 / 1024.0);
+        println!(
+            "| {case} | {size} | {tool} | {secs:.2} | {tp:.1} {unit} | {:.1} |",
+            rss as f64 / 1024.0
+        );
     }
     let _ = Duration::ZERO;
 }

@@ -39,7 +39,11 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
         let mut attempt = u32::from(redispatch);
         let mut failures = 0;
         loop {
-            let ev = BackgroundFetchEventRequest { kind, registration: snapshot.clone(), attempt };
+            let ev = BackgroundFetchEventRequest {
+                kind,
+                registration: snapshot.clone(),
+                attempt,
+            };
             tracing::info!(fetch = %uid, event = kind.event_type(), attempt, "dispatching");
             match d.dispatch(ev).await {
                 Ok(DispatchOutcome::Handled) => break,
@@ -47,7 +51,9 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
                     tracing::warn!(fetch = %uid, event = kind.event_type(), error = %m, "handler failed; event ended");
                     break;
                 }
-                Err(DispatchError::WorkerUnavailable(m)) if failures < inner.limits.dispatch_retries => {
+                Err(DispatchError::WorkerUnavailable(m))
+                    if failures < inner.limits.dispatch_retries =>
+                {
                     failures += 1;
                     attempt += 1;
                     let delay = inner.limits.backoff(failures - 1);
@@ -71,7 +77,12 @@ async fn finish_lifetime(inner: &Arc<Inner>, uid: &str) {
     let id = uid.to_string();
     let freed: u64 = inner
         .data
-        .run(move |s| Ok(s.records(&id)?.iter().map(|r| r.bytes_stored + r.request_body_len).sum()))
+        .run(move |s| {
+            Ok(s.records(&id)?
+                .iter()
+                .map(|r| r.bytes_stored + r.request_body_len)
+                .sum())
+        })
         .await
         .unwrap_or(0);
     let id = uid.to_string();

@@ -34,7 +34,16 @@ async fn run(inner: Arc<Inner>, row: FetchRow) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(fetch = %uid, error = %e, "cannot load records; failing fetch");
-                settle(&inner, &uid, FetchResult::Failure, FailureReason::FetchError, row.downloaded, row.uploaded, None).await;
+                settle(
+                    &inner,
+                    &uid,
+                    FetchResult::Failure,
+                    FailureReason::FetchError,
+                    row.downloaded,
+                    row.uploaded,
+                    None,
+                )
+                .await;
                 return;
             }
         }
@@ -43,7 +52,16 @@ async fn run(inner: Arc<Inner>, row: FetchRow) {
         Ok(u) => u,
         Err(e) => {
             tracing::error!(fetch = %uid, error = %e, "stored origin is invalid; failing fetch");
-            settle(&inner, &uid, FetchResult::Failure, FailureReason::FetchError, row.downloaded, row.uploaded, None).await;
+            settle(
+                &inner,
+                &uid,
+                FetchResult::Failure,
+                FailureReason::FetchError,
+                row.downloaded,
+                row.uploaded,
+                None,
+            )
+            .await;
             return;
         }
     };
@@ -89,7 +107,10 @@ async fn run(inner: Arc<Inner>, row: FetchRow) {
     tracing::info!(fetch = %uid, records = records.len(), "fetch running");
 
     let mut set = JoinSet::new();
-    for rec in records.into_iter().filter(|r| r.outcome == RecordOutcome::Pending) {
+    for rec in records
+        .into_iter()
+        .filter(|r| r.outcome == RecordOutcome::Pending)
+    {
         set.spawn(downloader::run_record(inner.clone(), ctx.clone(), rec));
     }
     while let Some(r) = set.join_next().await {
@@ -148,6 +169,8 @@ pub(crate) async fn emit_final(inner: &Arc<Inner>, uid: &str, ctx: Option<&Arc<F
     }
     let id = uid.to_string();
     if let Ok(Some(row)) = inner.data.run(move |s| s.get_fetch(&id)).await {
-        inner.progress.send(crate::types::RegistrationSnapshot::from_row(&row), true);
+        inner
+            .progress
+            .send(crate::types::RegistrationSnapshot::from_row(&row), true);
     }
 }

@@ -18,11 +18,30 @@ pub fn is_safelisted_request_header(name: &str, value: &str) -> bool {
         return false;
     }
     match name.to_ascii_lowercase().as_str() {
-        "accept" | "accept-language" | "content-language" => value
-            .bytes()
-            .all(|b| b != b'"' && b != b'(' && b != b')' && b != b':' && b != b'<' && b != b'>' && b != b'?' && b != b'@' && b != b'[' && b != b'\\' && b != b']' && b != b'{' && b != b'}' && b >= 0x20 && b != 0x7f),
+        "accept" | "accept-language" | "content-language" => value.bytes().all(|b| {
+            b != b'"'
+                && b != b'('
+                && b != b')'
+                && b != b':'
+                && b != b'<'
+                && b != b'>'
+                && b != b'?'
+                && b != b'@'
+                && b != b'['
+                && b != b'\\'
+                && b != b']'
+                && b != b'{'
+                && b != b'}'
+                && b >= 0x20
+                && b != 0x7f
+        }),
         "content-type" => {
-            let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let essence = value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             matches!(
                 essence.as_str(),
                 "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
@@ -71,15 +90,22 @@ pub fn cors_check(h: &HeaderMap, origin: &str, include_credentials: bool) -> Res
     };
     if acao == "*" {
         if include_credentials {
-            return Err("CORS: Access-Control-Allow-Origin '*' cannot be used with credentials 'include'".into());
+            return Err(
+                "CORS: Access-Control-Allow-Origin '*' cannot be used with credentials 'include'"
+                    .into(),
+            );
         }
         return Ok(());
     }
     if acao != origin {
-        return Err(format!("CORS: Access-Control-Allow-Origin {acao:?} does not match {origin:?}"));
+        return Err(format!(
+            "CORS: Access-Control-Allow-Origin {acao:?} does not match {origin:?}"
+        ));
     }
     if include_credentials && get(h, "access-control-allow-credentials") != Some("true") {
-        return Err("CORS: credentials 'include' requires Access-Control-Allow-Credentials: true".into());
+        return Err(
+            "CORS: credentials 'include' requires Access-Control-Allow-Credentials: true".into(),
+        );
     }
     Ok(())
 }
@@ -99,10 +125,10 @@ pub fn preflight_check(
     cors_check(h, origin, include_credentials)?;
     let methods = list(h, "access-control-allow-methods");
     let wildcard_ok = !include_credentials;
-    if !matches!(method, "GET" | "HEAD" | "POST")
-        && !methods.iter().any(|m| m == method)
-        && !(wildcard_ok && methods.iter().any(|m| m == "*"))
-    {
+    let safelisted_method = matches!(method, "GET" | "HEAD" | "POST");
+    let listed = methods.iter().any(|m| m == method);
+    let star = wildcard_ok && methods.iter().any(|m| m == "*");
+    if !(safelisted_method || listed || star) {
         return Err(format!("CORS preflight does not allow method {method}"));
     }
     let allowed: Vec<String> = list(h, "access-control-allow-headers")
@@ -123,7 +149,11 @@ pub fn preflight_check(
 /// `Content-Range`/`Content-Length`, which describe the transfer rather than
 /// the stored body. For `cors` responses keeps only the CORS-safelisted
 /// response headers plus `Access-Control-Expose-Headers`.
-pub fn exposed_headers(h: &HeaderMap, cors: bool, include_credentials: bool) -> Vec<(String, String)> {
+pub fn exposed_headers(
+    h: &HeaderMap,
+    cors: bool,
+    include_credentials: bool,
+) -> Vec<(String, String)> {
     let expose: Vec<String> = list(h, "access-control-expose-headers")
         .into_iter()
         .map(|s| s.to_ascii_lowercase())
@@ -132,19 +162,30 @@ pub fn exposed_headers(h: &HeaderMap, cors: bool, include_credentials: bool) -> 
     h.iter()
         .filter_map(|(k, v)| {
             let name = k.as_str();
-            if matches!(name, "set-cookie" | "set-cookie2" | "content-range" | "content-length") {
+            if matches!(
+                name,
+                "set-cookie" | "set-cookie2" | "content-range" | "content-length"
+            ) {
                 return None;
             }
             if cors {
                 let safelisted = matches!(
                     name,
-                    "cache-control" | "content-language" | "content-type" | "expires" | "last-modified" | "pragma"
+                    "cache-control"
+                        | "content-language"
+                        | "content-type"
+                        | "expires"
+                        | "last-modified"
+                        | "pragma"
                 );
                 if !safelisted && !expose_all && !expose.iter().any(|e| e == name) {
                     return None;
                 }
             }
-            Some((name.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            Some((
+                name.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            ))
         })
         .collect()
 }
@@ -157,7 +198,10 @@ mod tests {
     fn hm(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
         h
     }
@@ -170,7 +214,10 @@ mod tests {
         assert!(cors_check(&hm(&[("access-control-allow-origin", "*")]), o, true).is_err());
         assert!(cors_check(&hm(&[("access-control-allow-origin", o)]), o, true).is_err());
         assert!(cors_check(
-            &hm(&[("access-control-allow-origin", o), ("access-control-allow-credentials", "true")]),
+            &hm(&[
+                ("access-control-allow-origin", o),
+                ("access-control-allow-credentials", "true")
+            ]),
             o,
             true
         )
@@ -178,8 +225,14 @@ mod tests {
         let hdrs = vec![("X-Custom".to_string(), "1".to_string())];
         assert!(needs_preflight("GET", &hdrs));
         assert!(needs_preflight("PUT", &[]));
-        assert!(!needs_preflight("POST", &[("content-type".into(), "text/plain".into())]));
-        assert!(needs_preflight("POST", &[("content-type".into(), "application/json".into())]));
+        assert!(!needs_preflight(
+            "POST",
+            &[("content-type".into(), "text/plain".into())]
+        ));
+        assert!(needs_preflight(
+            "POST",
+            &[("content-type".into(), "application/json".into())]
+        ));
         let ok = hm(&[
             ("access-control-allow-origin", "*"),
             ("access-control-allow-methods", "PUT"),
@@ -196,7 +249,10 @@ mod tests {
             ("content-length", "5"),
             ("set-cookie", "a=b"),
         ]);
-        let names: Vec<String> = exposed_headers(&resp, true, false).into_iter().map(|(k, _)| k).collect();
+        let names: Vec<String> = exposed_headers(&resp, true, false)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         assert_eq!(names, vec!["content-type", "x-shown"]);
         assert_eq!(exposed_headers(&resp, false, false).len(), 4);
     }

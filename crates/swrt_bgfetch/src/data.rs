@@ -74,7 +74,11 @@ impl DataManager {
     }
 
     /// Queue a completion; resolves once the body is synced and the row committed.
-    pub(crate) async fn finish(&self, item: RecordFinish, file: Option<std::fs::File>) -> Result<(), String> {
+    pub(crate) async fn finish(
+        &self,
+        item: RecordFinish,
+        file: Option<std::fs::File>,
+    ) -> Result<(), String> {
         let (ack, rx) = oneshot::channel();
         self.finisher
             .send(FinishReq { item, file, ack })

@@ -93,5 +93,8 @@ pub enum DispatchError {
 pub trait EventDispatcher: Send + Sync + 'static {
     /// Dispatch `ev` to the registration's active worker (starting it if
     /// needed) and resolve when the event's lifetime has ended.
-    async fn dispatch(&self, ev: BackgroundFetchEventRequest) -> Result<DispatchOutcome, DispatchError>;
+    async fn dispatch(
+        &self,
+        ev: BackgroundFetchEventRequest,
+    ) -> Result<DispatchOutcome, DispatchError>;
 }

@@ -37,11 +37,28 @@ fn is_forbidden_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     matches!(
         n.as_str(),
-        "accept-charset" | "accept-encoding" | "access-control-request-headers"
-            | "access-control-request-method" | "connection" | "content-length" | "cookie"
-            | "cookie2" | "date" | "dnt" | "expect" | "host" | "keep-alive" | "origin"
-            | "referer" | "set-cookie" | "te" | "trailer" | "transfer-encoding" | "upgrade"
-            | "via" | "range"
+        "accept-charset"
+            | "accept-encoding"
+            | "access-control-request-headers"
+            | "access-control-request-method"
+            | "connection"
+            | "content-length"
+            | "cookie"
+            | "cookie2"
+            | "date"
+            | "dnt"
+            | "expect"
+            | "host"
+            | "keep-alive"
+            | "origin"
+            | "referer"
+            | "set-cookie"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "via"
+            | "range"
     ) || n.starts_with("proxy-")
         || n.starts_with("sec-")
 }
@@ -81,6 +98,11 @@ pub(crate) struct Downloader {
     record_uploaded: Arc<AtomicU64>,
     ckpt_len: u64,
     ckpt_time: Instant,
+    /// The response head is not in the store yet (written with the first
+    /// checkpoint or with the completion, whichever comes first).
+    meta_dirty: bool,
+    /// The store holds bytes for this record from an earlier response.
+    store_has_bytes: bool,
 }
 
 /// Run one record to a final outcome (or until the fetch is cancelled).
@@ -100,8 +122,15 @@ async fn download(inner: Arc<Inner>, ctx: Arc<FetchCtx>, rec: RecordRow) {
     let url = match Url::parse(&rec.url) {
         Ok(u) => u,
         Err(e) => {
-            let mut d = Downloader::new(inner, ctx, rec, Url::parse("about:blank").expect("valid"), live);
-            d.finish(RecordOutcome::FetchError, Some(format!("invalid URL: {e}"))).await;
+            let mut d = Downloader::new(
+                inner,
+                ctx,
+                rec,
+                Url::parse("about:blank").expect("valid"),
+                live,
+            );
+            d.finish(RecordOutcome::FetchError, Some(format!("invalid URL: {e}")))
+                .await;
             return;
         }
     };
@@ -111,8 +140,15 @@ async fn download(inner: Arc<Inner>, ctx: Arc<FetchCtx>, rec: RecordRow) {
 }
 
 impl Downloader {
-    fn new(inner: Arc<Inner>, ctx: Arc<FetchCtx>, rec: RecordRow, url: Url, live: watch::Sender<LiveRecord>) -> Self {
+    fn new(
+        inner: Arc<Inner>,
+        ctx: Arc<FetchCtx>,
+        rec: RecordRow,
+        url: Url,
+        live: watch::Sender<LiveRecord>,
+    ) -> Self {
         Downloader {
+            store_has_bytes: rec.bytes_stored > 0,
             meta: rec.response.clone(),
             inner,
             ctx,
@@ -123,11 +159,15 @@ impl Downloader {
             record_uploaded: Arc::new(AtomicU64::new(0)),
             ckpt_len: 0,
             ckpt_time: Instant::now(),
+            meta_dirty: false,
         }
     }
 
     fn path(&self) -> std::path::PathBuf {
-        self.inner.data.store().response_body_path(&self.ctx.unique_id, self.rec.index)
+        self.inner
+            .data
+            .store()
+            .response_body_path(&self.ctx.unique_id, self.rec.index)
     }
 
     /// Resume only GETs whose first response had a validator and was not
@@ -154,7 +194,9 @@ impl Downloader {
                     let len = w.len();
                     if len < n {
                         self.ctx.downloaded.fetch_sub(n - len, Ordering::AcqRel);
-                        self.inner.data.add_usage(&self.ctx.origin, -((n - len) as i64));
+                        self.inner
+                            .data
+                            .add_usage(&self.ctx.origin, -((n - len) as i64));
                     }
                     self.ckpt_len = len;
                     self.writer = Some(w);
@@ -252,7 +294,7 @@ impl Downloader {
         let origin = self.ctx.origin.clone();
         let include = self.rec.credentials == "include";
         let range_from = match &self.writer {
-            Some(w) if w.len() > 0 && self.resumable() => Some(w.len()),
+            Some(w) if !w.is_empty() && self.resumable() => Some(w.len()),
             _ => None,
         };
         let mut cur = self.url.clone();
@@ -264,25 +306,28 @@ impl Downloader {
 
         // Policy before taking a connection slot: a blocked URL costs nothing.
         policy::check_url(&cur, &origin_url, &self.ctx.policy).map_err(Fail::Fatal)?;
-        let permit = self.inner.sched.acquire(&self.ctx.unique_id, &host_key(&cur)).await;
+        let permit = self
+            .inner
+            .sched
+            .acquire(&self.ctx.unique_id, &host_key(&cur))
+            .await;
         loop {
             policy::check_url(&cur, &origin_url, &self.ctx.policy).map_err(Fail::Fatal)?;
             let cross = cors::is_cross_origin(&cur, &origin_url);
             if cross && self.rec.mode == "same-origin" {
-                return Err(Fail::Fatal(format!("{cur} is cross-origin and the request mode is same-origin")));
+                return Err(Fail::Fatal(format!(
+                    "{cur} is cross-origin and the request mode is same-origin"
+                )));
             }
             tainted |= cross;
             if cross && cors::needs_preflight(&method, &self.rec.headers) {
                 self.preflight(&cur, &method, include).await?;
             }
-            let mut req = self
-                .inner
-                .client
-                .request(
-                    reqwest::Method::from_bytes(method.as_bytes())
-                        .map_err(|_| Fail::Fatal(format!("invalid method {method}")))?,
-                    cur.clone(),
-                );
+            let mut req = self.inner.client.request(
+                reqwest::Method::from_bytes(method.as_bytes())
+                    .map_err(|_| Fail::Fatal(format!("invalid method {method}")))?,
+                cur.clone(),
+            );
             let mut hm = HeaderMap::new();
             for (k, v) in &self.rec.headers {
                 if is_forbidden_header(k) {
@@ -291,7 +336,10 @@ impl Downloader {
                 if !with_body && k.to_ascii_lowercase().starts_with("content-") {
                     continue; // dropped when a redirect turned the request into a GET
                 }
-                let (Ok(name), Ok(val)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) else {
+                let (Ok(name), Ok(val)) = (
+                    HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) else {
                     return Err(Fail::Fatal(format!("invalid header {k}")));
                 };
                 hm.append(name, val);
@@ -303,12 +351,21 @@ impl Downloader {
             }
             match range_from {
                 Some(n) => {
-                    hm.insert(header::RANGE, HeaderValue::from_str(&format!("bytes={n}-")).expect("ascii"));
+                    hm.insert(
+                        header::RANGE,
+                        HeaderValue::from_str(&format!("bytes={n}-")).expect("ascii"),
+                    );
                     // Byte offsets must refer to the identity representation.
-                    hm.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+                    hm.insert(
+                        header::ACCEPT_ENCODING,
+                        HeaderValue::from_static("identity"),
+                    );
                 }
                 None => {
-                    hm.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br"));
+                    hm.insert(
+                        header::ACCEPT_ENCODING,
+                        HeaderValue::from_static("gzip, deflate, br"),
+                    );
                 }
             }
             req = req.headers(hm);
@@ -324,12 +381,17 @@ impl Downloader {
                     }
                     redirects += 1;
                     if redirects > self.inner.limits.max_redirects {
-                        return Err(Fail::Fatal(format!("more than {} redirects", self.inner.limits.max_redirects)));
+                        return Err(Fail::Fatal(format!(
+                            "more than {} redirects",
+                            self.inner.limits.max_redirects
+                        )));
                     }
-                    let loc = loc.to_str().map_err(|_| Fail::Fatal("invalid Location header".into()))?;
-                    let next = cur
-                        .join(loc)
-                        .map_err(|e| Fail::Fatal(format!("invalid redirect target {loc:?}: {e}")))?;
+                    let loc = loc
+                        .to_str()
+                        .map_err(|_| Fail::Fatal("invalid Location header".into()))?;
+                    let next = cur.join(loc).map_err(|e| {
+                        Fail::Fatal(format!("invalid redirect target {loc:?}: {e}"))
+                    })?;
                     // Fetch "HTTP-redirect fetch" step 12: POST->GET on 301/302, non-GET/HEAD->GET on 303.
                     if ((status == 301 || status == 302) && method == "POST")
                         || (status == 303 && !matches!(method.as_str(), "GET" | "HEAD"))
@@ -345,13 +407,19 @@ impl Downloader {
             if cross {
                 cors::cors_check(resp.headers(), &origin, include).map_err(Fail::Fatal)?;
             }
-            return self.consume(resp, permit, url_list, tainted, include, range_from).await;
+            return self
+                .consume(resp, permit, url_list, tainted, include, range_from)
+                .await;
         }
     }
 
     async fn preflight(&self, url: &Url, method: &str, include: bool) -> Result<(), Fail> {
         let mut hm = HeaderMap::new();
-        hm.insert(header::ORIGIN, HeaderValue::from_str(&self.ctx.origin).map_err(|_| Fail::Fatal("bad origin".into()))?);
+        hm.insert(
+            header::ORIGIN,
+            HeaderValue::from_str(&self.ctx.origin)
+                .map_err(|_| Fail::Fatal("bad origin".into()))?,
+        );
         hm.insert(
             header::ACCESS_CONTROL_REQUEST_METHOD,
             HeaderValue::from_str(method).map_err(|_| Fail::Fatal("bad method".into()))?,
@@ -360,7 +428,8 @@ impl Downloader {
         if !names.is_empty() {
             hm.insert(
                 header::ACCESS_CONTROL_REQUEST_HEADERS,
-                HeaderValue::from_str(&names.join(",")).map_err(|_| Fail::Fatal("bad header names".into()))?,
+                HeaderValue::from_str(&names.join(","))
+                    .map_err(|_| Fail::Fatal("bad header names".into()))?,
             );
         }
         let resp = self
@@ -371,15 +440,29 @@ impl Downloader {
             .send()
             .await
             .map_err(|e| net_err(e, false))?;
-        cors::preflight_check(resp.status().as_u16(), resp.headers(), &self.ctx.origin, method, &self.rec.headers, include)
-            .map_err(Fail::Fatal)
+        cors::preflight_check(
+            resp.status().as_u16(),
+            resp.headers(),
+            &self.ctx.origin,
+            method,
+            &self.rec.headers,
+            include,
+        )
+        .map_err(Fail::Fatal)
     }
 
     /// Stream the request body from its file, counting `uploaded` as hyper
     /// pulls chunks (so the count follows what the socket accepted, give or
     /// take one chunk).
-    async fn upload_body(&self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, Fail> {
-        let path = self.rec.request_body_path.clone().ok_or_else(|| Fail::Fatal("missing request body".into()))?;
+    async fn upload_body(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, Fail> {
+        let path = self
+            .rec
+            .request_body_path
+            .clone()
+            .ok_or_else(|| Fail::Fatal("missing request body".into()))?;
         let file = tokio::fs::File::open(&path)
             .await
             .map_err(|e| Fail::Fatal(format!("request body: {e}")))?;
@@ -389,12 +472,13 @@ impl Downloader {
         let ctx = self.ctx.clone();
         let inner = self.inner.clone();
         let rec_up = self.record_uploaded.clone();
-        let stream = tokio_util::io::ReaderStream::with_capacity(file, 64 << 10).inspect_ok(move |chunk| {
-            let n = chunk.len() as u64;
-            rec_up.fetch_add(n, Ordering::AcqRel);
-            ctx.uploaded.fetch_add(n, Ordering::AcqRel);
-            inner.notify_progress(&ctx);
-        });
+        let stream =
+            tokio_util::io::ReaderStream::with_capacity(file, 64 << 10).inspect_ok(move |chunk| {
+                let n = chunk.len() as u64;
+                rec_up.fetch_add(n, Ordering::AcqRel);
+                ctx.uploaded.fetch_add(n, Ordering::AcqRel);
+                inner.notify_progress(&ctx);
+            });
         Ok(req
             .header(header::CONTENT_LENGTH, self.rec.request_body_len)
             .body(reqwest::Body::wrap_stream(stream)))
@@ -409,7 +493,10 @@ impl Downloader {
             .get(header::CONTENT_RANGE)
             .and_then(|v| v.to_str().ok())
             .ok_or("206 without Content-Range")?;
-        let rest = cr.trim().strip_prefix("bytes ").ok_or("Content-Range is not in bytes")?;
+        let rest = cr
+            .trim()
+            .strip_prefix("bytes ")
+            .ok_or("Content-Range is not in bytes")?;
         let (range, complete) = rest.split_once('/').ok_or("malformed Content-Range")?;
         let start: u64 = range
             .split_once('-')
@@ -425,14 +512,20 @@ impl Downloader {
                 meta.complete_length
             ));
         }
-        let get = |name: header::HeaderName| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let get = |name: header::HeaderName| {
+            h.get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         if get(header::ETAG) != meta.etag {
             return Err("ETag changed".into());
         }
         if get(header::LAST_MODIFIED) != meta.last_modified {
             return Err("Last-Modified changed".into());
         }
-        if h.get(header::CONTENT_ENCODING).is_some_and(|v| v != "identity") {
+        if h.get(header::CONTENT_ENCODING)
+            .is_some_and(|v| v != "identity")
+        {
             return Err("206 is content-encoded".into());
         }
         Ok(())
@@ -466,15 +559,27 @@ impl Downloader {
         }
         if fresh {
             self.reset_body();
-            let get = |name: header::HeaderName| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+            let get = |name: header::HeaderName| {
+                h.get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
             let meta = ResponseMeta {
                 status: status.as_u16(),
                 status_text: status.canonical_reason().unwrap_or("").to_string(),
                 headers: cors::exposed_headers(&h, tainted, include),
                 response_type: if tainted { "cors" } else { "basic" }.into(),
                 url_list,
-                etag: if encoding.is_none() { get(header::ETAG) } else { None },
-                last_modified: if encoding.is_none() { get(header::LAST_MODIFIED) } else { None },
+                etag: if encoding.is_none() {
+                    get(header::ETAG)
+                } else {
+                    None
+                },
+                last_modified: if encoding.is_none() {
+                    get(header::LAST_MODIFIED)
+                } else {
+                    None
+                },
                 complete_length: if encoding.is_none() && status.as_u16() != 206 {
                     resp.content_length()
                 } else {
@@ -482,12 +587,24 @@ impl Downloader {
                 },
             };
             let writer = BodyWriter::create(&self.path()).map_err(|e| self.io_fail(e))?;
-            let (uid, idx, m) = (self.ctx.unique_id.clone(), self.rec.index, meta.clone());
-            self.inner
-                .data
-                .run(move |s| s.record_set_response(&uid, idx, &m, 0))
-                .await
-                .map_err(|e| Fail::Fatal(format!("storing response: {e}")))?;
+            if self.store_has_bytes || self.ckpt_len > 0 {
+                // Replacing a body the store knows about: record the new head
+                // and the zero length before writing, so a crash cannot pair
+                // new bytes with the old validators.
+                let (uid, idx, m) = (self.ctx.unique_id.clone(), self.rec.index, meta.clone());
+                self.inner
+                    .data
+                    .run(move |s| s.record_set_response(&uid, idx, &m, 0))
+                    .await
+                    .map_err(|e| Fail::Fatal(format!("storing response: {e}")))?;
+                self.store_has_bytes = false;
+                self.meta_dirty = false;
+            } else {
+                // First response: defer the head to the first checkpoint or
+                // the completion (one group commit instead of two fsyncs per
+                // small record). A crash before that just restarts the record.
+                self.meta_dirty = true;
+            }
             self.writer = Some(writer);
             self.meta = Some(meta.clone());
             self.ckpt_len = 0;
@@ -501,11 +618,15 @@ impl Downloader {
 
         let raw = StreamReaderBox::new(resp);
         let mut reader: Pin<Box<dyn AsyncRead + Send>> = match encoding.as_deref() {
-            Some("gzip") | Some("x-gzip") => {
-                Box::pin(async_compression::tokio::bufread::GzipDecoder::new(BufReader::new(raw)))
-            }
-            Some("br") => Box::pin(async_compression::tokio::bufread::BrotliDecoder::new(BufReader::new(raw))),
-            Some("deflate") => Box::pin(async_compression::tokio::bufread::ZlibDecoder::new(BufReader::new(raw))),
+            Some("gzip") | Some("x-gzip") => Box::pin(
+                async_compression::tokio::bufread::GzipDecoder::new(BufReader::new(raw)),
+            ),
+            Some("br") => Box::pin(async_compression::tokio::bufread::BrotliDecoder::new(
+                BufReader::new(raw),
+            )),
+            Some("deflate") => Box::pin(async_compression::tokio::bufread::ZlibDecoder::new(
+                BufReader::new(raw),
+            )),
             // Unknown codings are stored as received, like browsers do.
             _ => Box::pin(raw),
         };
@@ -533,12 +654,18 @@ impl Downloader {
             if self.ctx.download_total > 0 && downloaded > self.ctx.download_total {
                 return Err(Fail::Stop(
                     FailureReason::DownloadTotalExceeded,
-                    format!("downloaded {downloaded} bytes, more than downloadTotal {}", self.ctx.download_total),
+                    format!(
+                        "downloaded {downloaded} bytes, more than downloadTotal {}",
+                        self.ctx.download_total
+                    ),
                 ));
             }
             let usage = self.inner.data.add_usage(&self.ctx.origin, n as i64);
             if usage > self.inner.limits.quota_per_origin {
-                return Err(Fail::Stop(FailureReason::QuotaExceeded, "storage quota exceeded".into()));
+                return Err(Fail::Stop(
+                    FailureReason::QuotaExceeded,
+                    "storage quota exceeded".into(),
+                ));
             }
             self.inner.notify_progress(&self.ctx);
             if len - self.ckpt_len >= self.inner.limits.checkpoint_bytes
@@ -565,9 +692,13 @@ impl Downloader {
 
     /// Make the bytes so far durable, then record the count.
     async fn checkpoint(&mut self) -> Result<(), Fail> {
-        let Some(w) = self.writer.as_mut() else { return Ok(()) };
+        let Some(w) = self.writer.as_mut() else {
+            return Ok(());
+        };
         let len = w.len();
-        let file = w.try_clone_file().map_err(|e| Fail::Fatal(format!("body: {e}")))?;
+        let file = w
+            .try_clone_file()
+            .map_err(|e| Fail::Fatal(format!("body: {e}")))?;
         match tokio::task::spawn_blocking(move || file.sync_data()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(self.io_fail(e)),
@@ -579,11 +710,23 @@ impl Downloader {
         let (uid, idx) = (self.ctx.unique_id.clone(), self.rec.index);
         let d = self.ctx.downloaded.load(Ordering::Acquire);
         let u = self.ctx.uploaded.load(Ordering::Acquire);
+        let meta = if self.meta_dirty {
+            self.meta.clone()
+        } else {
+            None
+        };
         self.inner
             .data
-            .run(move |s| s.record_checkpoint(&uid, idx, len, d, u))
+            .run(move |s| {
+                if let Some(m) = &meta {
+                    s.record_set_response(&uid, idx, m, len)?;
+                }
+                s.record_checkpoint(&uid, idx, len, d, u)
+            })
             .await
             .map_err(|e| Fail::Fatal(format!("checkpoint: {e}")))?;
+        self.meta_dirty = false;
+        self.store_has_bytes = true;
         self.ckpt_len = len;
         self.ckpt_time = Instant::now();
         Ok(())
@@ -593,7 +736,9 @@ impl Downloader {
     async fn finish(&mut self, outcome: RecordOutcome, error: Option<String>) {
         let bytes = self.writer.as_ref().map_or(0, |w| w.len());
         let file = match (&self.writer, outcome) {
-            (Some(w), RecordOutcome::Complete | RecordOutcome::BadStatus) => w.try_clone_file().ok(),
+            (Some(w), RecordOutcome::Complete | RecordOutcome::BadStatus) => {
+                w.try_clone_file().ok()
+            }
             _ => None,
         };
         let item = RecordFinish {
@@ -604,6 +749,11 @@ impl Downloader {
             error: error.clone(),
             fetch_downloaded: self.ctx.downloaded.load(Ordering::Acquire),
             fetch_uploaded: self.ctx.uploaded.load(Ordering::Acquire),
+            response: if self.meta_dirty {
+                self.meta.clone()
+            } else {
+                None
+            },
         };
         let (outcome, error) = match self.inner.data.finish(item, file).await {
             Ok(()) => (outcome, error),
@@ -634,6 +784,8 @@ struct StreamReaderBox;
 impl StreamReaderBox {
     #[allow(clippy::new_ret_no_self)]
     fn new(resp: reqwest::Response) -> impl tokio::io::AsyncBufRead + Send + Unpin {
-        tokio_util::io::StreamReader::new(resp.bytes_stream().map_err(std::io::Error::other).boxed())
+        tokio_util::io::StreamReader::new(
+            resp.bytes_stream().map_err(std::io::Error::other).boxed(),
+        )
     }
 }

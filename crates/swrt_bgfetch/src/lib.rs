@@ -37,9 +37,13 @@ pub mod scheduler;
 mod service;
 mod types;
 
-pub use dispatch::{BackgroundFetchEventRequest, DispatchError, DispatchOutcome, EventDispatcher, EventKind};
+pub use dispatch::{
+    BackgroundFetchEventRequest, DispatchError, DispatchOutcome, EventDispatcher, EventKind,
+};
 pub use error::{EngineError, FetchRejection, RecordError};
 pub use limits::Limits;
-pub use service::{default_client, BackgroundFetchService, BackgroundFetchServiceBuilder, MAX_ID_BYTES};
+pub use service::{
+    default_client, BackgroundFetchService, BackgroundFetchServiceBuilder, MAX_ID_BYTES,
+};
 pub use swrt_store::{MatchOptions, StoreError};
 pub use types::*;

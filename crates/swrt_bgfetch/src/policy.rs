@@ -40,11 +40,20 @@ pub fn check_url(url: &Url, origin: &Url, policy: &PolicyContext) -> Result<(), 
             // loopback, handled above); a non-https origin gets the same
             // answer because background fetch requires a secure transport.
             if origin.scheme() == "https" {
-                return Err(format!("mixed content: {url} requested from {}", origin.origin().ascii_serialization()));
+                return Err(format!(
+                    "mixed content: {url} requested from {}",
+                    origin.origin().ascii_serialization()
+                ));
             }
-            return Err(format!("insecure URL {url}: only https and loopback http are fetched"));
+            return Err(format!(
+                "insecure URL {url}: only https and loopback http are fetched"
+            ));
         }
-        other => return Err(format!("scheme {other:?} is not supported by background fetch")),
+        other => {
+            return Err(format!(
+                "scheme {other:?} is not supported by background fetch"
+            ))
+        }
     }
     if let Some(port) = url.port() {
         if BAD_PORTS.contains(&port) {
@@ -64,8 +73,14 @@ pub fn check_url(url: &Url, origin: &Url, policy: &PolicyContext) -> Result<(), 
 /// connect-src anyway). Redirect count is treated as 0 (paths are compared
 /// for redirect targets too, which is stricter than CSP3).
 pub fn csp_allows(list: &[String], url: &Url, origin: &Url) -> bool {
-    let tokens: Vec<&str> = list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
-    if tokens.is_empty() || tokens.iter().any(|t| t.eq_ignore_ascii_case("'none'")) && tokens.len() == 1 {
+    let tokens: Vec<&str> = list
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if tokens.is_empty()
+        || tokens.iter().any(|t| t.eq_ignore_ascii_case("'none'")) && tokens.len() == 1
+    {
         return false;
     }
     tokens.iter().any(|t| source_matches(t, url, origin))
@@ -159,7 +174,9 @@ fn source_matches(token: &str, url: &Url, origin: &Url) -> bool {
         Some("*") => true,
         Some(p) => p.parse::<u16>().ok() == url_port,
         None => {
-            let dp = scheme.and_then(default_port).or_else(|| default_port(origin.scheme()));
+            let dp = scheme
+                .and_then(default_port)
+                .or_else(|| default_port(origin.scheme()));
             url_port == dp
                 // an upgraded scheme on its default port is allowed too
                 || url_port == default_port(url.scheme()) && url.port().is_none()
@@ -197,11 +214,15 @@ mod tests {
         assert!(check_url(&u("http://127.0.0.1:8080/x"), &o, &p).is_ok());
         assert!(check_url(&u("http://[::1]:8080/x"), &o, &p).is_ok());
         assert!(check_url(&u("http://localhost:1234/x"), &o, &p).is_ok());
-        assert!(check_url(&u("http://a.test/x"), &o, &p).unwrap_err().contains("mixed"));
+        assert!(check_url(&u("http://a.test/x"), &o, &p)
+            .unwrap_err()
+            .contains("mixed"));
         assert!(check_url(&u("wss://a.test/x"), &o, &p).is_err());
         assert!(check_url(&u("file:///etc/passwd"), &o, &p).is_err());
         assert!(check_url(&u("data:,x"), &o, &p).is_err());
-        assert!(check_url(&u("https://example.com:587/"), &o, &p).unwrap_err().contains("587"));
+        assert!(check_url(&u("https://example.com:587/"), &o, &p)
+            .unwrap_err()
+            .contains("587"));
         assert!(check_url(&u("https://example.com:10080/"), &o, &p).is_err());
     }
 
@@ -215,12 +236,29 @@ mod tests {
         assert!(csp_allows(&l(&["https:"]), &u("https://b.test/x"), &o));
         assert!(csp_allows(&l(&["*.b.test"]), &u("https://c.b.test/x"), &o));
         assert!(!csp_allows(&l(&["*.b.test"]), &u("https://b.test/x"), &o));
-        assert!(csp_allows(&l(&["https://b.test:8443/api/"]), &u("https://b.test:8443/api/v1"), &o));
-        assert!(!csp_allows(&l(&["https://b.test:8443/api/"]), &u("https://b.test:8443/other"), &o));
-        assert!(!csp_allows(&l(&["https://b.test/file"]), &u("https://b.test/file2"), &o));
+        assert!(csp_allows(
+            &l(&["https://b.test:8443/api/"]),
+            &u("https://b.test:8443/api/v1"),
+            &o
+        ));
+        assert!(!csp_allows(
+            &l(&["https://b.test:8443/api/"]),
+            &u("https://b.test:8443/other"),
+            &o
+        ));
+        assert!(!csp_allows(
+            &l(&["https://b.test/file"]),
+            &u("https://b.test/file2"),
+            &o
+        ));
         assert!(csp_allows(&l(&["b.test:*"]), &u("https://b.test:9/x"), &o));
         assert!(csp_allows(&l(&["*"]), &u("https://z.test/"), &o));
-        let p = PolicyContext { csp_connect_src: Some(l(&["'self'"])), is_secure_context: true };
-        assert!(check_url(&u("https://b.test/"), &o, &p).unwrap_err().contains("connect-src"));
+        let p = PolicyContext {
+            csp_connect_src: Some(l(&["'self'"])),
+            is_secure_context: true,
+        };
+        assert!(check_url(&u("https://b.test/"), &o, &p)
+            .unwrap_err()
+            .contains("connect-src"));
     }
 }

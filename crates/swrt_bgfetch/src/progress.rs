@@ -91,6 +91,9 @@ impl ProgressHub {
 
     pub(crate) fn send(&self, registration: RegistrationSnapshot, is_final: bool) {
         // No receivers is fine.
-        let _ = self.tx.send(ProgressEvent { registration, is_final });
+        let _ = self.tx.send(ProgressEvent {
+            registration,
+            is_final,
+        });
     }
 }

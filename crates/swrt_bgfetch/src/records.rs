@@ -32,7 +32,11 @@ impl BackgroundFetchService {
         let mut out = Vec::with_capacity(recs.len());
         for r in recs {
             let body = match &r.request_body_path {
-                Some(p) => Some(tokio::fs::read(p).await.map_err(|e| EngineError::Store(e.into()))?),
+                Some(p) => Some(
+                    tokio::fs::read(p)
+                        .await
+                        .map_err(|e| EngineError::Store(e.into()))?,
+                ),
                 None => None,
             };
             let mut info = to_info(&r, body);
@@ -59,11 +63,19 @@ impl BackgroundFetchService {
     ) -> Result<Vec<RecordInfo>, EngineError> {
         let recs = self.records(unique_id).await?;
         let Some(q) = query else { return Ok(recs) };
-        let qm = MatchRequest { method: &q.method, url: &q.url, headers: &q.headers };
+        let qm = MatchRequest {
+            method: &q.method,
+            url: &q.url,
+            headers: &q.headers,
+        };
         Ok(recs
             .into_iter()
             .filter(|r| {
-                let cm = MatchRequest { method: &r.request.method, url: &r.request.url, headers: &r.request.headers };
+                let cm = MatchRequest {
+                    method: &r.request.method,
+                    url: &r.request.url,
+                    headers: &r.request.headers,
+                };
                 let resp = r.response.as_ref().map(|m| m.headers.as_slice());
                 swrt_store::request_matches_cached_item(qm, cm, resp, opts)
             })
@@ -74,14 +86,20 @@ impl BackgroundFetchService {
     /// arrived (a `bad-status` response resolves too); rejects with TypeError
     /// for a failed record and AbortError for one the fetch ended before it
     /// finished.
-    pub async fn response_ready(&self, unique_id: &str, index: u32) -> Result<ResponseMeta, RecordError> {
+    pub async fn response_ready(
+        &self,
+        unique_id: &str,
+        index: u32,
+    ) -> Result<ResponseMeta, RecordError> {
         let inner = self.inner().clone();
         if let Some(mut rx) = wait_live(&inner, unique_id, index).await {
             loop {
                 {
                     let l = rx.borrow_and_update();
                     match (&l.meta, l.outcome) {
-                        (_, Some(o)) if o != RecordOutcome::Complete && o != RecordOutcome::BadStatus => {
+                        (_, Some(o))
+                            if o != RecordOutcome::Complete && o != RecordOutcome::BadStatus =>
+                        {
                             return Err(outcome_error(o, l.error.clone()))
                         }
                         (Some(m), _) => return Ok(m.clone()),
@@ -107,7 +125,11 @@ impl BackgroundFetchService {
     /// If the download has to restart from zero (a resume was refused) while
     /// a stream is reading, the stream fails with `RecordError::Io` rather
     /// than splice two different bodies.
-    pub fn body_stream(&self, unique_id: &str, index: u32) -> impl Stream<Item = Result<Bytes, RecordError>> + Send + 'static {
+    pub fn body_stream(
+        &self,
+        unique_id: &str,
+        index: u32,
+    ) -> impl Stream<Item = Result<Bytes, RecordError>> + Send + 'static {
         let st = BodyState {
             inner: self.inner().clone(),
             unique_id: unique_id.to_string(),
@@ -155,21 +177,31 @@ fn to_info(r: &RecordRow, body: Option<Vec<u8>>) -> RecordInfo {
 
 fn outcome_error(o: RecordOutcome, msg: Option<String>) -> RecordError {
     match o {
-        RecordOutcome::FetchError => RecordError::TypeError(msg.unwrap_or_else(|| "network error".into())),
-        RecordOutcome::Aborted => RecordError::Aborted("The background fetch ended before this record completed.".into()),
+        RecordOutcome::FetchError => {
+            RecordError::TypeError(msg.unwrap_or_else(|| "network error".into()))
+        }
+        RecordOutcome::Aborted => {
+            RecordError::Aborted("The background fetch ended before this record completed.".into())
+        }
         _ => RecordError::Aborted("The record is not available.".into()),
     }
 }
 
 fn live_rx(inner: &Arc<Inner>, unique_id: &str, index: u32) -> Option<watch::Receiver<LiveRecord>> {
-    inner.ctx(unique_id).and_then(|c| c.live.get(index as usize).map(|s| s.subscribe()))
+    inner
+        .ctx(unique_id)
+        .and_then(|c| c.live.get(index as usize).map(|s| s.subscribe()))
 }
 
 /// The live state of a pending record of an active fetch. Between `fetch()`
 /// returning and its controller publishing live state (or while a restarted
 /// engine is loading) the record is pending with no live state yet: poll
 /// briefly instead of reporting it unavailable.
-async fn wait_live(inner: &Arc<Inner>, unique_id: &str, index: u32) -> Option<watch::Receiver<LiveRecord>> {
+async fn wait_live(
+    inner: &Arc<Inner>,
+    unique_id: &str,
+    index: u32,
+) -> Option<watch::Receiver<LiveRecord>> {
     loop {
         if let Some(rx) = live_rx(inner, unique_id, index) {
             return Some(rx);
@@ -178,8 +210,12 @@ async fn wait_live(inner: &Arc<Inner>, unique_id: &str, index: u32) -> Option<wa
         let pending = inner
             .data
             .run(move |s| {
-                let active = s.get_fetch(&u)?.is_some_and(|f| f.state == FetchState::Active);
-                let pending = s.record(&u, index)?.is_some_and(|r| r.outcome == RecordOutcome::Pending);
+                let active = s
+                    .get_fetch(&u)?
+                    .is_some_and(|f| f.state == FetchState::Active);
+                let pending = s
+                    .record(&u, index)?
+                    .is_some_and(|r| r.outcome == RecordOutcome::Pending);
                 Ok(active && pending)
             })
             .await
@@ -191,7 +227,11 @@ async fn wait_live(inner: &Arc<Inner>, unique_id: &str, index: u32) -> Option<wa
     }
 }
 
-async fn load_record(inner: &Arc<Inner>, unique_id: &str, index: u32) -> Result<RecordRow, RecordError> {
+async fn load_record(
+    inner: &Arc<Inner>,
+    unique_id: &str,
+    index: u32,
+) -> Result<RecordRow, RecordError> {
     let u = unique_id.to_string();
     let (row, rec) = inner
         .data
@@ -242,22 +282,35 @@ impl BodyState {
                     let rec = load_record(&self.inner, &self.unique_id, self.index).await?;
                     self.generation.get_or_insert(0);
                     match rec.outcome {
-                        RecordOutcome::Complete | RecordOutcome::BadStatus => (rec.bytes_stored, true),
+                        RecordOutcome::Complete | RecordOutcome::BadStatus => {
+                            (rec.bytes_stored, true)
+                        }
                         o => return Err(outcome_error(o, rec.error_message)),
                     }
                 }
             };
             if self.pos < avail {
                 if self.file.is_none() {
-                    let path = self.inner.data.store().response_body_path(&self.unique_id, self.index);
-                    let mut f = tokio::fs::File::open(&path).await.map_err(|e| RecordError::Io(e.to_string()))?;
-                    f.seek(std::io::SeekFrom::Start(self.pos)).await.map_err(|e| RecordError::Io(e.to_string()))?;
+                    let path = self
+                        .inner
+                        .data
+                        .store()
+                        .response_body_path(&self.unique_id, self.index);
+                    let mut f = tokio::fs::File::open(&path)
+                        .await
+                        .map_err(|e| RecordError::Io(e.to_string()))?;
+                    f.seek(std::io::SeekFrom::Start(self.pos))
+                        .await
+                        .map_err(|e| RecordError::Io(e.to_string()))?;
                     self.file = Some(f);
                 }
                 let want = (avail - self.pos).min(READ_CHUNK as u64) as usize;
                 let mut buf = vec![0u8; want];
                 let f = self.file.as_mut().expect("opened above");
-                let n = f.read(&mut buf).await.map_err(|e| RecordError::Io(e.to_string()))?;
+                let n = f
+                    .read(&mut buf)
+                    .await
+                    .map_err(|e| RecordError::Io(e.to_string()))?;
                 if n == 0 {
                     return Err(RecordError::Io("body file is shorter than recorded".into()));
                 }

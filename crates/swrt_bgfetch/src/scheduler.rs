@@ -96,7 +96,10 @@ impl Scheduler {
         let (tx, rx) = oneshot::channel();
         {
             let mut st = self.lock();
-            let waiter = Waiter { host: host.to_string(), tx };
+            let waiter = Waiter {
+                host: host.to_string(),
+                tx,
+            };
             match st.ring.iter_mut().find(|(f, _)| f == fetch) {
                 Some((_, q)) => q.push_back(waiter),
                 None => {
@@ -109,13 +112,22 @@ impl Scheduler {
         }
         // If this future is dropped after the grant was sent but before it was
         // received, the guard gives the slot back.
-        let mut guard = WaitGuard { rx: Some(rx), sched: self, fetch, host };
+        let mut guard = WaitGuard {
+            rx: Some(rx),
+            sched: self,
+            fetch,
+            host,
+        };
         let rx = guard.rx.as_mut().expect("present");
         // The sender is only dropped without sending if the scheduler is gone,
         // which cannot happen while `self` is borrowed.
         let _ = rx.await;
         guard.rx = None;
-        Permit { sched: self.clone(), fetch: fetch.to_string(), host: host.to_string() }
+        Permit {
+            sched: self.clone(),
+            fetch: fetch.to_string(),
+            host: host.to_string(),
+        }
     }
 
     fn release(&self, fetch: &str, host: &str) {
@@ -150,7 +162,11 @@ impl Scheduler {
                 let w = st.ring[i].1.remove(pos).expect("position is valid");
                 if st.ring[i].1.is_empty() {
                     st.ring.remove(i);
-                    st.cursor = if st.ring.is_empty() { 0 } else { i % st.ring.len() };
+                    st.cursor = if st.ring.is_empty() {
+                        0
+                    } else {
+                        i % st.ring.len()
+                    };
                 } else {
                     st.cursor = (i + 1) % st.ring.len();
                 }
@@ -233,7 +249,11 @@ mod tests {
 
     #[tokio::test]
     async fn caps_and_round_robin() {
-        let s = Scheduler::new(SchedulerCaps { global: 2, per_fetch: 2, per_host: 2 });
+        let s = Scheduler::new(SchedulerCaps {
+            global: 2,
+            per_fetch: 2,
+            per_host: 2,
+        });
         let a1 = s.acquire("A", "h1").await;
         let a2 = s.acquire("A", "h1").await;
         assert_eq!(s.in_use(), 2);
@@ -270,7 +290,11 @@ mod tests {
 
     #[tokio::test]
     async fn cancelled_waiter_releases() {
-        let s = Scheduler::new(SchedulerCaps { global: 1, per_fetch: 1, per_host: 1 });
+        let s = Scheduler::new(SchedulerCaps {
+            global: 1,
+            per_fetch: 1,
+            per_host: 1,
+        });
         let p = s.acquire("A", "h").await;
         let fut = s.acquire("B", "h");
         let r = tokio::time::timeout(Duration::from_millis(20), fut).await;

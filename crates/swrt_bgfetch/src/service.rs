@@ -61,7 +61,9 @@ impl BackgroundFetchServiceBuilder {
             .map_err(|_| EngineError::Stopped)??;
         let client = match self.client {
             Some(c) => c,
-            None => default_client(&self.limits).map_err(|e| EngineError::TypeError(e.to_string()))?,
+            None => {
+                default_client(&self.limits).map_err(|e| EngineError::TypeError(e.to_string()))?
+            }
         };
         let inner = Arc::new(Inner {
             data: DataManager::new(store),
@@ -166,25 +168,34 @@ impl BackgroundFetchService {
         let inner = &self.inner;
         // Step 1: a single request became a list in the caller; empty rejects.
         if req.requests.is_empty() {
-            return Err(FetchRejection::TypeError("At least one request must be given.".into()));
+            return Err(FetchRejection::TypeError(
+                "At least one request must be given.".into(),
+            ));
         }
         // Step 2: what the Request constructor would throw.
         let mut new_requests = Vec::with_capacity(req.requests.len());
         for r in &req.requests {
             new_requests.push(validate_request(r)?);
         }
-        let origin_url = url::Url::parse(&req.origin)
-            .map_err(|e| FetchRejection::TypeError(format!("invalid origin {:?}: {e}", req.origin)))?;
+        let origin_url = url::Url::parse(&req.origin).map_err(|e| {
+            FetchRejection::TypeError(format!("invalid origin {:?}: {e}", req.origin))
+        })?;
         let origin = origin_url.origin().ascii_serialization();
         // Step 3.
         if !req.has_active_worker {
-            return Err(FetchRejection::TypeError("No active registration available on the ServiceWorkerRegistration.".into()));
+            return Err(FetchRejection::TypeError(
+                "No active registration available on the ServiceWorkerRegistration.".into(),
+            ));
         }
         if !self.permission(&origin) {
-            return Err(FetchRejection::NotAllowed("Background fetch permission has not been granted.".into()));
+            return Err(FetchRejection::NotAllowed(
+                "Background fetch permission has not been granted.".into(),
+            ));
         }
         if req.id.len() > MAX_ID_BYTES {
-            return Err(FetchRejection::TypeError("The id is longer than 1 MiB.".into()));
+            return Err(FetchRejection::TypeError(
+                "The id is longer than 1 MiB.".into(),
+            ));
         }
         let store = inner.data.store().clone();
         let (scope, id) = (req.scope.clone(), req.id.clone());
@@ -196,7 +207,9 @@ impl BackgroundFetchService {
                 .map_err(|e| FetchRejection::Internal(e.to_string()))?
         };
         if dup.is_some() {
-            return Err(FetchRejection::TypeError("There already is a registration for the given id.".into()));
+            return Err(FetchRejection::TypeError(
+                "There already is a registration for the given id.".into(),
+            ));
         }
         // Chromium limits active fetches per origin; neither the draft nor
         // Chromium's error mapping names an exception for it. swrt treats it
@@ -216,8 +229,14 @@ impl BackgroundFetchService {
             )));
         }
         // Step 4: downloadTotal larger than the free quota.
-        let upload_total: u64 = new_requests.iter().map(|r| r.body.as_ref().map_or(0, |b| b.len() as u64)).sum();
-        let free = inner.limits.quota_per_origin.saturating_sub(inner.data.usage(&origin));
+        let upload_total: u64 = new_requests
+            .iter()
+            .map(|r| r.body.as_ref().map_or(0, |b| b.len() as u64))
+            .sum();
+        let free = inner
+            .limits
+            .quota_per_origin
+            .saturating_sub(inner.data.usage(&origin));
         if req.options.download_total > free || upload_total > free {
             return Err(FetchRejection::QuotaExceeded("Quota exceeded.".into()));
         }
@@ -237,9 +256,9 @@ impl BackgroundFetchService {
             .await
             .map_err(|e| FetchRejection::Internal(e.to_string()))?
             .map_err(|e| match e {
-                StoreError::DuplicateActive { .. } => {
-                    FetchRejection::TypeError("There already is a registration for the given id.".into())
-                }
+                StoreError::DuplicateActive { .. } => FetchRejection::TypeError(
+                    "There already is a registration for the given id.".into(),
+                ),
                 e if e.is_storage_full() => FetchRejection::QuotaExceeded("Quota exceeded.".into()),
                 e => FetchRejection::Internal(e.to_string()),
             })?;
@@ -252,17 +271,28 @@ impl BackgroundFetchService {
 
     /// `BackgroundFetchManager.get(id)`: the active fetch, or `None`.
     /// `get('')` is a TypeError per the tests.
-    pub async fn get(&self, scope: &str, id: &str) -> Result<Option<RegistrationSnapshot>, EngineError> {
+    pub async fn get(
+        &self,
+        scope: &str,
+        id: &str,
+    ) -> Result<Option<RegistrationSnapshot>, EngineError> {
         if id.is_empty() {
             return Err(EngineError::TypeError("The provided id is invalid.".into()));
         }
         let (s, i) = (scope.to_string(), id.to_string());
-        let row = self.inner.data.run(move |st| st.active_fetch(&s, &i)).await?;
+        let row = self
+            .inner
+            .data
+            .run(move |st| st.active_fetch(&s, &i))
+            .await?;
         Ok(row.map(|r| self.inner.snapshot(&r)))
     }
 
     /// A fetch by internal id, in any state (for hosts and the runtime).
-    pub async fn get_by_unique_id(&self, unique_id: &str) -> Result<Option<RegistrationSnapshot>, EngineError> {
+    pub async fn get_by_unique_id(
+        &self,
+        unique_id: &str,
+    ) -> Result<Option<RegistrationSnapshot>, EngineError> {
         let u = unique_id.to_string();
         let row = self.inner.data.run(move |st| st.get_fetch(&u)).await?;
         Ok(row.map(|r| self.inner.snapshot(&r)))
@@ -278,7 +308,12 @@ impl BackgroundFetchService {
     /// (it then ends with `aborted` and `backgroundfetchabort`), false otherwise.
     pub async fn abort(&self, scope: &str, id: &str) -> Result<bool, EngineError> {
         let (s, i) = (scope.to_string(), id.to_string());
-        let Some(row) = self.inner.data.run(move |st| st.active_fetch(&s, &i)).await? else {
+        let Some(row) = self
+            .inner
+            .data
+            .run(move |st| st.active_fetch(&s, &i))
+            .await?
+        else {
             return Ok(false);
         };
         self.abort_unique(&row.unique_id).await
@@ -329,12 +364,21 @@ impl BackgroundFetchService {
     /// period, after it). Returns false if no such fetch is known.
     pub async fn click(&self, scope: &str, id: &str) -> Result<bool, EngineError> {
         let (s, i) = (scope.to_string(), id.to_string());
-        let Some(row) = self.inner.data.run(move |st| st.latest_fetch(&s, &i)).await? else {
+        let Some(row) = self
+            .inner
+            .data
+            .run(move |st| st.latest_fetch(&s, &i))
+            .await?
+        else {
             return Ok(false);
         };
         let snap = self.inner.snapshot(&row);
         if let Some(d) = &self.inner.dispatcher {
-            let ev = BackgroundFetchEventRequest { kind: EventKind::Click, registration: snap, attempt: 0 };
+            let ev = BackgroundFetchEventRequest {
+                kind: EventKind::Click,
+                registration: snap,
+                attempt: 0,
+            };
             if let Err(e) = d.dispatch(ev).await {
                 tracing::warn!(fetch = %row.unique_id, error = %e, "click event not delivered");
             }
@@ -344,7 +388,12 @@ impl BackgroundFetchService {
 
     /// `updateUI()`: store a new title and/or icons. The runtime enforces
     /// "once per event, while active, title non-empty".
-    pub async fn update_ui(&self, unique_id: &str, title: Option<String>, icons: Option<Vec<Icon>>) -> Result<bool, EngineError> {
+    pub async fn update_ui(
+        &self,
+        unique_id: &str,
+        title: Option<String>,
+        icons: Option<Vec<Icon>>,
+    ) -> Result<bool, EngineError> {
         if let Some(ctx) = self.inner.ctx(unique_id) {
             let mut row = ctx.row.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(t) = &title {
@@ -367,7 +416,11 @@ impl BackgroundFetchService {
         let key = url::Url::parse(origin)
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_else(|_| origin.to_string());
-        self.inner.permissions.lock().unwrap_or_else(|p| p.into_inner()).insert(key, granted);
+        self.inner
+            .permissions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, granted);
     }
 
     fn permission(&self, origin: &str) -> bool {
@@ -415,33 +468,76 @@ impl BackgroundFetchService {
 
 /// Request-constructor validation (step 2).
 fn validate_request(r: &RequestSpec) -> Result<NewRequest, FetchRejection> {
-    let url = url::Url::parse(&r.url).map_err(|e| FetchRejection::TypeError(format!("Invalid URL {:?}: {e}", r.url)))?;
+    let url = url::Url::parse(&r.url)
+        .map_err(|e| FetchRejection::TypeError(format!("Invalid URL {:?}: {e}", r.url)))?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(FetchRejection::TypeError(format!("Request cannot be constructed from a URL that includes credentials: {}", r.url)));
+        return Err(FetchRejection::TypeError(format!(
+            "Request cannot be constructed from a URL that includes credentials: {}",
+            r.url
+        )));
     }
     match r.mode.as_str() {
         "cors" | "same-origin" => {}
-        "no-cors" => return Err(FetchRejection::TypeError("Requests with 'no-cors' mode are not allowed.".into())),
-        "navigate" => return Err(FetchRejection::TypeError("Cannot construct a Request with a RequestInit whose mode member is set as 'navigate'.".into())),
-        m => return Err(FetchRejection::TypeError(format!("Invalid request mode {m:?}"))),
+        "no-cors" => {
+            return Err(FetchRejection::TypeError(
+                "Requests with 'no-cors' mode are not allowed.".into(),
+            ))
+        }
+        "navigate" => return Err(FetchRejection::TypeError(
+            "Cannot construct a Request with a RequestInit whose mode member is set as 'navigate'."
+                .into(),
+        )),
+        m => {
+            return Err(FetchRejection::TypeError(format!(
+                "Invalid request mode {m:?}"
+            )))
+        }
     }
     if !matches!(r.credentials.as_str(), "omit" | "same-origin" | "include") {
-        return Err(FetchRejection::TypeError(format!("Invalid credentials mode {:?}", r.credentials)));
+        return Err(FetchRejection::TypeError(format!(
+            "Invalid credentials mode {:?}",
+            r.credentials
+        )));
     }
-    if r.method.is_empty() || !r.method.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
-        return Err(FetchRejection::TypeError(format!("'{}' is not a valid HTTP method.", r.method)));
+    if r.method.is_empty()
+        || !r
+            .method
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    {
+        return Err(FetchRejection::TypeError(format!(
+            "'{}' is not a valid HTTP method.",
+            r.method
+        )));
     }
     // Fetch "normalize a method" for the standard methods.
     let upper = r.method.to_ascii_uppercase();
-    let method = if matches!(upper.as_str(), "DELETE" | "GET" | "HEAD" | "OPTIONS" | "POST" | "PUT") { upper } else { r.method.clone() };
-    if matches!(method.to_ascii_uppercase().as_str(), "CONNECT" | "TRACE" | "TRACK") {
-        return Err(FetchRejection::TypeError(format!("'{}' HTTP method is unsupported.", r.method)));
+    let method = if matches!(
+        upper.as_str(),
+        "DELETE" | "GET" | "HEAD" | "OPTIONS" | "POST" | "PUT"
+    ) {
+        upper
+    } else {
+        r.method.clone()
+    };
+    if matches!(
+        method.to_ascii_uppercase().as_str(),
+        "CONNECT" | "TRACE" | "TRACK"
+    ) {
+        return Err(FetchRejection::TypeError(format!(
+            "'{}' HTTP method is unsupported.",
+            r.method
+        )));
     }
     if r.body.is_some() && matches!(method.as_str(), "GET" | "HEAD") {
-        return Err(FetchRejection::TypeError("Request with GET/HEAD method cannot have body.".into()));
+        return Err(FetchRejection::TypeError(
+            "Request with GET/HEAD method cannot have body.".into(),
+        ));
     }
     for (k, v) in &r.headers {
-        if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() || reqwest::header::HeaderValue::from_str(v).is_err() {
+        if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err()
+            || reqwest::header::HeaderValue::from_str(v).is_err()
+        {
             return Err(FetchRejection::TypeError(format!("Invalid header {k:?}")));
         }
     }

@@ -16,7 +16,11 @@ async fn success_bodies_progress_and_cleanup() {
     let dir = tempfile::tempdir().unwrap();
     let (svc, rec) = start_engine(dir.path(), test_limits()).await;
     let mut progress = svc.subscribe();
-    let urls = vec![srv.url("n=100000&key=a"), srv.url("n=1&key=b"), srv.url("n=0&key=c")];
+    let urls = vec![
+        srv.url("n=100000&key=a"),
+        srv.url("n=1&key=b"),
+        srv.url("n=0&key=c"),
+    ];
     let (kind, reg, recs) = run_to_end(&svc, &rec, request(&origin_of(&srv), "ok", &urls)).await;
     assert_eq!(kind, EventKind::Success);
     assert_eq!(reg.result, FetchResult::Success);
@@ -28,7 +32,10 @@ async fn success_bodies_progress_and_cleanup() {
         let resp = r.response.as_ref().unwrap();
         assert_eq!(resp.status, 200);
         assert_eq!(resp.response_type, "basic");
-        assert!(resp.headers.iter().all(|(k, _)| k != "content-length" && k != "content-range"));
+        assert!(resp
+            .headers
+            .iter()
+            .all(|(k, _)| k != "content-length" && k != "content-range"));
         assert_eq!(sha(body.as_ref().unwrap()), sha(&pattern(n)));
     }
     // Progress: the last event is final and carries the result.
@@ -41,16 +48,28 @@ async fn success_bodies_progress_and_cleanup() {
     assert_eq!(last.registration.result, FetchResult::Success);
     assert_eq!(last.registration.downloaded, 100001);
     // After the event: records unavailable, bodies gone, usage back to zero.
-    assert!(matches!(svc.records(&reg.unique_id).await, Err(EngineError::RecordsUnavailable)));
+    assert!(matches!(
+        svc.records(&reg.unique_id).await,
+        Err(EngineError::RecordsUnavailable)
+    ));
     assert!(svc.ids(&format!("{}/", srv.base)).await.unwrap().is_empty());
-    assert!(svc.get(&format!("{}/", srv.base), "ok").await.unwrap().is_none());
+    assert!(svc
+        .get(&format!("{}/", srv.base), "ok")
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(svc.origin_usage(&srv.base), 0);
     let done = svc.get_by_unique_id(&reg.unique_id).await.unwrap().unwrap();
     assert!(!done.records_available);
     assert!(!dir.path().join("bodies").join(&reg.unique_id).exists());
     // Click after the end still reaches the worker with the registration.
     assert!(svc.click(&format!("{}/", srv.base), "ok").await.unwrap());
-    assert!(rec.events.lock().unwrap().iter().any(|(k, _, _)| *k == EventKind::Click));
+    assert!(rec
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(k, _, _)| *k == EventKind::Click));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,12 +94,22 @@ async fn redirects_followed_and_bounded() {
     let srv = start_server().await;
     let dir = tempfile::tempdir().unwrap();
     let (svc, rec) = start_engine(dir.path(), test_limits()).await;
-    let (kind, _, recs) = run_to_end(&svc, &rec, request(&srv.base, "r", &[srv.url("n=300&redirect=3&key=r")])).await;
+    let (kind, _, recs) = run_to_end(
+        &svc,
+        &rec,
+        request(&srv.base, "r", &[srv.url("n=300&redirect=3&key=r")]),
+    )
+    .await;
     assert_eq!(kind, EventKind::Success);
     let resp = recs[0].0.response.as_ref().unwrap();
     assert_eq!(resp.url_list.len(), 4);
     assert_eq!(recs[0].1.as_deref(), Some(&pattern(300)[..]));
-    let (kind, reg, recs) = run_to_end(&svc, &rec, request(&srv.base, "r2", &[srv.url("n=3&redirect=21&key=r2")])).await;
+    let (kind, reg, recs) = run_to_end(
+        &svc,
+        &rec,
+        request(&srv.base, "r2", &[srv.url("n=3&redirect=21&key=r2")]),
+    )
+    .await;
     assert_eq!(kind, EventKind::Fail);
     assert_eq!(reg.failure_reason, FailureReason::FetchError);
     assert!(recs[0].0.error.as_ref().unwrap().contains("redirects"));
@@ -91,7 +120,12 @@ async fn gzip_body_is_decoded_and_counted_decoded() {
     let srv = start_server().await;
     let dir = tempfile::tempdir().unwrap();
     let (svc, rec) = start_engine(dir.path(), test_limits()).await;
-    let (kind, reg, recs) = run_to_end(&svc, &rec, request(&srv.base, "gz", &[srv.url("n=200000&gzip=1&key=g")])).await;
+    let (kind, reg, recs) = run_to_end(
+        &svc,
+        &rec,
+        request(&srv.base, "gz", &[srv.url("n=200000&gzip=1&key=g")]),
+    )
+    .await;
     assert_eq!(kind, EventKind::Success);
     assert_eq!(reg.downloaded, 200000);
     assert_eq!(recs[0].1.as_deref(), Some(&pattern(200000)[..]));
@@ -102,25 +136,47 @@ async fn download_total_exceeded() {
     let srv = start_server().await;
     let dir = tempfile::tempdir().unwrap();
     let (svc, rec) = start_engine(dir.path(), test_limits()).await;
-    let mut req = request(&srv.base, "dt", &[srv.url("n=50000&key=x"), srv.url("n=100000&delay_ms=20&key=y")]);
+    let mut req = request(
+        &srv.base,
+        "dt",
+        &[
+            srv.url("n=50000&key=x"),
+            srv.url("n=100000&delay_ms=20&key=y"),
+        ],
+    );
     req.options.download_total = 30000;
     let (kind, reg, recs) = run_to_end(&svc, &rec, req).await;
     assert_eq!(kind, EventKind::Fail);
     assert_eq!(reg.failure_reason, FailureReason::DownloadTotalExceeded);
-    assert!(recs.iter().any(|(r, _)| r.outcome == RecordOutcome::FetchError));
-    assert!(recs.iter().all(|(r, _)| r.outcome != RecordOutcome::Complete));
+    assert!(recs
+        .iter()
+        .any(|(r, _)| r.outcome == RecordOutcome::FetchError));
+    assert!(recs
+        .iter()
+        .all(|(r, _)| r.outcome != RecordOutcome::Complete));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quota_exceeded_at_call_time_and_while_storing() {
     let srv = start_server().await;
     let dir = tempfile::tempdir().unwrap();
-    let limits = Limits { quota_per_origin: 40_000, ..test_limits() };
+    let limits = Limits {
+        quota_per_origin: 40_000,
+        ..test_limits()
+    };
     let (svc, rec) = start_engine(dir.path(), limits).await;
     let mut req = request(&srv.base, "q", &[srv.url("n=10")]);
     req.options.download_total = 9_007_199_254_740_991; // Number.MAX_SAFE_INTEGER
-    assert!(matches!(svc.fetch(req).await, Err(FetchRejection::QuotaExceeded(_))));
-    let (kind, reg, _) = run_to_end(&svc, &rec, request(&srv.base, "q2", &[srv.url("n=100000&key=q2")])).await;
+    assert!(matches!(
+        svc.fetch(req).await,
+        Err(FetchRejection::QuotaExceeded(_))
+    ));
+    let (kind, reg, _) = run_to_end(
+        &svc,
+        &rec,
+        request(&srv.base, "q2", &[srv.url("n=100000&key=q2")]),
+    )
+    .await;
     assert_eq!(kind, EventKind::Fail);
     assert_eq!(reg.failure_reason, FailureReason::QuotaExceeded);
 }
@@ -143,7 +199,9 @@ async fn upload_progress() {
     }];
     let reg0 = svc.fetch(req).await.unwrap();
     assert_eq!(reg0.upload_total, 300_000);
-    tokio::time::timeout(Duration::from_secs(30), svc.wait_idle()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), svc.wait_idle())
+        .await
+        .unwrap();
     let ev = rec.terminal(&reg0.unique_id);
     let (kind, reg, recs) = &ev[0];
     assert_eq!(*kind, EventKind::Success);
@@ -152,7 +210,10 @@ async fn upload_progress() {
     // The record keeps a copy of the request body.
     assert_eq!(recs[0].0.request.body.as_deref(), Some(&body[..]));
     let log = srv.log();
-    assert_eq!(log.iter().find(|l| l.method == "POST").unwrap().body_len, 300_000);
+    assert_eq!(
+        log.iter().find(|l| l.method == "POST").unwrap().body_len,
+        300_000
+    );
     let mut saw_upload_progress = false;
     while let Ok(p) = progress.try_recv() {
         saw_upload_progress |= p.registration.uploaded > 0;
@@ -165,7 +226,12 @@ async fn resume_with_valid_206() {
     let srv = start_server().await;
     let dir = tempfile::tempdir().unwrap();
     let (svc, rec) = start_engine(dir.path(), test_limits()).await;
-    let (kind, reg, recs) = run_to_end(&svc, &rec, request(&srv.base, "rs", &[srv.url("n=500000&cut=200000&key=rs")])).await;
+    let (kind, reg, recs) = run_to_end(
+        &svc,
+        &rec,
+        request(&srv.base, "rs", &[srv.url("n=500000&cut=200000&key=rs")]),
+    )
+    .await;
     assert_eq!(kind, EventKind::Success);
     assert_eq!(reg.downloaded, 500_000);
     assert_eq!(sha(recs[0].1.as_ref().unwrap()), sha(&pattern(500_000)));
@@ -181,8 +247,16 @@ async fn connection_cut_repeatedly_then_completes() {
     let (svc, rec) = start_engine(dir.path(), test_limits()).await;
     // Cut at the same absolute offset three times: the first resume starts
     // at that offset, so later cuts happen immediately; still bounded.
-    let (kind, _, recs) =
-        run_to_end(&svc, &rec, request(&srv.base, "cut", &[srv.url("n=300000&cut=100000&cuts=3&key=c")])).await;
+    let (kind, _, recs) = run_to_end(
+        &svc,
+        &rec,
+        request(
+            &srv.base,
+            "cut",
+            &[srv.url("n=300000&cut=100000&cuts=3&key=c")],
+        ),
+    )
+    .await;
     assert_eq!(kind, EventKind::Success);
     assert_eq!(sha(recs[0].1.as_ref().unwrap()), sha(&pattern(300_000)));
 }
@@ -195,13 +269,20 @@ async fn resume_refused_when_etag_changed() {
     let (kind, reg, recs) = run_to_end(
         &svc,
         &rec,
-        request(&srv.base, "et", &[srv.url("n=400000&cut=150000&etag2=%22v2%22&key=et")]),
+        request(
+            &srv.base,
+            "et",
+            &[srv.url("n=400000&cut=150000&etag2=%22v2%22&key=et")],
+        ),
     )
     .await;
     assert_eq!(kind, EventKind::Success);
     assert_eq!(reg.downloaded, 400_000);
     assert_eq!(sha(recs[0].1.as_ref().unwrap()), sha(&pattern(400_000)));
-    assert_eq!(recs[0].0.response.as_ref().unwrap().etag.as_deref(), Some("\"v2\""));
+    assert_eq!(
+        recs[0].0.response.as_ref().unwrap().etag.as_deref(),
+        Some("\"v2\"")
+    );
     let log = srv.log();
     // First attempt, a refused range attempt, then a fresh full request.
     let ranges: Vec<_> = log.iter().map(|l| l.range.clone()).collect();
@@ -216,7 +297,11 @@ async fn server_ignoring_range_restarts_from_zero() {
     let (kind, reg, recs) = run_to_end(
         &svc,
         &rec,
-        request(&srv.base, "ir", &[srv.url("n=300000&cut=120000&ignore_range=1&key=ir")]),
+        request(
+            &srv.base,
+            "ir",
+            &[srv.url("n=300000&cut=120000&ignore_range=1&key=ir")],
+        ),
     )
     .await;
     assert_eq!(kind, EventKind::Success);
@@ -229,14 +314,22 @@ async fn server_ignoring_range_restarts_from_zero() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_exhausted_is_fetch_error() {
     let dir = tempfile::tempdir().unwrap();
-    let limits = Limits { max_retries: 2, ..test_limits() };
+    let limits = Limits {
+        max_retries: 2,
+        ..test_limits()
+    };
     let (svc, rec) = start_engine(dir.path(), limits).await;
     // Nothing listens on this port (bound then dropped).
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     drop(l);
     let origin = format!("http://127.0.0.1:{port}");
-    let (kind, reg, recs) = run_to_end(&svc, &rec, request(&origin, "dead", &[format!("{origin}/x")])).await;
+    let (kind, reg, recs) = run_to_end(
+        &svc,
+        &rec,
+        request(&origin, "dead", &[format!("{origin}/x")]),
+    )
+    .await;
     assert_eq!(kind, EventKind::Fail);
     assert_eq!(reg.failure_reason, FailureReason::FetchError);
     assert_eq!(recs[0].0.outcome, RecordOutcome::FetchError);
@@ -247,10 +340,17 @@ async fn concurrency_caps_and_fairness() {
     let s1 = start_server().await;
     let s2 = start_server().await;
     let dir = tempfile::tempdir().unwrap();
-    let limits = Limits { global_connections: 3, per_fetch_connections: 2, per_host_connections: 2, ..test_limits() };
+    let limits = Limits {
+        global_connections: 3,
+        per_fetch_connections: 2,
+        per_host_connections: 2,
+        ..test_limits()
+    };
     let (svc, _rec) = start_engine(dir.path(), limits).await;
     // Fetch A: 8 records on s1; fetch B: 8 records, half on s1, half on s2.
-    let a: Vec<String> = (0..8).map(|i| s1.url(&format!("n=20000&delay_ms=5&chunk=2000&f=A&i={i}"))).collect();
+    let a: Vec<String> = (0..8)
+        .map(|i| s1.url(&format!("n=20000&delay_ms=5&chunk=2000&f=A&i={i}")))
+        .collect();
     let b: Vec<String> = (0..8)
         .map(|i| {
             let s = if i % 2 == 0 { &s1 } else { &s2 };
@@ -259,23 +359,55 @@ async fn concurrency_caps_and_fairness() {
         .collect();
     svc.fetch(request(&s1.base, "A", &a)).await.unwrap();
     // B's origin is s1 as well, so s2 requests are cross-origin: let them pass CORS.
-    let b: Vec<String> = b.into_iter().map(|u| if u.starts_with(&s2.base) { format!("{u}&acao=*") } else { u }).collect();
+    let b: Vec<String> = b
+        .into_iter()
+        .map(|u| {
+            if u.starts_with(&s2.base) {
+                format!("{u}&acao=*")
+            } else {
+                u
+            }
+        })
+        .collect();
     svc.fetch(request(&s1.base, "B", &b)).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(60), svc.wait_idle()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(60), svc.wait_idle())
+        .await
+        .unwrap();
     let peaks = svc.scheduler_peaks();
     assert!(peaks.global <= 3, "{peaks:?}");
     assert!(peaks.per_host.values().all(|v| *v <= 2), "{peaks:?}");
     assert!(peaks.per_fetch.values().all(|v| *v <= 2), "{peaks:?}");
-    assert!(s1.state.max_inflight.load(std::sync::atomic::Ordering::SeqCst) <= 2);
+    assert!(
+        s1.state
+            .max_inflight
+            .load(std::sync::atomic::Ordering::SeqCst)
+            <= 2
+    );
     // Fairness: B (registered second) is served long before A finishes.
     let order: Vec<String> = s1
         .log()
         .iter()
         .chain(s2.log().iter())
         .filter(|l| l.method == "GET")
-        .map(|l| if l.query.contains("f=A") { "A".into() } else { "B".into() })
+        .map(|l| {
+            if l.query.contains("f=A") {
+                "A".into()
+            } else {
+                "B".into()
+            }
+        })
         .collect();
-    let log1: Vec<String> = s1.log().iter().map(|l| if l.query.contains("f=A") { "A".into() } else { "B".into() }).collect();
+    let log1: Vec<String> = s1
+        .log()
+        .iter()
+        .map(|l| {
+            if l.query.contains("f=A") {
+                "A".into()
+            } else {
+                "B".into()
+            }
+        })
+        .collect();
     let first_b = log1.iter().position(|f| f == "B").unwrap();
     assert!(first_b <= 3, "B waited behind all of A: {log1:?}");
     assert_eq!(order.len(), 16);
@@ -286,7 +418,10 @@ async fn out_of_order_completion_and_streaming_while_running() {
     let srv = start_server().await;
     let dir = tempfile::tempdir().unwrap();
     let (svc, rec) = start_engine(dir.path(), test_limits()).await;
-    let urls = vec![srv.url("n=200000&delay_ms=10&chunk=8000&key=slow"), srv.url("n=1000&key=fast")];
+    let urls = vec![
+        srv.url("n=200000&delay_ms=10&chunk=8000&key=slow"),
+        srv.url("n=1000&key=fast"),
+    ];
     let reg = svc.fetch(request(&srv.base, "ooo", &urls)).await.unwrap();
     // Record 1 finishes while record 0 is still running.
     let meta = svc.response_ready(&reg.unique_id, 1).await.unwrap();
@@ -298,7 +433,9 @@ async fn out_of_order_completion_and_streaming_while_running() {
     // Stream record 0 while it downloads: we get every byte in order.
     let slow = read_body(&svc, &reg.unique_id, 0).await.unwrap();
     assert_eq!(sha(&slow), sha(&pattern(200_000)));
-    tokio::time::timeout(Duration::from_secs(30), svc.wait_idle()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), svc.wait_idle())
+        .await
+        .unwrap();
     assert_eq!(rec.terminal(&reg.unique_id)[0].0, EventKind::Success);
 }
 
@@ -308,14 +445,19 @@ async fn abort_once_then_false() {
     let dir = tempfile::tempdir().unwrap();
     let (svc, rec) = start_engine(dir.path(), test_limits()).await;
     let scope = format!("{}/", srv.base);
-    let urls = vec![srv.url("n=1000&key=done"), srv.url("n=2000000&delay_ms=20&chunk=4000&key=slow")];
+    let urls = vec![
+        srv.url("n=1000&key=done"),
+        srv.url("n=2000000&delay_ms=20&chunk=4000&key=slow"),
+    ];
     let reg = svc.fetch(request(&srv.base, "ab", &urls)).await.unwrap();
     svc.response_ready(&reg.unique_id, 0).await.unwrap();
     read_body(&svc, &reg.unique_id, 0).await.unwrap();
     assert_eq!(svc.ids(&scope).await.unwrap(), vec!["ab".to_string()]);
     assert!(svc.abort(&scope, "ab").await.unwrap());
     assert!(!svc.abort(&scope, "ab").await.unwrap());
-    tokio::time::timeout(Duration::from_secs(30), svc.wait_idle()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), svc.wait_idle())
+        .await
+        .unwrap();
     let ev = rec.terminal(&reg.unique_id);
     assert_eq!(ev.len(), 1);
     let (kind, r, recs) = &ev[0];
@@ -332,36 +474,76 @@ async fn abort_once_then_false() {
 async fn call_time_rejections() {
     let srv = start_server().await;
     let dir = tempfile::tempdir().unwrap();
-    let limits = Limits { max_active_fetches_per_origin: 2, ..test_limits() };
+    let limits = Limits {
+        max_active_fetches_per_origin: 2,
+        ..test_limits()
+    };
     let (svc, _rec) = start_engine(dir.path(), limits).await;
     let o = srv.base.clone();
     let slow = srv.url("n=1000000&delay_ms=50&chunk=1000");
-    let te = |r: Result<RegistrationSnapshot, FetchRejection>| matches!(r, Err(FetchRejection::TypeError(_)));
+    let te = |r: Result<RegistrationSnapshot, FetchRejection>| {
+        matches!(r, Err(FetchRejection::TypeError(_)))
+    };
     assert!(te(svc.fetch(request(&o, "e", &[])).await));
-    let mut nc = request(&o, "nc", &[slow.clone()]);
+    let mut nc = request(&o, "nc", std::slice::from_ref(&slow));
     nc.requests[0].mode = "no-cors".into();
     assert!(te(svc.fetch(nc).await));
-    assert!(te(svc.fetch(request(&o, "u", &["https://user:pw@a.test/".to_string()])).await));
-    assert!(te(svc.fetch(request(&o, "bad", &["not a url".to_string()])).await));
-    let mut nw = request(&o, "nw", &[slow.clone()]);
+    assert!(te(svc
+        .fetch(request(&o, "u", &["https://user:pw@a.test/".to_string()]))
+        .await));
+    assert!(te(svc
+        .fetch(request(&o, "bad", &["not a url".to_string()]))
+        .await));
+    let mut nw = request(&o, "nw", std::slice::from_ref(&slow));
     nw.has_active_worker = false;
     assert!(te(svc.fetch(nw).await));
-    assert!(te(svc.fetch(request(&o, &"x".repeat(MAX_ID_BYTES + 1), &[slow.clone()])).await));
+    assert!(te(svc
+        .fetch(request(
+            &o,
+            &"x".repeat(MAX_ID_BYTES + 1),
+            std::slice::from_ref(&slow)
+        ))
+        .await));
     svc.set_permission(&o, false);
-    assert!(matches!(svc.fetch(request(&o, "p", &[slow.clone()])).await, Err(FetchRejection::NotAllowed(_))));
+    assert!(matches!(
+        svc.fetch(request(&o, "p", std::slice::from_ref(&slow)))
+            .await,
+        Err(FetchRejection::NotAllowed(_))
+    ));
     svc.set_permission(&o, true);
-    svc.fetch(request(&o, "one", &[slow.clone()])).await.unwrap();
-    assert!(te(svc.fetch(request(&o, "one", &[slow.clone()])).await), "duplicate id");
-    svc.fetch(request(&o, "two", &[slow.clone()])).await.unwrap();
-    assert!(matches!(svc.fetch(request(&o, "three", &[slow.clone()])).await, Err(FetchRejection::QuotaExceeded(_))));
+    svc.fetch(request(&o, "one", std::slice::from_ref(&slow)))
+        .await
+        .unwrap();
+    assert!(
+        te(svc
+            .fetch(request(&o, "one", std::slice::from_ref(&slow)))
+            .await),
+        "duplicate id"
+    );
+    svc.fetch(request(&o, "two", std::slice::from_ref(&slow)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        svc.fetch(request(&o, "three", std::slice::from_ref(&slow)))
+            .await,
+        Err(FetchRejection::QuotaExceeded(_))
+    ));
     let scope = format!("{o}/");
-    assert_eq!(svc.ids(&scope).await.unwrap(), vec!["one".to_string(), "two".to_string()]);
-    assert!(matches!(svc.get(&scope, "").await, Err(EngineError::TypeError(_))));
+    assert_eq!(
+        svc.ids(&scope).await.unwrap(),
+        vec!["one".to_string(), "two".to_string()]
+    );
+    assert!(matches!(
+        svc.get(&scope, "").await,
+        Err(EngineError::TypeError(_))
+    ));
     assert!(svc.get(&scope, "nope").await.unwrap().is_none());
     assert!(svc.get(&scope, "one").await.unwrap().is_some());
     assert!(svc.abort(&scope, "one").await.unwrap());
     assert!(svc.abort(&scope, "two").await.unwrap());
-    tokio::time::timeout(Duration::from_secs(30), svc.wait_idle()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), svc.wait_idle())
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -369,8 +551,21 @@ async fn per_record_policy_failures() {
     let srv = start_server().await;
     let dir = tempfile::tempdir().unwrap();
     let (svc, rec) = start_engine(dir.path(), test_limits()).await;
-    for (i, u) in ["https://example.com:587/", "wss://a.test/", "http://example.com/x", "file:///etc/passwd"].iter().enumerate() {
-        let (kind, reg, recs) = run_to_end(&svc, &rec, request("https://a.test", &format!("p{i}"), &[u.to_string()])).await;
+    for (i, u) in [
+        "https://example.com:587/",
+        "wss://a.test/",
+        "http://example.com/x",
+        "file:///etc/passwd",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (kind, reg, recs) = run_to_end(
+            &svc,
+            &rec,
+            request("https://a.test", &format!("p{i}"), &[u.to_string()]),
+        )
+        .await;
         assert_eq!(kind, EventKind::Fail, "{u}");
         assert_eq!(reg.failure_reason, FailureReason::FetchError);
         assert_eq!(recs[0].0.outcome, RecordOutcome::FetchError);
@@ -381,7 +576,10 @@ async fn per_record_policy_failures() {
     let (_, reg, recs) = run_to_end(&svc, &rec, req).await;
     assert_eq!(reg.failure_reason, FailureReason::FetchError);
     assert!(recs[0].0.error.as_ref().unwrap().contains("connect-src"));
-    assert!(srv.log().is_empty(), "blocked requests never reach the network");
+    assert!(
+        srv.log().is_empty(),
+        "blocked requests never reach the network"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -390,16 +588,24 @@ async fn cors_for_cross_origin_records() {
     let dir = tempfile::tempdir().unwrap();
     let (svc, rec) = start_engine(dir.path(), test_limits()).await;
     let page = "http://127.0.0.1:1"; // a different origin than the server
-    // No Access-Control-Allow-Origin -> fetch-error.
+                                     // No Access-Control-Allow-Origin -> fetch-error.
     let (_, reg, _) = run_to_end(&svc, &rec, request(page, "c0", &[srv.url("n=10")])).await;
     assert_eq!(reg.failure_reason, FailureReason::FetchError);
     // ACAO * -> cors response with filtered headers.
-    let (kind, _, recs) = run_to_end(&svc, &rec, request(page, "c1", &[srv.url("n=10&acao=*&expose=etag")])).await;
+    let (kind, _, recs) = run_to_end(
+        &svc,
+        &rec,
+        request(page, "c1", &[srv.url("n=10&acao=*&expose=etag")]),
+    )
+    .await;
     assert_eq!(kind, EventKind::Success);
     let resp = recs[0].0.response.as_ref().unwrap();
     assert_eq!(resp.response_type, "cors");
     let names: Vec<&str> = resp.headers.iter().map(|(k, _)| k.as_str()).collect();
-    assert!(names.contains(&"etag") && names.contains(&"content-type"), "{names:?}");
+    assert!(
+        names.contains(&"etag") && names.contains(&"content-type"),
+        "{names:?}"
+    );
     assert!(!names.contains(&"x-secret"));
     // credentials include + '*' fails.
     let mut req = request(page, "c2", &[srv.url("n=10&acao=*")]);
@@ -407,7 +613,11 @@ async fn cors_for_cross_origin_records() {
     let (_, reg, _) = run_to_end(&svc, &rec, req).await;
     assert_eq!(reg.failure_reason, FailureReason::FetchError);
     // Non-simple request: preflight must allow the method.
-    let mut req = request(page, "c3", &[srv.url(&format!("n=10&acao={page}&allow_methods=PUT"))]);
+    let mut req = request(
+        page,
+        "c3",
+        &[srv.url(&format!("n=10&acao={page}&allow_methods=PUT"))],
+    );
     req.requests[0].method = "PUT".into();
     req.requests[0].body = Some(b"x".to_vec());
     let (kind, _, _) = run_to_end(&svc, &rec, req).await;
@@ -416,7 +626,11 @@ async fn cors_for_cross_origin_records() {
     let mut req = request(page, "c4", &[srv.url(&format!("n=10&acao={page}"))]);
     req.requests[0].headers = vec![("x-custom".into(), "1".into())];
     let (_, reg, _) = run_to_end(&svc, &rec, req).await;
-    assert_eq!(reg.failure_reason, FailureReason::FetchError, "preflight without allow-headers");
+    assert_eq!(
+        reg.failure_reason,
+        FailureReason::FetchError,
+        "preflight without allow-headers"
+    );
     // Origin header sent on cross-origin requests.
     assert!(srv.log().iter().any(|l| l.origin.as_deref() == Some(page)));
 }
@@ -425,12 +639,19 @@ async fn cors_for_cross_origin_records() {
 async fn second_engine_on_same_dir_is_refused() {
     let srv = start_server().await;
     let dir = tempfile::tempdir().unwrap();
-    let limits = Limits { checkpoint_bytes: 50_000, ..test_limits() };
+    let limits = Limits {
+        checkpoint_bytes: 50_000,
+        ..test_limits()
+    };
     let uid;
     {
         let (svc, _rec) = start_engine(dir.path(), limits.clone()).await;
         let reg = svc
-            .fetch(request(&srv.base, "rr", &[srv.url("n=1000000&delay_ms=5&chunk=10000&key=rr")]))
+            .fetch(request(
+                &srv.base,
+                "rr",
+                &[srv.url("n=1000000&delay_ms=5&chunk=10000&key=rr")],
+            ))
             .await
             .unwrap();
         uid = reg.unique_id.clone();
@@ -444,7 +665,11 @@ async fn second_engine_on_same_dir_is_refused() {
     }
     // The first engine's tasks still run in this runtime and hold the lock,
     // so the second open must fail with a clear error.
-    let err = BackgroundFetchService::builder(dir.path()).start().await.err().unwrap();
+    let err = BackgroundFetchService::builder(dir.path())
+        .start()
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("in use"), "{err}");
     let _ = uid;
 }

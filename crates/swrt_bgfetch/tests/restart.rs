@@ -14,7 +14,11 @@ fn bin() -> Command {
 
 /// Run to exit with a time bound; returns stdout.
 fn run_bounded(mut cmd: Command, limit: Duration) -> String {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
     let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -31,6 +35,8 @@ fn run_bounded(mut cmd: Command, limit: Duration) -> String {
     }
 }
 
+// The killed child is waited for on every path except a panicking assertion.
+#[allow(clippy::zombie_processes)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_download_then_resume() {
     let srv = start_server().await;
@@ -60,13 +66,20 @@ async fn sigkill_mid_download_then_resume() {
     let mut c = bin();
     common_args(&mut c);
     c.arg("fetch").arg("--id").arg("big").args(&urls);
-    let mut child = c.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
     let stdout = child.stdout.take().unwrap();
     let killed = tokio::task::spawn_blocking(move || {
         let start = Instant::now();
         for line in BufReader::new(stdout).lines() {
             let line = line.unwrap();
-            if let Some(d) = line.split_whitespace().find_map(|w| w.strip_prefix("downloaded=")) {
+            if let Some(d) = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("downloaded="))
+            {
                 if d.parse::<u64>().unwrap() > 1_000_000 {
                     child.kill().unwrap(); // SIGKILL
                     child.wait().unwrap();
@@ -74,7 +87,10 @@ async fn sigkill_mid_download_then_resume() {
                 }
             }
             assert!(start.elapsed() < Duration::from_secs(60), "no progress");
-            assert!(!line.starts_with("event"), "finished before the kill: {line}");
+            assert!(
+                !line.starts_with("event"),
+                "finished before the kill: {line}"
+            );
         }
         false
     })
@@ -86,14 +102,21 @@ async fn sigkill_mid_download_then_resume() {
     // Run 2: resume "big" and add a second fetch; exits when both are done.
     let mut c = bin();
     common_args(&mut c);
-    c.arg("fetch").arg("--id").arg("small").arg(srv.url("n=5000&key=s"));
-    let out = tokio::task::spawn_blocking(move || run_bounded(c, Duration::from_secs(120))).await.unwrap();
+    c.arg("fetch")
+        .arg("--id")
+        .arg("small")
+        .arg(srv.url("n=5000&key=s"));
+    let out = tokio::task::spawn_blocking(move || run_bounded(c, Duration::from_secs(120)))
+        .await
+        .unwrap();
     assert!(out.contains("idle"), "{out}");
 
     // Run 3: nothing left; must not dispatch anything again.
     let mut c = bin();
     common_args(&mut c);
-    tokio::task::spawn_blocking(move || run_bounded(c, Duration::from_secs(60))).await.unwrap();
+    tokio::task::spawn_blocking(move || run_bounded(c, Duration::from_secs(60)))
+        .await
+        .unwrap();
 
     let log = std::fs::read_to_string(&events).unwrap();
     let lines: Vec<&str> = log.lines().collect();
@@ -107,7 +130,13 @@ async fn sigkill_mid_download_then_resume() {
         let body = std::fs::read(export.path().join(format!("big-{i}"))).unwrap();
         assert_eq!(sha(&body), sha(&pattern(*n)), "record {i}");
     }
-    assert_eq!(std::fs::read(export.path().join("small-0")).unwrap(), pattern(5000));
+    assert_eq!(
+        std::fs::read(export.path().join("small-0")).unwrap(),
+        pattern(5000)
+    );
     // The restart resumed with Range rather than starting over.
-    assert!(srv.log().iter().any(|l| l.range.is_some()), "no Range request after restart");
+    assert!(
+        srv.log().iter().any(|l| l.range.is_some()),
+        "no Range request after restart"
+    );
 }

@@ -139,8 +139,11 @@ impl Store {
     pub fn cache_put(&self, cache_id: i64, entry: &NewCacheEntry, replace: &[i64]) -> Result<i64> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let origin: String =
-            tx.query_row("SELECT origin FROM caches WHERE cache_id = ?1", [cache_id], |r| r.get(0))?;
+        let origin: String = tx.query_row(
+            "SELECT origin FROM caches WHERE cache_id = ?1",
+            [cache_id],
+            |r| r.get(0),
+        )?;
         let mut old_paths = Vec::new();
         let mut freed = 0i64;
         for id in replace {
@@ -152,10 +155,12 @@ impl Store {
                 params![id, cache_id],
             )?;
         }
-        let rel = entry
-            .body_path
-            .as_ref()
-            .map(|p| p.strip_prefix(self.dir()).unwrap_or(p).to_string_lossy().into_owned());
+        let rel = entry.body_path.as_ref().map(|p| {
+            p.strip_prefix(self.dir())
+                .unwrap_or(p)
+                .to_string_lossy()
+                .into_owned()
+        });
         tx.execute(
             "INSERT INTO cache_entries(cache_id, url, url_no_query, method, req_headers, status,
                 status_text, resp_headers, resp_type, url_list, body_path, body_size)
@@ -210,7 +215,8 @@ impl Store {
         };
         let v = match url {
             Some(u) => {
-                let mut st = conn.prepare(&format!("{sql} AND url_no_query = ?2 ORDER BY entry_id"))?;
+                let mut st =
+                    conn.prepare(&format!("{sql} AND url_no_query = ?2 ORDER BY entry_id"))?;
                 let v = st
                     .query_map(params![cache_id, url_no_query(u)], map)?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -232,7 +238,11 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let origin: Option<String> = tx
-            .query_row("SELECT origin FROM caches WHERE cache_id = ?1", [cache_id], |r| r.get(0))
+            .query_row(
+                "SELECT origin FROM caches WHERE cache_id = ?1",
+                [cache_id],
+                |r| r.get(0),
+            )
             .optional()?;
         let Some(origin) = origin else { return Ok(0) };
         let mut paths = Vec::new();
@@ -272,7 +282,9 @@ fn entry_bodies(tx: &rusqlite::Transaction<'_>, cond: &str, id: i64) -> Result<(
     ))?;
     let mut paths = Vec::new();
     let mut bytes = 0;
-    let rows = st.query_map([id], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = st.query_map([id], |r| {
+        Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
+    })?;
     for row in rows {
         let (p, b) = row?;
         paths.extend(p);
@@ -281,7 +293,11 @@ fn entry_bodies(tx: &rusqlite::Transaction<'_>, cond: &str, id: i64) -> Result<(
     Ok((paths, bytes))
 }
 
-fn entry_bodies_pair(tx: &rusqlite::Transaction<'_>, id: i64, cache_id: i64) -> Result<(Vec<String>, i64)> {
+fn entry_bodies_pair(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    cache_id: i64,
+) -> Result<(Vec<String>, i64)> {
     let r: Option<(Option<String>, i64)> = tx
         .query_row(
             "SELECT body_path, body_size FROM cache_entries WHERE entry_id = ?1 AND cache_id = ?2",
@@ -289,7 +305,8 @@ fn entry_bodies_pair(tx: &rusqlite::Transaction<'_>, id: i64, cache_id: i64) -> 
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    Ok(r.map(|(p, b)| (p.into_iter().collect(), b)).unwrap_or_default())
+    Ok(r.map(|(p, b)| (p.into_iter().collect(), b))
+        .unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -326,20 +343,40 @@ mod tests {
         assert_eq!(s.origin_usage(o).unwrap(), 5);
         let cands = s.cache_candidates(c, Some("https://a.test/x")).unwrap();
         assert_eq!(cands.len(), 1);
-        let q = MatchRequest { method: "GET", url: "https://a.test/x", headers: &[] };
+        let q = MatchRequest {
+            method: "GET",
+            url: "https://a.test/x",
+            headers: &[],
+        };
         let ce = &cands[0].entry;
-        let cached = MatchRequest { method: &ce.method, url: &ce.url, headers: &ce.request_headers };
-        assert!(!request_matches_cached_item(q, cached, Some(&ce.response_headers), MatchOptions::default()));
+        let cached = MatchRequest {
+            method: &ce.method,
+            url: &ce.url,
+            headers: &ce.request_headers,
+        };
+        assert!(!request_matches_cached_item(
+            q,
+            cached,
+            Some(&ce.response_headers),
+            MatchOptions::default()
+        ));
         assert!(request_matches_cached_item(
             q,
             cached,
             Some(&ce.response_headers),
-            MatchOptions { ignore_search: true, ..Default::default() }
+            MatchOptions {
+                ignore_search: true,
+                ..Default::default()
+            }
         ));
         assert_eq!(cands[0].entry.body_path.as_deref(), Some(p.as_path()));
 
         // Replace atomically.
-        let e2 = NewCacheEntry { body_path: None, body_size: 0, ..e.clone() };
+        let e2 = NewCacheEntry {
+            body_path: None,
+            body_size: 0,
+            ..e.clone()
+        };
         let id2 = s.cache_put(c, &e2, &[id1]).unwrap();
         assert!(id2 > id1);
         assert!(!p.exists());

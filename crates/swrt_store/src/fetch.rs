@@ -7,7 +7,8 @@ use rusqlite::{params, OptionalExtension, Row, Transaction};
 use std::io::Write;
 use std::path::PathBuf;
 
-const FETCH_COLS: &str = "unique_id, scope, id, origin, title, icons_json, ui_data, download_total, \
+const FETCH_COLS: &str =
+    "unique_id, scope, id, origin, title, icons_json, ui_data, download_total, \
     upload_total, downloaded, uploaded, state, result, failure_reason, created_ms, updated_ms, \
     settled_ms, done_ms, policy_json";
 
@@ -290,7 +291,12 @@ impl Store {
     }
 
     /// Replace the UI title and icons (`updateUI()`).
-    pub fn set_ui(&self, unique_id: &str, title: Option<&str>, icons: Option<&[Icon]>) -> Result<bool> {
+    pub fn set_ui(
+        &self,
+        unique_id: &str,
+        title: Option<&str>,
+        icons: Option<&[Icon]>,
+    ) -> Result<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let mut n = 0;
@@ -460,25 +466,10 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let (origin, old) = record_bytes(&tx, unique_id, index)?;
+        set_response_tx(&tx, unique_id, index, meta)?;
         tx.execute(
-            "UPDATE bg_records SET status = ?3, status_text = ?4, resp_headers = ?5, resp_type = ?6,
-                url_list = ?7, etag = ?8, last_modified = ?9, complete_length = ?10, body_path = ?11,
-                bytes_stored = ?12
-             WHERE fetch_uid = ?1 AND idx = ?2",
-            params![
-                unique_id,
-                index as i64,
-                meta.status as i64,
-                meta.status_text,
-                serde_json::to_string(&meta.headers)?,
-                meta.response_type,
-                serde_json::to_string(&meta.url_list)?,
-                meta.etag,
-                meta.last_modified,
-                meta.complete_length.map(|v| v as i64),
-                Self::response_body_rel(unique_id, index),
-                bytes_stored as i64
-            ],
+            "UPDATE bg_records SET bytes_stored = ?3 WHERE fetch_uid = ?1 AND idx = ?2",
+            params![unique_id, index as i64, bytes_stored as i64],
         )?;
         add_usage(&tx, &origin, bytes_stored as i64 - old)?;
         tx.commit()?;
@@ -495,7 +486,15 @@ impl Store {
         fetch_downloaded: u64,
         fetch_uploaded: u64,
     ) -> Result<()> {
-        self.record_update(unique_id, index, None, bytes_stored, None, fetch_downloaded, fetch_uploaded)
+        self.record_update(
+            unique_id,
+            index,
+            None,
+            bytes_stored,
+            None,
+            fetch_downloaded,
+            fetch_uploaded,
+        )
     }
 
     /// Finish a record with a final outcome. For `complete`/`bad-status` the
@@ -535,7 +534,16 @@ impl Store {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        record_update_tx(&tx, unique_id, index, outcome, bytes_stored, error, fetch_downloaded, fetch_uploaded)?;
+        record_update_tx(
+            &tx,
+            unique_id,
+            index,
+            outcome,
+            bytes_stored,
+            error,
+            fetch_downloaded,
+            fetch_uploaded,
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -546,6 +554,9 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for it in items {
+            if let Some(meta) = &it.response {
+                set_response_tx(&tx, &it.unique_id, it.index, meta)?;
+            }
             record_update_tx(
                 &tx,
                 &it.unique_id,
@@ -595,6 +606,33 @@ impl Store {
     }
 }
 
+fn set_response_tx(
+    tx: &Transaction<'_>,
+    unique_id: &str,
+    index: u32,
+    meta: &ResponseMeta,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE bg_records SET status = ?3, status_text = ?4, resp_headers = ?5, resp_type = ?6,
+            url_list = ?7, etag = ?8, last_modified = ?9, complete_length = ?10, body_path = ?11
+         WHERE fetch_uid = ?1 AND idx = ?2",
+        params![
+            unique_id,
+            index as i64,
+            meta.status as i64,
+            meta.status_text,
+            serde_json::to_string(&meta.headers)?,
+            meta.response_type,
+            serde_json::to_string(&meta.url_list)?,
+            meta.etag,
+            meta.last_modified,
+            meta.complete_length.map(|v| v as i64),
+            Store::response_body_rel(unique_id, index)
+        ],
+    )?;
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn record_update_tx(
     tx: &Transaction<'_>,
@@ -625,7 +663,12 @@ fn record_update_tx(
     tx.execute(
         "UPDATE bg_fetches SET downloaded = ?2, uploaded = ?3, updated_ms = ?4
          WHERE unique_id = ?1 AND state = 'active'",
-        params![unique_id, fetch_downloaded as i64, fetch_uploaded as i64, now_ms()],
+        params![
+            unique_id,
+            fetch_downloaded as i64,
+            fetch_uploaded as i64,
+            now_ms()
+        ],
     )?;
     add_usage(tx, &origin, bytes_stored as i64 - old)?;
     Ok(())
@@ -664,7 +707,13 @@ pub(crate) fn remove_dir_if_exists(p: &std::path::Path) -> Result<()> {
 /// uses uuids, but the store must not let a `..` escape `bodies/`.
 fn sanitize(id: &str) -> String {
     id.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -680,7 +729,10 @@ mod tests {
             id: id.into(),
             origin: "https://a.test".into(),
             title: "t".into(),
-            icons: vec![Icon { src: "i.png".into(), ..Default::default() }],
+            icons: vec![Icon {
+                src: "i.png".into(),
+                ..Default::default()
+            }],
             download_total: 0,
             ui_data: None,
             policy_json: "{}".into(),
@@ -703,18 +755,36 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
         let f = s
-            .insert_fetch(&new_fetch("u1", "one"), &[req("https://a.test/1", None), req("https://a.test/2", Some(b"abc"))])
+            .insert_fetch(
+                &new_fetch("u1", "one"),
+                &[
+                    req("https://a.test/1", None),
+                    req("https://a.test/2", Some(b"abc")),
+                ],
+            )
             .unwrap();
         assert_eq!(f.upload_total, 3);
         assert_eq!(f.state, FetchState::Active);
         assert_eq!(s.origin_usage("https://a.test").unwrap(), 3);
-        assert_eq!(s.active_ids("https://a.test/").unwrap(), vec!["one".to_string()]);
+        assert_eq!(
+            s.active_ids("https://a.test/").unwrap(),
+            vec!["one".to_string()]
+        );
         assert_eq!(s.count_active("https://a.test").unwrap(), 1);
         let recs = s.records("u1").unwrap();
         assert_eq!(recs.len(), 2);
-        assert_eq!(std::fs::read(recs[1].request_body_path.as_ref().unwrap()).unwrap(), b"abc");
+        assert_eq!(
+            std::fs::read(recs[1].request_body_path.as_ref().unwrap()).unwrap(),
+            b"abc"
+        );
 
-        let meta = ResponseMeta { status: 200, status_text: "OK".into(), response_type: "basic".into(), etag: Some("\"e\"".into()), ..Default::default() };
+        let meta = ResponseMeta {
+            status: 200,
+            status_text: "OK".into(),
+            response_type: "basic".into(),
+            etag: Some("\"e\"".into()),
+            ..Default::default()
+        };
         s.record_set_response("u1", 0, &meta, 0).unwrap();
         let mut w = BodyWriter::create(&s.response_body_path("u1", 0)).unwrap();
         w.write_chunk(b"hello").unwrap();
@@ -730,10 +800,15 @@ mod tests {
         let r0 = s.record("u1", 0).unwrap().unwrap();
         assert_eq!(r0.bytes_stored, 5);
         assert_eq!(r0.response.as_ref().unwrap().etag.as_deref(), Some("\"e\""));
-        s.record_finish("u1", 0, RecordOutcome::Complete, 5, None, 5, 3).unwrap();
-        assert!(s.settle_fetch("u1", FetchResult::Failure, FailureReason::Aborted, 5, 3).unwrap());
+        s.record_finish("u1", 0, RecordOutcome::Complete, 5, None, 5, 3)
+            .unwrap();
+        assert!(s
+            .settle_fetch("u1", FetchResult::Failure, FailureReason::Aborted, 5, 3)
+            .unwrap());
         // A second settle is refused: never two terminal outcomes.
-        assert!(!s.settle_fetch("u1", FetchResult::Success, FailureReason::None, 5, 3).unwrap());
+        assert!(!s
+            .settle_fetch("u1", FetchResult::Success, FailureReason::None, 5, 3)
+            .unwrap());
         let recs = s.records("u1").unwrap();
         assert_eq!(recs[0].outcome, RecordOutcome::Complete);
         assert_eq!(recs[1].outcome, RecordOutcome::Aborted);
@@ -754,9 +829,13 @@ mod tests {
     fn duplicate_active_id_is_atomic() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
-        s.insert_fetch(&new_fetch("u1", "same"), &[req("https://a.test/1", None)]).unwrap();
+        s.insert_fetch(&new_fetch("u1", "same"), &[req("https://a.test/1", None)])
+            .unwrap();
         let err = s
-            .insert_fetch(&new_fetch("u2", "same"), &[req("https://a.test/1", Some(b"xyz"))])
+            .insert_fetch(
+                &new_fetch("u2", "same"),
+                &[req("https://a.test/1", Some(b"xyz"))],
+            )
             .unwrap_err();
         assert!(matches!(err, StoreError::DuplicateActive { .. }));
         // Nothing of the failed insert remains: no row, no records, no body, no usage.
@@ -765,8 +844,10 @@ mod tests {
         assert!(!s.fetch_body_dir("u2").exists());
         assert_eq!(s.origin_usage("https://a.test").unwrap(), 0);
         // Once the first is settled, the id may be reused.
-        s.settle_fetch("u1", FetchResult::Success, FailureReason::None, 0, 0).unwrap();
-        s.insert_fetch(&new_fetch("u3", "same"), &[req("https://a.test/1", None)]).unwrap();
+        s.settle_fetch("u1", FetchResult::Success, FailureReason::None, 0, 0)
+            .unwrap();
+        s.insert_fetch(&new_fetch("u3", "same"), &[req("https://a.test/1", None)])
+            .unwrap();
     }
 
     #[test]
@@ -774,8 +855,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let s = Store::open(dir.path()).unwrap();
-            s.insert_fetch(&new_fetch("u1", "x"), &[req("https://a.test/1", None)]).unwrap();
-            s.record_set_response("u1", 0, &ResponseMeta { status: 200, ..Default::default() }, 0).unwrap();
+            s.insert_fetch(&new_fetch("u1", "x"), &[req("https://a.test/1", None)])
+                .unwrap();
+            s.record_set_response(
+                "u1",
+                0,
+                &ResponseMeta {
+                    status: 200,
+                    ..Default::default()
+                },
+                0,
+            )
+            .unwrap();
             let mut w = BodyWriter::create(&s.response_body_path("u1", 0)).unwrap();
             w.write_chunk(b"durable").unwrap();
             w.sync().unwrap();
@@ -786,6 +877,9 @@ mod tests {
         let active = s.repair().unwrap();
         assert_eq!(active.len(), 1);
         assert_eq!(active[0].downloaded, 7);
-        assert_eq!(std::fs::read(s.response_body_path("u1", 0)).unwrap(), b"durable");
+        assert_eq!(
+            std::fs::read(s.response_body_path("u1", 0)).unwrap(),
+            b"durable"
+        );
     }
 }

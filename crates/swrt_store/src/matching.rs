@@ -103,31 +103,85 @@ mod tests {
     use super::*;
 
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn matching_rules() {
         let none = h(&[]);
-        let q = |m, u| MatchRequest { method: m, url: u, headers: &none };
+        let q = |m, u| MatchRequest {
+            method: m,
+            url: u,
+            headers: &none,
+        };
         let o = MatchOptions::default();
-        assert!(request_matches_cached_item(q("GET", "https://a/x#f"), q("GET", "https://a/x"), None, o));
-        assert!(!request_matches_cached_item(q("GET", "https://a/x?1"), q("GET", "https://a/x"), None, o));
-        let is = MatchOptions { ignore_search: true, ..o };
-        assert!(request_matches_cached_item(q("GET", "https://a/x?1"), q("GET", "https://a/x?2"), None, is));
-        assert!(!request_matches_cached_item(q("POST", "https://a/x"), q("GET", "https://a/x"), None, o));
-        assert!(!request_matches_cached_item(q("GET", "https://a/x"), q("PUT", "https://a/x"), None, o));
-        let im = MatchOptions { ignore_method: true, ..o };
-        assert!(request_matches_cached_item(q("GET", "https://a/x"), q("PUT", "https://a/x"), None, im));
+        assert!(request_matches_cached_item(
+            q("GET", "https://a/x#f"),
+            q("GET", "https://a/x"),
+            None,
+            o
+        ));
+        assert!(!request_matches_cached_item(
+            q("GET", "https://a/x?1"),
+            q("GET", "https://a/x"),
+            None,
+            o
+        ));
+        let is = MatchOptions {
+            ignore_search: true,
+            ..o
+        };
+        assert!(request_matches_cached_item(
+            q("GET", "https://a/x?1"),
+            q("GET", "https://a/x?2"),
+            None,
+            is
+        ));
+        assert!(!request_matches_cached_item(
+            q("POST", "https://a/x"),
+            q("GET", "https://a/x"),
+            None,
+            o
+        ));
+        assert!(!request_matches_cached_item(
+            q("GET", "https://a/x"),
+            q("PUT", "https://a/x"),
+            None,
+            o
+        ));
+        let im = MatchOptions {
+            ignore_method: true,
+            ..o
+        };
+        assert!(request_matches_cached_item(
+            q("GET", "https://a/x"),
+            q("PUT", "https://a/x"),
+            None,
+            im
+        ));
 
         let vary = h(&[("Vary", "Accept")]);
         let a1 = h(&[("accept", "text/html")]);
         let a2 = h(&[("Accept", "image/png")]);
-        let r1 = MatchRequest { method: "GET", url: "https://a/x", headers: &a1 };
-        let r2 = MatchRequest { method: "GET", url: "https://a/x", headers: &a2 };
+        let r1 = MatchRequest {
+            method: "GET",
+            url: "https://a/x",
+            headers: &a1,
+        };
+        let r2 = MatchRequest {
+            method: "GET",
+            url: "https://a/x",
+            headers: &a2,
+        };
         assert!(request_matches_cached_item(r1, r1, Some(&vary), o));
         assert!(!request_matches_cached_item(r2, r1, Some(&vary), o));
-        let iv = MatchOptions { ignore_vary: true, ..o };
+        let iv = MatchOptions {
+            ignore_vary: true,
+            ..o
+        };
         assert!(request_matches_cached_item(r2, r1, Some(&vary), iv));
         let star = h(&[("vary", "*")]);
         assert!(!request_matches_cached_item(r1, r1, Some(&star), o));

@@ -283,4 +283,7 @@ pub struct RecordFinish {
     pub fetch_downloaded: u64,
     /// Fetch `uploaded` after this record.
     pub fetch_uploaded: u64,
+    /// Response head not stored yet (the engine defers it for small bodies
+    /// so that head and completion share one group-committed transaction).
+    pub response: Option<ResponseMeta>,
 }

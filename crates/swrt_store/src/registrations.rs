@@ -23,7 +23,13 @@ impl Store {
             "INSERT INTO sw_registrations(scope, script_url, state, created_ms, updated_ms)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(scope) DO UPDATE SET script_url = ?2, state = ?3, updated_ms = ?5",
-            params![reg.scope, reg.script_url, reg.state, reg.created_ms, reg.updated_ms],
+            params![
+                reg.scope,
+                reg.script_url,
+                reg.state,
+                reg.created_ms,
+                reg.updated_ms
+            ],
         )?;
         Ok(())
     }

@@ -18,7 +18,10 @@ use std::time::Duration;
 use swrt_bgfetch::*;
 
 #[derive(Parser)]
-#[command(version, about = "Durable background downloads (the swrt Background Fetch engine)")]
+#[command(
+    version,
+    about = "Durable background downloads (the swrt Background Fetch engine)"
+)]
 struct Cli {
     /// Data directory (created if missing; one process at a time).
     #[arg(long)]
@@ -88,7 +91,10 @@ struct CliDispatcher {
 
 #[async_trait::async_trait]
 impl EventDispatcher for CliDispatcher {
-    async fn dispatch(&self, ev: BackgroundFetchEventRequest) -> Result<DispatchOutcome, DispatchError> {
+    async fn dispatch(
+        &self,
+        ev: BackgroundFetchEventRequest,
+    ) -> Result<DispatchOutcome, DispatchError> {
         let reg = &ev.registration;
         println!(
             "event {} id={} result={} reason={} downloaded={}",
@@ -99,7 +105,9 @@ impl EventDispatcher for CliDispatcher {
             reg.downloaded
         );
         if let (Some(dir), Some(svc)) = (&self.export_dir, self.svc.get()) {
-            export(svc, dir, reg).await.map_err(|e| DispatchError::Fatal(format!("{e:#}")))?;
+            export(svc, dir, reg)
+                .await
+                .map_err(|e| DispatchError::Fatal(format!("{e:#}")))?;
         }
         if let Some(log) = &self.event_log {
             let line = format!("{} {} {}\n", ev.kind.event_type(), reg.unique_id, reg.id);
@@ -108,16 +116,25 @@ impl EventDispatcher for CliDispatcher {
                 .append(true)
                 .open(log)
                 .map_err(|e| DispatchError::Fatal(e.to_string()))?;
-            f.write_all(line.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| DispatchError::Fatal(e.to_string()))?;
+            f.write_all(line.as_bytes())
+                .and_then(|_| f.sync_all())
+                .map_err(|e| DispatchError::Fatal(e.to_string()))?;
         }
         Ok(DispatchOutcome::Handled)
     }
 }
 
-async fn export(svc: &BackgroundFetchService, dir: &std::path::Path, reg: &RegistrationSnapshot) -> Result<()> {
+async fn export(
+    svc: &BackgroundFetchService,
+    dir: &std::path::Path,
+    reg: &RegistrationSnapshot,
+) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     for rec in svc.records(&reg.unique_id).await? {
-        if !matches!(rec.outcome, RecordOutcome::Complete | RecordOutcome::BadStatus) {
+        if !matches!(
+            rec.outcome,
+            RecordOutcome::Complete | RecordOutcome::BadStatus
+        ) {
             continue;
         }
         let path = dir.join(format!("{}-{}", reg.id, rec.index));
@@ -135,7 +152,8 @@ async fn export(svc: &BackgroundFetchService, dir: &std::path::Path, reg: &Regis
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SWRT_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SWRT_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -184,17 +202,35 @@ async fn main() -> Result<()> {
                     r.downloaded,
                     r.download_total,
                     r.uploaded,
-                    if p.is_final { format!(" final result={} reason={}", r.result, r.failure_reason) } else { String::new() }
+                    if p.is_final {
+                        format!(" final result={} reason={}", r.result, r.failure_reason)
+                    } else {
+                        String::new()
+                    }
                 );
             }
         });
     }
 
     let mut failed = false;
-    if let Some(Cmd::Fetch { id, download_total, title, origin, url_file, mut urls }) = cli.cmd {
+    if let Some(Cmd::Fetch {
+        id,
+        download_total,
+        title,
+        origin,
+        url_file,
+        mut urls,
+    }) = cli.cmd
+    {
         if let Some(f) = url_file {
-            let text = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
-            urls.extend(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from));
+            let text =
+                std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+            urls.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from),
+            );
         }
         let first = urls.first().context("no URLs given")?;
         let origin = match origin {
@@ -205,13 +241,25 @@ async fn main() -> Result<()> {
             scope: format!("{origin}/"),
             id: id.clone(),
             requests: urls.iter().map(RequestSpec::get).collect(),
-            options: FetchOptions { title, icons: vec![], download_total },
+            options: FetchOptions {
+                title,
+                icons: vec![],
+                download_total,
+            },
             origin,
-            policy: PolicyContext { csp_connect_src: None, is_secure_context: true },
+            policy: PolicyContext {
+                csp_connect_src: None,
+                is_secure_context: true,
+            },
             has_active_worker: true,
         };
         match svc.fetch(req).await {
-            Ok(r) => println!("registered id={} unique_id={} records={}", r.id, r.unique_id, urls.len()),
+            Ok(r) => println!(
+                "registered id={} unique_id={} records={}",
+                r.id,
+                r.unique_id,
+                urls.len()
+            ),
             Err(e) => {
                 eprintln!("swrt-bgfetch: fetch {id:?} rejected: {e}");
                 failed = true;

@@ -77,7 +77,10 @@ pub async fn start_server() -> TestServer {
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    TestServer { base: format!("http://127.0.0.1:{}", addr.port()), state }
+    TestServer {
+        base: format!("http://127.0.0.1:{}", addr.port()),
+        state,
+    }
 }
 
 async fn handler(
@@ -94,8 +97,12 @@ async fn handler(
     st.log.lock().unwrap().push(Logged {
         method: method.to_string(),
         query: qs.join("&"),
-        range: headers.get("range").map(|v| v.to_str().unwrap().to_string()),
-        origin: headers.get("origin").map(|v| v.to_str().unwrap().to_string()),
+        range: headers
+            .get("range")
+            .map(|v| v.to_str().unwrap().to_string()),
+        origin: headers
+            .get("origin")
+            .map(|v| v.to_str().unwrap().to_string()),
         body_len: body.len(),
     });
     let mut b = Response::builder();
@@ -118,7 +125,10 @@ async fn handler(
         return b.status(204).body(Body::empty()).unwrap();
     }
     if method == Method::POST && get("echo").is_some() {
-        return b.status(200).body(Body::from(format!("{}", body.len()))).unwrap();
+        return b
+            .status(200)
+            .body(Body::from(format!("{}", body.len())))
+            .unwrap();
     }
     if let Some(hops) = get("redirect").and_then(|v| v.parse::<usize>().ok()) {
         if hops > 0 {
@@ -142,7 +152,11 @@ async fn handler(
     let n = num("n", 1000);
     let full = pattern(n);
     let status = num("status", 200) as u16;
-    let etag = if attempt > 0 && get("etag2").is_some() { get("etag2").unwrap() } else { get("etag").unwrap_or_else(|| "\"v1\"".into()) };
+    let etag = if attempt > 0 && get("etag2").is_some() {
+        get("etag2").unwrap()
+    } else {
+        get("etag").unwrap_or_else(|| "\"v1\"".into())
+    };
     b = b
         .header("etag", etag)
         .header("last-modified", "Wed, 21 Oct 2015 07:28:00 GMT")
@@ -168,13 +182,18 @@ async fn handler(
         .and_then(|v| v.trim_end_matches('-').parse::<usize>().ok());
     let (start, code) = match range_start {
         Some(s) if get("ignore_range").is_none() && s <= n && status == 200 => {
-            b = b.header("content-range", format!("bytes {s}-{}/{n}", n.saturating_sub(1)));
+            b = b.header(
+                "content-range",
+                format!("bytes {s}-{}/{n}", n.saturating_sub(1)),
+            );
             (s, 206)
         }
         _ => (0, status),
     };
     let body_bytes = full[start..].to_vec();
-    let cut = get("cut").and_then(|v| v.parse::<usize>().ok()).filter(|_| attempt < num("cuts", 1));
+    let cut = get("cut")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|_| attempt < num("cuts", 1));
     let chunk = num("chunk", 16 * 1024);
     let delay = Duration::from_millis(num("delay_ms", 0) as u64);
     let len = body_bytes.len();
@@ -197,47 +216,63 @@ fn async_stream(
     delay: Duration,
     guard: InflightGuard,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send {
-    futures::stream::unfold((body, 0usize, guard), move |(body, pos, guard)| async move {
-        if pos >= body.len() {
-            return None;
-        }
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        let abs = start + pos;
-        if let Some(c) = cut {
-            if abs >= c {
-                // Let hyper flush what it buffered, then drop the connection.
-                tokio::time::sleep(Duration::from_millis(30)).await;
-                return Some((Err(std::io::Error::other("cut")), (body, usize::MAX, guard)));
+    futures::stream::unfold(
+        (body, 0usize, guard),
+        move |(body, pos, guard)| async move {
+            if pos >= body.len() {
+                return None;
             }
-        }
-        let mut end = (pos + chunk).min(body.len());
-        if let Some(c) = cut {
-            end = end.min(c - start);
-        }
-        let b = Bytes::copy_from_slice(&body[pos..end]);
-        Some((Ok(b), (body, end, guard)))
-    })
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            let abs = start + pos;
+            if let Some(c) = cut {
+                if abs >= c {
+                    // Let hyper flush what it buffered, then drop the connection.
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    return Some((Err(std::io::Error::other("cut")), (body, usize::MAX, guard)));
+                }
+            }
+            let mut end = (pos + chunk).min(body.len());
+            if let Some(c) = cut {
+                end = end.min(c - start);
+            }
+            let b = Bytes::copy_from_slice(&body[pos..end]);
+            Some((Ok(b), (body, end, guard)))
+        },
+    )
 }
+
+/// One recorded event: kind, registration, and records with their bodies.
+pub type Event = (
+    EventKind,
+    RegistrationSnapshot,
+    Vec<(RecordInfo, Option<Vec<u8>>)>,
+);
 
 /// Dispatcher that records every event and, for terminal events, reads the
 /// records' bodies while they are still available.
 #[derive(Default)]
 pub struct Recorder {
     pub svc: std::sync::OnceLock<BackgroundFetchService>,
-    pub events: Mutex<Vec<(EventKind, RegistrationSnapshot, Vec<(RecordInfo, Option<Vec<u8>>)>)>>,
+    pub events: Mutex<Vec<Event>>,
     pub notify: tokio::sync::Notify,
 }
 
 #[async_trait::async_trait]
 impl EventDispatcher for Recorder {
-    async fn dispatch(&self, ev: BackgroundFetchEventRequest) -> Result<DispatchOutcome, DispatchError> {
+    async fn dispatch(
+        &self,
+        ev: BackgroundFetchEventRequest,
+    ) -> Result<DispatchOutcome, DispatchError> {
         let mut recs = Vec::new();
         if ev.kind != EventKind::Click {
             if let Some(svc) = self.svc.get() {
                 for r in svc.records(&ev.registration.unique_id).await.unwrap() {
-                    let body = if matches!(r.outcome, RecordOutcome::Complete | RecordOutcome::BadStatus) {
+                    let body = if matches!(
+                        r.outcome,
+                        RecordOutcome::Complete | RecordOutcome::BadStatus
+                    ) {
                         Some(read_body(svc, &r.unique_id, r.index).await.unwrap())
                     } else {
                         None
@@ -246,14 +281,17 @@ impl EventDispatcher for Recorder {
                 }
             }
         }
-        self.events.lock().unwrap().push((ev.kind, ev.registration, recs));
+        self.events
+            .lock()
+            .unwrap()
+            .push((ev.kind, ev.registration, recs));
         self.notify.notify_waiters();
         Ok(DispatchOutcome::Handled)
     }
 }
 
 impl Recorder {
-    pub fn terminal(&self, unique_id: &str) -> Vec<(EventKind, RegistrationSnapshot, Vec<(RecordInfo, Option<Vec<u8>>)>)> {
+    pub fn terminal(&self, unique_id: &str) -> Vec<Event> {
         self.events
             .lock()
             .unwrap()
@@ -264,7 +302,11 @@ impl Recorder {
     }
 }
 
-pub async fn read_body(svc: &BackgroundFetchService, uid: &str, idx: u32) -> Result<Vec<u8>, RecordError> {
+pub async fn read_body(
+    svc: &BackgroundFetchService,
+    uid: &str,
+    idx: u32,
+) -> Result<Vec<u8>, RecordError> {
     use futures::StreamExt;
     let mut s = Box::pin(svc.body_stream(uid, idx));
     let mut out = Vec::new();
@@ -284,7 +326,10 @@ pub fn test_limits() -> Limits {
     }
 }
 
-pub async fn start_engine(dir: &std::path::Path, limits: Limits) -> (BackgroundFetchService, Arc<Recorder>) {
+pub async fn start_engine(
+    dir: &std::path::Path,
+    limits: Limits,
+) -> (BackgroundFetchService, Arc<Recorder>) {
     init_tracing();
     let rec = Arc::new(Recorder::default());
     let svc = BackgroundFetchService::builder(dir)
@@ -304,19 +349,20 @@ pub fn request(origin: &str, id: &str, urls: &[String]) -> FetchRequest {
         requests: urls.iter().map(RequestSpec::get).collect(),
         options: FetchOptions::default(),
         origin: origin.into(),
-        policy: PolicyContext { csp_connect_src: None, is_secure_context: true },
+        policy: PolicyContext {
+            csp_connect_src: None,
+            is_secure_context: true,
+        },
         has_active_worker: true,
     }
 }
 
 /// Run a fetch to completion and return its single terminal event.
-pub async fn run_to_end(
-    svc: &BackgroundFetchService,
-    rec: &Recorder,
-    req: FetchRequest,
-) -> (EventKind, RegistrationSnapshot, Vec<(RecordInfo, Option<Vec<u8>>)>) {
+pub async fn run_to_end(svc: &BackgroundFetchService, rec: &Recorder, req: FetchRequest) -> Event {
     let reg = svc.fetch(req).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(60), svc.wait_idle()).await.expect("fetch finished in time");
+    tokio::time::timeout(Duration::from_secs(60), svc.wait_idle())
+        .await
+        .expect("fetch finished in time");
     let ev = rec.terminal(&reg.unique_id);
     assert_eq!(ev.len(), 1, "exactly one terminal event");
     ev.into_iter().next().unwrap()
@@ -324,7 +370,10 @@ pub async fn run_to_end(
 
 pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SWRT_LOG").unwrap_or_else(|_| "off".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SWRT_LOG")
+                .unwrap_or_else(|_| "off".into()),
+        )
         .with_test_writer()
         .try_init();
 }
