@@ -1,12 +1,12 @@
-// ServiceWorker and ServiceWorkerRegistration: a service worker sees them
-// (Service Workers section 3.1, section 3.2). The host pushes state; objects are kept per
-// version id so identity holds ([SameObject]-like behaviour).
+// ServiceWorker and ServiceWorkerRegistration (Service Workers section 3.1, 3.2),
+// shared by worker and page realms. The host pushes registration snapshots;
+// objects are kept per version id and per scope so identity holds.
 (function () {
 const { core, primordials } = __bootstrap;
 const { domException, event: eventModule, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
 const { op_swrt_skip_waiting } = core.ops;
-const { Symbol, SymbolToStringTag, TypeError, MapPrototypeGet, MapPrototypeSet, SafeMap } = primordials;
+const { Symbol, SymbolToStringTag, TypeError, MapPrototypeGet, MapPrototypeSet, SafeMap, Promise } = primordials;
 const { EventTarget, Event, defineEventHandler, setEventTargetData } = eventModule;
 const { DOMException } = domException;
 
@@ -15,6 +15,10 @@ const _id = Symbol("version id");
 const _scriptURL = Symbol("script url");
 const _state = Symbol("state");
 const _reg = Symbol("registration data");
+
+// Set by a page realm: how ServiceWorker.postMessage reaches the host.
+let postMessageToWorker = null;
+let unregisterScope = null;
 
 class ServiceWorker extends EventTarget {
   constructor(key = undefined, id, scriptURL, state) {
@@ -34,9 +38,21 @@ class ServiceWorker extends EventTarget {
     webidl.assertBranded(this, ServiceWorkerPrototype);
     return this[_state];
   }
-  postMessage(_message, _transfer) {
+  postMessage(message, transfer = undefined) {
     webidl.assertBranded(this, ServiceWorkerPrototype);
-    throw new DOMException("Posting messages between service workers is not supported by swrt", "NotSupportedError");
+    webidl.requiredArguments(arguments.length, 1, "Failed to execute 'postMessage' on 'ServiceWorker'");
+    if (postMessageToWorker === null) {
+      throw new DOMException("Posting messages from one service worker to another is not supported by swrt", "NotSupportedError");
+    }
+    if (transfer !== undefined && !Array.isArray(transfer) && transfer?.transfer?.length) {
+      throw new DOMException("Transferring objects to a service worker is not supported by swrt", "DataCloneError");
+    }
+    // Service Workers postMessage step: if state is "redundant", return.
+    if (this[_state] === "redundant") return;
+    const serialized = core.serialize(message, undefined, (err) => {
+      throw new DOMException(err, "DataCloneError");
+    });
+    postMessageToWorker(this[_id], serialized);
   }
   get [SymbolToStringTag]() {
     return "ServiceWorker";
@@ -92,7 +108,10 @@ class ServiceWorkerRegistration extends EventTarget {
   }
   unregister() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
-    return Promise.reject(new DOMException("unregister() from a worker is not supported by swrt yet", "NotSupportedError"));
+    if (unregisterScope === null) {
+      return Promise.reject(new DOMException("unregister() from a service worker is not supported by swrt yet", "NotSupportedError"));
+    }
+    return unregisterScope(this[_reg].scope);
   }
   get [SymbolToStringTag]() {
     return "ServiceWorkerRegistration";
@@ -101,22 +120,26 @@ class ServiceWorkerRegistration extends EventTarget {
 const ServiceWorkerRegistrationPrototype = ServiceWorkerRegistration.prototype;
 defineEventHandler(ServiceWorkerRegistration.prototype, "updatefound");
 
-let registration = null;
+const registrations = new SafeMap();
 
-function createRegistration(data) {
-  registration = new ServiceWorkerRegistration(illegal, data);
-  for (const key of ["installing", "waiting", "active"]) workerObject(data[key]);
+/** The registration object for `view.scope` (one per scope per realm). */
+function registrationObject(view) {
+  let registration = MapPrototypeGet(registrations, view.scope);
+  if (registration === undefined) {
+    registration = new ServiceWorkerRegistration(illegal, view);
+    MapPrototypeSet(registrations, view.scope, registration);
+    for (const key of ["installing", "waiting", "active"]) workerObject(view[key]);
+  } else {
+    updateRegistration(view);
+  }
   return registration;
 }
 
-function currentRegistration() {
-  return registration;
-}
-
-/** Applies a new registration snapshot and fires `statechange` where a state moved. */
+/** Applies a new snapshot: fires `updatefound` and `statechange` where things moved. */
 function updateRegistration(data) {
-  const before = registration[_reg];
-  registration[_reg] = data;
+  const registration = MapPrototypeGet(registrations, data.scope);
+  const before = registration ? registration[_reg] : { installing: null, waiting: null, active: null };
+  if (registration) registration[_reg] = data;
   const seen = new SafeMap();
   for (const key of ["installing", "waiting", "active"]) {
     const view = data[key];
@@ -128,22 +151,29 @@ function updateRegistration(data) {
       MapPrototypeSet(seen, old.id, { ...old, state: "redundant" });
     }
   }
+  if (registration && data.installing && data.installing.id !== before.installing?.id) {
+    registration.dispatchEvent(new Event("updatefound"));
+  }
   for (const view of seen.values()) {
-    const worker = workerObject(view);
-    if (worker[_state] !== view.state) {
+    const worker = MapPrototypeGet(workers, view.id);
+    if (worker !== undefined && worker[_state] !== view.state) {
       worker[_state] = view.state;
       worker.dispatchEvent(new Event("statechange"));
     }
   }
 }
 
-/** The version this global scope runs. */
-function ownWorker(view) {
-  return workerObject(view);
+function existingRegistration(scope) {
+  return MapPrototypeGet(registrations, scope);
 }
 
 async function skipWaiting() {
   await op_swrt_skip_waiting();
+}
+
+function setPageHooks(postMessage, unregister) {
+  postMessageToWorker = postMessage;
+  unregisterScope = unregister;
 }
 
 function serviceWorkerObjectDescriptors() {
@@ -157,11 +187,12 @@ function serviceWorkerObjectDescriptors() {
 return {
   ServiceWorker,
   ServiceWorkerRegistration,
-  createRegistration,
-  currentRegistration,
-  updateRegistration,
-  ownWorker,
-  skipWaiting,
+  existingRegistration,
+  registrationObject,
   serviceWorkerObjectDescriptors,
+  setPageHooks,
+  skipWaiting,
+  updateRegistration,
+  workerObject,
 };
 })();

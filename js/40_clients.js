@@ -4,7 +4,7 @@
 const { core, primordials } = __bootstrap;
 const { domException, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
-const { op_swrt_clients_claim, op_swrt_clients_match_all, op_swrt_open_window } = core.ops;
+const { op_swrt_clients_claim, op_swrt_clients_match_all, op_swrt_open_window, op_swrt_client_post_message } = core.ops;
 const { Symbol, SymbolToStringTag, TypeError, ArrayPrototypeMap, ArrayPrototypeFind } = primordials;
 const { DOMException } = domException;
 
@@ -33,9 +33,14 @@ class Client {
     webidl.assertBranded(this, ClientPrototype);
     return this[_data].type;
   }
-  postMessage(_message, _options) {
+  postMessage(message, _options = undefined) {
     webidl.assertBranded(this, ClientPrototype);
-    throw new DOMException("This client no longer exists", "InvalidStateError");
+    webidl.requiredArguments(arguments.length, 1, "Failed to execute 'postMessage' on 'Client'");
+    const serialized = core.serialize(message, undefined, (err) => {
+      throw new DOMException(err, "DataCloneError");
+    });
+    // Delivery is asynchronous; a client that went away drops the message.
+    op_swrt_client_post_message(this[_data].id, serialized);
   }
   get [SymbolToStringTag]() {
     return "Client";
@@ -122,6 +127,7 @@ function clientsDescriptors() {
 }
 
 return {
+  clientObject,
   Client,
   WindowClient,
   Clients,

@@ -25,7 +25,7 @@ deno_core::extension!(
 );
 
 deno_core::extension!(
-    swrt_worker,
+    swrt_web,
     deps = [deno_webidl, deno_web, deno_fetch],
     ops = [
         ops::console::op_swrt_console,
@@ -33,15 +33,35 @@ deno_core::extension!(
         ops::crypto::op_swrt_random_uuid,
         ops::fetch::op_swrt_fetch,
         ops::fetch::op_swrt_fetch_cancel_handle,
+        ops::realm::op_swrt_next_command,
+        ops::realm::op_swrt_event_settled,
+        ops::realm::op_swrt_report_uncaught,
+    ],
+);
+
+deno_core::extension!(
+    swrt_worker,
+    deps = [swrt_web],
+    ops = [
         ops::scope::op_swrt_worker_info,
-        ops::scope::op_swrt_next_command,
-        ops::scope::op_swrt_event_settled,
         ops::scope::op_swrt_import_scripts,
         ops::scope::op_swrt_skip_waiting,
         ops::scope::op_swrt_clients_claim,
         ops::scope::op_swrt_open_window,
         ops::scope::op_swrt_clients_match_all,
-        ops::scope::op_swrt_report_uncaught,
+        ops::scope::op_swrt_client_post_message,
+    ],
+);
+
+deno_core::extension!(
+    swrt_page,
+    deps = [swrt_web],
+    ops = [
+        ops::container::op_swrt_page_info,
+        ops::container::op_swrt_sw_register,
+        ops::container::op_swrt_sw_registrations,
+        ops::container::op_swrt_sw_unregister,
+        ops::container::op_swrt_sw_post_message,
     ],
 );
 
@@ -55,30 +75,31 @@ macro_rules! js_file {
     };
 }
 
-/// Modules of the worker realm, loaded on demand with `core.loadExtScript`.
-fn worker_lazy_js() -> Vec<ExtensionFileSource> {
+/// Modules shared by every realm, loaded on demand with `core.loadExtScript`.
+fn shared_lazy_js() -> Vec<ExtensionFileSource> {
     vec![
         js_file!("01_web_platform.js"),
         js_file!("02_console.js"),
         js_file!("03_crypto.js"),
+        js_file!("04_realm.js"),
         js_file!("10_fetch.js"),
         js_file!("20_extendable_event.js"),
         js_file!("30_service_worker_objects.js"),
         js_file!("40_clients.js"),
+        js_file!("50_service_worker_container.js"),
+        js_file!("60_document.js"),
     ]
 }
 
-/// Every extension of a service-worker realm, in dependency order.
-pub(crate) fn worker_extensions(location: url::Url) -> Vec<Extension> {
+/// deno_webidl, deno_web, the deno_net stand-in and deno_fetch, then swrt_web.
+fn web_extensions(location: url::Url) -> Vec<Extension> {
     let mut net = deno_net::init();
     net.lazy_loaded_js_files = std::borrow::Cow::Owned(vec![ExtensionFileSource::new(
         "ext:deno_net/02_tls.js",
         ascii_str_include!("../../../js/00_deno_net_tls.js"),
     )]);
-    let mut worker = swrt_worker::init();
-    worker.lazy_loaded_js_files = std::borrow::Cow::Owned(worker_lazy_js());
-    // The entry script runs at startup and builds the global scope.
-    worker.js_files = std::borrow::Cow::Owned(vec![js_file!("90_service_worker_main.js")]);
+    let mut web = swrt_web::init();
+    web.lazy_loaded_js_files = std::borrow::Cow::Owned(shared_lazy_js());
     vec![
         deno_webidl::deno_webidl::init(),
         deno_web::deno_web::init(
@@ -89,6 +110,25 @@ pub(crate) fn worker_extensions(location: url::Url) -> Vec<Extension> {
         ),
         net,
         deno_fetch::deno_fetch::init(deno_fetch::Options::default()),
-        worker,
+        web,
     ]
+}
+
+/// Every extension of a service-worker realm, in dependency order.
+pub(crate) fn worker_extensions(location: url::Url) -> Vec<Extension> {
+    let mut extensions = web_extensions(location);
+    let mut worker = swrt_worker::init();
+    // The entry script runs at startup and builds the global scope.
+    worker.js_files = std::borrow::Cow::Owned(vec![js_file!("90_service_worker_main.js")]);
+    extensions.push(worker);
+    extensions
+}
+
+/// Every extension of a page (window client) realm, in dependency order.
+pub(crate) fn page_extensions(location: url::Url) -> Vec<Extension> {
+    let mut extensions = web_extensions(location);
+    let mut page = swrt_page::init();
+    page.js_files = std::borrow::Cow::Owned(vec![js_file!("91_window_main.js")]);
+    extensions.push(page);
+    extensions
 }

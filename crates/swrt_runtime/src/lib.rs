@@ -13,11 +13,11 @@ mod host;
 mod loader;
 pub mod net;
 mod ops;
-mod worker;
+mod realm;
 
 pub use config::Limits;
 pub use delegate::{ConsoleLevel, HostDelegate, TerminationReason, TracingDelegate};
 pub use error::{HostError, ScriptError};
-pub use host::{RegistrationInfo, ServiceWorkerHost, ServiceWorkerHostBuilder, WorkerState};
+pub use host::{PageHandle, RegistrationInfo, ServiceWorkerHost, ServiceWorkerHostBuilder, WorkerState};
 pub use loader::{is_javascript_mime, LocalOriginMapping, ScriptLoader, ScriptSource};
-pub use worker::{ClientInfo, EventOutcome};
+pub use realm::{ClientInfo, EventOutcome};

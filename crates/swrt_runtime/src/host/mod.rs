@@ -1,23 +1,25 @@
 //! The service-worker host: registrations, the install/activate lifecycle,
-//! starting workers on demand and stopping them when idle.
+//! page clients, starting workers on demand and stopping them when idle.
 
+mod clients;
 mod registration;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use tokio::sync::mpsc;
 use url::Url;
 
-use registration::{Registration, Version};
+pub use clients::PageHandle;
 pub use registration::{RegistrationInfo, WorkerState};
+use registration::{Registration, Version};
 
 use crate::config::Limits;
 use crate::delegate::{HostDelegate, TracingDelegate};
 use crate::error::HostError;
 use crate::loader::{LocalOriginMapping, ScriptLoader};
-use crate::worker::{EventOutcome, WorkerRequest};
+use crate::realm::{EventOutcome, HostRequest};
 
 /// Builds a [`ServiceWorkerHost`].
 pub struct ServiceWorkerHostBuilder {
@@ -27,7 +29,7 @@ pub struct ServiceWorkerHostBuilder {
 }
 
 impl ServiceWorkerHostBuilder {
-    /// Resource limits for every worker.
+    /// Resource limits for every worker and page.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
@@ -56,15 +58,17 @@ impl ServiceWorkerHostBuilder {
             delegate: self.delegate,
             loader,
             registrations: Mutex::new(Vec::new()),
+            pages: Mutex::new(Vec::new()),
             requests: requests_tx,
             next_version_id: AtomicU64::new(1),
+            jobs_in_flight: AtomicUsize::new(0),
         });
-        handle.spawn(serve_worker_requests(Arc::downgrade(&inner), requests_rx));
+        handle.spawn(serve_requests(Arc::downgrade(&inner), requests_rx));
         ServiceWorkerHost { inner }
     }
 }
 
-/// Runs service workers: one isolate per worker, each on its own thread.
+/// Runs service workers and their pages: one isolate each, on its own thread.
 #[derive(Clone)]
 pub struct ServiceWorkerHost {
     inner: Arc<HostInner>,
@@ -75,8 +79,11 @@ pub(crate) struct HostInner {
     pub(crate) delegate: Arc<dyn HostDelegate>,
     pub(crate) loader: ScriptLoader,
     registrations: Mutex<Vec<Arc<Registration>>>,
-    pub(crate) requests: mpsc::UnboundedSender<WorkerRequest>,
+    pages: Mutex<Vec<Arc<clients::PageEntry>>>,
+    pub(crate) requests: mpsc::UnboundedSender<HostRequest>,
     next_version_id: AtomicU64,
+    /// Register jobs started by pages that have not finished yet.
+    jobs_in_flight: AtomicUsize,
 }
 
 impl ServiceWorkerHost {
@@ -103,51 +110,27 @@ impl ServiceWorkerHost {
         script_url: Url,
         scope: Option<Url>,
     ) -> Result<RegistrationInfo, HostError> {
-        let scope = registration::resolve_scope(&script_url, scope)?;
-        let registration = {
-            let mut all = self.inner.registrations.lock().unwrap();
-            match all.iter().find(|r| r.scope == scope) {
-                Some(r) => r.clone(),
-                None => {
-                    let r = Arc::new(Registration::new(
-                        scope.clone(),
-                        self.inner.limits.event_timeout,
-                    ));
-                    all.push(r.clone());
-                    r
-                }
-            }
-        };
+        let registration = self.inner.registration_for_scope(&script_url, scope)?;
         let id = self.inner.next_version_id.fetch_add(1, Ordering::Relaxed);
-        registration.update(&self.inner, id, script_url).await?;
+        registration.update(&self.inner, id, script_url, None).await?;
         Ok(registration.info())
+    }
+
+    /// Opens a page (window client) at `url` and runs `url`'s script in it.
+    /// `module`: Some(true) runs it as an ES module, Some(false) as a classic
+    /// script, None decides from the source (see [`PageHandle`]).
+    pub async fn open_page(&self, url: Url, module: Option<bool>) -> Result<PageHandle, HostError> {
+        clients::open_page(&self.inner, url, module).await
     }
 
     /// The registration whose scope is the longest match for `url`.
     pub fn registration_for(&self, url: &Url) -> Option<RegistrationInfo> {
-        self.find(url).map(|r| r.info())
+        self.inner.matching_registration(url).map(|r| r.info())
     }
 
     /// Every registration.
     pub fn registrations(&self) -> Vec<RegistrationInfo> {
-        self.inner
-            .registrations
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|r| r.info())
-            .collect()
-    }
-
-    fn find(&self, url: &Url) -> Option<Arc<Registration>> {
-        self.inner
-            .registrations
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| url.as_str().starts_with(r.scope.as_str()))
-            .max_by_key(|r| r.scope.as_str().len())
-            .cloned()
+        self.inner.registrations.lock().unwrap().iter().map(|r| r.info()).collect()
     }
 
     /// Dispatches a functional event (`message`, background fetch events, ...)
@@ -162,34 +145,28 @@ impl ServiceWorkerHost {
     ) -> Result<EventOutcome, HostError> {
         let registration = self
             .inner
-            .registrations
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|r| &r.scope == scope)
-            .cloned()
+            .registration_with_scope(scope)
             .ok_or_else(|| HostError::Invalid(format!("no registration for scope {scope}")))?;
         let version = registration
             .active()
             .ok_or_else(|| HostError::Invalid(format!("no active worker for scope {scope}")))?;
-        version
-            .dispatch(&self.inner, &registration, event_type, data)
-            .await
+        version.dispatch(&self.inner, &registration, event_type, data).await
     }
 
-    /// Number of events, across all workers, whose lifetime has not ended.
+    /// Number of events, across all workers, whose lifetime has not ended,
+    /// plus register jobs that pages started and that are still running.
     pub fn events_in_flight(&self) -> usize {
-        self.inner
-            .registrations
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|r| r.events_in_flight())
-            .sum()
+        let events: usize =
+            self.inner.registrations.lock().unwrap().iter().map(|r| r.events_in_flight()).sum();
+        events + self.inner.jobs_in_flight.load(Ordering::Acquire)
     }
 
-    /// Stops every worker and waits for their threads.
+    /// Stops every worker and page and waits for their threads.
     pub async fn shutdown(&self) {
+        let pages: Vec<_> = self.inner.pages.lock().unwrap().drain(..).collect();
+        for page in pages {
+            page.close().await;
+        }
         let registrations: Vec<_> = self.inner.registrations.lock().unwrap().clone();
         for registration in registrations {
             registration.stop_all().await;
@@ -197,53 +174,89 @@ impl ServiceWorkerHost {
     }
 }
 
-/// Answers what workers ask of the host (skipWaiting, clients, openWindow).
-async fn serve_worker_requests(
-    host: std::sync::Weak<HostInner>,
-    mut requests: mpsc::UnboundedReceiver<WorkerRequest>,
-) {
-    while let Some(request) = requests.recv().await {
-        let Some(host) = host.upgrade() else { return };
-        match request {
-            WorkerRequest::SkipWaiting { script_url, reply } => {
-                for registration in host.registrations.lock().unwrap().iter() {
-                    registration.mark_skip_waiting(&script_url);
-                }
-                let _ = reply.send(());
+impl HostInner {
+    fn registration_for_scope(
+        &self,
+        script_url: &Url,
+        scope: Option<Url>,
+    ) -> Result<Arc<Registration>, HostError> {
+        let scope = registration::resolve_scope(script_url, scope)?;
+        let mut all = self.registrations.lock().unwrap();
+        Ok(match all.iter().find(|r| r.scope == scope) {
+            Some(r) => r.clone(),
+            None => {
+                let r = Arc::new(Registration::new(scope, self.limits.event_timeout));
+                all.push(r.clone());
+                r
             }
-            WorkerRequest::Claim { script_url, reply } => {
-                // No page client exists in this host yet, so there is nothing to take over.
-                tracing::debug!(%script_url, "clients.claim");
-                let _ = reply.send(Ok(()));
-            }
-            WorkerRequest::OpenWindow {
-                script_url,
-                url,
-                reply,
-            } => {
-                tracing::info!(%script_url, %url, "clients.openWindow");
-                let _ = reply.send(host.delegate.open_window(&script_url, &url));
-            }
-            WorkerRequest::MatchAll {
-                script_url,
-                options,
-                reply,
-            } => {
-                // Page realms are the only clients, and this host has none.
-                tracing::debug!(
-                    %script_url,
-                    include_uncontrolled = options.include_uncontrolled,
-                    client_type = %options.client_type,
-                    "clients.matchAll"
-                );
-                let _ = reply.send(Vec::new());
-            }
-        }
+        })
+    }
+
+    fn registration_with_scope(&self, scope: &Url) -> Option<Arc<Registration>> {
+        self.registrations.lock().unwrap().iter().find(|r| &r.scope == scope).cloned()
+    }
+
+    /// Service Workers "Match Service Worker Registration": longest scope prefix.
+    pub(crate) fn matching_registration(&self, url: &Url) -> Option<Arc<Registration>> {
+        self.registrations
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| url.as_str().starts_with(r.scope.as_str()))
+            .max_by_key(|r| r.scope.as_str().len())
+            .cloned()
+    }
+
+    fn registrations_of_origin(&self, url: &Url) -> Vec<Arc<Registration>> {
+        self.registrations
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.scope.origin() == url.origin())
+            .cloned()
+            .collect()
+    }
+
+    /// The version (of any registration) running `script_url`, preferring the active one.
+    fn version_by_script(&self, script_url: &Url) -> Option<(Arc<Registration>, Arc<Version>)> {
+        let registrations = self.registrations.lock().unwrap().clone();
+        registrations.into_iter().find_map(|r| {
+            let found = r.versions().into_iter().rev().find(|v| &v.script_url == script_url);
+            found.map(|v| (r, v))
+        })
+    }
+
+    fn version_by_id(&self, id: u64) -> Option<(Arc<Registration>, Arc<Version>)> {
+        let registrations = self.registrations.lock().unwrap().clone();
+        registrations
+            .into_iter()
+            .find_map(|r| r.versions().into_iter().find(|v| v.id == id).map(|v| (r, v)))
+    }
+
+    pub(crate) fn pages_of_origin(&self, url: &Url) -> Vec<Arc<clients::PageEntry>> {
+        self.pages
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.url.origin() == url.origin())
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn version_started(&self, version: &Version) {
+        tracing::debug!(script_url = %version.script_url, id = version.id, "worker started");
     }
 }
 
-impl HostInner {
-    pub(crate) fn version_started(&self, version: &Version) {
-        tracing::debug!(script_url = %version.script_url, id = version.id, "worker started");
+/// Answers what realms ask of the host.
+async fn serve_requests(
+    host: std::sync::Weak<HostInner>,
+    mut requests: mpsc::UnboundedReceiver<HostRequest>,
+) {
+    while let Some(request) = requests.recv().await {
+        let Some(host) = host.upgrade() else {
+            return;
+        };
+        clients::handle_request(&host, request);
     }
 }

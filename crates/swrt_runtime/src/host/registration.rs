@@ -9,8 +9,9 @@ use url::Url;
 
 use super::HostInner;
 use crate::error::{HostError, ScriptError};
-use crate::worker::{
-    EventOutcome, ImportedScripts, RegistrationView, WorkerHandle, WorkerSpec, WorkerView,
+use crate::realm::{
+    EventOutcome, ImportedScripts, RealmHandle, RealmKind, RealmSpec, RegistrationView,
+    WorkerContext, WorkerView,
 };
 
 /// A worker version's state (ServiceWorkerState).
@@ -89,7 +90,7 @@ pub(crate) struct Version {
     script_source: String,
     imports: Arc<ImportedScripts>,
     state: Mutex<WorkerState>,
-    runner: tokio::sync::Mutex<Option<Arc<WorkerHandle>>>,
+    runner: tokio::sync::Mutex<Option<Arc<RealmHandle>>>,
     skip_waiting: AtomicBool,
     /// Bumped on every dispatch; an idle stop only fires if it did not move.
     activity: AtomicU64,
@@ -97,11 +98,11 @@ pub(crate) struct Version {
 }
 
 impl Version {
-    fn state(&self) -> WorkerState {
+    pub(crate) fn state(&self) -> WorkerState {
         *self.state.lock().unwrap()
     }
 
-    fn view(&self) -> WorkerView {
+    pub(crate) fn view(&self) -> WorkerView {
         WorkerView {
             id: self.id,
             script_url: self.script_url.to_string(),
@@ -114,7 +115,7 @@ impl Version {
         self: &Arc<Self>,
         host: &HostInner,
         registration: &Registration,
-    ) -> Result<Arc<WorkerHandle>, HostError> {
+    ) -> Result<Arc<RealmHandle>, HostError> {
         let mut runner = self.runner.lock().await;
         if let Some(handle) = runner.as_ref() {
             if handle.is_alive() {
@@ -122,15 +123,17 @@ impl Version {
             }
             tracing::info!(script_url = %self.script_url, "restarting a stopped worker");
         }
-        let handle = WorkerHandle::start(WorkerSpec {
-            script_url: self.script_url.clone(),
-            script_source: self.script_source.clone(),
-            registration: registration.view(),
-            version: self.view(),
+        let (handle, _) = RealmHandle::start(RealmSpec {
+            url: self.script_url.clone(),
+            source: self.script_source.clone(),
+            kind: RealmKind::Worker(WorkerContext {
+                imports: self.imports.clone(),
+                registration: registration.view(),
+                version: self.view(),
+            }),
             limits: host.limits.clone(),
             delegate: host.delegate.clone(),
             loader: host.loader.clone(),
-            imports: self.imports.clone(),
             host_requests: host.requests.clone(),
         })
         .await?;
@@ -233,6 +236,16 @@ impl Registration {
         }
     }
 
+    /// Installing, waiting and active versions, in that order.
+    pub(crate) fn versions(&self) -> Vec<Arc<Version>> {
+        let slots = self.slots.lock().unwrap();
+        [&slots.installing, &slots.waiting, &slots.active]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
     pub(crate) fn active(&self) -> Option<Arc<Version>> {
         self.slots.lock().unwrap().active.clone()
     }
@@ -294,9 +307,13 @@ impl Registration {
         }
     }
 
-    /// Tells every running worker of this registration about new states.
-    async fn publish(&self) {
+    /// Tells every running worker of this registration, and every page of
+    /// its origin, about new states; waits until their listeners ran.
+    async fn publish(&self, host: &HostInner) {
         let view = self.view();
+        for page in host.pages_of_origin(&self.scope) {
+            page.handle.update_registration(view.clone(), self.ack_limit).await;
+        }
         let versions: Vec<_> = {
             let slots = self.slots.lock().unwrap();
             [&slots.installing, &slots.waiting, &slots.active]
@@ -317,14 +334,32 @@ impl Registration {
         tracing::debug!(script_url = %version.script_url, state = state.as_str(), "worker state");
     }
 
-    /// Update + Install + Activate for a new script.
+    /// Update + Install + Activate for a new script. `installing` learns
+    /// when the job's promise resolves (the new worker is installing) or that
+    /// it failed before that (fetch or evaluation).
     pub(crate) async fn update(
         self: &Arc<Self>,
         host: &Arc<HostInner>,
         id: u64,
         script_url: Url,
+        installing: Option<tokio::sync::oneshot::Sender<Result<RegistrationView, String>>>,
     ) -> Result<(), HostError> {
         let _job = self.jobs.lock().await;
+        let mut installing = installing;
+        let result = self.run_update(host, id, script_url, &mut installing).await;
+        if let (Err(error), Some(tx)) = (&result, installing.take()) {
+            let _ = tx.send(Err(error.to_string()));
+        }
+        result
+    }
+
+    async fn run_update(
+        self: &Arc<Self>,
+        host: &Arc<HostInner>,
+        id: u64,
+        script_url: Url,
+        installing: &mut Option<tokio::sync::oneshot::Sender<Result<RegistrationView, String>>>,
+    ) -> Result<(), HostError> {
         // Update: fetch the script.
         let script =
             host.loader
@@ -351,7 +386,11 @@ impl Registration {
         // Install.
         self.slots.lock().unwrap().installing = Some(version.clone());
         self.set_state(&version, WorkerState::Installing);
-        self.publish().await;
+        // Install step 4: resolve the job promise with the registration.
+        if let Some(tx) = installing.take() {
+            let _ = tx.send(Ok(self.view()));
+        }
+        self.publish(host).await;
         let outcome = version.dispatch(host, self, "install", Value::Null).await?;
         version
             .imports
@@ -360,7 +399,7 @@ impl Registration {
         if !outcome.is_success() {
             self.slots.lock().unwrap().installing = None;
             self.set_state(&version, WorkerState::Redundant);
-            self.publish().await;
+            self.publish(host).await;
             version.push_registration(self.view(), self.ack_limit).await;
             version.stop().await;
             let error = match outcome {
@@ -382,7 +421,7 @@ impl Registration {
             slots.waiting = Some(version.clone());
         }
         self.set_state(&version, WorkerState::Installed);
-        self.publish().await;
+        self.publish(host).await;
 
         // Activate: swrt has no controlled clients yet, so the waiting worker
         // may activate as soon as the old one has no events in flight.
@@ -405,7 +444,7 @@ impl Registration {
             previous.stop().await;
         }
         self.set_state(&version, WorkerState::Activating);
-        self.publish().await;
+        self.publish(host).await;
         // Activate step: failures of the activate event do not stop activation.
         let outcome = version
             .dispatch(host, self, "activate", Value::Null)
@@ -420,7 +459,7 @@ impl Registration {
             _ => {}
         }
         self.set_state(&version, WorkerState::Activated);
-        self.publish().await;
+        self.publish(host).await;
         Ok(())
     }
 }

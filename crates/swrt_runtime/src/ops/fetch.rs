@@ -15,7 +15,7 @@ use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::worker::WorkerOpContext;
+use crate::realm::RealmContext;
 
 /// Redirects followed before a fetch fails, as the Fetch standard says.
 const MAX_REDIRECTS: usize = 20;
@@ -139,7 +139,7 @@ pub(crate) async fn op_swrt_fetch(
 ) -> Result<FetchResult, FetchError> {
     let (client, cancel) = {
         let state = state.borrow();
-        let client = state.borrow::<WorkerOpContext>().http.clone();
+        let client = state.borrow::<RealmContext>().http.clone();
         let cancel = args
             .cancel_rid
             .and_then(|rid| state.resource_table.get::<FetchCancelResource>(rid).ok())

@@ -1,18 +1,17 @@
-//! Ops of the ServiceWorkerGlobalScope: the host command loop, event lifetime
-//! reports, `importScripts()`, `skipWaiting()`, `clients`.
+//! Ops of the ServiceWorkerGlobalScope: `importScripts()`, `skipWaiting()`,
+//! `clients` and `Client.postMessage()`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
-use deno_core::{op2, OpState};
-use serde::{Deserialize, Serialize};
+use deno_core::{op2, JsBuffer, OpState};
+use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::error::ScriptError;
-use crate::worker::{
-    ClientInfo, EventOutcome, HostCommand, MatchAllOptions, RegistrationView, WorkerOpContext,
-    WorkerRequest, WorkerView,
+use crate::realm::{
+    ClientInfo, HostRequest, MatchAllOptions, RealmContext, RegistrationView, WorkerContext,
+    WorkerView,
 };
 
 #[derive(Debug, thiserror::Error, deno_error::JsError)]
@@ -43,74 +42,26 @@ pub(crate) struct WorkerBootInfo {
 #[op2]
 #[serde]
 pub(crate) fn op_swrt_worker_info(state: &mut OpState) -> WorkerBootInfo {
-    let ctx = state.borrow::<WorkerOpContext>();
+    let worker = state.borrow::<WorkerContext>();
     WorkerBootInfo {
-        script_url: ctx.script_url.to_string(),
-        registration: ctx.registration.clone(),
-        version: ctx.version.clone(),
+        script_url: state.borrow::<RealmContext>().url.to_string(),
+        registration: worker.registration.clone(),
+        version: worker.version.clone(),
     }
 }
 
-/// The next command from the host. The JS command loop awaits this forever;
-/// `None` means the host dropped the worker.
-#[op2]
-#[serde]
-pub(crate) async fn op_swrt_next_command(state: Rc<RefCell<OpState>>) -> Option<HostCommand> {
-    let commands = state.borrow().borrow::<WorkerOpContext>().commands.clone();
-    let mut commands = commands.borrow_mut().await;
-    commands.recv().await
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct SettleReport {
-    /// `completed`, `threw` or `rejected`.
-    status: String,
-    message: Option<String>,
-    stack: Option<String>,
-}
-
-/// The event's lifetime ended (ExtendableEvent: no pending promises left).
-#[op2]
-pub(crate) fn op_swrt_event_settled(
-    state: &mut OpState,
-    #[number] event_id: u64,
-    #[serde] report: SettleReport,
-) {
-    let ctx = state.borrow::<WorkerOpContext>();
-    let Some(reply) = ctx.pending.lock().unwrap().remove(&event_id) else {
-        return;
-    };
-    let error = || {
-        ScriptError::from_js_report(
-            report
-                .message
-                .clone()
-                .unwrap_or_else(|| "unknown error".into()),
-            report.stack.clone(),
-            None,
-        )
-    };
-    let outcome = match report.status.as_str() {
-        "threw" => EventOutcome::ListenerThrew(error()),
-        "rejected" => EventOutcome::Rejected(error()),
-        _ => EventOutcome::Completed,
-    };
-    let _ = reply.send(outcome);
-}
-
-/// An exception no listener handled (HTML "report the exception"), or an
-/// unhandled promise rejection. The worker keeps running; the host decides.
-#[op2]
-pub(crate) fn op_swrt_report_uncaught(
-    state: &mut OpState,
-    #[string] message: String,
-    #[string] stack: Option<String>,
-    #[string] location: Option<String>,
-) {
-    let ctx = state.borrow::<WorkerOpContext>();
-    let error = ScriptError::from_js_report(message, stack, location);
-    ctx.delegate.uncaught_error(&ctx.script_url, &error);
+/// Sends `request` (built with a reply sender) to the host; returns the reply.
+async fn ask_host<T>(
+    state: &Rc<RefCell<OpState>>,
+    request: impl FnOnce(&RealmContext, oneshot::Sender<T>) -> HostRequest,
+) -> Option<T> {
+    let (tx, rx) = oneshot::channel();
+    {
+        let state = state.borrow();
+        let ctx = state.borrow::<RealmContext>();
+        let _ = ctx.host_requests.send(request(ctx, tx));
+    }
+    rx.await.ok()
 }
 
 /// `importScripts(...urls)`: fetches every URL first (synchronously, as the
@@ -121,11 +72,12 @@ pub(crate) fn op_swrt_import_scripts(
     state: &mut OpState,
     #[serde] urls: Vec<String>,
 ) -> Result<Vec<(String, String)>, ScopeError> {
-    let ctx = state.borrow::<WorkerOpContext>();
+    let ctx = state.borrow::<RealmContext>();
+    let imports = &state.borrow::<WorkerContext>().imports;
     let mut resolved = Vec::with_capacity(urls.len());
     for raw in &urls {
         let url = ctx
-            .script_url
+            .url
             .join(raw)
             .map_err(|_| ScopeError::ImportUrl(format!("the URL '{raw}' is invalid")))?;
         resolved.push(url);
@@ -133,13 +85,13 @@ pub(crate) fn op_swrt_import_scripts(
     let mut sources = Vec::with_capacity(resolved.len());
     for url in resolved {
         let key = url.to_string();
-        if let Some(text) = ctx.imports.scripts.lock().unwrap().get(&key) {
+        if let Some(text) = imports.scripts.lock().unwrap().get(&key) {
             sources.push((key, text.clone()));
             continue;
         }
-        // Service Workers §importScripts: after installation only scripts
+        // Service Workers, importScripts: after installation only scripts
         // already in the script resource map may be imported.
-        if ctx.imports.install_finished.load(Ordering::Acquire) {
+        if imports.install_finished.load(Ordering::Acquire) {
             return Err(ScopeError::ImportNetwork(format!(
                 "the script at '{key}' was not imported during installation"
             )));
@@ -147,11 +99,7 @@ pub(crate) fn op_swrt_import_scripts(
         let script = ctx.loader.fetch_blocking(&url).map_err(|e| {
             ScopeError::ImportNetwork(format!("the script at '{key}' failed to load: {e}"))
         })?;
-        ctx.imports
-            .scripts
-            .lock()
-            .unwrap()
-            .insert(key.clone(), script.text.clone());
+        imports.scripts.lock().unwrap().insert(key.clone(), script.text.clone());
         sources.push((script.url.to_string(), script.text));
     }
     Ok(sources)
@@ -159,33 +107,16 @@ pub(crate) fn op_swrt_import_scripts(
 
 #[op2]
 pub(crate) async fn op_swrt_skip_waiting(state: Rc<RefCell<OpState>>) {
-    let (tx, rx) = oneshot::channel();
-    {
-        let state = state.borrow();
-        let ctx = state.borrow::<WorkerOpContext>();
-        let _ = ctx.host_requests.send(WorkerRequest::SkipWaiting {
-            script_url: ctx.script_url.clone(),
-            reply: tx,
-        });
-    }
-    let _ = rx.await;
+    ask_host(&state, |ctx, reply| HostRequest::SkipWaiting { script_url: ctx.url.clone(), reply })
+        .await;
 }
 
 #[op2]
 pub(crate) async fn op_swrt_clients_claim(state: Rc<RefCell<OpState>>) -> Result<(), ScopeError> {
-    let (tx, rx) = oneshot::channel();
-    {
-        let state = state.borrow();
-        let ctx = state.borrow::<WorkerOpContext>();
-        let _ = ctx.host_requests.send(WorkerRequest::Claim {
-            script_url: ctx.script_url.clone(),
-            reply: tx,
-        });
-    }
-    match rx.await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(message)) => Err(ScopeError::InvalidState(message)),
-        Err(_) => Err(ScopeError::InvalidState("the host has shut down".into())),
+    match ask_host(&state, |ctx, reply| HostRequest::Claim { script_url: ctx.url.clone(), reply }).await {
+        Some(Ok(())) => Ok(()),
+        Some(Err(message)) => Err(ScopeError::InvalidState(message)),
+        None => Err(ScopeError::InvalidState("the host has shut down".into())),
     }
 }
 
@@ -195,27 +126,25 @@ pub(crate) async fn op_swrt_open_window(
     state: Rc<RefCell<OpState>>,
     #[string] url: String,
 ) -> Result<bool, ScopeError> {
-    let (tx, rx) = oneshot::channel();
-    {
+    let target = {
         let state = state.borrow();
-        let ctx = state.borrow::<WorkerOpContext>();
-        let url = ctx.script_url.join(&url).map_err(|_| {
-            ScopeError::Type(format!(
-                "Failed to execute 'openWindow': invalid URL '{url}'"
-            ))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") && url.as_str() != "about:blank" {
-            return Err(ScopeError::Type(format!(
-                "Failed to execute 'openWindow': '{url}' is not an http(s) URL"
-            )));
-        }
-        let _ = ctx.host_requests.send(WorkerRequest::OpenWindow {
-            script_url: ctx.script_url.clone(),
-            url,
-            reply: tx,
-        });
+        let base = &state.borrow::<RealmContext>().url;
+        base.join(&url).map_err(|_| {
+            ScopeError::Type(format!("Failed to execute 'openWindow': invalid URL '{url}'"))
+        })?
+    };
+    if !matches!(target.scheme(), "http" | "https") && target.as_str() != "about:blank" {
+        return Err(ScopeError::Type(format!(
+            "Failed to execute 'openWindow': '{target}' is not an http(s) URL"
+        )));
     }
-    Ok(rx.await.unwrap_or(false))
+    let opened = ask_host(&state, |ctx, reply| HostRequest::OpenWindow {
+        script_url: ctx.url.clone(),
+        url: target,
+        reply,
+    })
+    .await;
+    Ok(opened.unwrap_or(false))
 }
 
 /// `clients.matchAll()`: the host knows every client of the origin.
@@ -225,15 +154,29 @@ pub(crate) async fn op_swrt_clients_match_all(
     state: Rc<RefCell<OpState>>,
     #[serde] options: MatchAllOptions,
 ) -> Vec<ClientInfo> {
-    let (tx, rx) = oneshot::channel();
-    {
-        let state = state.borrow();
-        let ctx = state.borrow::<WorkerOpContext>();
-        let _ = ctx.host_requests.send(WorkerRequest::MatchAll {
-            script_url: ctx.script_url.clone(),
-            options,
-            reply: tx,
-        });
-    }
-    rx.await.unwrap_or_default()
+    ask_host(&state, |ctx, reply| HostRequest::MatchAll {
+        script_url: ctx.url.clone(),
+        options,
+        reply,
+    })
+    .await
+    .unwrap_or_default()
+}
+
+/// `Client.postMessage()`: `data` is already structured-serialized.
+#[op2]
+pub(crate) async fn op_swrt_client_post_message(
+    state: Rc<RefCell<OpState>>,
+    #[string] client_id: String,
+    #[buffer] data: JsBuffer,
+) -> bool {
+    let data = data.to_vec();
+    ask_host(&state, |ctx, reply| HostRequest::PostToClient {
+        script_url: ctx.url.clone(),
+        client_id,
+        data,
+        reply,
+    })
+    .await
+    .unwrap_or(false)
 }

@@ -1,12 +1,16 @@
-//! One service worker = one isolate on its own thread with a current-thread
-//! tokio runtime. The rest of the host talks to it only through channels:
-//! [`WorkerHandle`] sends [`HostCommand`]s, the worker answers through
-//! oneshot replies and the host request channel.
+//! A realm is one JavaScript isolate on its own thread with a current-thread
+//! tokio runtime: a service worker or a page (window client). The rest of the
+//! host talks to it only through channels: [`RealmHandle`] sends
+//! [`HostCommand`]s; the realm answers through oneshot replies and the host
+//! request channel ([`HostRequest`]).
 
+mod context;
+mod module_loader;
 mod thread;
 mod watchdog;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,19 +23,19 @@ use crate::delegate::{HostDelegate, TerminationReason};
 use crate::error::{HostError, ScriptError};
 use crate::loader::ScriptLoader;
 
-pub(crate) use thread::WorkerOpContext;
+pub(crate) use context::{PageContext, RealmContext, WorkerContext};
 pub(crate) use watchdog::BusyClock;
 
 /// Scripts a worker version imported with `importScripts()`. Kept with the
 /// version, not the thread, so a restarted worker reuses them: after install
-/// only already-imported URLs may be imported again (Service Workers §importScripts).
+/// only already-imported URLs may be imported again (Service Workers, importScripts).
 #[derive(Debug, Default)]
 pub struct ImportedScripts {
     pub(crate) scripts: Mutex<HashMap<String, String>>,
-    pub(crate) install_finished: std::sync::atomic::AtomicBool,
+    pub(crate) install_finished: AtomicBool,
 }
 
-/// A command from the host to the JavaScript of a worker.
+/// A command from the host to a realm's JavaScript.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum HostCommand {
@@ -45,18 +49,32 @@ pub enum HostCommand {
         /// Event-specific data.
         data: serde_json::Value,
     },
-    /// Registration and worker states changed. The worker acknowledges
-    /// (through the event settle report) once `statechange` events have fired.
+    /// Registration and worker states changed. The realm acknowledges
+    /// (through the settle report) once `statechange` events have fired.
     #[serde(rename_all = "camelCase")]
     Registration {
         /// Identifies the acknowledgement.
         ack_id: u64,
-        /// Snapshot of the registration as the worker should see it.
+        /// Snapshot of the registration.
         registration: RegistrationView,
+    },
+    /// A page's controller changed (`clients.claim()`).
+    #[serde(rename_all = "camelCase")]
+    Controller {
+        /// The new controller.
+        controller: Option<WorkerView>,
+    },
+    /// A message from a service worker to a page (`Client.postMessage`).
+    #[serde(rename_all = "camelCase")]
+    Message {
+        /// The structured-serialized message.
+        data: Vec<u8>,
+        /// The sending worker.
+        source: WorkerView,
     },
 }
 
-/// The registration as a worker's JavaScript sees it.
+/// A registration as a realm's JavaScript sees it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistrationView {
@@ -104,41 +122,43 @@ impl EventOutcome {
     }
 }
 
-/// What the worker thread needs to start.
-pub(crate) struct WorkerSpec {
-    pub script_url: Url,
-    pub script_source: String,
-    pub registration: RegistrationView,
-    /// The version this worker runs, as its `serviceWorker` object shows it.
-    pub version: WorkerView,
+/// What runs in a realm.
+pub(crate) enum RealmKind {
+    /// A service worker: its classic script is evaluated before `start` returns.
+    Worker(WorkerContext),
+    /// A page: `start` returns once the realm is up; evaluation is reported
+    /// through the returned [`PageEvaluation`].
+    Page(PageContext),
+}
+
+/// Everything a realm thread needs to start.
+pub(crate) struct RealmSpec {
+    pub url: Url,
+    pub source: String,
+    pub kind: RealmKind,
     pub limits: Limits,
     pub delegate: Arc<dyn HostDelegate>,
     pub loader: ScriptLoader,
-    pub imports: Arc<ImportedScripts>,
-    pub host_requests: mpsc::UnboundedSender<WorkerRequest>,
+    pub host_requests: mpsc::UnboundedSender<HostRequest>,
 }
 
-/// Requests from a worker's JavaScript that only the host can answer.
+/// Requests from a realm's JavaScript that only the host can answer.
 #[derive(Debug)]
-pub(crate) enum WorkerRequest {
-    SkipWaiting {
+pub(crate) enum HostRequest {
+    SkipWaiting { script_url: Url, reply: oneshot::Sender<()> },
+    Claim { script_url: Url, reply: oneshot::Sender<Result<(), String>> },
+    OpenWindow { script_url: Url, url: Url, reply: oneshot::Sender<bool> },
+    MatchAll { script_url: Url, options: MatchAllOptions, reply: oneshot::Sender<Vec<ClientInfo>> },
+    PostToClient { script_url: Url, client_id: String, data: Vec<u8>, reply: oneshot::Sender<bool> },
+    Register {
+        client_id: String,
         script_url: Url,
-        reply: oneshot::Sender<()>,
+        scope: Option<Url>,
+        reply: oneshot::Sender<Result<RegistrationView, String>>,
     },
-    Claim {
-        script_url: Url,
-        reply: oneshot::Sender<Result<(), String>>,
-    },
-    OpenWindow {
-        script_url: Url,
-        url: Url,
-        reply: oneshot::Sender<bool>,
-    },
-    MatchAll {
-        script_url: Url,
-        options: MatchAllOptions,
-        reply: oneshot::Sender<Vec<ClientInfo>>,
-    },
+    Registrations { client_id: String, reply: oneshot::Sender<Vec<RegistrationView>> },
+    Unregister { scope: Url, reply: oneshot::Sender<bool> },
+    PostToWorker { client_id: String, version_id: u64, data: Vec<u8>, reply: oneshot::Sender<bool> },
 }
 
 /// `clients.matchAll()` options.
@@ -150,7 +170,7 @@ pub(crate) struct MatchAllOptions {
     pub client_type: String,
 }
 
-/// A client (page or worker) as `clients.matchAll()` reports it.
+/// A client (page) as `clients.matchAll()` reports it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientInfo {
@@ -165,19 +185,19 @@ pub struct ClientInfo {
 
 pub(crate) type PendingEvents = Arc<Mutex<HashMap<u64, oneshot::Sender<EventOutcome>>>>;
 
-/// State shared by a worker thread and its handle.
-pub(crate) struct WorkerShared {
+/// State shared by a realm thread and its handle.
+pub(crate) struct RealmShared {
     pub pending: PendingEvents,
     pub termination: Mutex<Option<TerminationReason>>,
     pub busy: BusyClock,
-    pub script_url: Url,
+    pub url: Url,
     pub delegate: Arc<dyn HostDelegate>,
-    /// Set when the host stops the worker (idle, replaced, shutdown).
-    pub stopping: std::sync::atomic::AtomicBool,
+    /// Set when the host stops the realm (idle, replaced, shutdown).
+    pub stopping: AtomicBool,
 }
 
-impl WorkerShared {
-    /// Records why the worker is being terminated. Only the first reason
+impl RealmShared {
+    /// Records why the realm is being terminated. Only the first reason
     /// counts and is reported to the delegate; returns true for that one.
     pub(crate) fn mark_terminated(&self, reason: TerminationReason) -> bool {
         let mut slot = self.termination.lock().unwrap();
@@ -186,75 +206,91 @@ impl WorkerShared {
         }
         *slot = Some(reason.clone());
         drop(slot);
-        self.delegate.worker_terminated(&self.script_url, &reason);
+        self.delegate.worker_terminated(&self.url, &reason);
         true
+    }
+
+    /// Ends every open event with the termination reason (or "worker gone").
+    pub(crate) fn fail_pending(&self) {
+        let reason = self.termination.lock().unwrap().clone();
+        let pending: Vec<_> = self.pending.lock().unwrap().drain().collect();
+        for (_, reply) in pending {
+            let _ = reply.send(match &reason {
+                Some(r) => EventOutcome::Terminated(r.clone()),
+                None => EventOutcome::WorkerGone,
+            });
+        }
     }
 }
 
-/// The host's end of a running worker.
-pub(crate) struct WorkerHandle {
+/// Resolves when a page's script has finished evaluating (top-level await
+/// included), with the error if it threw.
+pub(crate) type PageEvaluation = oneshot::Receiver<Result<(), ScriptError>>;
+
+/// The host's end of a running realm.
+pub(crate) struct RealmHandle {
     commands: mpsc::UnboundedSender<HostCommand>,
     stop: Option<oneshot::Sender<()>>,
-    shared: Arc<WorkerShared>,
+    shared: Arc<RealmShared>,
     isolate: deno_core::v8::IsolateHandle,
     thread: Option<std::thread::JoinHandle<()>>,
-    next_event_id: std::sync::atomic::AtomicU64,
-    script_url: Url,
+    next_id: AtomicU64,
 }
 
-impl WorkerHandle {
-    /// Starts the worker thread and evaluates the script. Resolves once the
-    /// evaluation finished (Ok) or failed (the error, with its location).
-    pub(crate) async fn start(spec: WorkerSpec) -> Result<WorkerHandle, HostError> {
-        let script_url = spec.script_url.clone();
-        let limits = spec.limits.clone();
-        let delegate = spec.delegate.clone();
-        let shared = Arc::new(WorkerShared {
+impl RealmHandle {
+    /// Starts the realm thread. For a worker, resolves once its script has
+    /// evaluated (or with the error, with its location); for a page, once the
+    /// realm is up, with a receiver for the end of evaluation.
+    pub(crate) async fn start(
+        spec: RealmSpec,
+    ) -> Result<(RealmHandle, Option<PageEvaluation>), HostError> {
+        let url = spec.url.clone();
+        let budget = spec.limits.event_timeout;
+        let shared = Arc::new(RealmShared {
             pending: Arc::default(),
             termination: Mutex::new(None),
             busy: BusyClock::default(),
-            script_url: script_url.clone(),
-            delegate: delegate.clone(),
-            stopping: std::sync::atomic::AtomicBool::new(false),
+            url: url.clone(),
+            delegate: spec.delegate.clone(),
+            stopping: AtomicBool::new(false),
         });
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = oneshot::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
+        let (evaluated_tx, evaluated_rx) = oneshot::channel();
+        let is_page = matches!(spec.kind, RealmKind::Page(_));
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
-            .name(format!("sw {script_url}"))
-            .spawn(move || thread::run(spec, thread_shared, commands_rx, stop_rx, ready_tx))
-            .map_err(|e| HostError::Engine(format!("cannot spawn a worker thread: {e}")))?;
+            .name(format!("realm {url}"))
+            .spawn(move || {
+                thread::run(spec, thread_shared, commands_rx, stop_rx, ready_tx, evaluated_tx)
+            })
+            .map_err(|e| HostError::Engine(format!("cannot spawn a realm thread: {e}")))?;
         let isolate = match ready_rx.await {
             Ok(Ok(isolate)) => isolate,
             Ok(Err(e)) => {
-                let _ = thread.join();
+                let _ = tokio::task::spawn_blocking(move || thread.join()).await;
                 return Err(e);
             }
             Err(_) => {
-                let _ = thread.join();
+                let _ = tokio::task::spawn_blocking(move || thread.join()).await;
                 let reason = shared.termination.lock().unwrap().clone();
                 return Err(match reason {
-                    Some(reason) => HostError::Terminated {
-                        url: script_url.to_string(),
-                        reason,
-                    },
-                    None => HostError::WorkerGone {
-                        url: script_url.to_string(),
-                    },
+                    Some(reason) => HostError::Terminated { url: url.to_string(), reason },
+                    None => HostError::WorkerGone { url: url.to_string() },
                 });
             }
         };
-        watchdog::spawn(shared.clone(), isolate.clone(), limits.event_timeout);
-        Ok(WorkerHandle {
+        watchdog::spawn(shared.clone(), isolate.clone(), budget);
+        let handle = RealmHandle {
             commands: commands_tx,
             stop: Some(stop_tx),
             shared,
             isolate,
             thread: Some(thread),
-            next_event_id: std::sync::atomic::AtomicU64::new(1),
-            script_url,
-        })
+            next_id: AtomicU64::new(1),
+        };
+        Ok((handle, is_page.then_some(evaluated_rx)))
     }
 
     /// True while the thread runs and no limit terminated it.
@@ -271,16 +307,11 @@ impl WorkerHandle {
         data: serde_json::Value,
         wait_until_timeout: Duration,
     ) -> EventOutcome {
-        let event_id = self
-            .next_event_id
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let event_id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.shared.pending.lock().unwrap().insert(event_id, tx);
-        let command = HostCommand::Dispatch {
-            event_id,
-            event_type: event_type.to_string(),
-            data,
-        };
+        let command =
+            HostCommand::Dispatch { event_id, event_type: event_type.to_string(), data };
         if self.commands.send(command).is_err() {
             self.shared.pending.lock().unwrap().remove(&event_id);
             return self.gone_outcome();
@@ -289,38 +320,30 @@ impl WorkerHandle {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => self.gone_outcome(),
             Err(_) => {
-                tracing::warn!(script_url = %self.script_url, event_type, "event lifetime cap reached; terminating worker");
+                tracing::warn!(url = %self.shared.url, event_type, "event lifetime cap reached; terminating worker");
                 self.terminate(TerminationReason::WaitUntilTimeout);
                 EventOutcome::Terminated(TerminationReason::WaitUntilTimeout)
             }
         }
     }
 
-    /// Sends new registration state to the worker's JavaScript and waits
-    /// until its `statechange` listeners ran (bounded by `limit`).
-    pub(crate) async fn update_registration(
-        &self,
-        registration: RegistrationView,
-        limit: Duration,
-    ) {
-        let ack_id = self
-            .next_event_id
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    /// Sends new registration state and waits until `statechange` listeners
+    /// ran (bounded by `limit`).
+    pub(crate) async fn update_registration(&self, registration: RegistrationView, limit: Duration) {
+        let ack_id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.shared.pending.lock().unwrap().insert(ack_id, tx);
-        if self
-            .commands
-            .send(HostCommand::Registration {
-                ack_id,
-                registration,
-            })
-            .is_err()
-        {
+        if self.commands.send(HostCommand::Registration { ack_id, registration }).is_err() {
             self.shared.pending.lock().unwrap().remove(&ack_id);
             return;
         }
         let _ = tokio::time::timeout(limit, rx).await;
         self.shared.pending.lock().unwrap().remove(&ack_id);
+    }
+
+    /// Sends a command that needs no reply.
+    pub(crate) fn send(&self, command: HostCommand) -> bool {
+        self.commands.send(command).is_ok()
     }
 
     fn gone_outcome(&self) -> EventOutcome {
@@ -330,14 +353,21 @@ impl WorkerHandle {
         }
     }
 
-    /// Terminates the worker's JavaScript at once and stops the thread.
+    /// Terminates the realm's JavaScript at once and stops the thread.
     pub(crate) fn terminate(&self, reason: TerminationReason) {
         self.shared.mark_terminated(reason);
         self.isolate.terminate_execution();
-        fail_pending(&self.shared);
+        self.shared.fail_pending();
     }
 
-    /// Stops the worker and waits for its thread to end.
+    /// Stops the realm without waiting for its thread.
+    pub(crate) fn terminate_quietly(&self) {
+        self.shared.stopping.store(true, Ordering::Release);
+        self.isolate.terminate_execution();
+        self.shared.fail_pending();
+    }
+
+    /// Stops the realm and waits for its thread to end.
     pub(crate) async fn stop(mut self) {
         self.signal_stop();
         if let Some(thread) = self.thread.take() {
@@ -346,34 +376,20 @@ impl WorkerHandle {
     }
 
     fn signal_stop(&mut self) {
-        self.shared
-            .stopping
-            .store(true, std::sync::atomic::Ordering::Release);
+        self.shared.stopping.store(true, Ordering::Release);
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         // A thread stuck in JavaScript would never see the stop signal.
         self.isolate.terminate_execution();
-        fail_pending(&self.shared);
+        self.shared.fail_pending();
     }
 }
 
-impl Drop for WorkerHandle {
+impl Drop for RealmHandle {
     fn drop(&mut self) {
         // Never join here: drop may run on an async executor thread. The
-        // worker thread exits by itself once it sees the stop signal.
+        // realm thread exits by itself once it sees the stop signal.
         self.signal_stop();
-    }
-}
-
-/// Ends every open event with the termination reason (or "worker gone").
-pub(crate) fn fail_pending(shared: &WorkerShared) {
-    let reason = shared.termination.lock().unwrap().clone();
-    let pending: Vec<_> = shared.pending.lock().unwrap().drain().collect();
-    for (_, reply) in pending {
-        let _ = reply.send(match &reason {
-            Some(r) => EventOutcome::Terminated(r.clone()),
-            None => EventOutcome::WorkerGone,
-        });
     }
 }

@@ -1,69 +1,59 @@
-//! The worker thread: owns the isolate, evaluates the script, then runs the
+//! The realm thread: owns the isolate, evaluates the script, then runs the
 //! event loop until the host stops it or a limit terminates it.
 
 use std::future::poll_fn;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::Poll;
 
 use deno_core::{v8, AsyncRefCell, JsRuntime, PollEventLoopOptions, RuntimeOptions};
+use futures::FutureExt;
 use tokio::sync::{mpsc, oneshot};
-use url::Url;
 
-use super::{
-    fail_pending, HostCommand, ImportedScripts, PendingEvents, RegistrationView, WorkerRequest,
-    WorkerShared, WorkerSpec, WorkerView,
-};
-use crate::delegate::{HostDelegate, TerminationReason};
+use super::module_loader::RealmModuleLoader;
+use super::{HostCommand, RealmContext, RealmKind, RealmShared, RealmSpec};
+use crate::delegate::TerminationReason;
 use crate::error::{HostError, ScriptError};
-use crate::loader::ScriptLoader;
-
-/// Everything the worker's ops need, kept in the isolate's `OpState`.
-pub(crate) struct WorkerOpContext {
-    pub script_url: Url,
-    pub delegate: Arc<dyn HostDelegate>,
-    pub http: reqwest::Client,
-    pub loader: ScriptLoader,
-    pub imports: Arc<ImportedScripts>,
-    pub host_requests: mpsc::UnboundedSender<WorkerRequest>,
-    pub commands: Rc<AsyncRefCell<mpsc::UnboundedReceiver<HostCommand>>>,
-    pub pending: PendingEvents,
-    pub registration: RegistrationView,
-    pub version: WorkerView,
-}
 
 type Ready = oneshot::Sender<Result<v8::IsolateHandle, HostError>>;
+type Evaluated = oneshot::Sender<Result<(), ScriptError>>;
 
 pub(crate) fn run(
-    spec: WorkerSpec,
-    shared: Arc<WorkerShared>,
+    spec: RealmSpec,
+    shared: Arc<RealmShared>,
     commands: mpsc::UnboundedReceiver<HostCommand>,
     stop: oneshot::Receiver<()>,
     ready: Ready,
+    evaluated: Evaluated,
 ) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             let _ = ready.send(Err(HostError::Engine(format!("tokio runtime: {e}"))));
             return;
         }
     };
-    runtime.block_on(run_worker(spec, shared.clone(), commands, stop, ready));
-    fail_pending(&shared);
+    runtime.block_on(run_realm(spec, shared.clone(), commands, stop, ready, evaluated));
+    shared.fail_pending();
 }
 
-async fn run_worker(
-    spec: WorkerSpec,
-    shared: Arc<WorkerShared>,
+async fn run_realm(
+    spec: RealmSpec,
+    shared: Arc<RealmShared>,
     commands: mpsc::UnboundedReceiver<HostCommand>,
     mut stop: oneshot::Receiver<()>,
     ready: Ready,
+    evaluated: Evaluated,
 ) {
-    let script_url = spec.script_url.clone();
-    let delegate = spec.delegate.clone();
-    let mut js = match create_runtime(&spec, &shared, commands) {
+    let url = spec.url.clone();
+    let source = spec.source.clone();
+    let budget = spec.limits.event_timeout;
+    let is_page = matches!(spec.kind, RealmKind::Page(_));
+    let module_choice = match &spec.kind {
+        RealmKind::Page(page) => page.module,
+        RealmKind::Worker(_) => Some(false),
+    };
+    let mut js = match create_runtime(spec, &shared, commands) {
         Ok(js) => js,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -72,33 +62,40 @@ async fn run_worker(
     };
     let isolate = js.v8_isolate().thread_safe_handle();
 
-    // Evaluate the classic script. Its time is bounded by the same budget as
-    // an event: the watchdog isn't running yet, so arm a local timer thread.
-    let evaluation = {
-        let guard =
-            EvaluationWatch::arm(isolate.clone(), spec.limits.event_timeout, shared.clone());
+    if is_page {
+        // A page is usable (messages, registrations) while its script runs.
+        if ready.send(Ok(isolate.clone())).is_err() {
+            return;
+        }
+        let result = tokio::select! {
+            biased;
+            _ = &mut stop => return,
+            result = evaluate_page(&mut js, &shared, &url, source, module_choice, budget) => result,
+        };
+        let _ = evaluated.send(result);
+    } else {
+        // A worker's classic script must evaluate before install; a script
+        // that never yields is bounded by the same budget as an event (the
+        // watchdog task starts only after `ready`).
+        let guard = EvaluationWatch::arm(isolate.clone(), budget, shared.clone());
         shared.busy.enter();
-        let result = js.execute_script(script_url.to_string(), spec.script_source.clone());
+        let result = js.execute_script(url.to_string(), source);
         shared.busy.leave();
         drop(guard);
-        result
-    };
-    if let Err(error) = evaluation {
-        let terminated = shared.termination.lock().unwrap().clone();
-        let _ = ready.send(Err(match terminated {
-            Some(reason) => HostError::Terminated {
-                url: script_url.to_string(),
-                reason,
-            },
-            None => HostError::Evaluation {
-                url: script_url.to_string(),
-                error: ScriptError::from_js_error(&error),
-            },
-        }));
-        return;
-    }
-    if ready.send(Ok(isolate)).is_err() {
-        return;
+        if let Err(error) = result {
+            let terminated = shared.termination.lock().unwrap().clone();
+            let _ = ready.send(Err(match terminated {
+                Some(reason) => HostError::Terminated { url: url.to_string(), reason },
+                None => HostError::Evaluation {
+                    url: url.to_string(),
+                    error: ScriptError::from_js_error(&error),
+                },
+            }));
+            return;
+        }
+        if ready.send(Ok(isolate)).is_err() {
+            return;
+        }
     }
 
     loop {
@@ -112,11 +109,8 @@ async fn run_worker(
             biased;
             _ = &mut stop => break,
             result = event_loop => match result {
-                Ok(()) => {
-                    // Nothing pending at all (the command loop returned):
-                    // the host dropped its end.
-                    break;
-                }
+                // Nothing pending at all: the host dropped its end.
+                Ok(()) => break,
                 Err(error) => {
                     if shared.termination.lock().unwrap().is_some()
                         || shared.stopping.load(std::sync::atomic::Ordering::Acquire)
@@ -124,28 +118,100 @@ async fn run_worker(
                         break;
                     }
                     // An exception nobody handled: report it and keep serving,
-                    // as a browser's worker does.
-                    let report = ScriptError::from_core_error(&error);
-                    delegate.uncaught_error(&script_url, &report);
+                    // as a browser's realm does.
+                    shared.delegate.uncaught_error(&url, &ScriptError::from_core_error(&error));
                 }
             }
         }
     }
     if let Some(reason) = shared.termination.lock().unwrap().clone() {
-        tracing::debug!(%script_url, %reason, "worker thread ends after termination");
+        tracing::debug!(%url, %reason, "realm thread ends after termination");
     }
 }
 
+/// Runs a page's script to the end of its evaluation, top-level await
+/// included, while the event loop keeps running.
+async fn evaluate_page(
+    js: &mut JsRuntime,
+    shared: &Arc<RealmShared>,
+    url: &url::Url,
+    source: String,
+    module: Option<bool>,
+    _budget: std::time::Duration,
+) -> Result<(), ScriptError> {
+    if module != Some(true) {
+        shared.busy.enter();
+        let result = js.execute_script(url.to_string(), source.clone());
+        shared.busy.leave();
+        match result {
+            Ok(_) => return drive_until(js, shared, futures::future::ready(Ok::<(), ScriptError>(()))).await,
+            Err(error) => {
+                let report = ScriptError::from_js_error(&error);
+                let looks_like_module = module.is_none()
+                    && report.message.contains("SyntaxError")
+                    && ["import", "export", "await"].iter().any(|w| report.message.contains(w));
+                if !looks_like_module {
+                    return Err(report);
+                }
+                tracing::debug!(%url, "running the client script as a module");
+            }
+        }
+    }
+    let id = js
+        .load_main_es_module_from_code(url, source)
+        .await
+        .map_err(|e| ScriptError::from_core_error(&e))?;
+    let evaluation = js.mod_evaluate(id).map(|r| r.map_err(|e| ScriptError::from_core_error(&e)));
+    drive_until(js, shared, evaluation).await
+}
+
+/// Polls `fut` and the event loop together until `fut` resolves.
+async fn drive_until<F>(js: &mut JsRuntime, shared: &Arc<RealmShared>, fut: F) -> Result<(), ScriptError>
+where
+    F: std::future::Future<Output = Result<(), ScriptError>>,
+{
+    let mut fut = std::pin::pin!(fut);
+    poll_fn(|cx| {
+        if let Poll::Ready(result) = fut.as_mut().poll(cx) {
+            return Poll::Ready(result);
+        }
+        shared.busy.enter();
+        let result = js.poll_event_loop(cx, PollEventLoopOptions::default());
+        shared.busy.leave();
+        match result {
+            Poll::Ready(Err(error)) => {
+                if shared.termination.lock().unwrap().is_some() {
+                    return Poll::Ready(Err(ScriptError::plain("the page was terminated")));
+                }
+                shared.delegate.uncaught_error(&shared.url, &ScriptError::from_core_error(&error));
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            // The loop is idle but the evaluation hasn't resolved: a top-level
+            // await on a promise nothing will settle. Keep waiting (the host's
+            // --timeout reports it).
+            _ => Poll::Pending,
+        }
+    })
+    .await
+}
+
 fn create_runtime(
-    spec: &WorkerSpec,
-    shared: &Arc<WorkerShared>,
+    spec: RealmSpec,
+    shared: &Arc<RealmShared>,
     commands: mpsc::UnboundedReceiver<HostCommand>,
 ) -> Result<JsRuntime, HostError> {
-    let heap_limit = spec.limits.heap_limit_bytes;
-    let create_params = v8::CreateParams::default().heap_limits(0, heap_limit);
+    let create_params = v8::CreateParams::default().heap_limits(0, spec.limits.heap_limit_bytes);
+    let is_page = matches!(spec.kind, RealmKind::Page(_));
+    let extensions = if is_page {
+        crate::extension::page_extensions(spec.url.clone())
+    } else {
+        crate::extension::worker_extensions(spec.url.clone())
+    };
     let mut js = JsRuntime::try_new(RuntimeOptions {
-        extensions: crate::extension::worker_extensions(spec.script_url.clone()),
+        extensions,
         create_params: Some(create_params),
+        module_loader: Some(Rc::new(RealmModuleLoader { loader: spec.loader.clone() })),
         ..Default::default()
     })
     .map_err(|e| HostError::Engine(e.to_string()))?;
@@ -153,7 +219,7 @@ fn create_runtime(
     let isolate = js.v8_isolate().thread_safe_handle();
     let heap_shared = shared.clone();
     js.add_near_heap_limit_callback(move |current, _initial| {
-        // Terminate this worker only; grant headroom so the engine can unwind.
+        // Terminate this realm only; grant headroom so the engine can unwind.
         heap_shared.mark_terminated(TerminationReason::HeapLimitReached);
         isolate.terminate_execution();
         current.saturating_mul(2)
@@ -163,38 +229,36 @@ fn create_runtime(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| HostError::Engine(format!("HTTP client: {e}")))?;
-    js.op_state().borrow_mut().put(WorkerOpContext {
-        script_url: spec.script_url.clone(),
-        delegate: spec.delegate.clone(),
-        http,
-        loader: spec.loader.clone(),
-        imports: spec.imports.clone(),
-        host_requests: spec.host_requests.clone(),
-        commands: Rc::new(AsyncRefCell::new(commands)),
-        pending: shared.pending.clone(),
-        registration: spec.registration.clone(),
-        version: spec.version.clone(),
-    });
-    // The ESM entry point installed the globals; bootstrap reads OpState.
-    js.execute_script(
-        "ext:swrt/bootstrap",
-        "globalThis[Symbol.for('swrt.bootstrap')]();",
-    )
-    .map_err(|e| HostError::Engine(format!("bootstrap failed: {e}")))?;
+    {
+        let op_state = js.op_state();
+        let mut op_state = op_state.borrow_mut();
+        op_state.put(RealmContext {
+            url: spec.url.clone(),
+            delegate: spec.delegate.clone(),
+            http,
+            loader: spec.loader.clone(),
+            host_requests: spec.host_requests.clone(),
+            commands: Rc::new(AsyncRefCell::new(commands)),
+            pending: shared.pending.clone(),
+        });
+        match spec.kind {
+            RealmKind::Worker(worker) => op_state.put(worker),
+            RealmKind::Page(page) => op_state.put(page),
+        }
+    }
+    // The entry script defined the bootstrap; it reads OpState.
+    js.execute_script("ext:swrt/bootstrap", "globalThis[Symbol.for('swrt.bootstrap')]();")
+        .map_err(|e| HostError::Engine(format!("bootstrap failed: {e}")))?;
     Ok(js)
 }
 
-/// Bounds the top-level evaluation, which runs before the watchdog task exists.
+/// Bounds a worker's top-level evaluation, which runs before the watchdog task exists.
 struct EvaluationWatch {
     done: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl EvaluationWatch {
-    fn arm(
-        isolate: v8::IsolateHandle,
-        budget: std::time::Duration,
-        shared: Arc<WorkerShared>,
-    ) -> Self {
+    fn arm(isolate: v8::IsolateHandle, budget: std::time::Duration, shared: Arc<RealmShared>) -> Self {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         std::thread::spawn(move || {
             if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(budget) {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use deno_core::v8::IsolateHandle;
 
-use super::WorkerShared;
+use super::RealmShared;
 use crate::delegate::TerminationReason;
 
 fn epoch() -> Instant {
@@ -42,7 +42,7 @@ impl BusyClock {
 }
 
 /// Watches one worker until it ends. Runs as a task on the host's runtime.
-pub(crate) fn spawn(shared: Arc<WorkerShared>, isolate: IsolateHandle, budget: Duration) {
+pub(crate) fn spawn(shared: Arc<RealmShared>, isolate: IsolateHandle, budget: Duration) {
     let tick = (budget / 10).clamp(Duration::from_millis(10), Duration::from_millis(250));
     let weak = Arc::downgrade(&shared);
     drop(shared);
@@ -56,7 +56,7 @@ pub(crate) fn spawn(shared: Arc<WorkerShared>, isolate: IsolateHandle, budget: D
             if shared.busy.busy_for().is_some_and(|busy| busy > budget) {
                 shared.mark_terminated(TerminationReason::TimeBudgetExceeded);
                 isolate.terminate_execution();
-                super::fail_pending(&shared);
+                shared.fail_pending();
                 return;
             }
         }

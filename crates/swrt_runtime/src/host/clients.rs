@@ -1,0 +1,244 @@
+//! Page clients and everything realms ask of the host: registering from a
+//! page, messages between pages and workers, `clients.*`, `skipWaiting()`.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use url::Url;
+
+use super::HostInner;
+use crate::error::{HostError, ScriptError};
+use crate::realm::{
+    ClientInfo, HostCommand, HostRequest, PageContext, PageEvaluation, RealmHandle, RealmKind,
+    RealmSpec, RegistrationView,
+};
+
+/// A page the host runs.
+pub(crate) struct PageEntry {
+    pub(crate) id: String,
+    pub(crate) url: Url,
+    pub(crate) handle: RealmHandle,
+    /// Version id of the worker controlling this page.
+    controller: Mutex<Option<u64>>,
+}
+
+impl PageEntry {
+    fn info(&self) -> ClientInfo {
+        ClientInfo { id: self.id.clone(), url: self.url.to_string(), client_type: "window".into() }
+    }
+
+    pub(crate) async fn close(self: Arc<Self>) {
+        match Arc::try_unwrap(self) {
+            Ok(entry) => entry.handle.stop().await,
+            Err(shared) => shared.handle.terminate_quietly(),
+        }
+    }
+}
+
+/// A page opened with [`ServiceWorkerHost::open_page`](super::ServiceWorkerHost::open_page).
+pub struct PageHandle {
+    /// The page's client id.
+    pub id: String,
+    /// The page's URL.
+    pub url: Url,
+    evaluation: Option<PageEvaluation>,
+}
+
+impl PageHandle {
+    /// Resolves when the page's script has finished evaluating (for a module,
+    /// after its top-level `await`s), with the exception if it threw.
+    ///
+    /// A classic script that fails to parse because it uses `import`,
+    /// `export` or top-level `await` is run as a module instead, like Node's
+    /// module detection, so page code written either way runs unmodified.
+    pub async fn evaluated(&mut self) -> Result<(), ScriptError> {
+        match self.evaluation.take() {
+            Some(rx) => rx.await.unwrap_or_else(|_| Err(ScriptError::plain("the page stopped"))),
+            None => Ok(()),
+        }
+    }
+}
+
+pub(crate) async fn open_page(
+    host: &Arc<HostInner>,
+    url: Url,
+    module: Option<bool>,
+) -> Result<PageHandle, HostError> {
+    let script = host
+        .loader
+        .fetch(&url)
+        .await
+        .map_err(|reason| HostError::ScriptFetch { url: url.to_string(), reason })?;
+    let id = uuid::Uuid::new_v4().to_string();
+    // A page loaded inside an active registration's scope is controlled by it.
+    let controller = host.matching_registration(&url).and_then(|r| r.active());
+    let (handle, evaluation) = RealmHandle::start(RealmSpec {
+        url: url.clone(),
+        source: script.text,
+        kind: RealmKind::Page(PageContext {
+            client_id: id.clone(),
+            controller: controller.as_ref().map(|v| v.view()),
+            module,
+        }),
+        limits: host.limits.clone(),
+        delegate: host.delegate.clone(),
+        loader: host.loader.clone(),
+        host_requests: host.requests.clone(),
+    })
+    .await?;
+    host.pages.lock().unwrap().push(Arc::new(PageEntry {
+        id: id.clone(),
+        url: url.clone(),
+        handle,
+        controller: Mutex::new(controller.map(|v| v.id)),
+    }));
+    Ok(PageHandle { id, url, evaluation })
+}
+
+fn page(host: &HostInner, id: &str) -> Option<Arc<PageEntry>> {
+    host.pages.lock().unwrap().iter().find(|p| p.id == id).cloned()
+}
+
+pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
+    match request {
+        HostRequest::SkipWaiting { script_url, reply } => {
+            for registration in host.registrations.lock().unwrap().iter() {
+                registration.mark_skip_waiting(&script_url);
+            }
+            let _ = reply.send(());
+        }
+        HostRequest::OpenWindow { script_url, url, reply } => {
+            tracing::info!(%script_url, %url, "clients.openWindow");
+            let _ = reply.send(host.delegate.open_window(&script_url, &url));
+        }
+        HostRequest::MatchAll { script_url, options, reply } => {
+            // Clients.matchAll: same-origin window clients, those controlled by
+            // this worker unless includeUncontrolled.
+            let own = host.version_by_script(&script_url).map(|(_, v)| v.id);
+            let wants_windows = matches!(options.client_type.as_str(), "window" | "all");
+            let clients = if wants_windows {
+                host.pages_of_origin(&script_url)
+                    .into_iter()
+                    .filter(|p| {
+                        options.include_uncontrolled || *p.controller.lock().unwrap() == own
+                    })
+                    .map(|p| p.info())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let _ = reply.send(clients);
+        }
+        HostRequest::Claim { script_url, reply } => {
+            let Some((registration, version)) = host.version_by_script(&script_url) else {
+                let _ = reply.send(Err("the worker is not registered".into()));
+                return;
+            };
+            if registration.active().map(|a| a.id) != Some(version.id) {
+                let _ = reply.send(Err("Only the active worker can claim clients.".into()));
+                return;
+            }
+            let view = version.view();
+            for page in host.pages_of_origin(&registration.scope) {
+                let in_scope = host
+                    .matching_registration(&page.url)
+                    .is_some_and(|r| Arc::ptr_eq(&r, &registration));
+                let mut controller = page.controller.lock().unwrap();
+                if in_scope && *controller != Some(version.id) {
+                    *controller = Some(version.id);
+                    page.handle.send(HostCommand::Controller { controller: Some(view.clone()) });
+                }
+            }
+            let _ = reply.send(Ok(()));
+        }
+        HostRequest::PostToClient { script_url, client_id, data, reply } => {
+            let source = host.version_by_script(&script_url).map(|(_, v)| v.view());
+            let delivered = match (page(host, &client_id), source) {
+                (Some(page), Some(source)) => page.handle.send(HostCommand::Message { data, source }),
+                _ => false,
+            };
+            let _ = reply.send(delivered);
+        }
+        HostRequest::Register { client_id, script_url, scope, reply } => {
+            let Some(page) = page(host, &client_id) else {
+                let _ = reply.send(Err("the page is gone".into()));
+                return;
+            };
+            // Register step: the script must be same-origin with the page.
+            if script_url.origin() != page.url.origin() {
+                let _ = reply.send(Err(format!(
+                    "The origin of the provided scriptURL ('{}') does not match the current origin ('{}').",
+                    script_url.origin().ascii_serialization(),
+                    page.url.origin().ascii_serialization()
+                )));
+                return;
+            }
+            let registration = match host.registration_for_scope(&script_url, scope) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = reply.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            let id = host.next_version_id.fetch_add(1, Ordering::Relaxed);
+            host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
+            let host = host.clone();
+            tokio::spawn(async move {
+                if let Err(error) = registration.update(&host, id, script_url.clone(), Some(reply)).await {
+                    // The page saw the rejection or the worker turn redundant;
+                    // the host still says why.
+                    tracing::warn!(%script_url, "registration failed: {error}");
+                }
+                host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
+            });
+        }
+        HostRequest::Registrations { client_id, reply } => {
+            let views: Vec<RegistrationView> = match page(host, &client_id) {
+                Some(page) => host.registrations_of_origin(&page.url).iter().map(|r| r.view()).collect(),
+                None => Vec::new(),
+            };
+            let _ = reply.send(views);
+        }
+        HostRequest::Unregister { scope, reply } => {
+            let removed = {
+                let mut all = host.registrations.lock().unwrap();
+                let before = all.len();
+                let mut removed = Vec::new();
+                all.retain(|r| {
+                    let keep = r.scope != scope;
+                    if !keep {
+                        removed.push(r.clone());
+                    }
+                    keep
+                });
+                debug_assert!(all.len() + removed.len() == before);
+                removed
+            };
+            let found = !removed.is_empty();
+            tokio::spawn(async move {
+                for registration in removed {
+                    registration.stop_all().await;
+                }
+            });
+            let _ = reply.send(found);
+        }
+        HostRequest::PostToWorker { client_id, version_id, data, reply } => {
+            let (Some(page), Some((registration, version))) = (page(host, &client_id), host.version_by_id(version_id)) else {
+                let _ = reply.send(false);
+                return;
+            };
+            let _ = reply.send(true);
+            let host = host.clone();
+            let source = page.info();
+            let origin = page.url.origin().ascii_serialization();
+            tokio::spawn(async move {
+                let data = json!({ "serialized": data, "source": source, "origin": origin });
+                if let Err(error) = version.dispatch(&host, &registration, "message", data).await {
+                    tracing::warn!("message to {} was not delivered: {error}", version.script_url);
+                }
+            });
+        }
+    }
+}
+

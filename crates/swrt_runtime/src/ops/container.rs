@@ -1,0 +1,119 @@
+//! Ops of a page's `navigator.serviceWorker` (ServiceWorkerContainer) and of
+//! the `ServiceWorker` objects a page holds.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use deno_core::{op2, JsBuffer, OpState};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::realm::{HostRequest, PageContext, RealmContext, RegistrationView, WorkerView};
+
+#[derive(Debug, thiserror::Error, deno_error::JsError)]
+pub(crate) enum ContainerError {
+    #[class(type)]
+    #[error("Failed to register a ServiceWorker: {0}")]
+    Register(String),
+    #[class("DOMExceptionInvalidStateError")]
+    #[error("{0}")]
+    InvalidState(String),
+}
+
+/// Boot data for a page's JavaScript.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PageBootInfo {
+    url: String,
+    client_id: String,
+    controller: Option<WorkerView>,
+}
+
+#[op2]
+#[serde]
+pub(crate) fn op_swrt_page_info(state: &mut OpState) -> PageBootInfo {
+    let page = state.borrow::<PageContext>();
+    PageBootInfo {
+        url: state.borrow::<RealmContext>().url.to_string(),
+        client_id: page.client_id.clone(),
+        controller: page.controller.clone(),
+    }
+}
+
+fn client_id(state: &Rc<RefCell<OpState>>) -> String {
+    state.borrow().borrow::<PageContext>().client_id.clone()
+}
+
+async fn ask<T>(
+    state: &Rc<RefCell<OpState>>,
+    request: impl FnOnce(oneshot::Sender<T>) -> HostRequest,
+) -> Option<T> {
+    let (tx, rx) = oneshot::channel();
+    let _ = state.borrow().borrow::<RealmContext>().host_requests.send(request(tx));
+    rx.await.ok()
+}
+
+/// `navigator.serviceWorker.register(url, {scope})`: resolves once the new
+/// worker is installing (Service Workers, Install step "resolve job promise"),
+/// or rejects with TypeError when the script cannot be fetched or evaluated.
+#[op2]
+#[serde]
+pub(crate) async fn op_swrt_sw_register(
+    state: Rc<RefCell<OpState>>,
+    #[string] script_url: String,
+    #[string] scope: Option<String>,
+) -> Result<RegistrationView, ContainerError> {
+    let (script_url, scope) = {
+        let state = state.borrow();
+        let base = &state.borrow::<RealmContext>().url;
+        let script_url = base
+            .join(&script_url)
+            .map_err(|_| ContainerError::Register(format!("invalid script URL '{script_url}'")))?;
+        let scope = match scope {
+            Some(scope) => Some(
+                base.join(&scope)
+                    .map_err(|_| ContainerError::Register(format!("invalid scope URL '{scope}'")))?,
+            ),
+            None => None,
+        };
+        (script_url, scope)
+    };
+    let client_id = client_id(&state);
+    match ask(&state, |reply| HostRequest::Register { client_id, script_url, scope, reply }).await {
+        Some(Ok(view)) => Ok(view),
+        Some(Err(message)) => Err(ContainerError::Register(message)),
+        None => Err(ContainerError::InvalidState("the host has shut down".into())),
+    }
+}
+
+/// Every registration of the page's origin.
+#[op2]
+#[serde]
+pub(crate) async fn op_swrt_sw_registrations(state: Rc<RefCell<OpState>>) -> Vec<RegistrationView> {
+    let client_id = client_id(&state);
+    ask(&state, |reply| HostRequest::Registrations { client_id, reply }).await.unwrap_or_default()
+}
+
+#[op2]
+pub(crate) async fn op_swrt_sw_unregister(
+    state: Rc<RefCell<OpState>>,
+    #[string] scope: String,
+) -> Result<bool, ContainerError> {
+    let scope = url::Url::parse(&scope)
+        .map_err(|_| ContainerError::InvalidState(format!("invalid scope {scope}")))?;
+    Ok(ask(&state, |reply| HostRequest::Unregister { scope, reply }).await.unwrap_or(false))
+}
+
+/// `ServiceWorker.postMessage()` from a page: `data` is structured-serialized.
+#[op2]
+pub(crate) async fn op_swrt_sw_post_message(
+    state: Rc<RefCell<OpState>>,
+    #[number] version_id: u64,
+    #[buffer] data: JsBuffer,
+) -> bool {
+    let client_id = client_id(&state);
+    let data = data.to_vec();
+    ask(&state, |reply| HostRequest::PostToWorker { client_id, version_id, data, reply })
+        .await
+        .unwrap_or(false)
+}

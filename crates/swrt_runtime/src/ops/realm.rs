@@ -1,0 +1,71 @@
+//! Ops every realm has: the host command loop, event lifetime reports and
+//! uncaught-error reports.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use deno_core::{op2, OpState};
+use serde::Deserialize;
+
+use crate::error::ScriptError;
+use crate::realm::{EventOutcome, HostCommand, RealmContext};
+
+/// The next command from the host. The JS command loop awaits this forever;
+/// `None` means the host dropped the realm.
+#[op2]
+#[serde]
+pub(crate) async fn op_swrt_next_command(state: Rc<RefCell<OpState>>) -> Option<HostCommand> {
+    let commands = state.borrow().borrow::<RealmContext>().commands.clone();
+    let mut commands = commands.borrow_mut().await;
+    commands.recv().await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SettleReport {
+    /// `completed`, `threw` or `rejected`.
+    status: String,
+    message: Option<String>,
+    stack: Option<String>,
+}
+
+/// An event's lifetime ended (ExtendableEvent: no pending promises left), or
+/// a registration update was applied.
+#[op2]
+pub(crate) fn op_swrt_event_settled(
+    state: &mut OpState,
+    #[number] event_id: u64,
+    #[serde] report: SettleReport,
+) {
+    let ctx = state.borrow::<RealmContext>();
+    let Some(reply) = ctx.pending.lock().unwrap().remove(&event_id) else {
+        return;
+    };
+    let error = || {
+        ScriptError::from_js_report(
+            report.message.clone().unwrap_or_else(|| "unknown error".into()),
+            report.stack.clone(),
+            None,
+        )
+    };
+    let outcome = match report.status.as_str() {
+        "threw" => EventOutcome::ListenerThrew(error()),
+        "rejected" => EventOutcome::Rejected(error()),
+        _ => EventOutcome::Completed,
+    };
+    let _ = reply.send(outcome);
+}
+
+/// An exception no listener handled (HTML "report the exception"), or an
+/// unhandled promise rejection. The realm keeps running; the host decides.
+#[op2]
+pub(crate) fn op_swrt_report_uncaught(
+    state: &mut OpState,
+    #[string] message: String,
+    #[string] stack: Option<String>,
+    #[string] location: Option<String>,
+) {
+    let ctx = state.borrow::<RealmContext>();
+    let error = ScriptError::from_js_report(message, stack, location);
+    ctx.delegate.uncaught_error(&ctx.url, &error);
+}

@@ -1,0 +1,43 @@
+//! What a realm's ops find in its `OpState`.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use deno_core::AsyncRefCell;
+use tokio::sync::mpsc;
+use url::Url;
+
+use super::{HostCommand, HostRequest, ImportedScripts, PendingEvents, RegistrationView, WorkerView};
+use crate::delegate::HostDelegate;
+use crate::loader::ScriptLoader;
+
+/// Shared by every realm kind: its URL, its reporter, its network client and
+/// its channels to the host.
+pub(crate) struct RealmContext {
+    pub url: Url,
+    pub delegate: Arc<dyn HostDelegate>,
+    pub http: reqwest::Client,
+    pub loader: ScriptLoader,
+    pub host_requests: mpsc::UnboundedSender<HostRequest>,
+    pub commands: Rc<AsyncRefCell<mpsc::UnboundedReceiver<HostCommand>>>,
+    pub pending: PendingEvents,
+}
+
+/// A service worker's own state.
+pub(crate) struct WorkerContext {
+    pub imports: Arc<ImportedScripts>,
+    pub registration: RegistrationView,
+    pub version: WorkerView,
+}
+
+/// A page's own state.
+pub(crate) struct PageContext {
+    /// The page's client id (a UUID), as `clients.matchAll()` reports it.
+    pub client_id: String,
+    /// The worker controlling the page when it was created.
+    pub controller: Option<WorkerView>,
+    /// Run the page as a module (true) or as a classic script (false); None
+    /// means decide from the source (a classic script that fails to parse
+    /// because of `import`, `export` or top-level `await` runs as a module).
+    pub module: Option<bool>,
+}

@@ -1,0 +1,107 @@
+// Entry point of a page (window client) realm: builds a Window global with
+// a small document and navigator.serviceWorker, then runs the loop that
+// receives the host's commands.
+(function () {
+const { core, primordials } = __bootstrap;
+const {
+  globalInterfaces,
+  installGlobalScope,
+  location: locationModule,
+  event: eventModule,
+  nonEnumerable,
+  webGlobalDescriptors,
+} = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
+const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
+const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
+const { fetch } = core.loadExtScript("ext:swrt/10_fetch.js");
+const { serviceWorkerObjectDescriptors } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
+const { containerDescriptors, createContainer, onController, onMessage, onRegistration } = core.loadExtScript(
+  "ext:swrt/50_service_worker_container.js",
+);
+const { createDocument, documentDescriptors } = core.loadExtScript("ext:swrt/60_document.js");
+
+const { op_swrt_page_info } = core.ops;
+const { ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
+const { Window } = globalInterfaces;
+const { Event, defineEventHandler } = eventModule;
+
+const illegal = Symbol("illegal constructor");
+
+class Navigator {
+  constructor(key = undefined, serviceWorker) {
+    if (key !== illegal) throw new TypeError("Illegal constructor");
+    this.serviceWorkerContainer = serviceWorker;
+  }
+  get serviceWorker() { return this.serviceWorkerContainer; }
+  get userAgent() { return "swrt/0.1"; }
+  get language() { return "en-US"; }
+  get languages() { return ["en-US"]; }
+  get onLine() { return true; }
+  get hardwareConcurrency() { return 2; }
+  get [SymbolToStringTag]() { return "Navigator"; }
+}
+
+for (const name of ["error", "load", "message", "messageerror", "unhandledrejection", "rejectionhandled", "beforeunload", "unload"]) {
+  defineEventHandler(Window.prototype, name);
+}
+
+function isSecureContext(url) {
+  const u = new URL(url);
+  return u.protocol === "https:" || u.hostname === "localhost" || u.hostname === "127.0.0.1" ||
+    u.hostname === "[::1]" || u.hostname.endsWith(".localhost");
+}
+
+function bootstrap() {
+  delete globalThis[SymbolFor("swrt.bootstrap")];
+  const info = op_swrt_page_info();
+  locationModule.setLocationHref(info.url);
+  const container = createContainer(info.url, info.controller);
+  const navigator = new Navigator(illegal, container);
+  const document = createDocument(info.url);
+  ObjectDefineProperties(globalThis, webGlobalDescriptors());
+  ObjectDefineProperties(globalThis, cryptoDescriptors());
+  ObjectDefineProperties(globalThis, serviceWorkerObjectDescriptors());
+  ObjectDefineProperties(globalThis, containerDescriptors());
+  ObjectDefineProperties(globalThis, documentDescriptors());
+  ObjectDefineProperties(globalThis, {
+    console: consoleDescriptor(),
+    fetch: nonEnumerable(fetch),
+    Window: nonEnumerable(Window),
+    Navigator: nonEnumerable(Navigator),
+    Location: locationModule.locationConstructorDescriptor,
+    location: locationModule.locationDescriptor,
+    window: { get: () => globalThis, enumerable: true, configurable: true },
+    top: { get: () => globalThis, enumerable: true, configurable: true },
+    parent: { get: () => globalThis, enumerable: true, configurable: true },
+    frames: { get: () => globalThis, enumerable: true, configurable: true },
+    document: { get: () => document, enumerable: true, configurable: true },
+    navigator: { get: () => navigator, enumerable: true, configurable: true },
+    origin: { get: () => new URL(info.url).origin, enumerable: true, configurable: true },
+    isSecureContext: { get: () => isSecureContext(info.url), enumerable: true, configurable: true },
+    name: { value: "", writable: true, enumerable: true, configurable: true },
+  });
+  installGlobalScope(Window.prototype);
+  installErrorReporting(Window.prototype);
+  hideInternals();
+  // The script runs as if the parser had reached the end of the document:
+  // DOMContentLoaded and load follow once it has run to its first yield.
+  setTimeout(() => {
+    document.readyState = "complete";
+    document.dispatchEvent(new Event("DOMContentLoaded"));
+    globalThis.dispatchEvent(new Event("load"));
+  }, 0);
+  runCommandLoop({
+    registration(command) {
+      onRegistration(command.registration);
+    },
+    controller(command) {
+      onController(command.controller);
+    },
+    message(command) {
+      onMessage(command.data, command.source);
+    },
+  });
+}
+ObjectDefineProperty(globalThis, SymbolFor("swrt.bootstrap"), nonEnumerable(bootstrap));
+})();
