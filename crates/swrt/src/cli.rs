@@ -44,7 +44,11 @@ pub struct RunArgs {
     /// Stop a worker after this many idle seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub idle_timeout: f64,
+    /// Run FILE (a classic script or an ES module) in a page of the origin;
+    /// the page may register the worker itself, so <SW> becomes optional.
+    #[arg(long, value_name = "FILE")]
+    pub client: Option<String>,
     /// The service worker script: a path (inside --root, or a local file) or an http(s) URL.
-    #[arg(value_name = "SW")]
-    pub sw: String,
+    #[arg(value_name = "SW", required_unless_present = "client")]
+    pub sw: Option<String>,
 }

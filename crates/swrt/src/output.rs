@@ -14,6 +14,11 @@ pub struct CliDelegate {
 }
 
 impl CliDelegate {
+    /// Records a failure the host did not report through the delegate.
+    pub fn mark_failed(&self) {
+        self.failed.store(true, Ordering::Release);
+    }
+
     /// True once an uncaught error or a termination was reported.
     pub fn failed(&self) -> bool {
         self.failed.load(Ordering::Acquire)

@@ -1,7 +1,9 @@
-//! `swrt run`: register one service worker and run until all work is done.
+//! `swrt run`: register a service worker and/or run a page of its origin,
+//! and exit when all work is done.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,9 +34,10 @@ fn seconds(name: &str, value: f64) -> Result<Duration, String> {
     }
 }
 
-/// Where the worker script comes from and which origin it belongs to.
+/// Where the worker and page scripts come from and which origin they belong to.
 struct Origin {
-    script_url: Url,
+    script_url: Option<Url>,
+    client_url: Option<Url>,
     local: Option<LocalOriginMapping>,
     _server: Option<StaticOrigin>,
 }
@@ -42,6 +45,14 @@ struct Origin {
 pub async fn run(args: RunArgs) -> u8 {
     let limits = match limits(&args) {
         Ok(l) => l,
+        Err(e) => return usage(e),
+    };
+    let timeout = match args
+        .timeout
+        .map(|secs| seconds("timeout", secs))
+        .transpose()
+    {
+        Ok(t) => t,
         Err(e) => return usage(e),
     };
     if let Some(dir) = &args.data_dir {
@@ -61,29 +72,38 @@ pub async fn run(args: RunArgs) -> u8 {
         builder = builder.local_origin(local);
     }
     let host = builder.build();
-    let script_url = origin.script_url.clone();
-    tracing::info!(%script_url, "registering");
 
+    let page_done = AtomicBool::new(origin.client_url.is_none());
     let work = async {
-        let result = host.register(script_url.clone(), None).await;
-        // "All work is done": the lifecycle finished and no event is in flight.
+        if let Some(script_url) = &origin.script_url {
+            tracing::info!(%script_url, "registering");
+            host.register(script_url.clone(), None).await?;
+        }
+        if let Some(client_url) = &origin.client_url {
+            tracing::info!(%client_url, "opening page");
+            let mut page = host.open_page(client_url.clone(), None).await?;
+            if let Err(error) = page.evaluated().await {
+                eprintln!("Uncaught error in {client_url}: {}", format_error(&error));
+                delegate.mark_failed();
+            }
+            page_done.store(true, Ordering::Release);
+        }
+        // "All work is done": lifecycles finished and no event is in flight.
         while host.events_in_flight() > 0 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        result
+        Ok::<(), HostError>(())
     };
-    let result = match args.timeout {
+    let result = match timeout {
         None => Some(work.await),
-        Some(secs) => match seconds("timeout", secs) {
-            Err(e) => return usage(e),
-            Ok(limit) => tokio::time::timeout(limit, work).await.ok(),
-        },
+        Some(limit) => tokio::time::timeout(limit, work).await.ok(),
     };
     let code = match result {
         None => {
+            let page_pending = !page_done.load(Ordering::Acquire);
             eprintln!(
                 "swrt: --timeout reached; still pending: {}",
-                pending(&host, &script_url)
+                pending(&host, origin.script_url.as_ref(), page_pending)
             );
             EXIT_FAILURE
         }
@@ -91,8 +111,8 @@ pub async fn run(args: RunArgs) -> u8 {
             report(&error);
             EXIT_FAILURE
         }
-        Some(Ok(_)) if delegate.failed() => EXIT_FAILURE,
-        Some(Ok(_)) => EXIT_OK,
+        Some(Ok(())) if delegate.failed() => EXIT_FAILURE,
+        Some(Ok(())) => EXIT_OK,
     };
     host.shutdown().await;
     code
@@ -122,11 +142,15 @@ fn report(error: &HostError) {
     }
 }
 
-fn pending(host: &ServiceWorkerHost, script_url: &Url) -> String {
+fn pending(host: &ServiceWorkerHost, script_url: Option<&Url>, page_pending: bool) -> String {
+    let mut parts = Vec::new();
     match host.registrations().first() {
-        None => format!("fetching and evaluating {script_url}"),
+        None => {
+            if let Some(url) = script_url {
+                parts.push(format!("fetching and evaluating {url}"));
+            }
+        }
         Some(info) => {
-            let mut parts = Vec::new();
             if let Some((url, state)) = &info.installing {
                 parts.push(format!(
                     "{url} is {} (install event not finished)",
@@ -139,17 +163,19 @@ fn pending(host: &ServiceWorkerHost, script_url: &Url) -> String {
             if let Some((url, state)) = &info.active {
                 parts.push(format!("{url} is {}", state.as_str()));
             }
-            let events = host.events_in_flight();
-            if events > 0 {
-                parts.push(format!("{events} event(s) in flight"));
-            }
-            if parts.is_empty() {
-                format!("evaluating {script_url}")
-            } else {
-                parts.join("; ")
-            }
         }
     }
+    let events = host.events_in_flight();
+    if events > 0 {
+        parts.push(format!("{events} event(s) or register job(s) in flight"));
+    }
+    if page_pending {
+        parts.push("the page script has not finished (a top-level await is still waiting)".into());
+    }
+    if parts.is_empty() {
+        parts.push("nothing the host can name".into());
+    }
+    parts.join("; ")
 }
 
 async fn resolve_origin(args: &RunArgs) -> Result<Origin, String> {
@@ -158,75 +184,114 @@ async fn resolve_origin(args: &RunArgs) -> Result<Origin, String> {
         None => None,
     };
     if let Some(root) = &args.root {
-        if !root.is_dir() {
-            return Err(format!("--root {} is not a directory", root.display()));
-        }
-        let relative = args.sw.trim_start_matches('/');
-        if !root.join(relative).is_file() {
-            return Err(format!(
-                "no such file in --root: {}",
-                root.join(relative).display()
-            ));
-        }
-        let mut builder = StaticOrigin::builder(root.clone());
-        if let Some(origin) = &origin {
-            let host = origin.host_str().unwrap_or("127.0.0.1").to_string();
-            let port = origin.port_or_known_default().unwrap_or(80);
-            let addr = bind_address(&host, port)?;
-            builder = builder
-                .bind(addr)
-                .host_name(host.trim_matches(|c| c == '[' || c == ']'));
-        }
-        let server = builder.start().await.map_err(|e| e.to_string())?;
-        let script_url = server
-            .origin()
-            .join(relative)
-            .map_err(|e| format!("bad worker path {relative}: {e}"))?;
-        tracing::info!(origin = %server.origin(), "serving {}", root.display());
-        return Ok(Origin {
-            script_url,
-            local: None,
-            _server: Some(server),
-        });
+        return serve_root(root, origin, args).await;
     }
-    if args.sw.starts_with("http://") || args.sw.starts_with("https://") {
-        let script_url = Url::parse(&args.sw).map_err(|e| format!("bad URL {}: {e}", args.sw))?;
-        return Ok(Origin {
-            script_url,
-            local: None,
-            _server: None,
-        });
+    let is_url = |s: &str| s.starts_with("http://") || s.starts_with("https://");
+    let mut origin_out = Origin {
+        script_url: None,
+        client_url: None,
+        local: None,
+        _server: None,
+    };
+    let mut local_files: Vec<(bool, PathBuf)> = Vec::new();
+    for (is_client, arg) in [(false, &args.sw), (true, &args.client)] {
+        let Some(arg) = arg else { continue };
+        if is_url(arg) {
+            let url = Url::parse(arg).map_err(|e| format!("bad URL {arg}: {e}"))?;
+            if is_client {
+                origin_out.client_url = Some(url);
+            } else {
+                origin_out.script_url = Some(url);
+            }
+        } else if !Path::new(arg).is_file() {
+            return Err(format!("no such file: {arg}"));
+        } else {
+            local_files.push((is_client, PathBuf::from(arg)));
+        }
     }
-    let path = PathBuf::from(&args.sw);
-    if !path.is_file() {
-        return Err(format!("no such file: {}", path.display()));
-    }
+    let Some((_, first)) = local_files.first() else {
+        return Ok(origin_out);
+    };
     let origin = origin.unwrap_or_else(|| Url::parse("http://localhost/").expect("valid"));
-    local_script(&path, origin)
-}
-
-/// A local file runs as `<origin>/<file name>`, with the file's directory
-/// standing in for the origin's root so importScripts() finds its neighbours.
-fn local_script(path: &Path, origin: Url) -> Result<Origin, String> {
-    let path = path
+    // The first file's directory stands in for the origin's root; the other
+    // file must live under it so both have URLs on the origin.
+    let first = first
         .canonicalize()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let dir = path
+        .map_err(|e| format!("{}: {e}", first.display()))?;
+    let dir = first
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("/"));
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or("the file name is not UTF-8")?;
-    let script_url = origin
-        .join(name)
-        .map_err(|e| format!("bad file name {name}: {e}"))?;
+    for (is_client, path) in &local_files {
+        let url = local_url(path, &dir, &origin)?;
+        if *is_client {
+            origin_out.client_url = Some(url);
+        } else {
+            origin_out.script_url = Some(url);
+        }
+    }
+    origin_out.local = Some(LocalOriginMapping { origin, dir });
+    Ok(origin_out)
+}
+
+/// `--root DIR`: the embedded server is the origin; both files are paths in DIR.
+async fn serve_root(root: &Path, origin: Option<Url>, args: &RunArgs) -> Result<Origin, String> {
+    if !root.is_dir() {
+        return Err(format!("--root {} is not a directory", root.display()));
+    }
+    let inside = |path: &String| -> Result<String, String> {
+        let relative = path.trim_start_matches('/').to_string();
+        if !root.join(&relative).is_file() {
+            return Err(format!(
+                "no such file in --root: {}",
+                root.join(&relative).display()
+            ));
+        }
+        Ok(relative)
+    };
+    let sw = args.sw.as_ref().map(inside).transpose()?;
+    let client = args.client.as_ref().map(inside).transpose()?;
+    let mut builder = StaticOrigin::builder(root.to_path_buf());
+    if let Some(origin) = &origin {
+        let host = origin.host_str().unwrap_or("127.0.0.1").to_string();
+        let port = origin.port_or_known_default().unwrap_or(80);
+        let addr = bind_address(&host, port)?;
+        builder = builder
+            .bind(addr)
+            .host_name(host.trim_matches(|c| c == '[' || c == ']'));
+    }
+    let server = builder.start().await.map_err(|e| e.to_string())?;
+    let base = server.origin();
+    tracing::info!(origin = %base, "serving {}", root.display());
+    let join = |relative: String| {
+        base.join(&relative)
+            .map_err(|e| format!("bad path {relative}: {e}"))
+    };
     Ok(Origin {
-        script_url,
-        local: Some(LocalOriginMapping { origin, dir }),
-        _server: None,
+        script_url: sw.map(join).transpose()?,
+        client_url: client.map(join).transpose()?,
+        local: None,
+        _server: Some(server),
     })
+}
+
+/// A local file runs as `<origin>/<path relative to dir>`; `dir` stands in
+/// for the origin's root so importScripts() finds neighbouring files.
+fn local_url(path: &Path, dir: &Path, origin: &Url) -> Result<Url, String> {
+    let path = path
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let relative = path.strip_prefix(dir).map_err(|_| {
+        format!(
+            "{} must be inside {}, the directory that stands in for the origin (use --root to choose it)",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    let relative = relative.to_str().ok_or("the file name is not UTF-8")?;
+    origin
+        .join(relative)
+        .map_err(|e| format!("bad file name {relative}: {e}"))
 }
 
 fn parse_origin(text: &str) -> Result<Url, String> {

@@ -18,6 +18,8 @@ mod realm;
 pub use config::Limits;
 pub use delegate::{ConsoleLevel, HostDelegate, TerminationReason, TracingDelegate};
 pub use error::{HostError, ScriptError};
-pub use host::{PageHandle, RegistrationInfo, ServiceWorkerHost, ServiceWorkerHostBuilder, WorkerState};
+pub use host::{
+    PageHandle, RegistrationInfo, ServiceWorkerHost, ServiceWorkerHostBuilder, WorkerState,
+};
 pub use loader::{is_javascript_mime, LocalOriginMapping, ScriptLoader, ScriptSource};
 pub use realm::{ClientInfo, EventOutcome};

@@ -25,7 +25,11 @@ pub(crate) struct PageEntry {
 
 impl PageEntry {
     fn info(&self) -> ClientInfo {
-        ClientInfo { id: self.id.clone(), url: self.url.to_string(), client_type: "window".into() }
+        ClientInfo {
+            id: self.id.clone(),
+            url: self.url.to_string(),
+            client_type: "window".into(),
+        }
     }
 
     pub(crate) async fn close(self: Arc<Self>) {
@@ -54,7 +58,9 @@ impl PageHandle {
     /// module detection, so page code written either way runs unmodified.
     pub async fn evaluated(&mut self) -> Result<(), ScriptError> {
         match self.evaluation.take() {
-            Some(rx) => rx.await.unwrap_or_else(|_| Err(ScriptError::plain("the page stopped"))),
+            Some(rx) => rx
+                .await
+                .unwrap_or_else(|_| Err(ScriptError::plain("the page stopped"))),
             None => Ok(()),
         }
     }
@@ -69,7 +75,10 @@ pub(crate) async fn open_page(
         .loader
         .fetch(&url)
         .await
-        .map_err(|reason| HostError::ScriptFetch { url: url.to_string(), reason })?;
+        .map_err(|reason| HostError::ScriptFetch {
+            url: url.to_string(),
+            reason,
+        })?;
     let id = uuid::Uuid::new_v4().to_string();
     // A page loaded inside an active registration's scope is controlled by it.
     let controller = host.matching_registration(&url).and_then(|r| r.active());
@@ -93,11 +102,20 @@ pub(crate) async fn open_page(
         handle,
         controller: Mutex::new(controller.map(|v| v.id)),
     }));
-    Ok(PageHandle { id, url, evaluation })
+    Ok(PageHandle {
+        id,
+        url,
+        evaluation,
+    })
 }
 
 fn page(host: &HostInner, id: &str) -> Option<Arc<PageEntry>> {
-    host.pages.lock().unwrap().iter().find(|p| p.id == id).cloned()
+    host.pages
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|p| p.id == id)
+        .cloned()
 }
 
 pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
@@ -108,11 +126,19 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             }
             let _ = reply.send(());
         }
-        HostRequest::OpenWindow { script_url, url, reply } => {
+        HostRequest::OpenWindow {
+            script_url,
+            url,
+            reply,
+        } => {
             tracing::info!(%script_url, %url, "clients.openWindow");
             let _ = reply.send(host.delegate.open_window(&script_url, &url));
         }
-        HostRequest::MatchAll { script_url, options, reply } => {
+        HostRequest::MatchAll {
+            script_url,
+            options,
+            reply,
+        } => {
             // Clients.matchAll: same-origin window clients, those controlled by
             // this worker unless includeUncontrolled.
             let own = host.version_by_script(&script_url).map(|(_, v)| v.id);
@@ -147,20 +173,34 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 let mut controller = page.controller.lock().unwrap();
                 if in_scope && *controller != Some(version.id) {
                     *controller = Some(version.id);
-                    page.handle.send(HostCommand::Controller { controller: Some(view.clone()) });
+                    page.handle.send(HostCommand::Controller {
+                        controller: Some(view.clone()),
+                    });
                 }
             }
             let _ = reply.send(Ok(()));
         }
-        HostRequest::PostToClient { script_url, client_id, data, reply } => {
+        HostRequest::PostToClient {
+            script_url,
+            client_id,
+            data,
+            reply,
+        } => {
             let source = host.version_by_script(&script_url).map(|(_, v)| v.view());
             let delivered = match (page(host, &client_id), source) {
-                (Some(page), Some(source)) => page.handle.send(HostCommand::Message { data, source }),
+                (Some(page), Some(source)) => {
+                    page.handle.send(HostCommand::Message { data, source })
+                }
                 _ => false,
             };
             let _ = reply.send(delivered);
         }
-        HostRequest::Register { client_id, script_url, scope, reply } => {
+        HostRequest::Register {
+            client_id,
+            script_url,
+            scope,
+            reply,
+        } => {
             let Some(page) = page(host, &client_id) else {
                 let _ = reply.send(Err("the page is gone".into()));
                 return;
@@ -185,7 +225,10 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
             let host = host.clone();
             tokio::spawn(async move {
-                if let Err(error) = registration.update(&host, id, script_url.clone(), Some(reply)).await {
+                if let Err(error) = registration
+                    .update(&host, id, script_url.clone(), Some(reply))
+                    .await
+                {
                     // The page saw the rejection or the worker turn redundant;
                     // the host still says why.
                     tracing::warn!(%script_url, "registration failed: {error}");
@@ -195,7 +238,11 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
         }
         HostRequest::Registrations { client_id, reply } => {
             let views: Vec<RegistrationView> = match page(host, &client_id) {
-                Some(page) => host.registrations_of_origin(&page.url).iter().map(|r| r.view()).collect(),
+                Some(page) => host
+                    .registrations_of_origin(&page.url)
+                    .iter()
+                    .map(|r| r.view())
+                    .collect(),
                 None => Vec::new(),
             };
             let _ = reply.send(views);
@@ -223,8 +270,15 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             });
             let _ = reply.send(found);
         }
-        HostRequest::PostToWorker { client_id, version_id, data, reply } => {
-            let (Some(page), Some((registration, version))) = (page(host, &client_id), host.version_by_id(version_id)) else {
+        HostRequest::PostToWorker {
+            client_id,
+            version_id,
+            data,
+            reply,
+        } => {
+            let (Some(page), Some((registration, version))) =
+                (page(host, &client_id), host.version_by_id(version_id))
+            else {
                 let _ = reply.send(false);
                 return;
             };
@@ -234,11 +288,16 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let origin = page.url.origin().ascii_serialization();
             tokio::spawn(async move {
                 let data = json!({ "serialized": data, "source": source, "origin": origin });
-                if let Err(error) = version.dispatch(&host, &registration, "message", data).await {
-                    tracing::warn!("message to {} was not delivered: {error}", version.script_url);
+                if let Err(error) = version
+                    .dispatch(&host, &registration, "message", data)
+                    .await
+                {
+                    tracing::warn!(
+                        "message to {} was not delivered: {error}",
+                        version.script_url
+                    );
                 }
             });
         }
     }
 }
-

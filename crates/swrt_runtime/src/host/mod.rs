@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use url::Url;
 
 pub use clients::PageHandle;
-pub use registration::{RegistrationInfo, WorkerState};
 use registration::{Registration, Version};
+pub use registration::{RegistrationInfo, WorkerState};
 
 use crate::config::Limits;
 use crate::delegate::{HostDelegate, TracingDelegate};
@@ -112,7 +112,9 @@ impl ServiceWorkerHost {
     ) -> Result<RegistrationInfo, HostError> {
         let registration = self.inner.registration_for_scope(&script_url, scope)?;
         let id = self.inner.next_version_id.fetch_add(1, Ordering::Relaxed);
-        registration.update(&self.inner, id, script_url, None).await?;
+        registration
+            .update(&self.inner, id, script_url, None)
+            .await?;
         Ok(registration.info())
     }
 
@@ -130,7 +132,13 @@ impl ServiceWorkerHost {
 
     /// Every registration.
     pub fn registrations(&self) -> Vec<RegistrationInfo> {
-        self.inner.registrations.lock().unwrap().iter().map(|r| r.info()).collect()
+        self.inner
+            .registrations
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.info())
+            .collect()
     }
 
     /// Dispatches a functional event (`message`, background fetch events, ...)
@@ -150,14 +158,22 @@ impl ServiceWorkerHost {
         let version = registration
             .active()
             .ok_or_else(|| HostError::Invalid(format!("no active worker for scope {scope}")))?;
-        version.dispatch(&self.inner, &registration, event_type, data).await
+        version
+            .dispatch(&self.inner, &registration, event_type, data)
+            .await
     }
 
     /// Number of events, across all workers, whose lifetime has not ended,
     /// plus register jobs that pages started and that are still running.
     pub fn events_in_flight(&self) -> usize {
-        let events: usize =
-            self.inner.registrations.lock().unwrap().iter().map(|r| r.events_in_flight()).sum();
+        let events: usize = self
+            .inner
+            .registrations
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.events_in_flight())
+            .sum();
         events + self.inner.jobs_in_flight.load(Ordering::Acquire)
     }
 
@@ -193,7 +209,12 @@ impl HostInner {
     }
 
     fn registration_with_scope(&self, scope: &Url) -> Option<Arc<Registration>> {
-        self.registrations.lock().unwrap().iter().find(|r| &r.scope == scope).cloned()
+        self.registrations
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| &r.scope == scope)
+            .cloned()
     }
 
     /// Service Workers "Match Service Worker Registration": longest scope prefix.
@@ -221,16 +242,23 @@ impl HostInner {
     fn version_by_script(&self, script_url: &Url) -> Option<(Arc<Registration>, Arc<Version>)> {
         let registrations = self.registrations.lock().unwrap().clone();
         registrations.into_iter().find_map(|r| {
-            let found = r.versions().into_iter().rev().find(|v| &v.script_url == script_url);
+            let found = r
+                .versions()
+                .into_iter()
+                .rev()
+                .find(|v| &v.script_url == script_url);
             found.map(|v| (r, v))
         })
     }
 
     fn version_by_id(&self, id: u64) -> Option<(Arc<Registration>, Arc<Version>)> {
         let registrations = self.registrations.lock().unwrap().clone();
-        registrations
-            .into_iter()
-            .find_map(|r| r.versions().into_iter().find(|v| v.id == id).map(|v| (r, v)))
+        registrations.into_iter().find_map(|r| {
+            r.versions()
+                .into_iter()
+                .find(|v| v.id == id)
+                .map(|v| (r, v))
+        })
     }
 
     pub(crate) fn pages_of_origin(&self, url: &Url) -> Vec<Arc<clients::PageEntry>> {

@@ -312,7 +312,9 @@ impl Registration {
     async fn publish(&self, host: &HostInner) {
         let view = self.view();
         for page in host.pages_of_origin(&self.scope) {
-            page.handle.update_registration(view.clone(), self.ack_limit).await;
+            page.handle
+                .update_registration(view.clone(), self.ack_limit)
+                .await;
         }
         let versions: Vec<_> = {
             let slots = self.slots.lock().unwrap();

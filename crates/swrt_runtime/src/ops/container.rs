@@ -49,7 +49,11 @@ async fn ask<T>(
     request: impl FnOnce(oneshot::Sender<T>) -> HostRequest,
 ) -> Option<T> {
     let (tx, rx) = oneshot::channel();
-    let _ = state.borrow().borrow::<RealmContext>().host_requests.send(request(tx));
+    let _ = state
+        .borrow()
+        .borrow::<RealmContext>()
+        .host_requests
+        .send(request(tx));
     rx.await.ok()
 }
 
@@ -69,20 +73,29 @@ pub(crate) async fn op_swrt_sw_register(
         let script_url = base
             .join(&script_url)
             .map_err(|_| ContainerError::Register(format!("invalid script URL '{script_url}'")))?;
-        let scope = match scope {
-            Some(scope) => Some(
-                base.join(&scope)
-                    .map_err(|_| ContainerError::Register(format!("invalid scope URL '{scope}'")))?,
-            ),
-            None => None,
-        };
+        let scope =
+            match scope {
+                Some(scope) => Some(base.join(&scope).map_err(|_| {
+                    ContainerError::Register(format!("invalid scope URL '{scope}'"))
+                })?),
+                None => None,
+            };
         (script_url, scope)
     };
     let client_id = client_id(&state);
-    match ask(&state, |reply| HostRequest::Register { client_id, script_url, scope, reply }).await {
+    match ask(&state, |reply| HostRequest::Register {
+        client_id,
+        script_url,
+        scope,
+        reply,
+    })
+    .await
+    {
         Some(Ok(view)) => Ok(view),
         Some(Err(message)) => Err(ContainerError::Register(message)),
-        None => Err(ContainerError::InvalidState("the host has shut down".into())),
+        None => Err(ContainerError::InvalidState(
+            "the host has shut down".into(),
+        )),
     }
 }
 
@@ -91,7 +104,12 @@ pub(crate) async fn op_swrt_sw_register(
 #[serde]
 pub(crate) async fn op_swrt_sw_registrations(state: Rc<RefCell<OpState>>) -> Vec<RegistrationView> {
     let client_id = client_id(&state);
-    ask(&state, |reply| HostRequest::Registrations { client_id, reply }).await.unwrap_or_default()
+    ask(&state, |reply| HostRequest::Registrations {
+        client_id,
+        reply,
+    })
+    .await
+    .unwrap_or_default()
 }
 
 #[op2]
@@ -101,7 +119,11 @@ pub(crate) async fn op_swrt_sw_unregister(
 ) -> Result<bool, ContainerError> {
     let scope = url::Url::parse(&scope)
         .map_err(|_| ContainerError::InvalidState(format!("invalid scope {scope}")))?;
-    Ok(ask(&state, |reply| HostRequest::Unregister { scope, reply }).await.unwrap_or(false))
+    Ok(
+        ask(&state, |reply| HostRequest::Unregister { scope, reply })
+            .await
+            .unwrap_or(false),
+    )
 }
 
 /// `ServiceWorker.postMessage()` from a page: `data` is structured-serialized.
@@ -113,7 +135,12 @@ pub(crate) async fn op_swrt_sw_post_message(
 ) -> bool {
     let client_id = client_id(&state);
     let data = data.to_vec();
-    ask(&state, |reply| HostRequest::PostToWorker { client_id, version_id, data, reply })
-        .await
-        .unwrap_or(false)
+    ask(&state, |reply| HostRequest::PostToWorker {
+        client_id,
+        version_id,
+        data,
+        reply,
+    })
+    .await
+    .unwrap_or(false)
 }

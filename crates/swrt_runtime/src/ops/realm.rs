@@ -43,7 +43,10 @@ pub(crate) fn op_swrt_event_settled(
     };
     let error = || {
         ScriptError::from_js_report(
-            report.message.clone().unwrap_or_else(|| "unknown error".into()),
+            report
+                .message
+                .clone()
+                .unwrap_or_else(|| "unknown error".into()),
             report.stack.clone(),
             None,
         )

@@ -99,7 +99,11 @@ pub(crate) fn op_swrt_import_scripts(
         let script = ctx.loader.fetch_blocking(&url).map_err(|e| {
             ScopeError::ImportNetwork(format!("the script at '{key}' failed to load: {e}"))
         })?;
-        imports.scripts.lock().unwrap().insert(key.clone(), script.text.clone());
+        imports
+            .scripts
+            .lock()
+            .unwrap()
+            .insert(key.clone(), script.text.clone());
         sources.push((script.url.to_string(), script.text));
     }
     Ok(sources)
@@ -107,13 +111,21 @@ pub(crate) fn op_swrt_import_scripts(
 
 #[op2]
 pub(crate) async fn op_swrt_skip_waiting(state: Rc<RefCell<OpState>>) {
-    ask_host(&state, |ctx, reply| HostRequest::SkipWaiting { script_url: ctx.url.clone(), reply })
-        .await;
+    ask_host(&state, |ctx, reply| HostRequest::SkipWaiting {
+        script_url: ctx.url.clone(),
+        reply,
+    })
+    .await;
 }
 
 #[op2]
 pub(crate) async fn op_swrt_clients_claim(state: Rc<RefCell<OpState>>) -> Result<(), ScopeError> {
-    match ask_host(&state, |ctx, reply| HostRequest::Claim { script_url: ctx.url.clone(), reply }).await {
+    match ask_host(&state, |ctx, reply| HostRequest::Claim {
+        script_url: ctx.url.clone(),
+        reply,
+    })
+    .await
+    {
         Some(Ok(())) => Ok(()),
         Some(Err(message)) => Err(ScopeError::InvalidState(message)),
         None => Err(ScopeError::InvalidState("the host has shut down".into())),
@@ -130,7 +142,9 @@ pub(crate) async fn op_swrt_open_window(
         let state = state.borrow();
         let base = &state.borrow::<RealmContext>().url;
         base.join(&url).map_err(|_| {
-            ScopeError::Type(format!("Failed to execute 'openWindow': invalid URL '{url}'"))
+            ScopeError::Type(format!(
+                "Failed to execute 'openWindow': invalid URL '{url}'"
+            ))
         })?
     };
     if !matches!(target.scheme(), "http" | "https") && target.as_str() != "about:blank" {

@@ -7,7 +7,9 @@ use deno_core::AsyncRefCell;
 use tokio::sync::mpsc;
 use url::Url;
 
-use super::{HostCommand, HostRequest, ImportedScripts, PendingEvents, RegistrationView, WorkerView};
+use super::{
+    HostCommand, HostRequest, ImportedScripts, PendingEvents, RegistrationView, WorkerView,
+};
 use crate::delegate::HostDelegate;
 use crate::loader::ScriptLoader;
 

@@ -145,20 +145,50 @@ pub(crate) struct RealmSpec {
 /// Requests from a realm's JavaScript that only the host can answer.
 #[derive(Debug)]
 pub(crate) enum HostRequest {
-    SkipWaiting { script_url: Url, reply: oneshot::Sender<()> },
-    Claim { script_url: Url, reply: oneshot::Sender<Result<(), String>> },
-    OpenWindow { script_url: Url, url: Url, reply: oneshot::Sender<bool> },
-    MatchAll { script_url: Url, options: MatchAllOptions, reply: oneshot::Sender<Vec<ClientInfo>> },
-    PostToClient { script_url: Url, client_id: String, data: Vec<u8>, reply: oneshot::Sender<bool> },
+    SkipWaiting {
+        script_url: Url,
+        reply: oneshot::Sender<()>,
+    },
+    Claim {
+        script_url: Url,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    OpenWindow {
+        script_url: Url,
+        url: Url,
+        reply: oneshot::Sender<bool>,
+    },
+    MatchAll {
+        script_url: Url,
+        options: MatchAllOptions,
+        reply: oneshot::Sender<Vec<ClientInfo>>,
+    },
+    PostToClient {
+        script_url: Url,
+        client_id: String,
+        data: Vec<u8>,
+        reply: oneshot::Sender<bool>,
+    },
     Register {
         client_id: String,
         script_url: Url,
         scope: Option<Url>,
         reply: oneshot::Sender<Result<RegistrationView, String>>,
     },
-    Registrations { client_id: String, reply: oneshot::Sender<Vec<RegistrationView>> },
-    Unregister { scope: Url, reply: oneshot::Sender<bool> },
-    PostToWorker { client_id: String, version_id: u64, data: Vec<u8>, reply: oneshot::Sender<bool> },
+    Registrations {
+        client_id: String,
+        reply: oneshot::Sender<Vec<RegistrationView>>,
+    },
+    Unregister {
+        scope: Url,
+        reply: oneshot::Sender<bool>,
+    },
+    PostToWorker {
+        client_id: String,
+        version_id: u64,
+        data: Vec<u8>,
+        reply: oneshot::Sender<bool>,
+    },
 }
 
 /// `clients.matchAll()` options.
@@ -263,7 +293,14 @@ impl RealmHandle {
         let thread = std::thread::Builder::new()
             .name(format!("realm {url}"))
             .spawn(move || {
-                thread::run(spec, thread_shared, commands_rx, stop_rx, ready_tx, evaluated_tx)
+                thread::run(
+                    spec,
+                    thread_shared,
+                    commands_rx,
+                    stop_rx,
+                    ready_tx,
+                    evaluated_tx,
+                )
             })
             .map_err(|e| HostError::Engine(format!("cannot spawn a realm thread: {e}")))?;
         let isolate = match ready_rx.await {
@@ -276,8 +313,13 @@ impl RealmHandle {
                 let _ = tokio::task::spawn_blocking(move || thread.join()).await;
                 let reason = shared.termination.lock().unwrap().clone();
                 return Err(match reason {
-                    Some(reason) => HostError::Terminated { url: url.to_string(), reason },
-                    None => HostError::WorkerGone { url: url.to_string() },
+                    Some(reason) => HostError::Terminated {
+                        url: url.to_string(),
+                        reason,
+                    },
+                    None => HostError::WorkerGone {
+                        url: url.to_string(),
+                    },
                 });
             }
         };
@@ -310,8 +352,11 @@ impl RealmHandle {
         let event_id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.shared.pending.lock().unwrap().insert(event_id, tx);
-        let command =
-            HostCommand::Dispatch { event_id, event_type: event_type.to_string(), data };
+        let command = HostCommand::Dispatch {
+            event_id,
+            event_type: event_type.to_string(),
+            data,
+        };
         if self.commands.send(command).is_err() {
             self.shared.pending.lock().unwrap().remove(&event_id);
             return self.gone_outcome();
@@ -329,11 +374,22 @@ impl RealmHandle {
 
     /// Sends new registration state and waits until `statechange` listeners
     /// ran (bounded by `limit`).
-    pub(crate) async fn update_registration(&self, registration: RegistrationView, limit: Duration) {
+    pub(crate) async fn update_registration(
+        &self,
+        registration: RegistrationView,
+        limit: Duration,
+    ) {
         let ack_id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.shared.pending.lock().unwrap().insert(ack_id, tx);
-        if self.commands.send(HostCommand::Registration { ack_id, registration }).is_err() {
+        if self
+            .commands
+            .send(HostCommand::Registration {
+                ack_id,
+                registration,
+            })
+            .is_err()
+        {
             self.shared.pending.lock().unwrap().remove(&ack_id);
             return;
         }

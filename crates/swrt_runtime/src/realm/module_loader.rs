@@ -15,7 +15,12 @@ pub(crate) struct RealmModuleLoader {
 }
 
 impl ModuleLoader for RealmModuleLoader {
-    fn resolve(&self, specifier: &str, referrer: &str, _kind: ResolutionKind) -> ModuleResolveResponse {
+    fn resolve(
+        &self,
+        specifier: &str,
+        referrer: &str,
+        _kind: ResolutionKind,
+    ) -> ModuleResolveResponse {
         resolve_import(specifier, referrer).map_err(JsErrorBox::from_err)
     }
 
@@ -28,12 +33,16 @@ impl ModuleLoader for RealmModuleLoader {
         let loader = self.loader.clone();
         let specifier = specifier.clone();
         ModuleLoadResponse::Async(Box::pin(async move {
-            let script = loader
-                .fetch(&specifier)
-                .await
-                .map_err(|e| JsErrorBox::type_error(format!("Failed to load module {specifier}: {e}")))?;
+            let script = loader.fetch(&specifier).await.map_err(|e| {
+                JsErrorBox::type_error(format!("Failed to load module {specifier}: {e}"))
+            })?;
             let code = ModuleSourceCode::String(script.text.into());
-            Ok(ModuleSource::new(ModuleType::JavaScript, code, &specifier, None))
+            Ok(ModuleSource::new(
+                ModuleType::JavaScript,
+                code,
+                &specifier,
+                None,
+            ))
         }))
     }
 }

@@ -26,14 +26,24 @@ pub(crate) fn run(
     ready: Ready,
     evaluated: Evaluated,
 ) {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             let _ = ready.send(Err(HostError::Engine(format!("tokio runtime: {e}"))));
             return;
         }
     };
-    runtime.block_on(run_realm(spec, shared.clone(), commands, stop, ready, evaluated));
+    runtime.block_on(run_realm(
+        spec,
+        shared.clone(),
+        commands,
+        stop,
+        ready,
+        evaluated,
+    ));
     shared.fail_pending();
 }
 
@@ -72,6 +82,17 @@ async fn run_realm(
             _ = &mut stop => return,
             result = evaluate_page(&mut js, &shared, &url, source, module_choice, budget) => result,
         };
+        // A page is done once its script ran and nothing it scheduled is
+        // left (timers, fetches, host requests): what a reader of the script
+        // expects to see before the run ends.
+        let result = match result {
+            Ok(()) => tokio::select! {
+                biased;
+                _ = &mut stop => return,
+                _ = settle(&mut js, &shared) => Ok(()),
+            },
+            Err(e) => Err(e),
+        };
         let _ = evaluated.send(result);
     } else {
         // A worker's classic script must evaluate before install; a script
@@ -85,7 +106,10 @@ async fn run_realm(
         if let Err(error) = result {
             let terminated = shared.termination.lock().unwrap().clone();
             let _ = ready.send(Err(match terminated {
-                Some(reason) => HostError::Terminated { url: url.to_string(), reason },
+                Some(reason) => HostError::Terminated {
+                    url: url.to_string(),
+                    reason,
+                },
                 None => HostError::Evaluation {
                     url: url.to_string(),
                     error: ScriptError::from_js_error(&error),
@@ -139,34 +163,48 @@ async fn evaluate_page(
     module: Option<bool>,
     _budget: std::time::Duration,
 ) -> Result<(), ScriptError> {
+    // A classic script that does not parse may be a module (import, export,
+    // top-level await): try that before reporting the classic parse error.
+    let mut classic_error = None;
     if module != Some(true) {
         shared.busy.enter();
         let result = js.execute_script(url.to_string(), source.clone());
         shared.busy.leave();
         match result {
-            Ok(_) => return drive_until(js, shared, futures::future::ready(Ok::<(), ScriptError>(()))).await,
+            Ok(_) => return Ok(()),
             Err(error) => {
                 let report = ScriptError::from_js_error(&error);
-                let looks_like_module = module.is_none()
-                    && report.message.contains("SyntaxError")
-                    && ["import", "export", "await"].iter().any(|w| report.message.contains(w));
-                if !looks_like_module {
+                if module.is_some() || !report.message.contains("SyntaxError") {
                     return Err(report);
                 }
-                tracing::debug!(%url, "running the client script as a module");
+                classic_error = Some(report);
             }
         }
     }
-    let id = js
-        .load_main_es_module_from_code(url, source)
-        .await
-        .map_err(|e| ScriptError::from_core_error(&e))?;
-    let evaluation = js.mod_evaluate(id).map(|r| r.map_err(|e| ScriptError::from_core_error(&e)));
+    let id = match js.load_main_es_module_from_code(url, source).await {
+        Ok(id) => id,
+        Err(error) => {
+            let report = ScriptError::from_core_error(&error);
+            // Neither parses: the classic error is the one the author expects.
+            return Err(match classic_error {
+                Some(classic) if report.message.contains("SyntaxError") => classic,
+                _ => report,
+            });
+        }
+    };
+    tracing::debug!(%url, "running the client script as a module");
+    let evaluation = js
+        .mod_evaluate(id)
+        .map(|r| r.map_err(|e| ScriptError::from_core_error(&e)));
     drive_until(js, shared, evaluation).await
 }
 
 /// Polls `fut` and the event loop together until `fut` resolves.
-async fn drive_until<F>(js: &mut JsRuntime, shared: &Arc<RealmShared>, fut: F) -> Result<(), ScriptError>
+async fn drive_until<F>(
+    js: &mut JsRuntime,
+    shared: &Arc<RealmShared>,
+    fut: F,
+) -> Result<(), ScriptError>
 where
     F: std::future::Future<Output = Result<(), ScriptError>>,
 {
@@ -183,7 +221,9 @@ where
                 if shared.termination.lock().unwrap().is_some() {
                     return Poll::Ready(Err(ScriptError::plain("the page was terminated")));
                 }
-                shared.delegate.uncaught_error(&shared.url, &ScriptError::from_core_error(&error));
+                shared
+                    .delegate
+                    .uncaught_error(&shared.url, &ScriptError::from_core_error(&error));
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
@@ -191,6 +231,45 @@ where
             // await on a promise nothing will settle. Keep waiting (the host's
             // --timeout reports it).
             _ => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// Polls the event loop until the only activity left is the host command loop.
+async fn settle(js: &mut JsRuntime, shared: &Arc<RealmShared>) {
+    let stats = js.runtime_activity_stats_factory();
+    let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
+    poll_fn(|cx| {
+        shared.busy.enter();
+        let result = js.poll_event_loop(cx, PollEventLoopOptions::default());
+        shared.busy.leave();
+        if let Poll::Ready(Err(error)) = result {
+            if shared.termination.lock().unwrap().is_some() {
+                return Poll::Ready(());
+            }
+            shared
+                .delegate
+                .uncaught_error(&shared.url, &ScriptError::from_core_error(&error));
+        }
+        let busy =
+            stats
+                .clone()
+                .capture(&filter)
+                .dump()
+                .active
+                .iter()
+                .any(|activity| match activity {
+                    deno_core::stats::RuntimeActivity::AsyncOp(_, _, name) => {
+                        *name != "op_swrt_next_command"
+                    }
+                    deno_core::stats::RuntimeActivity::Resource(..) => false,
+                    _ => true,
+                });
+        if busy {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
         }
     })
     .await
@@ -211,7 +290,9 @@ fn create_runtime(
     let mut js = JsRuntime::try_new(RuntimeOptions {
         extensions,
         create_params: Some(create_params),
-        module_loader: Some(Rc::new(RealmModuleLoader { loader: spec.loader.clone() })),
+        module_loader: Some(Rc::new(RealmModuleLoader {
+            loader: spec.loader.clone(),
+        })),
         ..Default::default()
     })
     .map_err(|e| HostError::Engine(e.to_string()))?;
@@ -247,8 +328,11 @@ fn create_runtime(
         }
     }
     // The entry script defined the bootstrap; it reads OpState.
-    js.execute_script("ext:swrt/bootstrap", "globalThis[Symbol.for('swrt.bootstrap')]();")
-        .map_err(|e| HostError::Engine(format!("bootstrap failed: {e}")))?;
+    js.execute_script(
+        "ext:swrt/bootstrap",
+        "globalThis[Symbol.for('swrt.bootstrap')]();",
+    )
+    .map_err(|e| HostError::Engine(format!("bootstrap failed: {e}")))?;
     Ok(js)
 }
 
@@ -258,7 +342,11 @@ struct EvaluationWatch {
 }
 
 impl EvaluationWatch {
-    fn arm(isolate: v8::IsolateHandle, budget: std::time::Duration, shared: Arc<RealmShared>) -> Self {
+    fn arm(
+        isolate: v8::IsolateHandle,
+        budget: std::time::Duration,
+        shared: Arc<RealmShared>,
+    ) -> Self {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         std::thread::spawn(move || {
             if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(budget) {
