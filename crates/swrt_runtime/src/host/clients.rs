@@ -82,6 +82,7 @@ pub(crate) async fn open_page(
     let id = uuid::Uuid::new_v4().to_string();
     // A page loaded inside an active registration's scope is controlled by it.
     let controller = host.matching_registration(&url).and_then(|r| r.active());
+    let (gate_tx, gate_rx) = tokio::sync::oneshot::channel();
     let (handle, evaluation) = RealmHandle::start(RealmSpec {
         url: url.clone(),
         source: script.text,
@@ -89,6 +90,7 @@ pub(crate) async fn open_page(
             client_id: id.clone(),
             controller: controller.as_ref().map(|v| v.view()),
             module,
+            start_gate: Some(gate_rx),
         }),
         limits: host.limits.clone(),
         delegate: host.delegate.clone(),
@@ -102,6 +104,7 @@ pub(crate) async fn open_page(
         handle,
         controller: Mutex::new(controller.map(|v| v.id)),
     }));
+    let _ = gate_tx.send(());
     Ok(PageHandle {
         id,
         url,
@@ -231,7 +234,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 {
                     // The page saw the rejection or the worker turn redundant;
                     // the host still says why.
-                    tracing::warn!(%script_url, "registration failed: {error}");
+                    tracing::info!(%script_url, "registration failed: {error}");
                 }
                 host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
             });

@@ -42,4 +42,7 @@ pub(crate) struct PageContext {
     /// means decide from the source (a classic script that fails to parse
     /// because of `import`, `export` or top-level `await` runs as a module).
     pub module: Option<bool>,
+    /// Opens when the host has recorded the page, so the script's first
+    /// requests (register, matchAll) find it.
+    pub start_gate: Option<tokio::sync::oneshot::Receiver<()>>,
 }

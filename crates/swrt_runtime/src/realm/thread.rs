@@ -63,6 +63,11 @@ async fn run_realm(
         RealmKind::Page(page) => page.module,
         RealmKind::Worker(_) => Some(false),
     };
+    let mut spec = spec;
+    let start_gate = match &mut spec.kind {
+        RealmKind::Page(page) => page.start_gate.take(),
+        RealmKind::Worker(_) => None,
+    };
     let mut js = match create_runtime(spec, &shared, commands) {
         Ok(js) => js,
         Err(e) => {
@@ -76,6 +81,11 @@ async fn run_realm(
         // A page is usable (messages, registrations) while its script runs.
         if ready.send(Ok(isolate.clone())).is_err() {
             return;
+        }
+        if let Some(gate) = start_gate {
+            if gate.await.is_err() {
+                return;
+            }
         }
         let result = tokio::select! {
             biased;
