@@ -3,7 +3,7 @@
 // objects are kept per version id and per scope so identity holds.
 (function () {
 const { core, primordials } = __bootstrap;
-const { domException, event: eventModule, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { domException, event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
 const { op_swrt_skip_waiting } = core.ops;
 const { Symbol, SymbolToStringTag, TypeError, MapPrototypeGet, MapPrototypeSet, SafeMap, Promise } = primordials;
@@ -44,15 +44,11 @@ class ServiceWorker extends EventTarget {
     if (postMessageToWorker === null) {
       throw new DOMException("Posting messages from one service worker to another is not supported by swrt", "NotSupportedError");
     }
-    if (transfer !== undefined && !Array.isArray(transfer) && transfer?.transfer?.length) {
-      throw new DOMException("Transferring objects to a service worker is not supported by swrt", "DataCloneError");
-    }
+    const transferList = Array.isArray(transfer) ? transfer : (transfer?.transfer ?? []);
+    const data = messagePort.serializeJsMessageData(message, transferList);
     // Service Workers postMessage step: if state is "redundant", return.
     if (this[_state] === "redundant") return;
-    const serialized = core.serialize(message, undefined, (err) => {
-      throw new DOMException(err, "DataCloneError");
-    });
-    postMessageToWorker(this[_id], serialized);
+    postMessageToWorker(this[_id], data);
   }
   get [SymbolToStringTag]() {
     return "ServiceWorker";

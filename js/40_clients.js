@@ -2,7 +2,7 @@
 // owns the client list; these objects are views of what it reports.
 (function () {
 const { core, primordials } = __bootstrap;
-const { domException, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { domException, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
 const { op_swrt_clients_claim, op_swrt_clients_match_all, op_swrt_open_window, op_swrt_client_post_message } = core.ops;
 const { Symbol, SymbolToStringTag, TypeError, ArrayPrototypeMap, ArrayPrototypeFind } = primordials;
@@ -33,14 +33,13 @@ class Client {
     webidl.assertBranded(this, ClientPrototype);
     return this[_data].type;
   }
-  postMessage(message, _options = undefined) {
+  postMessage(message, transfer = undefined) {
     webidl.assertBranded(this, ClientPrototype);
     webidl.requiredArguments(arguments.length, 1, "Failed to execute 'postMessage' on 'Client'");
-    const serialized = core.serialize(message, undefined, (err) => {
-      throw new DOMException(err, "DataCloneError");
-    });
+    const transferList = Array.isArray(transfer) ? transfer : (transfer?.transfer ?? []);
+    const data = messagePort.serializeJsMessageData(message, transferList);
     // Delivery is asynchronous; a client that went away drops the message.
-    op_swrt_client_post_message(this[_data].id, serialized);
+    op_swrt_client_post_message(this[_data].id, data);
   }
   get [SymbolToStringTag]() {
     return "Client";

@@ -2,11 +2,11 @@
 // (Service Workers section 3.4), over ops that ask the host.
 (function () {
 const { core, primordials } = __bootstrap;
-const { domException, event: eventModule, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { domException, event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 const { existingRegistration, registrationObject, setPageHooks, workerObject } = core.loadExtScript(
   "ext:swrt/30_service_worker_objects.js",
 );
-const { op_swrt_sw_register, op_swrt_sw_registrations, op_swrt_sw_unregister, op_swrt_sw_post_message } = core.ops;
+const { op_swrt_sw_register, op_swrt_sw_registrations, op_swrt_sw_unregister, op_swrt_sw_post_message, op_swrt_take_message } = core.ops;
 const { Symbol, SymbolToStringTag, TypeError, Promise, ArrayPrototypeMap, ArrayPrototypePush, ArrayPrototypeShift } =
   primordials;
 const { EventTarget, Event, MessageEvent, defineEventHandler, setEventTargetData } = eventModule;
@@ -153,11 +153,13 @@ function onController(view) {
 }
 
 /** A service worker posted a message to this page. */
-function onMessage(serialized, source) {
+function onMessage(messageId, source) {
   let event;
   try {
-    const data = core.deserialize(new Uint8Array(serialized));
-    event = new MessageEvent("message", { data, origin: new URL(source.scriptUrl).origin, source: workerObject(source) });
+    const taken = op_swrt_take_message(messageId);
+    const [data, transferables] = messagePort.deserializeJsMessageData(taken);
+    const ports = transferables.filter((t) => t instanceof messagePort.MessagePort);
+    event = new MessageEvent("message", { data, origin: new URL(source.scriptUrl).origin, source: workerObject(source), ports });
   } catch {
     event = new MessageEvent("messageerror", { origin: new URL(source.scriptUrl).origin, source: workerObject(source) });
   }

@@ -8,6 +8,7 @@ const {
   globalInterfaces,
   installGlobalScope,
   location: locationModule,
+  messagePort,
   nonEnumerable,
   webGlobalDescriptors,
   webidl,
@@ -25,7 +26,7 @@ const {
 } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { clientObject, clients, clientsDescriptors } = core.loadExtScript("ext:swrt/40_clients.js");
 
-const { op_swrt_worker_info, op_swrt_import_scripts } = core.ops;
+const { op_swrt_worker_info, op_swrt_import_scripts, op_swrt_take_message } = core.ops;
 const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
 const { FunctionPrototypeCall, ObjectPrototypeIsPrototypeOf, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
 const { WorkerGlobalScope } = globalInterfaces;
@@ -109,14 +110,30 @@ function bootstrap() {
 }
 ObjectDefineProperty(globalThis, SymbolFor("swrt.bootstrap"), nonEnumerable(bootstrap));
 
+// A message from a page: its body and transferred ports wait in the mailbox.
+function messageEvent(data) {
+  let body = data?.data ?? null;
+  let ports = [];
+  if (data?.messageId !== undefined) {
+    const taken = op_swrt_take_message(data.messageId);
+    if (taken !== null) {
+      const [value, transferables] = messagePort.deserializeJsMessageData(taken);
+      body = value;
+      ports = transferables.filter((t) => t instanceof messagePort.MessagePort);
+    }
+  }
+  return new ExtendableMessageEvent("message", {
+    data: body,
+    origin: data?.origin ?? "",
+    source: data?.source ? clientObject(data.source) : null,
+    ports,
+  });
+}
+
 function createEvent(type, data) {
   switch (type) {
     case "message":
-      return new ExtendableMessageEvent("message", {
-        data: data?.serialized ? core.deserialize(new Uint8Array(data.serialized)) : (data?.data ?? null),
-        origin: data?.origin ?? "",
-        source: data?.source ? clientObject(data.source) : null,
-      });
+      return messageEvent(data);
     default:
       return new ExtendableEvent(type);
   }

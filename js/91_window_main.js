@@ -99,7 +99,7 @@ function bootstrap() {
       onController(command.controller);
     },
     message(command) {
-      onMessage(command.data, command.source);
+      onMessage(command.messageId, command.source);
     },
   });
 }

@@ -36,6 +36,7 @@ deno_core::extension!(
         ops::realm::op_swrt_next_command,
         ops::realm::op_swrt_event_settled,
         ops::realm::op_swrt_report_uncaught,
+        ops::realm::op_swrt_take_message,
     ],
 );
 

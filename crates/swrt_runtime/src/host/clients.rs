@@ -186,13 +186,15 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
         HostRequest::PostToClient {
             script_url,
             client_id,
-            data,
+            message,
             reply,
         } => {
             let source = host.version_by_script(&script_url).map(|(_, v)| v.view());
             let delivered = match (page(host, &client_id), source) {
                 (Some(page), Some(source)) => {
-                    page.handle.send(HostCommand::Message { data, source })
+                    let message_id = page.handle.stash_message(message);
+                    page.handle
+                        .send(HostCommand::Message { message_id, source })
                 }
                 _ => false,
             };
@@ -276,7 +278,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
         HostRequest::PostToWorker {
             client_id,
             version_id,
-            data,
+            message,
             reply,
         } => {
             let (Some(page), Some((registration, version))) =
@@ -285,14 +287,17 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 let _ = reply.send(false);
                 return;
             };
+            // Counted before replying, so the message event is "in flight"
+            // from the moment the page's postMessage returns.
+            host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
             let _ = reply.send(true);
             let host = host.clone();
             let source = page.info();
             let origin = page.url.origin().ascii_serialization();
             tokio::spawn(async move {
-                let data = json!({ "serialized": data, "source": source, "origin": origin });
+                let data = json!({ "source": source, "origin": origin });
                 if let Err(error) = version
-                    .dispatch(&host, &registration, "message", data)
+                    .deliver_message(&host, &registration, message, data)
                     .await
                 {
                     tracing::warn!(
@@ -300,6 +305,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                         version.script_url
                     );
                 }
+                host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
             });
         }
     }

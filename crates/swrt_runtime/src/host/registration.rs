@@ -165,6 +165,30 @@ impl Version {
         result
     }
 
+    /// Dispatches a `message` event carrying `message` (taken by the worker
+    /// from its mailbox by id).
+    pub(crate) async fn deliver_message(
+        self: &Arc<Self>,
+        host: &Arc<HostInner>,
+        registration: &Registration,
+        message: crate::realm::RealmMessage,
+        mut data: Value,
+    ) -> Result<EventOutcome, HostError> {
+        self.activity.fetch_add(1, Ordering::AcqRel);
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let result = async {
+            let handle = self.running(host, registration).await?;
+            data["messageId"] = Value::from(handle.stash_message(message));
+            Ok(handle
+                .dispatch("message", data, host.limits.wait_until_timeout)
+                .await)
+        }
+        .await;
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.schedule_idle_stop(host);
+        result
+    }
+
     fn schedule_idle_stop(self: &Arc<Self>, host: &Arc<HostInner>) {
         let seen = self.activity.load(Ordering::Acquire);
         let version = Arc::downgrade(self);

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use deno_core::{op2, JsBuffer, OpState};
+use deno_core::{op2, OpState};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -126,21 +126,25 @@ pub(crate) async fn op_swrt_sw_unregister(
     )
 }
 
-/// `ServiceWorker.postMessage()` from a page: `data` is structured-serialized.
+/// `ServiceWorker.postMessage()` from a page: `data` is structured-serialized
+/// with its transfer list (MessagePorts move to the worker).
 #[op2]
-pub(crate) async fn op_swrt_sw_post_message(
-    state: Rc<RefCell<OpState>>,
+pub(crate) fn op_swrt_sw_post_message(
+    state: &mut OpState,
     #[number] version_id: u64,
-    #[buffer] data: JsBuffer,
-) -> bool {
-    let client_id = client_id(&state);
-    let data = data.to_vec();
-    ask(&state, |reply| HostRequest::PostToWorker {
-        client_id,
-        version_id,
-        data,
-        reply,
-    })
-    .await
-    .unwrap_or(false)
+    #[serde] data: deno_web::JsMessageData,
+) -> Result<(), deno_web::MessagePortError> {
+    let message = crate::ops::realm::outgoing_message(state, data)?;
+    let client_id = state.borrow::<PageContext>().client_id.clone();
+    let (reply, _) = oneshot::channel();
+    let _ = state
+        .borrow::<RealmContext>()
+        .host_requests
+        .send(HostRequest::PostToWorker {
+            client_id,
+            version_id,
+            message,
+            reply,
+        });
+    Ok(())
 }

@@ -59,6 +59,40 @@ pub(crate) fn op_swrt_event_settled(
     let _ = reply.send(outcome);
 }
 
+/// Takes a message delivered to this realm out of its mailbox, moving the
+/// MessagePorts it transfers into this realm's resource table.
+#[op2]
+pub(crate) fn op_swrt_take_message(
+    state: &mut OpState,
+    #[number] message_id: u64,
+) -> Option<deno_web::JsMessageData> {
+    let message = state
+        .borrow::<RealmContext>()
+        .shared
+        .mailbox
+        .lock()
+        .unwrap()
+        .remove(&message_id)?;
+    let transferables = deno_web::serialize_transferables(state, message.transferables);
+    Some(deno_web::JsMessageData {
+        data: message.data,
+        transferables,
+    })
+}
+
+/// Turns what JS serialized for `postMessage` into a message that can cross
+/// to another realm's thread (transferred ports leave this realm).
+pub(crate) fn outgoing_message(
+    state: &mut OpState,
+    data: deno_web::JsMessageData,
+) -> Result<crate::realm::RealmMessage, deno_web::MessagePortError> {
+    let transferables = deno_web::deserialize_js_transferables(state, data.transferables)?;
+    Ok(crate::realm::RealmMessage {
+        data: data.data,
+        transferables,
+    })
+}
+
 /// An exception no listener handled (HTML "report the exception"), or an
 /// unhandled promise rejection. The realm keeps running; the host decides.
 #[op2]

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
-use deno_core::{op2, JsBuffer, OpState};
+use deno_core::{op2, OpState};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -177,20 +177,22 @@ pub(crate) async fn op_swrt_clients_match_all(
     .unwrap_or_default()
 }
 
-/// `Client.postMessage()`: `data` is already structured-serialized.
+/// `Client.postMessage()`: `data` is structured-serialized with its transfer list.
 #[op2]
-pub(crate) async fn op_swrt_client_post_message(
-    state: Rc<RefCell<OpState>>,
+pub(crate) fn op_swrt_client_post_message(
+    state: &mut OpState,
     #[string] client_id: String,
-    #[buffer] data: JsBuffer,
-) -> bool {
-    let data = data.to_vec();
-    ask_host(&state, |ctx, reply| HostRequest::PostToClient {
+    #[serde] data: deno_web::JsMessageData,
+) -> Result<(), deno_web::MessagePortError> {
+    let message = crate::ops::realm::outgoing_message(state, data)?;
+    let ctx = state.borrow::<RealmContext>();
+    // Delivery is asynchronous; a client that went away drops the message.
+    let (reply, _) = oneshot::channel();
+    let _ = ctx.host_requests.send(HostRequest::PostToClient {
         script_url: ctx.url.clone(),
         client_id,
-        data,
+        message,
         reply,
-    })
-    .await
-    .unwrap_or(false)
+    });
+    Ok(())
 }

@@ -23,6 +23,7 @@ pub(crate) struct RealmContext {
     pub host_requests: mpsc::UnboundedSender<HostRequest>,
     pub commands: Rc<AsyncRefCell<mpsc::UnboundedReceiver<HostCommand>>>,
     pub pending: PendingEvents,
+    pub shared: std::sync::Arc<super::RealmShared>,
 }
 
 /// A service worker's own state.

@@ -64,11 +64,12 @@ pub enum HostCommand {
         /// The new controller.
         controller: Option<WorkerView>,
     },
-    /// A message from a service worker to a page (`Client.postMessage`).
+    /// A message from a service worker to a page (`Client.postMessage`);
+    /// the page takes its body from the mailbox with `op_swrt_take_message`.
     #[serde(rename_all = "camelCase")]
     Message {
-        /// The structured-serialized message.
-        data: Vec<u8>,
+        /// Mailbox id of the message.
+        message_id: u64,
         /// The sending worker.
         source: WorkerView,
     },
@@ -166,7 +167,7 @@ pub(crate) enum HostRequest {
     PostToClient {
         script_url: Url,
         client_id: String,
-        data: Vec<u8>,
+        message: RealmMessage,
         reply: oneshot::Sender<bool>,
     },
     Register {
@@ -186,9 +187,25 @@ pub(crate) enum HostRequest {
     PostToWorker {
         client_id: String,
         version_id: u64,
-        data: Vec<u8>,
+        message: RealmMessage,
         reply: oneshot::Sender<bool>,
     },
+}
+
+/// A structured-serialized message on its way between realms, with the
+/// objects it transfers (MessagePorts) already taken out of the sender.
+pub(crate) struct RealmMessage {
+    pub data: deno_core::serde_v8::DetachedBuffer,
+    pub transferables: Vec<deno_web::Transferable>,
+}
+
+impl std::fmt::Debug for RealmMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealmMessage")
+            .field("bytes", &self.data.len())
+            .field("transferables", &self.transferables.len())
+            .finish()
+    }
 }
 
 /// `clients.matchAll()` options.
@@ -224,6 +241,8 @@ pub(crate) struct RealmShared {
     pub delegate: Arc<dyn HostDelegate>,
     /// Set when the host stops the realm (idle, replaced, shutdown).
     pub stopping: AtomicBool,
+    /// Messages delivered to this realm and not yet taken by its JavaScript.
+    pub mailbox: Mutex<HashMap<u64, RealmMessage>>,
 }
 
 impl RealmShared {
@@ -283,6 +302,7 @@ impl RealmHandle {
             url: url.clone(),
             delegate: spec.delegate.clone(),
             stopping: AtomicBool::new(false),
+            mailbox: Mutex::new(HashMap::new()),
         });
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = oneshot::channel();
@@ -395,6 +415,13 @@ impl RealmHandle {
         }
         let _ = tokio::time::timeout(limit, rx).await;
         self.shared.pending.lock().unwrap().remove(&ack_id);
+    }
+
+    /// Puts a message in the realm's mailbox; returns its id.
+    pub(crate) fn stash_message(&self, message: RealmMessage) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.shared.mailbox.lock().unwrap().insert(id, message);
+        id
     }
 
     /// Sends a command that needs no reply.

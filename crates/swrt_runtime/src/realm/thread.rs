@@ -331,6 +331,7 @@ fn create_runtime(
             host_requests: spec.host_requests.clone(),
             commands: Rc::new(AsyncRefCell::new(commands)),
             pending: shared.pending.clone(),
+            shared: shared.clone(),
         });
         match spec.kind {
             RealmKind::Worker(worker) => op_state.put(worker),
