@@ -25,6 +25,8 @@ const {
   updateRegistration,
 } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { clientObject, clients, clientsDescriptors } = core.loadExtScript("ext:swrt/40_clients.js");
+const { backgroundFetchDescriptors, createBackgroundFetchEvent } = core.loadExtScript("ext:swrt/70_background_fetch.js");
+const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 
 const { op_swrt_worker_info, op_swrt_import_scripts, op_swrt_take_message } = core.ops;
 const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
@@ -47,9 +49,49 @@ class ServiceWorkerGlobalScope extends WorkerGlobalScope {
 for (const name of ["error", "languagechange", "offline", "online", "rejectionhandled", "unhandledrejection"]) {
   defineEventHandler(WorkerGlobalScope.prototype, name);
 }
-for (const name of ["install", "activate", "fetch", "message", "messageerror"]) {
+for (const name of [
+  "install", "activate", "fetch", "message", "messageerror",
+  "backgroundfetchsuccess", "backgroundfetchfail", "backgroundfetchabort", "backgroundfetchclick",
+]) {
   defineEventHandler(ServiceWorkerGlobalScope.prototype, name);
 }
+
+// Some articles and some real worker code spell the failure event
+// "backgroundfetchfailure". swrt dispatches the standard name and routes
+// listeners registered under that spelling to it, warning once.
+let warnedFailureSpelling = false;
+function standardType(type) {
+  if (String(type) !== "backgroundfetchfailure") return type;
+  if (!warnedFailureSpelling) {
+    warnedFailureSpelling = true;
+    globalThis.console.warn(
+      "swrt: 'backgroundfetchfailure' is not a Background Fetch event; listening to 'backgroundfetchfail' instead.",
+    );
+  }
+  return "backgroundfetchfail";
+}
+const EventTargetPrototype = eventModule.EventTarget.prototype;
+const addEventListener = EventTargetPrototype.addEventListener;
+const removeEventListener = EventTargetPrototype.removeEventListener;
+ObjectDefineProperties(ServiceWorkerGlobalScope.prototype, {
+  addEventListener: nonEnumerable(function (type, listener, options) {
+    return FunctionPrototypeCall(addEventListener, this ?? globalThis, standardType(type), listener, options);
+  }),
+  removeEventListener: nonEnumerable(function (type, listener, options) {
+    return FunctionPrototypeCall(removeEventListener, this ?? globalThis, standardType(type), listener, options);
+  }),
+  onbackgroundfetchfailure: {
+    get() {
+      return this.onbackgroundfetchfail;
+    },
+    set(value) {
+      standardType("backgroundfetchfailure");
+      this.onbackgroundfetchfail = value;
+    },
+    enumerable: false,
+    configurable: true,
+  },
+});
 
 class WorkerNavigator {
   constructor(key = undefined) {
@@ -86,6 +128,8 @@ function bootstrap() {
   ObjectDefineProperties(globalThis, extendableEventDescriptors());
   ObjectDefineProperties(globalThis, serviceWorkerObjectDescriptors());
   ObjectDefineProperties(globalThis, clientsDescriptors());
+  ObjectDefineProperties(globalThis, backgroundFetchDescriptors(true));
+  ObjectDefineProperties(globalThis, cacheDescriptors());
   ObjectDefineProperties(globalThis, {
     console: consoleDescriptor(),
     fetch: nonEnumerable(fetch),
@@ -131,6 +175,9 @@ function messageEvent(data) {
 }
 
 function createEvent(type, data) {
+  if (type.startsWith("backgroundfetch")) {
+    return createBackgroundFetchEvent(type, data, ownRegistration.scope);
+  }
   switch (type) {
     case "message":
       return messageEvent(data);

@@ -19,7 +19,9 @@ const { serviceWorkerObjectDescriptors } = core.loadExtScript("ext:swrt/30_servi
 const { containerDescriptors, createContainer, onController, onMessage, onRegistration } = core.loadExtScript(
   "ext:swrt/50_service_worker_container.js",
 );
-const { createDocument, documentDescriptors } = core.loadExtScript("ext:swrt/60_document.js");
+const { contentSecurityPolicies, createDocument, documentDescriptors } = core.loadExtScript("ext:swrt/60_document.js");
+const { backgroundFetchDescriptors, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
+const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 
 const { op_swrt_page_info } = core.ops;
 const { ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
@@ -52,6 +54,23 @@ function isSecureContext(url) {
     u.hostname === "[::1]" || u.hostname.endsWith(".localhost");
 }
 
+/** The connect-src (or default-src) source list of the page's CSP, or null. */
+function connectSrc(policies) {
+  let result = null;
+  for (const policy of policies) {
+    const directives = new Map();
+    for (const part of policy.split(";")) {
+      const [name, ...values] = part.trim().split(/\s+/);
+      if (name) directives.set(name.toLowerCase(), values);
+    }
+    const list = directives.get("connect-src") ?? directives.get("default-src");
+    // Several policies must all allow a request; keep the most restrictive
+    // one we can express (the last one that restricts connect-src).
+    if (list !== undefined) result = list;
+  }
+  return result;
+}
+
 function bootstrap() {
   delete globalThis[SymbolFor("swrt.bootstrap")];
   const info = op_swrt_page_info();
@@ -64,6 +83,9 @@ function bootstrap() {
   ObjectDefineProperties(globalThis, serviceWorkerObjectDescriptors());
   ObjectDefineProperties(globalThis, containerDescriptors());
   ObjectDefineProperties(globalThis, documentDescriptors());
+  ObjectDefineProperties(globalThis, backgroundFetchDescriptors(false));
+  ObjectDefineProperties(globalThis, cacheDescriptors());
+  setCspProvider(() => connectSrc(contentSecurityPolicies()));
   ObjectDefineProperties(globalThis, {
     console: consoleDescriptor(),
     fetch: nonEnumerable(fetch),

@@ -26,9 +26,14 @@ pub struct RunArgs {
     /// The origin (default http://localhost; with --root, the address to serve on).
     #[arg(long, value_name = "URL")]
     pub origin: Option<String>,
-    /// Where durable state lives (created if missing).
+    /// Where durable state lives: registrations, background fetches, caches
+    /// (created if missing; without it a temporary dir is used and removed).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Reject backgroundFetch.fetch() called from a service worker with
+    /// NotAllowedError, as Chromium does (swrt allows it by default).
+    #[arg(long)]
+    pub no_worker_background_fetch: bool,
     /// End the run with status 1 if work is still pending after SECS seconds.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,

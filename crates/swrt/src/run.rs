@@ -55,10 +55,27 @@ pub async fn run(args: RunArgs) -> u8 {
         Ok(t) => t,
         Err(e) => return usage(e),
     };
-    if let Some(dir) = &args.data_dir {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            return usage(format!("cannot create --data-dir {}: {e}", dir.display()));
-        }
+    // Without --data-dir the run's state lives in a temporary dir.
+    let temporary = match &args.data_dir {
+        Some(_) => None,
+        None => match tempfile::Builder::new().prefix("swrt-data-").tempdir() {
+            Ok(dir) => Some(dir),
+            Err(e) => {
+                eprintln!("swrt: cannot create a temporary data dir: {e}");
+                return EXIT_FAILURE;
+            }
+        },
+    };
+    let data_dir = match (&args.data_dir, &temporary) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(tmp)) => tmp.path().to_path_buf(),
+        (None, None) => unreachable!("one of them is set"),
+    };
+    if let Err(e) = std::fs::create_dir_all(&data_dir) {
+        return usage(format!(
+            "cannot create --data-dir {}: {e}",
+            data_dir.display()
+        ));
     }
     let origin = match resolve_origin(&args).await {
         Ok(o) => o,
@@ -67,11 +84,25 @@ pub async fn run(args: RunArgs) -> u8 {
     let delegate = Arc::new(CliDelegate::default());
     let mut builder = ServiceWorkerHost::builder()
         .limits(limits)
-        .delegate(delegate.clone());
+        .delegate(delegate.clone())
+        .data_dir(&data_dir)
+        .allow_worker_initiated_fetch(!args.no_worker_background_fetch);
     if let Some(local) = origin.local.clone() {
         builder = builder.local_origin(local);
     }
-    let host = builder.build();
+    let host = match builder.start().await {
+        Ok(host) => host,
+        Err(e) => {
+            eprintln!("swrt: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let origin_name = origin
+        .script_url
+        .as_ref()
+        .or(origin.client_url.as_ref())
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
 
     let page_done = AtomicBool::new(origin.client_url.is_none());
     let work = async {
@@ -88,8 +119,9 @@ pub async fn run(args: RunArgs) -> u8 {
             }
             page_done.store(true, Ordering::Release);
         }
-        // "All work is done": lifecycles finished and no event is in flight.
-        while host.events_in_flight() > 0 {
+        // "All work is done": lifecycles finished, no background fetch of the
+        // origin is active or waiting for its event, and no event is in flight.
+        while host.events_in_flight() > 0 || host.background_fetch_work(&origin_name).await > 0 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         Ok::<(), HostError>(())
@@ -101,10 +133,14 @@ pub async fn run(args: RunArgs) -> u8 {
     let code = match result {
         None => {
             let page_pending = !page_done.load(Ordering::Acquire);
-            eprintln!(
-                "swrt: --timeout reached; still pending: {}",
-                pending(&host, origin.script_url.as_ref(), page_pending)
-            );
+            let fetches = host.background_fetch_work(&origin_name).await;
+            let mut what = pending(&host, origin.script_url.as_ref(), page_pending);
+            if fetches > 0 {
+                what.push_str(&format!(
+                    "; {fetches} background fetch(es) of {origin_name} not finished"
+                ));
+            }
+            eprintln!("swrt: --timeout reached; still pending: {what}");
             EXIT_FAILURE
         }
         Some(Err(error)) => {

@@ -9,6 +9,9 @@ use std::time::Duration;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
 
+#[path = "support/aux_server.rs"]
+mod aux_server;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Case {
@@ -34,6 +37,10 @@ struct Case {
     /// Longest the run may take before the harness kills it (a hang is a failure).
     #[serde(default = "default_limit")]
     limit_secs: u64,
+    /// Further runs on the same data dir, each checked like the first
+    /// (state that must survive a restart).
+    #[serde(default)]
+    then: Vec<Case>,
 }
 
 fn default_limit() -> u64 {
@@ -62,15 +69,51 @@ fn contains(haystack: &str, expected: &str) -> bool {
         .is_match(haystack)
 }
 
-fn run_case(dir: &Path) -> Result<(), Failed> {
+/// Copies the case to a temp dir, replacing `{{AUX}}` in its text files
+/// with the aux server's origin.
+fn materialise(from: &Path, to: &Path, aux: &str) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            materialise(&entry.path(), &target, aux)?;
+        } else {
+            let bytes = std::fs::read(entry.path())?;
+            match String::from_utf8(bytes) {
+                Ok(text) => std::fs::write(&target, text.replace("{{AUX}}", aux))?,
+                Err(e) => std::fs::write(&target, e.into_bytes())?,
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_case(dir: &Path, aux: &str) -> Result<(), Failed> {
     let text = std::fs::read_to_string(dir.join("case.json"))?;
     let case: Case = serde_json::from_str(&text).map_err(|e| format!("case.json: {e}"))?;
+    let work = tempfile::tempdir()?;
+    materialise(dir, work.path(), aux)?;
     let data = tempfile::tempdir()?;
+    run_one(&case, work.path(), data.path())?;
+    for (n, next) in case.then.iter().enumerate() {
+        run_one(next, work.path(), data.path()).map_err(|e| {
+            format!(
+                "run {} of the case: {}",
+                n + 2,
+                e.message().unwrap_or("failed")
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn run_one(case: &Case, dir: &Path, data: &Path) -> Result<(), Failed> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_swrt"));
     command.args(
         case.args
             .iter()
-            .map(|a| a.replace("{DATA}", &data.path().display().to_string())),
+            .map(|a| a.replace("{DATA}", &data.display().to_string())),
     );
     command.current_dir(dir).envs(&case.env);
     command.stdin(std::process::Stdio::null());
@@ -178,11 +221,13 @@ fn main() {
         .filter(|p| p.join("case.json").is_file())
         .collect();
     dirs.sort();
+    let aux = aux_server::start();
     let trials = dirs
         .into_iter()
         .map(|dir| {
             let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-            Trial::test(name, move || run_case(&dir))
+            let aux = aux.clone();
+            Trial::test(name, move || run_case(&dir, &aux))
         })
         .collect();
     libtest_mimic::run(&args, trials).exit();

@@ -35,6 +35,7 @@ mod progress;
 mod records;
 pub mod scheduler;
 mod service;
+mod shared_store;
 mod types;
 
 pub use dispatch::{

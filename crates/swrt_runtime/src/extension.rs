@@ -37,6 +37,26 @@ deno_core::extension!(
         ops::realm::op_swrt_event_settled,
         ops::realm::op_swrt_report_uncaught,
         ops::realm::op_swrt_take_message,
+        ops::background_fetch::op_swrt_bgfetch_fetch,
+        ops::background_fetch::op_swrt_bgfetch_get,
+        ops::background_fetch::op_swrt_bgfetch_ids,
+        ops::background_fetch::op_swrt_bgfetch_abort,
+        ops::background_fetch::op_swrt_bgfetch_match_all,
+        ops::background_fetch::op_swrt_bgfetch_response,
+        ops::background_fetch::op_swrt_bgfetch_update_ui,
+        ops::background_fetch::op_swrt_bgfetch_progress_open,
+        ops::background_fetch::op_swrt_bgfetch_progress_next,
+        ops::background_fetch::op_swrt_bgfetch_set_permission,
+        ops::cache::op_swrt_cache_open,
+        ops::cache::op_swrt_cache_has,
+        ops::cache::op_swrt_cache_delete,
+        ops::cache::op_swrt_cache_keys,
+        ops::cache::op_swrt_cache_match_all,
+        ops::cache::op_swrt_cache_body,
+        ops::cache::op_swrt_cache_body_begin,
+        ops::cache::op_swrt_cache_body_write,
+        ops::cache::op_swrt_cache_put,
+        ops::cache::op_swrt_cache_delete_entries,
     ],
 );
 
@@ -89,6 +109,8 @@ fn shared_lazy_js() -> Vec<ExtensionFileSource> {
         js_file!("40_clients.js"),
         js_file!("50_service_worker_container.js"),
         js_file!("60_document.js"),
+        js_file!("70_background_fetch.js"),
+        js_file!("71_cache.js"),
     ]
 }
 

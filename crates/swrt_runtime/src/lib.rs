@@ -5,6 +5,7 @@
 //! current-thread tokio runtime. The [`ServiceWorkerHost`] registers workers,
 //! runs their lifecycle, starts them to deliver events and stops them when idle.
 
+mod background_fetch;
 mod config;
 mod delegate;
 mod error;

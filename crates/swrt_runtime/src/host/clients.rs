@@ -96,6 +96,7 @@ pub(crate) async fn open_page(
         delegate: host.delegate.clone(),
         loader: host.loader.clone(),
         host_requests: host.requests.clone(),
+        background_fetch: host.background_fetch.get().cloned(),
     })
     .await?;
     host.pages.lock().unwrap().push(Arc::new(PageEntry {
@@ -240,6 +241,13 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 }
                 host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
             });
+        }
+        HostRequest::HasActiveWorker { scope, reply } => {
+            let active = host
+                .registration_with_scope(&scope)
+                .and_then(|r| r.active())
+                .is_some();
+            let _ = reply.send(active);
         }
         HostRequest::Registrations { client_id, reply } => {
             let views: Vec<RegistrationView> = match page(host, &client_id) {

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use url::Url;
 
 pub use clients::PageHandle;
-use registration::{Registration, Version};
+pub(crate) use registration::{Registration, Version};
 pub use registration::{RegistrationInfo, WorkerState};
 
 use crate::config::Limits;
@@ -26,6 +26,9 @@ pub struct ServiceWorkerHostBuilder {
     limits: Limits,
     delegate: Arc<dyn HostDelegate>,
     local_origin: Option<LocalOriginMapping>,
+    data_dir: Option<std::path::PathBuf>,
+    background_fetch_limits: swrt_bgfetch::Limits,
+    allow_worker_fetch: bool,
 }
 
 impl ServiceWorkerHostBuilder {
@@ -47,8 +50,69 @@ impl ServiceWorkerHostBuilder {
         self
     }
 
+    /// Keep durable state (registrations, background fetches, the Cache API)
+    /// in `dir`. Required for Background Fetch and the Cache API; only one
+    /// process at a time may use a data dir.
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Limits of the Background Fetch engine (quota, connections, retries).
+    pub fn background_fetch_limits(mut self, limits: swrt_bgfetch::Limits) -> Self {
+        self.background_fetch_limits = limits;
+        self
+    }
+
+    /// Whether a service worker may call `backgroundFetch.fetch()` itself.
+    /// swrt allows it (it runs workers without pages); `false` restores
+    /// Chromium's behaviour: `NotAllowedError`.
+    pub fn allow_worker_initiated_fetch(mut self, allow: bool) -> Self {
+        self.allow_worker_fetch = allow;
+        self
+    }
+
+    /// Starts the host; with a data dir, also opens the store, starts the
+    /// Background Fetch engine (which resumes every active fetch and
+    /// re-dispatches interrupted events) and restores the registrations.
+    pub async fn start(self) -> Result<ServiceWorkerHost, HostError> {
+        let data_dir = self.data_dir.clone();
+        let bg_limits = self.background_fetch_limits.clone();
+        let allow_worker_fetch = self.allow_worker_fetch;
+        let host = self.build();
+        if let Some(dir) = data_dir {
+            let dispatcher = Arc::new(crate::background_fetch::RuntimeDispatcher {
+                host: Arc::downgrade(&host.inner),
+            });
+            // Restore registrations before the engine starts re-dispatching.
+            open_registrations(&dir)?;
+            let service = swrt_bgfetch::BackgroundFetchService::builder(&dir)
+                .limits(bg_limits)
+                .dispatcher(dispatcher)
+                .start()
+                .await
+                .map_err(|e| HostError::Engine(format!("background fetch engine: {e}")))?;
+            let context = crate::background_fetch::BackgroundFetchContext {
+                store: service.store(),
+                service,
+                runtime: tokio::runtime::Handle::current(),
+                allow_worker_fetch,
+            };
+            let stored = context
+                .with_store(|s| s.list_registrations())
+                .await
+                .map_err(HostError::Engine)?;
+            for row in stored.into_iter().filter(|r| r.state == "activated") {
+                host.inner.restore_registration(&row.scope, &row.script_url);
+            }
+            let _ = host.inner.background_fetch.set(context);
+        }
+        Ok(host)
+    }
+
     /// Starts the host on the current tokio runtime (which must be multi-threaded,
-    /// since `importScripts()` blocks a worker thread on host network I/O).
+    /// since `importScripts()` blocks a worker thread on host network I/O),
+    /// without durable state: no Background Fetch, no Cache API.
     pub fn build(self) -> ServiceWorkerHost {
         let handle = tokio::runtime::Handle::current();
         let loader = ScriptLoader::new(handle.clone(), self.local_origin);
@@ -62,6 +126,7 @@ impl ServiceWorkerHostBuilder {
             requests: requests_tx,
             next_version_id: AtomicU64::new(1),
             jobs_in_flight: AtomicUsize::new(0),
+            background_fetch: std::sync::OnceLock::new(),
         });
         handle.spawn(serve_requests(Arc::downgrade(&inner), requests_rx));
         ServiceWorkerHost { inner }
@@ -84,6 +149,9 @@ pub(crate) struct HostInner {
     next_version_id: AtomicU64,
     /// Register jobs started by pages that have not finished yet.
     jobs_in_flight: AtomicUsize,
+    /// Set once the engine started (hosts with a data dir).
+    pub(crate) background_fetch:
+        std::sync::OnceLock<crate::background_fetch::BackgroundFetchContext>,
 }
 
 impl ServiceWorkerHost {
@@ -93,6 +161,9 @@ impl ServiceWorkerHost {
             limits: Limits::default(),
             delegate: Arc::new(TracingDelegate),
             local_origin: None,
+            data_dir: None,
+            background_fetch_limits: swrt_bgfetch::Limits::default(),
+            allow_worker_fetch: true,
         }
     }
 
@@ -177,6 +248,39 @@ impl ServiceWorkerHost {
         events + self.inner.jobs_in_flight.load(Ordering::Acquire)
     }
 
+    /// The Background Fetch engine, for hosts started with a data dir: start,
+    /// get, list, abort and click fetches, subscribe to progress.
+    pub fn background_fetch(&self) -> Option<&swrt_bgfetch::BackgroundFetchService> {
+        self.inner.background_fetch.get().map(|c| &c.service)
+    }
+
+    /// Background fetches of `origin` that still have work: downloading, or
+    /// settled with their terminal event not yet handled.
+    pub async fn background_fetch_work(&self, origin: &str) -> usize {
+        let Some(context) = self.inner.background_fetch.get() else {
+            return 0;
+        };
+        let origin = origin.to_string();
+        context
+            .with_store(move |s| {
+                let mut n = 0;
+                for state in [
+                    swrt_store::FetchState::Active,
+                    swrt_store::FetchState::Settled,
+                    swrt_store::FetchState::Dispatched,
+                ] {
+                    n += s
+                        .fetches_in_state(state)?
+                        .iter()
+                        .filter(|f| f.origin == origin)
+                        .count();
+                }
+                Ok(n)
+            })
+            .await
+            .unwrap_or(0)
+    }
+
     /// Stops every worker and page and waits for their threads.
     pub async fn shutdown(&self) {
         let pages: Vec<_> = self.inner.pages.lock().unwrap().drain(..).collect();
@@ -208,7 +312,52 @@ impl HostInner {
         })
     }
 
-    fn registration_with_scope(&self, scope: &Url) -> Option<Arc<Registration>> {
+    /// A registration whose worker activated in an earlier run: its active
+    /// version is restored without install/activate (the script is fetched
+    /// when the worker first starts).
+    fn restore_registration(&self, scope: &str, script_url: &str) {
+        let (Ok(scope), Ok(script_url)) = (Url::parse(scope), Url::parse(script_url)) else {
+            tracing::warn!(
+                scope,
+                script_url,
+                "skipping a stored registration with a bad URL"
+            );
+            return;
+        };
+        let id = self.next_version_id.fetch_add(1, Ordering::Relaxed);
+        let registration = Arc::new(Registration::restored(
+            scope,
+            script_url,
+            id,
+            self.limits.event_timeout,
+        ));
+        self.registrations.lock().unwrap().push(registration);
+    }
+
+    /// Records an activated registration so a later run finds it.
+    pub(crate) fn persist_registration(&self, scope: &Url, script_url: &Url) {
+        let Some(context) = self.background_fetch.get().cloned() else {
+            return;
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let row = swrt_store::SwRegistration {
+            scope: scope.to_string(),
+            script_url: script_url.to_string(),
+            state: "activated".into(),
+            created_ms: now,
+            updated_ms: now,
+        };
+        tokio::spawn(async move {
+            if let Err(e) = context.with_store(move |s| s.put_registration(&row)).await {
+                tracing::warn!("cannot persist the registration: {e}");
+            }
+        });
+    }
+
+    pub(crate) fn registration_with_scope(&self, scope: &Url) -> Option<Arc<Registration>> {
         self.registrations
             .lock()
             .unwrap()
@@ -274,6 +423,14 @@ impl HostInner {
     pub(crate) fn version_started(&self, version: &Version) {
         tracing::debug!(script_url = %version.script_url, id = version.id, "worker started");
     }
+}
+
+/// Fails early with a clear message when the data dir is locked by another
+/// process (the engine would report the same, less directly).
+fn open_registrations(dir: &std::path::Path) -> Result<(), HostError> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        HostError::Engine(format!("cannot create the data dir {}: {e}", dir.display()))
+    })
 }
 
 /// Answers what realms ask of the host.

@@ -87,7 +87,8 @@ pub(crate) fn resolve_scope(script_url: &Url, scope: Option<Url>) -> Result<Url,
 pub(crate) struct Version {
     pub(crate) id: u64,
     pub(crate) script_url: Url,
-    script_source: String,
+    /// The script, once fetched (a restored version fetches it on first start).
+    script_source: Mutex<Option<String>>,
     imports: Arc<ImportedScripts>,
     state: Mutex<WorkerState>,
     runner: tokio::sync::Mutex<Option<Arc<RealmHandle>>>,
@@ -123,9 +124,25 @@ impl Version {
             }
             tracing::info!(script_url = %self.script_url, "restarting a stopped worker");
         }
+        let cached = self.script_source.lock().unwrap().clone();
+        let source = match cached {
+            Some(source) => source,
+            None => {
+                let script = host
+                    .loader
+                    .fetch(&self.script_url)
+                    .await
+                    .map_err(|reason| HostError::ScriptFetch {
+                        url: self.script_url.to_string(),
+                        reason,
+                    })?;
+                *self.script_source.lock().unwrap() = Some(script.text.clone());
+                script.text
+            }
+        };
         let (handle, _) = RealmHandle::start(RealmSpec {
             url: self.script_url.clone(),
-            source: self.script_source.clone(),
+            source,
             kind: RealmKind::Worker(WorkerContext {
                 imports: self.imports.clone(),
                 registration: registration.view(),
@@ -135,6 +152,7 @@ impl Version {
             delegate: host.delegate.clone(),
             loader: host.loader.clone(),
             host_requests: host.requests.clone(),
+            background_fetch: host.background_fetch.get().cloned(),
         })
         .await?;
         host.version_started(self);
@@ -251,6 +269,31 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
+    /// A registration restored from the store with its active version.
+    pub(crate) fn restored(
+        scope: Url,
+        script_url: Url,
+        id: u64,
+        ack_limit: std::time::Duration,
+    ) -> Self {
+        let registration = Registration::new(scope, ack_limit);
+        let version = Arc::new(Version {
+            id,
+            script_url,
+            script_source: Mutex::new(None),
+            // Imports were made during the original install; a restored
+            // worker fetches them again on first use.
+            imports: Arc::default(),
+            state: Mutex::new(WorkerState::Activated),
+            runner: tokio::sync::Mutex::new(None),
+            skip_waiting: AtomicBool::new(false),
+            activity: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+        });
+        registration.slots.lock().unwrap().active = Some(version);
+        registration
+    }
+
     pub(crate) fn new(scope: Url, ack_limit: std::time::Duration) -> Self {
         Registration {
             scope,
@@ -398,7 +441,7 @@ impl Registration {
         let version = Arc::new(Version {
             id,
             script_url: script.url.clone(),
-            script_source: script.text,
+            script_source: Mutex::new(Some(script.text)),
             imports: Arc::default(),
             state: Mutex::new(WorkerState::Parsed),
             runner: tokio::sync::Mutex::new(None),
@@ -485,6 +528,7 @@ impl Registration {
             _ => {}
         }
         self.set_state(&version, WorkerState::Activated);
+        host.persist_registration(&self.scope, &version.script_url);
         self.publish(host).await;
         Ok(())
     }

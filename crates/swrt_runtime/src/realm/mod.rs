@@ -141,6 +141,8 @@ pub(crate) struct RealmSpec {
     pub delegate: Arc<dyn HostDelegate>,
     pub loader: ScriptLoader,
     pub host_requests: mpsc::UnboundedSender<HostRequest>,
+    /// The engine and store, for hosts with a data dir.
+    pub background_fetch: Option<crate::background_fetch::BackgroundFetchContext>,
 }
 
 /// Requests from a realm's JavaScript that only the host can answer.
@@ -179,6 +181,10 @@ pub(crate) enum HostRequest {
     Registrations {
         client_id: String,
         reply: oneshot::Sender<Vec<RegistrationView>>,
+    },
+    HasActiveWorker {
+        scope: Url,
+        reply: oneshot::Sender<bool>,
     },
     Unregister {
         scope: Url,

@@ -333,6 +333,9 @@ fn create_runtime(
             pending: shared.pending.clone(),
             shared: shared.clone(),
         });
+        if let Some(context) = spec.background_fetch.clone() {
+            op_state.put(context);
+        }
         match spec.kind {
             RealmKind::Worker(worker) => op_state.put(worker),
             RealmKind::Page(page) => op_state.put(page),

@@ -1,0 +1,108 @@
+//! A loopback HTTP server the runtime tests talk to besides the origin the
+//! case serves itself: upload echo, slow and sized bodies, CORS. Its origin
+//! replaces `{{AUX}}` in a case's scripts.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
+
+/// Deterministic content: byte i is (i * 31 + 7) mod 251.
+pub fn pattern_byte(i: u64) -> u8 {
+    ((i.wrapping_mul(31) + 7) % 251) as u8
+}
+
+fn cors(headers: &mut HeaderMap) {
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, POST, PUT, OPTIONS"),
+    );
+    headers.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("*"),
+    );
+}
+
+#[derive(serde::Deserialize)]
+struct SizeQuery {
+    /// Milliseconds to wait between 16 KiB chunks.
+    delay_ms: Option<u64>,
+}
+
+async fn bytes(Path(n): Path<u64>, Query(q): Query<SizeQuery>) -> Response {
+    let n = n.min(64 * 1024 * 1024);
+    let delay = Duration::from_millis(q.delay_ms.unwrap_or(0));
+    let stream = futures::stream::unfold(0u64, move |offset| async move {
+        if offset >= n {
+            return None;
+        }
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let end = (offset + 16 * 1024).min(n);
+        let chunk: Vec<u8> = (offset..end).map(pattern_byte).collect();
+        Some((Ok::<_, std::io::Error>(Bytes::from(chunk)), end))
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    let headers = response.headers_mut();
+    cors(headers);
+    headers.insert("content-length", HeaderValue::from(n));
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    response
+}
+
+async fn echo(method: Method, body: Bytes) -> Response {
+    let mut headers = HeaderMap::new();
+    cors(&mut headers);
+    if method == Method::OPTIONS {
+        return (StatusCode::NO_CONTENT, headers).into_response();
+    }
+    let text = format!("{method} {} bytes", body.len());
+    (StatusCode::OK, headers, text).into_response()
+}
+
+async fn status(Path(code): Path<u16>) -> Response {
+    let mut headers = HeaderMap::new();
+    cors(&mut headers);
+    let code = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
+    (code, headers, format!("status {}", code.as_u16())).into_response()
+}
+
+/// Starts the server on 127.0.0.1 on a thread of its own; returns its origin.
+pub fn start() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        runtime.block_on(async move {
+            let app = Router::new()
+                .route("/bytes/{n}", get(bytes))
+                .route("/echo", any(echo))
+                .route("/status/{code}", get(status));
+            let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .expect("bind 127.0.0.1");
+            tx.send(listener.local_addr().expect("local addr"))
+                .expect("report the address");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    let addr = rx.recv().expect("the aux server starts");
+    format!("http://{addr}")
+}

@@ -1,0 +1,503 @@
+// Background Fetch (WICG Background Fetch): BackgroundFetchManager,
+// BackgroundFetchRegistration, BackgroundFetchRecord and the two event
+// classes, over ops into the Rust engine. Shapes follow background-fetch.idl.
+(function () {
+const { core, primordials } = __bootstrap;
+const {
+  domException,
+  event: eventModule,
+  headers: headersModule,
+  request: requestModule,
+  response: responseModule,
+  body: bodyModule,
+  streams,
+  webidl,
+} = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { ExtendableEvent, isActive, whenLifetimeEnds } = core.loadExtScript("ext:swrt/20_extendable_event.js");
+const { ServiceWorkerRegistration } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
+const {
+  op_swrt_bgfetch_fetch,
+  op_swrt_bgfetch_get,
+  op_swrt_bgfetch_ids,
+  op_swrt_bgfetch_abort,
+  op_swrt_bgfetch_match_all,
+  op_swrt_bgfetch_response,
+  op_swrt_bgfetch_update_ui,
+  op_swrt_bgfetch_progress_open,
+  op_swrt_bgfetch_progress_next,
+} = core.ops;
+const {
+  ArrayFrom,
+  ArrayIsArray,
+  ArrayPrototypeMap,
+  ObjectDefineProperty,
+  ObjectFreeze,
+  Promise,
+  PromiseReject,
+  SafeMap,
+  SafeSet,
+  Symbol,
+  SymbolIterator,
+  SymbolToStringTag,
+  TypeError,
+  Uint8Array,
+} = primordials;
+const { DOMException } = domException;
+const { EventTarget, Event, defineEventHandler, setEventTargetData } = eventModule;
+const { Request, RequestPrototype } = requestModule;
+const { fromInnerResponse, newInnerResponse } = responseModule;
+const { InnerBody } = bodyModule;
+
+const illegal = Symbol("illegal constructor");
+const _scope = Symbol("scope");
+const _data = Symbol("registration data");
+const _request = Symbol("request");
+const _responseReady = Symbol("responseReady");
+const _registration = Symbol("registration");
+const _updateUICalled = Symbol("updateUI called");
+const _settledResult = Symbol("result delivered");
+
+// The page's Content-Security-Policy connect-src, when a page realm provides it.
+let cspProvider = () => null;
+
+// --- WebIDL dictionaries -------------------------------------------------
+
+webidl.converters.ImageResource = webidl.createDictionaryConverter("ImageResource", [
+  { key: "src", converter: webidl.converters.USVString, required: true },
+  { key: "sizes", converter: webidl.converters.DOMString },
+  { key: "type", converter: webidl.converters.DOMString },
+  { key: "label", converter: webidl.converters.DOMString },
+]);
+webidl.converters["sequence<ImageResource>"] = webidl.createSequenceConverter(webidl.converters.ImageResource);
+const uiOptionsMembers = [
+  { key: "icons", converter: webidl.converters["sequence<ImageResource>"] },
+  { key: "title", converter: webidl.converters.DOMString },
+];
+webidl.converters.BackgroundFetchUIOptions = webidl.createDictionaryConverter("BackgroundFetchUIOptions", uiOptionsMembers);
+webidl.converters.BackgroundFetchOptions = webidl.createDictionaryConverter(
+  "BackgroundFetchOptions",
+  uiOptionsMembers,
+  [{ key: "downloadTotal", converter: webidl.converters["unsigned long long"], defaultValue: 0 }],
+);
+webidl.converters.CacheQueryOptions = webidl.createDictionaryConverter("CacheQueryOptions", [
+  { key: "ignoreSearch", converter: webidl.converters.boolean, defaultValue: false },
+  { key: "ignoreMethod", converter: webidl.converters.boolean, defaultValue: false },
+  { key: "ignoreVary", converter: webidl.converters.boolean, defaultValue: false },
+]);
+
+function icons(list, base) {
+  return ArrayPrototypeMap(list ?? [], (icon) => ({
+    src: new URL(icon.src, base).href,
+    sizes: icon.sizes ?? "",
+    type: icon.type ?? "",
+    label: icon.label ?? "",
+  }));
+}
+
+// --- Requests --------------------------------------------------------------
+
+/** Request -> the engine's RequestSpec, with its body read byte-exact. */
+async function requestSpec(request) {
+  const inner = requestModule.toInnerRequest(request);
+  let body = null;
+  if (inner.body !== null) {
+    // The body is stored with the fetch: read it from a clone so the
+    // caller's Request stays usable.
+    body = ArrayFrom(new Uint8Array(await request.clone().arrayBuffer()));
+  }
+  return {
+    method: request.method,
+    url: request.url,
+    headers: ArrayFrom(request.headers),
+    mode: request.mode,
+    credentials: request.credentials,
+    body,
+  };
+}
+
+function isSequence(value) {
+  return value !== null && typeof value === "object" && !(value instanceof Request) &&
+    typeof value[SymbolIterator] === "function";
+}
+
+/** A copy of a stored request, body included (`record.request`). */
+function requestFromSpec(spec) {
+  const init = { method: spec.method, headers: spec.headers, mode: spec.mode === "navigate" ? "same-origin" : spec.mode, credentials: spec.credentials };
+  if (spec.body !== null && spec.body !== undefined && spec.method !== "GET" && spec.method !== "HEAD") {
+    init.body = new Uint8Array(spec.body);
+  }
+  return new Request(spec.url, init);
+}
+
+// --- BackgroundFetchRegistration ------------------------------------------
+
+const liveRegistrations = new SafeMap(); // uniqueId -> Set<BackgroundFetchRegistration>
+let progressLoopStarted = false;
+
+function startProgressLoop() {
+  if (progressLoopStarted) return;
+  progressLoopStarted = true;
+  const rid = op_swrt_bgfetch_progress_open();
+  (async () => {
+    for (;;) {
+      const promise = op_swrt_bgfetch_progress_next(rid);
+      // Progress must not keep a worker or page alive on its own.
+      core.unrefOpPromise(promise);
+      const next = await promise;
+      if (next === null) return;
+      const [data, isFinal] = next;
+      const objects = liveRegistrations.get(data.uniqueId);
+      if (!objects) continue;
+      for (const registration of objects) updateRegistration(registration, data);
+      if (isFinal) liveRegistrations.delete(data.uniqueId);
+    }
+  })();
+}
+
+function changed(a, b) {
+  return a.downloaded !== b.downloaded || a.uploaded !== b.uploaded || a.result !== b.result ||
+    a.failureReason !== b.failureReason || a.downloadTotal !== b.downloadTotal;
+}
+
+function updateRegistration(registration, data) {
+  const before = registration[_data];
+  if (before[_settledResult]) return;
+  // `recordsAvailable` is owned by the event lifetime, not by progress.
+  const next = { ...data, recordsAvailable: before.recordsAvailable && data.recordsAvailable };
+  registration[_data] = next;
+  if (data.result !== "") next[_settledResult] = true;
+  if (changed(before, next)) registration.dispatchEvent(new Event("progress"));
+}
+
+function registrationObject(data, scope) {
+  const registration = new BackgroundFetchRegistration(illegal, data, scope);
+  let set = liveRegistrations.get(data.uniqueId);
+  if (!set) {
+    set = new SafeSet();
+    liveRegistrations.set(data.uniqueId, set);
+  }
+  set.add(registration);
+  startProgressLoop();
+  return registration;
+}
+
+class BackgroundFetchRegistration extends EventTarget {
+  constructor(key = undefined, data, scope) {
+    if (key !== illegal) throw new TypeError("Illegal constructor");
+    super();
+    setEventTargetData(this);
+    this[webidl.brand] = webidl.brand;
+    this[_data] = { ...data };
+    this[_scope] = scope;
+  }
+
+  async abort() {
+    webidl.assertBranded(this, BackgroundFetchRegistrationPrototype);
+    return await op_swrt_bgfetch_abort(this[_data].uniqueId);
+  }
+
+  async match(request, options = {}) {
+    webidl.assertBranded(this, BackgroundFetchRegistrationPrototype);
+    const prefix = "Failed to execute 'match' on 'BackgroundFetchRegistration'";
+    webidl.requiredArguments(arguments.length, 1, prefix);
+    const records = await matchRecords(this, prefix, request, options);
+    return records[0];
+  }
+
+  async matchAll(request = undefined, options = {}) {
+    webidl.assertBranded(this, BackgroundFetchRegistrationPrototype);
+    const prefix = "Failed to execute 'matchAll' on 'BackgroundFetchRegistration'";
+    return await matchRecords(this, prefix, request, options);
+  }
+
+  get [SymbolToStringTag]() {
+    return "BackgroundFetchRegistration";
+  }
+}
+const BackgroundFetchRegistrationPrototype = BackgroundFetchRegistration.prototype;
+
+// IDL attributes are enumerable accessors on the prototype, so code that
+// copies a registration with for...in sees them.
+for (const [name, read] of [
+  ["id", (d) => d.id],
+  ["uploadTotal", (d) => d.uploadTotal],
+  ["uploaded", (d) => d.uploaded],
+  ["downloadTotal", (d) => d.downloadTotal],
+  ["downloaded", (d) => d.downloaded],
+  ["result", (d) => d.result],
+  ["failureReason", (d) => d.failureReason],
+  ["recordsAvailable", (d) => d.recordsAvailable],
+]) {
+  ObjectDefineProperty(BackgroundFetchRegistrationPrototype, name, {
+    get() {
+      webidl.assertBranded(this, BackgroundFetchRegistrationPrototype);
+      return read(this[_data]);
+    },
+    enumerable: true,
+    configurable: true,
+  });
+}
+defineEventHandler(BackgroundFetchRegistrationPrototype, "progress");
+for (const name of ["abort", "match", "matchAll"]) {
+  ObjectDefineProperty(BackgroundFetchRegistrationPrototype, name, { enumerable: true });
+}
+
+async function matchRecords(registration, prefix, request, options) {
+  options = webidl.converters.CacheQueryOptions(options, prefix, "Argument 2");
+  if (!registration[_data].recordsAvailable) {
+    throw new DOMException(`${prefix}: The records associated with this background fetch are no longer available.`, "InvalidStateError");
+  }
+  let query = null;
+  if (request !== undefined) {
+    const r = request instanceof Request ? request : new Request(request);
+    query = { method: r.method, url: r.url, headers: ArrayFrom(r.headers), mode: r.mode, credentials: r.credentials, body: null };
+  }
+  const uniqueId = registration[_data].uniqueId;
+  const found = await op_swrt_bgfetch_match_all(uniqueId, query, options);
+  return ArrayPrototypeMap(found, (record) => new BackgroundFetchRecord(illegal, uniqueId, record));
+}
+
+// --- BackgroundFetchRecord -------------------------------------------------
+
+class BackgroundFetchRecord {
+  constructor(key = undefined, uniqueId, record) {
+    if (key !== illegal) throw new TypeError("Illegal constructor");
+    this[webidl.brand] = webidl.brand;
+    this[_request] = requestFromSpec(record.request);
+    this[_responseReady] = responseFor(uniqueId, record.index);
+    // An unobserved rejection (aborted record) is not an uncaught error.
+    this[_responseReady].catch(() => {});
+  }
+  get request() {
+    webidl.assertBranded(this, BackgroundFetchRecordPrototype);
+    return this[_request];
+  }
+  get responseReady() {
+    webidl.assertBranded(this, BackgroundFetchRecordPrototype);
+    return this[_responseReady];
+  }
+  get [SymbolToStringTag]() {
+    return "BackgroundFetchRecord";
+  }
+}
+const BackgroundFetchRecordPrototype = BackgroundFetchRecord.prototype;
+for (const name of ["request", "responseReady"]) {
+  ObjectDefineProperty(BackgroundFetchRecordPrototype, name, { enumerable: true });
+}
+
+async function responseFor(uniqueId, index) {
+  const r = await op_swrt_bgfetch_response(uniqueId, index);
+  const inner = newInnerResponse(r.status, r.statusText);
+  inner.headerList = r.headers;
+  inner.urlList = r.urlList;
+  inner.type = r.responseType === "cors" ? "cors" : "basic";
+  if (r.bodyRid !== null) inner.body = new InnerBody(streams.readableStreamForRid(r.bodyRid));
+  return fromInnerResponse(inner, "immutable");
+}
+
+// --- BackgroundFetchManager ------------------------------------------------
+
+class BackgroundFetchManager {
+  constructor(key = undefined, scope) {
+    if (key !== illegal) throw new TypeError("Illegal constructor");
+    this[webidl.brand] = webidl.brand;
+    this[_scope] = scope;
+  }
+
+  async fetch(id, requests, options = {}) {
+    webidl.assertBranded(this, BackgroundFetchManagerPrototype);
+    const prefix = "Failed to execute 'fetch' on 'BackgroundFetchManager'";
+    webidl.requiredArguments(arguments.length, 2, prefix);
+    id = webidl.converters.DOMString(id, prefix, "Argument 1");
+    options = webidl.converters.BackgroundFetchOptions(options, prefix, "Argument 3");
+    // Step 1: a single request becomes a list; an empty list is a TypeError.
+    const list = isSequence(requests) ? ArrayFrom(requests) : [requests];
+    if (list.length === 0) throw new TypeError(`${prefix}: At least one request must be given.`);
+    const specs = [];
+    for (const input of list) {
+      // Step 2: each entry goes through the Request constructor.
+      const request = input instanceof Request ? input : new Request(input);
+      if (request.mode === "no-cors") {
+        throw new TypeError(`${prefix}: Requests with 'no-cors' mode are not allowed.`);
+      }
+      specs.push(await requestSpec(request));
+    }
+    const base = globalThis.location?.href;
+    const data = await op_swrt_bgfetch_fetch(
+      this[_scope],
+      id,
+      specs,
+      { title: options.title ?? "", icons: icons(options.icons, base), downloadTotal: options.downloadTotal },
+      cspProvider(),
+    );
+    return registrationObject(data, this[_scope]);
+  }
+
+  async get(id) {
+    webidl.assertBranded(this, BackgroundFetchManagerPrototype);
+    const prefix = "Failed to execute 'get' on 'BackgroundFetchManager'";
+    webidl.requiredArguments(arguments.length, 1, prefix);
+    id = webidl.converters.DOMString(id, prefix, "Argument 1");
+    const data = await op_swrt_bgfetch_get(this[_scope], id);
+    return data === null ? undefined : registrationObject(data, this[_scope]);
+  }
+
+  async getIds() {
+    webidl.assertBranded(this, BackgroundFetchManagerPrototype);
+    return await op_swrt_bgfetch_ids(this[_scope]);
+  }
+
+  get [SymbolToStringTag]() {
+    return "BackgroundFetchManager";
+  }
+}
+const BackgroundFetchManagerPrototype = BackgroundFetchManager.prototype;
+for (const name of ["fetch", "get", "getIds"]) {
+  ObjectDefineProperty(BackgroundFetchManagerPrototype, name, { enumerable: true });
+}
+// Method lengths as the IDL declares (optional arguments do not count).
+ObjectDefineProperty(BackgroundFetchManagerPrototype.fetch, "length", { value: 2 });
+ObjectDefineProperty(BackgroundFetchRegistrationPrototype.matchAll, "length", { value: 0 });
+ObjectDefineProperty(BackgroundFetchRegistrationPrototype.match, "length", { value: 1 });
+
+// ServiceWorkerRegistration.prototype.backgroundFetch: [SameObject].
+const _manager = Symbol("backgroundFetch manager");
+ObjectDefineProperty(ServiceWorkerRegistration.prototype, "backgroundFetch", {
+  get() {
+    if (!(this instanceof ServiceWorkerRegistration)) throw new TypeError("Illegal invocation");
+    if (this[_manager] === undefined) this[_manager] = new BackgroundFetchManager(illegal, this.scope);
+    return this[_manager];
+  },
+  enumerable: true,
+  configurable: true,
+});
+
+// --- Events ----------------------------------------------------------------
+
+const eventInitMembers = [
+  { key: "bubbles", converter: webidl.converters.boolean, defaultValue: false },
+  { key: "cancelable", converter: webidl.converters.boolean, defaultValue: false },
+  { key: "composed", converter: webidl.converters.boolean, defaultValue: false },
+  {
+    key: "registration",
+    converter: (v, prefix, context) => {
+      if (!(v instanceof BackgroundFetchRegistration)) {
+        throw new TypeError(`${prefix}: ${context} is not of type 'BackgroundFetchRegistration'.`);
+      }
+      return v;
+    },
+    required: true,
+  },
+];
+webidl.converters.BackgroundFetchEventInit = webidl.createDictionaryConverter("BackgroundFetchEventInit", eventInitMembers);
+
+class BackgroundFetchEvent extends ExtendableEvent {
+  constructor(type, init) {
+    const prefix = `Failed to construct '${new.target.name}'`;
+    webidl.requiredArguments(arguments.length, 2, prefix);
+    type = webidl.converters.DOMString(type, prefix, "Argument 1");
+    init = webidl.converters.BackgroundFetchEventInit(init, prefix, "Argument 2");
+    super(type, init);
+    this[_registration] = init.registration;
+  }
+  get registration() {
+    webidl.assertBranded(this, BackgroundFetchEventPrototype);
+    return this[_registration];
+  }
+  get [SymbolToStringTag]() {
+    return "BackgroundFetchEvent";
+  }
+}
+const BackgroundFetchEventPrototype = BackgroundFetchEvent.prototype;
+ObjectDefineProperty(BackgroundFetchEventPrototype, "registration", { enumerable: true });
+
+class BackgroundFetchUpdateUIEvent extends BackgroundFetchEvent {
+  constructor(type, init) {
+    const prefix = "Failed to construct 'BackgroundFetchUpdateUIEvent'";
+    webidl.requiredArguments(arguments.length, 2, prefix);
+    super(type, init);
+    this[_updateUICalled] = false;
+  }
+
+  async updateUI(options = {}) {
+    webidl.assertBranded(this, BackgroundFetchUpdateUIEventPrototype);
+    const prefix = "Failed to execute 'updateUI' on 'BackgroundFetchUpdateUIEvent'";
+    options = webidl.converters.BackgroundFetchUIOptions(options, prefix, "Argument 1");
+    // updateUI steps: the event must be trusted and active, and updateUI
+    // may be called only once per event.
+    if (!this.isTrusted) throw new DOMException(`${prefix}: The event is not trusted.`, "InvalidStateError");
+    if (!isActive(this)) {
+      throw new DOMException(`${prefix}: The event is no longer active.`, "InvalidStateError");
+    }
+    if (this[_updateUICalled]) {
+      throw new DOMException(`${prefix}: updateUI may only be called once.`, "InvalidStateError");
+    }
+    if (options.title === "") throw new TypeError(`${prefix}: The title may not be empty.`);
+    this[_updateUICalled] = true;
+    // Keep the event alive until the host has the new UI.
+    const pending = op_swrt_bgfetch_update_ui(
+      this[_registration][_data].uniqueId,
+      options.title ?? null,
+      options.icons === undefined ? null : icons(options.icons, globalThis.location?.href),
+    );
+    this.waitUntil(pending);
+    await pending;
+  }
+
+  get [SymbolToStringTag]() {
+    return "BackgroundFetchUpdateUIEvent";
+  }
+}
+const BackgroundFetchUpdateUIEventPrototype = BackgroundFetchUpdateUIEvent.prototype;
+ObjectDefineProperty(BackgroundFetchUpdateUIEventPrototype, "updateUI", { enumerable: true });
+ObjectDefineProperty(BackgroundFetchUpdateUIEventPrototype.updateUI, "length", { value: 0 });
+
+const UPDATE_UI_EVENTS = ["backgroundfetchsuccess", "backgroundfetchfail"];
+
+/** A trusted event for the host's dispatch of `type` with `data.registration`. */
+function createBackgroundFetchEvent(type, data, scope) {
+  const registration = registrationObject(data.registration, scope);
+  registration[_data].recordsAvailable = true;
+  const Class = UPDATE_UI_EVENTS.includes(type) ? BackgroundFetchUpdateUIEvent : BackgroundFetchEvent;
+  const event = new Class(type, { registration });
+  // recordsAvailable turns false when the event stops being active.
+  whenLifetimeEnds(event, () => {
+    if (type !== "backgroundfetchclick") registration[_data].recordsAvailable = false;
+  });
+  return event;
+}
+
+function setCspProvider(provider) {
+  cspProvider = provider;
+}
+
+function backgroundFetchDescriptors(serviceWorker) {
+  const d = (value) => ({ value, writable: true, enumerable: false, configurable: true });
+  const out = {
+    BackgroundFetchManager: d(BackgroundFetchManager),
+    BackgroundFetchRegistration: d(BackgroundFetchRegistration),
+    BackgroundFetchRecord: d(BackgroundFetchRecord),
+  };
+  if (serviceWorker) {
+    out.BackgroundFetchEvent = d(BackgroundFetchEvent);
+    out.BackgroundFetchUpdateUIEvent = d(BackgroundFetchUpdateUIEvent);
+  }
+  return out;
+}
+
+void ArrayIsArray;
+void ObjectFreeze;
+void Promise;
+void PromiseReject;
+void RequestPrototype;
+void headersModule;
+
+return {
+  BackgroundFetchEvent,
+  BackgroundFetchRegistration,
+  BackgroundFetchUpdateUIEvent,
+  backgroundFetchDescriptors,
+  createBackgroundFetchEvent,
+  setCspProvider,
+};
+})();
