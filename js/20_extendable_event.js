@@ -16,6 +16,7 @@ const _dispatching = Symbol("dispatch flag");
 const _timedOut = Symbol("timed-out flag");
 const _onLifetimeEnd = Symbol("lifetime end callbacks");
 const _rejection = Symbol("first rejection");
+const _afterLifetime = Symbol("after lifetime callback");
 
 webidl.converters.ExtendableEventInit = webidl.createDictionaryConverter(
   "ExtendableEventInit",
@@ -157,6 +158,11 @@ function whenLifetimeEnds(event, cb) {
   }
 }
 
+/** Runs `cb` when a dispatched event's lifetime ends, before the host hears of it. */
+function setAfterLifetime(event, cb) {
+  event[_afterLifetime] = cb;
+}
+
 /** The first rejection of the event's lifetime promises, if any. */
 function lifetimeRejection(event) {
   return event[_rejection];
@@ -198,6 +204,11 @@ function dispatchTrusted(eventId, event) {
     if (event instanceof ExtendableEvent) event[_dispatching] = false;
   }
   const finish = () => {
+    try {
+      event[_afterLifetime]?.();
+    } catch (error) {
+      eventModule.reportException(error);
+    }
     let report;
     if (thrown !== undefined) report = errorReport("threw", thrown.error);
     else if (event instanceof ExtendableEvent && event[_rejection] !== undefined) {
@@ -225,6 +236,7 @@ void TypeError;
 void SymbolFor;
 
 return {
+  setAfterLifetime,
   ExtendableEvent,
   ExtendableMessageEvent,
   ExtendableEventPrototype,

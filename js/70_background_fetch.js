@@ -13,7 +13,7 @@ const {
   streams,
   webidl,
 } = core.loadExtScript("ext:swrt/01_web_platform.js");
-const { ExtendableEvent, isActive, whenLifetimeEnds } = core.loadExtScript("ext:swrt/20_extendable_event.js");
+const { ExtendableEvent, isActive, setAfterLifetime } = core.loadExtScript("ext:swrt/20_extendable_event.js");
 const { ServiceWorkerRegistration } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const {
   op_swrt_bgfetch_fetch,
@@ -23,8 +23,6 @@ const {
   op_swrt_bgfetch_match_all,
   op_swrt_bgfetch_response,
   op_swrt_bgfetch_update_ui,
-  op_swrt_bgfetch_progress_open,
-  op_swrt_bgfetch_progress_next,
 } = core.ops;
 const {
   ArrayFrom,
@@ -132,26 +130,13 @@ function requestFromSpec(spec) {
 // --- BackgroundFetchRegistration ------------------------------------------
 
 const liveRegistrations = new SafeMap(); // uniqueId -> Set<BackgroundFetchRegistration>
-let progressLoopStarted = false;
 
-function startProgressLoop() {
-  if (progressLoopStarted) return;
-  progressLoopStarted = true;
-  const rid = op_swrt_bgfetch_progress_open();
-  (async () => {
-    for (;;) {
-      const promise = op_swrt_bgfetch_progress_next(rid);
-      // Progress must not keep a worker or page alive on its own.
-      core.unrefOpPromise(promise);
-      const next = await promise;
-      if (next === null) return;
-      const [data, isFinal] = next;
-      const objects = liveRegistrations.get(data.uniqueId);
-      if (!objects) continue;
-      for (const registration of objects) updateRegistration(registration, data);
-      if (isFinal) liveRegistrations.delete(data.uniqueId);
-    }
-  })();
+/** A progress notification from the host (engine -> host -> every realm of the origin). */
+function onProgress(data, isFinal) {
+  const objects = liveRegistrations.get(data.uniqueId);
+  if (!objects) return;
+  for (const registration of objects) updateRegistration(registration, data);
+  if (isFinal) liveRegistrations.delete(data.uniqueId);
 }
 
 function changed(a, b) {
@@ -177,7 +162,6 @@ function registrationObject(data, scope) {
     liveRegistrations.set(data.uniqueId, set);
   }
   set.add(registration);
-  startProgressLoop();
   return registration;
 }
 
@@ -327,7 +311,7 @@ class BackgroundFetchManager {
       this[_scope],
       id,
       specs,
-      { title: options.title ?? "", icons: icons(options.icons, base), downloadTotal: options.downloadTotal },
+      { title: options.title ?? "", icons: icons(options.icons, base), download_total: options.downloadTotal },
       cspProvider(),
     );
     return registrationObject(data, this[_scope]);
@@ -461,7 +445,7 @@ function createBackgroundFetchEvent(type, data, scope) {
   const Class = UPDATE_UI_EVENTS.includes(type) ? BackgroundFetchUpdateUIEvent : BackgroundFetchEvent;
   const event = new Class(type, { registration });
   // recordsAvailable turns false when the event stops being active.
-  whenLifetimeEnds(event, () => {
+  setAfterLifetime(event, () => {
     if (type !== "backgroundfetchclick") registration[_data].recordsAvailable = false;
   });
   return event;
@@ -498,6 +482,7 @@ return {
   BackgroundFetchUpdateUIEvent,
   backgroundFetchDescriptors,
   createBackgroundFetchEvent,
+  onProgress,
   setCspProvider,
 };
 })();

@@ -25,7 +25,7 @@ const {
   updateRegistration,
 } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { clientObject, clients, clientsDescriptors } = core.loadExtScript("ext:swrt/40_clients.js");
-const { backgroundFetchDescriptors, createBackgroundFetchEvent } = core.loadExtScript("ext:swrt/70_background_fetch.js");
+const { backgroundFetchDescriptors, createBackgroundFetchEvent, onProgress } = core.loadExtScript("ext:swrt/70_background_fetch.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 
 const { op_swrt_worker_info, op_swrt_import_scripts, op_swrt_take_message } = core.ops;
@@ -193,6 +193,9 @@ function commandLoop() {
     },
     registration(command) {
       updateRegistration(command.registration);
+    },
+    progress(command) {
+      onProgress(command.registration, command.isFinal);
     },
   });
 }

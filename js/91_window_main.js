@@ -20,7 +20,7 @@ const { containerDescriptors, createContainer, onController, onMessage, onRegist
   "ext:swrt/50_service_worker_container.js",
 );
 const { contentSecurityPolicies, createDocument, documentDescriptors } = core.loadExtScript("ext:swrt/60_document.js");
-const { backgroundFetchDescriptors, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
+const { backgroundFetchDescriptors, onProgress, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 
 const { op_swrt_page_info } = core.ops;
@@ -86,6 +86,7 @@ function bootstrap() {
   ObjectDefineProperties(globalThis, backgroundFetchDescriptors(false));
   ObjectDefineProperties(globalThis, cacheDescriptors());
   setCspProvider(() => connectSrc(contentSecurityPolicies()));
+
   ObjectDefineProperties(globalThis, {
     console: consoleDescriptor(),
     fetch: nonEnumerable(fetch),
@@ -122,6 +123,9 @@ function bootstrap() {
     },
     message(command) {
       onMessage(command.messageId, command.source);
+    },
+    progress(command) {
+      onProgress(command.registration, command.isFinal);
     },
   });
 }

@@ -16,6 +16,8 @@ pub struct Cli {
 pub enum Command {
     /// Register a service worker, run its lifecycle and exit when all work is done.
     Run(RunArgs),
+    /// Run web-platform-tests (testharness.js tests) and report each subtest.
+    Wpt(WptArgs),
 }
 
 #[derive(Debug, Args)]
@@ -56,4 +58,29 @@ pub struct RunArgs {
     /// The service worker script: a path (inside --root, or a local file) or an http(s) URL.
     #[arg(value_name = "SW", required_unless_present = "client")]
     pub sw: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WptArgs {
+    /// The test tree: an upstream web-platform-tests checkout or the project's wpt/.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub wpt_root: PathBuf,
+    /// Compare the results with this expectations file (JSON, see wpt/README.md).
+    #[arg(long, value_name = "FILE")]
+    pub expectations: Option<PathBuf>,
+    /// Write the results as wptreport JSON.
+    #[arg(long, value_name = "OUT")]
+    pub json: Option<PathBuf>,
+    /// Multiply testharness.js timeouts (10 s, or 60 s with `META: timeout=long`).
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    pub timeout_multiplier: f64,
+    /// npm wpt-runner's testharness/ directory (found automatically by default).
+    #[arg(long, value_name = "DIR")]
+    pub resources: Option<PathBuf>,
+    /// Print each test's console output and runtime errors.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Tests to run: directories, files or test URLs under --wpt-root (default: all).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod output;
 mod run;
+mod wpt;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             cli::Command::Run(args) => run::run(args).await,
+            cli::Command::Wpt(args) => wpt::wpt(args).await,
         }
     });
     // Worker threads may still be winding down; don't wait for idle tasks.

@@ -44,8 +44,6 @@ deno_core::extension!(
         ops::background_fetch::op_swrt_bgfetch_match_all,
         ops::background_fetch::op_swrt_bgfetch_response,
         ops::background_fetch::op_swrt_bgfetch_update_ui,
-        ops::background_fetch::op_swrt_bgfetch_progress_open,
-        ops::background_fetch::op_swrt_bgfetch_progress_next,
         ops::background_fetch::op_swrt_bgfetch_set_permission,
         ops::cache::op_swrt_cache_open,
         ops::cache::op_swrt_cache_has,

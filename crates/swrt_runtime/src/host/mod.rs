@@ -105,7 +105,9 @@ impl ServiceWorkerHostBuilder {
             for row in stored.into_iter().filter(|r| r.state == "activated") {
                 host.inner.restore_registration(&row.scope, &row.script_url);
             }
+            let progress = context.service.subscribe();
             let _ = host.inner.background_fetch.set(context);
+            tokio::spawn(forward_progress(Arc::downgrade(&host.inner), progress));
         }
         Ok(host)
     }
@@ -422,6 +424,41 @@ impl HostInner {
 
     pub(crate) fn version_started(&self, version: &Version) {
         tracing::debug!(script_url = %version.script_url, id = version.id, "worker started");
+    }
+}
+
+/// Engine -> host -> realms: every progress notification goes to each page
+/// and running worker of the fetch's origin, which update their live
+/// `BackgroundFetchRegistration` objects.
+async fn forward_progress(
+    host: std::sync::Weak<HostInner>,
+    mut progress: tokio::sync::broadcast::Receiver<swrt_bgfetch::ProgressEvent>,
+) {
+    loop {
+        let event = match progress.recv().await {
+            Ok(event) => event,
+            // Missed intermediate values; the next one carries the latest state.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(host) = host.upgrade() else {
+            return;
+        };
+        let Ok(origin) = Url::parse(&event.registration.origin) else {
+            continue;
+        };
+        let command = crate::realm::HostCommand::Progress {
+            registration: crate::background_fetch::RegistrationData::from(&event.registration),
+            is_final: event.is_final,
+        };
+        for page in host.pages_of_origin(&origin) {
+            page.handle.send(command.clone());
+        }
+        for registration in host.registrations_of_origin(&origin) {
+            for version in registration.versions() {
+                version.send_if_running(command.clone()).await;
+            }
+        }
     }
 }
 

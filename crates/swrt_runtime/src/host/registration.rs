@@ -240,6 +240,13 @@ impl Version {
         }
     }
 
+    /// Sends a command to the worker if it is running (progress needs no wake-up).
+    pub(crate) async fn send_if_running(&self, command: crate::realm::HostCommand) {
+        if let Some(handle) = self.runner.lock().await.as_ref() {
+            handle.send(command);
+        }
+    }
+
     async fn push_registration(&self, view: RegistrationView, limit: std::time::Duration) {
         let handle = self.runner.lock().await.clone();
         if let Some(handle) = handle {

@@ -342,62 +342,6 @@ pub(crate) async fn op_swrt_bgfetch_update_ui(
         .map_err(BgFetchError::Internal)??)
 }
 
-/// Progress notifications of the realm's origin.
-pub(crate) struct ProgressResource {
-    rx: AsyncRefCell<tokio::sync::broadcast::Receiver<swrt_bgfetch::ProgressEvent>>,
-    origin: String,
-}
-
-impl Resource for ProgressResource {
-    fn name(&self) -> Cow<'_, str> {
-        "swrtBackgroundFetchProgress".into()
-    }
-}
-
-#[op2(fast)]
-#[smi]
-pub(crate) fn op_swrt_bgfetch_progress_open(
-    state: &mut OpState,
-) -> Result<ResourceId, BgFetchError> {
-    let ctx = context(state)?;
-    let origin = state
-        .borrow::<RealmContext>()
-        .url
-        .origin()
-        .ascii_serialization();
-    let rx = ctx.service.subscribe();
-    Ok(state.resource_table.add(ProgressResource {
-        rx: AsyncRefCell::new(rx),
-        origin,
-    }))
-}
-
-/// The next progress event of this origin (`None` when the engine stopped).
-#[op2]
-#[serde]
-pub(crate) async fn op_swrt_bgfetch_progress_next(
-    state: Rc<RefCell<OpState>>,
-    #[smi] rid: ResourceId,
-) -> Option<(RegistrationData, bool)> {
-    let resource = state
-        .borrow()
-        .resource_table
-        .get::<ProgressResource>(rid)
-        .ok()?;
-    let mut rx = RcRef::map(&resource, |r| &r.rx).borrow_mut().await;
-    loop {
-        match rx.recv().await {
-            Ok(event) if event.registration.origin == resource.origin => {
-                return Some((RegistrationData::from(&event.registration), event.is_final))
-            }
-            Ok(_) => continue,
-            // Missed intermediate values; the next one carries the latest state.
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-        }
-    }
-}
-
 /// `test_driver.set_permission({name: "background-fetch"}, state)` and host
 /// policy: a denied origin gets NotAllowedError from `fetch()`.
 #[op2(fast)]

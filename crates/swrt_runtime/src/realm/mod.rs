@@ -64,6 +64,14 @@ pub enum HostCommand {
         /// The new controller.
         controller: Option<WorkerView>,
     },
+    /// Background Fetch progress of the realm's origin.
+    #[serde(rename_all = "camelCase")]
+    Progress {
+        /// The registration's attributes.
+        registration: crate::background_fetch::RegistrationData,
+        /// True for the last notification of the fetch.
+        is_final: bool,
+    },
     /// A message from a service worker to a page (`Client.postMessage`);
     /// the page takes its body from the mailbox with `op_swrt_take_message`.
     #[serde(rename_all = "camelCase")]

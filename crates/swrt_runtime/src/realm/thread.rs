@@ -226,22 +226,24 @@ where
         shared.busy.enter();
         let result = js.poll_event_loop(cx, PollEventLoopOptions::default());
         shared.busy.leave();
-        match result {
-            Poll::Ready(Err(error)) => {
-                if shared.termination.lock().unwrap().is_some() {
-                    return Poll::Ready(Err(ScriptError::plain("the page was terminated")));
-                }
-                shared
-                    .delegate
-                    .uncaught_error(&shared.url, &ScriptError::from_core_error(&error));
-                cx.waker().wake_by_ref();
-                Poll::Pending
+        if let Poll::Ready(Err(error)) = result {
+            if shared.termination.lock().unwrap().is_some() {
+                return Poll::Ready(Err(ScriptError::plain("the page was terminated")));
             }
-            // The loop is idle but the evaluation hasn't resolved: a top-level
-            // await on a promise nothing will settle. Keep waiting (the host's
-            // --timeout reports it).
-            _ => Poll::Pending,
+            shared
+                .delegate
+                .uncaught_error(&shared.url, &ScriptError::from_core_error(&error));
+            cx.waker().wake_by_ref();
         }
+        // The event loop may just have settled the evaluation promise: look
+        // again before sleeping, or nothing would wake us.
+        if let Poll::Ready(result) = fut.as_mut().poll(cx) {
+            return Poll::Ready(result);
+        }
+        // Otherwise the loop is idle with the evaluation still pending (a
+        // top-level await nothing will settle) or waiting for I/O; keep
+        // waiting (the host's --timeout reports it).
+        Poll::Pending
     })
     .await
 }
