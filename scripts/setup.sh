@@ -10,6 +10,9 @@ command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 [ -f /usr/include/simde/simde-common.h ] || need_apt+=(libsimde-dev)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# The WPT runner (swrt wpt): npm brings testharness.js, Python runs wptserve.
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
@@ -22,4 +25,19 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo is missing; install Rust (https://rustup.rs) and run again" >&2
   exit 1
+fi
+
+# swrt wpt serves testharness.js, idlharness.js and webidl2.js from npm's
+# wpt-runner (never copied into the repository) ...
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -f "$repo/wpt/node_modules/wpt-runner/testharness/testharness.js" ]; then
+  echo "setup: installing npm wpt-runner@7.0.0 into wpt/node_modules" >&2
+  npm install --prefix "$repo/wpt" --no-save --no-audit --no-fund --ignore-scripts \
+    --loglevel=error wpt-runner@7.0.0 >/dev/null
+fi
+# ... and runs the test tree's Python handlers with PyPI's wptserve.
+if ! python3 -c "import wptserve" >/dev/null 2>&1; then
+  echo "setup: installing wptserve 4.0.3 (pip)" >&2
+  python3 -m pip install -q wptserve==4.0.3 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages wptserve==4.0.3
 fi

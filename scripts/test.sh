@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, unit tests, host tests and the
-# end-to-end runtime_tests. Installs what it lacks first.
+# end-to-end runtime_tests, then the project's web-platform-tests (wpt/).
+# Installs what it lacks first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -11,3 +12,7 @@ echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test" >&2
 cargo test --workspace
+echo "== swrt wpt (wpt/)" >&2
+cargo build -p swrt
+target/debug/swrt wpt --wpt-root wpt --expectations wpt/expectations.json \
+  --json target/wpt-report.json

@@ -28,11 +28,20 @@ const MAX_SIDECAR: u64 = 64 * 1024;
 pub(crate) struct Shared {
     /// Canonical root directory.
     pub root: PathBuf,
+    /// Sees every request first (see [`crate::RequestHook`]).
+    pub hook: Option<crate::RequestHook>,
 }
 
 /// Axum fallback handler: serves every request.
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let started = Instant::now();
+    let req = match &shared.hook {
+        Some(hook) => match hook.call(req).await {
+            Ok(response) => return response,
+            Err(req) => req,
+        },
+        None => req,
+    };
     let method = req.method().clone();
     let uri = req.uri().clone();
     let response = respond(&shared, &method, &uri, req.headers()).await;

@@ -52,6 +52,38 @@ use url::{Host, Url};
 
 pub use mime::content_type_for;
 
+/// A request as the server's handlers see it.
+pub type HookRequest = axum::extract::Request;
+/// A response a hook produces.
+pub type HookResponse = axum::response::Response;
+/// What a hook returns: `Ok(response)` answers the request, `Err(request)`
+/// hands it back to the static file handler.
+pub type HookFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<HookResponse, HookRequest>> + Send>>;
+
+/// A function that sees every request (any method) before the static file
+/// handler, e.g. to serve generated files or an API under a reserved path.
+/// Used by the WPT runner; see [`StaticOriginBuilder::hook`].
+#[derive(Clone)]
+pub struct RequestHook(Arc<dyn Fn(HookRequest) -> HookFuture + Send + Sync>);
+
+impl RequestHook {
+    /// Wraps `f`.
+    pub fn new(f: impl Fn(HookRequest) -> HookFuture + Send + Sync + 'static) -> Self {
+        RequestHook(Arc::new(f))
+    }
+
+    pub(crate) async fn call(&self, request: HookRequest) -> Result<HookResponse, HookRequest> {
+        (self.0)(request).await
+    }
+}
+
+impl std::fmt::Debug for RequestHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestHook")
+    }
+}
+
 /// How long [`StaticOrigin::shutdown`] waits for in-flight responses by
 /// default before aborting them.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -96,9 +128,16 @@ pub struct StaticOriginBuilder {
     bind: SocketAddr,
     host_name: Option<String>,
     shutdown_timeout: Duration,
+    hook: Option<RequestHook>,
 }
 
 impl StaticOriginBuilder {
+    /// Lets `hook` answer requests before the static file handler does.
+    pub fn hook(mut self, hook: RequestHook) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
     /// Address to listen on. Defaults to `127.0.0.1:0` (an ephemeral port).
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.bind = addr;
@@ -149,7 +188,10 @@ impl StaticOriginBuilder {
         let local_addr = listener.local_addr().map_err(bind_err)?;
         let origin = origin_url(self.host_name.as_deref(), local_addr)?;
 
-        let shared = Arc::new(handler::Shared { root: root.clone() });
+        let shared = Arc::new(handler::Shared {
+            root: root.clone(),
+            hook: self.hook.clone(),
+        });
         let app = axum::Router::new()
             .fallback(handler::handle)
             .with_state(shared);
@@ -206,6 +248,7 @@ impl StaticOrigin {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             host_name: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            hook: None,
         }
     }
 

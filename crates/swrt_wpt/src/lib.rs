@@ -1,0 +1,574 @@
+//! swrt_wpt: runs web-platform-tests (testharness.js tests) on swrt.
+//!
+//! A run, for `swrt wpt --wpt-root DIR [PATH...]`:
+//!
+//! 1. [`discover`] finds the tests (`.window.js`, `.any.js` per scope and
+//!    variant, testharness `.html` files) and the test URL (id) of each.
+//! 2. Servers on loopback (see [`front`] and [`server`]): two origin ports
+//!    (`ports[http][0]`, `[1]`), a forward proxy the runtime's HTTP clients
+//!    are pointed at, swrt_server over the WPT root with the runner's hook
+//!    (testharness.js from npm `wpt-runner` at `/resources/`, the runner's
+//!    `testharnessreport.js` and `testdriver*.js`, generated wrappers,
+//!    `.sub.` substitution, the report endpoint), and wptserve for `.py`
+//!    handlers.
+//! 3. Per test URL: a fresh [`ServiceWorkerHost`] (fresh realms), a page at
+//!    `http://web-platform.test:PORT/<id>` whose script the runner assembled
+//!    ([`page`]); `testharnessreport.js` POSTs each result and the completion
+//!    to the runner; the host is shut down before the next test.
+//! 4. Results: one line per test URL, the subtest summary line, the
+//!    comparison with the [`expectations`], and wptreport JSON ([`report`]).
+
+pub mod discover;
+pub mod expectations;
+pub mod front;
+pub mod meta;
+pub mod page;
+pub mod report;
+pub mod server;
+pub mod subst;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use swrt_runtime::{ConsoleLevel, HostDelegate, Limits, ScriptError, ServiceWorkerHost};
+use tokio::sync::mpsc;
+use url::Url;
+
+use crate::discover::{Kind, TestFile};
+use crate::expectations::Expectations;
+use crate::page::{PagePlan, Script};
+use crate::report::{Counts, SubtestResult, TestResult};
+use crate::subst::HostConfig;
+
+/// Exit status: results as expected.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: failures (no expectations) or differences from them.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status: usage error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// The main WPT host name (resolved to loopback by the run's proxy).
+pub const BROWSER_HOST: &str = "web-platform.test";
+/// The alternate host name (`hosts[alt][]`).
+pub const ALT_HOST: &str = "not-web-platform.test";
+
+/// What `swrt wpt` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The test tree (an upstream checkout or the project's wpt/).
+    pub wpt_root: PathBuf,
+    /// Test paths or URLs under the root; empty means all.
+    pub paths: Vec<String>,
+    /// The expectations file.
+    pub expectations: Option<PathBuf>,
+    /// Where to write wptreport JSON.
+    pub json: Option<PathBuf>,
+    /// Multiplies testharness.js timeouts (10 s normal, 60 s long).
+    pub timeout_multiplier: f64,
+    /// wpt-runner's `testharness/` directory (found automatically if None).
+    pub resources: Option<PathBuf>,
+    /// Print console output and runtime errors of every test.
+    pub verbose: bool,
+}
+
+/// Finds npm `wpt-runner`'s `testharness/` directory.
+pub fn find_resources(explicit: Option<&PathBuf>) -> Result<PathBuf, String> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = explicit {
+        candidates.push(p.clone());
+    } else {
+        if let Ok(p) = std::env::var("SWRT_WPT_RESOURCES") {
+            candidates.push(PathBuf::from(p));
+        }
+        let tail = "wpt/node_modules/wpt-runner/testharness";
+        candidates.push(PathBuf::from(tail));
+        if let Ok(exe) = std::env::current_exe() {
+            // target/<profile>/swrt -> the repository.
+            if let Some(repo) = exe
+                .parent()
+                .and_then(|p| p.parent())
+                .and_then(|p| p.parent())
+            {
+                candidates.push(repo.join(tail));
+            }
+        }
+        candidates.push(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../..")
+                .join(tail),
+        );
+    }
+    candidates
+        .iter()
+        .find(|p| p.join("testharness.js").is_file())
+        .and_then(|p| p.canonicalize().ok())
+        .ok_or_else(|| {
+            format!(
+                "cannot find testharness.js from npm wpt-runner (looked in {}); run scripts/setup.sh, or `npm install --prefix wpt wpt-runner@7.0.0`, or pass --resources DIR",
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
+/// Collects what one test's realms print.
+#[derive(Default)]
+struct TestDelegate {
+    lines: Mutex<Vec<String>>,
+}
+
+impl TestDelegate {
+    fn push(&self, line: String) {
+        let mut lines = self.lines.lock().unwrap();
+        if lines.len() < 500 {
+            lines.push(line);
+        }
+    }
+}
+
+impl HostDelegate for TestDelegate {
+    fn console(&self, script_url: &Url, level: ConsoleLevel, message: &str) {
+        let level = match level {
+            ConsoleLevel::Debug => "debug",
+            ConsoleLevel::Info => "log",
+            ConsoleLevel::Warn => "warn",
+            ConsoleLevel::Error => "error",
+        };
+        self.push(format!(
+            "console.{level} ({}): {message}",
+            script_url.path()
+        ));
+    }
+    fn uncaught_error(&self, script_url: &Url, error: &ScriptError) {
+        self.push(format!(
+            "uncaught error in {}: {}",
+            script_url.path(),
+            error.message
+        ));
+    }
+    fn worker_terminated(&self, script_url: &Url, reason: &swrt_runtime::TerminationReason) {
+        self.push(format!("worker {} terminated: {reason}", script_url.path()));
+    }
+}
+
+struct Run {
+    state: Arc<server::State>,
+    origin: Url,
+    client: reqwest::Client,
+    multiplier: f64,
+}
+
+/// Runs the tests and prints to `out`; returns the exit status.
+pub async fn run(options: Options, out: &mut (dyn Write + Send)) -> u8 {
+    match run_inner(options, out).await {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("swrt wpt: {message}");
+            EXIT_USAGE
+        }
+    }
+}
+
+async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8, String> {
+    if !(options.timeout_multiplier.is_finite() && options.timeout_multiplier > 0.0) {
+        return Err("--timeout-multiplier must be a positive number".into());
+    }
+    let root = options
+        .wpt_root
+        .canonicalize()
+        .map_err(|e| format!("--wpt-root {}: {e}", options.wpt_root.display()))?;
+    if !root.is_dir() {
+        return Err(format!("--wpt-root {} is not a directory", root.display()));
+    }
+    let resources = find_resources(options.resources.as_ref())?;
+    let expectations = options
+        .expectations
+        .as_deref()
+        .map(Expectations::load)
+        .transpose()?;
+    let tests = discover::discover(&root, &options.paths)?;
+    if tests.is_empty() {
+        return Err(format!("no tests found under {}", root.display()));
+    }
+
+    // Servers.
+    let hosts = HostConfig {
+        browser_host: BROWSER_HOST.into(),
+        alt_host: ALT_HOST.into(),
+        ports: [0, 0],
+    };
+    let state = server::State::new(root.clone(), resources, hosts.clone());
+    let origin_server = server::start_origin(state.clone()).await?;
+    let mut known_hosts: std::collections::HashSet<String> =
+        hosts.all_hosts().into_iter().collect();
+    known_hosts.extend(["localhost".to_string(), "127.0.0.1".to_string()]);
+    // wptserve needs the origin ports, so it starts after the front.
+    let (front, routes) = front::start(front::Routes {
+        internal: origin_server.local_addr(),
+        wptserve: Default::default(),
+        hosts: known_hosts,
+        origin_ports: [0, 0],
+    })
+    .await
+    .map_err(|e| format!("cannot listen on loopback: {e}"))?;
+    state.hosts.lock().unwrap().ports = front.ports;
+    let hosts = state.hosts.lock().unwrap().clone();
+    let wptserve = match server::WptServe::start(&root, &hosts).await {
+        Ok(w) => {
+            let _ = routes.wptserve.set(w.addr);
+            Some(w)
+        }
+        Err(e) => {
+            eprintln!("swrt wpt: {e}; tests that use Python handlers (*.py) will fail");
+            None
+        }
+    };
+
+    // Point every HTTP client the runtime builds at the run's proxy, so WPT
+    // host names reach the loopback servers and nothing else leaves the
+    // machine (see front.rs). swrt_runtime has no resolver hook yet.
+    let proxy = format!("http://127.0.0.1:{}", front.proxy_port);
+    for var in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        std::env::set_var(var, &proxy);
+    }
+    for var in ["NO_PROXY", "no_proxy"] {
+        std::env::remove_var(var);
+    }
+    let client = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::all(&proxy).map_err(|e| e.to_string())?)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let origin = Url::parse(&format!(
+        "http://{}:{}/",
+        hosts.browser_host, hosts.ports[0]
+    ))
+    .map_err(|e| e.to_string())?;
+    let run = Run {
+        state: state.clone(),
+        origin,
+        client,
+        multiplier: options.timeout_multiplier,
+    };
+
+    let time_start = now_ms();
+    let mut results = Vec::new();
+    let mut differences = Vec::new();
+    for test in &tests {
+        let result = match &test.kind {
+            Kind::Skipped(reason) => TestResult::skipped(&test.id, reason),
+            _ => run.one(test, options.verbose, out).await,
+        };
+        let _ = writeln!(out, "{}", result.line());
+        for sub in &result.subtests {
+            if sub.status != "PASS" {
+                let mut line = format!("    {:<7} {}", sub.status, sub.name);
+                if let Some(m) = &sub.message {
+                    line.push_str(": ");
+                    line.push_str(&report::one_line(m));
+                }
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        if let Some(e) = &expectations {
+            for d in e.diff(&result) {
+                let _ = writeln!(out, "    UNEXPECTED {d}");
+                differences.push(d);
+            }
+        }
+        let _ = out.flush();
+        results.push(result);
+    }
+    let time_end = now_ms();
+
+    if let Some(path) = &options.json {
+        let json = report::wptreport(&results, time_start, time_end);
+        let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+
+    if let Some(w) = wptserve {
+        w.stop().await;
+    }
+    drop(front);
+    origin_server.shutdown().await;
+
+    let counts = Counts::of(&results);
+    let code = match &expectations {
+        Some(_) => {
+            if differences.is_empty() {
+                let _ = writeln!(out, "All results match the expectations.");
+                EXIT_OK
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{} result(s) differ from the expectations:",
+                    differences.len()
+                );
+                for d in &differences {
+                    let _ = writeln!(out, "    {d}");
+                }
+                EXIT_FAILED
+            }
+        }
+        None if counts.failed > 0 => EXIT_FAILED,
+        None => EXIT_OK,
+    };
+    let _ = writeln!(out, "{}", counts.line());
+    let _ = out.flush();
+    Ok(code)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Run {
+    /// Fetches a script the page would load, through the run's proxy.
+    async fn fetch_text(&self, url: &Url) -> Result<String, String> {
+        let resp = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| format!("cannot load {url}: {e}"))?;
+        let status = resp.status();
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| format!("cannot load {url}: {e}"))?;
+        if !status.is_success() {
+            return Err(format!("cannot load {url}: HTTP {status}"));
+        }
+        Ok(text)
+    }
+
+    async fn plan(&self, test: &TestFile, page_url: &Url) -> Result<PagePlan, String> {
+        match test.kind {
+            Kind::Html => {
+                let html = self.fetch_text(page_url).await?;
+                page::plan_html(&html)
+            }
+            _ => Ok(page::plan_generated(test)),
+        }
+    }
+
+    /// Builds the page script; scripts that fail to load are replaced by a
+    /// console error (a browser would fire `error` on the element and go on).
+    async fn page_script(&self, plan: &PagePlan, page_url: &Url, token: &str) -> String {
+        let mut parts = vec![(
+            "prelude".to_string(),
+            page::prelude(
+                plan,
+                &page::PreludeConfig {
+                    token: token.to_string(),
+                    timeout_multiplier: self.multiplier,
+                },
+            ),
+        )];
+        for (i, script) in plan.scripts.iter().enumerate() {
+            match script {
+                Script::Inline(text) => parts.push((format!("inline script #{i}"), text.clone())),
+                Script::Src(src) => {
+                    let source = match page_url.join(src) {
+                        Ok(url) => self.fetch_text(&url).await,
+                        Err(e) => Err(format!("bad script URL {src}: {e}")),
+                    };
+                    let source = source.unwrap_or_else(|e| {
+                        format!(
+                            "console.error({});",
+                            server::json(&format!("swrt wpt: {e}"))
+                        )
+                    });
+                    parts.push((src.clone(), source));
+                }
+            }
+        }
+        page::assemble(&parts)
+    }
+
+    async fn one(
+        &self,
+        test: &TestFile,
+        verbose: bool,
+        out: &mut (dyn Write + Send),
+    ) -> TestResult {
+        let started = Instant::now();
+        let mut result = TestResult {
+            test: test.id.clone(),
+            status: "OK".into(),
+            message: None,
+            subtests: Vec::new(),
+            duration: 0,
+        };
+        let page_url = match self.origin.join(test.id.trim_start_matches('/')) {
+            Ok(u) => u,
+            Err(e) => {
+                result.status = "ERROR".into();
+                result.message = Some(format!("bad test URL: {e}"));
+                return result;
+            }
+        };
+        let plan = match self.plan(test, &page_url).await {
+            Ok(p) => p,
+            Err(e) => {
+                result.status = "ERROR".into();
+                result.message = Some(e);
+                return result;
+            }
+        };
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let script = self.page_script(&plan, &page_url, &token).await;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        self.state.reports.lock().unwrap().insert(token.clone(), tx);
+        // Html tests are served from disk as HTML; the page loads its script
+        // from the same URL, so the generated script takes its place.
+        self.state
+            .pages
+            .lock()
+            .unwrap()
+            .insert(test.id.clone(), script);
+
+        let harness_secs = if plan.long { 60.0 } else { 10.0 } * self.multiplier;
+        // testharness.js times out first and reports; this is the backstop.
+        let backstop = Duration::from_secs_f64(harness_secs + 10.0);
+        let delegate = Arc::new(TestDelegate::default());
+        // A fresh data dir per test file: one file's durable state (background
+        // fetches, caches, registrations) cannot leak into the next.
+        let data_dir = match tempfile::Builder::new().prefix("swrt-wpt-").tempdir() {
+            Ok(d) => d,
+            Err(e) => {
+                result.status = "ERROR".into();
+                result.message = Some(format!("cannot create a data dir: {e}"));
+                return result;
+            }
+        };
+        let host = match ServiceWorkerHost::builder()
+            .limits(Limits::default())
+            .delegate(delegate.clone())
+            .data_dir(data_dir.path())
+            .start()
+            .await
+        {
+            Ok(host) => host,
+            Err(e) => {
+                result.status = "ERROR".into();
+                result.message = Some(format!("cannot start the host: {e}"));
+                return result;
+            }
+        };
+        let mut partial: Vec<SubtestResult> = Vec::new();
+        let mut evaluation_error: Option<String> = None;
+        let mut completed = false;
+        match host.open_page(page_url.clone(), Some(false)).await {
+            Err(e) => {
+                result.status = "ERROR".into();
+                result.message = Some(format!("cannot open the page: {e}"));
+                completed = true;
+            }
+            Ok(mut page) => {
+                let deadline = tokio::time::sleep(backstop);
+                tokio::pin!(deadline);
+                let mut evaluated = false;
+                while !completed {
+                    tokio::select! {
+                        r = page.evaluated(), if !evaluated => {
+                            evaluated = true;
+                            if let Err(e) = r {
+                                evaluation_error = Some(e.message.clone());
+                            }
+                        }
+                        msg = rx.recv() => {
+                            let Some(msg) = msg else { break };
+                            match msg.get("kind").and_then(|k| k.as_str()) {
+                                Some("result") => {
+                                    if let Some(s) = msg.get("subtest").and_then(subtest) {
+                                        partial.push(s);
+                                    }
+                                }
+                                Some("complete") => {
+                                    completed = true;
+                                    result.status = msg.get("status").and_then(|s| s.as_str()).unwrap_or("ERROR").to_string();
+                                    result.message = msg.get("message").and_then(|s| s.as_str()).map(String::from);
+                                    result.subtests = msg.get("subtests").and_then(|s| s.as_array()).map(|a| a.iter().filter_map(subtest).collect()).unwrap_or_default();
+                                }
+                                _ => {}
+                            }
+                        }
+                        _ = &mut deadline => break,
+                    }
+                }
+            }
+        }
+        if !completed {
+            result.status = "TIMEOUT".into();
+            result.message = Some(format!(
+                "no completion from testharness.js within {:.0} s",
+                backstop.as_secs_f64()
+            ));
+            result.subtests = partial;
+        }
+        if let Some(error) = evaluation_error {
+            // In a browser an uncaught error in a page script makes the harness
+            // status ERROR (unless the test allows uncaught exceptions).
+            if result.status == "OK" {
+                result.status = "ERROR".into();
+                result.message = Some(format!("uncaught error while running the page: {error}"));
+            } else if result.message.is_none() {
+                result.message = Some(error);
+            }
+        }
+        if tokio::time::timeout(Duration::from_secs(10), host.shutdown())
+            .await
+            .is_err()
+        {
+            delegate.push("the host did not shut down within 10 s".into());
+        }
+        drop(data_dir);
+        self.state.reports.lock().unwrap().remove(&token);
+        self.state.pages.lock().unwrap().remove(&test.id);
+        let permissions: Vec<_> = {
+            let mut all = self.state.permissions.lock().unwrap();
+            let (mine, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|(t, _)| *t == token);
+            *all = rest;
+            mine
+        };
+        result.duration = started.elapsed().as_millis() as u64;
+        let failed = result.status != "OK" || result.subtests.iter().any(|s| s.status != "PASS");
+        if verbose || (failed && std::env::var_os("SWRT_WPT_LOGS").is_some()) {
+            for (_, p) in permissions {
+                let _ = writeln!(
+                    out,
+                    "    | test_driver.set_permission({:?}, {:?}) for {:?}",
+                    p.name, p.state, p.origin
+                );
+            }
+            for line in delegate.lines.lock().unwrap().iter() {
+                let _ = writeln!(out, "    | {line}");
+            }
+        }
+        result
+    }
+}
+
+fn subtest(v: &serde_json::Value) -> Option<SubtestResult> {
+    Some(SubtestResult {
+        name: v.get("name")?.as_str()?.to_string(),
+        status: v.get("status")?.as_str()?.to_string(),
+        message: v.get("message").and_then(|m| m.as_str()).map(String::from),
+    })
+}

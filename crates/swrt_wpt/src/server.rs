@@ -1,0 +1,392 @@
+//! The Rust origin server of a run (swrt_server's `StaticOrigin` over the WPT
+//! root, with a hook for what the runner generates) and the wptserve process.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Method, Response, StatusCode};
+use swrt_server::{HookFuture, HookRequest, RequestHook, StaticOrigin};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+
+use crate::meta::parse_meta;
+use crate::subst::{substitute, HostConfig, RequestInfo, SUBDOMAINS};
+
+/// Reserved path prefix of the runner's own endpoints.
+pub const RUNNER_PREFIX: &str = "/_swrt_wpt/";
+
+const TESTHARNESSREPORT: &str = include_str!("../js/testharnessreport.js");
+const TESTDRIVER: &str = include_str!("../js/testdriver.js");
+const TESTDRIVER_VENDOR: &str = include_str!("../js/testdriver-vendor.js");
+/// The wptserve launcher.
+pub const SERVE_PY: &str = include_str!("../py/serve.py");
+
+/// A `test_driver.set_permission` call.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PermissionRequest {
+    /// Permission name, e.g. `background-fetch`.
+    pub name: Option<String>,
+    /// `granted`, `denied` or `prompt`.
+    pub state: Option<String>,
+    /// The calling page's origin.
+    pub origin: Option<String>,
+}
+
+/// What the servers share with the runner.
+pub struct State {
+    /// The WPT root (canonical).
+    pub root: PathBuf,
+    /// wpt-runner's `testharness/` directory.
+    pub resources: PathBuf,
+    /// Host names and ports (ports filled once the front is bound).
+    pub hosts: Mutex<HostConfig>,
+    /// Generated pages by test URL (path and query).
+    pub pages: Mutex<HashMap<String, String>>,
+    /// Result channels by token.
+    pub reports: Mutex<HashMap<String, mpsc::UnboundedSender<serde_json::Value>>>,
+    /// Permission changes by token.
+    pub permissions: Mutex<Vec<(String, PermissionRequest)>>,
+}
+
+impl State {
+    /// Fresh state.
+    pub fn new(root: PathBuf, resources: PathBuf, hosts: HostConfig) -> Arc<State> {
+        Arc::new(State {
+            root,
+            resources,
+            hosts: Mutex::new(hosts),
+            pages: Mutex::new(HashMap::new()),
+            reports: Mutex::new(HashMap::new()),
+            permissions: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+/// Starts the Rust origin server on an ephemeral loopback port.
+pub async fn start_origin(state: Arc<State>) -> Result<StaticOrigin, String> {
+    let hook_state = state.clone();
+    let hook = RequestHook::new(move |req| -> HookFuture {
+        let state = hook_state.clone();
+        Box::pin(async move { hook(&state, req).await })
+    });
+    StaticOrigin::builder(state.root.clone())
+        .hook(hook)
+        .start()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn response(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Response<Body> {
+    let mut resp = Response::new(body.into());
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+fn javascript(body: impl Into<Body>) -> Response<Body> {
+    response(StatusCode::OK, "text/javascript; charset=utf-8", body)
+}
+
+async fn hook(state: &State, req: HookRequest) -> Result<Response<Body>, HookRequest> {
+    let path = req.uri().path().to_string();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| path.clone());
+    if let Some(rest) = path.strip_prefix(RUNNER_PREFIX) {
+        return Ok(runner_endpoint(state, req, rest.to_string()).await);
+    }
+    let is_get = matches!(*req.method(), Method::GET | Method::HEAD);
+    if !is_get {
+        return Err(req);
+    }
+    let runner_file = match path.as_str() {
+        "/resources/testharnessreport.js" => Some(TESTHARNESSREPORT),
+        "/resources/testdriver.js" => Some(TESTDRIVER),
+        "/resources/testdriver-vendor.js" => Some(TESTDRIVER_VENDOR),
+        _ => None,
+    };
+    if let Some(text) = runner_file {
+        return Ok(javascript(text));
+    }
+    let npm_file = match path.as_str() {
+        "/resources/testharness.js" => Some("testharness.js"),
+        "/resources/idlharness.js" => Some("idlharness.js"),
+        "/resources/webidl2/lib/webidl2.js" | "/resources/WebIDLParser.js" => Some("webidl2.js"),
+        _ => None,
+    };
+    if let Some(name) = npm_file {
+        return Ok(match tokio::fs::read(state.resources.join(name)).await {
+            Ok(bytes) => javascript(bytes),
+            Err(e) => response(
+                StatusCode::NOT_FOUND,
+                "text/plain",
+                format!(
+                    "swrt wpt: {name} is missing from {}: {e}\n",
+                    state.resources.display()
+                ),
+            ),
+        });
+    }
+    if let Some(page) = state.pages.lock().unwrap().get(&path_and_query).cloned() {
+        return Ok(javascript(page));
+    }
+    if let Some(base) = path.strip_suffix(".any.worker.js") {
+        let source_url = format!("{base}.any.js");
+        if let Some(file) = file_for(&state.root, &source_url) {
+            if let Ok(text) = tokio::fs::read_to_string(&file).await {
+                return Ok(javascript(worker_script(&source_url, &text)));
+            }
+        }
+    }
+    let file_name = path.rsplit('/').next().unwrap_or("");
+    if file_name.contains(".sub.") && !file_name.ends_with(".headers") {
+        if let Some(file) = file_for(&state.root, &path) {
+            if let Ok(text) = tokio::fs::read_to_string(&file).await {
+                let info = request_info(&req);
+                let hosts = state.hosts.lock().unwrap().clone();
+                let (body, errors) = substitute(&text, &hosts, &info);
+                for e in errors {
+                    tracing::warn!(path, "{e}");
+                }
+                let content_type = swrt_server::content_type_for(&file);
+                return Ok(response(StatusCode::OK, content_type, body));
+            }
+        }
+    }
+    Err(req)
+}
+
+fn request_info(req: &HookRequest) -> RequestInfo {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let (hostname, port) = match host.rsplit_once(':') {
+        Some((h, p)) => (h.to_string(), p.parse().unwrap_or(80)),
+        None => (host.to_string(), 80),
+    };
+    RequestInfo {
+        scheme: "http".into(),
+        hostname,
+        port,
+        path: req.uri().path().to_string(),
+        query: req
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default(),
+        headers: req
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect(),
+    }
+}
+
+/// The file behind a URL path, if it is a file inside the root.
+pub fn file_for(root: &Path, url_path: &str) -> Option<PathBuf> {
+    let decoded = percent_encoding::percent_decode_str(url_path)
+        .decode_utf8()
+        .ok()?;
+    if decoded.split('/').any(|s| s == ".." || s.contains('\\')) {
+        return None;
+    }
+    let file = root.join(decoded.trim_start_matches('/'));
+    let canonical = file.canonicalize().ok()?;
+    (canonical.starts_with(root) && canonical.is_file()).then_some(canonical)
+}
+
+async fn runner_endpoint(state: &State, req: HookRequest, rest: String) -> Response<Body> {
+    let (kind, token) = rest.split_once('/').unwrap_or((rest.as_str(), ""));
+    let token = token.to_string();
+    let kind = kind.to_string();
+    let body = match axum::body::to_bytes(req.into_body(), 16 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(e) => return response(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
+    };
+    match kind.as_str() {
+        "report" => {
+            let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
+                return response(StatusCode::BAD_REQUEST, "text/plain", "bad JSON");
+            };
+            match state.reports.lock().unwrap().get(&token) {
+                Some(tx) => {
+                    let _ = tx.send(value);
+                    response(StatusCode::OK, "text/plain", "ok")
+                }
+                // A late report from a test that has ended.
+                None => response(StatusCode::GONE, "text/plain", "this test has ended"),
+            }
+        }
+        "permission" => match serde_json::from_slice::<PermissionRequest>(&body) {
+            Ok(p) => {
+                tracing::info!(?p, "test_driver.set_permission");
+                state.permissions.lock().unwrap().push((token, p));
+                response(StatusCode::OK, "text/plain", "ok")
+            }
+            Err(e) => response(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
+        },
+        _ => response(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "unknown runner endpoint",
+        ),
+    }
+}
+
+/// The worker script of an `.any.js` file's serviceworker scope, as
+/// upstream's `.any.worker.js` handler writes it.
+pub fn worker_script(source_url: &str, source: &str) -> String {
+    let meta = parse_meta(source);
+    let mut out = String::new();
+    if let Some(title) = &meta.title {
+        out.push_str(&format!("self.META_TITLE = {};\n", json(title)));
+    }
+    out.push_str(
+        "self.GLOBAL = {\n  isWindow: function() { return false; },\n  isWorker: function() { return true; },\n  isShadowRealm: function() { return false; },\n};\n",
+    );
+    out.push_str("importScripts(\"/resources/testharness.js\");\n");
+    for script in &meta.scripts {
+        out.push_str(&format!("importScripts({});\n", json(script)));
+    }
+    out.push_str(&format!("importScripts({});\ndone();\n", json(source_url)));
+    out
+}
+
+/// A JSON string literal (valid JavaScript).
+pub fn json(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+/// A running wptserve.
+pub struct WptServe {
+    /// Its loopback address.
+    pub addr: std::net::SocketAddr,
+    child: tokio::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl WptServe {
+    /// Starts wptserve for `root` with the run's host names and ports. Returns
+    /// an error (the caller warns and goes on without it) when Python or
+    /// wptserve is missing.
+    pub async fn start(root: &Path, hosts: &HostConfig) -> Result<WptServe, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let script = dir.path().join("serve.py");
+        std::fs::write(&script, SERVE_PY).map_err(|e| e.to_string())?;
+        let config = serde_json::json!({
+            "browser_host": hosts.browser_host,
+            "alt_host": hosts.alt_host,
+            "ports": hosts.ports,
+            "subdomains": SUBDOMAINS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        });
+        let python = std::env::var("SWRT_WPT_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = tokio::process::Command::new(&python)
+            .arg(&script)
+            .arg(root)
+            .arg(config.to_string())
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot run {python}: {e}"))?;
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let first =
+            tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line()).await;
+        let port = match first {
+            Ok(Ok(Some(line))) => line
+                .strip_prefix("PORT ")
+                .and_then(|p| p.trim().parse::<u16>().ok()),
+            _ => None,
+        };
+        let Some(port) = port else {
+            let _ = child.start_kill();
+            let mut err = String::new();
+            if let Some(mut stderr) = child.stderr.take() {
+                use tokio::io::AsyncReadExt;
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(2),
+                    stderr.read_to_string(&mut err),
+                )
+                .await;
+            }
+            let last = err.lines().last().unwrap_or("no output").to_string();
+            return Err(format!("wptserve did not start ({last})"));
+        };
+        // Keep its stderr drained (and visible at debug level).
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    tracing::debug!(target: "wptserve", "{line}");
+                }
+            });
+        }
+        Ok(WptServe {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            child,
+            _dir: dir,
+        })
+    }
+
+    /// Stops it (closing stdin ends it; kill if it lingers).
+    pub async fn stop(mut self) {
+        drop(self.child.stdin.take());
+        if tokio::time::timeout(std::time::Duration::from_secs(3), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_script_imports_in_order() {
+        let s = worker_script(
+            "/bg/x.https.any.js",
+            "// META: global=window,serviceworker\n// META: script=resources/utils.js\n// META: title=T\n",
+        );
+        let harness = s
+            .find("importScripts(\"/resources/testharness.js\")")
+            .unwrap();
+        let utils = s.find("importScripts(\"resources/utils.js\")").unwrap();
+        let test = s.find("importScripts(\"/bg/x.https.any.js\")").unwrap();
+        assert!(harness < utils && utils < test);
+        assert!(s.contains("self.META_TITLE = \"T\""));
+        assert!(s.trim_end().ends_with("done();"));
+    }
+
+    #[test]
+    fn file_for_stays_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::write(root.join("a.js"), "").unwrap();
+        assert!(file_for(&root, "/a.js").is_some());
+        assert!(file_for(&root, "/../a.js").is_none());
+        assert!(file_for(&root, "/%2e%2e/a.js").is_none());
+        assert!(file_for(&root, "/missing.js").is_none());
+    }
+}

@@ -1,0 +1,1 @@
+self.addEventListener("install", (e) => e.waitUntil(Promise.reject(new Error("no"))));
