@@ -144,6 +144,7 @@ function bootstrap() {
     registration: { get: () => ownRegistration, enumerable: true, configurable: true },
     serviceWorker: { get: () => ownVersion, enumerable: true, configurable: true },
     skipWaiting: nonEnumerable(() => skipWaiting()),
+    isSecureContext: { get: () => info.secureContext, enumerable: true, configurable: true },
   });
   installGlobalScope(ServiceWorkerGlobalScope.prototype);
   installErrorReporting(WorkerGlobalScope.prototype);

@@ -48,11 +48,6 @@ for (const name of ["error", "load", "message", "messageerror", "unhandledreject
   defineEventHandler(Window.prototype, name);
 }
 
-function isSecureContext(url) {
-  const u = new URL(url);
-  return u.protocol === "https:" || u.hostname === "localhost" || u.hostname === "127.0.0.1" ||
-    u.hostname === "[::1]" || u.hostname.endsWith(".localhost");
-}
 
 /** The connect-src (or default-src) source list of the page's CSP, or null. */
 function connectSrc(policies) {
@@ -101,7 +96,7 @@ function bootstrap() {
     document: { get: () => document, enumerable: true, configurable: true },
     navigator: { get: () => navigator, enumerable: true, configurable: true },
     origin: { get: () => new URL(info.url).origin, enumerable: true, configurable: true },
-    isSecureContext: { get: () => isSecureContext(info.url), enumerable: true, configurable: true },
+    isSecureContext: { get: () => info.secureContext, enumerable: true, configurable: true },
     name: { value: "", writable: true, enumerable: true, configurable: true },
   });
   installGlobalScope(Window.prototype);

@@ -15,6 +15,8 @@ mod loader;
 pub mod net;
 mod ops;
 mod realm;
+mod resolver;
+mod ui; // issue 6
 
 pub use config::Limits;
 pub use delegate::{ConsoleLevel, HostDelegate, TerminationReason, TracingDelegate};
@@ -24,3 +26,8 @@ pub use host::{
 };
 pub use loader::{is_javascript_mime, LocalOriginMapping, ScriptLoader, ScriptSource};
 pub use realm::{ClientInfo, EventOutcome};
+pub use resolver::HostResolver;
+// --- issue 6: background fetch UI; the engine for embedders that drive it directly ---
+pub use swrt_bgfetch;
+pub use ui::{BackgroundFetchUi, FetchControl, FetchPhase, FetchView};
+// --- end issue 6 ---

@@ -17,6 +17,8 @@ pub struct ScriptSource {
     pub url: Url,
     /// The script's source text.
     pub text: String,
+    /// The `Service-Worker-Allowed` response header, if any.
+    pub service_worker_allowed: Option<String>,
 }
 
 /// A directory that stands in for an origin that no server serves.
@@ -43,8 +45,17 @@ struct LoaderInner {
 impl ScriptLoader {
     /// Creates a loader whose network I/O runs on `handle` (a multi-thread runtime).
     pub fn new(handle: Handle, local: Option<LocalOriginMapping>) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::limited(20))
+        Self::with_resolver(handle, local, &crate::HostResolver::system())
+    }
+
+    /// Like [`ScriptLoader::new`], resolving host names with `resolver`.
+    pub fn with_resolver(
+        handle: Handle,
+        local: Option<LocalOriginMapping>,
+        resolver: &crate::HostResolver,
+    ) -> Self {
+        let client = resolver
+            .apply(reqwest::Client::builder().redirect(reqwest::redirect::Policy::limited(20)))
             .build()
             .expect("a reqwest client with default TLS settings always builds");
         ScriptLoader {
@@ -140,6 +151,11 @@ impl ScriptLoader {
             ));
         }
         let final_url = response.url().clone();
+        let service_worker_allowed = response
+            .headers()
+            .get("service-worker-allowed")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let text = response
             .text()
             .await
@@ -147,6 +163,7 @@ impl ScriptLoader {
         Ok(ScriptSource {
             url: final_url,
             text,
+            service_worker_allowed,
         })
     }
 }
@@ -160,6 +177,7 @@ async fn read_file(url: &Url, path: PathBuf) -> Result<ScriptSource, String> {
     Ok(ScriptSource {
         url: url.clone(),
         text,
+        service_worker_allowed: None,
     })
 }
 

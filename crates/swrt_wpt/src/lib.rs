@@ -161,6 +161,9 @@ struct Run {
     origin: Url,
     client: reqwest::Client,
     multiplier: f64,
+    /// WPT host names, all on loopback: every host of a test resolves them
+    /// there, refuses any other name, and treats them as secure contexts.
+    test_hosts: std::collections::HashMap<String, std::net::IpAddr>,
 }
 
 /// Runs the tests and prints to `out`; returns the exit status.
@@ -255,11 +258,17 @@ async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8,
         hosts.browser_host, hosts.ports[0]
     ))
     .map_err(|e| e.to_string())?;
+    let test_hosts = hosts
+        .all_hosts()
+        .into_iter()
+        .map(|h| (h, std::net::IpAddr::from([127, 0, 0, 1])))
+        .collect();
     let run = Run {
         state: state.clone(),
         origin,
         client,
         multiplier: options.timeout_multiplier,
+        test_hosts,
     };
 
     let time_start = now_ms();
@@ -461,6 +470,7 @@ impl Run {
             .limits(Limits::default())
             .delegate(delegate.clone())
             .data_dir(data_dir.path())
+            .resolve_hosts(self.test_hosts.clone(), false)
             .start()
             .await
         {

@@ -97,6 +97,7 @@ pub(crate) async fn open_page(
         loader: host.loader.clone(),
         host_requests: host.requests.clone(),
         background_fetch: host.background_fetch.get().cloned(),
+        resolver: host.resolver.clone(),
     })
     .await?;
     host.pages.lock().unwrap().push(Arc::new(PageEntry {

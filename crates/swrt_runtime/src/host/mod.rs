@@ -29,6 +29,10 @@ pub struct ServiceWorkerHostBuilder {
     data_dir: Option<std::path::PathBuf>,
     background_fetch_limits: swrt_bgfetch::Limits,
     allow_worker_fetch: bool,
+    resolver: crate::HostResolver,
+    // --- background fetch UI (issue 6, see ui.rs) ---
+    background_fetch_ui: Option<Arc<dyn crate::ui::BackgroundFetchUi>>,
+    // --- end background fetch UI ---
 }
 
 impl ServiceWorkerHostBuilder {
@@ -58,6 +62,19 @@ impl ServiceWorkerHostBuilder {
         self
     }
 
+    /// Resolve these host names to these addresses in every HTTP client of
+    /// the host (scripts, `fetch()`, Background Fetch), and treat them as
+    /// potentially trustworthy. With `allow_other_hosts` false, any other
+    /// name fails as a network error: nothing leaves the machine.
+    pub fn resolve_hosts(
+        mut self,
+        map: std::collections::HashMap<String, std::net::IpAddr>,
+        allow_other_hosts: bool,
+    ) -> Self {
+        self.resolver = crate::HostResolver::new(map, allow_other_hosts);
+        self
+    }
+
     /// Limits of the Background Fetch engine (quota, connections, retries).
     pub fn background_fetch_limits(mut self, limits: swrt_bgfetch::Limits) -> Self {
         self.background_fetch_limits = limits;
@@ -72,10 +89,22 @@ impl ServiceWorkerHostBuilder {
         self
     }
 
+    // --- background fetch UI (issue 6, see ui.rs) ---
+    /// The host's UI for background fetches: it is told about each fetch's
+    /// title, icons, progress and result, and gets a [`crate::FetchControl`]
+    /// to click or abort it. Only hosts with a [`data_dir`](Self::data_dir)
+    /// run background fetches.
+    pub fn background_fetch_ui(mut self, ui: Arc<dyn crate::ui::BackgroundFetchUi>) -> Self {
+        self.background_fetch_ui = Some(ui);
+        self
+    }
+    // --- end background fetch UI ---
+
     /// Starts the host; with a data dir, also opens the store, starts the
     /// Background Fetch engine (which resumes every active fetch and
     /// re-dispatches interrupted events) and restores the registrations.
-    pub async fn start(self) -> Result<ServiceWorkerHost, HostError> {
+    pub async fn start(mut self) -> Result<ServiceWorkerHost, HostError> {
+        let background_fetch_ui = self.background_fetch_ui.take(); // issue 6
         let data_dir = self.data_dir.clone();
         let bg_limits = self.background_fetch_limits.clone();
         let allow_worker_fetch = self.allow_worker_fetch;
@@ -86,7 +115,26 @@ impl ServiceWorkerHostBuilder {
             });
             // Restore registrations before the engine starts re-dispatching.
             open_registrations(&dir)?;
+            let client = host
+                .inner
+                .resolver
+                .apply(
+                    reqwest::Client::builder()
+                        // The engine decodes Content-Encoding itself (so resume
+                        // offsets count stored bytes) and follows redirects itself.
+                        .redirect(reqwest::redirect::Policy::none())
+                        .no_gzip()
+                        .no_brotli()
+                        .no_deflate()
+                        .connect_timeout(bg_limits.connect_timeout)
+                        .pool_max_idle_per_host(bg_limits.per_host_connections.max(1))
+                        .tcp_nodelay(true)
+                        .user_agent(concat!("swrt/", env!("CARGO_PKG_VERSION"))),
+                )
+                .build()
+                .map_err(|e| HostError::Engine(format!("HTTP client: {e}")))?;
             let service = swrt_bgfetch::BackgroundFetchService::builder(&dir)
+                .http_client(client)
                 .limits(bg_limits)
                 .dispatcher(dispatcher)
                 .start()
@@ -106,6 +154,11 @@ impl ServiceWorkerHostBuilder {
                 host.inner.restore_registration(&row.scope, &row.script_url);
             }
             let progress = context.service.subscribe();
+            // --- background fetch UI (issue 6, see ui.rs) ---
+            if let Some(ui) = background_fetch_ui {
+                crate::ui::spawn(context.service.clone(), ui);
+            }
+            // --- end background fetch UI ---
             let _ = host.inner.background_fetch.set(context);
             tokio::spawn(forward_progress(Arc::downgrade(&host.inner), progress));
         }
@@ -117,7 +170,7 @@ impl ServiceWorkerHostBuilder {
     /// without durable state: no Background Fetch, no Cache API.
     pub fn build(self) -> ServiceWorkerHost {
         let handle = tokio::runtime::Handle::current();
-        let loader = ScriptLoader::new(handle.clone(), self.local_origin);
+        let loader = ScriptLoader::with_resolver(handle.clone(), self.local_origin, &self.resolver);
         let (requests_tx, requests_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(HostInner {
             limits: self.limits,
@@ -129,6 +182,7 @@ impl ServiceWorkerHostBuilder {
             next_version_id: AtomicU64::new(1),
             jobs_in_flight: AtomicUsize::new(0),
             background_fetch: std::sync::OnceLock::new(),
+            resolver: Arc::new(self.resolver),
         });
         handle.spawn(serve_requests(Arc::downgrade(&inner), requests_rx));
         ServiceWorkerHost { inner }
@@ -151,6 +205,8 @@ pub(crate) struct HostInner {
     next_version_id: AtomicU64,
     /// Register jobs started by pages that have not finished yet.
     jobs_in_flight: AtomicUsize,
+    /// Host-name resolution for every client of the host.
+    pub(crate) resolver: Arc<crate::HostResolver>,
     /// Set once the engine started (hosts with a data dir).
     pub(crate) background_fetch:
         std::sync::OnceLock<crate::background_fetch::BackgroundFetchContext>,
@@ -166,6 +222,8 @@ impl ServiceWorkerHost {
             data_dir: None,
             background_fetch_limits: swrt_bgfetch::Limits::default(),
             allow_worker_fetch: true,
+            resolver: crate::HostResolver::system(),
+            background_fetch_ui: None, // issue 6
         }
     }
 
@@ -284,7 +342,17 @@ impl ServiceWorkerHost {
     }
 
     /// Stops every worker and page and waits for their threads.
+    ///
+    /// The Background Fetch engine stops first: downloads in flight are
+    /// synced and recorded (the next start on the same data dir resumes
+    /// them with `Range`), and a terminal event that is running is offered
+    /// again on the next start, so stopping its worker loses nothing.
     pub async fn shutdown(&self) {
+        // --- engine shutdown (issue 6) ---
+        if let Some(context) = self.inner.background_fetch.get() {
+            context.service.shutdown().await;
+        }
+        // --- end engine shutdown ---
         let pages: Vec<_> = self.inner.pages.lock().unwrap().drain(..).collect();
         for page in pages {
             page.close().await;

@@ -76,12 +76,33 @@ pub(crate) fn resolve_scope(script_url: &Url, scope: Option<Url>) -> Result<Url,
             "scope {scope} is not same-origin with the script {script_url}"
         )));
     }
-    if !scope.path().starts_with(max_scope.path()) {
+    Ok(scope)
+}
+
+/// Update step "max scope": the scope must lie under the script's directory,
+/// or under the path a `Service-Worker-Allowed` header widens it to.
+pub(crate) fn check_max_scope(
+    scope: &Url,
+    script_url: &Url,
+    service_worker_allowed: Option<&str>,
+) -> Result<(), HostError> {
+    let max_scope = match service_worker_allowed {
+        Some(allowed) => script_url.join(allowed).map_err(|_| {
+            HostError::Invalid(format!(
+                "the Service-Worker-Allowed header '{allowed}' is not a URL"
+            ))
+        })?,
+        None => script_url
+            .join("./")
+            .map_err(|_| HostError::Invalid(format!("cannot derive a scope from {script_url}")))?,
+    };
+    if max_scope.origin() != script_url.origin() || !scope.path().starts_with(max_scope.path()) {
         return Err(HostError::Invalid(format!(
-            "the path of the scope {scope} is not under the max scope allowed ({max_scope})"
+            "the path of the scope {scope} is not under the max scope allowed ({max_scope}); \
+             set the Service-Worker-Allowed header or register a narrower scope"
         )));
     }
-    Ok(scope)
+    Ok(())
 }
 
 pub(crate) struct Version {
@@ -153,6 +174,7 @@ impl Version {
             loader: host.loader.clone(),
             host_requests: host.requests.clone(),
             background_fetch: host.background_fetch.get().cloned(),
+            resolver: host.resolver.clone(),
         })
         .await?;
         host.version_started(self);
@@ -445,6 +467,11 @@ impl Registration {
                     url: script_url.to_string(),
                     reason,
                 })?;
+        check_max_scope(
+            &self.scope,
+            &script.url,
+            script.service_worker_allowed.as_deref(),
+        )?;
         let version = Arc::new(Version {
             id,
             script_url: script.url.clone(),
@@ -558,7 +585,8 @@ mod tests {
     fn scope_outside_max_scope_is_rejected() {
         let script = Url::parse("http://localhost/app/sw.js").unwrap();
         let scope = Url::parse("http://localhost/").unwrap();
-        assert!(resolve_scope(&script, Some(scope)).is_err());
+        assert!(check_max_scope(&scope, &script, None).is_err());
+        assert!(check_max_scope(&scope, &script, Some("/")).is_ok());
         let other = Url::parse("http://example.com/app/").unwrap();
         assert!(resolve_scope(&script, Some(other)).is_err());
     }

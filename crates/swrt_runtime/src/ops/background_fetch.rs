@@ -62,15 +62,6 @@ fn context(state: &OpState) -> Result<BackgroundFetchContext, BgFetchError> {
     })
 }
 
-fn is_secure_context(url: &url::Url) -> bool {
-    url.scheme() == "https"
-        || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-        || url
-            .host_str()
-            .is_some_and(|h| h == "localhost" || h.ends_with(".localhost"))
-}
-
 /// `BackgroundFetchManager.fetch(id, requests, options)`.
 #[op2]
 #[serde]
@@ -88,7 +79,7 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
         (
             context(&state)?,
             realm.url.origin().ascii_serialization(),
-            is_secure_context(&realm.url),
+            realm.secure_context,
             state.try_borrow::<WorkerContext>().is_some(),
             realm.host_requests.clone(),
         )

@@ -27,6 +27,7 @@ pub(crate) struct PageBootInfo {
     url: String,
     client_id: String,
     controller: Option<WorkerView>,
+    secure_context: bool,
 }
 
 #[op2]
@@ -37,6 +38,7 @@ pub(crate) fn op_swrt_page_info(state: &mut OpState) -> PageBootInfo {
         url: state.borrow::<RealmContext>().url.to_string(),
         client_id: page.client_id.clone(),
         controller: page.controller.clone(),
+        secure_context: state.borrow::<RealmContext>().secure_context,
     }
 }
 

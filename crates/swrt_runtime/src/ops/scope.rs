@@ -37,6 +37,7 @@ pub(crate) struct WorkerBootInfo {
     script_url: String,
     registration: RegistrationView,
     version: WorkerView,
+    secure_context: bool,
 }
 
 #[op2]
@@ -47,6 +48,7 @@ pub(crate) fn op_swrt_worker_info(state: &mut OpState) -> WorkerBootInfo {
         script_url: state.borrow::<RealmContext>().url.to_string(),
         registration: worker.registration.clone(),
         version: worker.version.clone(),
+        secure_context: state.borrow::<RealmContext>().secure_context,
     }
 }
 

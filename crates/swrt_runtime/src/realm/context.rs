@@ -24,6 +24,8 @@ pub(crate) struct RealmContext {
     pub commands: Rc<AsyncRefCell<mpsc::UnboundedReceiver<HostCommand>>>,
     pub pending: PendingEvents,
     pub shared: std::sync::Arc<super::RealmShared>,
+    /// Whether the realm's URL is a potentially trustworthy origin.
+    pub secure_context: bool,
 }
 
 /// A service worker's own state.

@@ -151,6 +151,8 @@ pub(crate) struct RealmSpec {
     pub host_requests: mpsc::UnboundedSender<HostRequest>,
     /// The engine and store, for hosts with a data dir.
     pub background_fetch: Option<crate::background_fetch::BackgroundFetchContext>,
+    /// Host-name resolution (and which names count as trustworthy).
+    pub resolver: Arc<crate::HostResolver>,
 }
 
 /// Requests from a realm's JavaScript that only the host can answer.

@@ -318,8 +318,9 @@ fn create_runtime(
         current.saturating_mul(2)
     });
 
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    let http = spec
+        .resolver
+        .apply(reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()))
         .build()
         .map_err(|e| HostError::Engine(format!("HTTP client: {e}")))?;
     {
@@ -334,6 +335,7 @@ fn create_runtime(
             commands: Rc::new(AsyncRefCell::new(commands)),
             pending: shared.pending.clone(),
             shared: shared.clone(),
+            secure_context: crate::resolver::is_potentially_trustworthy(&spec.url, &spec.resolver),
         });
         if let Some(context) = spec.background_fetch.clone() {
             op_state.put(context);

@@ -1,0 +1,125 @@
+//! Host-name resolution the host controls: test suites map names such as
+//! `web-platform.test` to loopback, and can forbid every other name so that
+//! nothing a script fetches leaves the machine.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+/// Maps host names to addresses for every HTTP client of the host (script
+/// loading, `fetch()`, Background Fetch downloads).
+#[derive(Debug, Clone, Default)]
+pub struct HostResolver {
+    map: HashMap<String, IpAddr>,
+    allow_other_hosts: bool,
+}
+
+impl HostResolver {
+    /// `map`: names (lower case, no port) to addresses. With
+    /// `allow_other_hosts` false, every other name fails to resolve, which
+    /// surfaces as a network error (IP literals are not resolved and still work).
+    pub fn new(map: HashMap<String, IpAddr>, allow_other_hosts: bool) -> Self {
+        let map = map
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        HostResolver {
+            map,
+            allow_other_hosts,
+        }
+    }
+
+    /// The system resolver, unchanged.
+    pub fn system() -> Self {
+        HostResolver {
+            map: HashMap::new(),
+            allow_other_hosts: true,
+        }
+    }
+
+    /// True when `host` is one of the mapped names. Mapped names stand for
+    /// loopback test servers, so they count as potentially trustworthy
+    /// (secure contexts), as `localhost` does.
+    pub fn is_mapped(&self, host: &str) -> bool {
+        self.map.contains_key(&host.to_ascii_lowercase())
+    }
+
+    /// The mapped names.
+    pub fn names(&self) -> Vec<String> {
+        self.map.keys().cloned().collect()
+    }
+
+    /// Installs this resolver on a reqwest client builder.
+    pub fn apply(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        if self.map.is_empty() && self.allow_other_hosts {
+            return builder;
+        }
+        builder.dns_resolver(Arc::new(self.clone()))
+    }
+}
+
+impl Resolve for HostResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_ascii_lowercase();
+        let mapped = self.map.get(&host).copied();
+        let allow = self.allow_other_hosts;
+        Box::pin(async move {
+            if let Some(ip) = mapped {
+                let addrs: Addrs = Box::new(std::iter::once(SocketAddr::new(ip, 0)));
+                return Ok(addrs);
+            }
+            if !allow {
+                let error: Box<dyn std::error::Error + Send + Sync> =
+                    format!("the host {host} is not reachable from this swrt host").into();
+                return Err(error);
+            }
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// The secure-context rule for URLs: https, loopback, localhost, and mapped test hosts.
+pub(crate) fn is_potentially_trustworthy(url: &url::Url, resolver: &HostResolver) -> bool {
+    url.scheme() == "https"
+        || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || url
+            .host_str()
+            .is_some_and(|h| h == "localhost" || h.ends_with(".localhost") || resolver.is_mapped(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn mapped_names_resolve_and_others_fail_when_forbidden() {
+        let resolver = HostResolver::new(
+            HashMap::from([(
+                "Web-Platform.test".to_string(),
+                IpAddr::from([127, 0, 0, 1]),
+            )]),
+            false,
+        );
+        let mut addrs = resolver
+            .resolve("web-platform.test".parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(addrs.next().unwrap().ip(), IpAddr::from([127, 0, 0, 1]));
+        assert!(resolver
+            .resolve("example.com".parse().unwrap())
+            .await
+            .is_err());
+        let url = url::Url::parse("http://web-platform.test:8000/").unwrap();
+        assert!(is_potentially_trustworthy(&url, &resolver));
+        assert!(!is_potentially_trustworthy(
+            &url::Url::parse("http://example.com/").unwrap(),
+            &resolver
+        ));
+    }
+}
