@@ -1,0 +1,1 @@
+// A worker with no Background Fetch handlers.
