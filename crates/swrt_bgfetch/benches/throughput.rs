@@ -4,7 +4,8 @@
 //! (b) 10,000 bodies of 16 KiB (1,000 with `--quick`), with the same
 //!     parallelism N for both tools (`curl --parallel --parallel-max N`).
 //!
-//! Run: `cargo bench -p swrt_bgfetch --bench throughput -- [--quick] [--n N] [--sweep]`
+//! Run: `cargo bench -p swrt_bgfetch --bench throughput -- [--quick] [--n N] [--sweep] [--runs R]`
+//! (R runs, alternating which tool goes first; the table shows medians)
 //!
 //! Each tool runs as a child process; peak RSS is the child's `ru_maxrss`
 //! from wait4(2). swrt's numbers include what curl does not do: fsync of
@@ -19,12 +20,14 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const MIB: u64 = 1 << 20;
 
 struct Run {
     secs: f64,
+    /// User + system CPU time of the child.
+    cpu: f64,
     rss_kib: i64,
     stdout: String,
     ok: bool,
@@ -53,8 +56,10 @@ fn run_measured(cmd: &mut Command) -> Run {
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(rc, pid, "wait4 failed");
     let stdout = reader.join().unwrap();
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Run {
         secs,
+        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
         rss_kib: ru.ru_maxrss,
         stdout,
         ok: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
@@ -169,63 +174,74 @@ fn main() {
         .prefix("swrt-bench")
         .tempdir_in(std::env::temp_dir())
         .unwrap();
-    let mut rows = Vec::new();
-
-    // (a) one large body.
-    let url = format!("{base}/big?mib={big_mib}");
-    let bytes = big_mib * MIB;
-    let data = work.path().join("a-swrt");
-    let r = run_measured(swrt(&data, n).arg("fetch").arg("--id").arg("big").arg(&url));
-    assert!(
-        r.ok && downloaded(&r.stdout) == bytes,
-        "swrt (a) failed: {}",
-        r.stdout
-    );
-    rows.push((
-        "(a) 1 body",
-        format!("{big_mib} MiB"),
-        "swrt-bgfetch",
-        r.secs,
-        bytes as f64 / MIB as f64 / r.secs,
-        "MiB/s",
-        r.rss_kib,
-    ));
-    std::fs::remove_dir_all(&data).ok();
-    let out = work.path().join("a-curl.bin");
-    let r = run_measured(
-        Command::new("curl")
-            .arg("-sS")
-            .arg("-o")
-            .arg(&out)
-            .arg(&url),
-    );
-    assert!(
-        r.ok && std::fs::metadata(&out).unwrap().len() == bytes,
-        "curl (a) failed"
-    );
-    rows.push((
-        "(a) 1 body",
-        format!("{big_mib} MiB"),
-        "curl",
-        r.secs,
-        bytes as f64 / MIB as f64 / r.secs,
-        "MiB/s",
-        r.rss_kib,
-    ));
-    std::fs::remove_file(&out).ok();
-
-    // (b) many small bodies.
+    let runs: usize = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let ns: Vec<usize> = if sweep {
         vec![4, 8, 16, 32, 64]
     } else {
         vec![n]
     };
-    for n in ns {
-        let urls: Vec<String> = (0..small_count)
-            .map(|i| format!("{base}/small?i={i}"))
-            .collect();
-        let list = work.path().join("urls.txt");
-        std::fs::write(&list, urls.join("\n")).unwrap();
+    let urls: Vec<String> = (0..small_count)
+        .map(|i| format!("{base}/small?i={i}"))
+        .collect();
+    let list = work.path().join("urls.txt");
+    std::fs::write(&list, urls.join("\n")).unwrap();
+
+    let big_url = format!("{base}/big?mib={big_mib}");
+    let bytes = big_mib * MIB;
+    let a_swrt = || {
+        let data = work.path().join("a-swrt");
+        let r = run_measured(
+            swrt(&data, n)
+                .arg("fetch")
+                .arg("--id")
+                .arg("big")
+                .arg(&big_url),
+        );
+        assert!(
+            r.ok && downloaded(&r.stdout) == bytes,
+            "swrt (a) failed: {}",
+            r.stdout
+        );
+        std::fs::remove_dir_all(&data).ok();
+        Row::new(
+            "(a) 1 body",
+            format!("{big_mib} MiB"),
+            "swrt-bgfetch",
+            &r,
+            bytes as f64 / MIB as f64,
+            "MiB/s",
+        )
+    };
+    let a_curl = || {
+        let out = work.path().join("a-curl.bin");
+        let r = run_measured(
+            Command::new("curl")
+                .arg("-sS")
+                .arg("-o")
+                .arg(&out)
+                .arg(&big_url),
+        );
+        assert!(
+            r.ok && std::fs::metadata(&out).unwrap().len() == bytes,
+            "curl (a) failed"
+        );
+        std::fs::remove_file(&out).ok();
+        Row::new(
+            "(a) 1 body",
+            format!("{big_mib} MiB"),
+            "curl",
+            &r,
+            bytes as f64 / MIB as f64,
+            "MiB/s",
+        )
+    };
+    let b_swrt = |n: usize| {
         let data = work.path().join(format!("b-swrt-{n}"));
         let r = run_measured(
             swrt(&data, n)
@@ -240,18 +256,25 @@ fn main() {
             "swrt (b) failed: {}",
             r.stdout
         );
-        rows.push((
+        std::fs::remove_dir_all(&data).ok();
+        Row::new(
             "(b) 16 KiB bodies",
             format!("{small_count} x N={n}"),
             "swrt-bgfetch",
-            r.secs,
-            small_count as f64 / r.secs,
+            &r,
+            small_count as f64,
             "bodies/s",
-            r.rss_kib,
-        ));
-        std::fs::remove_dir_all(&data).ok();
-
-        let outdir = work.path().join(format!("b-curl-{n}"));
+        )
+    };
+    // curl's output files are kept until the end (the work dir goes then):
+    // on ext4 without a journal, creating files soon after many were deleted
+    // in the same block group is slow (`recently_deleted()` skips their
+    // inode numbers), and deleting 10,000 files between runs would charge
+    // that to the next tool that creates files: curl itself.
+    let curl_runs = std::cell::Cell::new(0);
+    let b_curl = |n: usize| {
+        curl_runs.set(curl_runs.get() + 1);
+        let outdir = work.path().join(format!("b-curl-{n}-{}", curl_runs.get()));
         std::fs::create_dir_all(&outdir).unwrap();
         let cfg = work.path().join("curl.cfg");
         let mut text = String::new();
@@ -275,25 +298,111 @@ fn main() {
             r.ok && dir_bytes(&outdir) == small_count as u64 * 16384,
             "curl (b) failed"
         );
-        rows.push((
+        Row::new(
             "(b) 16 KiB bodies",
             format!("{small_count} x N={n}"),
             "curl",
-            r.secs,
-            small_count as f64 / r.secs,
+            &r,
+            small_count as f64,
             "bodies/s",
-            r.rss_kib,
-        ));
-        std::fs::remove_dir_all(&outdir).ok();
+        )
+    };
+
+    // Runs alternate which tool goes first in each case: the first to touch
+    // fresh page-cache memory after the other tool freed its files pays for
+    // it (on this VM, noticeably), so a fixed order would favour one tool.
+    let mut rows: Vec<Row> = Vec::new();
+    for run in 0..runs {
+        let swrt_first = run % 2 == 0;
+        let mut pair = |s: &dyn Fn() -> Row, c: &dyn Fn() -> Row| {
+            let (x, y) = if swrt_first { (s(), c()) } else { (c(), s()) };
+            for r in [x, y] {
+                eprintln!(
+                    "run {run}: {} {} {}: {:.2} s (cpu {:.2} s), {:.1} {}, {:.1} MiB",
+                    r.case,
+                    r.size,
+                    r.tool,
+                    r.secs,
+                    r.cpu,
+                    r.amount / r.secs,
+                    r.unit,
+                    r.rss_kib as f64 / 1024.0
+                );
+                rows.push(r);
+            }
+        };
+        pair(&a_swrt, &a_curl);
+        for &n in &ns {
+            pair(&|| b_swrt(n), &|| b_curl(n));
+        }
     }
 
+    println!("\n{runs} run(s); median per row (wall time and peak RSS medians taken separately)");
     println!("\n| case | size | tool | wall time (s) | throughput | peak RSS (MiB) |");
     println!("|---|---|---|---:|---:|---:|");
-    for (case, size, tool, secs, tp, unit, rss) in rows {
+    let mut keys: Vec<(String, String, String)> = Vec::new();
+    for r in &rows {
+        let k = (r.case.to_string(), r.size.clone(), r.tool.to_string());
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    for (case, size, tool) in keys {
+        let sel: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.case == case && r.size == size && r.tool == tool)
+            .collect();
+        let secs = median(sel.iter().map(|r| r.secs).collect());
+        let rss = median(sel.iter().map(|r| r.rss_kib as f64).collect());
+        let (amount, unit) = (sel[0].amount, sel[0].unit);
         println!(
-            "| {case} | {size} | {tool} | {secs:.2} | {tp:.1} {unit} | {:.1} |",
-            rss as f64 / 1024.0
+            "| {case} | {size} | {tool} | {secs:.2} | {:.1} {unit} | {:.1} |",
+            amount / secs,
+            rss / 1024.0
         );
     }
-    let _ = Duration::ZERO;
+}
+
+struct Row {
+    case: &'static str,
+    size: String,
+    tool: &'static str,
+    secs: f64,
+    cpu: f64,
+    /// MiB or bodies moved in the run (throughput = amount / secs).
+    amount: f64,
+    unit: &'static str,
+    rss_kib: i64,
+}
+
+impl Row {
+    fn new(
+        case: &'static str,
+        size: String,
+        tool: &'static str,
+        r: &Run,
+        amount: f64,
+        unit: &'static str,
+    ) -> Row {
+        Row {
+            case,
+            size,
+            tool,
+            secs: r.secs,
+            cpu: r.cpu,
+            amount,
+            unit,
+            rss_kib: r.rss_kib,
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }

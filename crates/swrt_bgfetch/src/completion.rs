@@ -11,6 +11,11 @@ use swrt_store::FetchState;
 /// `dispatched` (a previous process died during the event) and the same
 /// event is offered again.
 pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
+    // On shutdown the fetch stays `settled` (or `dispatched`) and the next
+    // start offers the event.
+    if inner.stopping() {
+        return;
+    }
     if !redispatch {
         let id = uid.to_string();
         // Persist "event dispatched" before calling out. Only one caller can
@@ -45,7 +50,13 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
                 attempt,
             };
             tracing::info!(fetch = %uid, event = kind.event_type(), attempt, "dispatching");
-            match d.dispatch(ev).await {
+            let res = tokio::select! {
+                r = d.dispatch(ev) => r,
+                // Shutdown during the event: like a crash, it stays
+                // `dispatched` and is offered again (attempt > 0) next start.
+                _ = inner.shutdown.cancelled() => return,
+            };
+            match res {
                 Ok(DispatchOutcome::Handled) => break,
                 Ok(DispatchOutcome::HandlerFailed(m)) => {
                     tracing::warn!(fetch = %uid, event = kind.event_type(), error = %m, "handler failed; event ended");
@@ -116,8 +127,13 @@ async fn finish_lifetime(inner: &Arc<Inner>, uid: &str) {
         let id = uid.to_string();
         let keep = inner.limits.click_retention;
         tokio::spawn(async move {
-            tokio::time::sleep(keep).await;
-            let _ = inner2.data.run(move |s| s.delete_fetch(&id)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(keep) => {
+                    let _ = inner2.data.run(move |s| s.delete_fetch(&id)).await;
+                }
+                // Start-up deletes rows past the retention period.
+                _ = inner2.shutdown.cancelled() => {}
+            }
         });
     }
 }

@@ -4,15 +4,14 @@
 
 use crate::completion;
 use crate::downloader;
-use crate::engine::{FetchCtx, Inner, JobGuard, LiveRecord};
+use crate::engine::{FetchCtx, Inner, JobGuard};
 use crate::progress::ProgressLimiter;
 use crate::types::PolicyContext;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use swrt_store::{FailureReason, FetchResult, FetchRow, RecordOutcome};
-use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 /// Spawn the controller of `row` (which must be active).
 pub(crate) fn spawn(inner: &Arc<Inner>, row: FetchRow) {
@@ -20,13 +19,16 @@ pub(crate) fn spawn(inner: &Arc<Inner>, row: FetchRow) {
     let inner = inner.clone();
     tokio::spawn(async move {
         let uid = row.unique_id.clone();
-        run(inner.clone(), row).await;
-        completion::complete(&inner, &uid, false).await;
+        if run(inner.clone(), row).await {
+            completion::complete(&inner, &uid, false).await;
+        }
         drop(guard);
     });
 }
 
-async fn run(inner: Arc<Inner>, row: FetchRow) {
+/// Run the fetch's records and settle it. Returns false if engine shutdown
+/// interrupted the fetch (it stays active and resumes on the next start).
+async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
     let uid = row.unique_id.clone();
     let records = {
         let id = uid.clone();
@@ -44,7 +46,7 @@ async fn run(inner: Arc<Inner>, row: FetchRow) {
                     None,
                 )
                 .await;
-                return;
+                return true;
             }
         }
     };
@@ -62,24 +64,11 @@ async fn run(inner: Arc<Inner>, row: FetchRow) {
                 None,
             )
             .await;
-            return;
+            return true;
         }
     };
     let policy: PolicyContext = serde_json::from_str(&row.policy_json).unwrap_or_default();
     let downloaded: u64 = records.iter().map(|r| r.bytes_stored).sum();
-    let live = records
-        .iter()
-        .map(|r| {
-            watch::channel(LiveRecord {
-                meta: r.response.clone(),
-                len: r.bytes_stored,
-                outcome: r.outcome.is_final().then_some(r.outcome),
-                error: r.error_message.clone(),
-                generation: 0,
-            })
-            .0
-        })
-        .collect();
     let ctx = Arc::new(FetchCtx {
         unique_id: uid.clone(),
         origin: row.origin.clone(),
@@ -88,11 +77,12 @@ async fn run(inner: Arc<Inner>, row: FetchRow) {
         download_total: row.download_total,
         downloaded: AtomicU64::new(downloaded),
         uploaded: AtomicU64::new(row.uploaded),
-        cancel: CancellationToken::new(),
+        cancel: inner.shutdown.child_token(),
         stop_reason: Mutex::new(None),
         first_failure: Mutex::new(None),
-        live,
+        live: Mutex::new(HashMap::new()),
         limiter: ProgressLimiter::new(inner.limits.progress_interval),
+        ui_epoch: AtomicU64::new(0),
         row: Mutex::new(row),
     });
     // Failures recorded before a restart count first, in index order.
@@ -106,19 +96,47 @@ async fn run(inner: Arc<Inner>, row: FetchRow) {
     inner.lock_running().insert(uid.clone(), ctx.clone());
     tracing::info!(fetch = %uid, records = records.len(), "fetch running");
 
-    let mut set = JoinSet::new();
-    for rec in records
+    // Record tasks start lazily, a window at a time, instead of one task
+    // per record up front (10,000 parked tasks cost ~50 MiB). The window is
+    // larger than `per_fetch_connections` (all a fetch may use at once) so
+    // that finished records waiting for their group commit, and records
+    // waiting out a retry delay, do not idle the connections; bigger commit
+    // batches also mean fewer fsyncs.
+    let window = inner.limits.per_fetch_connections.max(1).saturating_mul(8);
+    let mut todo = records
         .into_iter()
-        .filter(|r| r.outcome == RecordOutcome::Pending)
-    {
-        set.spawn(downloader::run_record(inner.clone(), ctx.clone(), rec));
-    }
-    while let Some(r) = set.join_next().await {
-        if let Err(e) = r {
-            // A panicking downloader must not leave the fetch hanging.
-            tracing::error!(fetch = %uid, error = %e, "downloader task failed");
-            ctx.note_failure(FailureReason::FetchError);
+        .filter(|r| r.outcome == RecordOutcome::Pending);
+    let mut set = JoinSet::new();
+    let mut refreshed = false;
+    loop {
+        while set.len() < window && !ctx.cancel.is_cancelled() {
+            match todo.next() {
+                Some(rec) => {
+                    set.spawn(downloader::run_record(inner.clone(), ctx.clone(), rec));
+                }
+                None => break,
+            }
         }
+        if !refreshed {
+            refreshed = true;
+            refresh_ui(&inner, &ctx).await;
+        }
+        match set.join_next().await {
+            None => break,
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                // A panicking downloader must not leave the fetch hanging.
+                tracing::error!(fetch = %uid, error = %e, "downloader task failed");
+                ctx.note_failure(FailureReason::FetchError);
+            }
+        }
+    }
+    drop(todo);
+    if inner.stopping() && ctx.stop_reason().is_none() {
+        // Shutdown, not a result: leave the fetch active for the next start.
+        inner.lock_running().remove(&uid);
+        tracing::info!(fetch = %uid, "fetch interrupted by engine shutdown");
+        return false;
     }
     let (result, reason) = match ctx.stop_reason().or_else(|| ctx.first_failure()) {
         Some(r) => (FetchResult::Failure, r),
@@ -128,6 +146,23 @@ async fn run(inner: Arc<Inner>, row: FetchRow) {
     let u = ctx.uploaded.load(Ordering::Acquire);
     settle(&inner, &uid, result, reason, d, u, Some(&ctx)).await;
     inner.lock_running().remove(&uid);
+    true
+}
+
+/// An updateUI() between the row's load and the fetch's registration as
+/// running went only to the store: copy it into the live row (progress
+/// events carry it). If one lands while this reads, it updated the row
+/// itself: keep that.
+async fn refresh_ui(inner: &Arc<Inner>, ctx: &Arc<FetchCtx>) {
+    let epoch = ctx.ui_epoch.load(Ordering::Acquire);
+    let id = ctx.unique_id.clone();
+    if let Ok(Some(r)) = inner.data.run(move |s| s.get_fetch(&id)).await {
+        let mut row = ctx.row.lock().unwrap_or_else(|p| p.into_inner());
+        if ctx.ui_epoch.load(Ordering::Acquire) == epoch {
+            row.title = r.title;
+            row.icons = r.icons;
+        }
+    }
 }
 
 /// `active` -> `settled` and the final progress event. A no-op if someone

@@ -13,7 +13,33 @@ pub(crate) struct FinishReq {
     pub item: RecordFinish,
     /// Body file to make durable before the row is committed.
     pub file: Option<std::fs::File>,
-    pub ack: oneshot::Sender<Result<(), String>>,
+    /// A small body kept in memory: appended to the fetch's pack file (and
+    /// synced) before the row is committed.
+    pub data: Option<Vec<u8>>,
+    pub ack: oneshot::Sender<Result<Option<u64>, FinishError>>,
+}
+
+/// Why a group commit failed.
+#[derive(Debug, Clone)]
+pub(crate) struct FinishError {
+    pub message: String,
+    /// The disk (or file-system quota) is full: `quota-exceeded`.
+    pub storage_full: bool,
+}
+
+impl FinishError {
+    fn io(what: &str, e: &std::io::Error) -> Self {
+        FinishError {
+            message: format!("{what}: {e}"),
+            storage_full: swrt_store::is_storage_full_io(e),
+        }
+    }
+}
+
+impl std::fmt::Display for FinishError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 pub(crate) struct DataManager {
@@ -21,18 +47,21 @@ pub(crate) struct DataManager {
     /// Per-origin usage estimate: the store's figure plus bytes written but
     /// not yet checkpointed. Loaded lazily.
     usage: Mutex<HashMap<String, u64>>,
-    finisher: mpsc::UnboundedSender<FinishReq>,
+    /// `None` once closed.
+    finisher: Mutex<Option<mpsc::UnboundedSender<FinishReq>>>,
+    finisher_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl DataManager {
     pub(crate) fn new(store: Store) -> Arc<Self> {
         let store = Arc::new(store);
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(finisher_loop(store.clone(), rx));
+        let task = tokio::spawn(finisher_loop(store.clone(), rx));
         Arc::new(DataManager {
             store,
             usage: Mutex::new(HashMap::new()),
-            finisher: tx,
+            finisher: Mutex::new(Some(tx)),
+            finisher_task: Mutex::new(Some(task)),
         })
     }
 
@@ -48,7 +77,9 @@ impl DataManager {
     {
         let store = self.store.clone();
         match tokio::task::spawn_blocking(move || f(&store)).await {
-            Ok(r) => Ok(r?),
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(swrt_store::StoreError::Closed)) => Err(EngineError::Stopped),
+            Ok(Err(e)) => Err(e.into()),
             Err(_) => Err(EngineError::Stopped),
         }
     }
@@ -66,6 +97,13 @@ impl DataManager {
 
     /// Adjust the usage estimate; returns the new value.
     pub(crate) fn add_usage(&self, origin: &str, delta: i64) -> u64 {
+        {
+            let mut m = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(v) = m.get_mut(origin) {
+                *v = (*v as i64).saturating_add(delta).max(0) as u64;
+                return *v;
+            }
+        }
         let cur = self.usage(origin);
         let mut m = self.usage.lock().unwrap_or_else(|p| p.into_inner());
         let v = (cur as i64).saturating_add(delta).max(0) as u64;
@@ -73,24 +111,99 @@ impl DataManager {
         v
     }
 
-    /// Queue a completion; resolves once the body is synced and the row committed.
+    /// Queue a completion; resolves once the body is synced and the row
+    /// committed, with the body's offset in the pack file if `data` was given.
     pub(crate) async fn finish(
         &self,
         item: RecordFinish,
         file: Option<std::fs::File>,
-    ) -> Result<(), String> {
+        data: Option<Vec<u8>>,
+    ) -> Result<Option<u64>, FinishError> {
+        let stopped = || FinishError {
+            message: "engine stopped".into(),
+            storage_full: false,
+        };
         let (ack, rx) = oneshot::channel();
-        self.finisher
-            .send(FinishReq { item, file, ack })
-            .map_err(|_| "engine stopped".to_string())?;
-        rx.await.map_err(|_| "engine stopped".to_string())?
+        {
+            let tx = self.finisher.lock().unwrap_or_else(|p| p.into_inner());
+            tx.as_ref()
+                .ok_or_else(stopped)?
+                .send(FinishReq {
+                    item,
+                    file,
+                    data,
+                    ack,
+                })
+                .map_err(|_| stopped())?;
+        }
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Commit what is queued, stop the group committer, close the store and
+    /// release the data-directory lock. Idempotent.
+    pub(crate) async fn close(&self) {
+        drop(
+            self.finisher
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
+        let task = self
+            .finisher_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(t) = task {
+            let _ = t.await;
+        }
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.close()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "closing the store"),
+            Err(e) => tracing::warn!(error = %e, "closing the store"),
+        }
     }
 }
 
-/// Group commit: while one batch is being synced and committed, new
-/// completions queue up and go into the next batch. With many small bodies
-/// this turns thousands of fsync+commit pairs into a few dozen.
+/// Group commit, in two pipelined stages: stage 1 appends a batch's small
+/// bodies to the pack files and syncs every body of the batch; stage 2
+/// commits the batch's rows (one SQLite transaction, one WAL fsync). While
+/// stage 2 commits batch k, stage 1 already syncs batch k+1, and new
+/// completions queue up for the batch after. A batch's rows are committed
+/// only after its own bodies are synced, and batches commit in order, so
+/// "a body is synced before its record is marked complete" holds. With many
+/// small bodies this turns thousands of fsync+commit pairs into a few dozen.
+/// Ends (after committing everything queued) when the sender is dropped.
 async fn finisher_loop(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<FinishReq>) {
+    type Synced = (Vec<FinishReq>, Result<(), FinishError>);
+    // Capacity 1: stage 1 runs at most one batch ahead of stage 2.
+    let (to_commit, mut synced) = mpsc::channel::<Synced>(1);
+    let st = store.clone();
+    let committer = tokio::spawn(async move {
+        while let Some((batch, r)) = synced.recv().await {
+            let (batch, r) = match r {
+                Err(e) => (batch, Err(e)),
+                Ok(()) => {
+                    let st = st.clone();
+                    match tokio::task::spawn_blocking(move || {
+                        let r = commit_rows(&st, &batch);
+                        (batch, r)
+                    })
+                    .await
+                    {
+                        Ok(v) => v,
+                        Err(e) => {
+                            tracing::error!(error = %e, "commit task failed");
+                            continue;
+                        }
+                    }
+                }
+            };
+            for req in batch {
+                let _ = req.ack.send(r.clone().map(|()| req.item.packed_offset));
+            }
+        }
+    });
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < 4096 {
@@ -99,46 +212,130 @@ async fn finisher_loop(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<Finish
                 Err(_) => break,
             }
         }
-        let store = store.clone();
+        let st = store.clone();
         let res = tokio::task::spawn_blocking(move || {
-            let r = commit_batch(&store, &mut batch);
+            let r = sync_bodies(&st, &mut batch);
             (batch, r)
         })
         .await;
         match res {
-            Ok((batch, r)) => {
-                for req in batch {
-                    let _ = req.ack.send(r.clone());
+            Ok(v) => {
+                if to_commit.send(v).await.is_err() {
+                    break;
                 }
             }
             Err(e) => tracing::error!(error = %e, "finisher task failed"),
         }
     }
+    drop(to_commit);
+    let _ = committer.await;
 }
 
-fn commit_batch(store: &Store, batch: &mut [FinishReq]) -> Result<(), String> {
+/// Stage 1: small bodies appended to their fetch's pack file (one per
+/// fetch), then every body of the batch made durable.
+fn sync_bodies(store: &Store, batch: &mut [FinishReq]) -> Result<(), FinishError> {
+    let mut packs: HashMap<String, (std::fs::File, u64)> = HashMap::new();
+    for req in batch.iter_mut() {
+        let Some(data) = req.data.take() else {
+            continue;
+        };
+        let uid = req.item.unique_id.clone();
+        let (file, len) = match packs.entry(uid) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let path = store.pack_body_path(e.key());
+                let f = open_pack(&path).map_err(|err| FinishError::io("pack file", &err))?;
+                let len = f
+                    .metadata()
+                    .map_err(|err| FinishError::io("pack file", &err))?
+                    .len();
+                e.insert((f, len))
+            }
+        };
+        std::io::Write::write_all(file, &data)
+            .map_err(|err| FinishError::io("writing pack file", &err))?;
+        req.item.packed_offset = Some(*len);
+        *len += data.len() as u64;
+    }
+    for (file, _) in packs.values() {
+        file.sync_data()
+            .map_err(|e| FinishError::io("syncing pack file", &e))?;
+    }
     let files: Vec<&std::fs::File> = batch.iter().filter_map(|r| r.file.as_ref()).collect();
-    sync_files(&files).map_err(|e| format!("syncing bodies: {e}"))?;
+    let used_syncfs = sync_files(&files).map_err(|e| FinishError::io("syncing bodies", &e))?;
+    if !used_syncfs && !files.is_empty() {
+        // fdatasync does not persist a new file's directory entry (on ext4
+        // without a journal, for one): sync the directories that hold them.
+        let mut dirs: Vec<std::path::PathBuf> = batch
+            .iter()
+            .filter(|r| r.file.is_some())
+            .map(|r| store.fetch_body_dir(&r.item.unique_id))
+            .collect();
+        dirs.dedup();
+        dirs.push(store.bodies_dir());
+        for d in dirs {
+            sync_dir(&d).map_err(|e| FinishError::io("syncing body directory", &e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Stage 2: the batch's rows, in one transaction.
+fn commit_rows(store: &Store, batch: &[FinishReq]) -> Result<(), FinishError> {
     let items: Vec<RecordFinish> = batch.iter().map(|r| r.item.clone()).collect();
-    store.record_finish_batch(&items).map_err(|e| e.to_string())
+    store.record_finish_batch(&items).map_err(|e| FinishError {
+        storage_full: e.is_storage_full(),
+        message: e.to_string(),
+    })
+}
+
+/// Open (creating if needed) a pack file for appending. A new file's
+/// directory entries are synced at once, so a later `fdatasync` of the file
+/// is enough to make appended bytes reachable after a crash.
+fn open_pack(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let open = |create: bool| {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create_new(create)
+            .open(path)
+    };
+    match open(false) {
+        Ok(f) => Ok(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = path.parent().expect("pack path has a parent");
+            std::fs::create_dir_all(dir)?;
+            let f = open(true)?;
+            sync_dir(dir)?;
+            if let Some(up) = dir.parent() {
+                sync_dir(up)?;
+            }
+            Ok(f)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn sync_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Make the given files durable. Several files on Linux: one `syncfs(2)` on
 /// their file system instead of one `fdatasync` each (all body files live in
-/// one directory tree, so one file system).
-fn sync_files(files: &[&std::fs::File]) -> std::io::Result<()> {
+/// one directory tree, so one file system; syncfs also covers their
+/// directory entries). Returns whether syncfs was used.
+fn sync_files(files: &[&std::fs::File]) -> std::io::Result<bool> {
     #[cfg(target_os = "linux")]
     if files.len() > 2 {
         use std::os::fd::AsRawFd;
         // SAFETY: the fd is valid for the duration of the call (borrowed File).
         let rc = unsafe { libc::syncfs(files[0].as_raw_fd()) };
         if rc == 0 {
-            return Ok(());
+            return Ok(true);
         }
         return Err(std::io::Error::last_os_error());
     }
     for f in files {
         f.sync_data()?;
     }
-    Ok(())
+    Ok(false)
 }

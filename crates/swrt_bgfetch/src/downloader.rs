@@ -87,13 +87,32 @@ fn net_err(e: reqwest::Error, progressed: bool) -> Fail {
     }
 }
 
+/// A background checkpoint: `Err((error, from_sync))`.
+type SyncJob = tokio::task::JoinHandle<Result<(), (std::io::Error, bool)>>;
+
+/// Bodies announced (`Content-Length`, identity encoding) at most this big
+/// are kept in memory and appended to the fetch's pack file when complete:
+/// no file, inode, fsync or unlink per small record. Larger or unannounced
+/// bodies stream to their own file (resumable with `Range`).
+pub(crate) const PACK_MAX: u64 = 64 << 10;
+
 pub(crate) struct Downloader {
     inner: Arc<Inner>,
     ctx: Arc<FetchCtx>,
     rec: RecordRow,
     url: Url,
-    live: watch::Sender<LiveRecord>,
+    live: Arc<watch::Sender<LiveRecord>>,
     writer: Option<BodyWriter>,
+    /// Chunks received but not yet written to `writer` (write coalescing:
+    /// one `writev(2)` per `Limits::read_buffer` bytes instead of a
+    /// `write(2)` per network chunk, and no copy into a staging buffer).
+    pending: Vec<bytes::Bytes>,
+    pending_len: usize,
+    /// A small body kept in memory (see [`PACK_MAX`]).
+    mem: Option<Vec<u8>>,
+    /// Checkpoint running on the blocking pool (fdatasync + SQLite) while
+    /// reading continues: the byte count it makes durable and its task.
+    sync_job: Option<(u64, SyncJob)>,
     meta: Option<ResponseMeta>,
     record_uploaded: Arc<AtomicU64>,
     ckpt_len: u64,
@@ -105,20 +124,59 @@ pub(crate) struct Downloader {
     store_has_bytes: bool,
 }
 
-/// Run one record to a final outcome (or until the fetch is cancelled).
-pub(crate) async fn run_record(inner: Arc<Inner>, ctx: Arc<FetchCtx>, rec: RecordRow) {
-    let cancel = ctx.cancel.clone();
-    let index = rec.index;
-    tokio::select! {
-        _ = cancel.cancelled() => {
-            tracing::debug!(fetch = %ctx.unique_id, index, "record stopped with its fetch");
-        }
-        _ = download(inner, ctx.clone(), rec) => {}
+/// Removes a record's live state when its task ends.
+struct LiveGuard(Arc<FetchCtx>, u32);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.1);
     }
 }
 
-async fn download(inner: Arc<Inner>, ctx: Arc<FetchCtx>, rec: RecordRow) {
-    let live = ctx.live[rec.index as usize].clone();
+/// Run one record to a final outcome (or until the fetch is cancelled). On
+/// engine shutdown the bytes written so far are synced and checkpointed so
+/// the next start resumes the record.
+pub(crate) async fn run_record(inner: Arc<Inner>, ctx: Arc<FetchCtx>, rec: RecordRow) {
+    let cancel = ctx.cancel.clone();
+    let index = rec.index;
+    let live = Arc::new(
+        watch::channel(LiveRecord {
+            meta: rec.response.clone(),
+            len: rec.bytes_stored,
+            ..LiveRecord::default()
+        })
+        .0,
+    );
+    ctx.live
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(index, live.clone());
+    let _guard = LiveGuard(ctx.clone(), index);
+    let Some(mut d) = prepare(inner.clone(), ctx.clone(), rec, live).await else {
+        return;
+    };
+    let cancelled = tokio::select! {
+        _ = cancel.cancelled() => true,
+        _ = d.run() => false,
+    };
+    if cancelled {
+        tracing::debug!(fetch = %ctx.unique_id, index, "record stopped with its fetch");
+        if inner.stopping() && ctx.stop_reason().is_none() {
+            d.persist_for_shutdown().await;
+        }
+    }
+}
+
+async fn prepare(
+    inner: Arc<Inner>,
+    ctx: Arc<FetchCtx>,
+    rec: RecordRow,
+    live: Arc<watch::Sender<LiveRecord>>,
+) -> Option<Downloader> {
     let url = match Url::parse(&rec.url) {
         Ok(u) => u,
         Err(e) => {
@@ -131,12 +189,12 @@ async fn download(inner: Arc<Inner>, ctx: Arc<FetchCtx>, rec: RecordRow) {
             );
             d.finish(RecordOutcome::FetchError, Some(format!("invalid URL: {e}")))
                 .await;
-            return;
+            return None;
         }
     };
     let mut d = Downloader::new(inner, ctx, rec, url, live);
     d.init_stored_bytes();
-    d.run().await;
+    Some(d)
 }
 
 impl Downloader {
@@ -145,7 +203,7 @@ impl Downloader {
         ctx: Arc<FetchCtx>,
         rec: RecordRow,
         url: Url,
-        live: watch::Sender<LiveRecord>,
+        live: Arc<watch::Sender<LiveRecord>>,
     ) -> Self {
         Downloader {
             store_has_bytes: rec.bytes_stored > 0,
@@ -156,6 +214,10 @@ impl Downloader {
             url,
             live,
             writer: None,
+            pending: Vec::new(),
+            pending_len: 0,
+            mem: None,
+            sync_job: None,
             record_uploaded: Arc::new(AtomicU64::new(0)),
             ckpt_len: 0,
             ckpt_time: Instant::now(),
@@ -220,7 +282,14 @@ impl Downloader {
         let mut resumes = 0u32;
         let mut restarts = 0u32;
         loop {
-            match self.attempt().await {
+            let r = match self.attempt().await {
+                // A checkpoint of the old body may still be running.
+                Err(Fail::Restart(why)) => {
+                    self.join_checkpoint().await.and(Err(Fail::Restart(why)))
+                }
+                r => r,
+            };
+            match r {
                 Ok(outcome) => {
                     self.finish(outcome, None).await;
                     return;
@@ -274,13 +343,17 @@ impl Downloader {
     }
 
     /// Forget stored bytes (resume refused / 200 to a range request).
+    /// Callers first wait for a running checkpoint ([`Self::join_checkpoint`]).
     fn reset_body(&mut self) {
-        let old = self.writer.as_ref().map_or(0, |w| w.len());
+        let old = self.body_len();
         if old > 0 {
             self.ctx.downloaded.fetch_sub(old, Ordering::AcqRel);
             self.inner.data.add_usage(&self.ctx.origin, -(old as i64));
         }
         self.writer = None;
+        self.pending.clear();
+        self.pending_len = 0;
+        self.mem = None;
         self.ckpt_len = 0;
         self.live.send_modify(|l| {
             l.len = 0;
@@ -558,6 +631,7 @@ impl Downloader {
             // body is stored from zero (downloaded decreases).
         }
         if fresh {
+            self.join_checkpoint().await?;
             self.reset_body();
             let get = |name: header::HeaderName| {
                 h.get(name)
@@ -586,7 +660,15 @@ impl Downloader {
                     None
                 },
             };
-            let writer = BodyWriter::create(&self.path()).map_err(|e| self.io_fail(e))?;
+            // A small announced body stays in memory until it is complete.
+            let small = encoding.is_none() && resp.content_length().is_some_and(|n| n <= PACK_MAX);
+            if small {
+                self.mem = Some(Vec::with_capacity(
+                    resp.content_length().unwrap_or(0) as usize
+                ));
+            } else {
+                self.writer = Some(BodyWriter::create(&self.path()).map_err(|e| self.io_fail(e))?);
+            }
             if self.store_has_bytes || self.ckpt_len > 0 {
                 // Replacing a body the store knows about: record the new head
                 // and the zero length before writing, so a crash cannot pair
@@ -605,7 +687,6 @@ impl Downloader {
                 // small record). A crash before that just restarts the record.
                 self.meta_dirty = true;
             }
-            self.writer = Some(writer);
             self.meta = Some(meta.clone());
             self.ckpt_len = 0;
             self.ckpt_time = Instant::now();
@@ -616,70 +697,116 @@ impl Downloader {
         }
         self.inner.notify_progress(&self.ctx);
 
-        let raw = StreamReaderBox::new(resp);
-        let mut reader: Pin<Box<dyn AsyncRead + Send>> = match encoding.as_deref() {
-            Some("gzip") | Some("x-gzip") => Box::pin(
-                async_compression::tokio::bufread::GzipDecoder::new(BufReader::new(raw)),
-            ),
-            Some("br") => Box::pin(async_compression::tokio::bufread::BrotliDecoder::new(
-                BufReader::new(raw),
-            )),
-            Some("deflate") => Box::pin(async_compression::tokio::bufread::ZlibDecoder::new(
-                BufReader::new(raw),
-            )),
-            // Unknown codings are stored as received, like browsers do.
-            _ => Box::pin(raw),
-        };
-        let mut buf = vec![0u8; self.inner.limits.read_buffer.max(4096)];
         let idle = self.inner.limits.idle_timeout;
         let mut progressed = false;
-        loop {
-            let n = match tokio::time::timeout(idle, reader.read(&mut buf)).await {
-                Err(_) => return Err(Fail::Network(format!("no data for {idle:?}"), progressed)),
+        let mut source = BodySource::new(resp, encoding.as_deref(), self.inner.limits.read_buffer);
+        let res = loop {
+            let chunk = match tokio::time::timeout(idle, source.next()).await {
+                Err(_) => break Err(Fail::Network(format!("no data for {idle:?}"), progressed)),
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
-                    return Err(Fail::Fatal(format!("cannot decode body: {e}")))
+                    break Err(Fail::Fatal(format!("cannot decode body: {e}")))
                 }
-                Ok(Err(e)) => return Err(Fail::Network(format!("reading body: {e}"), progressed)),
-                Ok(Ok(0)) => break,
-                Ok(Ok(n)) => n,
+                Ok(Err(e)) => break Err(Fail::Network(format!("reading body: {e}"), progressed)),
+                Ok(Ok(None)) => break Ok(()),
+                Ok(Ok(Some(c))) => c,
             };
             progressed = true;
-            let w = self.writer.as_mut().expect("writer exists while streaming");
-            if let Err(e) = w.write_chunk(&buf[..n]) {
-                return Err(self.io_fail(e));
+            if let Err(f) = self.accept(chunk).await {
+                break Err(f);
             }
-            let len = w.len();
-            let downloaded = self.ctx.downloaded.fetch_add(n as u64, Ordering::AcqRel) + n as u64;
-            self.live.send_modify(|l| l.len = len);
-            if self.ctx.download_total > 0 && downloaded > self.ctx.download_total {
-                return Err(Fail::Stop(
-                    FailureReason::DownloadTotalExceeded,
-                    format!(
-                        "downloaded {downloaded} bytes, more than downloadTotal {}",
-                        self.ctx.download_total
-                    ),
-                ));
-            }
-            let usage = self.inner.data.add_usage(&self.ctx.origin, n as i64);
-            if usage > self.inner.limits.quota_per_origin {
-                return Err(Fail::Stop(
-                    FailureReason::QuotaExceeded,
-                    "storage quota exceeded".into(),
-                ));
-            }
-            self.inner.notify_progress(&self.ctx);
-            if len - self.ckpt_len >= self.inner.limits.checkpoint_bytes
-                || self.ckpt_time.elapsed() >= self.inner.limits.checkpoint_interval
-            {
-                self.checkpoint().await?;
-            }
-        }
+        };
+        // Whatever arrived is written, also before a retry with `Range`.
+        let res = res.and(self.flush_pending().await);
+        res?;
         drop(permit);
         Ok(if status.is_success() {
             RecordOutcome::Complete
         } else {
             RecordOutcome::BadStatus
         })
+    }
+
+    /// Bytes of the current body received so far (written, buffered or in memory).
+    fn body_len(&self) -> u64 {
+        self.writer.as_ref().map_or(0, |w| w.len())
+            + self.pending_len as u64
+            + self.mem.as_ref().map_or(0, |m| m.len() as u64)
+    }
+
+    /// Take one network chunk: count it, enforce `downloadTotal` and the
+    /// quota, and buffer it (memory body or write-coalescing buffer).
+    async fn accept(&mut self, chunk: bytes::Bytes) -> Result<(), Fail> {
+        let n = chunk.len() as u64;
+        let downloaded = self.ctx.downloaded.fetch_add(n, Ordering::AcqRel) + n;
+        let usage = self.inner.data.add_usage(&self.ctx.origin, n as i64);
+        match &mut self.mem {
+            Some(m) if m.len() as u64 + n <= PACK_MAX => m.extend_from_slice(&chunk),
+            Some(_) => {
+                // More than announced: spill to a file of its own.
+                let m = self.mem.take().unwrap_or_default();
+                self.writer = Some(BodyWriter::create(&self.path()).map_err(|e| self.io_fail(e))?);
+                self.pending_len = m.len() + chunk.len();
+                self.pending = vec![bytes::Bytes::from(m), chunk];
+            }
+            None => {
+                self.pending_len += chunk.len();
+                self.pending.push(chunk);
+            }
+        }
+        if self.ctx.download_total > 0 && downloaded > self.ctx.download_total {
+            return Err(Fail::Stop(
+                FailureReason::DownloadTotalExceeded,
+                format!(
+                    "downloaded {downloaded} bytes, more than downloadTotal {}",
+                    self.ctx.download_total
+                ),
+            ));
+        }
+        if usage > self.inner.limits.quota_per_origin {
+            return Err(Fail::Stop(
+                FailureReason::QuotaExceeded,
+                "storage quota exceeded".into(),
+            ));
+        }
+        if self.mem.is_some() {
+            self.inner.notify_progress(&self.ctx);
+        } else if self.pending_len >= self.inner.limits.read_buffer.max(4096)
+            || self.pending.len() >= 512
+        {
+            self.flush_pending().await?;
+        }
+        Ok(())
+    }
+
+    /// Write the coalescing buffer to the body file, publish the new length
+    /// to readers, and start a checkpoint when one is due.
+    async fn flush_pending(&mut self) -> Result<(), Fail> {
+        let Some(w) = self.writer.as_mut() else {
+            return Ok(());
+        };
+        if !self.pending.is_empty() {
+            let chunks: Vec<&[u8]> = self.pending.iter().map(|b| &b[..]).collect();
+            let r = w.write_chunks(&chunks);
+            drop(chunks);
+            if let Err(e) = r {
+                return Err(self.io_fail(e));
+            }
+            self.pending.clear();
+            self.pending_len = 0;
+        }
+        let len = w.len();
+        self.live.send_if_modified(|l| {
+            let changed = l.len != len;
+            l.len = len;
+            changed
+        });
+        self.inner.notify_progress(&self.ctx);
+        if len - self.ckpt_len >= self.inner.limits.checkpoint_bytes
+            || self.ckpt_time.elapsed() >= self.inner.limits.checkpoint_interval
+        {
+            self.checkpoint().await?;
+        }
+        Ok(())
     }
 
     fn io_fail(&self, e: std::io::Error) -> Fail {
@@ -690,8 +817,12 @@ impl Downloader {
         }
     }
 
-    /// Make the bytes so far durable, then record the count.
+    /// Start making the bytes so far durable (fdatasync, then the byte
+    /// count in SQLite) on the blocking pool while reading continues. At
+    /// most one checkpoint runs at a time: a due checkpoint first waits for
+    /// the previous one (backpressure when the disk is slower than the network).
     async fn checkpoint(&mut self) -> Result<(), Fail> {
+        self.join_checkpoint().await?;
         let Some(w) = self.writer.as_mut() else {
             return Ok(());
         };
@@ -699,14 +830,6 @@ impl Downloader {
         let file = w
             .try_clone_file()
             .map_err(|e| Fail::Fatal(format!("body: {e}")))?;
-        match tokio::task::spawn_blocking(move || file.sync_data()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(self.io_fail(e)),
-            Err(_) => return Err(Fail::Fatal("sync task failed".into())),
-        }
-        if let Some(w) = self.writer.as_mut() {
-            w.mark_synced(len);
-        }
         let (uid, idx) = (self.ctx.unique_id.clone(), self.rec.index);
         let d = self.ctx.downloaded.load(Ordering::Acquire);
         let u = self.ctx.uploaded.load(Ordering::Acquire);
@@ -715,30 +838,110 @@ impl Downloader {
         } else {
             None
         };
-        self.inner
-            .data
-            .run(move |s| {
+        let store = self.inner.data.store().clone();
+        let job = tokio::task::spawn_blocking(move || {
+            file.sync_data().map_err(|e| (e, true))?;
+            let r = (|| {
                 if let Some(m) = &meta {
-                    s.record_set_response(&uid, idx, m, len)?;
+                    store.record_set_response(&uid, idx, m, len)?;
                 }
-                s.record_checkpoint(&uid, idx, len, d, u)
+                store.record_checkpoint(&uid, idx, len, d, u)
+            })();
+            r.map_err(|e| {
+                let full = e.is_storage_full();
+                let kind = if full {
+                    std::io::ErrorKind::StorageFull
+                } else {
+                    std::io::ErrorKind::Other
+                };
+                (std::io::Error::new(kind, format!("checkpoint: {e}")), false)
             })
-            .await
-            .map_err(|e| Fail::Fatal(format!("checkpoint: {e}")))?;
+        });
+        // The head goes into the store with this checkpoint.
         self.meta_dirty = false;
-        self.store_has_bytes = true;
         self.ckpt_len = len;
         self.ckpt_time = Instant::now();
+        self.sync_job = Some((len, job));
         Ok(())
     }
 
-    /// Persist the final outcome (body synced first, via the group committer).
-    async fn finish(&mut self, outcome: RecordOutcome, error: Option<String>) {
-        let bytes = self.writer.as_ref().map_or(0, |w| w.len());
-        let file = match (&self.writer, outcome) {
-            (Some(w), RecordOutcome::Complete | RecordOutcome::BadStatus) => {
-                w.try_clone_file().ok()
+    /// Wait for the running checkpoint, if any.
+    async fn join_checkpoint(&mut self) -> Result<(), Fail> {
+        let Some((len, job)) = self.sync_job.take() else {
+            return Ok(());
+        };
+        match job.await {
+            Ok(Ok(())) => {
+                if let Some(w) = self.writer.as_mut() {
+                    w.mark_synced(len);
+                }
+                self.store_has_bytes = true;
+                Ok(())
             }
+            Ok(Err((e, _))) if is_storage_full_io(&e) => Err(self.io_fail(e)),
+            Ok(Err((e, _))) => Err(Fail::Fatal(e.to_string())),
+            Err(_) => Err(Fail::Fatal("sync task failed".into())),
+        }
+    }
+
+    /// Engine shutdown interrupted this record: write what is buffered, sync
+    /// the body and record its length, so the next start resumes here
+    /// (small bodies held in memory are simply downloaded again).
+    async fn persist_for_shutdown(&mut self) {
+        if self.writer.is_none() {
+            return;
+        }
+        let r = async {
+            self.flush_pending().await?;
+            self.checkpoint().await?;
+            self.join_checkpoint().await
+        }
+        .await;
+        match r {
+            Ok(()) => tracing::debug!(
+                fetch = %self.ctx.unique_id,
+                index = self.rec.index,
+                bytes = self.writer.as_ref().map_or(0, |w| w.len()),
+                "download state saved for the next start"
+            ),
+            Err(Fail::Fatal(m) | Fail::Network(m, _) | Fail::Restart(m) | Fail::Stop(_, m)) => {
+                tracing::warn!(fetch = %self.ctx.unique_id, index = self.rec.index, error = %m, "could not save download state; the next start repeats unsaved bytes")
+            }
+        }
+    }
+
+    /// Persist the final outcome (body synced first, via the group committer).
+    async fn finish(&mut self, mut outcome: RecordOutcome, mut error: Option<String>) {
+        let keep = matches!(outcome, RecordOutcome::Complete | RecordOutcome::BadStatus);
+        if keep {
+            if let Err(f) = async {
+                self.flush_pending().await?;
+                self.join_checkpoint().await
+            }
+            .await
+            {
+                let (reason, msg) = match f {
+                    Fail::Stop(r, m) => (Some(r), m),
+                    Fail::Fatal(m) | Fail::Network(m, _) | Fail::Restart(m) => (None, m),
+                };
+                outcome = RecordOutcome::FetchError;
+                error = Some(msg);
+                if let Some(r) = reason {
+                    self.ctx.stop(r);
+                }
+            }
+        } else if let Some((_, job)) = self.sync_job.take() {
+            let _ = job.await;
+        }
+        let keep = matches!(outcome, RecordOutcome::Complete | RecordOutcome::BadStatus);
+        let bytes = if keep {
+            self.body_len()
+        } else {
+            self.writer.as_ref().map_or(0, |w| w.synced_len())
+        };
+        let data = if keep { self.mem.take() } else { None };
+        let file = match (&self.writer, keep) {
+            (Some(w), true) => w.try_clone_file().ok(),
             _ => None,
         };
         let item = RecordFinish {
@@ -754,13 +957,31 @@ impl Downloader {
             } else {
                 None
             },
+            packed_offset: None,
         };
-        let (outcome, error) = match self.inner.data.finish(item, file).await {
-            Ok(()) => (outcome, error),
+        let (outcome, error, packed) = match self.inner.data.finish(item, file, data).await {
+            Ok(off) => (outcome, error, off),
             Err(e) => {
                 tracing::error!(fetch = %self.ctx.unique_id, index = self.rec.index, error = %e, "could not store record outcome");
+                // Record the failure itself (no body), so the record reads
+                // as fetch-error rather than aborted.
+                let item = RecordFinish {
+                    unique_id: self.ctx.unique_id.clone(),
+                    index: self.rec.index,
+                    outcome: RecordOutcome::FetchError,
+                    bytes_stored: 0,
+                    error: Some(e.message.clone()),
+                    fetch_downloaded: self.ctx.downloaded.load(Ordering::Acquire),
+                    fetch_uploaded: self.ctx.uploaded.load(Ordering::Acquire),
+                    response: None,
+                    packed_offset: None,
+                };
+                let _ = self.inner.data.finish(item, None, None).await;
+                if e.storage_full {
+                    self.ctx.stop(FailureReason::QuotaExceeded);
+                }
                 self.ctx.note_failure(FailureReason::FetchError);
-                (RecordOutcome::FetchError, Some(e))
+                (RecordOutcome::FetchError, Some(e.message), None)
             }
         };
         match outcome {
@@ -769,23 +990,59 @@ impl Downloader {
             _ => {}
         }
         self.writer = None;
+        self.pending = Vec::new();
+        self.pending_len = 0;
+        self.mem = None;
         self.live.send_modify(|l| {
             l.outcome = Some(outcome);
             l.error = error;
             l.len = bytes;
+            l.packed_offset = packed;
         });
         self.inner.notify_progress(&self.ctx);
     }
 }
 
-/// `reqwest::Response` body as `AsyncBufRead`.
-struct StreamReaderBox;
+/// A response body as a sequence of chunks: the network chunks themselves
+/// for identity bodies (no copy), decoded blocks for `Content-Encoding`.
+enum BodySource {
+    Raw(futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>),
+    Decoded(Pin<Box<dyn AsyncRead + Send>>, Vec<u8>),
+}
 
-impl StreamReaderBox {
-    #[allow(clippy::new_ret_no_self)]
-    fn new(resp: reqwest::Response) -> impl tokio::io::AsyncBufRead + Send + Unpin {
-        tokio_util::io::StreamReader::new(
+impl BodySource {
+    fn new(resp: reqwest::Response, encoding: Option<&str>, buf: usize) -> Self {
+        type Dec =
+            fn(BufReader<Box<dyn AsyncRead + Send + Unpin>>) -> Pin<Box<dyn AsyncRead + Send>>;
+        let dec: Dec = match encoding {
+            Some("gzip") | Some("x-gzip") => {
+                |r| Box::pin(async_compression::tokio::bufread::GzipDecoder::new(r))
+            }
+            Some("br") => |r| Box::pin(async_compression::tokio::bufread::BrotliDecoder::new(r)),
+            Some("deflate") => |r| Box::pin(async_compression::tokio::bufread::ZlibDecoder::new(r)),
+            // Unknown codings are stored as received, like browsers do.
+            _ => return BodySource::Raw(resp.bytes_stream().boxed()),
+        };
+        let raw: Box<dyn AsyncRead + Send + Unpin> = Box::new(tokio_util::io::StreamReader::new(
             resp.bytes_stream().map_err(std::io::Error::other).boxed(),
+        ));
+        BodySource::Decoded(
+            dec(BufReader::new(raw)),
+            vec![0u8; buf.clamp(4096, 64 << 10)],
         )
+    }
+
+    async fn next(&mut self) -> std::io::Result<Option<bytes::Bytes>> {
+        match self {
+            BodySource::Raw(s) => match s.next().await {
+                None => Ok(None),
+                Some(Ok(b)) => Ok(Some(b)),
+                Some(Err(e)) => Err(std::io::Error::other(e)),
+            },
+            BodySource::Decoded(r, buf) => {
+                let n = r.read(buf).await?;
+                Ok((n > 0).then(|| bytes::Bytes::copy_from_slice(&buf[..n])))
+            }
+        }
     }
 }

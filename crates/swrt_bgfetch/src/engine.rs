@@ -25,6 +25,9 @@ pub(crate) struct LiveRecord {
     pub error: Option<String>,
     /// Bumped whenever the body restarts from zero.
     pub generation: u32,
+    /// The finished body lives in the fetch's pack file at this offset
+    /// (small bodies); `None` = its own file.
+    pub packed_offset: Option<u64>,
 }
 
 pub(crate) struct Inner {
@@ -38,6 +41,11 @@ pub(crate) struct Inner {
     pub permissions: Mutex<HashMap<String, bool>>,
     /// Number of controller and completion tasks alive (for `wait_idle`).
     pub jobs: watch::Sender<usize>,
+    /// Cancelled by [`crate::BackgroundFetchService::shutdown`]; every
+    /// fetch's cancellation token is a child of it.
+    pub shutdown: CancellationToken,
+    /// Completed once shutdown finished (makes it idempotent).
+    pub shutdown_done: tokio::sync::OnceCell<()>,
 }
 
 /// Decrements the job count when dropped.
@@ -57,6 +65,10 @@ impl Drop for JobGuard {
 }
 
 impl Inner {
+    pub(crate) fn stopping(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
     pub(crate) fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<FetchCtx>>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -67,10 +79,17 @@ impl Inner {
 
     /// Snapshot of a row, with live counters if the fetch is running.
     pub(crate) fn snapshot(&self, row: &FetchRow) -> RegistrationSnapshot {
+        let mut s = RegistrationSnapshot::from_row(row);
+        // The row is authoritative for the UI (updateUI) and the state; a
+        // running fetch's counters are ahead of the stored ones.
         match self.ctx(&row.unique_id) {
-            Some(ctx) if row.state == swrt_store::FetchState::Active => ctx.snapshot(),
-            _ => RegistrationSnapshot::from_row(row),
+            Some(ctx) if row.state == swrt_store::FetchState::Active => {
+                s.downloaded = ctx.downloaded.load(Ordering::Acquire);
+                s.uploaded = ctx.uploaded.load(Ordering::Acquire);
+            }
+            _ => {}
         }
+        s
     }
 
     /// Rate-limited progress notification for a running fetch.
@@ -107,8 +126,13 @@ pub(crate) struct FetchCtx {
     pub stop_reason: Mutex<Option<FailureReason>>,
     /// First non-success record outcome, in the order they happened.
     pub first_failure: Mutex<Option<FailureReason>>,
-    pub live: Vec<watch::Sender<LiveRecord>>,
+    /// Live state of the records whose download task is running (created
+    /// when the task starts, removed when it ends; the store is
+    /// authoritative for every other record).
+    pub live: Mutex<HashMap<u32, Arc<watch::Sender<LiveRecord>>>>,
     pub limiter: ProgressLimiter,
+    /// Bumped by every `updateUI()` applied to `row` (see controller::run).
+    pub ui_epoch: AtomicU64,
 }
 
 impl FetchCtx {
@@ -140,6 +164,22 @@ impl FetchCtx {
         if r.is_none() {
             *r = Some(reason);
         }
+    }
+
+    pub(crate) fn live_rx(&self, index: u32) -> Option<watch::Receiver<LiveRecord>> {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&index)
+            .map(|s| s.subscribe())
+    }
+
+    pub(crate) fn live_get(&self, index: u32) -> Option<LiveRecord> {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&index)
+            .map(|s| s.borrow().clone())
     }
 
     pub(crate) fn first_failure(&self) -> Option<FailureReason> {

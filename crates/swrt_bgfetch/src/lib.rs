@@ -13,9 +13,12 @@
 //! | `policy`, `cors` | (Blink/network service) | per-record URL policy |
 //! | `progress` | BackgroundFetchRegistrationNotifier | rate-limited progress broadcast |
 //!
-//! Data flow: `fetch()` validates and persists -> a controller starts a
-//! downloader per record -> downloaders take scheduler slots and stream bodies
-//! to files -> progress goes to subscribers -> when every record is final the
+//! Data flow: `fetch()` validates and persists -> a controller starts
+//! downloaders for its pending records (a bounded window at a time) ->
+//! downloaders take scheduler slots and stream large bodies to their own files
+//! (small ones are kept in memory and appended to the fetch's pack file when
+//! complete) -> a two-stage group commit syncs bodies, then commits the
+//! records -> progress goes to subscribers -> when every record is final the
 //! controller settles the fetch (one transaction) -> completion persists
 //! "dispatched", calls the [`EventDispatcher`], then releases the records.
 

@@ -40,8 +40,7 @@ impl BackgroundFetchService {
                 None => None,
             };
             let mut info = to_info(&r, body);
-            if let Some(c) = &ctx {
-                let l = c.live[r.index as usize].borrow().clone();
+            if let Some(l) = ctx.as_ref().and_then(|c| c.live_get(r.index)) {
                 info.response = l.meta.or(info.response);
                 if let Some(o) = l.outcome {
                     info.outcome = o;
@@ -188,9 +187,7 @@ fn outcome_error(o: RecordOutcome, msg: Option<String>) -> RecordError {
 }
 
 fn live_rx(inner: &Arc<Inner>, unique_id: &str, index: u32) -> Option<watch::Receiver<LiveRecord>> {
-    inner
-        .ctx(unique_id)
-        .and_then(|c| c.live.get(index as usize).map(|s| s.subscribe()))
+    inner.ctx(unique_id).and_then(|c| c.live_rx(index))
 }
 
 /// The live state of a pending record of an active fetch. Between `fetch()`
@@ -261,8 +258,10 @@ impl BodyState {
             self.live = wait_live(&self.inner, &self.unique_id, self.index).await;
         }
         loop {
-            // How far may we read, and is more coming?
-            let (avail, finished) = match &mut self.live {
+            // How far may we read, is more coming, and where are the bytes?
+            let store = self.inner.data.store().clone();
+            let own_file = || (store.response_body_path(&self.unique_id, self.index), 0);
+            let (avail, finished, (path, offset)) = match &mut self.live {
                 Some(rx) => {
                     let l = rx.borrow_and_update().clone();
                     match self.generation {
@@ -272,18 +271,28 @@ impl BodyState {
                         }
                         _ => {}
                     }
+                    let src = match l.packed_offset {
+                        Some(off) => (store.pack_body_path(&self.unique_id), off),
+                        None => own_file(),
+                    };
                     match l.outcome {
-                        Some(RecordOutcome::Complete | RecordOutcome::BadStatus) => (l.len, true),
+                        Some(RecordOutcome::Complete | RecordOutcome::BadStatus) => {
+                            (l.len, true, src)
+                        }
                         Some(o) => return Err(outcome_error(o, l.error)),
-                        None => (l.len, false),
+                        None => (l.len, false, src),
                     }
                 }
                 None => {
                     let rec = load_record(&self.inner, &self.unique_id, self.index).await?;
                     self.generation.get_or_insert(0);
+                    let src = match rec.body_path {
+                        Some(p) => (p, rec.body_offset),
+                        None => own_file(),
+                    };
                     match rec.outcome {
                         RecordOutcome::Complete | RecordOutcome::BadStatus => {
-                            (rec.bytes_stored, true)
+                            (rec.bytes_stored, true, src)
                         }
                         o => return Err(outcome_error(o, rec.error_message)),
                     }
@@ -291,15 +300,10 @@ impl BodyState {
             };
             if self.pos < avail {
                 if self.file.is_none() {
-                    let path = self
-                        .inner
-                        .data
-                        .store()
-                        .response_body_path(&self.unique_id, self.index);
                     let mut f = tokio::fs::File::open(&path)
                         .await
                         .map_err(|e| RecordError::Io(e.to_string()))?;
-                    f.seek(std::io::SeekFrom::Start(self.pos))
+                    f.seek(std::io::SeekFrom::Start(offset + self.pos))
                         .await
                         .map_err(|e| RecordError::Io(e.to_string()))?;
                     self.file = Some(f);

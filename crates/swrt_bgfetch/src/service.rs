@@ -79,6 +79,8 @@ impl BackgroundFetchServiceBuilder {
             running: Mutex::new(HashMap::new()),
             permissions: Mutex::new(HashMap::new()),
             jobs: watch::channel(0).0,
+            shutdown: tokio_util::sync::CancellationToken::new(),
+            shutdown_done: tokio::sync::OnceCell::new(),
         });
         let svc = BackgroundFetchService { inner };
         svc.recover().await?;
@@ -166,6 +168,9 @@ impl BackgroundFetchService {
     /// start (step 5).
     pub async fn fetch(&self, req: FetchRequest) -> Result<RegistrationSnapshot, FetchRejection> {
         let inner = &self.inner;
+        if inner.stopping() {
+            return Err(FetchRejection::Internal("engine stopped".into()));
+        }
         // Step 1: a single request became a list in the caller; empty rejects.
         if req.requests.is_empty() {
             return Err(FetchRejection::TypeError(
@@ -373,6 +378,8 @@ impl BackgroundFetchService {
             return Ok(false);
         };
         let snap = self.inner.snapshot(&row);
+        // Chromium also fires click during the fetch; the event carries the
+        // live registration (current downloaded/uploaded).
         if let Some(d) = &self.inner.dispatcher {
             let ev = BackgroundFetchEventRequest {
                 kind: EventKind::Click,
@@ -386,28 +393,39 @@ impl BackgroundFetchService {
         Ok(true)
     }
 
-    /// `updateUI()`: store a new title and/or icons. The runtime enforces
-    /// "once per event, while active, title non-empty".
+    /// `updateUI()`: store a new title and/or icons. Returns false for an
+    /// unknown fetch or once the terminal event has ended (the fetch is
+    /// `done`). The runtime enforces "once per event, while the event is
+    /// active, title non-empty".
     pub async fn update_ui(
         &self,
         unique_id: &str,
         title: Option<String>,
         icons: Option<Vec<Icon>>,
     ) -> Result<bool, EngineError> {
-        if let Some(ctx) = self.inner.ctx(unique_id) {
-            let mut row = ctx.row.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(t) = &title {
-                row.title = t.clone();
-            }
-            if let Some(i) = &icons {
-                row.icons = i.clone();
+        let u = unique_id.to_string();
+        let (t, i) = (title.clone(), icons.clone());
+        let updated = self
+            .inner
+            .data
+            .run(move |st| st.set_ui(&u, t.as_deref(), i.as_deref()))
+            .await?;
+        // After the store: a controller starting meanwhile re-reads the
+        // row once it is registered as running (see controller::run).
+        if updated {
+            if let Some(ctx) = self.inner.ctx(unique_id) {
+                let mut row = ctx.row.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(t) = title {
+                    row.title = t;
+                }
+                if let Some(i) = icons {
+                    row.icons = i;
+                }
+                ctx.ui_epoch
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             }
         }
-        let u = unique_id.to_string();
-        self.inner
-            .data
-            .run(move |st| st.set_ui(&u, title.as_deref(), icons.as_deref()))
-            .await
+        Ok(updated)
     }
 
     /// Grant or deny the background-fetch permission for `origin` (default:
@@ -438,6 +456,37 @@ impl BackgroundFetchService {
     /// `is_final` is sent once per fetch when its result is decided.
     pub fn subscribe(&self) -> broadcast::Receiver<ProgressEvent> {
         self.inner.progress.subscribe()
+    }
+
+    /// Stop the engine: refuse new fetches, stop every download after syncing
+    /// its body and recording its durable byte count (the next start resumes
+    /// it with `Range`), stop the controllers and event deliveries (a
+    /// terminal event that was running is offered again on the next start,
+    /// with `attempt > 0`), commit queued record completions, close the
+    /// database and release the data-directory lock, so that a new service
+    /// can start on the same directory as soon as this returns.
+    ///
+    /// Idempotent; concurrent callers all wait for the same shutdown. After
+    /// it, `fetch()` rejects and the other calls fail with
+    /// [`EngineError::Stopped`].
+    pub async fn shutdown(&self) {
+        let inner = self.inner.clone();
+        self.inner
+            .shutdown_done
+            .get_or_init(|| async move {
+                tracing::info!("background fetch engine shutting down");
+                inner.shutdown.cancel();
+                let mut rx = inner.jobs.subscribe();
+                let _ = rx.wait_for(|n| *n == 0).await;
+                inner.data.close().await;
+                tracing::info!("background fetch engine stopped");
+            })
+            .await;
+    }
+
+    /// True once [`BackgroundFetchService::shutdown`] was called.
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.stopping()
     }
 
     /// Resolve when no fetch is running and no terminal event is pending.

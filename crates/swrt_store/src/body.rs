@@ -71,6 +71,34 @@ impl BodyWriter {
         Ok(())
     }
 
+    /// Append several chunks with vectored writes (`writev(2)`): coalesces
+    /// system calls without copying the chunks into one buffer first.
+    pub fn write_chunks(&mut self, chunks: &[&[u8]]) -> io::Result<()> {
+        let mut slices: Vec<io::IoSlice<'_>> = chunks
+            .iter()
+            .filter(|c| !c.is_empty())
+            .map(|c| io::IoSlice::new(c))
+            .collect();
+        let total: u64 = chunks.iter().map(|c| c.len() as u64).sum();
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            match self.file.write_vectored(rest) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // What was written before the error stays; resync `len`.
+                    if let Ok(pos) = self.file.stream_position() {
+                        self.len = pos;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        self.len += total;
+        Ok(())
+    }
+
     /// Bytes written so far (durable or not).
     pub fn len(&self) -> u64 {
         self.len
@@ -131,7 +159,7 @@ mod tests {
         let p = dir.path().join("a/b/body");
         let mut w = BodyWriter::create(&p).unwrap();
         w.write_chunk(b"hello ").unwrap();
-        w.write_chunk(b"world").unwrap();
+        w.write_chunks(&[b"wor", b"", b"ld"]).unwrap();
         assert_eq!(w.len(), 11);
         w.sync().unwrap();
         assert_eq!(w.synced_len(), 11);

@@ -64,7 +64,7 @@ fn pairs(s: &str) -> rusqlite::Result<Vec<(String, String)>> {
 impl Store {
     /// Open (create if missing) cache `name` of `origin`; returns its id.
     pub fn cache_open(&self, origin: &str, name: &str) -> Result<i64> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         conn.execute(
             "INSERT INTO caches(origin, name, created_ms) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![origin, name, now_ms()],
@@ -79,7 +79,7 @@ impl Store {
     /// Whether `origin` has a cache called `name`.
     pub fn cache_has(&self, origin: &str, name: &str) -> Result<bool> {
         Ok(self
-            .conn()
+            .conn()?
             .query_row(
                 "SELECT 1 FROM caches WHERE origin = ?1 AND name = ?2",
                 params![origin, name],
@@ -91,7 +91,7 @@ impl Store {
 
     /// Cache names of `origin` in creation order (`caches.keys()`).
     pub fn cache_keys(&self, origin: &str) -> Result<Vec<String>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut st = conn.prepare("SELECT name FROM caches WHERE origin = ?1 ORDER BY cache_id")?;
         let v = st
             .query_map([origin], |r| r.get(0))?
@@ -101,7 +101,7 @@ impl Store {
 
     /// Delete cache `name` and its entries' bodies. Returns whether it existed.
     pub fn cache_delete(&self, origin: &str, name: &str) -> Result<bool> {
-        let mut conn = self.conn();
+        let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let id: Option<i64> = tx
             .query_row(
@@ -137,7 +137,7 @@ impl Store {
     /// Insert `entry` into cache `cache_id`, deleting `replace` (the entries the
     /// caller's matching found to be overwritten) in the same transaction.
     pub fn cache_put(&self, cache_id: i64, entry: &NewCacheEntry, replace: &[i64]) -> Result<i64> {
-        let mut conn = self.conn();
+        let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let origin: String = tx.query_row(
             "SELECT origin FROM caches WHERE cache_id = ?1",
@@ -193,7 +193,7 @@ impl Store {
     /// [`crate::request_matches_cached_item`]. `None` returns every entry
     /// (`cache.keys()` / `matchAll()` without a request).
     pub fn cache_candidates(&self, cache_id: i64, url: Option<&str>) -> Result<Vec<CacheEntry>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let sql = "SELECT entry_id, url, method, req_headers, status, status_text, resp_headers,
                 resp_type, url_list, body_path, body_size FROM cache_entries WHERE cache_id = ?1";
         let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<CacheEntry> {
@@ -235,7 +235,7 @@ impl Store {
 
     /// Delete entries by id (in one transaction). Returns how many existed.
     pub fn cache_delete_entries(&self, cache_id: i64, ids: &[i64]) -> Result<usize> {
-        let mut conn = self.conn();
+        let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let origin: Option<String> = tx
             .query_row(

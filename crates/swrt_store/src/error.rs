@@ -32,6 +32,9 @@ pub enum StoreError {
         /// Developer-supplied id.
         id: String,
     },
+    /// The store was closed ([`crate::Store::close`]); the engine is shutting down.
+    #[error("the data directory was closed")]
+    Closed,
     /// A row that the caller referred to does not exist.
     #[error("not found: {0}")]
     NotFound(String),

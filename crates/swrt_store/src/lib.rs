@@ -6,7 +6,10 @@
 //! ```text
 //! dir/LOCK            exclusive lock held while a Store is open
 //! dir/swrt.sqlite3    SQLite database (WAL, synchronous=FULL)
-//! dir/bodies/...      request and response bodies, one file each
+//! dir/bodies/<fetch>/<i>.req     request body of record i
+//! dir/bodies/<fetch>/<i>.body    response body of record i (large bodies)
+//! dir/bodies/<fetch>/small.pack  small response bodies, back to back
+//! dir/bodies/cache/...           Cache API bodies
 //! ```
 //!
 //! Every state change is one SQLite transaction. Bodies are written to files
@@ -41,10 +44,27 @@ use std::sync::{Mutex, MutexGuard};
 /// `&self` and serialise on one SQLite connection (SQLite serialises writers
 /// anyway, and every call is a short transaction).
 pub struct Store {
-    conn: Mutex<Connection>,
+    /// `None` once [`Store::close`] ran.
+    conn: Mutex<Option<Connection>>,
     dir: PathBuf,
-    // Held for the lifetime of the Store; dropping the file releases the lock.
-    _lock: File,
+    // Held until the Store is closed or dropped; dropping the file releases the lock.
+    lock: Mutex<Option<File>>,
+}
+
+/// The open SQLite connection, borrowed from the store's mutex.
+pub(crate) struct ConnGuard<'a>(MutexGuard<'a, Option<Connection>>);
+
+impl std::ops::Deref for ConnGuard<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.0.as_ref().expect("checked open in Store::conn")
+    }
+}
+
+impl std::ops::DerefMut for ConnGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.0.as_mut().expect("checked open in Store::conn")
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -85,9 +105,9 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
         let store = Store {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Some(conn)),
             dir,
-            _lock: lock,
+            lock: Mutex::new(Some(lock)),
         };
         store.recompute_usage()?;
         Ok(store)
@@ -106,14 +126,45 @@ impl Store {
     /// Current schema version on disk.
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self
-            .conn()
+            .conn()?
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
-    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> Result<ConnGuard<'_>> {
         // A panic while holding the lock cannot leave SQLite half-written
         // (transactions roll back on drop), so a poisoned mutex is usable.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        let g = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if g.is_none() {
+            return Err(StoreError::Closed);
+        }
+        Ok(ConnGuard(g))
+    }
+
+    /// Close the database and release the data-directory lock, so another
+    /// `Store` (in this or another process) can open `dir`. Waits for a call
+    /// in progress on another thread; every later call fails with
+    /// [`StoreError::Closed`]. Idempotent.
+    pub fn close(&self) -> Result<()> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let res = match conn {
+            // Fold the WAL into the main file so the next open starts small.
+            Some(c) => {
+                let _ = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+                c.close().map_err(|(_, e)| StoreError::from(e))
+            }
+            None => Ok(()),
+        };
+        // The lock goes last: nobody may open the database while it is still open here.
+        drop(self.lock.lock().unwrap_or_else(|p| p.into_inner()).take());
+        res
+    }
+
+    /// True after [`Store::close`].
+    pub fn is_closed(&self) -> bool {
+        self.conn
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
     }
 
     /// Turn a path stored relative to the data dir into an absolute one.
@@ -124,7 +175,7 @@ impl Store {
     /// Recompute `origin_usage` from the rows that own bytes. Run at open so
     /// that a counter can never drift from the truth across crashes.
     pub fn recompute_usage(&self) -> Result<()> {
-        let mut conn = self.conn();
+        let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         tx.execute("DELETE FROM origin_usage", [])?;
         tx.execute(
@@ -145,7 +196,7 @@ impl Store {
     pub fn origin_usage(&self, origin: &str) -> Result<u64> {
         use rusqlite::OptionalExtension;
         let v: Option<i64> = self
-            .conn()
+            .conn()?
             .query_row(
                 "SELECT bytes FROM origin_usage WHERE origin = ?1",
                 [origin],
@@ -168,7 +219,8 @@ pub(crate) fn add_usage(tx: &rusqlite::Transaction<'_>, origin: &str, delta: i64
     if delta == 0 {
         return Ok(());
     }
-    tx.execute(
+    fetch::exec_cached(
+        tx,
         "INSERT INTO origin_usage(origin, bytes) VALUES (?1, MAX(?2, 0))
          ON CONFLICT(origin) DO UPDATE SET bytes = MAX(bytes + ?2, 0)",
         rusqlite::params![origin, delta],

@@ -260,6 +260,10 @@ pub struct RecordRow {
     pub body_path: Option<PathBuf>,
     /// Durable response-body bytes (synced before being recorded).
     pub bytes_stored: u64,
+    /// Where the body starts in `body_path`: 0 for a body in its own file,
+    /// the offset in the fetch's pack file ([`crate::Store::pack_body_path`])
+    /// for a small body stored there.
+    pub body_offset: u64,
     /// Outcome.
     pub outcome: RecordOutcome,
     /// Why the record failed, for logs and the TypeError message.
@@ -286,4 +290,7 @@ pub struct RecordFinish {
     /// Response head not stored yet (the engine defers it for small bodies
     /// so that head and completion share one group-committed transaction).
     pub response: Option<ResponseMeta>,
+    /// The body was appended (and synced) to the fetch's pack file at this
+    /// offset instead of its own file.
+    pub packed_offset: Option<u64>,
 }

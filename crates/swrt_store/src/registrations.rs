@@ -19,7 +19,7 @@ impl Store {
     /// Insert or replace a registration (keyed by scope; `created_ms` of an
     /// existing row is kept).
     pub fn put_registration(&self, reg: &SwRegistration) -> Result<()> {
-        self.conn().execute(
+        self.conn()?.execute(
             "INSERT INTO sw_registrations(scope, script_url, state, created_ms, updated_ms)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(scope) DO UPDATE SET script_url = ?2, state = ?3, updated_ms = ?5",
@@ -37,7 +37,7 @@ impl Store {
     /// A registration by scope.
     pub fn get_registration(&self, scope: &str) -> Result<Option<SwRegistration>> {
         Ok(self
-            .conn()
+            .conn()?
             .query_row(
                 "SELECT scope, script_url, state, created_ms, updated_ms FROM sw_registrations WHERE scope = ?1",
                 [scope],
@@ -48,7 +48,7 @@ impl Store {
 
     /// All registrations, by scope.
     pub fn list_registrations(&self) -> Result<Vec<SwRegistration>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut st = conn.prepare(
             "SELECT scope, script_url, state, created_ms, updated_ms FROM sw_registrations ORDER BY scope",
         )?;
@@ -61,7 +61,7 @@ impl Store {
     /// Remove a registration. Returns whether it existed.
     pub fn delete_registration(&self, scope: &str) -> Result<bool> {
         Ok(self
-            .conn()
+            .conn()?
             .execute("DELETE FROM sw_registrations WHERE scope = ?1", [scope])?
             == 1)
     }

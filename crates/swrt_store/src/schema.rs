@@ -98,6 +98,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX cache_entries_lookup ON cache_entries(cache_id, url_no_query);
     "#,
+    // 2: small response bodies share one pack file per fetch (no file per
+    // record); `body_offset` is where a record's bytes start in `body_path`.
+    r#"
+    ALTER TABLE bg_records ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// Highest schema version this build understands.

@@ -30,6 +30,8 @@ pub struct Logged {
     pub range: Option<String>,
     pub origin: Option<String>,
     pub body_len: usize,
+    /// Arrival time (to merge the logs of several servers).
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -104,6 +106,7 @@ async fn handler(
             .get("origin")
             .map(|v| v.to_str().unwrap().to_string()),
         body_len: body.len(),
+        at: std::time::Instant::now(),
     });
     let mut b = Response::builder();
     if let Some(a) = get("acao") {
