@@ -35,6 +35,13 @@ pub fn check_url(url: &Url, origin: &Url, policy: &PolicyContext) -> Result<(), 
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(url) => {}
+        "http"
+            if url.host_str().is_some_and(|h| {
+                policy
+                    .trusted_hosts
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(h))
+            }) => {}
         "http" => {
             // Mixed content: an https origin may not fetch plain http (except
             // loopback, handled above); a non-https origin gets the same
@@ -256,6 +263,7 @@ mod tests {
         let p = PolicyContext {
             csp_connect_src: Some(l(&["'self'"])),
             is_secure_context: true,
+            ..Default::default()
         };
         assert!(check_url(&u("https://b.test/"), &o, &p)
             .unwrap_err()

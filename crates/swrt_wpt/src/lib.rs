@@ -481,6 +481,7 @@ impl Run {
                 return result;
             }
         };
+        *self.state.current_host.lock().unwrap() = Some(host.clone());
         let mut partial: Vec<SubtestResult> = Vec::new();
         let mut evaluation_error: Option<String> = None;
         let mut completed = false;

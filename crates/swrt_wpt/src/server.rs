@@ -49,6 +49,9 @@ pub struct State {
     pub reports: Mutex<HashMap<String, mpsc::UnboundedSender<serde_json::Value>>>,
     /// Permission changes by token.
     pub permissions: Mutex<Vec<(String, PermissionRequest)>>,
+    /// The host running the current test (tests run one at a time), which
+    /// permission changes apply to.
+    pub current_host: Mutex<Option<swrt_runtime::ServiceWorkerHost>>,
 }
 
 impl State {
@@ -61,6 +64,7 @@ impl State {
             pages: Mutex::new(HashMap::new()),
             reports: Mutex::new(HashMap::new()),
             permissions: Mutex::new(Vec::new()),
+            current_host: Mutex::new(None),
         })
     }
 }
@@ -231,6 +235,13 @@ async fn runner_endpoint(state: &State, req: HookRequest, rest: String) -> Respo
         "permission" => match serde_json::from_slice::<PermissionRequest>(&body) {
             Ok(p) => {
                 tracing::info!(?p, "test_driver.set_permission");
+                if let (Some(host), Some(name), Some(origin)) = (
+                    state.current_host.lock().unwrap().as_ref(),
+                    &p.name,
+                    &p.origin,
+                ) {
+                    host.set_permission(origin, name, p.state.as_deref().unwrap_or("granted"));
+                }
                 state.permissions.lock().unwrap().push((token, p));
                 response(StatusCode::OK, "text/plain", "ok")
             }

@@ -145,6 +145,7 @@ impl ServiceWorkerHostBuilder {
                 service,
                 runtime: tokio::runtime::Handle::current(),
                 allow_worker_fetch,
+                trusted_hosts: host.inner.resolver.names(),
             };
             let stored = context
                 .with_store(|s| s.list_registrations())
@@ -312,6 +313,20 @@ impl ServiceWorkerHost {
     /// get, list, abort and click fetches, subscribe to progress.
     pub fn background_fetch(&self) -> Option<&swrt_bgfetch::BackgroundFetchService> {
         self.inner.background_fetch.get().map(|c| &c.service)
+    }
+
+    /// Sets a permission for `origin` (the host's permission prompt, or
+    /// WPT's `test_driver.set_permission`). `background-fetch`: anything but
+    /// `granted` makes `fetch()` reject with NotAllowedError. Returns false
+    /// for permissions swrt does not know.
+    pub fn set_permission(&self, origin: &str, name: &str, state: &str) -> bool {
+        match (name, self.inner.background_fetch.get()) {
+            ("background-fetch", Some(context)) => {
+                context.service.set_permission(origin, state == "granted");
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Background fetches of `origin` that still have work: downloading, or
