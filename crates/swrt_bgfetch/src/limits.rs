@@ -6,10 +6,10 @@ use std::time::Duration;
 /// Limits and tuning knobs.
 ///
 /// Defaults for the concurrency caps come from the loopback benchmark in
-/// `benches/throughput.rs` (results in `BENCH-RESULTS.md`): on this 2-core
-/// machine, 1,000 x 16 KiB bodies took the same time at N = 4, 8, 16, 32 and
-/// 64 connections (about 1.15 s for swrt, 1.0 s for curl); the cost is per
-/// record (file create, fsync, SQLite), not network round trips. Real servers
+/// `benches/throughput.rs` (results in the repository's `BENCHMARKS.md`): on
+/// this 2-core machine a `--sweep` over N = 4, 8, 16, 32 and 64 connections
+/// gave the same time for 1,000 x 16 KiB bodies; the cost is per record
+/// (durable commit), not network round trips. Real servers
 /// have latency, where more parallelism helps, so the default per-host cap is
 /// 16 (well below what servers tolerate from one client, above browsers' 6
 /// because there is no competing page traffic) and the global cap 32.
