@@ -30,6 +30,7 @@ const {
   ArrayPrototypeMap,
   ObjectDefineProperty,
   ObjectFreeze,
+  ObjectGetOwnPropertyDescriptor,
   Promise,
   PromiseReject,
   SafeMap,
@@ -202,26 +203,42 @@ const BackgroundFetchRegistrationPrototype = BackgroundFetchRegistration.prototy
 
 // IDL attributes are enumerable accessors on the prototype, so code that
 // copies a registration with for...in sees them.
-for (const [name, read] of [
-  ["id", (d) => d.id],
-  ["uploadTotal", (d) => d.uploadTotal],
-  ["uploaded", (d) => d.uploaded],
-  ["downloadTotal", (d) => d.downloadTotal],
-  ["downloaded", (d) => d.downloaded],
-  ["result", (d) => d.result],
-  ["failureReason", (d) => d.failureReason],
-  ["recordsAvailable", (d) => d.recordsAvailable],
-]) {
-  ObjectDefineProperty(BackgroundFetchRegistrationPrototype, name, {
-    get() {
-      webidl.assertBranded(this, BackgroundFetchRegistrationPrototype);
-      return read(this[_data]);
+/** An IDL attribute getter: named "get NAME", brand-checked, enumerable. */
+function defineAttribute(proto, name, read) {
+  const holder = {
+    get [name]() {
+      webidl.assertBranded(this, proto);
+      return read(this);
     },
-    enumerable: true,
-    configurable: true,
-  });
+  };
+  const descriptor = ObjectGetOwnPropertyDescriptor(holder, name);
+  ObjectDefineProperty(proto, name, { get: descriptor.get, enumerable: true, configurable: true });
 }
-defineEventHandler(BackgroundFetchRegistrationPrototype, "progress");
+
+for (const name of [
+  "id", "uploadTotal", "uploaded", "downloadTotal", "downloaded", "result", "failureReason", "recordsAvailable",
+]) {
+  defineAttribute(BackgroundFetchRegistrationPrototype, name, (self) => self[_data][name]);
+}
+
+// onprogress: an EventHandler attribute (HTML "event handler IDL attribute").
+const _onprogress = Symbol("onprogress");
+{
+  const holder = {
+    get onprogress() {
+      webidl.assertBranded(this, BackgroundFetchRegistrationPrototype);
+      return this[_onprogress] ?? null;
+    },
+    set onprogress(value) {
+      webidl.assertBranded(this, BackgroundFetchRegistrationPrototype);
+      if (this[_onprogress]) this.removeEventListener("progress", this[_onprogress]);
+      this[_onprogress] = typeof value === "function" ? value : null;
+      if (this[_onprogress]) this.addEventListener("progress", this[_onprogress]);
+    },
+  };
+  const descriptor = ObjectGetOwnPropertyDescriptor(holder, "onprogress");
+  ObjectDefineProperty(BackgroundFetchRegistrationPrototype, "onprogress", { ...descriptor, enumerable: true });
+}
 for (const name of ["abort", "match", "matchAll"]) {
   ObjectDefineProperty(BackgroundFetchRegistrationPrototype, name, { enumerable: true });
 }
@@ -257,7 +274,12 @@ class BackgroundFetchRecord {
     return this[_request];
   }
   get responseReady() {
-    webidl.assertBranded(this, BackgroundFetchRecordPrototype);
+    // A promise-typed attribute reports a brand failure as a rejection (WebIDL).
+    try {
+      webidl.assertBranded(this, BackgroundFetchRecordPrototype);
+    } catch (error) {
+      return PromiseReject(error);
+    }
     return this[_responseReady];
   }
   get [SymbolToStringTag]() {
@@ -346,15 +368,20 @@ ObjectDefineProperty(BackgroundFetchRegistrationPrototype.match, "length", { val
 
 // ServiceWorkerRegistration.prototype.backgroundFetch: [SameObject].
 const _manager = Symbol("backgroundFetch manager");
-ObjectDefineProperty(ServiceWorkerRegistration.prototype, "backgroundFetch", {
-  get() {
-    if (!(this instanceof ServiceWorkerRegistration)) throw new TypeError("Illegal invocation");
-    if (this[_manager] === undefined) this[_manager] = new BackgroundFetchManager(illegal, this.scope);
-    return this[_manager];
-  },
-  enumerable: true,
-  configurable: true,
-});
+{
+  const holder = {
+    get backgroundFetch() {
+      if (!(this instanceof ServiceWorkerRegistration)) throw new TypeError("Illegal invocation");
+      if (this[_manager] === undefined) this[_manager] = new BackgroundFetchManager(illegal, this.scope);
+      return this[_manager];
+    },
+  };
+  ObjectDefineProperty(ServiceWorkerRegistration.prototype, "backgroundFetch", {
+    get: ObjectGetOwnPropertyDescriptor(holder, "backgroundFetch").get,
+    enumerable: true,
+    configurable: true,
+  });
+}
 
 // --- Events ----------------------------------------------------------------
 

@@ -30,7 +30,7 @@ const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 
 const { op_swrt_worker_info, op_swrt_import_scripts, op_swrt_take_message } = core.ops;
 const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
-const { FunctionPrototypeCall, ObjectPrototypeIsPrototypeOf, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
+const { FunctionPrototypeCall, ObjectGetOwnPropertyDescriptor, ObjectPrototypeIsPrototypeOf, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
 const { WorkerGlobalScope } = globalInterfaces;
 const { defineEventHandler, MessageEvent } = eventModule;
 
@@ -49,12 +49,12 @@ class ServiceWorkerGlobalScope extends WorkerGlobalScope {
 for (const name of ["error", "languagechange", "offline", "online", "rejectionhandled", "unhandledrejection"]) {
   defineEventHandler(WorkerGlobalScope.prototype, name);
 }
-for (const name of [
+// ServiceWorkerGlobalScope is a [Global] interface: its attributes are own
+// properties of the global object, installed at bootstrap.
+const SCOPE_EVENT_HANDLERS = [
   "install", "activate", "fetch", "message", "messageerror",
   "backgroundfetchsuccess", "backgroundfetchfail", "backgroundfetchabort", "backgroundfetchclick",
-]) {
-  defineEventHandler(ServiceWorkerGlobalScope.prototype, name);
-}
+];
 
 // Some articles and some real worker code spell the failure event
 // "backgroundfetchfailure". swrt dispatches the standard name and routes
@@ -82,16 +82,45 @@ ObjectDefineProperties(ServiceWorkerGlobalScope.prototype, {
   }),
   onbackgroundfetchfailure: {
     get() {
-      return this.onbackgroundfetchfail;
+      return globalThis.onbackgroundfetchfail;
     },
     set(value) {
       standardType("backgroundfetchfailure");
-      this.onbackgroundfetchfail = value;
+      globalThis.onbackgroundfetchfail = value;
     },
     enumerable: false,
     configurable: true,
   },
 });
+
+/**
+ * An event handler attribute of the global object. Its accessors run with
+ * `this` undefined too (as `onfoo = f` in a script does), meaning the global.
+ */
+function defineGlobalEventHandler(type) {
+  const scratch = {};
+  defineEventHandler(scratch, type);
+  const inner = ObjectGetOwnPropertyDescriptor(scratch, `on${type}`);
+  const property = `on${type}`;
+  const target = (self) => {
+    const object = self ?? globalThis;
+    if (object !== globalThis) throw new TypeError("Illegal invocation");
+    return object;
+  };
+  const holder = {
+    get [property]() {
+      return FunctionPrototypeCall(inner.get, target(this));
+    },
+    set [property](value) {
+      FunctionPrototypeCall(inner.set, target(this), value);
+    },
+  };
+  ObjectDefineProperty(globalThis, property, {
+    ...ObjectGetOwnPropertyDescriptor(holder, property),
+    enumerable: true,
+    configurable: true,
+  });
+}
 
 class WorkerNavigator {
   constructor(key = undefined) {
@@ -147,6 +176,7 @@ function bootstrap() {
     isSecureContext: { get: () => info.secureContext, enumerable: true, configurable: true },
   });
   installGlobalScope(ServiceWorkerGlobalScope.prototype);
+  for (const name of SCOPE_EVENT_HANDLERS) defineGlobalEventHandler(name);
   installErrorReporting(WorkerGlobalScope.prototype);
   hideInternals();
   ownRegistration = registrationObject(info.registration);

@@ -13,6 +13,9 @@ command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 # The WPT runner (swrt wpt): npm brings testharness.js, Python runs wptserve.
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+# The dashboard test (crates/swrt/tests/dashboard.rs) drives Debian's Chromium
+# with npm playwright-core; playwright's own browser downloads are never used.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
@@ -30,14 +33,24 @@ fi
 # swrt wpt serves testharness.js, idlharness.js and webidl2.js from npm's
 # wpt-runner (never copied into the repository) ...
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-if [ ! -f "$repo/wpt/node_modules/wpt-runner/testharness/testharness.js" ]; then
-  echo "setup: installing npm wpt-runner@7.0.0 into wpt/node_modules" >&2
+if [ ! -f "$repo/wpt/node_modules/wpt-runner/testharness/testharness.js" ] ||
+   [ ! -f "$repo/wpt/node_modules/@webref/idl/background-fetch.idl" ]; then
+  echo "setup: installing npm wpt-runner@7.0.0 and @webref/idl into wpt/node_modules" >&2
   npm install --prefix "$repo/wpt" --no-save --no-audit --no-fund --ignore-scripts \
-    --loglevel=error wpt-runner@7.0.0 >/dev/null
+    --loglevel=error wpt-runner@7.0.0 @webref/idl@3.85.0 >/dev/null
 fi
 # ... and runs the test tree's Python handlers with PyPI's wptserve.
 if ! python3 -c "import wptserve" >/dev/null 2>&1; then
   echo "setup: installing wptserve 4.0.3 (pip)" >&2
   python3 -m pip install -q wptserve==4.0.3 2>/dev/null ||
     python3 -m pip install -q --break-system-packages wptserve==4.0.3
+fi
+# ... and the dashboard test drives /usr/bin/chromium with npm playwright-core,
+# installed into a project-local, gitignored node_modules.
+dashboard="$repo/crates/swrt/tests/dashboard"
+if [ ! -f "$dashboard/node_modules/playwright-core/package.json" ]; then
+  echo "setup: installing npm playwright-core into crates/swrt/tests/dashboard/node_modules" >&2
+  # PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: playwright-core downloads nothing, but be explicit.
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix "$dashboard" --no-save --no-audit \
+    --no-fund --ignore-scripts --loglevel=error >/dev/null
 fi

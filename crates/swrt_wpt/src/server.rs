@@ -140,6 +140,17 @@ async fn hook(state: &State, req: HookRequest) -> Result<Response<Body>, HookReq
             ),
         });
     }
+    // idlharness tests load /interfaces/NAME.idl; an upstream checkout has
+    // them, the project's own wpt/ takes them from npm @webref/idl (the
+    // source WPT's copies are synced from).
+    if let Some(name) = path.strip_prefix("/interfaces/") {
+        if file_for(&state.root, &path).is_none() && name.ends_with(".idl") && !name.contains('/') {
+            let webref = state.resources.join("../../@webref/idl").join(name);
+            if let Ok(bytes) = tokio::fs::read(&webref).await {
+                return Ok(response(StatusCode::OK, "text/plain; charset=utf-8", bytes));
+            }
+        }
+    }
     if let Some(page) = state.pages.lock().unwrap().get(&path_and_query).cloned() {
         return Ok(javascript(page));
     }

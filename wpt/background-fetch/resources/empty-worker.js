@@ -1,0 +1,1 @@
+// An empty service worker for tests that only need a registration.
