@@ -4,7 +4,13 @@
 const { core, primordials } = __bootstrap;
 const { abortSignal, body: bodyModule, domException, request: requestModule, response: responseModule, streams, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
-const { op_swrt_fetch, op_swrt_fetch_cancel_handle } = core.ops;
+const { op_swrt_fetch, op_swrt_fetch_cancel_handle, op_swrt_csp_allows } = core.ops;
+
+// A page's Content-Security-Policy connect-src (set by the page realm).
+let connectSrc = () => null;
+function setConnectSrcProvider(provider) {
+  connectSrc = provider;
+}
 const { Promise, TypeError, Uint8Array, ArrayPrototypePush } = primordials;
 const { Request, toInnerRequest } = requestModule;
 const { fromInnerResponse, newInnerResponse } = responseModule;
@@ -51,6 +57,11 @@ function fetch(input, init = undefined) {
     const signal = requestObject.signal;
     if (signal.aborted) {
       reject(abortError(signal));
+      return;
+    }
+    const sources = connectSrc();
+    if (sources !== null && !op_swrt_csp_allows(sources, inner.currentUrl())) {
+      reject(new TypeError(`${prefix}: Refused to connect to '${inner.currentUrl()}' because it violates the page's Content Security Policy directive connect-src.`));
       return;
     }
     const cancelRid = op_swrt_fetch_cancel_handle();
@@ -111,5 +122,6 @@ function fetch(input, init = undefined) {
 
 return {
   fetch,
+  setConnectSrcProvider,
 };
 })();

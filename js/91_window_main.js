@@ -14,7 +14,7 @@ const {
 const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
 const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
 const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
-const { fetch } = core.loadExtScript("ext:swrt/10_fetch.js");
+const { fetch, setConnectSrcProvider } = core.loadExtScript("ext:swrt/10_fetch.js");
 const { serviceWorkerObjectDescriptors } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { containerDescriptors, createContainer, onController, onMessage, onRegistration } = core.loadExtScript(
   "ext:swrt/50_service_worker_container.js",
@@ -81,6 +81,7 @@ function bootstrap() {
   ObjectDefineProperties(globalThis, backgroundFetchDescriptors(false));
   ObjectDefineProperties(globalThis, cacheDescriptors());
   setCspProvider(() => connectSrc(contentSecurityPolicies()));
+  setConnectSrcProvider(() => connectSrc(contentSecurityPolicies()));
 
   ObjectDefineProperties(globalThis, {
     console: consoleDescriptor(),

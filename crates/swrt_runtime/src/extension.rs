@@ -33,6 +33,7 @@ deno_core::extension!(
         ops::crypto::op_swrt_random_uuid,
         ops::fetch::op_swrt_fetch,
         ops::fetch::op_swrt_fetch_cancel_handle,
+        ops::fetch::op_swrt_csp_allows,
         ops::realm::op_swrt_next_command,
         ops::realm::op_swrt_event_settled,
         ops::realm::op_swrt_report_uncaught,
@@ -113,7 +114,10 @@ fn shared_lazy_js() -> Vec<ExtensionFileSource> {
 }
 
 /// deno_webidl, deno_web, the deno_net stand-in and deno_fetch, then swrt_web.
-fn web_extensions(location: url::Url) -> Vec<Extension> {
+fn web_extensions(
+    location: url::Url,
+    broadcast: deno_web::InMemoryBroadcastChannel,
+) -> Vec<Extension> {
     let mut net = deno_net::init();
     net.lazy_loaded_js_files = std::borrow::Cow::Owned(vec![ExtensionFileSource::new(
         "ext:deno_net/02_tls.js",
@@ -127,7 +131,7 @@ fn web_extensions(location: url::Url) -> Vec<Extension> {
             Arc::new(deno_web::BlobStore::default()),
             Some(location),
             false,
-            deno_web::InMemoryBroadcastChannel::default(),
+            broadcast,
         ),
         net,
         deno_fetch::deno_fetch::init(deno_fetch::Options::default()),
@@ -136,8 +140,11 @@ fn web_extensions(location: url::Url) -> Vec<Extension> {
 }
 
 /// Every extension of a service-worker realm, in dependency order.
-pub(crate) fn worker_extensions(location: url::Url) -> Vec<Extension> {
-    let mut extensions = web_extensions(location);
+pub(crate) fn worker_extensions(
+    location: url::Url,
+    broadcast: deno_web::InMemoryBroadcastChannel,
+) -> Vec<Extension> {
+    let mut extensions = web_extensions(location, broadcast);
     let mut worker = swrt_worker::init();
     // The entry script runs at startup and builds the global scope.
     worker.js_files = std::borrow::Cow::Owned(vec![js_file!("90_service_worker_main.js")]);
@@ -146,8 +153,11 @@ pub(crate) fn worker_extensions(location: url::Url) -> Vec<Extension> {
 }
 
 /// Every extension of a page (window client) realm, in dependency order.
-pub(crate) fn page_extensions(location: url::Url) -> Vec<Extension> {
-    let mut extensions = web_extensions(location);
+pub(crate) fn page_extensions(
+    location: url::Url,
+    broadcast: deno_web::InMemoryBroadcastChannel,
+) -> Vec<Extension> {
+    let mut extensions = web_extensions(location, broadcast);
     let mut page = swrt_page::init();
     page.js_files = std::borrow::Cow::Owned(vec![js_file!("91_window_main.js")]);
     extensions.push(page);

@@ -98,6 +98,7 @@ pub(crate) async fn open_page(
         host_requests: host.requests.clone(),
         background_fetch: host.background_fetch.get().cloned(),
         resolver: host.resolver.clone(),
+        broadcast: host.broadcast_channel(&url),
     })
     .await?;
     host.pages.lock().unwrap().push(Arc::new(PageEntry {

@@ -184,6 +184,7 @@ impl ServiceWorkerHostBuilder {
             jobs_in_flight: AtomicUsize::new(0),
             background_fetch: std::sync::OnceLock::new(),
             resolver: Arc::new(self.resolver),
+            broadcast: Mutex::new(std::collections::HashMap::new()),
         });
         handle.spawn(serve_requests(Arc::downgrade(&inner), requests_rx));
         ServiceWorkerHost { inner }
@@ -208,6 +209,9 @@ pub(crate) struct HostInner {
     jobs_in_flight: AtomicUsize,
     /// Host-name resolution for every client of the host.
     pub(crate) resolver: Arc<crate::HostResolver>,
+    /// One BroadcastChannel bus per origin: same-origin pages and workers
+    /// hear each other, other origins don't.
+    broadcast: Mutex<std::collections::HashMap<String, deno_web::InMemoryBroadcastChannel>>,
     /// Set once the engine started (hosts with a data dir).
     pub(crate) background_fetch:
         std::sync::OnceLock<crate::background_fetch::BackgroundFetchContext>,
@@ -503,6 +507,15 @@ impl HostInner {
             .filter(|p| p.url.origin() == url.origin())
             .cloned()
             .collect()
+    }
+
+    pub(crate) fn broadcast_channel(&self, url: &Url) -> deno_web::InMemoryBroadcastChannel {
+        self.broadcast
+            .lock()
+            .unwrap()
+            .entry(url.origin().ascii_serialization())
+            .or_default()
+            .clone()
     }
 
     pub(crate) fn version_started(&self, version: &Version) {

@@ -175,6 +175,7 @@ impl Version {
             host_requests: host.requests.clone(),
             background_fetch: host.background_fetch.get().cloned(),
             resolver: host.resolver.clone(),
+            broadcast: host.broadcast_channel(&self.script_url),
         })
         .await?;
         host.version_started(self);

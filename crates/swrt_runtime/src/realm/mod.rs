@@ -153,6 +153,8 @@ pub(crate) struct RealmSpec {
     pub background_fetch: Option<crate::background_fetch::BackgroundFetchContext>,
     /// Host-name resolution (and which names count as trustworthy).
     pub resolver: Arc<crate::HostResolver>,
+    /// The origin's BroadcastChannel bus, shared by its pages and workers.
+    pub broadcast: deno_web::InMemoryBroadcastChannel,
 }
 
 /// Requests from a realm's JavaScript that only the host can answer.

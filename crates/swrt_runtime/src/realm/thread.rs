@@ -295,9 +295,9 @@ fn create_runtime(
     let create_params = v8::CreateParams::default().heap_limits(0, spec.limits.heap_limit_bytes);
     let is_page = matches!(spec.kind, RealmKind::Page(_));
     let extensions = if is_page {
-        crate::extension::page_extensions(spec.url.clone())
+        crate::extension::page_extensions(spec.url.clone(), spec.broadcast.clone())
     } else {
-        crate::extension::worker_extensions(spec.url.clone())
+        crate::extension::worker_extensions(spec.url.clone(), spec.broadcast.clone())
     };
     let mut js = JsRuntime::try_new(RuntimeOptions {
         extensions,

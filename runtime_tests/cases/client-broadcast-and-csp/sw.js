@@ -1,0 +1,5 @@
+self.addEventListener("message", () => {
+  const channel = new BroadcastChannel("news");
+  channel.postMessage("hello from the worker");
+  channel.close();
+});
