@@ -6,7 +6,7 @@ const { domException, event: eventModule, messagePort, webidl } = core.loadExtSc
 const { existingRegistration, registrationObject, setPageHooks, workerObject } = core.loadExtScript(
   "ext:swrt/30_service_worker_objects.js",
 );
-const { op_swrt_sw_register, op_swrt_sw_registrations, op_swrt_sw_unregister, op_swrt_sw_post_message, op_swrt_take_message } = core.ops;
+const { op_swrt_sw_register, op_swrt_sw_register_seen, op_swrt_sw_registrations, op_swrt_sw_unregister, op_swrt_sw_post_message, op_swrt_take_message } = core.ops;
 const { Symbol, SymbolToStringTag, TypeError, Promise, ArrayPrototypeMap, ArrayPrototypePush, ArrayPrototypeShift } =
   primordials;
 const { EventTarget, Event, MessageEvent, defineEventHandler, setEventTargetData } = eventModule;
@@ -60,9 +60,12 @@ class ServiceWorkerContainer extends EventTarget {
     if (options?.type !== undefined && options.type !== "classic") {
       throw new TypeError(`${prefix}: module service workers are not supported by swrt yet`);
     }
-    const view = await op_swrt_sw_register(scriptURL, scope);
+    const { registration: view, ackId } = await op_swrt_sw_register(scriptURL, scope);
     const registration = registrationObject(view);
     this.#checkReady(view);
+    // State changes are tasks queued after the job promise resolved: tell the
+    // host once the caller's continuation has had its turn.
+    setTimeout(() => op_swrt_sw_register_seen(ackId), 0);
     return registration;
   }
 
@@ -126,6 +129,11 @@ defineEventHandler(ServiceWorkerContainer.prototype, "messageerror");
 
 let container = null;
 
+/** HTML "the end": a window's client message queue starts with the document. */
+function enableClientMessages() {
+  container.startMessages();
+}
+
 function createContainer(url, controllerView) {
   pageUrl = url;
   container = new ServiceWorkerContainer(illegal, controllerView);
@@ -175,5 +183,5 @@ function containerDescriptors() {
 
 void DOMException;
 
-return { containerDescriptors, createContainer, onController, onMessage, onRegistration };
+return { containerDescriptors, createContainer, enableClientMessages, onController, onMessage, onRegistration };
 })();

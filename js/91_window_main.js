@@ -16,7 +16,7 @@ const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
 const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
 const { fetch, setConnectSrcProvider } = core.loadExtScript("ext:swrt/10_fetch.js");
 const { serviceWorkerObjectDescriptors } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
-const { containerDescriptors, createContainer, onController, onMessage, onRegistration } = core.loadExtScript(
+const { containerDescriptors, createContainer, enableClientMessages, onController, onMessage, onRegistration } = core.loadExtScript(
   "ext:swrt/50_service_worker_container.js",
 );
 const { contentSecurityPolicies, createDocument, documentDescriptors } = core.loadExtScript("ext:swrt/60_document.js");
@@ -107,6 +107,7 @@ function bootstrap() {
   // DOMContentLoaded and load follow once it has run to its first yield.
   setTimeout(() => {
     document.readyState = "complete";
+    enableClientMessages();
     document.dispatchEvent(new Event("DOMContentLoaded"));
     globalThis.dispatchEvent(new Event("load"));
   }, 0);

@@ -79,6 +79,7 @@ deno_core::extension!(
     ops = [
         ops::container::op_swrt_page_info,
         ops::container::op_swrt_sw_register,
+        ops::container::op_swrt_sw_register_seen,
         ops::container::op_swrt_sw_registrations,
         ops::container::op_swrt_sw_unregister,
         ops::container::op_swrt_sw_post_message,

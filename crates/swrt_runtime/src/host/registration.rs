@@ -441,7 +441,9 @@ impl Registration {
         host: &Arc<HostInner>,
         id: u64,
         script_url: Url,
-        installing: Option<tokio::sync::oneshot::Sender<Result<RegistrationView, String>>>,
+        installing: Option<
+            tokio::sync::oneshot::Sender<Result<crate::realm::RegisterResolution, String>>,
+        >,
     ) -> Result<(), HostError> {
         let _job = self.jobs.lock().await;
         let mut installing = installing;
@@ -457,7 +459,9 @@ impl Registration {
         host: &Arc<HostInner>,
         id: u64,
         script_url: Url,
-        installing: &mut Option<tokio::sync::oneshot::Sender<Result<RegistrationView, String>>>,
+        installing: &mut Option<
+            tokio::sync::oneshot::Sender<Result<crate::realm::RegisterResolution, String>>,
+        >,
     ) -> Result<(), HostError> {
         // Update: fetch the script.
         let script =
@@ -490,9 +494,13 @@ impl Registration {
         // Install.
         self.slots.lock().unwrap().installing = Some(version.clone());
         self.set_state(&version, WorkerState::Installing);
-        // Install step 4: resolve the job promise with the registration.
+        // Install step 4: resolve the job promise with the registration,
+        // and let the page's continuation run before the state moves on.
         if let Some(tx) = installing.take() {
-            let _ = tx.send(Ok(self.view()));
+            let (seen_tx, seen_rx) = tokio::sync::oneshot::channel();
+            if tx.send(Ok((self.view(), seen_tx))).is_ok() {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), seen_rx).await;
+            }
         }
         self.publish(host).await;
         let outcome = version.dispatch(host, self, "install", Value::Null).await?;

@@ -59,6 +59,31 @@ async fn ask<T>(
     rx.await.ok()
 }
 
+/// Register jobs whose page continuation has not run yet.
+#[derive(Default)]
+pub(crate) struct PendingRegisterAcks {
+    next: u64,
+    acks: std::collections::HashMap<u64, oneshot::Sender<()>>,
+}
+
+/// The page resolved its register promise and ran the continuation.
+#[op2(fast)]
+pub(crate) fn op_swrt_sw_register_seen(state: &mut OpState, #[number] ack_id: u64) {
+    if let Some(pending) = state.try_borrow_mut::<PendingRegisterAcks>() {
+        if let Some(ack) = pending.acks.remove(&ack_id) {
+            let _ = ack.send(());
+        }
+    }
+}
+
+/// A registration and the id to acknowledge it with.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Registered {
+    registration: RegistrationView,
+    ack_id: f64,
+}
+
 /// `navigator.serviceWorker.register(url, {scope})`: resolves once the new
 /// worker is installing (Service Workers, Install step "resolve job promise"),
 /// or rejects with TypeError when the script cannot be fetched or evaluated.
@@ -68,7 +93,7 @@ pub(crate) async fn op_swrt_sw_register(
     state: Rc<RefCell<OpState>>,
     #[string] script_url: String,
     #[string] scope: Option<String>,
-) -> Result<RegistrationView, ContainerError> {
+) -> Result<Registered, ContainerError> {
     let (script_url, scope) = {
         let state = state.borrow();
         let base = &state.borrow::<RealmContext>().url;
@@ -93,7 +118,20 @@ pub(crate) async fn op_swrt_sw_register(
     })
     .await
     {
-        Some(Ok(view)) => Ok(view),
+        Some(Ok((registration, seen))) => {
+            let mut state = state.borrow_mut();
+            if !state.has::<PendingRegisterAcks>() {
+                state.put(PendingRegisterAcks::default());
+            }
+            let pending = state.borrow_mut::<PendingRegisterAcks>();
+            pending.next += 1;
+            let ack_id = pending.next;
+            pending.acks.insert(ack_id, seen);
+            Ok(Registered {
+                registration,
+                ack_id: ack_id as f64,
+            })
+        }
         Some(Err(message)) => Err(ContainerError::Register(message)),
         None => Err(ContainerError::InvalidState(
             "the host has shut down".into(),

@@ -188,7 +188,7 @@ pub(crate) enum HostRequest {
         client_id: String,
         script_url: Url,
         scope: Option<Url>,
-        reply: oneshot::Sender<Result<RegistrationView, String>>,
+        reply: oneshot::Sender<Result<RegisterResolution, String>>,
     },
     Registrations {
         client_id: String,
@@ -225,6 +225,11 @@ impl std::fmt::Debug for RealmMessage {
             .finish()
     }
 }
+
+/// The resolution of a page's register job: the registration, and a signal
+/// the page sends once its `register()` continuation has run, so state
+/// changes reach it afterwards (as tasks queued after the job promise).
+pub(crate) type RegisterResolution = (RegistrationView, oneshot::Sender<()>);
 
 /// `clients.matchAll()` options.
 #[derive(Debug, Clone, Deserialize)]
