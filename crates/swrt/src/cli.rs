@@ -18,6 +18,55 @@ pub enum Command {
     Run(RunArgs),
     /// Run web-platform-tests (testharness.js tests) and report each subtest.
     Wpt(WptArgs),
+    /// Download a sample podcast with Background Fetch, with live progress.
+    Demo(DemoArgs),
+    /// A long-running host for many origins' workers, with an HTTP control API and a dashboard.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the demo keeps its site and durable state [default: ./.swrt-data/demo].
+    /// Runs on the same dir resume or reuse earlier downloads.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Serve the podcast site on this loopback origin, e.g. http://127.0.0.1:8787
+    /// [default: the origin recorded in the data dir, else a free port].
+    #[arg(long, value_name = "URL")]
+    pub origin: Option<String>,
+    /// Bandwidth limit per download, in MiB/s (0 = unlimited), so the progress is visible.
+    #[arg(long, value_name = "MIB_PER_S", default_value_t = 4.0)]
+    pub rate: f64,
+    /// Episode sizes in MiB, comma-separated (one background fetch each).
+    #[arg(long, value_name = "MIB,...", value_delimiter = ',', default_values_t = vec![24.0, 32.0, 28.0])]
+    pub episodes_mib: Vec<f64>,
+    /// Delete the data dir first and start over.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where durable state lives (registrations, background fetches, caches).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Address of the control API and dashboard. Any non-loopback address
+    /// requires a bearer token (printed at start).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    pub listen: String,
+    /// The bearer token to require (default: none on loopback, a random one otherwise).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Also serve DIR as an origin on loopback (its URL is printed at start);
+    /// register workers from it by URL.
+    #[arg(long, value_name = "DIR")]
+    pub serve: Option<PathBuf>,
+    /// The origin for --serve, e.g. http://127.0.0.1:8080 [default: a free port].
+    #[arg(long, value_name = "URL", requires = "serve")]
+    pub serve_origin: Option<String>,
+    /// Reject backgroundFetch.fetch() called from a service worker (Chromium's behaviour).
+    #[arg(long)]
+    pub no_worker_background_fetch: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,8 +2,12 @@
 //! command line.
 
 mod cli;
+mod demo;
 mod output;
+mod progress;
 mod run;
+mod serve;
+mod signal;
 mod wpt;
 
 use std::process::ExitCode;
@@ -41,6 +45,8 @@ fn main() -> ExitCode {
         match cli.command {
             cli::Command::Run(args) => run::run(args).await,
             cli::Command::Wpt(args) => wpt::wpt(args).await,
+            cli::Command::Demo(args) => demo::demo(args).await,
+            cli::Command::Serve(args) => serve::serve(args).await,
         }
     });
     // Worker threads may still be winding down; don't wait for idle tasks.

@@ -43,6 +43,8 @@ struct Origin {
 }
 
 pub async fn run(args: RunArgs) -> u8 {
+    // SIGINT/SIGTERM: stop gracefully so downloads in flight are persisted.
+    let stop = crate::signal::install();
     let limits = match limits(&args) {
         Ok(l) => l,
         Err(e) => return usage(e),
@@ -126,9 +128,24 @@ pub async fn run(args: RunArgs) -> u8 {
         }
         Ok::<(), HostError>(())
     };
-    let result = match timeout {
-        None => Some(work.await),
-        Some(limit) => tokio::time::timeout(limit, work).await.ok(),
+    let bounded = async {
+        match timeout {
+            None => Some(work.await),
+            Some(limit) => tokio::time::timeout(limit, work).await.ok(),
+        }
+    };
+    let result = tokio::select! {
+        result = bounded => result,
+        stop = stop => {
+            let fetches = host.background_fetch_work(&origin_name).await;
+            eprintln!(
+                "swrt: stopping on {stop:?}; {fetches} background fetch(es) saved, a run with the same --data-dir resumes them"
+            );
+            // The engine stops first (see ServiceWorkerHost::shutdown): it
+            // syncs every body and records how far each download got.
+            host.shutdown().await;
+            return stop.exit_code();
+        }
     };
     let code = match result {
         None => {

@@ -31,6 +31,9 @@
 #![warn(missing_docs)]
 
 mod conditional;
+#[cfg(feature = "control")]
+pub mod control;
+pub mod generated;
 mod handler;
 mod mime;
 mod path;

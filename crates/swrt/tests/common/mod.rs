@@ -1,0 +1,191 @@
+//! Shared by the process-level tests: a loopback origin with throttled
+//! generated files, a ping endpoint that records what workers report, and
+//! helpers to run the `swrt` binary with bounded waits.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use swrt_server::generated::{artwork_png, GeneratedFile, GeneratedFiles};
+use swrt_server::{HookFuture, RequestHook, StaticOrigin};
+
+pub const MIB: u64 = 1024 * 1024;
+
+/// What the origin saw.
+#[derive(Default)]
+pub struct Seen {
+    /// `(path, Range header)` of every request of a generated file.
+    pub requests: Mutex<Vec<(String, Option<String>)>>,
+    /// Query strings of `/ping?...` requests (workers report events here).
+    pub pings: Mutex<Vec<String>>,
+}
+
+impl Seen {
+    /// Largest `bytes=N-` start seen for `path`.
+    pub fn resumed_from(&self, path: &str) -> Option<u64> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .filter_map(|(_, r)| {
+                r.as_deref()?
+                    .strip_prefix("bytes=")?
+                    .split('-')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .max()
+    }
+
+    pub fn pinged(&self, needle: &str) -> bool {
+        self.pings
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|p| p.contains(needle))
+    }
+}
+
+/// Serves `dir` plus `files` (throttled to `rate` bytes/s per response) and
+/// `/ping` on a loopback port; `/icon.png` is a generated PNG.
+pub async fn origin(dir: &Path, files: Vec<GeneratedFile>, rate: u64) -> (StaticOrigin, Arc<Seen>) {
+    std::fs::write(dir.join("icon.png"), artwork_png(32, 32)).unwrap();
+    let seen = Arc::new(Seen::default());
+    let observer = seen.clone();
+    let generated = GeneratedFiles::new(files)
+        .rate_limit(Some(rate))
+        .observe(Arc::new(move |path, range| {
+            observer
+                .requests
+                .lock()
+                .unwrap()
+                .push((path.to_string(), range.map(str::to_string)));
+        }));
+    let pings = seen.clone();
+    let hook = RequestHook::new(move |req| -> HookFuture {
+        if req.uri().path() == "/ping" {
+            pings
+                .pings
+                .lock()
+                .unwrap()
+                .push(req.uri().query().unwrap_or("").to_string());
+            let mut resp = axum::response::Response::new(axum::body::Body::from("ok"));
+            resp.headers_mut()
+                .insert("access-control-allow-origin", "*".parse().unwrap());
+            return Box::pin(async move { Ok(resp) });
+        }
+        let answer = generated.try_respond(req);
+        Box::pin(async move { answer })
+    });
+    let server = StaticOrigin::builder(dir)
+        .hook(hook)
+        .shutdown_timeout(Duration::from_millis(200))
+        .start()
+        .await
+        .unwrap();
+    (server, seen)
+}
+
+pub fn swrt() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_swrt"));
+    cmd.env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Sends SIGTERM (or SIGINT) to a child this test started.
+pub fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{sig}"), child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// Waits for the child to exit, at most `limit`; kills it and panics after.
+pub async fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("swrt did not exit within {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Polls `cond` until it holds, at most `limit`.
+pub async fn until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Collects a child's stdout lines on a thread.
+pub fn lines(child: &mut Child) -> Arc<Mutex<Vec<String>>> {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let sink = out.clone();
+    let stdout = child.stdout.take().expect("stdout piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    out
+}
+
+pub fn piped(mut cmd: Command) -> Child {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    cmd.spawn().expect("spawn swrt")
+}
+
+/// Starts `swrt serve` on an ephemeral loopback port; returns the child, its
+/// stdout lines and the API base URL.
+pub async fn start_serve(data_dir: &Path) -> (Child, Arc<Mutex<Vec<String>>>, String) {
+    let mut cmd = swrt();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir);
+    let mut child = piped(cmd);
+    let out = lines(&mut child);
+    let mut base = String::new();
+    until("swrt serve to listen", Duration::from_secs(60), || {
+        if let Some(line) = out
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|l| l.contains("listening on "))
+        {
+            base = line
+                .split("listening on ")
+                .nth(1)
+                .unwrap()
+                .trim()
+                .to_string();
+        }
+        !base.is_empty()
+    })
+    .await;
+    (child, out, base)
+}
+
+/// The episode bytes check, in JavaScript, for worker scripts.
+pub const VERIFY_JS: &str = r#"
+function verify(bytes, seed, size) {
+  let ok = bytes.length === size;
+  for (let i = 0; i < bytes.length && ok; i += 997) ok = bytes[i] === (i * 31 + seed * 7 + 7) % 251;
+  return ok;
+}
+"#;
+
+pub fn big(path: &str, len: u64) -> GeneratedFile {
+    GeneratedFile::new(path, len, 3, "application/octet-stream")
+}

@@ -1,0 +1,665 @@
+//! The control API and dashboard of `swrt serve` (feature `control`).
+//!
+//! [`ControlServer`] serves, for one [`ServiceWorkerHost`]:
+//!
+//! * `GET /`: the dashboard, one row per background fetch with its icon,
+//!   title, progress bar and state, and buttons that abort or open (click) it;
+//! * `GET /openapi.json`: the OpenAPI 3 description of everything below;
+//! * `/api/workers`: list, and register or update a worker by script URL;
+//! * `/api/fetches`: start, list, get, abort and click background fetches;
+//! * `GET /api/events`: every fetch's changes as Server-Sent Events.
+//!
+//! Fetch changes reach the server through a [`ControlHub`], which is the
+//! host's [`BackgroundFetchUi`]: build the host with
+//! `.background_fetch_ui(hub.clone())` and hand the same hub to the server.
+//!
+//! Access: with a token, every `/api/` request needs
+//! `Authorization: Bearer TOKEN` (or `?access_token=TOKEN`, for
+//! `EventSource`, which cannot set headers). Without one (loopback only, the
+//! caller's decision), requests must name a loopback host in `Host`, so a web
+//! page cannot reach the API through DNS rebinding.
+
+// Handlers return `Result<_, Response>` where the error is the HTTP answer
+// itself, built once per failed request; boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use swrt_bgfetch::{FetchOptions, FetchRejection, FetchRequest, FetchState, Icon, RequestSpec};
+use swrt_runtime::{BackgroundFetchUi, FetchControl, FetchView, ServiceWorkerHost};
+use tokio::sync::{broadcast, oneshot};
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::ServerError;
+
+const DASHBOARD: &str = include_str!("dashboard.html");
+const OPENAPI: &str = include_str!("openapi.json");
+
+/// Receives the host's background fetch changes and fans them out to the
+/// control server's event streams. Pass it to
+/// `ServiceWorkerHostBuilder::background_fetch_ui`.
+pub struct ControlHub {
+    changes: broadcast::Sender<FetchView>,
+}
+
+impl std::fmt::Debug for ControlHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ControlHub")
+    }
+}
+
+impl ControlHub {
+    /// A hub with no listeners yet.
+    pub fn new() -> Arc<Self> {
+        // Slow SSE clients skip intermediate values (they get `Lagged` and
+        // re-read); the newest view of a fetch always supersedes older ones.
+        let (changes, _) = broadcast::channel(256);
+        Arc::new(ControlHub { changes })
+    }
+
+    /// Every change from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<FetchView> {
+        self.changes.subscribe()
+    }
+
+    fn publish(&self, view: &FetchView) {
+        let _ = self.changes.send(view.clone());
+    }
+}
+
+impl BackgroundFetchUi for ControlHub {
+    fn fetch_shown(&self, fetch: &FetchView, _control: FetchControl) {
+        self.publish(fetch);
+    }
+    fn progress(&self, fetch: &FetchView) {
+        self.publish(fetch);
+    }
+    fn ui_updated(&self, fetch: &FetchView) {
+        self.publish(fetch);
+    }
+    fn settled(&self, fetch: &FetchView) {
+        self.publish(fetch);
+    }
+    fn finished(&self, fetch: &FetchView) {
+        self.publish(fetch);
+    }
+}
+
+/// Configures a [`ControlServer`]; made by [`ControlServer::builder`].
+#[must_use = "a builder does nothing until `start` is awaited"]
+pub struct ControlServerBuilder {
+    host: ServiceWorkerHost,
+    hub: Arc<ControlHub>,
+    listen: SocketAddr,
+    token: Option<String>,
+}
+
+impl ControlServerBuilder {
+    /// Address to listen on (default `127.0.0.1:7878`).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Require `Authorization: Bearer TOKEN` on the API. Without a token the
+    /// server must listen on loopback: [`ControlServerBuilder::start`]
+    /// refuses anything else.
+    pub fn token(mut self, token: Option<String>) -> Self {
+        self.token = token.filter(|t| !t.is_empty());
+        self
+    }
+
+    /// Binds and serves on the current tokio runtime.
+    pub async fn start(self) -> Result<ControlServer, ServerError> {
+        let bind_err = |source| ServerError::Bind {
+            addr: self.listen,
+            source,
+        };
+        if self.token.is_none() && !self.listen.ip().is_loopback() {
+            return Err(bind_err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "a non-loopback control API needs a bearer token",
+            )));
+        }
+        let listener = tokio::net::TcpListener::bind(self.listen)
+            .await
+            .map_err(bind_err)?;
+        let local_addr = listener.local_addr().map_err(bind_err)?;
+        let state = Arc::new(Ctx {
+            host: self.host,
+            hub: self.hub,
+            token: self.token,
+        });
+        let app = router(state);
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        tracing::info!(%local_addr, "control API listening");
+        Ok(ControlServer {
+            local_addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// The running control API and dashboard.
+#[derive(Debug)]
+pub struct ControlServer {
+    local_addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl ControlServer {
+    /// A server for `host` whose fetch changes arrive through `hub`.
+    pub fn builder(host: ServiceWorkerHost, hub: Arc<ControlHub>) -> ControlServerBuilder {
+        ControlServerBuilder {
+            host,
+            hub,
+            listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            token: None,
+        }
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting connections and ends open event streams; waits at
+    /// most a second for the rest.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            // Event streams never end by themselves; don't wait for them.
+            if tokio::time::timeout(Duration::from_secs(1), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+struct Ctx {
+    host: ServiceWorkerHost,
+    hub: Arc<ControlHub>,
+    token: Option<String>,
+}
+
+type Shared = Arc<Ctx>;
+
+fn router(state: Shared) -> Router {
+    let api = Router::new()
+        .route("/api/workers", get(list_workers).post(register_worker))
+        .route("/api/fetches", get(list_fetches).post(start_fetch))
+        .route("/api/fetches/{unique_id}", get(get_fetch))
+        .route("/api/fetches/{unique_id}/abort", post(abort_fetch))
+        .route("/api/fetches/{unique_id}/click", post(click_fetch))
+        .route("/api/events", get(events));
+    Router::new()
+        .route("/", get(|| async { Html(DASHBOARD) }))
+        .route(
+            "/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+        )
+        .merge(api)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+/// Token check for `/api/`, loopback `Host` check for everything when there
+/// is no token.
+async fn guard(State(ctx): State<Shared>, req: Request, next: Next) -> Response {
+    match &ctx.token {
+        None => {
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("");
+            if !is_loopback_host(host) {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    "the Host header must name a loopback address",
+                );
+            }
+        }
+        Some(token) if req.uri().path().starts_with("/api/") => {
+            let bearer = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|h| h.to_str().ok())
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .map(str::to_string);
+            let query = req.uri().query().and_then(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "access_token")
+                    .map(|(_, v)| v.into_owned())
+            });
+            let ok = [bearer, query]
+                .into_iter()
+                .flatten()
+                .any(|given| constant_time_eq(given.as_bytes(), token.as_bytes()));
+            if !ok {
+                let mut resp = error(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized",
+                    "a bearer token is required",
+                );
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+                return resp;
+            }
+        }
+        Some(_) => {}
+    }
+    next.run(req).await
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Compares without an early exit, so response timing does not reveal how
+/// much of a guessed token was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn error(status: StatusCode, name: &str, message: &str) -> Response {
+    (status, Json(json!({ "error": name, "message": message }))).into_response()
+}
+
+fn engine(ctx: &Ctx) -> Result<&swrt_bgfetch::BackgroundFetchService, Response> {
+    ctx.host.background_fetch().ok_or_else(|| {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Unavailable",
+            "this host runs without a data dir, so without Background Fetch",
+        )
+    })
+}
+
+fn registration_json(info: &swrt_runtime::RegistrationInfo) -> Value {
+    let worker = |w: &Option<(Url, swrt_runtime::WorkerState)>| {
+        w.as_ref()
+            .map(|(url, state)| json!({ "script_url": url.as_str(), "state": state.as_str() }))
+    };
+    json!({
+        "scope": info.scope.as_str(),
+        "active": worker(&info.active),
+        "waiting": worker(&info.waiting),
+        "installing": worker(&info.installing),
+    })
+}
+
+async fn list_workers(State(ctx): State<Shared>) -> Response {
+    let all: Vec<Value> = ctx
+        .host
+        .registrations()
+        .iter()
+        .map(registration_json)
+        .collect();
+    Json(all).into_response()
+}
+
+#[derive(Deserialize)]
+struct RegisterBody {
+    script_url: String,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+async fn register_worker(State(ctx): State<Shared>, Json(body): Json<RegisterBody>) -> Response {
+    let parse = |what: &str, text: &str| {
+        Url::parse(text).map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "TypeError",
+                &format!("bad {what} {text:?}: {e}"),
+            )
+        })
+    };
+    let script_url = match parse("script_url", &body.script_url) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let scope = match body.scope.as_deref().map(|s| parse("scope", s)).transpose() {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match ctx.host.register(script_url, scope).await {
+        Ok(info) => (StatusCode::OK, Json(registration_json(&info))).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, "RegisterError", &e.to_string()),
+    }
+}
+
+/// Every fetch the engine still knows: running, finishing, and finished
+/// ones kept for clicks.
+async fn all_fetches(
+    service: &swrt_bgfetch::BackgroundFetchService,
+) -> Result<Vec<FetchView>, String> {
+    let store = service.store();
+    let ids = tokio::task::spawn_blocking(move || {
+        let mut rows = Vec::new();
+        for state in [
+            FetchState::Active,
+            FetchState::Settled,
+            FetchState::Dispatched,
+            FetchState::Done,
+        ] {
+            rows.extend(store.fetches_in_state(state)?);
+        }
+        Ok::<_, swrt_bgfetch::StoreError>(rows)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    let mut views = Vec::with_capacity(ids.len());
+    for row in ids {
+        if let Ok(Some(snapshot)) = service.get_by_unique_id(&row.unique_id).await {
+            views.push(FetchView::from(&snapshot));
+        }
+    }
+    Ok(views)
+}
+
+async fn list_fetches(State(ctx): State<Shared>) -> Response {
+    let service = match engine(&ctx) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match all_fetches(service).await {
+        Ok(views) => Json(views).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal", &e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RequestBody {
+    Url(String),
+    Full {
+        url: String,
+        #[serde(default)]
+        method: Option<String>,
+        #[serde(default)]
+        headers: Vec<(String, String)>,
+    },
+}
+
+#[derive(Deserialize)]
+struct StartBody {
+    scope: String,
+    id: String,
+    requests: Vec<RequestBody>,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    icons: Vec<Icon>,
+    #[serde(default)]
+    download_total: u64,
+}
+
+async fn start_fetch(State(ctx): State<Shared>, Json(body): Json<StartBody>) -> Response {
+    let service = match engine(&ctx) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let bad = |m: String| error(StatusCode::BAD_REQUEST, "TypeError", &m);
+    let scope = match Url::parse(&body.scope) {
+        Ok(s) => s,
+        Err(e) => return bad(format!("bad scope {:?}: {e}", body.scope)),
+    };
+    let Some(registration) = ctx
+        .host
+        .registrations()
+        .into_iter()
+        .find(|r| r.scope == scope)
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("no registration with scope {scope}; register a worker first"),
+        );
+    };
+    // Relative URLs resolve against the scope, as they would in a page there.
+    let mut requests = Vec::with_capacity(body.requests.len());
+    for r in body.requests {
+        let (url, method, headers) = match r {
+            RequestBody::Url(url) => (url, None, vec![]),
+            RequestBody::Full {
+                url,
+                method,
+                headers,
+            } => (url, method, headers),
+        };
+        let url = match scope.join(&url) {
+            Ok(u) => u,
+            Err(e) => return bad(format!("bad request URL {url:?}: {e}")),
+        };
+        let mut spec = RequestSpec::get(url.as_str());
+        if let Some(m) = method {
+            spec.method = m.to_ascii_uppercase();
+        }
+        spec.headers = headers;
+        requests.push(spec);
+    }
+    let icons = body
+        .icons
+        .into_iter()
+        .map(|mut icon| {
+            if let Ok(u) = scope.join(&icon.src) {
+                icon.src = u.to_string();
+            }
+            icon
+        })
+        .collect();
+    let request = FetchRequest {
+        scope: scope.to_string(),
+        id: body.id,
+        requests,
+        options: FetchOptions {
+            title: body.title,
+            icons,
+            download_total: body.download_total,
+        },
+        origin: scope.origin().ascii_serialization(),
+        policy: Default::default(),
+        has_active_worker: registration.active.is_some(),
+    };
+    match service.fetch(request).await {
+        Ok(snapshot) => (StatusCode::CREATED, Json(FetchView::from(&snapshot))).into_response(),
+        Err(rejection) => {
+            let (status, name) = match &rejection {
+                FetchRejection::TypeError(_) => (StatusCode::BAD_REQUEST, "TypeError"),
+                FetchRejection::QuotaExceeded(_) => {
+                    (StatusCode::INSUFFICIENT_STORAGE, "QuotaExceededError")
+                }
+                FetchRejection::NotAllowed(_) => (StatusCode::FORBIDDEN, "NotAllowedError"),
+                FetchRejection::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal"),
+            };
+            error(status, name, &rejection.to_string())
+        }
+    }
+}
+
+async fn view(ctx: &Ctx, unique_id: &str) -> Result<FetchView, Response> {
+    let service = engine(ctx)?;
+    match service.get_by_unique_id(unique_id).await {
+        Ok(Some(snapshot)) => Ok(FetchView::from(&snapshot)),
+        Ok(None) => Err(error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("no fetch {unique_id}"),
+        )),
+        Err(e) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal",
+            &e.to_string(),
+        )),
+    }
+}
+
+async fn get_fetch(State(ctx): State<Shared>, Path(unique_id): Path<String>) -> Response {
+    match view(&ctx, &unique_id).await {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn abort_fetch(State(ctx): State<Shared>, Path(unique_id): Path<String>) -> Response {
+    let v = match view(&ctx, &unique_id).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let service = match engine(&ctx) {
+        Ok(s) => s.clone(),
+        Err(r) => return r,
+    };
+    match FetchControl::new(service, &v).abort().await {
+        Ok(aborted) => Json(json!({ "aborted": aborted })).into_response(),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal",
+            &e.to_string(),
+        ),
+    }
+}
+
+async fn click_fetch(State(ctx): State<Shared>, Path(unique_id): Path<String>) -> Response {
+    let v = match view(&ctx, &unique_id).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let service = match engine(&ctx) {
+        Ok(s) => s.clone(),
+        Err(r) => return r,
+    };
+    // The click event may run for long (waitUntil); answer once it is
+    // delivered rather than holding the request open. Errors are logged.
+    let control = FetchControl::new(service, &v);
+    tokio::spawn(async move {
+        if let Err(e) = control.click().await {
+            tracing::warn!("backgroundfetchclick for {}: {e}", control.unique_id());
+        }
+    });
+    (StatusCode::ACCEPTED, Json(json!({ "clicked": true }))).into_response()
+}
+
+async fn events(State(ctx): State<Shared>) -> Response {
+    let service = match engine(&ctx) {
+        Ok(s) => s.clone(),
+        Err(r) => return r,
+    };
+    // Subscribe before listing, so no change between the two is lost.
+    let changes = ctx.hub.subscribe();
+    let initial = all_fetches(&service).await.unwrap_or_default();
+    let to_event = |v: &FetchView| {
+        Event::default()
+            .event("fetch")
+            .json_data(v)
+            .unwrap_or_else(|_| Event::default().comment("unserialisable"))
+    };
+    let first = futures::stream::iter(initial.iter().map(to_event).collect::<Vec<_>>());
+    let rest = futures::stream::unfold(
+        (changes, service),
+        move |(mut changes, service)| async move {
+            match changes.recv().await {
+                Ok(v) => Some((to_event(&v), (changes, service))),
+                // Missed changes: tell the client to re-list.
+                Err(broadcast::error::RecvError::Lagged(_)) => Some((
+                    Event::default().event("resync").data("{}"),
+                    (changes, service),
+                )),
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        },
+    );
+    let stream = first.chain(rest).map(Ok::<_, std::convert::Infallible>);
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(is_loopback_host("127.0.0.1:7878"));
+        assert!(is_loopback_host("localhost:1"));
+        assert!(is_loopback_host("[::1]:80"));
+        assert!(is_loopback_host("localhost"));
+        assert!(!is_loopback_host("evil.example:7878"));
+        assert!(!is_loopback_host("10.0.0.1:7878"));
+        assert!(!is_loopback_host(""));
+    }
+
+    #[test]
+    fn tokens_compare() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+
+    #[test]
+    fn openapi_is_json_and_names_every_route() {
+        let doc: Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        for path in [
+            "/api/workers",
+            "/api/fetches",
+            "/api/fetches/{unique_id}",
+            "/api/fetches/{unique_id}/abort",
+            "/api/fetches/{unique_id}/click",
+            "/api/events",
+        ] {
+            assert!(doc["paths"].get(path).is_some(), "{path} missing");
+        }
+    }
+}
