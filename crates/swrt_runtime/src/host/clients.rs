@@ -11,7 +11,7 @@ use super::HostInner;
 use crate::error::{HostError, ScriptError};
 use crate::realm::{
     ClientInfo, HostCommand, HostRequest, PageContext, PageEvaluation, RealmHandle, RealmKind,
-    RealmSpec, RegistrationView,
+    RegistrationView,
 };
 
 /// A page the host runs.
@@ -83,23 +83,16 @@ pub(crate) async fn open_page(
     // A page loaded inside an active registration's scope is controlled by it.
     let controller = host.matching_registration(&url).and_then(|r| r.active());
     let (gate_tx, gate_rx) = tokio::sync::oneshot::channel();
-    let (handle, evaluation) = RealmHandle::start(RealmSpec {
-        url: url.clone(),
-        source: script.text,
-        kind: RealmKind::Page(PageContext {
+    let (handle, evaluation) = RealmHandle::start(host.realm_spec(
+        &url,
+        script.text,
+        RealmKind::Page(PageContext {
             client_id: id.clone(),
             controller: controller.as_ref().map(|v| v.view()),
             module,
             start_gate: Some(gate_rx),
         }),
-        limits: host.limits.clone(),
-        delegate: host.delegate.clone(),
-        loader: host.loader.clone(),
-        host_requests: host.requests.clone(),
-        background_fetch: host.background_fetch.get().cloned(),
-        resolver: host.resolver.clone(),
-        broadcast: host.broadcast_channel(&url),
-    })
+    ))
     .await?;
     host.pages.lock().unwrap().push(Arc::new(PageEntry {
         id: id.clone(),

@@ -509,6 +509,27 @@ impl HostInner {
             .collect()
     }
 
+    /// What a new realm of this host needs, for `url` running `source`.
+    pub(crate) fn realm_spec(
+        &self,
+        url: &Url,
+        source: String,
+        kind: crate::realm::RealmKind,
+    ) -> crate::realm::RealmSpec {
+        crate::realm::RealmSpec {
+            url: url.clone(),
+            source,
+            kind,
+            limits: self.limits.clone(),
+            delegate: self.delegate.clone(),
+            loader: self.loader.clone(),
+            host_requests: self.requests.clone(),
+            background_fetch: self.background_fetch.get().cloned(),
+            resolver: self.resolver.clone(),
+            broadcast: self.broadcast_channel(url),
+        }
+    }
+
     pub(crate) fn broadcast_channel(&self, url: &Url) -> deno_web::InMemoryBroadcastChannel {
         self.broadcast
             .lock()

@@ -10,8 +10,8 @@ use url::Url;
 use super::HostInner;
 use crate::error::{HostError, ScriptError};
 use crate::realm::{
-    EventOutcome, ImportedScripts, RealmHandle, RealmKind, RealmSpec, RegistrationView,
-    WorkerContext, WorkerView,
+    EventOutcome, ImportedScripts, RealmHandle, RealmKind, RegistrationView, WorkerContext,
+    WorkerView,
 };
 
 /// A worker version's state (ServiceWorkerState).
@@ -161,22 +161,15 @@ impl Version {
                 script.text
             }
         };
-        let (handle, _) = RealmHandle::start(RealmSpec {
-            url: self.script_url.clone(),
+        let (handle, _) = RealmHandle::start(host.realm_spec(
+            &self.script_url,
             source,
-            kind: RealmKind::Worker(WorkerContext {
+            RealmKind::Worker(WorkerContext {
                 imports: self.imports.clone(),
                 registration: registration.view(),
                 version: self.view(),
             }),
-            limits: host.limits.clone(),
-            delegate: host.delegate.clone(),
-            loader: host.loader.clone(),
-            host_requests: host.requests.clone(),
-            background_fetch: host.background_fetch.get().cloned(),
-            resolver: host.resolver.clone(),
-            broadcast: host.broadcast_channel(&self.script_url),
-        })
+        ))
         .await?;
         host.version_started(self);
         let handle = Arc::new(handle);
@@ -391,15 +384,7 @@ impl Registration {
     }
 
     pub(crate) async fn stop_all(&self) {
-        let versions: Vec<_> = {
-            let slots = self.slots.lock().unwrap();
-            [&slots.installing, &slots.waiting, &slots.active]
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect()
-        };
-        for version in versions {
+        for version in self.versions() {
             version.stop().await;
         }
     }
@@ -413,15 +398,7 @@ impl Registration {
                 .update_registration(view.clone(), self.ack_limit)
                 .await;
         }
-        let versions: Vec<_> = {
-            let slots = self.slots.lock().unwrap();
-            [&slots.installing, &slots.waiting, &slots.active]
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect()
-        };
-        for version in versions {
+        for version in self.versions() {
             version
                 .push_registration(view.clone(), self.ack_limit)
                 .await;
