@@ -167,22 +167,42 @@ pub(crate) fn first_script_location(stack: &str) -> Option<String> {
 pub enum HostError {
     /// The script could not be fetched.
     #[error("failed to fetch script {url}: {reason}")]
-    ScriptFetch { url: String, reason: String },
+    ScriptFetch {
+        /// The script URL.
+        url: String,
+        /// What went wrong (HTTP status, MIME type, network error).
+        reason: String,
+    },
     /// The script threw or failed to parse during evaluation.
     #[error("script {url} failed to evaluate: {error}")]
-    Evaluation { url: String, error: ScriptError },
+    Evaluation {
+        /// The script URL.
+        url: String,
+        /// The exception, with its location.
+        error: ScriptError,
+    },
     /// The install event failed (a listener threw or a waitUntil promise rejected).
     #[error("install of {url} failed: {error}")]
-    InstallFailed { url: String, error: ScriptError },
+    InstallFailed {
+        /// The script URL.
+        url: String,
+        /// The listener's exception or the rejection reason.
+        error: ScriptError,
+    },
     /// The worker was terminated by a limit.
     #[error("worker {url} was terminated: {reason}")]
     Terminated {
+        /// The script URL.
         url: String,
+        /// Which limit was reached.
         reason: crate::TerminationReason,
     },
     /// The worker thread is gone.
     #[error("worker {url} is not running")]
-    WorkerGone { url: String },
+    WorkerGone {
+        /// The script URL.
+        url: String,
+    },
     /// A registration or scope was invalid.
     #[error("{0}")]
     Invalid(String),

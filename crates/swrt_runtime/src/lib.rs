@@ -5,6 +5,8 @@
 //! current-thread tokio runtime. The [`ServiceWorkerHost`] registers workers,
 //! runs their lifecycle, starts them to deliver events and stops them when idle.
 
+#![warn(missing_docs)]
+
 mod background_fetch;
 mod config;
 mod delegate;
