@@ -5,7 +5,7 @@
 const { core, primordials } = __bootstrap;
 const { domException, event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
-const { op_swrt_skip_waiting } = core.ops;
+const { op_swrt_skip_waiting, op_swrt_sw_update } = core.ops;
 const { Symbol, SymbolToStringTag, TypeError, MapPrototypeGet, MapPrototypeSet, SafeMap, Promise } = primordials;
 const { EventTarget, Event, defineEventHandler, setEventTargetData } = eventModule;
 const { DOMException } = domException;
@@ -98,9 +98,11 @@ class ServiceWorkerRegistration extends EventTarget {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
     return "imports";
   }
-  update() {
+  async update() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
-    return Promise.reject(new DOMException("update() is not supported by swrt yet", "NotSupportedError"));
+    const view = await op_swrt_sw_update(this[_reg].scope);
+    updateRegistration(view);
+    return this;
   }
   unregister() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);

@@ -38,6 +38,7 @@ deno_core::extension!(
         ops::realm::op_swrt_event_settled,
         ops::realm::op_swrt_report_uncaught,
         ops::realm::op_swrt_take_message,
+        ops::container::op_swrt_sw_update,
         ops::background_fetch::op_swrt_bgfetch_fetch,
         ops::background_fetch::op_swrt_bgfetch_get,
         ops::background_fetch::op_swrt_bgfetch_ids,

@@ -237,6 +237,39 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
             });
         }
+        HostRequest::Update { scope, reply } => {
+            let Some(registration) = host.registration_with_scope(&scope) else {
+                let _ = reply.send(Err("the registration was unregistered".into()));
+                return;
+            };
+            let Some(script_url) = registration.newest_script_url() else {
+                let _ = reply.send(Err("the registration has no worker to update".into()));
+                return;
+            };
+            let id = host.next_version_id.fetch_add(1, Ordering::AcqRel);
+            host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
+            let host = host.clone();
+            tokio::spawn(async move {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let job = registration.update(&host, id, script_url, Some(tx));
+                let answer = async {
+                    match rx.await {
+                        Ok(Ok((view, seen))) => {
+                            let _ = seen.send(());
+                            Ok(view)
+                        }
+                        Ok(Err(e)) => Err(e),
+                        Err(_) => Ok(registration.view()),
+                    }
+                };
+                let (result, answer) = tokio::join!(job, answer);
+                if let Err(error) = result {
+                    tracing::info!("update of {} failed: {error}", registration.scope);
+                }
+                let _ = reply.send(answer);
+                host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
+            });
+        }
         HostRequest::HasActiveWorker { scope, reply } => {
             let active = host
                 .registration_with_scope(&scope)

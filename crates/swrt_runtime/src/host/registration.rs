@@ -336,6 +336,17 @@ impl Registration {
             .collect()
     }
 
+    /// The script URL of the newest worker (installing, else waiting, else active).
+    pub(crate) fn newest_script_url(&self) -> Option<Url> {
+        let slots = self.slots.lock().unwrap();
+        let newest = [&slots.installing, &slots.waiting, &slots.active]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|v| v.script_url.clone());
+        newest
+    }
+
     pub(crate) fn active(&self) -> Option<Arc<Version>> {
         self.slots.lock().unwrap().active.clone()
     }
@@ -454,6 +465,20 @@ impl Registration {
             &script.url,
             script.service_worker_allowed.as_deref(),
         )?;
+        // Update step "byte-for-byte identical": an unchanged script of the
+        // newest worker means there is nothing to install.
+        if let Some(newest) = self.versions().last().cloned() {
+            let same_url = newest.script_url == script.url;
+            let same_bytes =
+                newest.script_source.lock().unwrap().as_deref() == Some(script.text.as_str());
+            if same_url && same_bytes && newest.state() != WorkerState::Redundant {
+                if let Some(tx) = installing.take() {
+                    let (seen_tx, _) = tokio::sync::oneshot::channel();
+                    let _ = tx.send(Ok((self.view(), seen_tx)));
+                }
+                return Ok(());
+            }
+        }
         let version = Arc::new(Version {
             id,
             script_url: script.url.clone(),

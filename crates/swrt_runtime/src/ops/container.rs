@@ -166,6 +166,25 @@ pub(crate) async fn op_swrt_sw_unregister(
     )
 }
 
+/// `registration.update()`: runs the Update algorithm for the scope; resolves
+/// with the registration once its job settled.
+#[op2]
+#[serde]
+pub(crate) async fn op_swrt_sw_update(
+    state: Rc<RefCell<OpState>>,
+    #[string] scope: String,
+) -> Result<RegistrationView, ContainerError> {
+    let scope = url::Url::parse(&scope)
+        .map_err(|_| ContainerError::InvalidState(format!("invalid scope {scope}")))?;
+    match ask(&state, |reply| HostRequest::Update { scope, reply }).await {
+        Some(Ok(view)) => Ok(view),
+        Some(Err(message)) => Err(ContainerError::Register(message)),
+        None => Err(ContainerError::InvalidState(
+            "the host has shut down".into(),
+        )),
+    }
+}
+
 /// `ServiceWorker.postMessage()` from a page: `data` is structured-serialized
 /// with its transfer list (MessagePorts move to the worker).
 #[op2]

@@ -202,6 +202,11 @@ pub(crate) enum HostRequest {
         scope: Url,
         reply: oneshot::Sender<bool>,
     },
+    /// `registration.update()` from a page or a worker.
+    Update {
+        scope: Url,
+        reply: oneshot::Sender<Result<RegistrationView, String>>,
+    },
     PostToWorker {
         client_id: String,
         version_id: u64,
