@@ -338,13 +338,7 @@ impl Registration {
 
     /// The script URL of the newest worker (installing, else waiting, else active).
     pub(crate) fn newest_script_url(&self) -> Option<Url> {
-        let slots = self.slots.lock().unwrap();
-        let newest = [&slots.installing, &slots.waiting, &slots.active]
-            .into_iter()
-            .flatten()
-            .next()
-            .map(|v| v.script_url.clone());
-        newest
+        self.versions().first().map(|v| v.script_url.clone())
     }
 
     pub(crate) fn active(&self) -> Option<Arc<Version>> {
