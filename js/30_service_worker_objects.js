@@ -5,7 +5,7 @@
 const { core, primordials } = __bootstrap;
 const { domException, event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
-const { op_swrt_skip_waiting, op_swrt_sw_update } = core.ops;
+const { op_swrt_skip_waiting, op_swrt_sw_update, op_swrt_sw_unregister } = core.ops;
 const { Symbol, SymbolToStringTag, TypeError, MapPrototypeGet, MapPrototypeSet, SafeMap, Promise } = primordials;
 const { EventTarget, Event, defineEventHandler, setEventTargetData } = eventModule;
 const { DOMException } = domException;
@@ -18,7 +18,6 @@ const _reg = Symbol("registration data");
 
 // Set by a page realm: how ServiceWorker.postMessage reaches the host.
 let postMessageToWorker = null;
-let unregisterScope = null;
 
 class ServiceWorker extends EventTarget {
   constructor(key = undefined, id, scriptURL, state) {
@@ -104,12 +103,9 @@ class ServiceWorkerRegistration extends EventTarget {
     updateRegistration(view);
     return this;
   }
-  unregister() {
+  async unregister() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
-    if (unregisterScope === null) {
-      return Promise.reject(new DOMException("unregister() from a service worker is not supported by swrt yet", "NotSupportedError"));
-    }
-    return unregisterScope(this[_reg].scope);
+    return await op_swrt_sw_unregister(this[_reg].scope);
   }
   get [SymbolToStringTag]() {
     return "ServiceWorkerRegistration";
@@ -169,9 +165,8 @@ async function skipWaiting() {
   await op_swrt_skip_waiting();
 }
 
-function setPageHooks(postMessage, unregister) {
+function setPageHooks(postMessage) {
   postMessageToWorker = postMessage;
-  unregisterScope = unregister;
 }
 
 function serviceWorkerObjectDescriptors() {

@@ -6,7 +6,7 @@ const { domException, event: eventModule, messagePort, webidl } = core.loadExtSc
 const { existingRegistration, registrationObject, setPageHooks, workerObject } = core.loadExtScript(
   "ext:swrt/30_service_worker_objects.js",
 );
-const { op_swrt_sw_register, op_swrt_sw_register_seen, op_swrt_sw_registrations, op_swrt_sw_unregister, op_swrt_sw_post_message, op_swrt_take_message } = core.ops;
+const { op_swrt_sw_register, op_swrt_sw_register_seen, op_swrt_sw_registrations, op_swrt_sw_post_message, op_swrt_take_message } = core.ops;
 const { Symbol, SymbolToStringTag, TypeError, Promise, ArrayPrototypeMap, ArrayPrototypePush, ArrayPrototypeShift } =
   primordials;
 const { EventTarget, Event, MessageEvent, defineEventHandler, setEventTargetData } = eventModule;
@@ -137,12 +137,9 @@ function enableClientMessages() {
 function createContainer(url, controllerView) {
   pageUrl = url;
   container = new ServiceWorkerContainer(illegal, controllerView);
-  setPageHooks(
-    (versionId, serialized) => {
-      op_swrt_sw_post_message(versionId, serialized);
-    },
-    (scope) => op_swrt_sw_unregister(scope),
-  );
+  setPageHooks((versionId, serialized) => {
+    op_swrt_sw_post_message(versionId, serialized);
+  });
   return container;
 }
 

@@ -39,6 +39,7 @@ deno_core::extension!(
         ops::realm::op_swrt_report_uncaught,
         ops::realm::op_swrt_take_message,
         ops::container::op_swrt_sw_update,
+        ops::container::op_swrt_sw_unregister,
         ops::background_fetch::op_swrt_bgfetch_fetch,
         ops::background_fetch::op_swrt_bgfetch_get,
         ops::background_fetch::op_swrt_bgfetch_ids,
@@ -82,7 +83,6 @@ deno_core::extension!(
         ops::container::op_swrt_sw_register,
         ops::container::op_swrt_sw_register_seen,
         ops::container::op_swrt_sw_registrations,
-        ops::container::op_swrt_sw_unregister,
         ops::container::op_swrt_sw_post_message,
     ],
 );
