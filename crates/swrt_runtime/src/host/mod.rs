@@ -424,7 +424,7 @@ impl HostInner {
     }
 
     /// Records an activated registration so a later run finds it.
-    pub(crate) fn persist_registration(&self, scope: &Url, script_url: &Url) {
+    pub(crate) async fn persist_registration(&self, scope: &Url, script_url: &Url) {
         let Some(context) = self.background_fetch.get().cloned() else {
             return;
         };
@@ -439,11 +439,9 @@ impl HostInner {
             created_ms: now,
             updated_ms: now,
         };
-        tokio::spawn(async move {
-            if let Err(e) = context.with_store(move |s| s.put_registration(&row)).await {
-                tracing::warn!("cannot persist the registration: {e}");
-            }
-        });
+        if let Err(e) = context.with_store(move |s| s.put_registration(&row)).await {
+            tracing::warn!("cannot persist the registration: {e}");
+        }
     }
 
     pub(crate) fn registration_with_scope(&self, scope: &Url) -> Option<Arc<Registration>> {
