@@ -28,6 +28,9 @@ pub use host::{
 };
 pub use loader::{is_javascript_mime, LocalOriginMapping, ScriptLoader, ScriptSource};
 pub use realm::{ClientInfo, EventOutcome};
+/// A TLS root certificate for
+/// [`ServiceWorkerHostBuilder::add_root_certificate`] (reqwest's type).
+pub use reqwest::Certificate;
 pub use resolver::HostResolver;
 // --- issue 6: background fetch UI; the engine for embedders that drive it directly ---
 pub use swrt_bgfetch;

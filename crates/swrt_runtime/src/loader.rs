@@ -48,7 +48,9 @@ impl ScriptLoader {
         Self::with_resolver(handle, local, &crate::HostResolver::system())
     }
 
-    /// Like [`ScriptLoader::new`], resolving host names with `resolver`.
+    /// Like [`ScriptLoader::new`], resolving host names with `resolver` and
+    /// trusting its extra root certificates
+    /// ([`HostResolver::with_root_certificates`](crate::HostResolver::with_root_certificates)).
     pub fn with_resolver(
         handle: Handle,
         local: Option<LocalOriginMapping>,
@@ -57,7 +59,7 @@ impl ScriptLoader {
         let client = resolver
             .apply(reqwest::Client::builder().redirect(reqwest::redirect::Policy::limited(20)))
             .build()
-            .expect("a reqwest client with default TLS settings always builds");
+            .expect("a reqwest client with parsed root certificates always builds");
         ScriptLoader {
             inner: Arc::new(LoaderInner {
                 client,

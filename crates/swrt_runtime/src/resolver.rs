@@ -1,6 +1,7 @@
 //! Host-name resolution the host controls: test suites map names such as
 //! `web-platform.test` to loopback, and can forbid every other name so that
-//! nothing a script fetches leaves the machine.
+//! nothing a script fetches leaves the machine. The same value carries the
+//! extra TLS roots those clients trust (a test suite's own CA).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -9,11 +10,13 @@ use std::sync::Arc;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// Maps host names to addresses for every HTTP client of the host (script
-/// loading, `fetch()`, Background Fetch downloads).
+/// loading, `fetch()`, Background Fetch downloads), and lists the extra root
+/// certificates those clients trust for https.
 #[derive(Debug, Clone, Default)]
 pub struct HostResolver {
     map: HashMap<String, IpAddr>,
     allow_other_hosts: bool,
+    root_certificates: Vec<reqwest::Certificate>,
 }
 
 impl HostResolver {
@@ -28,6 +31,7 @@ impl HostResolver {
         HostResolver {
             map,
             allow_other_hosts,
+            root_certificates: Vec::new(),
         }
     }
 
@@ -36,6 +40,7 @@ impl HostResolver {
         HostResolver {
             map: HashMap::new(),
             allow_other_hosts: true,
+            root_certificates: Vec::new(),
         }
     }
 
@@ -51,8 +56,27 @@ impl HostResolver {
         self.map.keys().cloned().collect()
     }
 
-    /// Installs this resolver on a reqwest client builder.
-    pub fn apply(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    /// Also trust these root certificates (in addition to the built-in
+    /// webpki roots) in every client this resolver is applied to.
+    pub fn with_root_certificates(
+        mut self,
+        certificates: impl IntoIterator<Item = reqwest::Certificate>,
+    ) -> Self {
+        self.root_certificates.extend(certificates);
+        self
+    }
+
+    /// The extra trusted root certificates.
+    pub fn root_certificates(&self) -> &[reqwest::Certificate] {
+        &self.root_certificates
+    }
+
+    /// Installs this resolver and the extra root certificates on a reqwest
+    /// client builder.
+    pub fn apply(&self, mut builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        for certificate in &self.root_certificates {
+            builder = builder.add_root_certificate(certificate.clone());
+        }
         if self.map.is_empty() && self.allow_other_hosts {
             return builder;
         }

@@ -237,3 +237,20 @@ async fn busy_loop_in_a_timer_is_terminated_and_worker_restarts() {
         .contains(&"/sw.js alive again".to_string()));
     host.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_root_certificate_makes_start_fail() {
+    let certificate = swrt_runtime::Certificate::from_der(b"not a certificate").unwrap();
+    let error = match ServiceWorkerHost::builder()
+        .add_root_certificate(certificate)
+        .start()
+        .await
+    {
+        Ok(_) => panic!("a host must not start with an unusable root certificate"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(error, swrt_runtime::HostError::Invalid(_)),
+        "{error}"
+    );
+}

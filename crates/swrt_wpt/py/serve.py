@@ -21,7 +21,7 @@ def main():
         browser_host=cfg["browser_host"],
         alternate_hosts={"alt": cfg["alt_host"]},
         subdomains=subdomains,
-        ports={"http": cfg["ports"], "https": cfg["ports"]},
+        ports={"http": cfg["ports"], "https": cfg["https_ports"]},
         doc_root=doc_root,
     ) as config:
         httpd = server.WebTestHttpd(

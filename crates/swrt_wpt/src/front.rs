@@ -1,8 +1,13 @@
-//! The loopback front of a run: the two origin ports and the forward proxy.
+//! The loopback front of a run: the two http origin ports, the two https
+//! origin ports and the forward proxy.
 //!
-//! Each listener reads one request head, decides where it goes and then
-//! splices the connection to that backend (one request per connection:
-//! `Connection: close` is forced, so every request is routed on its own):
+//! The https ports terminate TLS (the run's generated certificate, see
+//! [`crate::tls`]) and then serve exactly like the http ports, adding
+//! `X-Forwarded-Proto: https` so the origin server knows the scheme (for
+//! `{{location[scheme]}}`). Each listener reads one request head, decides
+//! where it goes and then splices the connection to that backend (one
+//! request per connection: `Connection: close` is forced, so every request
+//! is routed on its own):
 //!
 //! * paths ending in `.py`, and `?pipe=` values using pipes other than
 //!   `header`/`status`, go to wptserve (the real WPT server);
@@ -12,17 +17,22 @@
 //! The proxy port receives absolute-form requests (`GET http://host:port/...`)
 //! from the runtime's HTTP clients (see `lib.rs` for how they are pointed at
 //! it). It forwards them only when the host is one of the run's WPT host
-//! names (or loopback) and the port is one of the two origin ports; any other
-//! request, including every `CONNECT` (https), has its connection closed, so
-//! it fails as a network error and nothing leaves the machine.
+//! names (or loopback) and the port is one of the two http origin ports.
+//! `CONNECT host:port` (how clients reach https through a proxy) is tunnelled
+//! to the port on loopback under the same rule, with the https ports too, so
+//! TLS runs end to end between the client and the https port. Any other
+//! request has its connection closed, so it fails as a network error and
+//! nothing leaves the machine.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::TlsAcceptor;
 
 const MAX_HEAD: usize = 64 * 1024;
 
@@ -36,15 +46,19 @@ pub struct Routes {
     pub wptserve: std::sync::OnceLock<SocketAddr>,
     /// Host names that stand for this machine.
     pub hosts: HashSet<String>,
-    /// The origin ports (filled in once bound).
+    /// The http origin ports (filled in once bound).
     pub origin_ports: [u16; 2],
+    /// The https origin ports (filled in once bound).
+    pub https_ports: [u16; 2],
 }
 
 /// The running listeners.
 #[derive(Debug)]
 pub struct Front {
-    /// The two origin ports.
+    /// The two http origin ports.
     pub ports: [u16; 2],
+    /// The two https origin ports.
+    pub https_ports: [u16; 2],
     /// The forward proxy's port.
     pub proxy_port: u16,
     tasks: Vec<JoinHandle<()>>,
@@ -58,25 +72,52 @@ impl Drop for Front {
     }
 }
 
-/// Binds the three listeners on 127.0.0.1 (ephemeral ports). `routes` is
-/// completed with the origin ports before any connection is served.
-pub async fn start(mut routes: Routes) -> std::io::Result<(Front, Arc<Routes>)> {
+/// What a listener is.
+#[derive(Clone)]
+enum Listener {
+    /// An http origin port.
+    Http,
+    /// An https origin port: TLS first, then as [`Listener::Http`].
+    Https(TlsAcceptor),
+    /// The forward proxy.
+    Proxy,
+}
+
+/// Binds the five listeners on 127.0.0.1 (ephemeral ports): two http origin
+/// ports, two https origin ports serving with `tls`, and the proxy. `routes`
+/// is completed with the ports before any connection is served.
+pub async fn start(
+    mut routes: Routes,
+    tls: Arc<ServerConfig>,
+) -> std::io::Result<(Front, Arc<Routes>)> {
     let bind = || TcpListener::bind(("127.0.0.1", 0));
     let a = bind().await?;
     let b = bind().await?;
+    let sa = bind().await?;
+    let sb = bind().await?;
     let p = bind().await?;
     let ports = [a.local_addr()?.port(), b.local_addr()?.port()];
+    let https_ports = [sa.local_addr()?.port(), sb.local_addr()?.port()];
     let proxy_port = p.local_addr()?.port();
     routes.origin_ports = ports;
+    routes.https_ports = https_ports;
     let routes = Arc::new(routes);
+    let acceptor = TlsAcceptor::from(tls);
     let tasks = vec![
-        tokio::spawn(accept(a, routes.clone(), false)),
-        tokio::spawn(accept(b, routes.clone(), false)),
-        tokio::spawn(accept(p, routes.clone(), true)),
+        tokio::spawn(accept(a, routes.clone(), Listener::Http)),
+        tokio::spawn(accept(b, routes.clone(), Listener::Http)),
+        tokio::spawn(accept(
+            sa,
+            routes.clone(),
+            Listener::Https(acceptor.clone()),
+        )),
+        tokio::spawn(accept(sb, routes.clone(), Listener::Https(acceptor))),
+        tokio::spawn(accept(p, routes.clone(), Listener::Proxy)),
     ];
     Ok((
         Front {
             ports,
+            https_ports,
             proxy_port,
             tasks,
         },
@@ -84,14 +125,23 @@ pub async fn start(mut routes: Routes) -> std::io::Result<(Front, Arc<Routes>)> 
     ))
 }
 
-async fn accept(listener: TcpListener, routes: Arc<Routes>, proxy: bool) {
+async fn accept(listener: TcpListener, routes: Arc<Routes>, kind: Listener) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let routes = routes.clone();
+        let kind = kind.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, &routes, proxy).await {
+            let result = match kind {
+                Listener::Http => connection(stream, &routes, false, false).await,
+                Listener::Proxy => connection(stream, &routes, true, false).await,
+                Listener::Https(acceptor) => match acceptor.accept(stream).await {
+                    Ok(tls) => connection(tls, &routes, false, true).await,
+                    Err(e) => Err(e),
+                },
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, "wpt front connection");
             }
         });
@@ -115,7 +165,17 @@ pub fn wants_wptserve(target: &str) -> bool {
         })
 }
 
-async fn connection(mut client: TcpStream, routes: &Routes, proxy: bool) -> std::io::Result<()> {
+/// Serves one connection. `proxy`: the forward proxy (absolute-form
+/// requests and `CONNECT`); `secure`: the request arrived over TLS.
+async fn connection<S>(
+    mut client: S,
+    routes: &Routes,
+    proxy: bool,
+    secure: bool,
+) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut buf = Vec::with_capacity(4096);
     let head_end = loop {
         if let Some(i) = find(&buf, b"\r\n\r\n") {
@@ -140,9 +200,10 @@ async fn connection(mut client: TcpStream, routes: &Routes, proxy: bool) -> std:
         return Ok(());
     };
     if method.eq_ignore_ascii_case("CONNECT") {
-        // No TLS here: https fails as a network error.
-        tracing::debug!(target, "refusing CONNECT");
-        return Ok(());
+        if !proxy {
+            return Ok(());
+        }
+        return tunnel(client, routes, target, &buf[head_end..]).await;
     }
     let mut host_header = None;
     let mut headers = Vec::new();
@@ -154,7 +215,11 @@ async fn connection(mut client: TcpStream, routes: &Routes, proxy: bool) -> std:
             .trim()
             .to_ascii_lowercase();
         match name.as_str() {
-            "connection" | "proxy-connection" | "keep-alive" | "proxy-authorization" => {}
+            "connection"
+            | "proxy-connection"
+            | "keep-alive"
+            | "proxy-authorization"
+            | "x-forwarded-proto" => {}
             "host" => {
                 host_header = Some(
                     line.split_once(':')
@@ -220,10 +285,47 @@ async fn connection(mut client: TcpStream, routes: &Routes, proxy: bool) -> std:
         new_head.push_str(h);
         new_head.push_str("\r\n");
     }
+    if secure {
+        new_head.push_str("X-Forwarded-Proto: https\r\n");
+    }
     new_head.push_str("Connection: close\r\n\r\n");
     let mut upstream = TcpStream::connect(backend).await?;
     upstream.write_all(new_head.as_bytes()).await?;
     upstream.write_all(&buf[head_end..]).await?;
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+    Ok(())
+}
+
+/// `CONNECT host:port`: when the host is one of the run's names and the port
+/// one of its origin ports (http or https), answers 200 and splices the
+/// connection to that port on loopback; otherwise closes it.
+async fn tunnel<S>(
+    mut client: S,
+    routes: &Routes,
+    target: &str,
+    early: &[u8],
+) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let allowed = target.rsplit_once(':').and_then(|(host, port)| {
+        let host = host.trim_matches(|c| c == '[' || c == ']');
+        let port: u16 = port.parse().ok()?;
+        let known_port = routes.origin_ports.contains(&port) || routes.https_ports.contains(&port);
+        (routes.hosts.contains(host) && known_port).then_some(port)
+    });
+    let Some(port) = allowed else {
+        tracing::warn!(
+            target,
+            "swrt wpt: refused a CONNECT that would leave this machine"
+        );
+        return Ok(());
+    };
+    let mut upstream = TcpStream::connect(("127.0.0.1", port)).await?;
+    client
+        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+        .await?;
+    upstream.write_all(early).await?;
     let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
     Ok(())
 }

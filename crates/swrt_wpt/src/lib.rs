@@ -4,15 +4,19 @@
 //!
 //! 1. [`discover`] finds the tests (`.window.js`, `.any.js` per scope and
 //!    variant, testharness `.html` files) and the test URL (id) of each.
-//! 2. Servers on loopback (see [`front`] and [`server`]): two origin ports
-//!    (`ports[http][0]`, `[1]`), a forward proxy the runtime's HTTP clients
+//! 2. Servers on loopback (see [`front`] and [`server`]): two http origin
+//!    ports (`ports[http][0]`, `[1]`), two https origin ports (`ports[https]`,
+//!    TLS with a CA generated for the run, see [`tls`], which every host of
+//!    the run trusts), a forward proxy the runtime's HTTP clients
 //!    are pointed at, swrt_server over the WPT root with the runner's hook
 //!    (testharness.js from npm `wpt-runner` at `/resources/`, the runner's
 //!    `testharnessreport.js` and `testdriver*.js`, generated wrappers,
 //!    `.sub.` substitution, the report endpoint), and wptserve for `.py`
 //!    handlers.
-//! 3. Per test URL: a fresh [`ServiceWorkerHost`] (fresh realms), a page at
-//!    `http://web-platform.test:PORT/<id>` whose script the runner assembled
+//! 3. Per test URL: a fresh [`ServiceWorkerHost`] (fresh realms) that trusts
+//!    the run's CA, a page at `https://web-platform.test:HTTPS_PORT/<id>`
+//!    (`.https.` tests) or `http://web-platform.test:PORT/<id>` (the others)
+//!    whose script the runner assembled
 //!    ([`page`]); `testharnessreport.js` POSTs each result and the completion
 //!    to the runner; the host is shut down before the next test.
 //! 4. Results: one line per test URL, the subtest summary line, the
@@ -26,6 +30,7 @@ pub mod page;
 pub mod report;
 pub mod server;
 pub mod subst;
+pub mod tls;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -158,9 +163,15 @@ impl HostDelegate for TestDelegate {
 
 struct Run {
     state: Arc<server::State>,
+    /// `http://web-platform.test:ports[http][0]/`.
     origin: Url,
+    /// `https://web-platform.test:ports[https][0]/`, where `.https.` tests
+    /// open (as upstream's runner serves them).
+    https_origin: Url,
     client: reqwest::Client,
     multiplier: f64,
+    /// The run's CA, trusted by every host of a test (https origins).
+    root_certificate: reqwest::Certificate,
     /// WPT host names, all on loopback: every host of a test resolves them
     /// there, refuses any other name, and treats them as secure contexts.
     test_hosts: std::collections::HashMap<String, std::net::IpAddr>,
@@ -204,22 +215,36 @@ async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8,
         browser_host: BROWSER_HOST.into(),
         alt_host: ALT_HOST.into(),
         ports: [0, 0],
+        https_ports: [0, 0],
     };
     let state = server::State::new(root.clone(), resources, hosts.clone());
     let origin_server = server::start_origin(state.clone()).await?;
     let mut known_hosts: std::collections::HashSet<String> =
         hosts.all_hosts().into_iter().collect();
     known_hosts.extend(["localhost".to_string(), "127.0.0.1".to_string()]);
+    // A CA for this run and a leaf certificate for every host name.
+    let mut cert_names: Vec<String> = known_hosts.iter().cloned().collect();
+    cert_names.sort();
+    let ca = tls::TestCa::generate(&cert_names)?;
+    let root_certificate = ca.root_certificate()?;
     // wptserve needs the origin ports, so it starts after the front.
-    let (front, routes) = front::start(front::Routes {
-        internal: origin_server.local_addr(),
-        wptserve: Default::default(),
-        hosts: known_hosts,
-        origin_ports: [0, 0],
-    })
+    let (front, routes) = front::start(
+        front::Routes {
+            internal: origin_server.local_addr(),
+            wptserve: Default::default(),
+            hosts: known_hosts,
+            origin_ports: [0, 0],
+            https_ports: [0, 0],
+        },
+        ca.server_config.clone(),
+    )
     .await
     .map_err(|e| format!("cannot listen on loopback: {e}"))?;
-    state.hosts.lock().unwrap().ports = front.ports;
+    {
+        let mut hosts = state.hosts.lock().unwrap();
+        hosts.ports = front.ports;
+        hosts.https_ports = front.https_ports;
+    }
     let hosts = state.hosts.lock().unwrap().clone();
     let wptserve = match server::WptServe::start(&root, &hosts).await {
         Ok(w) => {
@@ -234,7 +259,9 @@ async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8,
 
     // Point every HTTP client the runtime builds at the run's proxy, so WPT
     // host names reach the loopback servers and nothing else leaves the
-    // machine (see front.rs). swrt_runtime has no resolver hook yet.
+    // machine (see front.rs); https goes through it as CONNECT tunnels to the
+    // https ports. Each test's host also resolves those names itself
+    // (`resolve_hosts`) and trusts the run's CA.
     let proxy = format!("http://127.0.0.1:{}", front.proxy_port);
     for var in [
         "HTTP_PROXY",
@@ -251,11 +278,17 @@ async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8,
     }
     let client = reqwest::Client::builder()
         .proxy(reqwest::Proxy::all(&proxy).map_err(|e| e.to_string())?)
+        .add_root_certificate(root_certificate.clone())
         .build()
         .map_err(|e| e.to_string())?;
     let origin = Url::parse(&format!(
         "http://{}:{}/",
         hosts.browser_host, hosts.ports[0]
+    ))
+    .map_err(|e| e.to_string())?;
+    let https_origin = Url::parse(&format!(
+        "https://{}:{}/",
+        hosts.browser_host, hosts.https_ports[0]
     ))
     .map_err(|e| e.to_string())?;
     let test_hosts = hosts
@@ -266,8 +299,10 @@ async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8,
     let run = Run {
         state: state.clone(),
         origin,
+        https_origin,
         client,
         multiplier: options.timeout_multiplier,
+        root_certificate,
         test_hosts,
     };
 
@@ -339,6 +374,14 @@ async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8,
     Ok(code)
 }
 
+/// True when the test URL's file name has a `.https.` (or `.h2.`) flag: such
+/// tests open on the https origin, as upstream's runner serves them.
+pub fn opens_on_https(id: &str) -> bool {
+    let path = id.split(['?', '#']).next().unwrap_or(id);
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.split('.').any(|flag| flag == "https" || flag == "h2")
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -347,6 +390,15 @@ fn now_ms() -> u64 {
 }
 
 impl Run {
+    /// The origin a test opens on (see [`opens_on_https`]).
+    fn origin_for(&self, id: &str) -> &Url {
+        if opens_on_https(id) {
+            &self.https_origin
+        } else {
+            &self.origin
+        }
+    }
+
     /// Fetches a script the page would load, through the run's proxy.
     async fn fetch_text(&self, url: &Url) -> Result<String, String> {
         let resp = self
@@ -424,7 +476,10 @@ impl Run {
             subtests: Vec::new(),
             duration: 0,
         };
-        let page_url = match self.origin.join(test.id.trim_start_matches('/')) {
+        let page_url = match self
+            .origin_for(&test.id)
+            .join(test.id.trim_start_matches('/'))
+        {
             Ok(u) => u,
             Err(e) => {
                 result.status = "ERROR".into();
@@ -471,6 +526,7 @@ impl Run {
             .delegate(delegate.clone())
             .data_dir(data_dir.path())
             .resolve_hosts(self.test_hosts.clone(), false)
+            .add_root_certificate(self.root_certificate.clone())
             .start()
             .await
         {
@@ -582,4 +638,19 @@ fn subtest(v: &serde_json::Value) -> Option<SubtestResult> {
         status: v.get("status")?.as_str()?.to_string(),
         message: v.get("message").and_then(|m| m.as_str()).map(String::from),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::opens_on_https;
+
+    #[test]
+    fn https_flag_in_the_file_name_picks_the_https_origin() {
+        assert!(opens_on_https("/bg/fetch.https.window.html"));
+        assert!(opens_on_https("/sw/x.https.any.serviceworker.html?v=1"));
+        assert!(opens_on_https("/x/y.h2.any.html"));
+        assert!(!opens_on_https("/x/y.any.html"));
+        assert!(!opens_on_https("/https/y.window.html"));
+        assert!(!opens_on_https("/x/y.window.html?https.z"));
+    }
 }

@@ -181,17 +181,24 @@ async fn hook(state: &State, req: HookRequest) -> Result<Response<Body>, HookReq
 }
 
 fn request_info(req: &HookRequest) -> RequestInfo {
+    // The front adds X-Forwarded-Proto (dropping any the client sent) to
+    // requests that arrived on an https port.
+    let https = req
+        .headers()
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let default_port = if https { 443 } else { 80 };
     let host = req
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
     let (hostname, port) = match host.rsplit_once(':') {
-        Some((h, p)) => (h.to_string(), p.parse().unwrap_or(80)),
-        None => (host.to_string(), 80),
+        Some((h, p)) => (h.to_string(), p.parse().unwrap_or(default_port)),
+        None => (host.to_string(), default_port),
     };
     RequestInfo {
-        scheme: "http".into(),
+        scheme: if https { "https" } else { "http" }.into(),
         hostname,
         port,
         path: req.uri().path().to_string(),
@@ -310,6 +317,7 @@ impl WptServe {
             "browser_host": hosts.browser_host,
             "alt_host": hosts.alt_host,
             "ports": hosts.ports,
+            "https_ports": hosts.https_ports,
             "subdomains": SUBDOMAINS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
         });
         let python = std::env::var("SWRT_WPT_PYTHON").unwrap_or_else(|_| "python3".into());

@@ -14,6 +14,8 @@ pub struct HostConfig {
     pub alt_host: String,
     /// The two HTTP ports (`ports[http][0]`, `ports[http][1]`).
     pub ports: [u16; 2],
+    /// The two HTTPS ports (`ports[https][0]`, `ports[https][1]`).
+    pub https_ports: [u16; 2],
 }
 
 /// Subdomains that exist on both hosts, as upstream's config lists them.
@@ -134,9 +136,16 @@ fn evaluate(
         ("ports", 2) => {
             let index: usize = key(1)?.parse().ok()?;
             match key(0)? {
-                // Plain HTTP stands in for every scheme (no TLS here).
-                "http" | "https" | "h2" | "http-private" | "http-public" | "https-private"
-                | "https-public" | "ws" | "wss" => hosts.ports.get(index).map(|p| p.to_string()),
+                // The private/public address-space variants and WebSockets
+                // share the ports of their scheme (there is one loopback
+                // address and no separate WebSocket server); h2 is TLS that
+                // negotiates HTTP/1.1.
+                "http" | "http-private" | "http-public" | "ws" => {
+                    hosts.ports.get(index).map(|p| p.to_string())
+                }
+                "https" | "https-private" | "https-public" | "h2" | "wss" => {
+                    hosts.https_ports.get(index).map(|p| p.to_string())
+                }
                 _ => None,
             }
         }
@@ -196,6 +205,7 @@ mod tests {
             browser_host: "web-platform.test".into(),
             alt_host: "not-web-platform.test".into(),
             ports: [8000, 8001],
+            https_ports: [8443, 8444],
         }
     }
 
@@ -210,7 +220,7 @@ mod tests {
             headers: vec![("user-agent".into(), "swrt".into())],
         };
         let (out, errors) = substitute(
-            "https://{{host}}:{{ports[https][0]}}/ {{domains[www1]}} {{hosts[alt][]}} \
+            "https://{{host}}:{{ports[https][0]}}/ {{ports[https][1]}} {{domains[www1]}} {{hosts[alt][]}} \
              {{hosts[alt][www]}} {{hosts[][www2]}} {{ports[http][1]}} {{GET[x]}}|{{GET[z]}} \
              {{headers[User-Agent]}} {{location[server]}} {{domains[élève]}} {{ unknown }}",
             &config(),
@@ -218,7 +228,7 @@ mod tests {
         );
         assert_eq!(
             out,
-            "https://web-platform.test:8000/ www1.web-platform.test not-web-platform.test \
+            "https://web-platform.test:8443/ 8444 www1.web-platform.test not-web-platform.test \
              www.not-web-platform.test www2.web-platform.test 8001 hello there| \
              swrt http://web-platform.test:8000 xn--lve-6lad.web-platform.test {{ unknown }}"
         );

@@ -30,6 +30,7 @@ pub struct ServiceWorkerHostBuilder {
     background_fetch_limits: swrt_bgfetch::Limits,
     allow_worker_fetch: bool,
     resolver: crate::HostResolver,
+    root_certificates: Vec<reqwest::Certificate>,
     // --- background fetch UI (issue 6, see ui.rs) ---
     background_fetch_ui: Option<Arc<dyn crate::ui::BackgroundFetchUi>>,
     // --- end background fetch UI ---
@@ -75,6 +76,32 @@ impl ServiceWorkerHostBuilder {
         self
     }
 
+    /// Trust `certificate` as a TLS root, in addition to the built-in webpki
+    /// roots, in every HTTP client of the host: script loading and
+    /// `importScripts()`, `fetch()` in pages and workers, and Background
+    /// Fetch downloads. For test servers with their own CA (`swrt wpt` uses
+    /// it for its https origins). Build the certificate with
+    /// [`Certificate::from_pem`](crate::Certificate::from_pem) or
+    /// [`Certificate::from_der`](crate::Certificate::from_der); may be called
+    /// several times. A certificate that is not valid X.509 makes
+    /// [`start`](Self::start) fail with [`HostError::Invalid`] (and
+    /// [`build`](Self::build) panic).
+    pub fn add_root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
+        self.root_certificates.push(certificate);
+        self
+    }
+
+    /// [`add_root_certificate`](Self::add_root_certificate) for each of
+    /// `certificates` (e.g. from
+    /// [`Certificate::from_pem_bundle`](crate::Certificate::from_pem_bundle)).
+    pub fn root_certificates(
+        mut self,
+        certificates: impl IntoIterator<Item = reqwest::Certificate>,
+    ) -> Self {
+        self.root_certificates.extend(certificates);
+        self
+    }
+
     /// Limits of the Background Fetch engine (quota, connections, retries).
     pub fn background_fetch_limits(mut self, limits: swrt_bgfetch::Limits) -> Self {
         self.background_fetch_limits = limits;
@@ -104,6 +131,16 @@ impl ServiceWorkerHostBuilder {
     /// Background Fetch engine (which resumes every active fetch and
     /// re-dispatches interrupted events) and restores the registrations.
     pub async fn start(mut self) -> Result<ServiceWorkerHost, HostError> {
+        if !self.root_certificates.is_empty() {
+            // Bad certificates surface here rather than as a panic in build().
+            let mut check = reqwest::Client::builder();
+            for certificate in &self.root_certificates {
+                check = check.add_root_certificate(certificate.clone());
+            }
+            check
+                .build()
+                .map_err(|e| HostError::Invalid(format!("root certificate: {e}")))?;
+        }
         let background_fetch_ui = self.background_fetch_ui.take(); // issue 6
         let data_dir = self.data_dir.clone();
         let bg_limits = self.background_fetch_limits.clone();
@@ -171,7 +208,10 @@ impl ServiceWorkerHostBuilder {
     /// without durable state: no Background Fetch, no Cache API.
     pub fn build(self) -> ServiceWorkerHost {
         let handle = tokio::runtime::Handle::current();
-        let loader = ScriptLoader::with_resolver(handle.clone(), self.local_origin, &self.resolver);
+        // The resolver carries the extra roots to every client: the loader's,
+        // each realm's fetch client and the Background Fetch engine's.
+        let resolver = self.resolver.with_root_certificates(self.root_certificates);
+        let loader = ScriptLoader::with_resolver(handle.clone(), self.local_origin, &resolver);
         let (requests_tx, requests_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(HostInner {
             limits: self.limits,
@@ -183,7 +223,7 @@ impl ServiceWorkerHostBuilder {
             next_version_id: AtomicU64::new(1),
             jobs_in_flight: AtomicUsize::new(0),
             background_fetch: std::sync::OnceLock::new(),
-            resolver: Arc::new(self.resolver),
+            resolver: Arc::new(resolver),
             broadcast: Mutex::new(std::collections::HashMap::new()),
         });
         handle.spawn(serve_requests(Arc::downgrade(&inner), requests_rx));
@@ -228,6 +268,7 @@ impl ServiceWorkerHost {
             background_fetch_limits: swrt_bgfetch::Limits::default(),
             allow_worker_fetch: true,
             resolver: crate::HostResolver::system(),
+            root_certificates: Vec::new(),
             background_fetch_ui: None, // issue 6
         }
     }

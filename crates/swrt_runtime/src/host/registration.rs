@@ -567,7 +567,8 @@ impl Registration {
             _ => {}
         }
         self.set_state(&version, WorkerState::Activated);
-        host.persist_registration(&self.scope, &version.script_url).await;
+        host.persist_registration(&self.scope, &version.script_url)
+            .await;
         self.publish(host).await;
         Ok(())
     }
