@@ -209,4 +209,8 @@ pub enum HostError {
     /// The JavaScript engine could not start.
     #[error("failed to start the JavaScript engine: {0}")]
     Engine(String),
+    /// The data dir could not be used (in use by another process, unreadable,
+    /// newer schema) or the Background Fetch engine could not start on it.
+    #[error("cannot use the data dir: {0}")]
+    DataDir(String),
 }

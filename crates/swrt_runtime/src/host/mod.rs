@@ -151,7 +151,7 @@ impl ServiceWorkerHostBuilder {
                 host: Arc::downgrade(&host.inner),
             });
             // Restore registrations before the engine starts re-dispatching.
-            open_registrations(&dir)?;
+            create_data_dir(&dir)?;
             let client = host
                 .inner
                 .resolver
@@ -176,7 +176,7 @@ impl ServiceWorkerHostBuilder {
                 .dispatcher(dispatcher)
                 .start()
                 .await
-                .map_err(|e| HostError::Engine(format!("background fetch engine: {e}")))?;
+                .map_err(|e| HostError::DataDir(e.to_string()))?;
             let context = crate::background_fetch::BackgroundFetchContext {
                 store: service.store(),
                 service,
@@ -618,12 +618,10 @@ async fn forward_progress(
     }
 }
 
-/// Fails early with a clear message when the data dir is locked by another
-/// process (the engine would report the same, less directly).
-fn open_registrations(dir: &std::path::Path) -> Result<(), HostError> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        HostError::Engine(format!("cannot create the data dir {}: {e}", dir.display()))
-    })
+/// Creates the data dir if needed, with a message that names it.
+fn create_data_dir(dir: &std::path::Path) -> Result<(), HostError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| HostError::DataDir(format!("cannot create {}: {e}", dir.display())))
 }
 
 /// Answers what realms ask of the host.
