@@ -6,6 +6,26 @@ const { abortSignal, body: bodyModule, domException, request: requestModule, res
 
 const { op_swrt_fetch, op_swrt_fetch_cancel_handle, op_swrt_csp_allows } = core.ops;
 
+// A controlled page asks its service worker first (Handle Fetch); set by the
+// page realm. Resolves with a Response, or null for the network.
+let controllerFetch = null;
+function setControllerFetch(hook) {
+  controllerFetch = hook;
+}
+
+/** A Response made from a worker's answer to a FetchEvent. */
+function responseFromParts(meta, bytes) {
+  const response = newInnerResponse(meta.status, meta.statusText);
+  response.headerList = meta.headers;
+  response.urlList = meta.urlList;
+  response.type = meta.responseType === "" ? "default" : meta.responseType;
+  if (bytes !== null && !responseModule.nullBodyStatus(meta.status)) {
+    response.body = new InnerBody({ body: bytes, consumed: false });
+    response.body.length = bytes.byteLength;
+  }
+  return fromInnerResponse(response, "immutable");
+}
+
 // A page's Content-Security-Policy connect-src (set by the page realm).
 let connectSrc = () => null;
 function setConnectSrcProvider(provider) {
@@ -78,6 +98,29 @@ function fetch(input, init = undefined) {
     if (!requestObject.headers.has("accept")) ArrayPrototypePush(headers, ["accept", "*/*"]);
     (async () => {
       const bytes = await requestBodyBytes(inner);
+      if (controllerFetch !== null) {
+        const answer = await controllerFetch({
+          method: inner.method,
+          url: inner.currentUrl(),
+          headers,
+          mode: requestObject.mode,
+          credentials: requestObject.credentials,
+          redirect: inner.redirectMode ?? "follow",
+          body: bytes === null ? null : Array.from(bytes),
+        });
+        if (answer !== null) {
+          const [meta, body] = answer;
+          if (settled) return;
+          settled = true;
+          core.tryClose(cancelRid);
+          if (meta.error) {
+            reject(new TypeError(`${prefix}: the service worker's respondWith() failed: ${meta.error}`));
+          } else {
+            resolve(responseFromParts(meta, body));
+          }
+          return;
+        }
+      }
       const result = await op_swrt_fetch(
         {
           method: inner.method,
@@ -122,6 +165,8 @@ function fetch(input, init = undefined) {
 
 return {
   fetch,
+  responseFromParts,
   setConnectSrcProvider,
+  setControllerFetch,
 };
 })();

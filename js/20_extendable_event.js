@@ -158,6 +158,23 @@ function whenLifetimeEnds(event, cb) {
   }
 }
 
+const _afterDispatch = Symbol("after dispatch callback");
+
+/** Runs `cb` right after the event's listeners ran (the dispatch flag unset). */
+function setAfterDispatch(event, cb) {
+  event[_afterDispatch] = cb;
+}
+
+/** True while the event is being dispatched (its listeners are running). */
+function isDispatching(event) {
+  return event[_dispatching] === true;
+}
+
+/** Extends a dispatched event's lifetime with `promise` (used by respondWith). */
+function extendLifetime(event, promise) {
+  addLifetimePromise(event, promise);
+}
+
 /** Runs `cb` when a dispatched event's lifetime ends, before the host hears of it. */
 function setAfterLifetime(event, cb) {
   event[_afterLifetime] = cb;
@@ -202,6 +219,11 @@ function dispatchTrusted(eventId, event) {
   } finally {
     globalThis.removeEventListener("error", onError);
     if (event instanceof ExtendableEvent) event[_dispatching] = false;
+    try {
+      event[_afterDispatch]?.();
+    } catch (error) {
+      eventModule.reportException(error);
+    }
   }
   const finish = () => {
     try {
@@ -236,6 +258,9 @@ void TypeError;
 void SymbolFor;
 
 return {
+  extendLifetime,
+  isDispatching,
+  setAfterDispatch,
   setAfterLifetime,
   ExtendableEvent,
   ExtendableMessageEvent,

@@ -27,6 +27,7 @@ const {
 const { clientObject, clients, clientsDescriptors } = core.loadExtScript("ext:swrt/40_clients.js");
 const { backgroundFetchDescriptors, createBackgroundFetchEvent, onProgress } = core.loadExtScript("ext:swrt/70_background_fetch.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
+const { createFetchEvent, fetchEventDescriptors } = core.loadExtScript("ext:swrt/41_fetch_event.js");
 
 const { op_swrt_worker_info, op_swrt_import_scripts, op_swrt_take_message } = core.ops;
 const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
@@ -159,6 +160,7 @@ function bootstrap() {
   ObjectDefineProperties(globalThis, clientsDescriptors());
   ObjectDefineProperties(globalThis, backgroundFetchDescriptors(true));
   ObjectDefineProperties(globalThis, cacheDescriptors());
+  ObjectDefineProperties(globalThis, fetchEventDescriptors());
   ObjectDefineProperties(globalThis, {
     console: consoleDescriptor(),
     fetch: nonEnumerable(fetch),
@@ -210,6 +212,8 @@ function createEvent(type, data) {
     return createBackgroundFetchEvent(type, data, ownRegistration.scope);
   }
   switch (type) {
+    case "fetch":
+      return createFetchEvent(data);
     case "message":
       return messageEvent(data);
     default:

@@ -14,7 +14,7 @@ const {
 const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
 const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
 const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
-const { fetch, setConnectSrcProvider } = core.loadExtScript("ext:swrt/10_fetch.js");
+const { fetch, setConnectSrcProvider, setControllerFetch } = core.loadExtScript("ext:swrt/10_fetch.js");
 const { serviceWorkerObjectDescriptors } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { containerDescriptors, createContainer, enableClientMessages, onController, onMessage, onRegistration } = core.loadExtScript(
   "ext:swrt/50_service_worker_container.js",
@@ -23,7 +23,7 @@ const { contentSecurityPolicies, createDocument, documentDescriptors } = core.lo
 const { backgroundFetchDescriptors, onProgress, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 
-const { op_swrt_page_info } = core.ops;
+const { op_swrt_page_info, op_swrt_fetch_event } = core.ops;
 const { ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
 const { Window } = globalInterfaces;
 const { Event, defineEventHandler } = eventModule;
@@ -82,6 +82,11 @@ function bootstrap() {
   ObjectDefineProperties(globalThis, cacheDescriptors());
   setCspProvider(() => connectSrc(contentSecurityPolicies()));
   setConnectSrcProvider(() => connectSrc(contentSecurityPolicies()));
+  // Handle Fetch: a controlled page's requests go to its service worker first.
+  setControllerFetch(async (request) => {
+    if (container.controller === null) return null;
+    return await op_swrt_fetch_event(request);
+  });
 
   ObjectDefineProperties(globalThis, {
     console: consoleDescriptor(),

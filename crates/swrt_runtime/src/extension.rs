@@ -72,6 +72,7 @@ deno_core::extension!(
         ops::scope::op_swrt_open_window,
         ops::scope::op_swrt_clients_match_all,
         ops::scope::op_swrt_client_post_message,
+        ops::scope::op_swrt_fetch_event_respond,
     ],
 );
 
@@ -82,6 +83,7 @@ deno_core::extension!(
         ops::container::op_swrt_page_info,
         ops::container::op_swrt_sw_register,
         ops::container::op_swrt_sw_register_seen,
+        ops::container::op_swrt_fetch_event,
         ops::container::op_swrt_sw_registrations,
         ops::container::op_swrt_sw_post_message,
     ],
@@ -108,6 +110,7 @@ fn shared_lazy_js() -> Vec<ExtensionFileSource> {
         js_file!("20_extendable_event.js"),
         js_file!("30_service_worker_objects.js"),
         js_file!("40_clients.js"),
+        js_file!("41_fetch_event.js"),
         js_file!("50_service_worker_container.js"),
         js_file!("60_document.js"),
         js_file!("70_background_fetch.js"),

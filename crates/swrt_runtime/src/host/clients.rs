@@ -237,6 +237,50 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
             });
         }
+        HostRequest::FetchEvent {
+            client_id,
+            mut request,
+            reply,
+        } => {
+            // Handle Fetch: a page controlled by an active worker asks it first.
+            let controller = page(host, &client_id).and_then(|p| *p.controller.lock().unwrap());
+            let Some((registration, version)) = controller.and_then(|id| host.version_by_id(id))
+            else {
+                let _ = reply.send(None);
+                return;
+            };
+            let request_id = host.next_version_id.fetch_add(1, Ordering::AcqRel);
+            host.fetch_events.lock().unwrap().insert(request_id, reply);
+            request["requestId"] = serde_json::Value::from(request_id);
+            request["clientId"] = serde_json::Value::from(client_id);
+            host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
+            let host = host.clone();
+            tokio::spawn(async move {
+                let outcome = version
+                    .dispatch(&host, &registration, "fetch", request)
+                    .await;
+                if let Err(error) = &outcome {
+                    tracing::warn!("fetch event not delivered: {error}");
+                }
+                // No answer by the end of the event (or no worker): the
+                // network. Queued behind the worker's own answer, which was
+                // sent on the same channel before the event ended, so that
+                // answer wins when there is one.
+                let _ = host.requests.send(HostRequest::FetchEventRespond {
+                    request_id,
+                    response: None,
+                });
+                host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
+            });
+        }
+        HostRequest::FetchEventRespond {
+            request_id,
+            response,
+        } => {
+            if let Some(reply) = host.fetch_events.lock().unwrap().remove(&request_id) {
+                let _ = reply.send(response);
+            }
+        }
         HostRequest::Update { scope, reply } => {
             let Some(registration) = host.registration_with_scope(&scope) else {
                 let _ = reply.send(Err("the registration was unregistered".into()));

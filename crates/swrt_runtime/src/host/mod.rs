@@ -225,6 +225,7 @@ impl ServiceWorkerHostBuilder {
             background_fetch: std::sync::OnceLock::new(),
             resolver: Arc::new(resolver),
             broadcast: Mutex::new(std::collections::HashMap::new()),
+            fetch_events: Mutex::new(std::collections::HashMap::new()),
         });
         handle.spawn(serve_requests(Arc::downgrade(&inner), requests_rx));
         ServiceWorkerHost { inner }
@@ -249,6 +250,13 @@ pub(crate) struct HostInner {
     jobs_in_flight: AtomicUsize,
     /// Host-name resolution for every client of the host.
     pub(crate) resolver: Arc<crate::HostResolver>,
+    /// FetchEvents waiting for their worker's answer, by request id.
+    pub(crate) fetch_events: Mutex<
+        std::collections::HashMap<
+            u64,
+            tokio::sync::oneshot::Sender<Option<crate::realm::FetchEventResponse>>,
+        >,
+    >,
     /// One BroadcastChannel bus per origin: same-origin pages and workers
     /// hear each other, other origins don't.
     broadcast: Mutex<std::collections::HashMap<String, deno_web::InMemoryBroadcastChannel>>,

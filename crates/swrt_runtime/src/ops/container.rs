@@ -185,6 +185,25 @@ pub(crate) async fn op_swrt_sw_update(
     }
 }
 
+/// A controlled page's `fetch()`: the controller's FetchEvent answers it, or
+/// `None` means "go to the network".
+#[op2]
+#[serde]
+pub(crate) async fn op_swrt_fetch_event(
+    state: Rc<RefCell<OpState>>,
+    #[serde] request: serde_json::Value,
+) -> Option<(crate::realm::FetchEventResponse, deno_core::ToJsBuffer)> {
+    let client_id = client_id(&state);
+    let response = ask(&state, |reply| HostRequest::FetchEvent {
+        client_id,
+        request,
+        reply,
+    })
+    .await??;
+    let body = deno_core::ToJsBuffer::from(response.body.clone());
+    Some((response, body))
+}
+
 /// `ServiceWorker.postMessage()` from a page: `data` is structured-serialized
 /// with its transfer list (MessagePorts move to the worker).
 #[op2]

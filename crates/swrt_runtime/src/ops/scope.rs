@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
-use deno_core::{op2, OpState};
+use deno_core::{op2, JsBuffer, OpState};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -197,4 +197,25 @@ pub(crate) fn op_swrt_client_post_message(
         reply,
     });
     Ok(())
+}
+
+/// The worker answers a FetchEvent (`meta` null: the page goes to the network).
+#[op2]
+pub(crate) fn op_swrt_fetch_event_respond(
+    state: &mut OpState,
+    #[number] request_id: u64,
+    #[serde] meta: Option<crate::realm::FetchEventResponse>,
+    #[buffer] body: JsBuffer,
+) {
+    let response = meta.map(|mut m| {
+        m.body = body.to_vec();
+        m
+    });
+    let _ = state
+        .borrow::<RealmContext>()
+        .host_requests
+        .send(HostRequest::FetchEventRespond {
+            request_id,
+            response,
+        });
 }

@@ -202,6 +202,17 @@ pub(crate) enum HostRequest {
         scope: Url,
         reply: oneshot::Sender<bool>,
     },
+    /// A controlled page's `fetch()`: dispatch a FetchEvent to its controller.
+    FetchEvent {
+        client_id: String,
+        request: serde_json::Value,
+        reply: oneshot::Sender<Option<FetchEventResponse>>,
+    },
+    /// The worker's answer to a FetchEvent (`None`: fall back to the network).
+    FetchEventRespond {
+        request_id: u64,
+        response: Option<FetchEventResponse>,
+    },
     /// `registration.update()` from a page or a worker.
     Update {
         scope: Url,
@@ -235,6 +246,27 @@ impl std::fmt::Debug for RealmMessage {
 /// the page sends once its `register()` continuation has run, so state
 /// changes reach it afterwards (as tasks queued after the job promise).
 pub(crate) type RegisterResolution = (RegistrationView, oneshot::Sender<()>);
+
+/// What a worker's `respondWith()` produced, body included.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FetchEventResponse {
+    /// Status; 0 with `error` set for a network error.
+    pub status: u16,
+    /// Status text.
+    pub status_text: String,
+    /// Header list.
+    pub headers: Vec<(String, String)>,
+    /// URL list of the response.
+    pub url_list: Vec<String>,
+    /// Response type (`basic`, `cors`, `default`, `opaque`).
+    pub response_type: String,
+    /// Set when `respondWith()` rejected or gave something that is not a Response.
+    pub error: Option<String>,
+    /// The body, skipped in JSON (it travels as a buffer).
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
 
 /// `clients.matchAll()` options.
 #[derive(Debug, Clone, Deserialize)]

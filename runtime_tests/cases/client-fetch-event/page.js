@@ -1,0 +1,12 @@
+const reg = await navigator.serviceWorker.register("sw.js");
+await new Promise((r) => navigator.serviceWorker.addEventListener("controllerchange", r));
+console.log("controlled:", navigator.serviceWorker.controller !== null);
+const cached = await fetch("/cached.txt");
+console.log(cached.status, cached.headers.get("x-source"), await cached.text());
+const made = await fetch("/made-up", { method: "POST", body: "x" });
+console.log(made.status, await made.text());
+try { await fetch("/broken"); } catch (e) { console.log("broken:", e.name); }
+const echoed = await fetch("/echo-body", { method: "PUT", body: "payload" });
+console.log(await echoed.text());
+const network = await fetch("{{AUX}}/bytes/7");
+console.log("network:", network.status, (await network.arrayBuffer()).byteLength);
