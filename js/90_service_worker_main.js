@@ -187,6 +187,13 @@ function bootstrap() {
 }
 ObjectDefineProperty(globalThis, SymbolFor("swrt.bootstrap"), nonEnumerable(bootstrap));
 
+// Asked by the host once, right after the script's evaluation: did it listen
+// for fetch events? The symbol is removed after use.
+ObjectDefineProperty(globalThis, SymbolFor("swrt.hasFetchHandler"), nonEnumerable(() => {
+  delete globalThis[SymbolFor("swrt.hasFetchHandler")];
+  return eventModule.listenerCount(globalThis, "fetch") > 0 || typeof globalThis.onfetch === "function";
+}));
+
 // A message from a page: its body and transferred ports wait in the mailbox.
 function messageEvent(data) {
   let body = data?.data ?? null;

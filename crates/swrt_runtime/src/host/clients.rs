@@ -256,11 +256,15 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
             let host = host.clone();
             tokio::spawn(async move {
-                let outcome = version
-                    .dispatch(&host, &registration, "fetch", request)
-                    .await;
-                if let Err(error) = &outcome {
-                    tracing::warn!("fetch event not delivered: {error}");
+                // A worker without a fetch listener is not woken for one
+                // (Handle Fetch: the "set of event types to handle").
+                if version.has_fetch_handler().await {
+                    let outcome = version
+                        .dispatch(&host, &registration, "fetch", request)
+                        .await;
+                    if let Err(error) = &outcome {
+                        tracing::warn!("fetch event not delivered: {error}");
+                    }
                 }
                 // No answer by the end of the event (or no worker): the
                 // network. Queued behind the worker's own answer, which was

@@ -117,6 +117,8 @@ pub(crate) struct Version {
     /// Bumped on every dispatch; an idle stop only fires if it did not move.
     activity: AtomicU64,
     in_flight: AtomicU64,
+    /// Whether the script listened for `fetch` the last time it ran.
+    fetch_handler_seen: Mutex<bool>,
 }
 
 impl Version {
@@ -172,6 +174,7 @@ impl Version {
         ))
         .await?;
         host.version_started(self);
+        *self.fetch_handler_seen.lock().unwrap() = handle.has_fetch_handler();
         let handle = Arc::new(handle);
         *runner = Some(handle.clone());
         Ok(handle)
@@ -256,6 +259,15 @@ impl Version {
         }
     }
 
+    /// Whether this version's script listens for `fetch` (known once it ran;
+    /// a version that never ran in this process is assumed to).
+    pub(crate) async fn has_fetch_handler(&self) -> bool {
+        match self.runner.lock().await.as_ref() {
+            Some(handle) => handle.has_fetch_handler(),
+            None => *self.fetch_handler_seen.lock().unwrap(),
+        }
+    }
+
     /// Sends a command to the worker if it is running (progress needs no wake-up).
     pub(crate) async fn send_if_running(&self, command: crate::realm::HostCommand) {
         if let Some(handle) = self.runner.lock().await.as_ref() {
@@ -312,6 +324,7 @@ impl Registration {
             skip_waiting: AtomicBool::new(false),
             activity: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
+            fetch_handler_seen: Mutex::new(true),
         });
         registration.slots.lock().unwrap().active = Some(version);
         registration
@@ -483,6 +496,7 @@ impl Registration {
             skip_waiting: AtomicBool::new(false),
             activity: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
+            fetch_handler_seen: Mutex::new(true),
         });
         // Run the script ("Run Service Worker"): a throw here fails the job.
         version.running(host, self).await?;

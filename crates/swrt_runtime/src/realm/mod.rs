@@ -303,6 +303,8 @@ pub(crate) struct RealmShared {
     pub stopping: AtomicBool,
     /// Messages delivered to this realm and not yet taken by its JavaScript.
     pub mailbox: Mutex<HashMap<u64, RealmMessage>>,
+    /// A worker whose script added a `fetch` listener during evaluation.
+    pub has_fetch_handler: AtomicBool,
 }
 
 impl RealmShared {
@@ -363,6 +365,7 @@ impl RealmHandle {
             delegate: spec.delegate.clone(),
             stopping: AtomicBool::new(false),
             mailbox: Mutex::new(HashMap::new()),
+            has_fetch_handler: AtomicBool::new(true),
         });
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = oneshot::channel();
@@ -482,6 +485,11 @@ impl RealmHandle {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.shared.mailbox.lock().unwrap().insert(id, message);
         id
+    }
+
+    /// Whether the worker's script listens for `fetch` events.
+    pub(crate) fn has_fetch_handler(&self) -> bool {
+        self.shared.has_fetch_handler.load(Ordering::Acquire)
     }
 
     /// Sends a command that needs no reply.

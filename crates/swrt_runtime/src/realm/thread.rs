@@ -127,6 +127,23 @@ async fn run_realm(
             }));
             return;
         }
+        // Service Workers "set of event types to handle": the listeners the
+        // script added while it was evaluated decide whether, say, a fetch
+        // event is worth waking the worker for.
+        let has_fetch = js
+            .execute_script(
+                "ext:swrt/handled-events",
+                "globalThis[Symbol.for('swrt.hasFetchHandler')]?.() === true",
+            )
+            .map(|value| {
+                deno_core::scope!(scope, &mut js);
+                let value = deno_core::v8::Local::new(scope, value);
+                value.is_true()
+            })
+            .unwrap_or(true);
+        shared
+            .has_fetch_handler
+            .store(has_fetch, std::sync::atomic::Ordering::Release);
         if ready.send(Ok(isolate)).is_err() {
             return;
         }
