@@ -5,6 +5,7 @@
 const { core, primordials } = __bootstrap;
 const { domException, event: eventModule, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
+const { describeError } = core.loadExtScript("ext:swrt/04_realm.js");
 const { op_swrt_event_settled } = core.ops;
 const { ArrayPrototypePush, PromisePrototypeThen, PromiseResolve, Symbol, SymbolFor, TypeError } = primordials;
 const { DOMException } = domException;
@@ -18,14 +19,14 @@ const _onLifetimeEnd = Symbol("lifetime end callbacks");
 const _rejection = Symbol("first rejection");
 const _afterLifetime = Symbol("after lifetime callback");
 
-webidl.converters.ExtendableEventInit = webidl.createDictionaryConverter(
-  "ExtendableEventInit",
-  [
-    { key: "bubbles", converter: webidl.converters.boolean, defaultValue: false },
-    { key: "cancelable", converter: webidl.converters.boolean, defaultValue: false },
-    { key: "composed", converter: webidl.converters.boolean, defaultValue: false },
-  ],
-);
+// EventInit's members; every ExtendableEvent init dictionary starts with them.
+const EVENT_INIT_MEMBERS = [
+  { key: "bubbles", converter: webidl.converters.boolean, defaultValue: false },
+  { key: "cancelable", converter: webidl.converters.boolean, defaultValue: false },
+  { key: "composed", converter: webidl.converters.boolean, defaultValue: false },
+];
+
+webidl.converters.ExtendableEventInit = webidl.createDictionaryConverter("ExtendableEventInit", EVENT_INIT_MEMBERS);
 
 class ExtendableEvent extends Event {
   [_extendLifetimePromises] = [];
@@ -73,10 +74,8 @@ const _ports = Symbol("ports");
 
 webidl.converters.ExtendableMessageEventInit = webidl.createDictionaryConverter(
   "ExtendableMessageEventInit",
+  EVENT_INIT_MEMBERS,
   [
-    { key: "bubbles", converter: webidl.converters.boolean, defaultValue: false },
-    { key: "cancelable", converter: webidl.converters.boolean, defaultValue: false },
-    { key: "composed", converter: webidl.converters.boolean, defaultValue: false },
     { key: "data", converter: webidl.converters.any, defaultValue: null },
     { key: "origin", converter: webidl.converters.USVString, defaultValue: "" },
     { key: "lastEventId", converter: webidl.converters.DOMString, defaultValue: "" },
@@ -186,19 +185,9 @@ function lifetimeRejection(event) {
 }
 
 function errorReport(status, error) {
-  let message;
-  let stack;
-  try {
-    if (error instanceof Error || (error && typeof error === "object" && "message" in error)) {
-      message = `${error.name ?? "Error"}: ${error.message}`;
-      stack = typeof error.stack === "string" ? error.stack : undefined;
-    } else {
-      message = `Uncaught ${String(error)}`;
-    }
-  } catch {
-    message = "Uncaught exception";
-  }
-  return { status, message, stack };
+  const { message, stack } = describeError(error);
+  const errorLike = error !== null && typeof error === "object" && "message" in error;
+  return { status, message: errorLike ? message : `Uncaught ${message}`, stack: stack ?? undefined };
 }
 
 /**
@@ -258,6 +247,7 @@ void TypeError;
 void SymbolFor;
 
 return {
+  EVENT_INIT_MEMBERS,
   extendLifetime,
   isDispatching,
   setAfterDispatch,

@@ -6,7 +6,7 @@ const { core, primordials } = __bootstrap;
 const { domException, request: requestModule, response: responseModule, webidl } = core.loadExtScript(
   "ext:swrt/01_web_platform.js",
 );
-const { ExtendableEvent, extendLifetime, isDispatching, setAfterDispatch } = core.loadExtScript(
+const { EVENT_INIT_MEMBERS, ExtendableEvent, extendLifetime, isDispatching, setAfterDispatch } = core.loadExtScript(
   "ext:swrt/20_extendable_event.js",
 );
 const { op_swrt_fetch_event_respond } = core.ops;
@@ -23,10 +23,7 @@ const _handled = Symbol("handled");
 const _respondWithEntered = Symbol("respond-with entered flag");
 const _requestId = Symbol("host request id");
 
-webidl.converters.FetchEventInit = webidl.createDictionaryConverter("FetchEventInit", [
-  { key: "bubbles", converter: webidl.converters.boolean, defaultValue: false },
-  { key: "cancelable", converter: webidl.converters.boolean, defaultValue: false },
-  { key: "composed", converter: webidl.converters.boolean, defaultValue: false },
+webidl.converters.FetchEventInit = webidl.createDictionaryConverter("FetchEventInit", EVENT_INIT_MEMBERS, [
   {
     key: "request",
     converter: (v, prefix, context) => {

@@ -13,7 +13,9 @@ const {
   streams,
   webidl,
 } = core.loadExtScript("ext:swrt/01_web_platform.js");
-const { ExtendableEvent, isActive, setAfterLifetime } = core.loadExtScript("ext:swrt/20_extendable_event.js");
+const { EVENT_INIT_MEMBERS, ExtendableEvent, isActive, setAfterLifetime } = core.loadExtScript(
+  "ext:swrt/20_extendable_event.js",
+);
 const { ServiceWorkerRegistration } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const {
   op_swrt_bgfetch_fetch,
@@ -386,9 +388,7 @@ const _manager = Symbol("backgroundFetch manager");
 // --- Events ----------------------------------------------------------------
 
 const eventInitMembers = [
-  { key: "bubbles", converter: webidl.converters.boolean, defaultValue: false },
-  { key: "cancelable", converter: webidl.converters.boolean, defaultValue: false },
-  { key: "composed", converter: webidl.converters.boolean, defaultValue: false },
+  ...EVENT_INIT_MEMBERS,
   {
     key: "registration",
     converter: (v, prefix, context) => {

@@ -28,6 +28,22 @@ pub(crate) fn spawn(inner: &Arc<Inner>, row: FetchRow) {
 
 /// Run the fetch's records and settle it. Returns false if engine shutdown
 /// interrupted the fetch (it stays active and resumes on the next start).
+/// A fetch whose stored state cannot be run fails with `fetch-error`
+/// (returns `run`'s "settled" answer).
+async fn fail_unstartable(inner: &Arc<Inner>, row: &FetchRow) -> bool {
+    settle(
+        inner,
+        &row.unique_id,
+        FetchResult::Failure,
+        FailureReason::FetchError,
+        row.downloaded,
+        row.uploaded,
+        None,
+    )
+    .await;
+    true
+}
+
 async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
     let uid = row.unique_id.clone();
     let records = {
@@ -36,17 +52,7 @@ async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(fetch = %uid, error = %e, "cannot load records; failing fetch");
-                settle(
-                    &inner,
-                    &uid,
-                    FetchResult::Failure,
-                    FailureReason::FetchError,
-                    row.downloaded,
-                    row.uploaded,
-                    None,
-                )
-                .await;
-                return true;
+                return fail_unstartable(&inner, &row).await;
             }
         }
     };
@@ -54,17 +60,7 @@ async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
         Ok(u) => u,
         Err(e) => {
             tracing::error!(fetch = %uid, error = %e, "stored origin is invalid; failing fetch");
-            settle(
-                &inner,
-                &uid,
-                FetchResult::Failure,
-                FailureReason::FetchError,
-                row.downloaded,
-                row.uploaded,
-                None,
-            )
-            .await;
-            return true;
+            return fail_unstartable(&inner, &row).await;
         }
     };
     let policy: PolicyContext = serde_json::from_str(&row.policy_json).unwrap_or_default();

@@ -293,6 +293,17 @@ impl Store {
         Ok(n as u64)
     }
 
+    /// Fetches of `origin` that still have work: downloading, or settled with
+    /// their terminal event not yet handled.
+    pub fn count_unfinished(&self, origin: &str) -> Result<u64> {
+        let n: i64 = self.conn()?.query_row(
+            "SELECT COUNT(*) FROM bg_fetches WHERE origin = ?1 AND state IN ('active', 'settled', 'dispatched')",
+            [origin],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
     /// All fetches in `state`, oldest first.
     pub fn fetches_in_state(&self, state: FetchState) -> Result<Vec<FetchRow>> {
         let conn = self.conn()?;
@@ -397,21 +408,14 @@ impl Store {
     pub fn mark_done(&self, unique_id: &str) -> Result<bool> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let origin: Option<String> = tx
-            .query_row(
-                "SELECT origin FROM bg_fetches WHERE unique_id = ?1 AND state IN ('settled', 'dispatched')",
-                [unique_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(origin) = origin else {
+        let Some((origin, bytes)) = stored_usage(
+            &tx,
+            "SELECT origin FROM bg_fetches WHERE unique_id = ?1 AND state IN ('settled', 'dispatched')",
+            unique_id,
+        )?
+        else {
             return Ok(false);
         };
-        let bytes: i64 = tx.query_row(
-            "SELECT COALESCE(SUM(bytes_stored + req_body_len), 0) FROM bg_records WHERE fetch_uid = ?1",
-            [unique_id],
-            |r| r.get(0),
-        )?;
         tx.execute(
             "UPDATE bg_records SET body_path = NULL, req_body_path = NULL, bytes_stored = 0, req_body_len = 0
              WHERE fetch_uid = ?1",
@@ -431,21 +435,14 @@ impl Store {
     pub fn delete_fetch(&self, unique_id: &str) -> Result<bool> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let origin: Option<String> = tx
-            .query_row(
-                "SELECT origin FROM bg_fetches WHERE unique_id = ?1",
-                [unique_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(origin) = origin else {
+        let Some((origin, bytes)) = stored_usage(
+            &tx,
+            "SELECT origin FROM bg_fetches WHERE unique_id = ?1",
+            unique_id,
+        )?
+        else {
             return Ok(false);
         };
-        let bytes: i64 = tx.query_row(
-            "SELECT COALESCE(SUM(bytes_stored + req_body_len), 0) FROM bg_records WHERE fetch_uid = ?1",
-            [unique_id],
-            |r| r.get(0),
-        )?;
         tx.execute("DELETE FROM bg_records WHERE fetch_uid = ?1", [unique_id])?;
         tx.execute("DELETE FROM bg_fetches WHERE unique_id = ?1", [unique_id])?;
         add_usage(&tx, &origin, -bytes)?;
@@ -773,6 +770,27 @@ fn sanitize(id: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The origin of the fetch `origin_query` finds (by unique id) and the bytes
+/// its records hold, which leave the origin's usage when they go.
+fn stored_usage(
+    tx: &rusqlite::Transaction<'_>,
+    origin_query: &str,
+    unique_id: &str,
+) -> Result<Option<(String, i64)>> {
+    let origin: Option<String> = tx
+        .query_row(origin_query, [unique_id], |r| r.get(0))
+        .optional()?;
+    let Some(origin) = origin else {
+        return Ok(None);
+    };
+    let bytes: i64 = tx.query_row(
+        "SELECT COALESCE(SUM(bytes_stored + req_body_len), 0) FROM bg_records WHERE fetch_uid = ?1",
+        [unique_id],
+        |r| r.get(0),
+    )?;
+    Ok(Some((origin, bytes)))
 }
 
 #[cfg(test)]

@@ -390,22 +390,9 @@ impl ServiceWorkerHost {
         };
         let origin = origin.to_string();
         context
-            .with_store(move |s| {
-                let mut n = 0;
-                for state in [
-                    swrt_store::FetchState::Active,
-                    swrt_store::FetchState::Settled,
-                    swrt_store::FetchState::Dispatched,
-                ] {
-                    n += s
-                        .fetches_in_state(state)?
-                        .iter()
-                        .filter(|f| f.origin == origin)
-                        .count();
-                }
-                Ok(n)
-            })
+            .with_store(move |s| s.count_unfinished(&origin))
             .await
+            .map(|n| n as usize)
             .unwrap_or(0)
     }
 

@@ -31,16 +31,25 @@ fn context(state: &OpState) -> Result<(BackgroundFetchContext, String), BgFetchE
     Ok((ctx, origin))
 }
 
+/// Runs a store call on the realm origin's caches.
+async fn caches_of_origin<T, F>(state: &Rc<RefCell<OpState>>, f: F) -> Result<T, BgFetchError>
+where
+    T: Send + 'static,
+    F: FnOnce(&swrt_store::Store, &str) -> swrt_store::Result<T> + Send + 'static,
+{
+    let (ctx, origin) = context(&state.borrow())?;
+    ctx.with_store(move |s| f(s, &origin))
+        .await
+        .map_err(BgFetchError::Internal)
+}
+
 #[op2]
 #[number]
 pub(crate) async fn op_swrt_cache_open(
     state: Rc<RefCell<OpState>>,
     #[string] name: String,
 ) -> Result<i64, BgFetchError> {
-    let (ctx, origin) = context(&state.borrow())?;
-    ctx.with_store(move |s| s.cache_open(&origin, &name))
-        .await
-        .map_err(BgFetchError::Internal)
+    caches_of_origin(&state, move |s, origin| s.cache_open(origin, &name)).await
 }
 
 #[op2]
@@ -48,10 +57,7 @@ pub(crate) async fn op_swrt_cache_has(
     state: Rc<RefCell<OpState>>,
     #[string] name: String,
 ) -> Result<bool, BgFetchError> {
-    let (ctx, origin) = context(&state.borrow())?;
-    ctx.with_store(move |s| s.cache_has(&origin, &name))
-        .await
-        .map_err(BgFetchError::Internal)
+    caches_of_origin(&state, move |s, origin| s.cache_has(origin, &name)).await
 }
 
 #[op2]
@@ -59,10 +65,7 @@ pub(crate) async fn op_swrt_cache_delete(
     state: Rc<RefCell<OpState>>,
     #[string] name: String,
 ) -> Result<bool, BgFetchError> {
-    let (ctx, origin) = context(&state.borrow())?;
-    ctx.with_store(move |s| s.cache_delete(&origin, &name))
-        .await
-        .map_err(BgFetchError::Internal)
+    caches_of_origin(&state, move |s, origin| s.cache_delete(origin, &name)).await
 }
 
 #[op2]
@@ -70,10 +73,7 @@ pub(crate) async fn op_swrt_cache_delete(
 pub(crate) async fn op_swrt_cache_keys(
     state: Rc<RefCell<OpState>>,
 ) -> Result<Vec<String>, BgFetchError> {
-    let (ctx, origin) = context(&state.borrow())?;
-    ctx.with_store(move |s| s.cache_keys(&origin))
-        .await
-        .map_err(BgFetchError::Internal)
+    caches_of_origin(&state, |s, origin| s.cache_keys(origin)).await
 }
 
 /// A request as the Cache API compares it.
@@ -97,6 +97,30 @@ pub(crate) struct CacheEntryData {
     response_type: String,
     url_list: Vec<String>,
     body_size: f64,
+}
+
+/// Cache "request matches cached item" for a query and a stored entry.
+fn matches(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    entry: &NewCacheEntry,
+    options: MatchOptions,
+) -> bool {
+    request_matches_cached_item(
+        MatchRequest {
+            method,
+            url,
+            headers,
+        },
+        MatchRequest {
+            method: &entry.method,
+            url: &entry.url,
+            headers: &entry.request_headers,
+        },
+        Some(&entry.response_headers),
+        options,
+    )
 }
 
 fn strip_fragment(url: &str) -> String {
@@ -125,20 +149,7 @@ pub(crate) async fn op_swrt_cache_match_all(
             None => true,
             Some(q) => {
                 let e = &candidate.entry;
-                request_matches_cached_item(
-                    MatchRequest {
-                        method: &q.method,
-                        url: &q.url,
-                        headers: &q.headers,
-                    },
-                    MatchRequest {
-                        method: &e.method,
-                        url: &e.url,
-                        headers: &e.request_headers,
-                    },
-                    Some(&e.response_headers),
-                    options,
-                )
+                matches(&q.method, &q.url, &q.headers, e, options)
             }
         })
         .map(|c| CacheEntryData {
@@ -337,18 +348,11 @@ pub(crate) async fn op_swrt_cache_put(
         let replace: Vec<i64> = existing
             .iter()
             .filter(|c| {
-                request_matches_cached_item(
-                    MatchRequest {
-                        method: &entry.request.method,
-                        url: &url,
-                        headers: &entry.request.headers,
-                    },
-                    MatchRequest {
-                        method: &c.entry.method,
-                        url: &c.entry.url,
-                        headers: &c.entry.request_headers,
-                    },
-                    Some(&c.entry.response_headers),
+                matches(
+                    &entry.request.method,
+                    &url,
+                    &entry.request.headers,
+                    &c.entry,
                     MatchOptions::default(),
                 )
             })
@@ -386,22 +390,7 @@ pub(crate) async fn op_swrt_cache_delete_entries(
         let ids: Vec<i64> = s
             .cache_candidates(cache_id, None)?
             .into_iter()
-            .filter(|c| {
-                request_matches_cached_item(
-                    MatchRequest {
-                        method: &query.method,
-                        url: &query.url,
-                        headers: &query.headers,
-                    },
-                    MatchRequest {
-                        method: &c.entry.method,
-                        url: &c.entry.url,
-                        headers: &c.entry.request_headers,
-                    },
-                    Some(&c.entry.response_headers),
-                    options,
-                )
-            })
+            .filter(|c| matches(&query.method, &query.url, &query.headers, &c.entry, options))
             .map(|c| c.entry_id)
             .collect();
         if ids.is_empty() {
