@@ -10,7 +10,7 @@ use crate::types::PolicyContext;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use swrt_store::{FailureReason, FetchResult, FetchRow, RecordOutcome};
+use swrt_store::{FailureReason, FetchResult, FetchRow, FetchState, RecordOutcome};
 use tokio::task::JoinSet;
 
 /// Spawn the controller of `row` (which must be active).
@@ -90,6 +90,15 @@ async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
         }
     }
     inner.lock_running().insert(uid.clone(), ctx.clone());
+    // An abort that settled the fetch before this context was registered
+    // found nothing to stop (`abort_unique` looks again after settling, so
+    // one of the two sees the other): start no downloads for it.
+    let id = uid.clone();
+    if let Ok(found) = inner.data.run(move |s| s.get_fetch(&id)).await {
+        if found.is_none_or(|r| r.state != FetchState::Active) {
+            ctx.stop(FailureReason::Aborted);
+        }
+    }
     tracing::info!(fetch = %uid, records = records.len(), "fetch running");
 
     // Record tasks start lazily, a window at a time, instead of one task

@@ -355,7 +355,9 @@ impl BackgroundFetchService {
         if !settled {
             return Ok(false);
         }
-        match ctx {
+        // Look again: a controller that registered after the first look
+        // either sees the settled state itself or is stopped here.
+        match inner.ctx(unique_id) {
             // The controller sees the cancellation, stops its downloads and
             // runs completion (the abort event) itself.
             Some(c) => c.stop(swrt_store::FailureReason::Aborted),

@@ -470,6 +470,36 @@ async fn abort_once_then_false() {
     assert!(!svc.abort(&scope, "ab").await.unwrap());
 }
 
+/// An abort racing the start of a fetch (before or while its controller
+/// registers) still stops every download and yields one abort event; a
+/// missed stop would leave a 50-second download running past the guard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_racing_fetch_start() {
+    let srv = start_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, rec) = start_engine(dir.path(), test_limits()).await;
+    let scope = format!("{}/", srv.base);
+    let slow = srv.url("n=1000000&delay_ms=50&chunk=1000");
+    for i in 0..20 {
+        let id = format!("race{i}");
+        let reg = svc
+            .fetch(request(&srv.base, &id, std::slice::from_ref(&slow)))
+            .await
+            .unwrap();
+        if i % 2 == 1 {
+            tokio::task::yield_now().await;
+        }
+        assert!(svc.abort(&scope, &id).await.unwrap());
+        tokio::time::timeout(Duration::from_secs(20), svc.wait_idle())
+            .await
+            .unwrap_or_else(|_| panic!("fetch {id} kept running after abort"));
+        let ev = rec.terminal(&reg.unique_id);
+        assert_eq!(ev.len(), 1, "{id}");
+        assert_eq!(ev[0].0, EventKind::Abort);
+        assert_eq!(ev[0].2[0].0.outcome, RecordOutcome::Aborted);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_time_rejections() {
     let srv = start_server().await;
