@@ -22,6 +22,20 @@ const _onmessage = Symbol("onmessage");
 
 let pageUrl = "";
 
+webidl.converters.WorkerType = webidl.createEnumConverter("WorkerType", ["classic", "module"]);
+webidl.converters.ServiceWorkerUpdateViaCache = webidl.createEnumConverter("ServiceWorkerUpdateViaCache", [
+  "imports",
+  "all",
+  "none",
+]);
+// updateViaCache is validated; swrt keeps no HTTP cache for scripts, so every
+// value behaves as "none" (each update fetches from the network).
+webidl.converters.RegistrationOptions = webidl.createDictionaryConverter("RegistrationOptions", [
+  { key: "scope", converter: webidl.converters.USVString },
+  { key: "type", converter: webidl.converters.WorkerType, defaultValue: "classic" },
+  { key: "updateViaCache", converter: webidl.converters.ServiceWorkerUpdateViaCache, defaultValue: "imports" },
+]);
+
 function scopeMatches(scope, url) {
   return url.startsWith(scope);
 }
@@ -56,11 +70,9 @@ class ServiceWorkerContainer extends EventTarget {
     const prefix = "Failed to execute 'register' on 'ServiceWorkerContainer'";
     webidl.requiredArguments(arguments.length, 1, prefix);
     scriptURL = webidl.converters.USVString(scriptURL, prefix, "Argument 1");
-    const scope = options?.scope === undefined ? null : webidl.converters.USVString(options.scope, prefix, "scope");
-    if (options?.type !== undefined && options.type !== "classic") {
-      throw new TypeError(`${prefix}: module service workers are not supported by swrt yet`);
-    }
-    const { registration: view, ackId } = await op_swrt_sw_register(scriptURL, scope);
+    options = webidl.converters.RegistrationOptions(options, prefix, "Argument 2");
+    const scope = options.scope === undefined ? null : options.scope;
+    const { registration: view, ackId } = await op_swrt_sw_register(scriptURL, scope, options.type);
     const registration = registrationObject(view);
     this.#checkReady(view);
     // State changes are tasks queued after the job promise resolved: tell the

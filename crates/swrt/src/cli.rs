@@ -104,9 +104,36 @@ pub struct RunArgs {
     /// the page may register the worker itself, so <SW> becomes optional.
     #[arg(long, value_name = "FILE")]
     pub client: Option<String>,
+    /// How to run <SW>: as a classic script or an ES module
+    /// [default: module for a .mjs file, classic otherwise].
+    #[arg(long = "type", value_name = "TYPE", value_enum)]
+    pub worker_type: Option<WorkerTypeArg>,
     /// The service worker script: a path (inside --root, or a local file) or an http(s) URL.
     #[arg(value_name = "SW", required_unless_present = "client")]
     pub sw: Option<String>,
+}
+
+/// `--type` of `swrt run` (RegistrationOptions.type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WorkerTypeArg {
+    /// A classic script (importScripts() loads more).
+    Classic,
+    /// An ES module (import statements load more).
+    Module,
+}
+
+impl RunArgs {
+    /// The worker type for <SW>: --type, else from the file extension.
+    pub fn worker_type(&self) -> swrt_runtime::WorkerType {
+        match self.worker_type {
+            Some(WorkerTypeArg::Module) => swrt_runtime::WorkerType::Module,
+            Some(WorkerTypeArg::Classic) => swrt_runtime::WorkerType::Classic,
+            None if self.sw.as_deref().is_some_and(|sw| sw.ends_with(".mjs")) => {
+                swrt_runtime::WorkerType::Module
+            }
+            None => swrt_runtime::WorkerType::Classic,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -110,7 +110,8 @@ pub async fn run(args: RunArgs) -> u8 {
     let work = async {
         if let Some(script_url) = &origin.script_url {
             tracing::info!(%script_url, "registering");
-            host.register(script_url.clone(), None).await?;
+            host.register_with_type(script_url.clone(), None, args.worker_type())
+                .await?;
         }
         if let Some(client_url) = &origin.client_url {
             tracing::info!(%client_url, "opening page");

@@ -25,6 +25,7 @@ pub use delegate::{ConsoleLevel, HostDelegate, TerminationReason, TracingDelegat
 pub use error::{HostError, ScriptError};
 pub use host::{
     PageHandle, RegistrationInfo, ServiceWorkerHost, ServiceWorkerHostBuilder, WorkerState,
+    WorkerType,
 };
 pub use loader::{is_javascript_mime, LocalOriginMapping, ScriptLoader, ScriptSource};
 pub use realm::{ClientInfo, EventOutcome};

@@ -244,6 +244,7 @@ mod tests {
                 state: "activated".into(),
                 created_ms: 1,
                 updated_ms: 2,
+                worker_type: "module".into(),
             })
             .unwrap();
         }
@@ -251,6 +252,7 @@ mod tests {
         assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
         let r = s.get_registration("https://a.test/").unwrap().unwrap();
         assert_eq!(r.script_url, "https://a.test/sw.js");
+        assert_eq!(r.worker_type, "module");
         assert_eq!(s.list_registrations().unwrap().len(), 1);
     }
 

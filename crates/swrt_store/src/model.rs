@@ -98,6 +98,8 @@ pub struct SwRegistration {
     pub script_url: String,
     /// Worker state (`installing`, `installed`, `activating`, `activated`, `redundant`).
     pub state: String,
+    /// The worker's type: `classic` or `module` (RegistrationOptions.type).
+    pub worker_type: String,
     /// Creation time, ms since epoch.
     pub created_ms: i64,
     /// Last update, ms since epoch.

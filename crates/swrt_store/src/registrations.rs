@@ -12,6 +12,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SwRegistration> {
         state: r.get(2)?,
         created_ms: r.get(3)?,
         updated_ms: r.get(4)?,
+        worker_type: r.get(5)?,
     })
 }
 
@@ -20,15 +21,17 @@ impl Store {
     /// existing row is kept).
     pub fn put_registration(&self, reg: &SwRegistration) -> Result<()> {
         self.conn()?.execute(
-            "INSERT INTO sw_registrations(scope, script_url, state, created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(scope) DO UPDATE SET script_url = ?2, state = ?3, updated_ms = ?5",
+            "INSERT INTO sw_registrations(scope, script_url, state, created_ms, updated_ms, worker_type)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(scope) DO UPDATE SET script_url = ?2, state = ?3, updated_ms = ?5,
+                worker_type = ?6",
             params![
                 reg.scope,
                 reg.script_url,
                 reg.state,
                 reg.created_ms,
-                reg.updated_ms
+                reg.updated_ms,
+                reg.worker_type
             ],
         )?;
         Ok(())
@@ -39,7 +42,7 @@ impl Store {
         Ok(self
             .conn()?
             .query_row(
-                "SELECT scope, script_url, state, created_ms, updated_ms FROM sw_registrations WHERE scope = ?1",
+                "SELECT scope, script_url, state, created_ms, updated_ms, worker_type FROM sw_registrations WHERE scope = ?1",
                 [scope],
                 from_row,
             )
@@ -50,7 +53,7 @@ impl Store {
     pub fn list_registrations(&self) -> Result<Vec<SwRegistration>> {
         let conn = self.conn()?;
         let mut st = conn.prepare(
-            "SELECT scope, script_url, state, created_ms, updated_ms FROM sw_registrations ORDER BY scope",
+            "SELECT scope, script_url, state, created_ms, updated_ms, worker_type FROM sw_registrations ORDER BY scope",
         )?;
         let v = st
             .query_map([], from_row)?

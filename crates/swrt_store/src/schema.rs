@@ -103,6 +103,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE bg_records ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 3: module service workers; rows written before are classic.
+    r#"
+    ALTER TABLE sw_registrations ADD COLUMN worker_type TEXT NOT NULL DEFAULT 'classic';
+    "#,
 ];
 
 /// Highest schema version this build understands.
@@ -126,4 +130,37 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
         tracing::info!(version = i + 1, "applied store migration");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data dir written by an older build keeps its rows through the
+    /// upgrade; what the new column did not know defaults sensibly.
+    #[test]
+    fn upgrade_from_version_2_keeps_registrations_as_classic() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (i, sql) in MIGRATIONS.iter().take(2).enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+                .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO sw_registrations(scope, script_url, state, created_ms, updated_ms)
+             VALUES ('https://a.test/', 'https://a.test/sw.js', 'activated', 1, 1)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (version, worker_type): (i64, String) = conn
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version), worker_type FROM sw_registrations",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(worker_type, "classic");
+    }
 }

@@ -200,6 +200,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             client_id,
             script_url,
             scope,
+            worker_type,
             reply,
         } => {
             let Some(page) = page(host, &client_id) else {
@@ -227,7 +228,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let host = host.clone();
             tokio::spawn(async move {
                 if let Err(error) = registration
-                    .update(&host, id, script_url.clone(), Some(reply))
+                    .update(&host, id, script_url.clone(), worker_type, Some(reply))
                     .await
                 {
                     // The page saw the rejection or the worker turn redundant;
@@ -290,7 +291,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 let _ = reply.send(Err("the registration was unregistered".into()));
                 return;
             };
-            let Some(script_url) = registration.newest_script_url() else {
+            let Some((script_url, worker_type)) = registration.newest_script() else {
                 let _ = reply.send(Err("the registration has no worker to update".into()));
                 return;
             };
@@ -299,7 +300,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let host = host.clone();
             tokio::spawn(async move {
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                let job = registration.update(&host, id, script_url, Some(tx));
+                let job = registration.update(&host, id, script_url, worker_type, Some(tx));
                 let answer = async {
                     match rx.await {
                         Ok(Ok((view, seen))) => {

@@ -13,7 +13,7 @@ use url::Url;
 
 pub use clients::PageHandle;
 pub(crate) use registration::{Registration, Version};
-pub use registration::{RegistrationInfo, WorkerState};
+pub use registration::{RegistrationInfo, WorkerState, WorkerType};
 
 use crate::config::Limits;
 use crate::delegate::{HostDelegate, TracingDelegate};
@@ -189,7 +189,7 @@ impl ServiceWorkerHostBuilder {
                 .await
                 .map_err(HostError::Engine)?;
             for row in stored.into_iter().filter(|r| r.state == "activated") {
-                host.inner.restore_registration(&row.scope, &row.script_url);
+                host.inner.restore_registration(&row);
             }
             let progress = context.service.subscribe();
             // --- background fetch UI (issue 6, see ui.rs) ---
@@ -295,10 +295,22 @@ impl ServiceWorkerHost {
         script_url: Url,
         scope: Option<Url>,
     ) -> Result<RegistrationInfo, HostError> {
+        self.register_with_type(script_url, scope, WorkerType::Classic)
+            .await
+    }
+
+    /// [`Self::register`] for a worker of the given type: a
+    /// [`WorkerType::Module`] worker's script is an ES module.
+    pub async fn register_with_type(
+        &self,
+        script_url: Url,
+        scope: Option<Url>,
+        worker_type: WorkerType,
+    ) -> Result<RegistrationInfo, HostError> {
         let registration = self.inner.registration_for_scope(&script_url, scope)?;
         let id = self.inner.next_version_id.fetch_add(1, Ordering::Relaxed);
         registration
-            .update(&self.inner, id, script_url, None)
+            .update(&self.inner, id, script_url, worker_type, None)
             .await?;
         Ok(registration.info())
     }
@@ -440,12 +452,17 @@ impl HostInner {
     /// A registration whose worker activated in an earlier run: its active
     /// version is restored without install/activate (the script is fetched
     /// when the worker first starts).
-    fn restore_registration(&self, scope: &str, script_url: &str) {
-        let (Ok(scope), Ok(script_url)) = (Url::parse(scope), Url::parse(script_url)) else {
+    fn restore_registration(&self, row: &swrt_store::SwRegistration) {
+        let (Ok(scope), Ok(script_url), Some(worker_type)) = (
+            Url::parse(&row.scope),
+            Url::parse(&row.script_url),
+            WorkerType::parse(&row.worker_type),
+        ) else {
             tracing::warn!(
-                scope,
-                script_url,
-                "skipping a stored registration with a bad URL"
+                scope = row.scope,
+                script_url = row.script_url,
+                worker_type = row.worker_type,
+                "skipping a stored registration with a bad URL or worker type"
             );
             return;
         };
@@ -453,6 +470,7 @@ impl HostInner {
         let registration = Arc::new(Registration::restored(
             scope,
             script_url,
+            worker_type,
             id,
             self.limits.event_timeout,
         ));
@@ -460,7 +478,12 @@ impl HostInner {
     }
 
     /// Records an activated registration so a later run finds it.
-    pub(crate) async fn persist_registration(&self, scope: &Url, script_url: &Url) {
+    pub(crate) async fn persist_registration(
+        &self,
+        scope: &Url,
+        script_url: &Url,
+        worker_type: WorkerType,
+    ) {
         let Some(context) = self.background_fetch.get().cloned() else {
             return;
         };
@@ -472,6 +495,7 @@ impl HostInner {
             scope: scope.to_string(),
             script_url: script_url.to_string(),
             state: "activated".into(),
+            worker_type: worker_type.as_str().into(),
             created_ms: now,
             updated_ms: now,
         };

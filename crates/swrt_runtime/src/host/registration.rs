@@ -45,6 +45,37 @@ impl WorkerState {
     }
 }
 
+/// How a worker's script is run (RegistrationOptions.type): a classic
+/// script, or an ES module whose static imports load with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WorkerType {
+    /// A classic script; `importScripts()` loads more.
+    #[default]
+    Classic,
+    /// An ES module; `import` statements load more, `importScripts()` and
+    /// `import()` throw TypeError.
+    Module,
+}
+
+impl WorkerType {
+    /// The WorkerType enum string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerType::Classic => "classic",
+            WorkerType::Module => "module",
+        }
+    }
+
+    /// Parses the WorkerType enum string.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "classic" => Some(WorkerType::Classic),
+            "module" => Some(WorkerType::Module),
+            _ => None,
+        }
+    }
+}
+
 /// A snapshot of a registration for embedders.
 #[derive(Debug, Clone)]
 pub struct RegistrationInfo {
@@ -108,6 +139,7 @@ pub(crate) fn check_max_scope(
 pub(crate) struct Version {
     pub(crate) id: u64,
     pub(crate) script_url: Url,
+    pub(crate) worker_type: WorkerType,
     /// The script, once fetched (a restored version fetches it on first start).
     script_source: Mutex<Option<String>>,
     imports: Arc<ImportedScripts>,
@@ -167,6 +199,7 @@ impl Version {
             &self.script_url,
             source,
             RealmKind::Worker(WorkerContext {
+                worker_type: self.worker_type,
                 imports: self.imports.clone(),
                 registration: registration.view(),
                 version: self.view(),
@@ -308,6 +341,7 @@ impl Registration {
     pub(crate) fn restored(
         scope: Url,
         script_url: Url,
+        worker_type: WorkerType,
         id: u64,
         ack_limit: std::time::Duration,
     ) -> Self {
@@ -315,9 +349,10 @@ impl Registration {
         let version = Arc::new(Version {
             id,
             script_url,
+            worker_type,
             script_source: Mutex::new(None),
-            // Imports were made during the original install; a restored
-            // worker fetches them again on first use.
+            // Imports (classic or module) were made during the original
+            // install; a restored worker fetches them again on first use.
             imports: Arc::default(),
             state: Mutex::new(WorkerState::Activated),
             runner: tokio::sync::Mutex::new(None),
@@ -349,9 +384,12 @@ impl Registration {
             .collect()
     }
 
-    /// The script URL of the newest worker (installing, else waiting, else active).
-    pub(crate) fn newest_script_url(&self) -> Option<Url> {
-        self.versions().first().map(|v| v.script_url.clone())
+    /// The script URL and type of the newest worker (installing, else
+    /// waiting, else active): what `registration.update()` fetches again.
+    pub(crate) fn newest_script(&self) -> Option<(Url, WorkerType)> {
+        self.versions()
+            .first()
+            .map(|v| (v.script_url.clone(), v.worker_type))
     }
 
     pub(crate) fn active(&self) -> Option<Arc<Version>> {
@@ -436,13 +474,16 @@ impl Registration {
         host: &Arc<HostInner>,
         id: u64,
         script_url: Url,
+        worker_type: WorkerType,
         installing: Option<
             tokio::sync::oneshot::Sender<Result<crate::realm::RegisterResolution, String>>,
         >,
     ) -> Result<(), HostError> {
         let _job = self.jobs.lock().await;
         let mut installing = installing;
-        let result = self.run_update(host, id, script_url, &mut installing).await;
+        let result = self
+            .run_update(host, id, script_url, worker_type, &mut installing)
+            .await;
         if let (Err(error), Some(tx)) = (&result, installing.take()) {
             let _ = tx.send(Err(error.to_string()));
         }
@@ -454,6 +495,7 @@ impl Registration {
         host: &Arc<HostInner>,
         id: u64,
         script_url: Url,
+        worker_type: WorkerType,
         installing: &mut Option<
             tokio::sync::oneshot::Sender<Result<crate::realm::RegisterResolution, String>>,
         >,
@@ -473,9 +515,9 @@ impl Registration {
             script.service_worker_allowed.as_deref(),
         )?;
         // Update step "byte-for-byte identical": an unchanged script of the
-        // newest worker means there is nothing to install.
-        if let Some(newest) = self.versions().last().cloned() {
-            let same_url = newest.script_url == script.url;
+        // newest worker, of the same type, means there is nothing to install.
+        if let Some(newest) = self.versions().first().cloned() {
+            let same_url = newest.script_url == script.url && newest.worker_type == worker_type;
             let same_bytes =
                 newest.script_source.lock().unwrap().as_deref() == Some(script.text.as_str());
             if same_url && same_bytes && newest.state() != WorkerState::Redundant {
@@ -489,6 +531,7 @@ impl Registration {
         let version = Arc::new(Version {
             id,
             script_url: script.url.clone(),
+            worker_type,
             script_source: Mutex::new(Some(script.text)),
             imports: Arc::default(),
             state: Mutex::new(WorkerState::Parsed),
@@ -581,7 +624,7 @@ impl Registration {
             _ => {}
         }
         self.set_state(&version, WorkerState::Activated);
-        host.persist_registration(&self.scope, &version.script_url)
+        host.persist_registration(&self.scope, &version.script_url, version.worker_type)
             .await;
         self.publish(host).await;
         Ok(())

@@ -84,7 +84,7 @@ pub(crate) struct Registered {
     ack_id: f64,
 }
 
-/// `navigator.serviceWorker.register(url, {scope})`: resolves once the new
+/// `navigator.serviceWorker.register(url, {scope, type})`: resolves once the new
 /// worker is installing (Service Workers, Install step "resolve job promise"),
 /// or rejects with TypeError when the script cannot be fetched or evaluated.
 #[op2]
@@ -93,7 +93,12 @@ pub(crate) async fn op_swrt_sw_register(
     state: Rc<RefCell<OpState>>,
     #[string] script_url: String,
     #[string] scope: Option<String>,
+    #[string] worker_type: String,
 ) -> Result<Registered, ContainerError> {
+    // The WorkerType enum was converted by WebIDL in JS.
+    let worker_type = crate::host::WorkerType::parse(&worker_type).ok_or_else(|| {
+        ContainerError::Register(format!("'{worker_type}' is not a valid WorkerType"))
+    })?;
     let (script_url, scope) = {
         let state = state.borrow();
         let base = &state.borrow::<RealmContext>().url;
@@ -114,6 +119,7 @@ pub(crate) async fn op_swrt_sw_register(
         client_id,
         script_url,
         scope,
+        worker_type,
         reply,
     })
     .await

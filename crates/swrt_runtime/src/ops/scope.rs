@@ -75,7 +75,14 @@ pub(crate) fn op_swrt_import_scripts(
     #[serde] urls: Vec<String>,
 ) -> Result<Vec<(String, String)>, ScopeError> {
     let ctx = state.borrow::<RealmContext>();
-    let imports = &state.borrow::<WorkerContext>().imports;
+    let worker = state.borrow::<WorkerContext>();
+    // HTML, importScripts(): a module worker's global throws TypeError.
+    if worker.worker_type == crate::host::WorkerType::Module {
+        return Err(ScopeError::ImportUrl(
+            "Module scripts don't support importScripts().".into(),
+        ));
+    }
+    let imports = &worker.imports;
     let mut resolved = Vec::with_capacity(urls.len());
     for raw in &urls {
         let url = ctx

@@ -30,6 +30,8 @@ pub(crate) struct RealmContext {
 
 /// A service worker's own state.
 pub(crate) struct WorkerContext {
+    /// Classic script or module: decides how the script and its imports load.
+    pub worker_type: crate::host::WorkerType,
     pub imports: Arc<ImportedScripts>,
     pub registration: RegistrationView,
     pub version: WorkerView,

@@ -188,6 +188,7 @@ pub(crate) enum HostRequest {
         client_id: String,
         script_url: Url,
         scope: Option<Url>,
+        worker_type: crate::host::WorkerType,
         reply: oneshot::Sender<Result<RegisterResolution, String>>,
     },
     Registrations {

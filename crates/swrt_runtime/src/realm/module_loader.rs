@@ -1,5 +1,9 @@
-//! Loads ES modules for page realms (`import` in a client script) through the
-//! same [`ScriptLoader`] that serves worker scripts.
+//! Loads ES modules for realms through the same [`ScriptLoader`] that serves
+//! worker scripts: `import` in a page's script, and the static imports of a
+//! module service worker.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use deno_core::{
     resolve_import, ModuleLoadOptions, ModuleLoadReferrer, ModuleLoadResponse, ModuleLoader,
@@ -8,10 +12,15 @@ use deno_core::{
 };
 use deno_error::JsErrorBox;
 
+use super::ImportedScripts;
 use crate::loader::ScriptLoader;
 
 pub(crate) struct RealmModuleLoader {
     pub loader: ScriptLoader,
+    /// A service worker's script resource map: set for worker realms, whose
+    /// imports are recorded while the worker installs and answered from the
+    /// map afterwards (Service Workers, "script resource map").
+    pub worker_imports: Option<Arc<ImportedScripts>>,
 }
 
 impl ModuleLoader for RealmModuleLoader {
@@ -19,8 +28,16 @@ impl ModuleLoader for RealmModuleLoader {
         &self,
         specifier: &str,
         referrer: &str,
-        _kind: ResolutionKind,
+        kind: ResolutionKind,
     ) -> ModuleResolveResponse {
+        // HTML, HostLoadImportedModule: import() is disallowed on a
+        // ServiceWorkerGlobalScope (a worker's code must be known when it
+        // installs).
+        if self.worker_imports.is_some() && matches!(kind, ResolutionKind::DynamicImport) {
+            return Err(JsErrorBox::type_error(format!(
+                "import() is disallowed on ServiceWorkerGlobalScope (importing '{specifier}')"
+            )));
+        }
         resolve_import(specifier, referrer).map_err(JsErrorBox::from_err)
     }
 
@@ -32,14 +49,35 @@ impl ModuleLoader for RealmModuleLoader {
     ) -> ModuleLoadResponse {
         let loader = self.loader.clone();
         let specifier = specifier.clone();
+        let imports = self.worker_imports.clone();
         ModuleLoadResponse::Async(Box::pin(async move {
-            let script = loader.fetch(&specifier).await.map_err(|e| {
-                JsErrorBox::type_error(format!("Failed to load module {specifier}: {e}"))
-            })?;
-            let code = ModuleSourceCode::String(script.text.into());
+            let key = specifier.to_string();
+            let recorded = imports
+                .as_ref()
+                .and_then(|map| map.scripts.lock().unwrap().get(&key).cloned());
+            let text = match recorded {
+                Some(text) => text,
+                None => {
+                    if imports
+                        .as_ref()
+                        .is_some_and(|map| map.install_finished.load(Ordering::Acquire))
+                    {
+                        return Err(JsErrorBox::type_error(format!(
+                            "Failed to load module {specifier}: it was not imported while the worker installed"
+                        )));
+                    }
+                    let script = loader.fetch(&specifier).await.map_err(|e| {
+                        JsErrorBox::type_error(format!("Failed to load module {specifier}: {e}"))
+                    })?;
+                    if let Some(map) = &imports {
+                        map.scripts.lock().unwrap().insert(key, script.text.clone());
+                    }
+                    script.text
+                }
+            };
             Ok(ModuleSource::new(
                 ModuleType::JavaScript,
-                code,
+                ModuleSourceCode::String(text.into()),
                 &specifier,
                 None,
             ))

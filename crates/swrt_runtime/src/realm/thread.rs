@@ -2,6 +2,7 @@
 //! event loop until the host stops it or a limit terminates it.
 
 use std::future::poll_fn;
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Poll;
@@ -14,6 +15,7 @@ use super::module_loader::RealmModuleLoader;
 use super::{HostCommand, RealmContext, RealmKind, RealmShared, RealmSpec};
 use crate::delegate::TerminationReason;
 use crate::error::{HostError, ScriptError};
+use crate::host::WorkerType;
 
 type Ready = oneshot::Sender<Result<v8::IsolateHandle, HostError>>;
 type Evaluated = oneshot::Sender<Result<(), ScriptError>>;
@@ -61,7 +63,7 @@ async fn run_realm(
     let is_page = matches!(spec.kind, RealmKind::Page(_));
     let module_choice = match &spec.kind {
         RealmKind::Page(page) => page.module,
-        RealmKind::Worker(_) => Some(false),
+        RealmKind::Worker(worker) => Some(worker.worker_type == WorkerType::Module),
     };
     let mut spec = spec;
     let start_gate = match &mut spec.kind {
@@ -105,15 +107,20 @@ async fn run_realm(
         };
         let _ = evaluated.send(result);
     } else {
-        // A worker's classic script must evaluate before install; a script
-        // that never yields is bounded by the same budget as an event (the
+        // A worker's script must evaluate before install; a script that
+        // never yields is bounded by the same budget as an event (the
         // watchdog task starts only after `ready`).
-        let guard = EvaluationWatch::arm(isolate.clone(), budget, shared.clone());
-        shared.busy.enter();
-        let result = js.execute_script(url.to_string(), source);
-        shared.busy.leave();
-        drop(guard);
-        if let Err(error) = result {
+        let evaluated = if module_choice == Some(true) {
+            evaluate_worker_module(&mut js, &shared, &url, source, isolate.clone(), budget).await
+        } else {
+            let guard = EvaluationWatch::arm(isolate.clone(), budget, shared.clone());
+            shared.busy.enter();
+            let result = js.execute_script(url.to_string(), source);
+            shared.busy.leave();
+            drop(guard);
+            result.map(drop).map_err(|e| ScriptError::from_js_error(&e))
+        };
+        if let Err(error) = evaluated {
             let terminated = shared.termination.lock().unwrap().clone();
             let _ = ready.send(Err(match terminated {
                 Some(reason) => HostError::Terminated {
@@ -122,7 +129,7 @@ async fn run_realm(
                 },
                 None => HostError::Evaluation {
                     url: url.to_string(),
-                    error: ScriptError::from_js_error(&error),
+                    error,
                 },
             }));
             return;
@@ -177,6 +184,45 @@ async fn run_realm(
     }
     if let Some(reason) = shared.termination.lock().unwrap().clone() {
         tracing::debug!(%url, %reason, "realm thread ends after termination");
+    }
+}
+
+/// Loads a module service worker's graph (its static imports go into the
+/// script resource map) and evaluates it within the evaluation budget.
+async fn evaluate_worker_module(
+    js: &mut JsRuntime,
+    shared: &Arc<RealmShared>,
+    url: &url::Url,
+    source: String,
+    isolate: v8::IsolateHandle,
+    budget: std::time::Duration,
+) -> Result<(), ScriptError> {
+    let id = js
+        .load_main_es_module_from_code(url, source)
+        .await
+        .map_err(|e| ScriptError::from_core_error(&e))?;
+    let guard = EvaluationWatch::arm(isolate, budget, shared.clone());
+    shared.busy.enter();
+    // Evaluation runs the module body and a microtask checkpoint.
+    let evaluation = js.mod_evaluate(id);
+    shared.busy.leave();
+    drop(guard);
+    let mut evaluation = std::pin::pin!(evaluation);
+    let finished = evaluation
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+    // A throw leaves the module errored (the evaluation future itself only
+    // says that evaluation ended).
+    js.get_module_namespace(id)
+        .map_err(|e| ScriptError::from_core_error(&e))?;
+    match finished {
+        Poll::Ready(result) => result.map_err(|e| ScriptError::from_core_error(&e)),
+        // Service Workers, Run Service Worker: a module whose evaluation
+        // waits (top-level await) is not a valid worker, as in Chromium.
+        Poll::Pending => Err(ScriptError::plain(
+            "TypeError: top-level await is disallowed in service workers \
+             (the module's evaluation did not complete synchronously)",
+        )),
     }
 }
 
@@ -321,6 +367,10 @@ fn create_runtime(
         create_params: Some(create_params),
         module_loader: Some(Rc::new(RealmModuleLoader {
             loader: spec.loader.clone(),
+            worker_imports: match &spec.kind {
+                RealmKind::Worker(worker) => Some(worker.imports.clone()),
+                RealmKind::Page(_) => None,
+            },
         })),
         ..Default::default()
     })

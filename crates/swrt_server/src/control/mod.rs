@@ -351,6 +351,9 @@ struct RegisterBody {
     script_url: String,
     #[serde(default)]
     scope: Option<String>,
+    /// `classic` (default) or `module`.
+    #[serde(default, rename = "type")]
+    worker_type: Option<String>,
 }
 
 async fn register_worker(State(ctx): State<Shared>, Json(body): Json<RegisterBody>) -> Response {
@@ -371,7 +374,24 @@ async fn register_worker(State(ctx): State<Shared>, Json(body): Json<RegisterBod
         Ok(s) => s,
         Err(r) => return r,
     };
-    match ctx.host.register(script_url, scope).await {
+    let worker_type = match body.worker_type.as_deref() {
+        None => swrt_runtime::WorkerType::Classic,
+        Some(text) => match swrt_runtime::WorkerType::parse(text) {
+            Some(t) => t,
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "TypeError",
+                    &format!("type {text:?} is not a WorkerType (classic or module)"),
+                )
+            }
+        },
+    };
+    match ctx
+        .host
+        .register_with_type(script_url, scope, worker_type)
+        .await
+    {
         Ok(info) => (StatusCode::OK, Json(registration_json(&info))).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, "RegisterError", &e.to_string()),
     }

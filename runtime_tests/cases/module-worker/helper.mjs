@@ -1,0 +1,4 @@
+export const greeting = "hello from a module";
+export function double(x) {
+  return x * 2;
+}
