@@ -322,6 +322,11 @@ impl RealmShared {
         true
     }
 
+    /// Whether a limit terminated the realm.
+    pub(crate) fn is_terminated(&self) -> bool {
+        self.termination.lock().unwrap().is_some()
+    }
+
     /// Ends every open event with the termination reason (or "worker gone").
     pub(crate) fn fail_pending(&self) {
         let reason = self.termination.lock().unwrap().clone();

@@ -161,6 +161,13 @@ async fn run_realm(
             shared.busy.enter();
             let result = js.poll_event_loop(cx, PollEventLoopOptions::default());
             shared.busy.leave();
+            // The engine may absorb a termination as an ordinary exception
+            // inside a promise job (QuickJS's out-of-memory error does), so
+            // the loop would idle with the event unsettled: the realm is
+            // dead either way.
+            if shared.is_terminated() {
+                return Poll::Ready(Ok(()));
+            }
             result
         });
         tokio::select! {
@@ -170,7 +177,7 @@ async fn run_realm(
                 // Nothing pending at all: the host dropped its end.
                 Ok(()) => break,
                 Err(error) => {
-                    if shared.termination.lock().unwrap().is_some()
+                    if shared.is_terminated()
                         || shared.stopping.load(std::sync::atomic::Ordering::Acquire)
                     {
                         break;
@@ -289,10 +296,10 @@ where
         shared.busy.enter();
         let result = js.poll_event_loop(cx, PollEventLoopOptions::default());
         shared.busy.leave();
+        if shared.is_terminated() {
+            return Poll::Ready(Err(ScriptError::plain("the page was terminated")));
+        }
         if let Poll::Ready(Err(error)) = result {
-            if shared.termination.lock().unwrap().is_some() {
-                return Poll::Ready(Err(ScriptError::plain("the page was terminated")));
-            }
             shared
                 .delegate
                 .uncaught_error(&shared.url, &ScriptError::from_core_error(&error));
@@ -319,10 +326,10 @@ async fn settle(js: &mut JsRuntime, shared: &Arc<RealmShared>) {
         shared.busy.enter();
         let result = js.poll_event_loop(cx, PollEventLoopOptions::default());
         shared.busy.leave();
+        if shared.is_terminated() {
+            return Poll::Ready(());
+        }
         if let Poll::Ready(Err(error)) = result {
-            if shared.termination.lock().unwrap().is_some() {
-                return Poll::Ready(());
-            }
             shared
                 .delegate
                 .uncaught_error(&shared.url, &ScriptError::from_core_error(&error));
@@ -378,11 +385,16 @@ fn create_runtime(
 
     let isolate = js.v8_isolate().thread_safe_handle();
     let heap_shared = shared.clone();
-    js.add_near_heap_limit_callback(move |current, _initial| {
-        // Terminate this realm only; grant headroom so the engine can unwind.
+    js.add_near_heap_limit_callback(move |current, initial| {
+        // Terminate this realm only; grant headroom once so the engine can
+        // unwind. Later calls grant nothing past twice the configured limit:
+        // script that keeps allocating after its termination was requested
+        // (on QuickJS, deno_core cancels a pending termination while it turns
+        // an exception into an error) then gets out-of-memory errors instead
+        // of an ever-doubling heap.
         heap_shared.mark_terminated(TerminationReason::HeapLimitReached);
         isolate.terminate_execution();
-        current.saturating_mul(2)
+        current.max(initial.saturating_mul(2))
     });
 
     let http = spec
