@@ -106,8 +106,7 @@ function fetch(input, init = undefined) {
           mode: requestObject.mode,
           credentials: requestObject.credentials,
           redirect: inner.redirectMode ?? "follow",
-          body: bytes === null ? null : Array.from(bytes),
-        });
+        }, bytes);
         if (answer !== null) {
           const [meta, body] = answer;
           if (settled) return;

@@ -9,7 +9,7 @@ const { domException, request: requestModule, response: responseModule, webidl }
 const { EVENT_INIT_MEMBERS, ExtendableEvent, extendLifetime, isDispatching, setAfterDispatch } = core.loadExtScript(
   "ext:swrt/20_extendable_event.js",
 );
-const { op_swrt_fetch_event_respond } = core.ops;
+const { op_swrt_fetch_event_respond, op_swrt_take_body } = core.ops;
 const { ArrayFrom, ObjectDefineProperty, Promise, PromiseResolve, Symbol, SymbolToStringTag, TypeError, Uint8Array } =
   primordials;
 const { DOMException } = domException;
@@ -132,7 +132,9 @@ function errorMeta(message) {
 function createFetchEvent(data) {
   const init = { method: data.method, headers: data.headers, credentials: data.credentials, redirect: data.redirect };
   if (data.mode !== "navigate") init.mode = data.mode;
-  if (data.body !== null && data.method !== "GET" && data.method !== "HEAD") init.body = new Uint8Array(data.body);
+  // The body waits in this realm's mailbox as bytes; take it either way.
+  const body = data.bodyId === undefined ? null : op_swrt_take_body(data.bodyId);
+  if (body !== null && data.method !== "GET" && data.method !== "HEAD") init.body = body;
   const event = new FetchEvent("fetch", { request: new Request(data.url, init), clientId: data.clientId ?? "" });
   event[_requestId] = data.requestId;
   // Handle Fetch: no respondWith() during dispatch means the network.

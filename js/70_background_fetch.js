@@ -104,7 +104,7 @@ async function requestSpec(request) {
   if (inner.body !== null) {
     // The body is stored with the fetch: read it from a clone so the
     // caller's Request stays usable.
-    body = ArrayFrom(new Uint8Array(await request.clone().arrayBuffer()));
+    body = new Uint8Array(await request.clone().arrayBuffer());
   }
   return {
     method: request.method,
@@ -125,7 +125,7 @@ function isSequence(value) {
 function requestFromSpec(spec) {
   const init = { method: spec.method, headers: spec.headers, mode: spec.mode === "navigate" ? "same-origin" : spec.mode, credentials: spec.credentials };
   if (spec.body !== null && spec.body !== undefined && spec.method !== "GET" && spec.method !== "HEAD") {
-    init.body = new Uint8Array(spec.body);
+    init.body = spec.body;
   }
   return new Request(spec.url, init);
 }

@@ -83,9 +83,9 @@ function bootstrap() {
   setCspProvider(() => connectSrc(contentSecurityPolicies()));
   setConnectSrcProvider(() => connectSrc(contentSecurityPolicies()));
   // Handle Fetch: a controlled page's requests go to its service worker first.
-  setControllerFetch(async (request) => {
+  setControllerFetch(async (request, body) => {
     if (container.controller === null) return null;
-    return await op_swrt_fetch_event(request);
+    return await op_swrt_fetch_event(request, body);
   });
 
   ObjectDefineProperties(globalThis, {

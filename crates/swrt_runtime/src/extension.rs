@@ -38,6 +38,7 @@ deno_core::extension!(
         ops::realm::op_swrt_event_settled,
         ops::realm::op_swrt_report_uncaught,
         ops::realm::op_swrt_take_message,
+        ops::realm::op_swrt_take_body,
         ops::container::op_swrt_sw_update,
         ops::container::op_swrt_sw_unregister,
         ops::background_fetch::op_swrt_bgfetch_fetch,

@@ -12,6 +12,8 @@ const bodies = {
   blob: new Blob(["blob-", "parts"], { type: "application/x-test" }),
   params: new URLSearchParams({ a: "1", b: "two words" }),
   form,
+  // Large bodies cross from JS to the engine as bytes, not number arrays.
+  large: new Uint8Array(24 << 20).map((_, i) => (i * 13) & 255),
 };
 const requests = Object.entries(bodies).map(([kind, body]) =>
   new Request(`{{AUX}}/echo?kind=${kind}`, { method: "POST", body }));

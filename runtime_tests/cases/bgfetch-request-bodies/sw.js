@@ -14,6 +14,8 @@ self.addEventListener("backgroundfetchsuccess", (event) => {
         detail = ` boundary matches ${text.startsWith("--" + boundary)} has file ${text.includes("file contents")}`;
       } else if (kind === "string" || kind === "params" || kind === "blob") {
         detail = ` text ${new TextDecoder().decode(bytes)}`;
+      } else if (kind === "large") {
+        detail = ` pattern intact ${bytes.every((b, i) => b === ((i * 13) & 255))}`;
       } else {
         detail = ` bytes ${Array.from(bytes).join(",")}`;
       }

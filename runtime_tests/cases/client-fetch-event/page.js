@@ -8,5 +8,9 @@ console.log(made.status, await made.text());
 try { await fetch("/broken"); } catch (e) { console.log("broken:", e.name); }
 const echoed = await fetch("/echo-body", { method: "PUT", body: "payload" });
 console.log(await echoed.text());
+// A binary body reaches the worker byte for byte (4 MiB).
+const big = new Uint8Array(4 << 20).map((_, i) => (i * 7) & 255);
+const bigAnswer = await fetch("/checksum", { method: "POST", body: big });
+console.log(await bigAnswer.text());
 const network = await fetch("{{AUX}}/bytes/7");
 console.log("network:", network.status, (await network.arrayBuffer()).byteLength);

@@ -13,6 +13,13 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(Promise.reject(new Error("nope")));
   } else if (url.pathname === "/echo-body") {
     event.respondWith(event.request.text().then((t) => new Response(`got ${t}`)));
+  } else if (url.pathname === "/checksum") {
+    event.respondWith(event.request.arrayBuffer().then((b) => {
+      const bytes = new Uint8Array(b);
+      let sum = 0;
+      for (let i = 0; i < bytes.length; i++) sum = (sum * 31 + bytes[i]) % 1000000007;
+      return new Response(`checksum ${bytes.length} ${sum}`);
+    }));
   }
   // Anything else: no respondWith, the page goes to the network.
 });

@@ -93,7 +93,11 @@ pub fn start() -> String {
         runtime.block_on(async move {
             let app = Router::new()
                 .route("/bytes/{n}", get(bytes))
-                .route("/echo", any(echo))
+                // Upload tests send bodies larger than axum's 2 MB default.
+                .route(
+                    "/echo",
+                    any(echo).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
+                )
                 .route("/status/{code}", get(status));
             let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await

@@ -241,6 +241,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
         HostRequest::FetchEvent {
             client_id,
             mut request,
+            body,
             reply,
         } => {
             // Handle Fetch: a page controlled by an active worker asks it first.
@@ -261,7 +262,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 // (Handle Fetch: the "set of event types to handle").
                 if version.has_fetch_handler().await {
                     let outcome = version
-                        .dispatch(&host, &registration, "fetch", request)
+                        .dispatch_fetch(&host, &registration, request, body)
                         .await;
                     if let Err(error) = &outcome {
                         tracing::warn!("fetch event not delivered: {error}");

@@ -221,18 +221,8 @@ impl Version {
         event_type: &str,
         data: Value,
     ) -> Result<EventOutcome, HostError> {
-        self.activity.fetch_add(1, Ordering::AcqRel);
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        let result = async {
-            let handle = self.running(host, registration).await?;
-            Ok(handle
-                .dispatch(event_type, data, host.limits.wait_until_timeout)
-                .await)
-        }
-        .await;
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
-        self.schedule_idle_stop(host);
-        result
+        self.dispatch_with(host, registration, event_type, data, |_, _| {})
+            .await
     }
 
     /// Dispatches a `message` event carrying `message` (taken by the worker
@@ -242,15 +232,48 @@ impl Version {
         host: &Arc<HostInner>,
         registration: &Registration,
         message: crate::realm::RealmMessage,
+        data: Value,
+    ) -> Result<EventOutcome, HostError> {
+        self.dispatch_with(host, registration, "message", data, |handle, data| {
+            data["messageId"] = Value::from(handle.stash_message(message));
+        })
+        .await
+    }
+
+    /// Dispatches a `fetch` event; the request body, if any, waits in the
+    /// worker's mailbox as bytes (the event data carries its id).
+    pub(crate) async fn dispatch_fetch(
+        self: &Arc<Self>,
+        host: &Arc<HostInner>,
+        registration: &Registration,
+        data: Value,
+        body: Option<Vec<u8>>,
+    ) -> Result<EventOutcome, HostError> {
+        self.dispatch_with(host, registration, "fetch", data, |handle, data| {
+            if let Some(body) = body {
+                data["bodyId"] = Value::from(handle.stash_body(body));
+            }
+        })
+        .await
+    }
+
+    /// Starts the worker if needed, lets `prepare` put what the event needs
+    /// into the running worker, dispatches, and schedules the idle stop.
+    async fn dispatch_with(
+        self: &Arc<Self>,
+        host: &Arc<HostInner>,
+        registration: &Registration,
+        event_type: &str,
         mut data: Value,
+        prepare: impl FnOnce(&RealmHandle, &mut Value),
     ) -> Result<EventOutcome, HostError> {
         self.activity.fetch_add(1, Ordering::AcqRel);
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         let result = async {
             let handle = self.running(host, registration).await?;
-            data["messageId"] = Value::from(handle.stash_message(message));
+            prepare(&handle, &mut data);
             Ok(handle
-                .dispatch("message", data, host.limits.wait_until_timeout)
+                .dispatch(event_type, data, host.limits.wait_until_timeout)
                 .await)
         }
         .await;

@@ -6,7 +6,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use deno_core::{op2, AsyncRefCell, AsyncResult, BufView, OpState, RcRef, Resource, ResourceId};
+use deno_core::{
+    op2, AsyncRefCell, AsyncResult, BufView, JsBuffer, OpState, RcRef, Resource, ResourceId,
+    ToJsBuffer,
+};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use swrt_bgfetch::{
@@ -62,6 +65,56 @@ fn context(state: &OpState) -> Result<BackgroundFetchContext, BgFetchError> {
     })
 }
 
+/// A request as JS hands it over: the body arrives as a `Uint8Array`
+/// (a byte buffer, not an array of numbers).
+#[derive(Deserialize)]
+pub(crate) struct RequestFromJs {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    mode: String,
+    credentials: String,
+    body: Option<JsBuffer>,
+}
+
+impl From<RequestFromJs> for RequestSpec {
+    fn from(r: RequestFromJs) -> Self {
+        RequestSpec {
+            method: r.method,
+            url: r.url,
+            headers: r.headers,
+            mode: r.mode,
+            credentials: r.credentials,
+            body: r.body.map(|b| b.to_vec()),
+        }
+    }
+}
+
+/// A stored request as JS receives it (`record.request`): the body goes
+/// out as a `Uint8Array`.
+#[derive(Serialize)]
+pub(crate) struct RequestToJs {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    mode: String,
+    credentials: String,
+    body: Option<ToJsBuffer>,
+}
+
+impl From<RequestSpec> for RequestToJs {
+    fn from(r: RequestSpec) -> Self {
+        RequestToJs {
+            method: r.method,
+            url: r.url,
+            headers: r.headers,
+            mode: r.mode,
+            credentials: r.credentials,
+            body: r.body.map(ToJsBuffer::from),
+        }
+    }
+}
+
 /// `BackgroundFetchManager.fetch(id, requests, options)`.
 #[op2]
 #[serde]
@@ -69,7 +122,7 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
     state: Rc<RefCell<OpState>>,
     #[string] scope: String,
     #[string] id: String,
-    #[serde] requests: Vec<RequestSpec>,
+    #[serde] requests: Vec<RequestFromJs>,
     #[serde] options: FetchOptions,
     #[serde] csp_connect_src: Option<Vec<String>>,
 ) -> Result<RegistrationData, BgFetchError> {
@@ -101,7 +154,7 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
     let request = FetchRequest {
         scope,
         id,
-        requests,
+        requests: requests.into_iter().map(RequestSpec::from).collect(),
         options,
         origin,
         policy: PolicyContext {
@@ -195,7 +248,7 @@ impl From<QueryOptions> for MatchOptions {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RecordData {
     index: u32,
-    request: RequestSpec,
+    request: RequestToJs,
 }
 
 #[op2]
@@ -203,12 +256,13 @@ pub(crate) struct RecordData {
 pub(crate) async fn op_swrt_bgfetch_match_all(
     state: Rc<RefCell<OpState>>,
     #[string] unique_id: String,
-    #[serde] query: Option<RequestSpec>,
+    #[serde] query: Option<RequestFromJs>,
     #[serde] options: QueryOptions,
 ) -> Result<Vec<RecordData>, BgFetchError> {
     let ctx = context(&state.borrow())?;
     let service = ctx.service.clone();
     let options = MatchOptions::from(options);
+    let query = query.map(RequestSpec::from);
     let records = ctx
         .on_host(async move { service.match_all(&unique_id, query.as_ref(), options).await })
         .await
@@ -217,7 +271,7 @@ pub(crate) async fn op_swrt_bgfetch_match_all(
         .into_iter()
         .map(|r| RecordData {
             index: r.index,
-            request: r.request,
+            request: r.request.into(),
         })
         .collect())
 }

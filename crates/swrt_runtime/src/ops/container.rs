@@ -198,11 +198,13 @@ pub(crate) async fn op_swrt_sw_update(
 pub(crate) async fn op_swrt_fetch_event(
     state: Rc<RefCell<OpState>>,
     #[serde] request: serde_json::Value,
+    #[serde] body: Option<deno_core::JsBuffer>,
 ) -> Option<(crate::realm::FetchEventResponse, deno_core::ToJsBuffer)> {
     let client_id = client_id(&state);
     let response = ask(&state, |reply| HostRequest::FetchEvent {
         client_id,
         request,
+        body: body.map(|b| b.to_vec()),
         reply,
     })
     .await??;

@@ -80,6 +80,23 @@ pub(crate) fn op_swrt_take_message(
     })
 }
 
+/// Takes a FetchEvent's request body out of this realm's mailbox.
+#[op2]
+#[serde]
+pub(crate) fn op_swrt_take_body(
+    state: &mut OpState,
+    #[number] body_id: u64,
+) -> Option<deno_core::ToJsBuffer> {
+    let body = state
+        .borrow::<RealmContext>()
+        .shared
+        .bodies
+        .lock()
+        .unwrap()
+        .remove(&body_id)?;
+    Some(body.into())
+}
+
 /// Turns what JS serialized for `postMessage` into a message that can cross
 /// to another realm's thread (transferred ports leave this realm).
 pub(crate) fn outgoing_message(

@@ -207,6 +207,7 @@ pub(crate) enum HostRequest {
     FetchEvent {
         client_id: String,
         request: serde_json::Value,
+        body: Option<Vec<u8>>,
         reply: oneshot::Sender<Option<FetchEventResponse>>,
     },
     /// The worker's answer to a FetchEvent (`None`: fall back to the network).
@@ -304,6 +305,9 @@ pub(crate) struct RealmShared {
     pub stopping: AtomicBool,
     /// Messages delivered to this realm and not yet taken by its JavaScript.
     pub mailbox: Mutex<HashMap<u64, RealmMessage>>,
+    /// Request bodies of FetchEvents delivered to this realm, as bytes (an
+    /// event's JSON data carries only their id).
+    pub bodies: Mutex<HashMap<u64, Vec<u8>>>,
     /// A worker whose script added a `fetch` listener during evaluation.
     pub has_fetch_handler: AtomicBool,
 }
@@ -371,6 +375,7 @@ impl RealmHandle {
             delegate: spec.delegate.clone(),
             stopping: AtomicBool::new(false),
             mailbox: Mutex::new(HashMap::new()),
+            bodies: Mutex::new(HashMap::new()),
             has_fetch_handler: AtomicBool::new(true),
         });
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
@@ -490,6 +495,13 @@ impl RealmHandle {
     pub(crate) fn stash_message(&self, message: RealmMessage) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.shared.mailbox.lock().unwrap().insert(id, message);
+        id
+    }
+
+    /// Puts a request body in the realm's mailbox; returns its id.
+    pub(crate) fn stash_body(&self, body: Vec<u8>) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.shared.bodies.lock().unwrap().insert(id, body);
         id
     }
 
