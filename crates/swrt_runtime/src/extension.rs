@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use deno_core::{ascii_str_include, Extension, ExtensionFileSource};
 
+use crate::embedded_js::embed;
 use crate::ops;
 
 deno_core::extension!(
@@ -119,7 +120,8 @@ fn shared_lazy_js() -> Vec<ExtensionFileSource> {
     ]
 }
 
-/// deno_webidl, deno_web, the deno_net stand-in and deno_fetch, then swrt_web.
+/// deno_webidl, deno_web, the deno_net stand-in and deno_fetch (their JS
+/// embedded in the binary), then swrt_web.
 fn web_extensions(
     location: url::Url,
     broadcast: deno_web::InMemoryBroadcastChannel,
@@ -132,15 +134,15 @@ fn web_extensions(
     let mut web = swrt_web::init();
     web.lazy_loaded_js_files = std::borrow::Cow::Owned(shared_lazy_js());
     vec![
-        deno_webidl::deno_webidl::init(),
-        deno_web::deno_web::init(
+        embed(deno_webidl::deno_webidl::init()),
+        embed(deno_web::deno_web::init(
             Arc::new(deno_web::BlobStore::default()),
             Some(location),
             false,
             broadcast,
-        ),
+        )),
         net,
-        deno_fetch::deno_fetch::init(deno_fetch::Options::default()),
+        embed(deno_fetch::deno_fetch::init(deno_fetch::Options::default())),
         web,
     ]
 }
