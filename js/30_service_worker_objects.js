@@ -3,12 +3,11 @@
 // objects are kept per version id and per scope so identity holds.
 (function () {
 const { core, primordials } = __bootstrap;
-const { domException, event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
 const { op_swrt_skip_waiting, op_swrt_sw_update, op_swrt_sw_unregister } = core.ops;
 const { Symbol, SymbolToStringTag, TypeError, MapPrototypeGet, MapPrototypeSet, SafeMap, Promise } = primordials;
 const { EventTarget, Event, defineEventHandler, setEventTargetData } = eventModule;
-const { DOMException } = domException;
 
 const illegal = Symbol("illegal constructor");
 const _id = Symbol("version id");
@@ -16,7 +15,7 @@ const _scriptURL = Symbol("script url");
 const _state = Symbol("state");
 const _reg = Symbol("registration data");
 
-// Set by a page realm: how ServiceWorker.postMessage reaches the host.
+// Set by the realm's main script: how ServiceWorker.postMessage reaches the host.
 let postMessageToWorker = null;
 
 class ServiceWorker extends EventTarget {
@@ -40,9 +39,6 @@ class ServiceWorker extends EventTarget {
   postMessage(message, transfer = undefined) {
     webidl.assertBranded(this, ServiceWorkerPrototype);
     webidl.requiredArguments(arguments.length, 1, "Failed to execute 'postMessage' on 'ServiceWorker'");
-    if (postMessageToWorker === null) {
-      throw new DOMException("Posting messages from one service worker to another is not supported by swrt", "NotSupportedError");
-    }
     const transferList = Array.isArray(transfer) ? transfer : (transfer?.transfer ?? []);
     const data = messagePort.serializeJsMessageData(message, transferList);
     // Service Workers postMessage step: if state is "redundant", return.
@@ -165,7 +161,7 @@ async function skipWaiting() {
   await op_swrt_skip_waiting();
 }
 
-function setPageHooks(postMessage) {
+function setPostMessageHook(postMessage) {
   postMessageToWorker = postMessage;
 }
 
@@ -183,7 +179,7 @@ return {
   existingRegistration,
   registrationObject,
   serviceWorkerObjectDescriptors,
-  setPageHooks,
+  setPostMessageHook,
   skipWaiting,
   updateRegistration,
   workerObject,

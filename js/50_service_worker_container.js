@@ -3,7 +3,7 @@
 (function () {
 const { core, primordials } = __bootstrap;
 const { domException, event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
-const { existingRegistration, registrationObject, setPageHooks, workerObject } = core.loadExtScript(
+const { existingRegistration, registrationObject, setPostMessageHook, workerObject } = core.loadExtScript(
   "ext:swrt/30_service_worker_objects.js",
 );
 const { op_swrt_sw_register, op_swrt_sw_register_seen, op_swrt_sw_registrations, op_swrt_sw_post_message, op_swrt_take_message } = core.ops;
@@ -149,9 +149,7 @@ function enableClientMessages() {
 function createContainer(url, controllerView) {
   pageUrl = url;
   container = new ServiceWorkerContainer(illegal, controllerView);
-  setPageHooks((versionId, serialized) => {
-    op_swrt_sw_post_message(versionId, serialized);
-  });
+  setPostMessageHook(op_swrt_sw_post_message);
   return container;
 }
 

@@ -19,6 +19,7 @@ const { fetch } = core.loadExtScript("ext:swrt/10_fetch.js");
 const { dispatchTrusted, ExtendableEvent, ExtendableMessageEvent, extendableEventDescriptors } = core.loadExtScript("ext:swrt/20_extendable_event.js");
 const {
   registrationObject,
+  setPostMessageHook,
   workerObject,
   serviceWorkerObjectDescriptors,
   skipWaiting,
@@ -29,7 +30,7 @@ const { backgroundFetchDescriptors, createBackgroundFetchEvent, onProgress } = c
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 const { createFetchEvent, fetchEventDescriptors } = core.loadExtScript("ext:swrt/41_fetch_event.js");
 
-const { op_swrt_worker_info, op_swrt_import_scripts, op_swrt_take_message } = core.ops;
+const { op_swrt_worker_info, op_swrt_import_scripts, op_swrt_take_message, op_swrt_sw_post_message } = core.ops;
 const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
 const { FunctionPrototypeCall, ObjectGetOwnPropertyDescriptor, ObjectPrototypeIsPrototypeOf, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
 const { WorkerGlobalScope } = globalInterfaces;
@@ -183,6 +184,7 @@ function bootstrap() {
   hideInternals();
   ownRegistration = registrationObject(info.registration);
   ownVersion = workerObject(info.version);
+  setPostMessageHook(op_swrt_sw_post_message);
   commandLoop();
 }
 ObjectDefineProperty(globalThis, SymbolFor("swrt.bootstrap"), nonEnumerable(bootstrap));
@@ -194,7 +196,8 @@ ObjectDefineProperty(globalThis, SymbolFor("swrt.hasFetchHandler"), nonEnumerabl
   return eventModule.listenerCount(globalThis, "fetch") > 0 || typeof globalThis.onfetch === "function";
 }));
 
-// A message from a page: its body and transferred ports wait in the mailbox.
+// A message from a page or a worker: its body and transferred ports wait in
+// the mailbox.
 function messageEvent(data) {
   let body = data?.data ?? null;
   let ports = [];
@@ -209,7 +212,7 @@ function messageEvent(data) {
   return new ExtendableMessageEvent("message", {
     data: body,
     origin: data?.origin ?? "",
-    source: data?.source ? clientObject(data.source) : null,
+    source: data?.source ? clientObject(data.source) : data?.sourceWorker ? workerObject(data.sourceWorker) : null,
     ports,
   });
 }

@@ -42,6 +42,7 @@ deno_core::extension!(
         ops::realm::op_swrt_take_body,
         ops::container::op_swrt_sw_update,
         ops::container::op_swrt_sw_unregister,
+        ops::container::op_swrt_sw_post_message,
         ops::background_fetch::op_swrt_bgfetch_fetch,
         ops::background_fetch::op_swrt_bgfetch_get,
         ops::background_fetch::op_swrt_bgfetch_ids,
@@ -87,7 +88,6 @@ deno_core::extension!(
         ops::container::op_swrt_sw_register_seen,
         ops::container::op_swrt_fetch_event,
         ops::container::op_swrt_sw_registrations,
-        ops::container::op_swrt_sw_post_message,
     ],
 );
 

@@ -10,8 +10,8 @@ use url::Url;
 use super::HostInner;
 use crate::error::{HostError, ScriptError};
 use crate::realm::{
-    ClientInfo, HostCommand, HostRequest, PageContext, PageEvaluation, RealmHandle, RealmKind,
-    RegistrationView,
+    ClientInfo, HostCommand, HostRequest, MessageSender, PageContext, PageEvaluation, RealmHandle,
+    RealmKind, RegistrationView,
 };
 
 /// A page the host runs.
@@ -362,26 +362,41 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let _ = reply.send(found);
         }
         HostRequest::PostToWorker {
-            client_id,
+            sender,
             version_id,
             message,
             reply,
         } => {
-            let (Some(page), Some((registration, version))) =
-                (page(host, &client_id), host.version_by_id(version_id))
-            else {
+            let Some((registration, version)) = host.version_by_id(version_id) else {
+                let _ = reply.send(false);
+                return;
+            };
+            // ExtendableMessageEvent source: the page's Client, or the
+            // sending worker's ServiceWorker object.
+            let data = match &sender {
+                MessageSender::Client(client_id) => page(host, client_id).map(|page| {
+                    json!({
+                        "source": page.info(),
+                        "origin": page.url.origin().ascii_serialization(),
+                    })
+                }),
+                MessageSender::Worker(id) => host.version_by_id(*id).map(|(_, from)| {
+                    json!({
+                        "sourceWorker": from.view(),
+                        "origin": from.script_url.origin().ascii_serialization(),
+                    })
+                }),
+            };
+            let Some(data) = data else {
                 let _ = reply.send(false);
                 return;
             };
             // Counted before replying, so the message event is "in flight"
-            // from the moment the page's postMessage returns.
+            // from the moment the sender's postMessage returns.
             host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
             let _ = reply.send(true);
             let host = host.clone();
-            let source = page.info();
-            let origin = page.url.origin().ascii_serialization();
             tokio::spawn(async move {
-                let data = json!({ "source": source, "origin": origin });
                 if let Err(error) = version
                     .deliver_message(&host, &registration, message, data)
                     .await

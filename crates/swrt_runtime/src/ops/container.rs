@@ -8,7 +8,10 @@ use deno_core::{op2, OpState};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::realm::{HostRequest, PageContext, RealmContext, RegistrationView, WorkerView};
+use crate::realm::{
+    HostRequest, MessageSender, PageContext, RealmContext, RegistrationView, WorkerContext,
+    WorkerView,
+};
 
 #[derive(Debug, thiserror::Error, deno_error::JsError)]
 pub(crate) enum ContainerError {
@@ -221,13 +224,16 @@ pub(crate) fn op_swrt_sw_post_message(
     #[serde] data: deno_web::JsMessageData,
 ) -> Result<(), deno_web::MessagePortError> {
     let message = crate::ops::realm::outgoing_message(state, data)?;
-    let client_id = state.borrow::<PageContext>().client_id.clone();
+    let sender = match state.try_borrow::<PageContext>() {
+        Some(page) => MessageSender::Client(page.client_id.clone()),
+        None => MessageSender::Worker(state.borrow::<WorkerContext>().version.id),
+    };
     let (reply, _) = oneshot::channel();
     let _ = state
         .borrow::<RealmContext>()
         .host_requests
         .send(HostRequest::PostToWorker {
-            client_id,
+            sender,
             version_id,
             message,
             reply,

@@ -221,11 +221,21 @@ pub(crate) enum HostRequest {
         reply: oneshot::Sender<Result<RegistrationView, String>>,
     },
     PostToWorker {
-        client_id: String,
+        sender: MessageSender,
         version_id: u64,
         message: RealmMessage,
         reply: oneshot::Sender<bool>,
     },
+}
+
+/// Who called `ServiceWorker.postMessage()`: the event's `source` is a
+/// Client for a page and a ServiceWorker for a worker.
+#[derive(Debug, Clone)]
+pub(crate) enum MessageSender {
+    /// A page, by client id.
+    Client(String),
+    /// A service worker, by version id.
+    Worker(u64),
 }
 
 /// A structured-serialized message on its way between realms, with the
