@@ -128,6 +128,8 @@ function registrationObject(view) {
 /** Applies a new snapshot: fires `updatefound` and `statechange` where things moved. */
 function updateRegistration(data) {
   const registration = MapPrototypeGet(registrations, data.scope);
+  // A job's reply can arrive after later state pushes: keep the newer state.
+  if (registration && data.generation < registration[_reg].generation) return;
   const before = registration ? registration[_reg] : { installing: null, waiting: null, active: null };
   if (registration) registration[_reg] = data;
   const seen = new SafeMap();

@@ -37,6 +37,14 @@ struct Case {
     /// Longest the run may take before the harness kills it (a hang is a failure).
     #[serde(default = "default_limit")]
     limit_secs: u64,
+    /// Files of the case's copy to delete before this run (an origin whose
+    /// scripts went away).
+    #[serde(default)]
+    remove: Vec<String>,
+    /// Files of the case's copy to (over)write before this run, name to text
+    /// (an origin whose scripts changed).
+    #[serde(default)]
+    write: std::collections::BTreeMap<String, String>,
     /// Further runs on the same data dir, each checked like the first
     /// (state that must survive a restart).
     #[serde(default)]
@@ -109,6 +117,12 @@ fn run_case(dir: &Path, aux: &str) -> Result<(), Failed> {
 }
 
 fn run_one(case: &Case, dir: &Path, data: &Path) -> Result<(), Failed> {
+    for name in &case.remove {
+        std::fs::remove_file(dir.join(name)).map_err(|e| format!("remove {name}: {e}"))?;
+    }
+    for (name, text) in &case.write {
+        std::fs::write(dir.join(name), text).map_err(|e| format!("write {name}: {e}"))?;
+    }
     let mut command = Command::new(env!("CARGO_BIN_EXE_swrt"));
     command.args(
         case.args

@@ -245,6 +245,8 @@ mod tests {
                 created_ms: 1,
                 updated_ms: 2,
                 worker_type: "module".into(),
+                script_source: Some("import './a.js';".into()),
+                imported_scripts: vec![("https://a.test/a.js".into(), "export {};".into())],
             })
             .unwrap();
         }
@@ -253,6 +255,8 @@ mod tests {
         let r = s.get_registration("https://a.test/").unwrap().unwrap();
         assert_eq!(r.script_url, "https://a.test/sw.js");
         assert_eq!(r.worker_type, "module");
+        assert_eq!(r.script_source.as_deref(), Some("import './a.js';"));
+        assert_eq!(r.imported_scripts[0].0, "https://a.test/a.js");
         assert_eq!(s.list_registrations().unwrap().len(), 1);
     }
 

@@ -100,6 +100,12 @@ pub struct SwRegistration {
     pub state: String,
     /// The worker's type: `classic` or `module` (RegistrationOptions.type).
     pub worker_type: String,
+    /// The active worker's script as installed (None for rows written before
+    /// schema 3: the script is fetched when the worker first starts).
+    pub script_source: Option<String>,
+    /// Its script resource map: (URL, text) of every imported script or
+    /// module, in import order.
+    pub imported_scripts: Vec<(String, String)>,
     /// Creation time, ms since epoch.
     pub created_ms: i64,
     /// Last update, ms since epoch.

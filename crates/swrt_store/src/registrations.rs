@@ -13,6 +13,17 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SwRegistration> {
         created_ms: r.get(3)?,
         updated_ms: r.get(4)?,
         worker_type: r.get(5)?,
+        script_source: r.get(6)?,
+        imported_scripts: {
+            let json: String = r.get(7)?;
+            serde_json::from_str(&json).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    7,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?
+        },
     })
 }
 
@@ -21,17 +32,20 @@ impl Store {
     /// existing row is kept).
     pub fn put_registration(&self, reg: &SwRegistration) -> Result<()> {
         self.conn()?.execute(
-            "INSERT INTO sw_registrations(scope, script_url, state, created_ms, updated_ms, worker_type)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO sw_registrations(scope, script_url, state, created_ms, updated_ms,
+                worker_type, script_source, imported_scripts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT(scope) DO UPDATE SET script_url = ?2, state = ?3, updated_ms = ?5,
-                worker_type = ?6",
+                worker_type = ?6, script_source = ?7, imported_scripts = ?8",
             params![
                 reg.scope,
                 reg.script_url,
                 reg.state,
                 reg.created_ms,
                 reg.updated_ms,
-                reg.worker_type
+                reg.worker_type,
+                reg.script_source,
+                serde_json::to_string(&reg.imported_scripts).expect("strings serialize"),
             ],
         )?;
         Ok(())
@@ -42,7 +56,7 @@ impl Store {
         Ok(self
             .conn()?
             .query_row(
-                "SELECT scope, script_url, state, created_ms, updated_ms, worker_type FROM sw_registrations WHERE scope = ?1",
+                "SELECT scope, script_url, state, created_ms, updated_ms, worker_type, script_source, imported_scripts FROM sw_registrations WHERE scope = ?1",
                 [scope],
                 from_row,
             )
@@ -53,7 +67,7 @@ impl Store {
     pub fn list_registrations(&self) -> Result<Vec<SwRegistration>> {
         let conn = self.conn()?;
         let mut st = conn.prepare(
-            "SELECT scope, script_url, state, created_ms, updated_ms, worker_type FROM sw_registrations ORDER BY scope",
+            "SELECT scope, script_url, state, created_ms, updated_ms, worker_type, script_source, imported_scripts FROM sw_registrations ORDER BY scope",
         )?;
         let v = st
             .query_map([], from_row)?

@@ -103,9 +103,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE bg_records ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0;
     "#,
-    // 3: module service workers; rows written before are classic.
+    // 3: module service workers (rows written before are classic), and the
+    // active worker's script and imported scripts, so a restart runs the
+    // code that was installed, without the network.
     r#"
     ALTER TABLE sw_registrations ADD COLUMN worker_type TEXT NOT NULL DEFAULT 'classic';
+    ALTER TABLE sw_registrations ADD COLUMN script_source TEXT;
+    ALTER TABLE sw_registrations ADD COLUMN imported_scripts TEXT NOT NULL DEFAULT '[]';
     "#,
 ];
 
@@ -153,14 +157,17 @@ mod tests {
         )
         .unwrap();
         migrate(&mut conn).unwrap();
-        let (version, worker_type): (i64, String) = conn
+        let (version, worker_type, source, imports): (i64, String, Option<String>, String) = conn
             .query_row(
-                "SELECT (SELECT user_version FROM pragma_user_version), worker_type FROM sw_registrations",
+                "SELECT (SELECT user_version FROM pragma_user_version), worker_type,
+                        script_source, imported_scripts FROM sw_registrations",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
         assert_eq!(worker_type, "classic");
+        assert_eq!(source, None, "fetched again on first start, as before");
+        assert_eq!(imports, "[]");
     }
 }

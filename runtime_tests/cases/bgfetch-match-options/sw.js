@@ -1,4 +1,6 @@
 // match()/matchAll() follow the Cache API's matching rules.
+let successEnded;
+const ended = new Promise((resolve) => { successEnded = resolve; });
 self.addEventListener("backgroundfetchsuccess", (event) => {
   const reg = event.registration;
   event.waitUntil((async () => {
@@ -13,12 +15,14 @@ self.addEventListener("backgroundfetchsuccess", (event) => {
     const record = await reg.match("{{AUX}}/bytes/10?v=2");
     console.log("same object twice", record.responseReady === record.responseReady, record.request === record.request);
     self.savedRegistration = reg;
-  })());
+  })().finally(() => setTimeout(successEnded, 0)));
 });
-self.addEventListener("message", async () => {
+// The message's own lifetime covers the late call, so the run waits for it.
+self.addEventListener("message", (e) => e.waitUntil((async () => {
+  await ended;
   try {
     await self.savedRegistration.matchAll();
   } catch (err) {
     console.log("after the event:", err.name, self.savedRegistration.recordsAvailable);
   }
-});
+})()));

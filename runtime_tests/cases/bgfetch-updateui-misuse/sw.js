@@ -1,5 +1,7 @@
 // updateUI() works once per event, only while the event is active and trusted.
 let saved;
+let successEnded;
+const ended = new Promise((resolve) => { successEnded = resolve; });
 self.addEventListener("backgroundfetchsuccess", (event) => {
   saved = event;
   event.waitUntil((async () => {
@@ -12,8 +14,10 @@ self.addEventListener("backgroundfetchsuccess", (event) => {
     } catch (e) { console.log("untrusted updateUI:", e.name); }
     try { new BackgroundFetchUpdateUIEvent("x", {}); } catch (e) { console.log("missing registration:", e.name); }
     try { new BackgroundFetchEvent("x"); } catch (e) { console.log("missing init:", e.name); }
-  })());
+  })().finally(() => setTimeout(successEnded, 0)));
 });
-self.addEventListener("message", async () => {
-  try { await saved.updateUI({ title: "late" }); } catch (e) { console.log("after the event:", e.name); }
-});
+// The message's own lifetime covers the late call, so the run waits for it.
+self.addEventListener("message", (e) => e.waitUntil((async () => {
+  await ended;
+  try { await saved.updateUI({ title: "late" }); } catch (err) { console.log("after the event:", err.name); }
+})()));

@@ -302,21 +302,23 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             tokio::spawn(async move {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 let job = registration.update(&host, id, script_url, worker_type, Some(tx));
+                // update() resolves with the job promise (the new worker is
+                // installing, or nothing changed), not when the job ends.
                 let answer = async {
-                    match rx.await {
+                    let answer = match rx.await {
                         Ok(Ok((view, seen))) => {
                             let _ = seen.send(());
                             Ok(view)
                         }
                         Ok(Err(e)) => Err(e),
                         Err(_) => Ok(registration.view()),
-                    }
+                    };
+                    let _ = reply.send(answer);
                 };
-                let (result, answer) = tokio::join!(job, answer);
+                let (result, ()) = tokio::join!(job, answer);
                 if let Err(error) = result {
                     tracing::info!("update of {} failed: {error}", registration.scope);
                 }
-                let _ = reply.send(answer);
                 host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
             });
         }

@@ -471,6 +471,8 @@ impl HostInner {
             scope,
             script_url,
             worker_type,
+            row.script_source.clone(),
+            &row.imported_scripts,
             id,
             self.limits.event_timeout,
         ));
@@ -478,12 +480,9 @@ impl HostInner {
     }
 
     /// Records an activated registration so a later run finds it.
-    pub(crate) async fn persist_registration(
-        &self,
-        scope: &Url,
-        script_url: &Url,
-        worker_type: WorkerType,
-    ) {
+    /// The worker's script and script resource map go with it: a later
+    /// run starts the installed code, even when the origin is unreachable.
+    pub(crate) async fn persist_registration(&self, scope: &Url, version: &registration::Version) {
         let Some(context) = self.background_fetch.get().cloned() else {
             return;
         };
@@ -493,9 +492,11 @@ impl HostInner {
             .unwrap_or(0);
         let row = swrt_store::SwRegistration {
             scope: scope.to_string(),
-            script_url: script_url.to_string(),
+            script_url: version.script_url.to_string(),
             state: "activated".into(),
-            worker_type: worker_type.as_str().into(),
+            worker_type: version.worker_type.as_str().into(),
+            script_source: version.installed_source(),
+            imported_scripts: version.imported_scripts(),
             created_ms: now,
             updated_ms: now,
         };

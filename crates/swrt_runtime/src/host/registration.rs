@@ -315,6 +315,25 @@ impl Version {
         }
     }
 
+    /// The script as installed (None until fetched).
+    pub(crate) fn installed_source(&self) -> Option<String> {
+        self.script_source.lock().unwrap().clone()
+    }
+
+    /// The script resource map's imported scripts, sorted by URL.
+    pub(crate) fn imported_scripts(&self) -> Vec<(String, String)> {
+        let mut scripts: Vec<_> = self
+            .imports
+            .scripts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(url, text)| (url.clone(), text.clone()))
+            .collect();
+        scripts.sort();
+        scripts
+    }
+
     /// Whether this version's script listens for `fetch` (known once it ran;
     /// a version that never ran in this process is assumed to).
     pub(crate) async fn has_fetch_handler(&self) -> bool {
@@ -357,6 +376,8 @@ pub(crate) struct Registration {
     jobs: tokio::sync::Mutex<()>,
     /// How long a worker may take to run its `statechange` listeners.
     ack_limit: std::time::Duration,
+    /// Bumped by every state change (see [`RegistrationView::generation`]).
+    generation: AtomicU64,
 }
 
 impl Registration {
@@ -365,18 +386,26 @@ impl Registration {
         scope: Url,
         script_url: Url,
         worker_type: WorkerType,
+        script_source: Option<String>,
+        imported_scripts: &[(String, String)],
         id: u64,
         ack_limit: std::time::Duration,
     ) -> Self {
         let registration = Registration::new(scope, ack_limit);
+        // The installed script and its script resource map come back as
+        // they were. A row from before they were stored has neither: the
+        // worker fetches them on first start.
+        let installed = script_source.is_some();
+        let imports = ImportedScripts {
+            scripts: Mutex::new(imported_scripts.iter().cloned().collect()),
+            install_finished: AtomicBool::new(installed),
+        };
         let version = Arc::new(Version {
             id,
             script_url,
             worker_type,
-            script_source: Mutex::new(None),
-            // Imports (classic or module) were made during the original
-            // install; a restored worker fetches them again on first use.
-            imports: Arc::default(),
+            script_source: Mutex::new(script_source),
+            imports: Arc::new(imports),
             state: Mutex::new(WorkerState::Activated),
             runner: tokio::sync::Mutex::new(None),
             skip_waiting: AtomicBool::new(false),
@@ -394,6 +423,7 @@ impl Registration {
             ack_limit,
             slots: Mutex::default(),
             jobs: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -426,6 +456,7 @@ impl Registration {
             installing: slots.installing.as_ref().map(|v| v.view()),
             waiting: slots.waiting.as_ref().map(|v| v.view()),
             active: slots.active.as_ref().map(|v| v.view()),
+            generation: self.generation.load(Ordering::Acquire),
         }
     }
 
@@ -486,6 +517,7 @@ impl Registration {
 
     fn set_state(&self, version: &Version, state: WorkerState) {
         *version.state.lock().unwrap() = state;
+        self.generation.fetch_add(1, Ordering::AcqRel);
         tracing::debug!(script_url = %version.script_url, state = state.as_str(), "worker state");
     }
 
@@ -538,12 +570,17 @@ impl Registration {
             script.service_worker_allowed.as_deref(),
         )?;
         // Update step "byte-for-byte identical": an unchanged script of the
-        // newest worker, of the same type, means there is nothing to install.
+        // newest worker, of the same type, with unchanged imported scripts,
+        // means there is nothing to install.
         if let Some(newest) = self.versions().first().cloned() {
             let same_url = newest.script_url == script.url && newest.worker_type == worker_type;
             let same_bytes =
                 newest.script_source.lock().unwrap().as_deref() == Some(script.text.as_str());
-            if same_url && same_bytes && newest.state() != WorkerState::Redundant {
+            if same_url
+                && same_bytes
+                && newest.state() != WorkerState::Redundant
+                && imports_unchanged(host, &newest).await?
+            {
                 if let Some(tx) = installing.take() {
                     let (seen_tx, _) = tokio::sync::oneshot::channel();
                     let _ = tx.send(Ok((self.view(), seen_tx)));
@@ -647,11 +684,34 @@ impl Registration {
             _ => {}
         }
         self.set_state(&version, WorkerState::Activated);
-        host.persist_registration(&self.scope, &version.script_url, version.worker_type)
-            .await;
+        host.persist_registration(&self.scope, &version).await;
         self.publish(host).await;
         Ok(())
     }
+}
+
+/// Update step "for each importUrl of the script resource map": fetch every
+/// imported script again and compare it with what the worker installed.
+async fn imports_unchanged(host: &HostInner, newest: &Version) -> Result<bool, HostError> {
+    for (url, installed) in newest.imported_scripts() {
+        let parsed = Url::parse(&url).map_err(|_| HostError::ScriptFetch {
+            url: url.clone(),
+            reason: "not a URL".into(),
+        })?;
+        let fetched =
+            host.loader
+                .fetch(&parsed)
+                .await
+                .map_err(|reason| HostError::ScriptFetch {
+                    url: url.clone(),
+                    reason,
+                })?;
+        if fetched.text != installed {
+            tracing::debug!(%url, "an imported script changed");
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

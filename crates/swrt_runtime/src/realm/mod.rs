@@ -95,6 +95,9 @@ pub struct RegistrationView {
     pub waiting: Option<WorkerView>,
     /// `active` worker, if any.
     pub active: Option<WorkerView>,
+    /// Bumped by every state change: a realm ignores a snapshot older than
+    /// the one it has (a job's reply can arrive after later state pushes).
+    pub generation: u64,
 }
 
 /// A `ServiceWorker` object's data.

@@ -1,0 +1,1 @@
+self.HELPER_VERSION = "classic v1";
