@@ -6,7 +6,10 @@ const first = reg.active;
 await reg.update();
 console.log("unchanged:", reg.active === first, reg.installing, reg.waiting);
 const reg2 = await navigator.serviceWorker.register("counter-sw.js?v=1", { scope: "./two/" });
-await new Promise((r) => setTimeout(r, 200));
+const worker2 = reg2.installing || reg2.waiting || reg2.active;
+if (worker2.state !== "activated") {
+  await new Promise((resolve) => worker2.addEventListener("statechange", () => worker2.state === "activated" && resolve()));
+}
 console.log("two active:", reg2.active !== null);
 try {
   await navigator.serviceWorker.register("missing.js", { scope: "./three/" });

@@ -8,7 +8,8 @@ const reply = () => new Promise((resolve) => {
 let answer = reply();
 reg.active.postMessage("one");
 console.log("page got:", await answer);
-await new Promise((resolve) => setTimeout(resolve, 1000));
+// Well past the 0.2 s idle timeout, also on a loaded machine.
+await new Promise((resolve) => setTimeout(resolve, 2000));
 answer = reply();
 reg.active.postMessage("two");
 console.log("page got:", await answer);
