@@ -356,10 +356,16 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 removed
             };
             let found = !removed.is_empty();
+            // In flight until the stored row is gone, so a run does not end
+            // before a later one would stop finding the registration.
+            host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
+            let host = host.clone();
             tokio::spawn(async move {
+                host.forget_registration(&scope).await;
                 for registration in removed {
                     registration.stop_all().await;
                 }
+                host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
             });
             let _ = reply.send(found);
         }

@@ -505,6 +505,20 @@ impl HostInner {
         }
     }
 
+    /// Deletes an unregistered registration's stored row.
+    pub(crate) async fn forget_registration(&self, scope: &Url) {
+        let Some(context) = self.background_fetch.get().cloned() else {
+            return;
+        };
+        let scope = scope.to_string();
+        if let Err(e) = context
+            .with_store(move |s| s.delete_registration(&scope))
+            .await
+        {
+            tracing::warn!("cannot delete the stored registration: {e}");
+        }
+    }
+
     pub(crate) fn registration_with_scope(&self, scope: &Url) -> Option<Arc<Registration>> {
         self.registrations
             .lock()

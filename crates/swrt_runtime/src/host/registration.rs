@@ -684,7 +684,13 @@ impl Registration {
             _ => {}
         }
         self.set_state(&version, WorkerState::Activated);
-        host.persist_registration(&self.scope, &version).await;
+        // Unregistered while it installed or activated: nothing to keep.
+        if host
+            .registration_with_scope(&self.scope)
+            .is_some_and(|current| Arc::ptr_eq(&current, self))
+        {
+            host.persist_registration(&self.scope, &version).await;
+        }
         self.publish(host).await;
         Ok(())
     }

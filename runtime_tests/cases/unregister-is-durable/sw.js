@@ -1,0 +1,1 @@
+self.addEventListener("activate", () => console.log("activated", location.pathname));
