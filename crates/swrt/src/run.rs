@@ -163,6 +163,11 @@ pub async fn run(args: RunArgs) -> u8 {
         }
         Some(Err(error)) => {
             report(&error);
+            if is_module_syntax_in_classic(&error, origin.script_url.as_ref(), &args) {
+                eprintln!(
+                    "hint: if the worker is an ES module (import/export), run it with --type module (or name it .mjs)"
+                );
+            }
             EXIT_FAILURE
         }
         Some(Ok(())) if delegate.failed() => EXIT_FAILURE,
@@ -182,6 +187,22 @@ fn limits(args: &RunArgs) -> Result<Limits, String> {
         heap_limit_bytes: args.heap_limit_mb.saturating_mul(1024 * 1024),
         idle_timeout: seconds("idle-timeout", args.idle_timeout)?,
     })
+}
+
+/// A classic worker script that does not parse may be an ES module.
+fn is_module_syntax_in_classic(
+    error: &HostError,
+    script_url: Option<&Url>,
+    args: &RunArgs,
+) -> bool {
+    match error {
+        HostError::Evaluation { url, error } => {
+            args.worker_type() == swrt_runtime::WorkerType::Classic
+                && script_url.is_some_and(|script| script.as_str() == url)
+                && error.message.contains("SyntaxError")
+        }
+        _ => false,
+    }
 }
 
 fn report(error: &HostError) {
