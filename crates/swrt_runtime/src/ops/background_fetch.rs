@@ -65,20 +65,22 @@ fn context(state: &OpState) -> Result<BackgroundFetchContext, BgFetchError> {
     })
 }
 
-/// A request as JS hands it over: the body arrives as a `Uint8Array`
-/// (a byte buffer, not an array of numbers).
-#[derive(Deserialize)]
-pub(crate) struct RequestFromJs {
+/// A request as it crosses between JS and Rust: the body is a `Uint8Array`
+/// (a byte buffer, not an array of numbers). JS hands over
+/// `JsRequest<JsBuffer>` and receives `JsRequest<ToJsBuffer>`
+/// (`record.request`).
+#[derive(Deserialize, Serialize)]
+pub(crate) struct JsRequest<B> {
     method: String,
     url: String,
     headers: Vec<(String, String)>,
     mode: String,
     credentials: String,
-    body: Option<JsBuffer>,
+    body: Option<B>,
 }
 
-impl From<RequestFromJs> for RequestSpec {
-    fn from(r: RequestFromJs) -> Self {
+impl From<JsRequest<JsBuffer>> for RequestSpec {
+    fn from(r: JsRequest<JsBuffer>) -> Self {
         RequestSpec {
             method: r.method,
             url: r.url,
@@ -90,21 +92,9 @@ impl From<RequestFromJs> for RequestSpec {
     }
 }
 
-/// A stored request as JS receives it (`record.request`): the body goes
-/// out as a `Uint8Array`.
-#[derive(Serialize)]
-pub(crate) struct RequestToJs {
-    method: String,
-    url: String,
-    headers: Vec<(String, String)>,
-    mode: String,
-    credentials: String,
-    body: Option<ToJsBuffer>,
-}
-
-impl From<RequestSpec> for RequestToJs {
+impl From<RequestSpec> for JsRequest<ToJsBuffer> {
     fn from(r: RequestSpec) -> Self {
-        RequestToJs {
+        JsRequest {
             method: r.method,
             url: r.url,
             headers: r.headers,
@@ -122,7 +112,7 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
     state: Rc<RefCell<OpState>>,
     #[string] scope: String,
     #[string] id: String,
-    #[serde] requests: Vec<RequestFromJs>,
+    #[serde] requests: Vec<JsRequest<JsBuffer>>,
     #[serde] options: FetchOptions,
     #[serde] csp_connect_src: Option<Vec<String>>,
 ) -> Result<RegistrationData, BgFetchError> {
@@ -248,7 +238,7 @@ impl From<QueryOptions> for MatchOptions {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RecordData {
     index: u32,
-    request: RequestToJs,
+    request: JsRequest<ToJsBuffer>,
 }
 
 #[op2]
@@ -256,7 +246,7 @@ pub(crate) struct RecordData {
 pub(crate) async fn op_swrt_bgfetch_match_all(
     state: Rc<RefCell<OpState>>,
     #[string] unique_id: String,
-    #[serde] query: Option<RequestFromJs>,
+    #[serde] query: Option<JsRequest<JsBuffer>>,
     #[serde] options: QueryOptions,
 ) -> Result<Vec<RecordData>, BgFetchError> {
     let ctx = context(&state.borrow())?;
