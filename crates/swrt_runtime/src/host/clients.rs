@@ -119,9 +119,9 @@ fn page(host: &HostInner, id: &str) -> Option<Arc<PageEntry>> {
 
 pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
     match request {
-        HostRequest::SkipWaiting { script_url, reply } => {
-            for registration in host.registrations.lock().unwrap().iter() {
-                registration.mark_skip_waiting(&script_url);
+        HostRequest::SkipWaiting { version_id, reply } => {
+            if let Some((_, version)) = host.version_by_id(version_id) {
+                version.mark_skip_waiting();
             }
             let _ = reply.send(());
         }
@@ -134,16 +134,20 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let _ = reply.send(host.delegate.open_window(&script_url, &url));
         }
         HostRequest::MatchAll {
-            script_url,
+            version_id,
             options,
             reply,
         } => {
             // Clients.matchAll: same-origin window clients, those controlled by
             // this worker unless includeUncontrolled.
-            let own = host.version_by_script(&script_url).map(|(_, v)| v.id);
+            let Some((_, version)) = host.version_by_id(version_id) else {
+                let _ = reply.send(Vec::new());
+                return;
+            };
+            let own = Some(version.id);
             let wants_windows = matches!(options.client_type.as_str(), "window" | "all");
             let clients = if wants_windows {
-                host.pages_of_origin(&script_url)
+                host.pages_of_origin(&version.script_url)
                     .into_iter()
                     .filter(|p| {
                         options.include_uncontrolled || *p.controller.lock().unwrap() == own
@@ -155,8 +159,8 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             };
             let _ = reply.send(clients);
         }
-        HostRequest::Claim { script_url, reply } => {
-            let Some((registration, version)) = host.version_by_script(&script_url) else {
+        HostRequest::Claim { version_id, reply } => {
+            let Some((registration, version)) = host.version_by_id(version_id) else {
                 let _ = reply.send(Err("the worker is not registered".into()));
                 return;
             };
@@ -180,12 +184,12 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let _ = reply.send(Ok(()));
         }
         HostRequest::PostToClient {
-            script_url,
+            version_id,
             client_id,
             message,
             reply,
         } => {
-            let source = host.version_by_script(&script_url).map(|(_, v)| v.view());
+            let source = host.version_by_id(version_id).map(|(_, v)| v.view());
             let delivered = match (page(host, &client_id), source) {
                 (Some(page), Some(source)) => {
                     let message_id = page.handle.stash_message(message);

@@ -549,19 +549,6 @@ impl HostInner {
             .collect()
     }
 
-    /// The version (of any registration) running `script_url`, preferring the active one.
-    fn version_by_script(&self, script_url: &Url) -> Option<(Arc<Registration>, Arc<Version>)> {
-        let registrations = self.registrations.lock().unwrap().clone();
-        registrations.into_iter().find_map(|r| {
-            let found = r
-                .versions()
-                .into_iter()
-                .rev()
-                .find(|v| &v.script_url == script_url);
-            found.map(|v| (r, v))
-        })
-    }
-
     fn version_by_id(&self, id: u64) -> Option<(Arc<Registration>, Arc<Version>)> {
         let registrations = self.registrations.lock().unwrap().clone();
         registrations.into_iter().find_map(|r| {

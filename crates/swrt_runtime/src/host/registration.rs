@@ -315,6 +315,12 @@ impl Version {
         }
     }
 
+    /// `skipWaiting()` was called: activate without waiting for the
+    /// current worker's events.
+    pub(crate) fn mark_skip_waiting(&self) {
+        self.skip_waiting.store(true, Ordering::Release);
+    }
+
     /// The script as installed (None until fetched).
     pub(crate) fn installed_source(&self) -> Option<String> {
         self.script_source.lock().unwrap().clone()
@@ -469,18 +475,6 @@ impl Registration {
             active: describe(&slots.active),
             waiting: describe(&slots.waiting),
             installing: describe(&slots.installing),
-        }
-    }
-
-    pub(crate) fn mark_skip_waiting(&self, script_url: &Url) {
-        let slots = self.slots.lock().unwrap();
-        for version in [&slots.installing, &slots.waiting, &slots.active]
-            .into_iter()
-            .flatten()
-        {
-            if &version.script_url == script_url {
-                version.skip_waiting.store(true, Ordering::Release);
-            }
         }
     }
 

@@ -118,10 +118,16 @@ pub(crate) fn op_swrt_import_scripts(
     Ok(sources)
 }
 
+/// The id of the worker version this realm runs.
+fn own_version(state: &Rc<RefCell<OpState>>) -> u64 {
+    state.borrow().borrow::<WorkerContext>().version.id
+}
+
 #[op2]
 pub(crate) async fn op_swrt_skip_waiting(state: Rc<RefCell<OpState>>) {
-    ask_host(&state, |ctx, reply| HostRequest::SkipWaiting {
-        script_url: ctx.url.clone(),
+    let version_id = own_version(&state);
+    ask_host(&state, |_, reply| HostRequest::SkipWaiting {
+        version_id,
         reply,
     })
     .await;
@@ -129,12 +135,8 @@ pub(crate) async fn op_swrt_skip_waiting(state: Rc<RefCell<OpState>>) {
 
 #[op2]
 pub(crate) async fn op_swrt_clients_claim(state: Rc<RefCell<OpState>>) -> Result<(), ScopeError> {
-    match ask_host(&state, |ctx, reply| HostRequest::Claim {
-        script_url: ctx.url.clone(),
-        reply,
-    })
-    .await
-    {
+    let version_id = own_version(&state);
+    match ask_host(&state, |_, reply| HostRequest::Claim { version_id, reply }).await {
         Some(Ok(())) => Ok(()),
         Some(Err(message)) => Err(ScopeError::InvalidState(message)),
         None => Err(ScopeError::InvalidState("the host has shut down".into())),
@@ -177,8 +179,9 @@ pub(crate) async fn op_swrt_clients_match_all(
     state: Rc<RefCell<OpState>>,
     #[serde] options: MatchAllOptions,
 ) -> Vec<ClientInfo> {
-    ask_host(&state, |ctx, reply| HostRequest::MatchAll {
-        script_url: ctx.url.clone(),
+    let version_id = own_version(&state);
+    ask_host(&state, |_, reply| HostRequest::MatchAll {
+        version_id,
         options,
         reply,
     })
@@ -194,11 +197,12 @@ pub(crate) fn op_swrt_client_post_message(
     #[serde] data: deno_web::JsMessageData,
 ) -> Result<(), deno_web::MessagePortError> {
     let message = crate::ops::realm::outgoing_message(state, data)?;
+    let version_id = state.borrow::<WorkerContext>().version.id;
     let ctx = state.borrow::<RealmContext>();
     // Delivery is asynchronous; a client that went away drops the message.
     let (reply, _) = oneshot::channel();
     let _ = ctx.host_requests.send(HostRequest::PostToClient {
-        script_url: ctx.url.clone(),
+        version_id,
         client_id,
         message,
         reply,

@@ -163,12 +163,14 @@ pub(crate) struct RealmSpec {
 /// Requests from a realm's JavaScript that only the host can answer.
 #[derive(Debug)]
 pub(crate) enum HostRequest {
+    // A worker's requests name it by version id: several versions (an
+    // update of the same URL) or registrations can share a script URL.
     SkipWaiting {
-        script_url: Url,
+        version_id: u64,
         reply: oneshot::Sender<()>,
     },
     Claim {
-        script_url: Url,
+        version_id: u64,
         reply: oneshot::Sender<Result<(), String>>,
     },
     OpenWindow {
@@ -177,12 +179,12 @@ pub(crate) enum HostRequest {
         reply: oneshot::Sender<bool>,
     },
     MatchAll {
-        script_url: Url,
+        version_id: u64,
         options: MatchAllOptions,
         reply: oneshot::Sender<Vec<ClientInfo>>,
     },
     PostToClient {
-        script_url: Url,
+        version_id: u64,
         client_id: String,
         message: RealmMessage,
         reply: oneshot::Sender<bool>,
