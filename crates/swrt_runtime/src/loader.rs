@@ -6,9 +6,19 @@
 
 use std::path::{Component, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
+use futures::StreamExt;
 use tokio::runtime::Handle;
 use url::Url;
+
+/// How long fetching one script may take, headers and body, by default: a
+/// server that stalls fails the registration instead of hanging it.
+pub const DEFAULT_SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest script (or imported script or module) swrt loads: a server
+/// streaming without end fails the registration instead of exhausting memory.
+pub const MAX_SCRIPT_BYTES: usize = 32 << 20;
 
 /// A fetched script: its final URL (after redirects) and its source text.
 #[derive(Debug, Clone)]
@@ -38,6 +48,7 @@ pub struct ScriptLoader {
 
 struct LoaderInner {
     client: reqwest::Client,
+    timeout: Duration,
     local: Option<LocalOriginMapping>,
     handle: Handle,
 }
@@ -63,8 +74,23 @@ impl ScriptLoader {
         ScriptLoader {
             inner: Arc::new(LoaderInner {
                 client,
+                timeout: DEFAULT_SCRIPT_TIMEOUT,
                 local,
                 handle,
+            }),
+        }
+    }
+
+    /// The same loader with another limit on how long one script fetch may
+    /// take ([`DEFAULT_SCRIPT_TIMEOUT`] by default).
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        let inner = &self.inner;
+        ScriptLoader {
+            inner: Arc::new(LoaderInner {
+                client: inner.client.clone(),
+                timeout,
+                local: inner.local.clone(),
+                handle: inner.handle.clone(),
             }),
         }
     }
@@ -81,7 +107,14 @@ impl ScriptLoader {
                     .map_err(|_| format!("not a local path: {url}"))?;
                 read_file(url, path).await
             }
-            "http" | "https" => self.fetch_http(url).await,
+            "http" | "https" => tokio::time::timeout(self.inner.timeout, self.fetch_http(url))
+                .await
+                .map_err(|_| {
+                    format!(
+                        "the server did not deliver the script within {} s",
+                        self.inner.timeout.as_secs_f64()
+                    )
+                })?,
             other => Err(format!(
                 "scheme '{other}' is not supported for worker scripts"
             )),
@@ -158,10 +191,26 @@ impl ScriptLoader {
             .get("service-worker-allowed")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let text = response
-            .text()
-            .await
-            .map_err(|e| format!("network error: {e}"))?;
+        let too_large = || format!("the script is larger than {} MiB", MAX_SCRIPT_BYTES >> 20);
+        if response
+            .content_length()
+            .is_some_and(|len| len > MAX_SCRIPT_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        let mut chunks = response.bytes_stream();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|e| format!("network error: {e}"))?;
+            if body.len() + chunk.len() > MAX_SCRIPT_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        // HTML, fetching a worker script: the body is UTF-8 decoded (a BOM is
+        // dropped), whatever charset the response names.
+        let text = String::from_utf8_lossy(body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&body))
+            .into_owned();
         Ok(ScriptSource {
             url: final_url,
             text,

@@ -257,3 +257,51 @@ async fn an_invalid_root_certificate_makes_start_fail() {
         "{error}"
     );
 }
+
+/// A hostile script server: one that never answers, one that streams
+/// without end. Both end in a precise error, not a hang or unbounded memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_script_servers_fail_the_fetch() {
+    use axum::response::IntoResponse;
+    let app = axum::Router::new()
+        .route(
+            "/stall.js",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                "never"
+            }),
+        )
+        .route(
+            "/endless.js",
+            axum::routing::get(|| async {
+                let chunk = bytes::Bytes::from(vec![b' '; 1 << 20]);
+                let stream = futures::StreamExt::map(futures::stream::repeat(chunk), |c| {
+                    Ok::<_, std::io::Error>(c)
+                });
+                (
+                    [("content-type", "text/javascript")],
+                    axum::body::Body::from_stream(stream),
+                )
+                    .into_response()
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let loader = swrt_runtime::ScriptLoader::new(tokio::runtime::Handle::current(), None)
+        .with_timeout(Duration::from_millis(500));
+    let stalled = loader
+        .fetch(&Url::parse(&format!("{base}/stall.js")).unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        stalled.contains("did not deliver the script within 0.5 s"),
+        "{stalled}"
+    );
+    let endless = swrt_runtime::ScriptLoader::new(tokio::runtime::Handle::current(), None)
+        .fetch(&Url::parse(&format!("{base}/endless.js")).unwrap())
+        .await
+        .unwrap_err();
+    assert!(endless.contains("larger than 32 MiB"), "{endless}");
+}
