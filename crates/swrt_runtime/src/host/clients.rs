@@ -161,7 +161,20 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
         }
         HostRequest::Claim { version_id, reply } => {
             let Some((registration, version)) = host.version_by_id(version_id) else {
-                let _ = reply.send(Err("the worker is not registered".into()));
+                // An unregistered registration's active worker is still an
+                // active worker, but Match Service Worker Registration finds
+                // it for no client any more: nothing is claimed.
+                let answer = if host
+                    .unregistered_active
+                    .lock()
+                    .unwrap()
+                    .contains(&version_id)
+                {
+                    Ok(())
+                } else {
+                    Err("Only the active worker can claim clients.".into())
+                };
+                let _ = reply.send(answer);
                 return;
             };
             if registration.active().map(|a| a.id) != Some(version.id) {
@@ -360,6 +373,10 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 removed
             };
             let found = !removed.is_empty();
+            host.unregistered_active
+                .lock()
+                .unwrap()
+                .extend(removed.iter().filter_map(|r| r.active()).map(|v| v.id));
             // In flight until the stored row is gone, so a run does not end
             // before a later one would stop finding the registration.
             host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);

@@ -226,6 +226,7 @@ impl ServiceWorkerHostBuilder {
             resolver: Arc::new(resolver),
             broadcast: Mutex::new(std::collections::HashMap::new()),
             fetch_events: Mutex::new(std::collections::HashMap::new()),
+            unregistered_active: Mutex::new(std::collections::HashSet::new()),
         });
         handle.spawn(serve_requests(Arc::downgrade(&inner), requests_rx));
         ServiceWorkerHost { inner }
@@ -257,6 +258,9 @@ pub(crate) struct HostInner {
             tokio::sync::oneshot::Sender<Option<crate::realm::FetchEventResponse>>,
         >,
     >,
+    /// Active workers of unregistered registrations, by version id: still
+    /// active workers by the spec (see `Claim`).
+    pub(crate) unregistered_active: Mutex<std::collections::HashSet<u64>>,
     /// One BroadcastChannel bus per origin: same-origin pages and workers
     /// hear each other, other origins don't.
     broadcast: Mutex<std::collections::HashMap<String, deno_web::InMemoryBroadcastChannel>>,
