@@ -53,9 +53,7 @@ async fn run_resumes_after_sigterm() {
     })
     .await;
     // Let some bytes arrive, so there is something to resume from.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    signal(&first, "TERM");
-    let status = wait_exit(&mut first, Duration::from_secs(20)).await;
+    let status = interrupt(&mut first, "TERM", Duration::from_millis(1200)).await;
     assert_eq!(status.code(), Some(143), "SIGTERM exit status");
     assert!(out.lock().unwrap().iter().any(|l| l == "started"));
     assert!(
@@ -128,9 +126,7 @@ async fn serve_resumes_after_sigterm() {
         !seen.requests.lock().unwrap().is_empty()
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    signal(&first, "TERM");
-    let status = wait_exit(&mut first, Duration::from_secs(20)).await;
+    let status = interrupt(&mut first, "TERM", Duration::from_millis(1200)).await;
     assert!(status.success(), "serve exits 0 on SIGTERM: {status:?}");
 
     let (mut second, out, api) = start_serve(data.path()).await;
@@ -189,9 +185,7 @@ async fn demo_resumes_after_ctrl_c_then_answers_from_the_cache() {
             == 2
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    signal(&first, "INT");
-    let status = wait_exit(&mut first, Duration::from_secs(20)).await;
+    let status = interrupt(&mut first, "INT", Duration::from_millis(1000)).await;
     assert_eq!(status.code(), Some(130));
 
     let mut second = demo(&[]);

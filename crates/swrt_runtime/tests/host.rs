@@ -43,6 +43,14 @@ fn origin() -> Url {
     Url::parse("http://localhost/").unwrap()
 }
 
+/// Registers the worker at `path` of the origin; returns its scope.
+async fn register(host: &ServiceWorkerHost, path: &str) -> Url {
+    host.register(origin().join(path).unwrap(), None)
+        .await
+        .unwrap()
+        .scope
+}
+
 fn host_with(
     files: &[(&str, &str)],
     limits: Limits,
@@ -88,16 +96,8 @@ async fn heap_bomb_terminates_only_its_worker_and_restarts_on_demand() {
     };
     let (host, recorder, _dir) =
         host_with(&[("bomb/sw.js", BOMB), ("counter/sw.js", COUNTER)], limits);
-    let bomb = host
-        .register(origin().join("bomb/sw.js").unwrap(), None)
-        .await
-        .unwrap()
-        .scope;
-    let counter = host
-        .register(origin().join("counter/sw.js").unwrap(), None)
-        .await
-        .unwrap()
-        .scope;
+    let bomb = register(&host, "bomb/sw.js").await;
+    let counter = register(&host, "counter/sw.js").await;
 
     let outcome = host
         .dispatch_event(&bomb, "message", json!({"data": "go"}))
@@ -144,11 +144,7 @@ async fn idle_worker_stops_and_loses_memory_then_restarts() {
         ..Limits::default()
     };
     let (host, recorder, _dir) = host_with(&[("sw.js", COUNTER)], limits);
-    let scope = host
-        .register(origin().join("sw.js").unwrap(), None)
-        .await
-        .unwrap()
-        .scope;
+    let scope = register(&host, "sw.js").await;
     host.dispatch_event(&scope, "message", json!({"data": "a"}))
         .await
         .unwrap();
@@ -177,11 +173,7 @@ async fn wait_until_cap_terminates_a_never_ending_event() {
         ..Limits::default()
     };
     let (host, recorder, _dir) = host_with(&[("sw.js", script)], limits);
-    let scope = host
-        .register(origin().join("sw.js").unwrap(), None)
-        .await
-        .unwrap()
-        .scope;
+    let scope = register(&host, "sw.js").await;
     let outcome = host
         .dispatch_event(&scope, "message", json!({}))
         .await
@@ -209,11 +201,7 @@ async fn busy_loop_in_a_timer_is_terminated_and_worker_restarts() {
         ..Limits::default()
     };
     let (host, recorder, _dir) = host_with(&[("sw.js", script)], limits);
-    let scope = host
-        .register(origin().join("sw.js").unwrap(), None)
-        .await
-        .unwrap()
-        .scope;
+    let scope = register(&host, "sw.js").await;
     let outcome = host
         .dispatch_event(&scope, "message", json!({"data": "spin"}))
         .await

@@ -198,15 +198,7 @@ impl StaticOriginBuilder {
         let app = axum::Router::new()
             .fallback(handler::handle)
             .with_state(shared);
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    // Fires on an explicit shutdown and when the handle is dropped.
-                    let _ = rx.await;
-                })
-                .await
-        });
+        let (tx, task) = serve_until_shutdown(listener, app);
         info!(root = %root.display(), %local_addr, %origin, "origin server listening");
         Ok(StaticOrigin {
             local_addr,
@@ -217,6 +209,23 @@ impl StaticOriginBuilder {
             task: Some(task),
         })
     }
+}
+
+/// Serves `app` on `listener` until the returned sender fires or is
+/// dropped, then drains gracefully (the task ends when it has).
+pub(crate) fn serve_until_shutdown(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> (oneshot::Sender<()>, JoinHandle<io::Result<()>>) {
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    (tx, task)
 }
 
 /// A running static origin server.

@@ -106,6 +106,14 @@ pub fn signal(child: &Child, sig: &str) {
     assert!(status.success());
 }
 
+/// Lets the child run for `after` more (a download in flight gets some
+/// bytes to resume from), sends `sig`, and waits up to 20 s for its exit.
+pub async fn interrupt(child: &mut Child, sig: &str, after: Duration) -> ExitStatus {
+    tokio::time::sleep(after).await;
+    signal(child, sig);
+    wait_exit(child, Duration::from_secs(20)).await
+}
+
 /// Waits for the child to exit, at most `limit`; kills it and panics after.
 pub async fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
     let deadline = Instant::now() + limit;

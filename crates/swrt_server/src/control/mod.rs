@@ -143,15 +143,7 @@ impl ControlServerBuilder {
             hub: self.hub,
             token: self.token,
         });
-        let app = router(state);
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-        });
+        let (tx, task) = crate::serve_until_shutdown(listener, router(state));
         tracing::info!(%local_addr, "control API listening");
         Ok(ControlServer {
             local_addr,
@@ -571,16 +563,18 @@ async fn get_fetch(State(ctx): State<Shared>, Path(unique_id): Path<String>) -> 
     }
 }
 
+/// The UI handle of a known fetch (abort, click).
+async fn control(ctx: &Ctx, unique_id: &str) -> Result<FetchControl, Response> {
+    let v = view(ctx, unique_id).await?;
+    Ok(FetchControl::new(engine(ctx)?.clone(), &v))
+}
+
 async fn abort_fetch(State(ctx): State<Shared>, Path(unique_id): Path<String>) -> Response {
-    let v = match view(&ctx, &unique_id).await {
-        Ok(v) => v,
+    let control = match control(&ctx, &unique_id).await {
+        Ok(c) => c,
         Err(r) => return r,
     };
-    let service = match engine(&ctx) {
-        Ok(s) => s.clone(),
-        Err(r) => return r,
-    };
-    match FetchControl::new(service, &v).abort().await {
+    match control.abort().await {
         Ok(aborted) => Json(json!({ "aborted": aborted })).into_response(),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -591,17 +585,12 @@ async fn abort_fetch(State(ctx): State<Shared>, Path(unique_id): Path<String>) -
 }
 
 async fn click_fetch(State(ctx): State<Shared>, Path(unique_id): Path<String>) -> Response {
-    let v = match view(&ctx, &unique_id).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let service = match engine(&ctx) {
-        Ok(s) => s.clone(),
+    let control = match control(&ctx, &unique_id).await {
+        Ok(c) => c,
         Err(r) => return r,
     };
     // The click event may run for long (waitUntil); answer once it is
     // delivered rather than holding the request open. Errors are logged.
-    let control = FetchControl::new(service, &v);
     tokio::spawn(async move {
         if let Err(e) = control.click().await {
             tracing::warn!("backgroundfetchclick for {}: {e}", control.unique_id());
