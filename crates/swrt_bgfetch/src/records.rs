@@ -265,11 +265,13 @@ impl BodyState {
                 Some(rx) => {
                     let l = rx.borrow_and_update().clone();
                     match self.generation {
-                        None => self.generation = Some(l.generation),
-                        Some(g) if g != l.generation => {
+                        // A restart only matters once bytes were delivered:
+                        // every fresh response starts a new generation, the
+                        // first one included.
+                        Some(g) if g != l.generation && self.pos > 0 => {
                             return Err(RecordError::Io("the download restarted from zero".into()))
                         }
-                        _ => {}
+                        _ => self.generation = Some(l.generation),
                     }
                     let src = match l.packed_offset {
                         Some(off) => (store.pack_body_path(&self.unique_id), off),
@@ -300,9 +302,16 @@ impl BodyState {
             };
             if self.pos < avail {
                 if self.file.is_none() {
-                    let mut f = tokio::fs::File::open(&path)
-                        .await
-                        .map_err(|e| RecordError::Io(e.to_string()))?;
+                    let mut f = match tokio::fs::File::open(&path).await {
+                        Ok(f) => f,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            // The fetch settled and its bodies were cleaned
+                            // up before this reader opened the file: say so.
+                            load_record(&self.inner, &self.unique_id, self.index).await?;
+                            return Err(RecordError::Io(format!("body file missing: {e}")));
+                        }
+                        Err(e) => return Err(RecordError::Io(e.to_string())),
+                    };
                     f.seek(std::io::SeekFrom::Start(offset + self.pos))
                         .await
                         .map_err(|e| RecordError::Io(e.to_string()))?;

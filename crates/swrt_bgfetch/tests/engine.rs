@@ -418,11 +418,21 @@ async fn out_of_order_completion_and_streaming_while_running() {
     let srv = start_server().await;
     let dir = tempfile::tempdir().unwrap();
     let (svc, rec) = start_engine(dir.path(), test_limits()).await;
+    // The success event lasts until both bodies are read, as a worker's
+    // handler would keep it; otherwise a slow reader races the clean-up.
+    let hold = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    rec.hold.set(hold.clone()).unwrap();
     let urls = vec![
-        srv.url("n=200000&delay_ms=10&chunk=8000&key=slow"),
+        srv.url("n=200000&head_delay_ms=200&delay_ms=10&chunk=8000&key=slow"),
         srv.url("n=1000&key=fast"),
     ];
     let reg = svc.fetch(request(&srv.base, "ooo", &urls)).await.unwrap();
+    // A reader of record 0 that starts before its response arrives (the
+    // first response is a new generation) still gets every byte in order.
+    let early = {
+        let (svc, uid) = (svc.clone(), reg.unique_id.clone());
+        tokio::spawn(async move { read_body(&svc, &uid, 0).await })
+    };
     // Record 1 finishes while record 0 is still running.
     let meta = svc.response_ready(&reg.unique_id, 1).await.unwrap();
     assert_eq!(meta.status, 200);
@@ -433,6 +443,9 @@ async fn out_of_order_completion_and_streaming_while_running() {
     // Stream record 0 while it downloads: we get every byte in order.
     let slow = read_body(&svc, &reg.unique_id, 0).await.unwrap();
     assert_eq!(sha(&slow), sha(&pattern(200_000)));
+    let early = early.await.unwrap().unwrap();
+    assert_eq!(sha(&early), sha(&pattern(200_000)));
+    hold.add_permits(1);
     tokio::time::timeout(Duration::from_secs(30), svc.wait_idle())
         .await
         .unwrap();

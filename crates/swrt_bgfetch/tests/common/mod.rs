@@ -67,8 +67,8 @@ impl Drop for InflightGuard {
 /// n (size), key (attempt counter), cut (drop the connection after this
 /// absolute offset), cuts (how many attempts are cut, default 1), etag,
 /// etag2 (ETag from the second attempt on), ignore_range, status, gzip,
-/// delay_ms (per chunk), chunk, redirect (hops left), acao, acac, expose,
-/// allow_methods, allow_headers.
+/// delay_ms (per chunk), head_delay_ms (before the response head), chunk,
+/// redirect (hops left), acao, acac, expose, allow_methods, allow_headers.
 pub async fn start_server() -> TestServer {
     let state = Arc::new(ServerState::default());
     let app = Router::new()
@@ -108,6 +108,10 @@ async fn handler(
         body_len: body.len(),
         at: std::time::Instant::now(),
     });
+    let head_delay = num("head_delay_ms", 0) as u64;
+    if head_delay > 0 {
+        tokio::time::sleep(Duration::from_millis(head_delay)).await;
+    }
     let mut b = Response::builder();
     if let Some(a) = get("acao") {
         b = b.header("access-control-allow-origin", a);
@@ -260,6 +264,10 @@ pub struct Recorder {
     pub svc: std::sync::OnceLock<BackgroundFetchService>,
     pub events: Mutex<Vec<Event>>,
     pub notify: tokio::sync::Notify,
+    /// When set, a terminal event's lifetime lasts until the test adds a
+    /// permit, as a worker's `waitUntil` would hold it open: records stay
+    /// readable meanwhile.
+    pub hold: std::sync::OnceLock<Arc<tokio::sync::Semaphore>>,
 }
 
 #[async_trait::async_trait]
@@ -289,6 +297,9 @@ impl EventDispatcher for Recorder {
             .unwrap()
             .push((ev.kind, ev.registration, recs));
         self.notify.notify_waiters();
+        if let (Some(hold), false) = (self.hold.get(), ev.kind == EventKind::Click) {
+            let _ = hold.acquire().await.map(|p| p.forget());
+        }
         Ok(DispatchOutcome::Handled)
     }
 }
