@@ -110,14 +110,16 @@ class ServiceWorkerRegistration extends EventTarget {
 const ServiceWorkerRegistrationPrototype = ServiceWorkerRegistration.prototype;
 defineEventHandler(ServiceWorkerRegistration.prototype, "updatefound");
 
+// By registration id: a scope registered again after unregister() is a new
+// registration with a new object; the old object keeps the old registration.
 const registrations = new SafeMap();
 
-/** The registration object for `view.scope` (one per scope per realm). */
+/** The registration object for `view.id` (one per registration per realm). */
 function registrationObject(view) {
-  let registration = MapPrototypeGet(registrations, view.scope);
+  let registration = MapPrototypeGet(registrations, view.id);
   if (registration === undefined) {
     registration = new ServiceWorkerRegistration(illegal, view);
-    MapPrototypeSet(registrations, view.scope, registration);
+    MapPrototypeSet(registrations, view.id, registration);
     for (const key of ["installing", "waiting", "active"]) workerObject(view[key]);
   } else {
     updateRegistration(view);
@@ -127,7 +129,7 @@ function registrationObject(view) {
 
 /** Applies a new snapshot: fires `updatefound` and `statechange` where things moved. */
 function updateRegistration(data) {
-  const registration = MapPrototypeGet(registrations, data.scope);
+  const registration = MapPrototypeGet(registrations, data.id);
   // A job's reply can arrive after later state pushes: keep the newer state.
   if (registration && data.generation < registration[_reg].generation) return;
   const before = registration ? registration[_reg] : { installing: null, waiting: null, active: null };
@@ -155,8 +157,8 @@ function updateRegistration(data) {
   }
 }
 
-function existingRegistration(scope) {
-  return MapPrototypeGet(registrations, scope);
+function existingRegistration(view) {
+  return MapPrototypeGet(registrations, view.id);
 }
 
 async function skipWaiting() {

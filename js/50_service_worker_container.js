@@ -155,7 +155,7 @@ function createContainer(url, controllerView) {
 
 /** A registration snapshot arrived from the host. */
 function onRegistration(view) {
-  if (existingRegistration(view.scope)) registrationObject(view);
+  if (existingRegistration(view)) registrationObject(view);
   if (view.active && scopeMatches(view.scope, pageUrl)) {
     container[_resolveReady](registrationObject(view));
   }

@@ -40,7 +40,14 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
     };
     let snapshot = RegistrationSnapshot::from_row(&row);
     let kind = EventKind::terminal_for(&snapshot);
-    if let Some(d) = &inner.dispatcher {
+    let abandoned = inner
+        .abandoned
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(uid);
+    if abandoned {
+        tracing::info!(fetch = %uid, "registration gone: no terminal event");
+    } else if let Some(d) = &inner.dispatcher {
         let mut attempt = u32::from(redispatch);
         let mut failures = 0;
         loop {

@@ -39,6 +39,9 @@ pub(crate) struct Inner {
     pub progress: ProgressHub,
     pub running: Mutex<HashMap<String, Arc<FetchCtx>>>,
     pub permissions: Mutex<HashMap<String, bool>>,
+    /// Fetches whose service worker registration went away: they end
+    /// without a terminal event (see `abandon_registration`).
+    pub abandoned: Mutex<std::collections::HashSet<String>>,
     /// Number of controller and completion tasks alive (for `wait_idle`).
     pub jobs: watch::Sender<usize>,
     /// Cancelled by [`crate::BackgroundFetchService::shutdown`]; every

@@ -78,6 +78,7 @@ impl BackgroundFetchServiceBuilder {
             progress: ProgressHub::new(),
             running: Mutex::new(HashMap::new()),
             permissions: Mutex::new(HashMap::new()),
+            abandoned: Mutex::new(std::collections::HashSet::new()),
             jobs: watch::channel(0).0,
             shutdown: tokio_util::sync::CancellationToken::new(),
             shutdown_done: tokio::sync::OnceCell::new(),
@@ -322,6 +323,38 @@ impl BackgroundFetchService {
             return Ok(false);
         };
         self.abort_unique(&row.unique_id).await
+    }
+
+    /// The service worker registration of `scope` was unregistered: its
+    /// active fetches stop as aborted, without a terminal event, since no
+    /// worker is left to receive one (and a worker registered later for the
+    /// same scope must not get another registration's events). Chromium
+    /// abandons a deleted registration's fetches the same way. Returns how
+    /// many fetches were stopped.
+    pub async fn abandon_registration(&self, scope: &str) -> Result<usize, EngineError> {
+        let mut stopped = 0;
+        for id in self.ids(scope).await? {
+            let s = scope.to_string();
+            let Some(row) = self
+                .inner
+                .data
+                .run(move |st| st.active_fetch(&s, &id))
+                .await?
+            else {
+                continue;
+            };
+            // Marked first: completion may start as soon as it is settled.
+            self.inner
+                .abandoned
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(row.unique_id.clone());
+            if self.abort_unique(&row.unique_id).await? {
+                tracing::info!(fetch = %row.unique_id, %scope, "registration unregistered: fetch abandoned");
+                stopped += 1;
+            }
+        }
+        Ok(stopped)
     }
 
     /// Abort by internal id.

@@ -452,6 +452,38 @@ async fn out_of_order_completion_and_streaming_while_running() {
     assert_eq!(rec.terminal(&reg.unique_id)[0].0, EventKind::Success);
 }
 
+/// Unregistering the service worker registration stops its fetches as
+/// aborted, with no terminal event for any worker; other scopes go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_registration_ends_without_an_event() {
+    let srv = start_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, rec) = start_engine(dir.path(), test_limits()).await;
+    let scope = format!("{}/", srv.base);
+    let slow = vec![srv.url("n=2000000&delay_ms=20&chunk=4000&key=gone")];
+    let gone = svc.fetch(request(&srv.base, "gone", &slow)).await.unwrap();
+    let mut other = request(&srv.base, "kept", &[srv.url("n=5000&key=kept")]);
+    other.scope = format!("{}/other/", srv.base);
+    let kept = svc.fetch(other).await.unwrap();
+    assert_eq!(svc.abandon_registration(&scope).await.unwrap(), 1);
+    assert_eq!(svc.abandon_registration(&scope).await.unwrap(), 0);
+    tokio::time::timeout(Duration::from_secs(30), svc.wait_idle())
+        .await
+        .unwrap();
+    assert!(rec.terminal(&gone.unique_id).is_empty(), "no event for it");
+    let row = svc
+        .get_by_unique_id(&gone.unique_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.failure_reason, FailureReason::Aborted);
+    assert!(svc.ids(&scope).await.unwrap().is_empty());
+    assert!(svc.records(&gone.unique_id).await.is_err(), "records gone");
+    let ev = rec.terminal(&kept.unique_id);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].0, EventKind::Success);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_once_then_false() {
     let srv = start_server().await;

@@ -24,6 +24,11 @@ pub(crate) struct PageEntry {
 }
 
 impl PageEntry {
+    /// Version id of the worker controlling this page, if any.
+    pub(crate) fn controller_id(&self) -> Option<u64> {
+        *self.controller.lock().unwrap()
+    }
+
     fn info(&self) -> ClientInfo {
         ClientInfo {
             id: self.id.clone(),
@@ -161,24 +166,18 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
         }
         HostRequest::Claim { version_id, reply } => {
             let Some((registration, version)) = host.version_by_id(version_id) else {
-                // An unregistered registration's active worker is still an
-                // active worker, but Match Service Worker Registration finds
-                // it for no client any more: nothing is claimed.
-                let answer = if host
-                    .unregistered_active
-                    .lock()
-                    .unwrap()
-                    .contains(&version_id)
-                {
-                    Ok(())
-                } else {
-                    Err("Only the active worker can claim clients.".into())
-                };
-                let _ = reply.send(answer);
+                let _ = reply.send(Err("Only the active worker can claim clients.".into()));
                 return;
             };
             if registration.active().map(|a| a.id) != Some(version.id) {
                 let _ = reply.send(Err("Only the active worker can claim clients.".into()));
+                return;
+            }
+            if registration.is_unregistered() {
+                // Still an active worker, but Match Service Worker
+                // Registration finds its registration for no client any
+                // more: nothing is claimed.
+                let _ = reply.send(Ok(()));
                 return;
             }
             let view = version.view();
@@ -358,37 +357,28 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let _ = reply.send(views);
         }
         HostRequest::Unregister { scope, reply } => {
-            let removed = {
-                let mut all = host.registrations.lock().unwrap();
-                let before = all.len();
-                let mut removed = Vec::new();
-                all.retain(|r| {
-                    let keep = r.scope != scope;
-                    if !keep {
-                        removed.push(r.clone());
-                    }
-                    keep
-                });
-                debug_assert!(all.len() + removed.len() == before);
-                removed
+            let Some(registration_id) = host.unregister(&scope) else {
+                let _ = reply.send(false);
+                return;
             };
-            let found = !removed.is_empty();
-            host.unregistered_active
-                .lock()
-                .unwrap()
-                .extend(removed.iter().filter_map(|r| r.active()).map(|v| v.id));
-            // In flight until the stored row is gone, so a run does not end
-            // before a later one would stop finding the registration.
+            // In flight until the registration is cleared, so a run does not
+            // end before a later one would stop finding it.
             host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
             let host = host.clone();
             tokio::spawn(async move {
+                // Gone from the store and its background fetches stopped
+                // before the promise resolves: what the page does next (a
+                // restart, a new registration of the scope) finds neither.
                 host.forget_registration(&scope).await;
-                for registration in removed {
-                    registration.stop_all().await;
+                if let Some(context) = host.background_fetch.get() {
+                    if let Err(e) = context.service.abandon_registration(scope.as_str()).await {
+                        tracing::warn!(%scope, "cannot stop the background fetches of an unregistered registration: {e}");
+                    }
                 }
+                let _ = reply.send(true);
+                host.try_clear_registration(registration_id).await;
                 host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
             });
-            let _ = reply.send(found);
         }
         HostRequest::PostToWorker {
             sender,

@@ -226,7 +226,7 @@ impl ServiceWorkerHostBuilder {
             resolver: Arc::new(resolver),
             broadcast: Mutex::new(std::collections::HashMap::new()),
             fetch_events: Mutex::new(std::collections::HashMap::new()),
-            unregistered_active: Mutex::new(std::collections::HashSet::new()),
+            uninstalling: Mutex::new(Vec::new()),
         });
         handle.spawn(serve_requests(Arc::downgrade(&inner), requests_rx));
         ServiceWorkerHost { inner }
@@ -248,7 +248,7 @@ pub(crate) struct HostInner {
     pub(crate) requests: mpsc::UnboundedSender<HostRequest>,
     next_version_id: AtomicU64,
     /// Register jobs started by pages that have not finished yet.
-    jobs_in_flight: AtomicUsize,
+    pub(crate) jobs_in_flight: AtomicUsize,
     /// Host-name resolution for every client of the host.
     pub(crate) resolver: Arc<crate::HostResolver>,
     /// FetchEvents waiting for their worker's answer, by request id.
@@ -258,9 +258,10 @@ pub(crate) struct HostInner {
             tokio::sync::oneshot::Sender<Option<crate::realm::FetchEventResponse>>,
         >,
     >,
-    /// Active workers of unregistered registrations, by version id: still
-    /// active workers by the spec (see `Claim`).
-    pub(crate) unregistered_active: Mutex<std::collections::HashSet<u64>>,
+    /// Registrations that `unregister()` removed from the scope map but that
+    /// are not cleared yet: a page they control keeps its controller, and
+    /// their workers finish the events they have (Try Clear Registration).
+    uninstalling: Mutex<Vec<Arc<Registration>>>,
     /// One BroadcastChannel bus per origin: same-origin pages and workers
     /// hear each other, other origins don't.
     broadcast: Mutex<std::collections::HashMap<String, deno_web::InMemoryBroadcastChannel>>,
@@ -428,7 +429,8 @@ impl ServiceWorkerHost {
         for page in pages {
             page.close().await;
         }
-        let registrations: Vec<_> = self.inner.registrations.lock().unwrap().clone();
+        let mut registrations: Vec<_> = self.inner.registrations.lock().unwrap().clone();
+        registrations.extend(self.inner.uninstalling.lock().unwrap().iter().cloned());
         for registration in registrations {
             registration.stop_all().await;
         }
@@ -446,7 +448,8 @@ impl HostInner {
         Ok(match all.iter().find(|r| r.scope == scope) {
             Some(r) => r.clone(),
             None => {
-                let r = Arc::new(Registration::new(scope, self.limits.event_timeout));
+                let id = self.next_version_id.fetch_add(1, Ordering::Relaxed);
+                let r = Arc::new(Registration::new(id, scope, self.limits.event_timeout));
                 all.push(r.clone());
                 r
             }
@@ -470,14 +473,15 @@ impl HostInner {
             );
             return;
         };
-        let id = self.next_version_id.fetch_add(1, Ordering::Relaxed);
+        let registration_id = self.next_version_id.fetch_add(1, Ordering::Relaxed);
+        let version_id = self.next_version_id.fetch_add(1, Ordering::Relaxed);
         let registration = Arc::new(Registration::restored(
             scope,
             script_url,
             worker_type,
             row.script_source.clone(),
             &row.imported_scripts,
-            id,
+            (registration_id, version_id),
             self.limits.event_timeout,
         ));
         self.registrations.lock().unwrap().push(registration);
@@ -523,6 +527,63 @@ impl HostInner {
         }
     }
 
+    /// Service Workers "Unregister": removes the registration from the scope
+    /// map (later lookups, registers and pages do not find it) and returns
+    /// its id, or None when no registration has that scope. The caller
+    /// resolves the page's promise, then forgets the stored row and runs
+    /// [`Self::try_clear_registration`].
+    pub(crate) fn unregister(&self, scope: &Url) -> Option<u64> {
+        let registration = {
+            let mut all = self.registrations.lock().unwrap();
+            let index = all.iter().position(|r| &r.scope == scope)?;
+            all.remove(index)
+        };
+        registration.mark_unregistered();
+        let id = registration.id;
+        self.uninstalling.lock().unwrap().push(registration);
+        Some(id)
+    }
+
+    /// Service Workers "Try Clear Registration": an unregistered registration
+    /// is cleared (every worker redundant and stopped) once no page is
+    /// controlled by it, no update job is running for it and its workers
+    /// have no events in flight. Called again when any of those ends.
+    pub(crate) async fn try_clear_registration(self: &Arc<Self>, registration_id: u64) {
+        let Some(registration) = self
+            .uninstalling
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.id == registration_id)
+            .cloned()
+        else {
+            return;
+        };
+        // A running job tries again when it ends.
+        let Some(_job) = registration.try_hold_jobs() else {
+            return;
+        };
+        let ids: Vec<u64> = registration.versions().iter().map(|v| v.id).collect();
+        let in_use = self
+            .pages
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|p| p.controller_id().is_some_and(|id| ids.contains(&id)));
+        if in_use || registration.events_in_flight() > 0 {
+            return;
+        }
+        let claimed = {
+            let mut list = self.uninstalling.lock().unwrap();
+            let before = list.len();
+            list.retain(|r| r.id != registration_id);
+            list.len() < before
+        };
+        if claimed {
+            registration.clear(self).await;
+        }
+    }
+
     pub(crate) fn registration_with_scope(&self, scope: &Url) -> Option<Arc<Registration>> {
         self.registrations
             .lock()
@@ -553,8 +614,10 @@ impl HostInner {
             .collect()
     }
 
+    /// A worker version of a registration, unregistered ones included.
     fn version_by_id(&self, id: u64) -> Option<(Arc<Registration>, Arc<Version>)> {
-        let registrations = self.registrations.lock().unwrap().clone();
+        let mut registrations = self.registrations.lock().unwrap().clone();
+        registrations.extend(self.uninstalling.lock().unwrap().iter().cloned());
         registrations.into_iter().find_map(|r| {
             r.versions()
                 .into_iter()

@@ -279,6 +279,16 @@ impl Version {
         .await;
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
         self.schedule_idle_stop(host);
+        if registration.is_unregistered() {
+            // The last event of an unregistered registration may be what
+            // kept it from being cleared.
+            host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
+            let (host, id) = (host.clone(), registration.id);
+            tokio::spawn(async move {
+                host.try_clear_registration(id).await;
+                host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
+            });
+        }
         result
     }
 
@@ -376,8 +386,14 @@ struct Slots {
 }
 
 pub(crate) struct Registration {
+    /// Host-unique: a scope registered again after `unregister()` is a new
+    /// registration, with new `ServiceWorkerRegistration` objects.
+    pub(crate) id: u64,
     pub(crate) scope: Url,
     slots: Mutex<Slots>,
+    /// Removed from the scope map by `unregister()`; cleared once no page
+    /// uses it and its workers have no events in flight.
+    unregistered: AtomicBool,
     /// Serialises Update jobs for this scope (the spec's job queue).
     jobs: tokio::sync::Mutex<()>,
     /// How long a worker may take to run its `statechange` listeners.
@@ -394,10 +410,11 @@ impl Registration {
         worker_type: WorkerType,
         script_source: Option<String>,
         imported_scripts: &[(String, String)],
-        id: u64,
+        ids: (u64, u64),
         ack_limit: std::time::Duration,
     ) -> Self {
-        let registration = Registration::new(scope, ack_limit);
+        let (registration_id, id) = ids;
+        let registration = Registration::new(registration_id, scope, ack_limit);
         // The installed script and its script resource map come back as
         // they were. A row from before they were stored has neither: the
         // worker fetches them on first start.
@@ -423,11 +440,13 @@ impl Registration {
         registration
     }
 
-    pub(crate) fn new(scope: Url, ack_limit: std::time::Duration) -> Self {
+    pub(crate) fn new(id: u64, scope: Url, ack_limit: std::time::Duration) -> Self {
         Registration {
+            id,
             scope,
             ack_limit,
             slots: Mutex::default(),
+            unregistered: AtomicBool::new(false),
             jobs: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
         }
@@ -451,6 +470,48 @@ impl Registration {
             .map(|v| (v.script_url.clone(), v.worker_type))
     }
 
+    /// `unregister()` removed it from the scope map.
+    pub(crate) fn mark_unregistered(&self) {
+        self.unregistered.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_unregistered(&self) -> bool {
+        self.unregistered.load(Ordering::Acquire)
+    }
+
+    /// The job queue, if no job is running.
+    pub(crate) fn try_hold_jobs(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        self.jobs.try_lock().ok()
+    }
+
+    /// Service Workers "Clear Registration": every worker becomes redundant
+    /// and stops, and the registration objects of pages and workers empty.
+    pub(crate) async fn clear(&self, host: &HostInner) {
+        let cleared: Vec<Arc<Version>> = {
+            let mut slots = self.slots.lock().unwrap();
+            [
+                slots.installing.take(),
+                slots.waiting.take(),
+                slots.active.take(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
+        };
+        for version in &cleared {
+            self.set_state(version, WorkerState::Redundant);
+        }
+        tracing::debug!(scope = %self.scope, workers = cleared.len(), "registration cleared");
+        self.publish(host).await;
+        let view = self.view();
+        for version in cleared {
+            version
+                .push_registration(view.clone(), self.ack_limit)
+                .await;
+            version.stop().await;
+        }
+    }
+
     pub(crate) fn active(&self) -> Option<Arc<Version>> {
         self.slots.lock().unwrap().active.clone()
     }
@@ -458,6 +519,7 @@ impl Registration {
     pub(crate) fn view(&self) -> RegistrationView {
         let slots = self.slots.lock().unwrap();
         RegistrationView {
+            id: self.id,
             scope: self.scope.to_string(),
             installing: slots.installing.as_ref().map(|v| v.view()),
             waiting: slots.waiting.as_ref().map(|v| v.view()),
@@ -535,6 +597,12 @@ impl Registration {
             .await;
         if let (Err(error), Some(tx)) = (&result, installing.take()) {
             let _ = tx.send(Err(error.to_string()));
+        }
+        drop(_job);
+        if self.is_unregistered() {
+            // Unregistered while this job ran: the job kept it from being
+            // cleared until now.
+            host.try_clear_registration(self.id).await;
         }
         result
     }
@@ -642,13 +710,21 @@ impl Registration {
         self.set_state(&version, WorkerState::Installed);
         self.publish(host).await;
 
-        // Activate: swrt has no controlled clients yet, so the waiting worker
-        // may activate as soon as the old one has no events in flight.
+        // Try Activate: the waiting worker activates as soon as the old one
+        // has no events in flight. A registration unregistered meanwhile
+        // activates nothing: its waiting worker goes when it is cleared.
         let previous = self.slots.lock().unwrap().active.clone();
         if let Some(previous) = &previous {
-            while previous.events_in_flight() > 0 && !version.skip_waiting.load(Ordering::Acquire) {
+            while previous.events_in_flight() > 0
+                && !version.skip_waiting.load(Ordering::Acquire)
+                && !self.is_unregistered()
+            {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
+        }
+        if self.is_unregistered() {
+            tracing::debug!(script_url = %version.script_url, "unregistered while installing: not activated");
+            return Ok(());
         }
         {
             let mut slots = self.slots.lock().unwrap();

@@ -87,6 +87,8 @@ pub enum HostCommand {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistrationView {
+    /// The registration's host-unique id.
+    pub id: u64,
     /// The registration's scope URL.
     pub scope: String,
     /// `installing` worker, if any.
