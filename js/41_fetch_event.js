@@ -13,7 +13,7 @@ const { op_swrt_fetch_event_respond, op_swrt_take_body } = core.ops;
 const { ArrayFrom, ObjectDefineProperty, Promise, PromiseResolve, Symbol, SymbolToStringTag, TypeError, Uint8Array } =
   primordials;
 const { DOMException } = domException;
-const { Request } = requestModule;
+const { Request, toInnerRequest } = requestModule;
 const { ResponsePrototype } = responseModule;
 
 const _request = Symbol("request");
@@ -128,14 +128,24 @@ function errorMeta(message) {
   return { status: 0, statusText: "", headers: [], urlList: [], responseType: "error", error: message };
 }
 
-/** The trusted FetchEvent for a controlled page's request. */
+/**
+ * The trusted FetchEvent for a controlled page's request, or for the
+ * navigation that loads a page in the worker's scope (mode "navigate",
+ * which script cannot construct, and the new page's resultingClientId).
+ */
 function createFetchEvent(data) {
   const init = { method: data.method, headers: data.headers, credentials: data.credentials, redirect: data.redirect };
   if (data.mode !== "navigate") init.mode = data.mode;
   // The body waits in this realm's mailbox as bytes; take it either way.
   const body = data.bodyId === undefined ? null : op_swrt_take_body(data.bodyId);
   if (body !== null && data.method !== "GET" && data.method !== "HEAD") init.body = body;
-  const event = new FetchEvent("fetch", { request: new Request(data.url, init), clientId: data.clientId ?? "" });
+  const request = new Request(data.url, init);
+  if (data.mode === "navigate") toInnerRequest(request).mode = "navigate";
+  const event = new FetchEvent("fetch", {
+    request,
+    clientId: data.clientId ?? "",
+    resultingClientId: data.resultingClientId ?? "",
+  });
   event[_requestId] = data.requestId;
   // Handle Fetch: no respondWith() during dispatch means the network.
   setAfterDispatch(event, () => {

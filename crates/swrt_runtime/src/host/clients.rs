@@ -5,13 +5,15 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
+use tokio::sync::oneshot;
 use url::Url;
 
+use super::registration::{Registration, Version};
 use super::HostInner;
 use crate::error::{HostError, ScriptError};
 use crate::realm::{
-    ClientInfo, HostCommand, HostRequest, MessageSender, PageContext, PageEvaluation, RealmHandle,
-    RealmKind, RegistrationView,
+    ClientInfo, FetchEventResponse, HostCommand, HostRequest, MessageSender, PageContext,
+    PageEvaluation, RealmHandle, RealmKind, RegistrationView,
 };
 
 /// A page the host runs.
@@ -76,21 +78,18 @@ pub(crate) async fn open_page(
     url: Url,
     module: Option<bool>,
 ) -> Result<PageHandle, HostError> {
-    let script = host
-        .loader
-        .fetch(&url)
-        .await
-        .map_err(|reason| HostError::ScriptFetch {
-            url: url.to_string(),
-            reason,
-        })?;
     let id = uuid::Uuid::new_v4().to_string();
-    // A page loaded inside an active registration's scope is controlled by it.
-    let controller = host.matching_registration(&url).and_then(|r| r.active());
+    // A page loaded inside an active registration's scope is controlled by
+    // it, and its worker answers the navigation that loads it.
+    let controlling = host
+        .matching_registration(&url)
+        .and_then(|r| r.active().map(|v| (r, v)));
+    let controller = controlling.as_ref().map(|(_, v)| v.clone());
+    let source = navigate(host, &url, &id, controlling).await?;
     let (gate_tx, gate_rx) = tokio::sync::oneshot::channel();
     let (handle, evaluation) = RealmHandle::start(host.realm_spec(
         &url,
-        script.text,
+        source,
         RealmKind::Page(PageContext {
             client_id: id.clone(),
             controller: controller.as_ref().map(|v| v.view()),
@@ -111,6 +110,94 @@ pub(crate) async fn open_page(
         url,
         evaluation,
     })
+}
+
+/// Handle Fetch: offers `request` to `version`'s fetch listeners. `reply`
+/// gets the worker's answer, or None (go to the network) when the worker
+/// has no fetch listener or did not call `respondWith()`.
+fn offer_fetch_event(
+    host: &Arc<HostInner>,
+    registration: Arc<Registration>,
+    version: Arc<Version>,
+    mut request: serde_json::Value,
+    body: Option<Vec<u8>>,
+    reply: oneshot::Sender<Option<FetchEventResponse>>,
+) {
+    let request_id = host.next_version_id.fetch_add(1, Ordering::AcqRel);
+    host.fetch_events.lock().unwrap().insert(request_id, reply);
+    request["requestId"] = serde_json::Value::from(request_id);
+    host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
+    let host = host.clone();
+    tokio::spawn(async move {
+        // A worker without a fetch listener is not woken for one
+        // (Handle Fetch: the "set of event types to handle").
+        if version.has_fetch_handler().await {
+            let outcome = version
+                .dispatch_fetch(&host, &registration, request, body)
+                .await;
+            if let Err(error) = &outcome {
+                tracing::warn!("fetch event not delivered: {error}");
+            }
+        }
+        // No answer by the end of the event (or no worker): the network.
+        // Queued behind the worker's own answer, which was sent on the
+        // same channel before the event ended, so that answer wins when
+        // there is one.
+        let _ = host.requests.send(HostRequest::FetchEventRespond {
+            request_id,
+            response: None,
+        });
+        host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
+    });
+}
+
+/// The page script for a navigation to `url`: the answer of the active
+/// worker whose scope holds `url` (a FetchEvent with mode "navigate"), or
+/// the network when there is no such worker or it does not answer.
+async fn navigate(
+    host: &Arc<HostInner>,
+    url: &Url,
+    client_id: &str,
+    controller: Option<(Arc<Registration>, Arc<Version>)>,
+) -> Result<String, HostError> {
+    let network = || async {
+        host.loader
+            .fetch(url)
+            .await
+            .map(|script| script.text)
+            .map_err(|reason| HostError::ScriptFetch {
+                url: url.to_string(),
+                reason,
+            })
+    };
+    let Some((registration, version)) = controller else {
+        return network().await;
+    };
+    let request = json!({
+        "url": url.as_str(),
+        "method": "GET",
+        "headers": [["accept", "text/javascript, */*;q=0.8"]],
+        "mode": "navigate",
+        "credentials": "include",
+        "redirect": "manual",
+        "resultingClientId": client_id,
+    });
+    let (reply, answer) = oneshot::channel();
+    offer_fetch_event(host, registration, version, request, None, reply);
+    let Some(response) = answer.await.ok().flatten() else {
+        return network().await;
+    };
+    let fail = |reason: String| HostError::ScriptFetch {
+        url: url.to_string(),
+        reason: format!("the service worker's answer to the navigation: {reason}"),
+    };
+    if let Some(error) = response.error {
+        return Err(fail(format!("network error ({error})")));
+    }
+    if !(200..300).contains(&response.status) {
+        return Err(fail(format!("status {}", response.status)));
+    }
+    String::from_utf8(response.body).map_err(|_| fail("the body is not UTF-8".into()))
 }
 
 fn page(host: &HostInner, id: &str) -> Option<Arc<PageEntry>> {
@@ -267,33 +354,8 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 let _ = reply.send(None);
                 return;
             };
-            let request_id = host.next_version_id.fetch_add(1, Ordering::AcqRel);
-            host.fetch_events.lock().unwrap().insert(request_id, reply);
-            request["requestId"] = serde_json::Value::from(request_id);
             request["clientId"] = serde_json::Value::from(client_id);
-            host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
-            let host = host.clone();
-            tokio::spawn(async move {
-                // A worker without a fetch listener is not woken for one
-                // (Handle Fetch: the "set of event types to handle").
-                if version.has_fetch_handler().await {
-                    let outcome = version
-                        .dispatch_fetch(&host, &registration, request, body)
-                        .await;
-                    if let Err(error) = &outcome {
-                        tracing::warn!("fetch event not delivered: {error}");
-                    }
-                }
-                // No answer by the end of the event (or no worker): the
-                // network. Queued behind the worker's own answer, which was
-                // sent on the same channel before the event ended, so that
-                // answer wins when there is one.
-                let _ = host.requests.send(HostRequest::FetchEventRespond {
-                    request_id,
-                    response: None,
-                });
-                host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
-            });
+            offer_fetch_event(host, registration, version, request, body, reply);
         }
         HostRequest::FetchEventRespond {
             request_id,

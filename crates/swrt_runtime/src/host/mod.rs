@@ -323,6 +323,11 @@ impl ServiceWorkerHost {
     /// Opens a page (window client) at `url` and runs `url`'s script in it.
     /// `module`: Some(true) runs it as an ES module, Some(false) as a classic
     /// script, None decides from the source (see [`PageHandle`]).
+    ///
+    /// Inside the scope of an active worker, loading the page is a
+    /// navigation: the worker's `fetch` listener may answer it (mode
+    /// `navigate`) with the script; a network error or a non-2xx answer
+    /// fails the open with [`HostError::ScriptFetch`].
     pub async fn open_page(&self, url: Url, module: Option<bool>) -> Result<PageHandle, HostError> {
         clients::open_page(&self.inner, url, module).await
     }

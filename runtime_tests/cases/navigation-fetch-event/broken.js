@@ -1,0 +1,1 @@
+console.log("broken.js must not run");

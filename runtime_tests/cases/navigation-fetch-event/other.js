@@ -1,0 +1,1 @@
+console.log("other.js from the network, controlled:", navigator.serviceWorker.controller !== null);
