@@ -11,6 +11,7 @@ const {
   response: responseModule,
   body: bodyModule,
   streams,
+  timers,
   webidl,
 } = core.loadExtScript("ext:swrt/01_web_platform.js");
 const { EVENT_INIT_MEMBERS, ExtendableEvent, isActive, setAfterLifetime } = core.loadExtScript(
@@ -30,6 +31,7 @@ const {
   ArrayFrom,
   ArrayIsArray,
   ArrayPrototypeMap,
+  FunctionPrototypeCall,
   ObjectDefineProperty,
   ObjectFreeze,
   ObjectGetOwnPropertyDescriptor,
@@ -134,12 +136,42 @@ function requestFromSpec(spec) {
 
 const liveRegistrations = new SafeMap(); // uniqueId -> Set<BackgroundFetchRegistration>
 
-/** A progress notification from the host (engine -> host -> every realm of the origin). */
+// The latest progress of fetches this realm has no object for yet. A fetch
+// starts downloading before fetch() resolves, and its progress reaches the
+// realm on its own path: a short fetch can finish before fetch() (or get())
+// hands out its object, and that object must still learn the result.
+const unclaimedProgress = new SafeMap(); // uniqueId -> { data, isFinal }
+const UNCLAIMED_PROGRESS_MAX = 256;
+
+/**
+ * A progress notification from the host (engine -> host -> every realm of
+ * the origin). Applied in a task of its own, as the spec queues one: host
+ * commands are handled in promise jobs, and a progress event fired there
+ * could fall between fetch() resolving and the caller's continuation, before
+ * the caller has added its listener.
+ */
 function onProgress(data, isFinal) {
+  FunctionPrototypeCall(timers.setTimeout, globalThis, () => applyProgress(data, isFinal), 0);
+}
+
+function applyProgress(data, isFinal) {
   const objects = liveRegistrations.get(data.uniqueId);
-  if (!objects) return;
+  if (!objects) {
+    unclaimedProgress.delete(data.uniqueId);
+    unclaimedProgress.set(data.uniqueId, { data, isFinal });
+    if (unclaimedProgress.size > UNCLAIMED_PROGRESS_MAX) {
+      unclaimedProgress.delete(unclaimedProgress.keys().next().value);
+    }
+    return;
+  }
   for (const registration of objects) updateRegistration(registration, data);
   if (isFinal) liveRegistrations.delete(data.uniqueId);
+}
+
+/** Whether progress `a` is later than the snapshot `b` of the same fetch. */
+function isLater(a, b) {
+  if (b.result !== "") return false;
+  return a.result !== "" || a.downloaded + a.uploaded > b.downloaded + b.uploaded;
 }
 
 function changed(a, b) {
@@ -165,6 +197,11 @@ function registrationObject(data, scope) {
     liveRegistrations.set(data.uniqueId, set);
   }
   set.add(registration);
+  const early = unclaimedProgress.get(data.uniqueId);
+  if (early !== undefined) {
+    unclaimedProgress.delete(data.uniqueId);
+    if (isLater(early.data, data)) onProgress(early.data, early.isFinal);
+  }
   return registration;
 }
 
