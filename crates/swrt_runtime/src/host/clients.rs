@@ -123,7 +123,7 @@ fn offer_fetch_event(
     body: Option<Vec<u8>>,
     reply: oneshot::Sender<Option<FetchEventResponse>>,
 ) {
-    let request_id = host.next_version_id.fetch_add(1, Ordering::AcqRel);
+    let request_id = host.next_id.fetch_add(1, Ordering::AcqRel);
     host.fetch_events.lock().unwrap().insert(request_id, reply);
     request["requestId"] = serde_json::Value::from(request_id);
     host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
@@ -326,7 +326,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                     return;
                 }
             };
-            let id = host.next_version_id.fetch_add(1, Ordering::Relaxed);
+            let id = host.next_id.fetch_add(1, Ordering::Relaxed);
             host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
             let host = host.clone();
             tokio::spawn(async move {
@@ -374,7 +374,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 let _ = reply.send(Err("the registration has no worker to update".into()));
                 return;
             };
-            let id = host.next_version_id.fetch_add(1, Ordering::AcqRel);
+            let id = host.next_id.fetch_add(1, Ordering::AcqRel);
             host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
             let host = host.clone();
             tokio::spawn(async move {

@@ -220,7 +220,7 @@ impl ServiceWorkerHostBuilder {
             registrations: Mutex::new(Vec::new()),
             pages: Mutex::new(Vec::new()),
             requests: requests_tx,
-            next_version_id: AtomicU64::new(1),
+            next_id: AtomicU64::new(1),
             jobs_in_flight: AtomicUsize::new(0),
             background_fetch: std::sync::OnceLock::new(),
             resolver: Arc::new(resolver),
@@ -246,8 +246,10 @@ pub(crate) struct HostInner {
     registrations: Mutex<Vec<Arc<Registration>>>,
     pages: Mutex<Vec<Arc<clients::PageEntry>>>,
     pub(crate) requests: mpsc::UnboundedSender<HostRequest>,
-    next_version_id: AtomicU64,
-    /// Register jobs started by pages that have not finished yet.
+    /// Ids of registrations, worker versions and FetchEvent requests.
+    next_id: AtomicU64,
+    /// Host work started for realms that has not finished yet: register
+    /// and update jobs, unregister clean-ups, messages and FetchEvents.
     pub(crate) jobs_in_flight: AtomicUsize,
     /// Host-name resolution for every client of the host.
     pub(crate) resolver: Arc<crate::HostResolver>,
@@ -313,7 +315,7 @@ impl ServiceWorkerHost {
         worker_type: WorkerType,
     ) -> Result<RegistrationInfo, HostError> {
         let registration = self.inner.registration_for_scope(&script_url, scope)?;
-        let id = self.inner.next_version_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         registration
             .update(&self.inner, id, script_url, worker_type, None)
             .await?;
@@ -453,7 +455,7 @@ impl HostInner {
         Ok(match all.iter().find(|r| r.scope == scope) {
             Some(r) => r.clone(),
             None => {
-                let id = self.next_version_id.fetch_add(1, Ordering::Relaxed);
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
                 let r = Arc::new(Registration::new(id, scope, self.limits.event_timeout));
                 all.push(r.clone());
                 r
@@ -478,8 +480,8 @@ impl HostInner {
             );
             return;
         };
-        let registration_id = self.next_version_id.fetch_add(1, Ordering::Relaxed);
-        let version_id = self.next_version_id.fetch_add(1, Ordering::Relaxed);
+        let registration_id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let version_id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let registration = Arc::new(Registration::restored(
             scope,
             script_url,
@@ -534,9 +536,9 @@ impl HostInner {
 
     /// Service Workers "Unregister": removes the registration from the scope
     /// map (later lookups, registers and pages do not find it) and returns
-    /// its id, or None when no registration has that scope. The caller
-    /// resolves the page's promise, then forgets the stored row and runs
-    /// [`Self::try_clear_registration`].
+    /// its id, or None when no registration has that scope. The caller then
+    /// forgets the stored row, stops the registration's background fetches,
+    /// resolves the page's promise and runs [`Self::try_clear_registration`].
     pub(crate) fn unregister(&self, scope: &Url) -> Option<u64> {
         let registration = {
             let mut all = self.registrations.lock().unwrap();
