@@ -74,7 +74,10 @@ pub struct RunArgs {
     /// Serve this directory as the origin; <SW> is then a path inside it.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// The origin (default http://localhost; with --root, the address to serve on).
+    /// The origin. Default: http://localhost, served from the local file's
+    /// directory. Given with local files, only scripts come from the files
+    /// and other requests go to this origin's server; with --root, the
+    /// address to serve on.
     #[arg(long, value_name = "URL")]
     pub origin: Option<String>,
     /// Where durable state lives: registrations, background fetches, caches

@@ -39,6 +39,9 @@ struct Origin {
     script_url: Option<Url>,
     client_url: Option<Url>,
     local: Option<LocalOriginMapping>,
+    /// A host name whose port-less URLs go to a loopback server (the
+    /// server serving a local file's directory as `http://localhost`).
+    route: Option<(String, SocketAddr)>,
     _server: Option<StaticOrigin>,
 }
 
@@ -91,6 +94,9 @@ pub async fn run(args: RunArgs) -> u8 {
         .allow_worker_initiated_fetch(!args.no_worker_background_fetch);
     if let Some(local) = origin.local.clone() {
         builder = builder.local_origin(local);
+    }
+    if let Some((name, addr)) = &origin.route {
+        builder = builder.route_host(name, *addr);
     }
     let host = match builder.start().await {
         Ok(host) => host,
@@ -266,6 +272,7 @@ async fn resolve_origin(args: &RunArgs) -> Result<Origin, String> {
         script_url: None,
         client_url: None,
         local: None,
+        route: None,
         _server: None,
     };
     let mut local_files: Vec<(bool, PathBuf)> = Vec::new();
@@ -304,6 +311,20 @@ async fn resolve_origin(args: &RunArgs) -> Result<Origin, String> {
         } else {
             origin_out.script_url = Some(url);
         }
+    }
+    if args.origin.is_none() {
+        // The directory is the whole origin: a loopback server answers for
+        // http://localhost, so fetch(), the Cache API and Background Fetch
+        // read the files the scripts come from. With --origin, requests go
+        // to that origin's own server (only scripts come from the files).
+        let server = StaticOrigin::builder(dir.clone())
+            .host_name("localhost")
+            .start()
+            .await
+            .map_err(|e| format!("cannot serve {}: {e}", dir.display()))?;
+        tracing::info!(addr = %server.local_addr(), "serving {} as {origin}", dir.display());
+        origin_out.route = Some(("localhost".into(), server.local_addr()));
+        origin_out._server = Some(server);
     }
     origin_out.local = Some(LocalOriginMapping { origin, dir });
     Ok(origin_out)
@@ -346,6 +367,7 @@ async fn serve_root(root: &Path, origin: Option<Url>, args: &RunArgs) -> Result<
         script_url: sw.map(join).transpose()?,
         client_url: client.map(join).transpose()?,
         local: None,
+        route: None,
         _server: Some(server),
     })
 }

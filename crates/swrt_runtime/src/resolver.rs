@@ -14,7 +14,9 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 /// certificates those clients trust for https.
 #[derive(Debug, Clone, Default)]
 pub struct HostResolver {
-    map: HashMap<String, IpAddr>,
+    /// Port 0: the URL's port (or its scheme's default). Any other port:
+    /// used for URLs that name no port (see [`HostResolver::route`]).
+    map: HashMap<String, SocketAddr>,
     allow_other_hosts: bool,
     root_certificates: Vec<reqwest::Certificate>,
 }
@@ -26,13 +28,22 @@ impl HostResolver {
     pub fn new(map: HashMap<String, IpAddr>, allow_other_hosts: bool) -> Self {
         let map = map
             .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .map(|(k, v)| (k.to_ascii_lowercase(), SocketAddr::new(v, 0)))
             .collect();
         HostResolver {
             map,
             allow_other_hosts,
             root_certificates: Vec::new(),
         }
+    }
+
+    /// Sends requests for `name` whose URL names no port (`http://localhost/`,
+    /// not `http://localhost:8080/`) to `addr`, port included: a local server
+    /// standing in for an origin on its scheme's default port. URLs with an
+    /// explicit port still use it, on `addr`'s IP.
+    pub fn route(mut self, name: &str, addr: SocketAddr) -> Self {
+        self.map.insert(name.to_ascii_lowercase(), addr);
+        self
     }
 
     /// The system resolver, unchanged.
@@ -90,8 +101,9 @@ impl Resolve for HostResolver {
         let mapped = self.map.get(&host).copied();
         let allow = self.allow_other_hosts;
         Box::pin(async move {
-            if let Some(ip) = mapped {
-                let addrs: Addrs = Box::new(std::iter::once(SocketAddr::new(ip, 0)));
+            if let Some(addr) = mapped {
+                // hyper keeps a resolved port unless the URL names one.
+                let addrs: Addrs = Box::new(std::iter::once(addr));
                 return Ok(addrs);
             }
             if !allow {
@@ -145,5 +157,38 @@ mod tests {
             &url::Url::parse("http://example.com/").unwrap(),
             &resolver
         ));
+    }
+
+    /// A routed name sends port-less URLs to the route's port and keeps an
+    /// explicit port: checked with a real client against a loopback server.
+    #[tokio::test]
+    async fn routed_name_reaches_the_server_for_port_less_urls() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nrouted",
+                    )
+                    .await;
+            }
+        });
+        let resolver = HostResolver::system().route("LocalHost", addr);
+        let client = resolver.apply(reqwest::Client::builder()).build().unwrap();
+        let body = client
+            .get("http://localhost/anything")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(body, "routed");
+        // An explicit port is the URL's: nothing listens on port 9 here.
+        assert!(client.get("http://localhost:9/").send().await.is_err());
     }
 }

@@ -76,6 +76,16 @@ impl ServiceWorkerHostBuilder {
         self
     }
 
+    /// Send every HTTP request for `name` whose URL names no port to `addr`
+    /// (port included): a loopback server standing in for the origin
+    /// `http://name/` (`swrt run` serves a worker file's directory this
+    /// way). Call after [`resolve_hosts`](Self::resolve_hosts), which
+    /// replaces the resolver.
+    pub fn route_host(mut self, name: &str, addr: std::net::SocketAddr) -> Self {
+        self.resolver = self.resolver.route(name, addr);
+        self
+    }
+
     /// Trust `certificate` as a TLS root, in addition to the built-in webpki
     /// roots, in every HTTP client of the host: script loading and
     /// `importScripts()`, `fetch()` in pages and workers, and Background
