@@ -126,9 +126,7 @@ fn offer_fetch_event(
     let request_id = host.next_id.fetch_add(1, Ordering::AcqRel);
     host.fetch_events.lock().unwrap().insert(request_id, reply);
     request["requestId"] = serde_json::Value::from(request_id);
-    host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
-    let host = host.clone();
-    tokio::spawn(async move {
+    host.spawn_job(move |host| async move {
         // A worker without a fetch listener is not woken for one
         // (Handle Fetch: the "set of event types to handle").
         if version.has_fetch_handler().await {
@@ -147,7 +145,6 @@ fn offer_fetch_event(
             request_id,
             response: None,
         });
-        host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
     });
 }
 
@@ -160,16 +157,7 @@ async fn navigate(
     client_id: &str,
     controller: Option<(Arc<Registration>, Arc<Version>)>,
 ) -> Result<String, HostError> {
-    let network = || async {
-        host.loader
-            .fetch(url)
-            .await
-            .map(|script| script.text)
-            .map_err(|reason| HostError::ScriptFetch {
-                url: url.to_string(),
-                reason,
-            })
-    };
+    let network = || async { host.fetch_script(url).await.map(|script| script.text) };
     let Some((registration, version)) = controller else {
         return network().await;
     };
@@ -327,9 +315,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 }
             };
             let id = host.next_id.fetch_add(1, Ordering::Relaxed);
-            host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
-            let host = host.clone();
-            tokio::spawn(async move {
+            host.spawn_job(move |host| async move {
                 if let Err(error) = registration
                     .update(&host, id, script_url.clone(), worker_type, Some(reply))
                     .await
@@ -338,7 +324,6 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                     // the host still says why.
                     tracing::info!(%script_url, "registration failed: {error}");
                 }
-                host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
             });
         }
         HostRequest::FetchEvent {
@@ -375,9 +360,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 return;
             };
             let id = host.next_id.fetch_add(1, Ordering::AcqRel);
-            host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
-            let host = host.clone();
-            tokio::spawn(async move {
+            host.spawn_job(move |host| async move {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 let job = registration.update(&host, id, script_url, worker_type, Some(tx));
                 // update() resolves with the job promise (the new worker is
@@ -397,7 +380,6 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 if let Err(error) = result {
                     tracing::info!("update of {} failed: {error}", registration.scope);
                 }
-                host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
             });
         }
         HostRequest::HasActiveWorker { scope, reply } => {
@@ -425,9 +407,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             };
             // In flight until the registration is cleared, so a run does not
             // end before a later one would stop finding it.
-            host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
-            let host = host.clone();
-            tokio::spawn(async move {
+            host.spawn_job(move |host| async move {
                 // Gone from the store and its background fetches stopped
                 // before the promise resolves: what the page does next (a
                 // restart, a new registration of the scope) finds neither.
@@ -439,7 +419,6 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 }
                 let _ = reply.send(true);
                 host.try_clear_registration(registration_id).await;
-                host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
             });
         }
         HostRequest::PostToWorker {
@@ -474,10 +453,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             };
             // Counted before replying, so the message event is "in flight"
             // from the moment the sender's postMessage returns.
-            host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
-            let _ = reply.send(true);
-            let host = host.clone();
-            tokio::spawn(async move {
+            host.spawn_job(move |host| async move {
                 if let Err(error) = version
                     .deliver_message(&host, &registration, message, data)
                     .await
@@ -487,8 +463,8 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                         version.script_url
                     );
                 }
-                host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
             });
+            let _ = reply.send(true);
         }
     }
 }

@@ -260,7 +260,7 @@ pub(crate) struct HostInner {
     next_id: AtomicU64,
     /// Host work started for realms that has not finished yet: register
     /// and update jobs, unregister clean-ups, messages and FetchEvents.
-    pub(crate) jobs_in_flight: AtomicUsize,
+    jobs_in_flight: AtomicUsize,
     /// Host-name resolution for every client of the host.
     pub(crate) resolver: Arc<crate::HostResolver>,
     /// FetchEvents waiting for their worker's answer, by request id.
@@ -542,6 +542,43 @@ impl HostInner {
         {
             tracing::warn!("cannot delete the stored registration: {e}");
         }
+    }
+
+    /// Fetches a script (a worker's, an imported one, a page's) through the
+    /// host's loader.
+    pub(crate) async fn fetch_script(
+        &self,
+        url: &Url,
+    ) -> Result<crate::loader::ScriptSource, HostError> {
+        self.loader
+            .fetch(url)
+            .await
+            .map_err(|reason| HostError::ScriptFetch {
+                url: url.to_string(),
+                reason,
+            })
+    }
+
+    /// Spawns host work a realm started. It counts as in flight (see
+    /// [`ServiceWorkerHost::events_in_flight`]) from this call until it
+    /// ends, so a run cannot end in between.
+    pub(crate) fn spawn_job<F>(self: &Arc<Self>, job: impl FnOnce(Arc<HostInner>) -> F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        struct InFlight(Arc<HostInner>);
+        impl Drop for InFlight {
+            fn drop(&mut self) {
+                self.0.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
+        let in_flight = InFlight(self.clone());
+        let job = job(self.clone());
+        tokio::spawn(async move {
+            job.await;
+            drop(in_flight);
+        });
     }
 
     /// Service Workers "Unregister": removes the registration from the scope

@@ -183,14 +183,7 @@ impl Version {
         let source = match cached {
             Some(source) => source,
             None => {
-                let script = host
-                    .loader
-                    .fetch(&self.script_url)
-                    .await
-                    .map_err(|reason| HostError::ScriptFetch {
-                        url: self.script_url.to_string(),
-                        reason,
-                    })?;
+                let script = host.fetch_script(&self.script_url).await?;
                 *self.script_source.lock().unwrap() = Some(script.text.clone());
                 script.text
             }
@@ -282,12 +275,8 @@ impl Version {
         if registration.is_unregistered() {
             // The last event of an unregistered registration may be what
             // kept it from being cleared.
-            host.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
-            let (host, id) = (host.clone(), registration.id);
-            tokio::spawn(async move {
-                host.try_clear_registration(id).await;
-                host.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
-            });
+            let id = registration.id;
+            host.spawn_job(move |host| async move { host.try_clear_registration(id).await });
         }
         result
     }
@@ -618,14 +607,7 @@ impl Registration {
         >,
     ) -> Result<(), HostError> {
         // Update: fetch the script.
-        let script =
-            host.loader
-                .fetch(&script_url)
-                .await
-                .map_err(|reason| HostError::ScriptFetch {
-                    url: script_url.to_string(),
-                    reason,
-                })?;
+        let script = host.fetch_script(&script_url).await?;
         check_max_scope(
             &self.scope,
             &script.url,
@@ -774,14 +756,7 @@ async fn imports_unchanged(host: &HostInner, newest: &Version) -> Result<bool, H
             url: url.clone(),
             reason: "not a URL".into(),
         })?;
-        let fetched =
-            host.loader
-                .fetch(&parsed)
-                .await
-                .map_err(|reason| HostError::ScriptFetch {
-                    url: url.clone(),
-                    reason,
-                })?;
+        let fetched = host.fetch_script(&parsed).await?;
         if fetched.text != installed {
             tracing::debug!(%url, "an imported script changed");
             return Ok(false);
