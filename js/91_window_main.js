@@ -22,6 +22,7 @@ const { containerDescriptors, createContainer, enableClientMessages, onControlle
 const { contentSecurityPolicies, createDocument, documentDescriptors } = core.loadExtScript("ext:swrt/60_document.js");
 const { backgroundFetchDescriptors, onProgress, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
+const { ownerCommandHandlers, workerConstructorDescriptors } = core.loadExtScript("ext:swrt/55_workers.js");
 
 const { op_swrt_page_info, op_swrt_fetch_event } = core.ops;
 const { ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
@@ -80,6 +81,7 @@ function bootstrap() {
   ObjectDefineProperties(globalThis, documentDescriptors());
   ObjectDefineProperties(globalThis, backgroundFetchDescriptors(false));
   ObjectDefineProperties(globalThis, cacheDescriptors());
+  ObjectDefineProperties(globalThis, workerConstructorDescriptors());
   setCspProvider(() => connectSrc(contentSecurityPolicies()));
   setConnectSrcProvider(() => connectSrc(contentSecurityPolicies()));
   // Handle Fetch: a controlled page's requests go to its service worker first.
@@ -117,6 +119,7 @@ function bootstrap() {
     globalThis.dispatchEvent(new Event("load"));
   }, 0);
   runCommandLoop({
+    ...ownerCommandHandlers,
     registration(command) {
       onRegistration(command.registration);
     },

@@ -91,6 +91,32 @@ deno_core::extension!(
     ],
 );
 
+// The `Worker` and `SharedWorker` constructors: pages and dedicated and
+// shared workers can create workers.
+deno_core::extension!(
+    swrt_worker_owner,
+    deps = [swrt_web],
+    ops = [
+        ops::workers::op_swrt_worker_start,
+        ops::workers::op_swrt_worker_post,
+        ops::workers::op_swrt_worker_terminate,
+        ops::workers::op_swrt_shared_worker_connect,
+    ],
+);
+
+// The global scope of a dedicated or shared worker.
+deno_core::extension!(
+    swrt_client_worker,
+    deps = [swrt_worker_owner],
+    ops = [
+        ops::workers::op_swrt_client_worker_info,
+        ops::workers::op_swrt_worker_post_owner,
+        ops::workers::op_swrt_worker_close,
+        ops::workers::op_swrt_worker_import_scripts,
+        ops::workers::op_swrt_worker_fetch_event,
+    ],
+);
+
 /// The JavaScript of `js/`, embedded in the binary.
 macro_rules! js_file {
     ($name:literal) => {
@@ -114,6 +140,8 @@ fn shared_lazy_js() -> Vec<ExtensionFileSource> {
         js_file!("40_clients.js"),
         js_file!("41_fetch_event.js"),
         js_file!("50_service_worker_container.js"),
+        js_file!("55_workers.js"),
+        js_file!("56_worker_global_scope.js"),
         js_file!("60_document.js"),
         js_file!("70_background_fetch.js"),
         js_file!("71_cache.js"),
@@ -166,8 +194,26 @@ pub(crate) fn page_extensions(
     broadcast: deno_web::InMemoryBroadcastChannel,
 ) -> Vec<Extension> {
     let mut extensions = web_extensions(location, broadcast);
+    extensions.push(swrt_worker_owner::init());
     let mut page = swrt_page::init();
     page.js_files = std::borrow::Cow::Owned(vec![js_file!("91_window_main.js")]);
     extensions.push(page);
+    extensions
+}
+
+/// Every extension of a dedicated or shared worker's realm, in dependency order.
+pub(crate) fn client_worker_extensions(
+    location: url::Url,
+    broadcast: deno_web::InMemoryBroadcastChannel,
+    kind: crate::realm::ClientWorkerKind,
+) -> Vec<Extension> {
+    let mut extensions = web_extensions(location, broadcast);
+    extensions.push(swrt_worker_owner::init());
+    let mut worker = swrt_client_worker::init();
+    worker.js_files = std::borrow::Cow::Owned(vec![match kind {
+        crate::realm::ClientWorkerKind::Dedicated => js_file!("92_dedicated_worker_main.js"),
+        crate::realm::ClientWorkerKind::Shared => js_file!("93_shared_worker_main.js"),
+    }]);
+    extensions.push(worker);
     extensions
 }

@@ -16,13 +16,17 @@ use crate::realm::{
     PageEvaluation, RealmHandle, RealmKind, RegistrationView,
 };
 
-/// A page the host runs.
+/// A client the host runs: a page, or a dedicated or shared worker.
 pub(crate) struct PageEntry {
     pub(crate) id: String,
     pub(crate) url: Url,
     pub(crate) handle: RealmHandle,
-    /// Version id of the worker controlling this page.
+    /// Version id of the worker controlling this client.
     controller: Mutex<Option<u64>>,
+    /// `window`, `worker` or `sharedworker`.
+    pub(crate) client_type: &'static str,
+    /// The client that created a dedicated worker; it stops with its owner.
+    pub(crate) owner: Option<String>,
 }
 
 impl PageEntry {
@@ -31,11 +35,30 @@ impl PageEntry {
         *self.controller.lock().unwrap()
     }
 
+    /// A worker client's entry.
+    pub(crate) fn worker(
+        id: String,
+        url: Url,
+        handle: RealmHandle,
+        controller: Option<u64>,
+        client_type: &'static str,
+        owner: Option<String>,
+    ) -> Self {
+        PageEntry {
+            id,
+            url,
+            handle,
+            controller: Mutex::new(controller),
+            client_type,
+            owner,
+        }
+    }
+
     fn info(&self) -> ClientInfo {
         ClientInfo {
             id: self.id.clone(),
             url: self.url.to_string(),
-            client_type: "window".into(),
+            client_type: self.client_type.into(),
         }
     }
 
@@ -85,7 +108,7 @@ pub(crate) async fn open_page(
         .matching_registration(&url)
         .and_then(|r| r.active().map(|v| (r, v)));
     let controller = controlling.as_ref().map(|(_, v)| v.clone());
-    let source = navigate(host, &url, &id, controlling).await?;
+    let source = navigate(host, &url, &id, controlling, "document").await?;
     let (gate_tx, gate_rx) = tokio::sync::oneshot::channel();
     let (handle, evaluation) = RealmHandle::start(host.realm_spec(
         &url,
@@ -103,6 +126,8 @@ pub(crate) async fn open_page(
         url: url.clone(),
         handle,
         controller: Mutex::new(controller.map(|v| v.id)),
+        client_type: "window",
+        owner: None,
     }));
     let _ = gate_tx.send(());
     Ok(PageHandle {
@@ -115,7 +140,7 @@ pub(crate) async fn open_page(
 /// Handle Fetch: offers `request` to `version`'s fetch listeners. `reply`
 /// gets the worker's answer, or None (go to the network) when the worker
 /// has no fetch listener or did not call `respondWith()`.
-fn offer_fetch_event(
+pub(crate) fn offer_fetch_event(
     host: &Arc<HostInner>,
     registration: Arc<Registration>,
     version: Arc<Version>,
@@ -148,14 +173,17 @@ fn offer_fetch_event(
     });
 }
 
-/// The page script for a navigation to `url`: the answer of the active
-/// worker whose scope holds `url` (a FetchEvent with mode "navigate"), or
-/// the network when there is no such worker or it does not answer.
-async fn navigate(
+/// The script of a new client at `url` (a page, or with `destination`
+/// `worker` or `sharedworker` a worker): the answer of the active worker
+/// whose scope holds `url` (a FetchEvent with mode "navigate" for a page,
+/// "same-origin" for a worker), or the network when there is no such
+/// worker or it does not answer.
+pub(crate) async fn navigate(
     host: &Arc<HostInner>,
     url: &Url,
     client_id: &str,
     controller: Option<(Arc<Registration>, Arc<Version>)>,
+    destination: &str,
 ) -> Result<String, HostError> {
     let network = || async { host.fetch_script(url).await.map(|script| script.text) };
     let Some((registration, version)) = controller else {
@@ -165,8 +193,9 @@ async fn navigate(
         "url": url.as_str(),
         "method": "GET",
         "headers": [["accept", "text/javascript, */*;q=0.8"]],
-        "mode": "navigate",
-        "credentials": "include",
+        "mode": if destination == "document" { "navigate" } else { "same-origin" },
+        "destination": destination,
+        "credentials": if destination == "document" { "include" } else { "same-origin" },
         "redirect": "manual",
         "resultingClientId": client_id,
     });
@@ -177,7 +206,7 @@ async fn navigate(
     };
     let fail = |reason: String| HostError::ScriptFetch {
         url: url.to_string(),
-        reason: format!("the service worker's answer to the navigation: {reason}"),
+        reason: format!("the service worker's answer to the request: {reason}"),
     };
     if let Some(error) = response.error {
         return Err(fail(format!("network error ({error})")));
@@ -188,7 +217,7 @@ async fn navigate(
     String::from_utf8(response.body).map_err(|_| fail("the body is not UTF-8".into()))
 }
 
-fn page(host: &HostInner, id: &str) -> Option<Arc<PageEntry>> {
+pub(crate) fn page(host: &HostInner, id: &str) -> Option<Arc<PageEntry>> {
     host.pages
         .lock()
         .unwrap()
@@ -225,18 +254,16 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 return;
             };
             let own = Some(version.id);
-            let wants_windows = matches!(options.client_type.as_str(), "window" | "all");
-            let clients = if wants_windows {
-                host.pages_of_origin(&version.script_url)
-                    .into_iter()
-                    .filter(|p| {
-                        options.include_uncontrolled || *p.controller.lock().unwrap() == own
-                    })
-                    .map(|p| p.info())
-                    .collect()
-            } else {
-                Vec::new()
+            let wanted = |p: &PageEntry| {
+                options.client_type == "all" || options.client_type == p.client_type
             };
+            let clients = host
+                .pages_of_origin(&version.script_url)
+                .into_iter()
+                .filter(|p| wanted(p))
+                .filter(|p| options.include_uncontrolled || *p.controller.lock().unwrap() == own)
+                .map(|p| p.info())
+                .collect();
             let _ = reply.send(clients);
         }
         HostRequest::Claim { version_id, reply } => {
@@ -421,6 +448,9 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 host.try_clear_registration(registration_id).await;
             });
         }
+        request @ (HostRequest::StartWorker { .. }
+        | HostRequest::ConnectSharedWorker { .. }
+        | HostRequest::CloseWorker { .. }) => super::workers::handle_request(host, request),
         HostRequest::PostToWorker {
             sender,
             version_id,

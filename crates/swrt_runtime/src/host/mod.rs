@@ -3,6 +3,7 @@
 
 mod clients;
 mod registration;
+mod workers;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -237,6 +238,7 @@ impl ServiceWorkerHostBuilder {
             broadcast: Mutex::new(std::collections::HashMap::new()),
             fetch_events: Mutex::new(std::collections::HashMap::new()),
             uninstalling: Mutex::new(Vec::new()),
+            shared_workers: workers::SharedWorkers::default(),
         });
         handle.spawn(serve_requests(Arc::downgrade(&inner), requests_rx));
         ServiceWorkerHost { inner }
@@ -277,6 +279,8 @@ pub(crate) struct HostInner {
     /// One BroadcastChannel bus per origin: same-origin pages and workers
     /// hear each other, other origins don't.
     broadcast: Mutex<std::collections::HashMap<String, deno_web::InMemoryBroadcastChannel>>,
+    /// The running shared workers.
+    shared_workers: workers::SharedWorkers,
     /// Set once the engine started (hosts with a data dir).
     pub(crate) background_fetch:
         std::sync::OnceLock<crate::background_fetch::BackgroundFetchContext>,
@@ -383,7 +387,9 @@ impl ServiceWorkerHost {
     }
 
     /// Number of events, across all workers, whose lifetime has not ended,
-    /// plus register jobs that pages started and that are still running.
+    /// plus host work that realms started and that is still running, plus
+    /// pages and dedicated and shared workers with work left (timers,
+    /// fetches, messages sent to them and not yet handled).
     pub fn events_in_flight(&self) -> usize {
         let events: usize = self
             .inner
@@ -393,7 +399,7 @@ impl ServiceWorkerHost {
             .iter()
             .map(|r| r.events_in_flight())
             .sum();
-        events + self.inner.jobs_in_flight.load(Ordering::Acquire)
+        events + self.inner.jobs_in_flight.load(Ordering::Acquire) + self.inner.clients_with_work()
     }
 
     /// The Background Fetch engine, for hosts started with a data dir: start,
@@ -678,6 +684,23 @@ impl HostInner {
                 .find(|v| v.id == id)
                 .map(|v| (r, v))
         })
+    }
+
+    /// Clients (pages, dedicated and shared workers) with work left. Read
+    /// twice: a client that ran in between (say, handled a message and sent
+    /// another) counts as busy, so a message passed from one realm to
+    /// another between the two looks is never missed.
+    fn clients_with_work(&self) -> usize {
+        let clients: Vec<_> = self.pages.lock().unwrap().clone();
+        let first: Vec<(bool, u64)> = clients.iter().map(|c| c.handle.has_work()).collect();
+        clients
+            .iter()
+            .zip(first)
+            .filter(|(client, (busy, turns))| {
+                let (busy_now, turns_now) = client.handle.has_work();
+                client.handle.is_alive() && (*busy || busy_now || *turns != turns_now)
+            })
+            .count()
     }
 
     pub(crate) fn pages_of_origin(&self, url: &Url) -> Vec<Arc<clients::PageEntry>> {

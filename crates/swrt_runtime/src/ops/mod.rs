@@ -8,3 +8,4 @@ pub(crate) mod crypto;
 pub(crate) mod fetch;
 pub(crate) mod realm;
 pub(crate) mod scope;
+pub(crate) mod workers;

@@ -15,9 +15,22 @@ use crate::realm::{EventOutcome, HostCommand, RealmContext};
 #[op2]
 #[serde]
 pub(crate) async fn op_swrt_next_command(state: Rc<RefCell<OpState>>) -> Option<HostCommand> {
-    let commands = state.borrow().borrow::<RealmContext>().commands.clone();
+    let (commands, shared) = {
+        let state = state.borrow();
+        let ctx = state.borrow::<RealmContext>();
+        (ctx.commands.clone(), ctx.shared.clone())
+    };
     let mut commands = commands.borrow_mut().await;
-    commands.recv().await
+    let command = commands.recv().await;
+    if command.as_ref().is_some_and(HostCommand::counts_as_work) {
+        // Busy before the command stops counting as queued, so the realm
+        // never looks idle with the command in between.
+        shared.idle.store(false, std::sync::atomic::Ordering::SeqCst);
+        shared
+            .queued_work
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    command
 }
 
 #[derive(Deserialize)]
@@ -122,4 +135,5 @@ pub(crate) fn op_swrt_report_uncaught(
     let ctx = state.borrow::<RealmContext>();
     let error = ScriptError::from_js_report(message, stack, location);
     ctx.delegate.uncaught_error(&ctx.url, &error);
+    crate::ops::workers::forward_error(state, &error);
 }

@@ -51,3 +51,37 @@ pub(crate) struct PageContext {
     /// requests (register, matchAll) find it.
     pub start_gate: Option<tokio::sync::oneshot::Receiver<()>>,
 }
+
+/// Dedicated or shared (HTML workers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientWorkerKind {
+    Dedicated,
+    Shared,
+}
+
+impl ClientWorkerKind {
+    /// The worker's client type, as `clients.matchAll()` reports it.
+    pub(crate) fn client_type(self) -> &'static str {
+        match self {
+            ClientWorkerKind::Dedicated => "worker",
+            ClientWorkerKind::Shared => "sharedworker",
+        }
+    }
+}
+
+/// A dedicated or shared worker's own state.
+pub(crate) struct ClientWorkerContext {
+    pub kind: ClientWorkerKind,
+    /// The worker's client id.
+    pub client_id: String,
+    /// The `name` option of the constructor.
+    pub name: String,
+    /// Classic script or module.
+    pub worker_type: crate::host::WorkerType,
+    /// The worker controlling this client when it was created.
+    pub controller: Option<WorkerView>,
+    /// A dedicated worker's owner (a page or another dedicated worker).
+    pub owner: Option<super::RealmLink>,
+    /// Opens when the host has recorded the worker.
+    pub start_gate: Option<tokio::sync::oneshot::Receiver<()>>,
+}

@@ -10,7 +10,7 @@ mod thread;
 mod watchdog;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,7 +23,9 @@ use crate::delegate::{HostDelegate, TerminationReason};
 use crate::error::{HostError, ScriptError};
 use crate::loader::ScriptLoader;
 
-pub(crate) use context::{PageContext, RealmContext, WorkerContext};
+pub(crate) use context::{
+    ClientWorkerContext, ClientWorkerKind, PageContext, RealmContext, WorkerContext,
+};
 pub(crate) use watchdog::BusyClock;
 
 /// Scripts a worker version imported with `importScripts()`. Kept with the
@@ -81,6 +83,50 @@ pub enum HostCommand {
         /// The sending worker.
         source: WorkerView,
     },
+    /// A message over a dedicated worker's implicit port: to the worker
+    /// from its owner (`from` is None), or to the owner from the worker
+    /// with client id `from`. The body waits in the mailbox.
+    #[serde(rename_all = "camelCase")]
+    WorkerMessage {
+        /// The sending worker, for messages to the owner.
+        from: Option<String>,
+        /// Mailbox id of the message.
+        message_id: u64,
+    },
+    /// An exception the worker with client id `worker_id` did not handle:
+    /// fires an ErrorEvent on its `Worker` object in the owner.
+    #[serde(rename_all = "camelCase")]
+    WorkerError {
+        /// The worker's client id.
+        worker_id: String,
+        /// The exception's message.
+        message: String,
+        /// Script URL where it was thrown (empty when unknown).
+        filename: String,
+        /// 1-based line (0 when unknown).
+        lineno: u32,
+        /// 1-based column (0 when unknown).
+        colno: u32,
+    },
+    /// A new `SharedWorker` connected: the mailbox message carries its port.
+    #[serde(rename_all = "camelCase")]
+    Connect {
+        /// Mailbox id of the message holding the port.
+        message_id: u64,
+    },
+}
+
+impl HostCommand {
+    /// Commands that are work for the realm (messages between realms): they
+    /// keep a run alive from the moment they are sent until the realm took them.
+    pub(crate) fn counts_as_work(&self) -> bool {
+        matches!(
+            self,
+            HostCommand::WorkerMessage { .. }
+                | HostCommand::WorkerError { .. }
+                | HostCommand::Connect { .. }
+        )
+    }
 }
 
 /// A registration as a realm's JavaScript sees it.
@@ -143,6 +189,9 @@ pub(crate) enum RealmKind {
     /// A page: `start` returns once the realm is up; evaluation is reported
     /// through the returned [`PageEvaluation`].
     Page(PageContext),
+    /// A dedicated or shared worker (HTML workers): like a page, `start`
+    /// returns once the realm is up and evaluation is reported later.
+    ClientWorker(ClientWorkerContext),
 }
 
 /// Everything a realm thread needs to start.
@@ -233,6 +282,27 @@ pub(crate) enum HostRequest {
         message: RealmMessage,
         reply: oneshot::Sender<bool>,
     },
+    /// `new Worker()`: fetch the script and start a dedicated worker owned
+    /// by the client `owner_id`; the reply links the owner to it.
+    StartWorker {
+        owner_id: String,
+        client_id: String,
+        script_url: Url,
+        worker_type: crate::host::WorkerType,
+        name: String,
+        reply: oneshot::Sender<Result<RealmLink, String>>,
+    },
+    /// `new SharedWorker()`: connect the port in `message` to the shared
+    /// worker of (origin, script URL, name), started if needed.
+    ConnectSharedWorker {
+        script_url: Url,
+        worker_type: crate::host::WorkerType,
+        name: String,
+        message: RealmMessage,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// `terminate()` or `close()`: stop a worker and the workers it owns.
+    CloseWorker { client_id: String },
 }
 
 /// Who called `ServiceWorker.postMessage()`: the event's `source` is a
@@ -327,6 +397,17 @@ pub(crate) struct RealmShared {
     pub bodies: Mutex<HashMap<u64, Vec<u8>>>,
     /// A worker whose script added a `fetch` listener during evaluation.
     pub has_fetch_handler: AtomicBool,
+    /// Ids of mailbox entries.
+    pub next_message_id: AtomicU64,
+    /// Commands that count as work (see [`HostCommand::counts_as_work`])
+    /// sent to the realm and not yet taken by its JavaScript.
+    pub queued_work: AtomicUsize,
+    /// Set by the realm thread when its event loop has nothing left but
+    /// listeners (no timers, fetches or other pending ops).
+    pub idle: AtomicBool,
+    /// Bumped on every turn of the realm's event loop, so a reader can tell
+    /// that the realm ran between two looks.
+    pub turns: AtomicU64,
 }
 
 impl RealmShared {
@@ -348,6 +429,21 @@ impl RealmShared {
         self.termination.lock().unwrap().is_some()
     }
 
+    /// Puts a message in the mailbox; returns its id.
+    pub(crate) fn stash_message(&self, message: RealmMessage) -> u64 {
+        let id = self.next_message_id.fetch_add(1, Ordering::Relaxed);
+        self.mailbox.lock().unwrap().insert(id, message);
+        id
+    }
+
+    /// Whether the realm has work: commands it has not taken, or an event
+    /// loop with more than listeners left. `turns` reads the loop counter.
+    pub(crate) fn has_work(&self) -> (bool, u64) {
+        let turns = self.turns.load(Ordering::SeqCst);
+        let busy = self.queued_work.load(Ordering::SeqCst) > 0 || !self.idle.load(Ordering::SeqCst);
+        (busy, turns)
+    }
+
     /// Ends every open event with the termination reason (or "worker gone").
     pub(crate) fn fail_pending(&self) {
         let reason = self.termination.lock().unwrap().clone();
@@ -364,6 +460,44 @@ impl RealmShared {
 /// Resolves when a page's script has finished evaluating (top-level await
 /// included), with the error if it threw.
 pub(crate) type PageEvaluation = oneshot::Receiver<Result<(), ScriptError>>;
+
+/// Another realm's way to send messages straight to this one (a worker's
+/// owner and the worker, without a hop through the host).
+#[derive(Clone)]
+pub(crate) struct RealmLink {
+    commands: mpsc::UnboundedSender<HostCommand>,
+    shared: Arc<RealmShared>,
+}
+
+impl std::fmt::Debug for RealmLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealmLink")
+            .field("url", &self.shared.url.as_str())
+            .finish()
+    }
+}
+
+impl RealmLink {
+    /// Sends a command that counts as work; false when the realm is gone.
+    pub(crate) fn send_work(&self, command: HostCommand) -> bool {
+        self.shared.queued_work.fetch_add(1, Ordering::SeqCst);
+        if self.commands.send(command).is_err() {
+            self.shared.queued_work.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    /// Stashes `message` and sends the command `wrap` builds around its id.
+    pub(crate) fn post(&self, message: RealmMessage, wrap: impl FnOnce(u64) -> HostCommand) -> bool {
+        let id = self.shared.stash_message(message);
+        let sent = self.send_work(wrap(id));
+        if !sent {
+            self.shared.mailbox.lock().unwrap().remove(&id);
+        }
+        sent
+    }
+}
 
 /// The host's end of a running realm.
 pub(crate) struct RealmHandle {
@@ -394,12 +528,16 @@ impl RealmHandle {
             mailbox: Mutex::new(HashMap::new()),
             bodies: Mutex::new(HashMap::new()),
             has_fetch_handler: AtomicBool::new(true),
+            next_message_id: AtomicU64::new(1),
+            queued_work: AtomicUsize::new(0),
+            idle: AtomicBool::new(false),
+            turns: AtomicU64::new(0),
         });
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = oneshot::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
         let (evaluated_tx, evaluated_rx) = oneshot::channel();
-        let is_page = matches!(spec.kind, RealmKind::Page(_));
+        let is_page = !matches!(spec.kind, RealmKind::Worker(_));
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name(format!("realm {url}"))
@@ -510,9 +648,20 @@ impl RealmHandle {
 
     /// Puts a message in the realm's mailbox; returns its id.
     pub(crate) fn stash_message(&self, message: RealmMessage) -> u64 {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.shared.mailbox.lock().unwrap().insert(id, message);
-        id
+        self.shared.stash_message(message)
+    }
+
+    /// A sender of messages to this realm that other realms can hold.
+    pub(crate) fn link(&self) -> RealmLink {
+        RealmLink {
+            commands: self.commands.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Whether the realm has work (see [`RealmShared::has_work`]).
+    pub(crate) fn has_work(&self) -> (bool, u64) {
+        self.shared.has_work()
     }
 
     /// Puts a request body in the realm's mailbox; returns its id.

@@ -61,14 +61,17 @@ async fn run_realm(
     let source = spec.source.clone();
     let budget = spec.limits.event_timeout;
     let is_page = matches!(spec.kind, RealmKind::Page(_));
+    let is_client_worker = matches!(spec.kind, RealmKind::ClientWorker(_));
     let module_choice = match &spec.kind {
         RealmKind::Page(page) => page.module,
         RealmKind::Worker(worker) => Some(worker.worker_type == WorkerType::Module),
+        RealmKind::ClientWorker(worker) => Some(worker.worker_type == WorkerType::Module),
     };
     let mut spec = spec;
     let start_gate = match &mut spec.kind {
         RealmKind::Page(page) => page.start_gate.take(),
         RealmKind::Worker(_) => None,
+        RealmKind::ClientWorker(worker) => worker.start_gate.take(),
     };
     let mut js = match create_runtime(spec, &shared, commands) {
         Ok(js) => js,
@@ -105,6 +108,37 @@ async fn run_realm(
             },
             Err(e) => Err(e),
         };
+        let _ = evaluated.send(result);
+    } else if is_client_worker {
+        // Like a page, a worker is usable (messages queue) while its script
+        // loads and runs.
+        if ready.send(Ok(isolate.clone())).is_err() {
+            return;
+        }
+        if let Some(gate) = start_gate {
+            if gate.await.is_err() {
+                return;
+            }
+        }
+        let result = tokio::select! {
+            biased;
+            _ = &mut stop => return,
+            result = evaluate_client_worker(&mut js, &shared, &url, source, module_choice == Some(true)) => result,
+        };
+        if let Err(error) = &result {
+            if !shared.is_terminated() {
+                shared.delegate.uncaught_error(&url, error);
+                crate::ops::workers::forward_error(&js.op_state().borrow(), error);
+            }
+        }
+        // HTML, run a worker: the port message queue is enabled once the
+        // script ran; messages that came earlier were held until now.
+        if let Err(error) = js.execute_script(
+            "ext:swrt/worker-started",
+            "globalThis[Symbol.for('swrt.workerStarted')]?.()",
+        ) {
+            tracing::debug!(%url, "worker start hook: {error}");
+        }
         let _ = evaluated.send(result);
     } else {
         // A worker's script must evaluate before install; a script that
@@ -156,11 +190,19 @@ async fn run_realm(
         }
     }
 
+    let stats = js.runtime_activity_stats_factory();
     loop {
         let event_loop = poll_fn(|cx| {
+            shared
+                .turns
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             shared.busy.enter();
             let result = js.poll_event_loop(cx, PollEventLoopOptions::default());
             shared.busy.leave();
+            shared.idle.store(
+                !has_pending_work(&stats),
+                std::sync::atomic::Ordering::SeqCst,
+            );
             // The engine may absorb a termination as an ordinary exception
             // inside a promise job (QuickJS's out-of-memory error does), so
             // the loop would idle with the event unsettled: the realm is
@@ -184,7 +226,9 @@ async fn run_realm(
                     }
                     // An exception nobody handled: report it and keep serving,
                     // as a browser's realm does.
-                    shared.delegate.uncaught_error(&url, &ScriptError::from_core_error(&error));
+                    let error = ScriptError::from_core_error(&error);
+                    shared.delegate.uncaught_error(&url, &error);
+                    crate::ops::workers::forward_error(&js.op_state().borrow(), &error);
                 }
             }
         }
@@ -231,6 +275,33 @@ async fn evaluate_worker_module(
              (the module's evaluation did not complete synchronously)",
         )),
     }
+}
+
+/// Runs a dedicated or shared worker's script: a classic script, or a
+/// module graph (whose top-level await may wait, unlike a service worker's).
+async fn evaluate_client_worker(
+    js: &mut JsRuntime,
+    shared: &Arc<RealmShared>,
+    url: &url::Url,
+    source: String,
+    module: bool,
+) -> Result<(), ScriptError> {
+    if !module {
+        shared.busy.enter();
+        let result = js.execute_script(url.to_string(), source);
+        shared.busy.leave();
+        return result
+            .map(drop)
+            .map_err(|e| ScriptError::from_js_error(&e));
+    }
+    let id = js
+        .load_main_es_module_from_code(url, source)
+        .await
+        .map_err(|e| ScriptError::from_core_error(&e))?;
+    let evaluation = js
+        .mod_evaluate(id)
+        .map(|r| r.map_err(|e| ScriptError::from_core_error(&e)));
+    drive_until(js, shared, evaluation).await
 }
 
 /// Runs a page's script to the end of its evaluation, top-level await
@@ -321,7 +392,6 @@ where
 /// Polls the event loop until the only activity left is the host command loop.
 async fn settle(js: &mut JsRuntime, shared: &Arc<RealmShared>) {
     let stats = js.runtime_activity_stats_factory();
-    let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
     poll_fn(|cx| {
         shared.busy.enter();
         let result = js.poll_event_loop(cx, PollEventLoopOptions::default());
@@ -334,21 +404,7 @@ async fn settle(js: &mut JsRuntime, shared: &Arc<RealmShared>) {
                 .delegate
                 .uncaught_error(&shared.url, &ScriptError::from_core_error(&error));
         }
-        let busy =
-            stats
-                .clone()
-                .capture(&filter)
-                .dump()
-                .active
-                .iter()
-                .any(|activity| match activity {
-                    deno_core::stats::RuntimeActivity::AsyncOp(_, _, name) => {
-                        *name != "op_swrt_next_command"
-                    }
-                    deno_core::stats::RuntimeActivity::Resource(..) => false,
-                    _ => true,
-                });
-        if busy {
+        if has_pending_work(&stats) {
             Poll::Pending
         } else {
             Poll::Ready(())
@@ -357,26 +413,66 @@ async fn settle(js: &mut JsRuntime, shared: &Arc<RealmShared>) {
     .await
 }
 
+/// Whether the realm's event loop has more than listeners left: timers,
+/// fetches and other ops. Waiting for host commands, for messages on a
+/// MessagePort or for a BroadcastChannel is listening: those only matter
+/// once something is sent, and a sent message counts on the sender's side.
+fn has_pending_work(stats: &deno_core::stats::RuntimeActivityStatsFactory) -> bool {
+    let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
+    stats
+        .clone()
+        .capture(&filter)
+        .dump()
+        .active
+        .iter()
+        .any(|activity| match activity {
+            deno_core::stats::RuntimeActivity::AsyncOp(_, _, name) => !matches!(
+                *name,
+                "op_swrt_next_command" | "op_message_port_recv_message" | "op_broadcast_recv"
+            ),
+            deno_core::stats::RuntimeActivity::Resource(..) => false,
+            _ => true,
+        })
+}
+
+/// The process-wide store that carries transferred ArrayBuffers from one
+/// realm to another.
+fn transferred_buffers() -> &'static deno_core::SharedArrayBufferStore {
+    static STORE: std::sync::OnceLock<deno_core::SharedArrayBufferStore> =
+        std::sync::OnceLock::new();
+    STORE.get_or_init(Default::default)
+}
+
 fn create_runtime(
     spec: RealmSpec,
     shared: &Arc<RealmShared>,
     commands: mpsc::UnboundedReceiver<HostCommand>,
 ) -> Result<JsRuntime, HostError> {
     let create_params = v8::CreateParams::default().heap_limits(0, spec.limits.heap_limit_bytes);
-    let is_page = matches!(spec.kind, RealmKind::Page(_));
-    let extensions = if is_page {
-        crate::extension::page_extensions(spec.url.clone(), spec.broadcast.clone())
-    } else {
-        crate::extension::worker_extensions(spec.url.clone(), spec.broadcast.clone())
+    let extensions = match &spec.kind {
+        RealmKind::Page(_) => {
+            crate::extension::page_extensions(spec.url.clone(), spec.broadcast.clone())
+        }
+        RealmKind::Worker(_) => {
+            crate::extension::worker_extensions(spec.url.clone(), spec.broadcast.clone())
+        }
+        RealmKind::ClientWorker(worker) => crate::extension::client_worker_extensions(
+            spec.url.clone(),
+            spec.broadcast.clone(),
+            worker.kind,
+        ),
     };
     let mut js = JsRuntime::try_new(RuntimeOptions {
         extensions,
         create_params: Some(create_params),
+        // ArrayBuffers in a postMessage transfer list move between realms
+        // (threads) through this store.
+        shared_array_buffer_store: Some(transferred_buffers().clone()),
         module_loader: Some(Rc::new(RealmModuleLoader {
             loader: spec.loader.clone(),
             worker_imports: match &spec.kind {
                 RealmKind::Worker(worker) => Some(worker.imports.clone()),
-                RealmKind::Page(_) => None,
+                RealmKind::Page(_) | RealmKind::ClientWorker(_) => None,
             },
         })),
         ..Default::default()
@@ -422,6 +518,7 @@ fn create_runtime(
         match spec.kind {
             RealmKind::Worker(worker) => op_state.put(worker),
             RealmKind::Page(page) => op_state.put(page),
+            RealmKind::ClientWorker(worker) => op_state.put(worker),
         }
     }
     // The entry script defined the bootstrap; it reads OpState.

@@ -1,0 +1,168 @@
+// The global scope of a dedicated or shared worker (HTML, Workers):
+// WorkerGlobalScope with `name`, `close()`, `location`, `navigator`,
+// `importScripts()` for classic scripts, `fetch` (through the controlling
+// service worker), `caches`, timers and the Worker constructors.
+(function () {
+const { core, primordials } = __bootstrap;
+const {
+  event: eventModule,
+  globalInterfaces,
+  installGlobalScope,
+  location: locationModule,
+  nonEnumerable,
+  webGlobalDescriptors,
+} = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
+const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
+const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
+const { fetch, setControllerFetch } = core.loadExtScript("ext:swrt/10_fetch.js");
+const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
+const { deliverMessage, ownerCommandHandlers, takeMessage, workerConstructorDescriptors } = core.loadExtScript("ext:swrt/55_workers.js");
+
+const { op_swrt_client_worker_info, op_swrt_worker_close, op_swrt_worker_fetch_event, op_swrt_worker_import_scripts } = core.ops;
+const { ArrayPrototypePush, ObjectDefineProperties, ObjectDefineProperty, String, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
+const { WorkerGlobalScope } = globalInterfaces;
+const { MessageEvent, defineEventHandler } = eventModule;
+
+const illegal = Symbol("illegal constructor");
+
+class WorkerNavigator {
+  constructor(key = undefined) {
+    if (key !== illegal) throw new TypeError("Illegal constructor");
+  }
+  get userAgent() { return "swrt/0.1"; }
+  get language() { return "en-US"; }
+  get languages() { return ["en-US"]; }
+  get onLine() { return true; }
+  get hardwareConcurrency() { return 2; }
+  get [SymbolToStringTag]() { return "WorkerNavigator"; }
+}
+
+class DedicatedWorkerGlobalScope extends WorkerGlobalScope {
+  constructor(key = undefined) {
+    if (key !== illegal) throw new TypeError("Illegal constructor");
+    // Never reached: the global object is not constructed, only re-prototyped.
+    super();
+  }
+  get [SymbolToStringTag]() { return "DedicatedWorkerGlobalScope"; }
+}
+
+class SharedWorkerGlobalScope extends WorkerGlobalScope {
+  constructor(key = undefined) {
+    if (key !== illegal) throw new TypeError("Illegal constructor");
+    super();
+  }
+  get [SymbolToStringTag]() { return "SharedWorkerGlobalScope"; }
+}
+
+for (const name of ["error", "languagechange", "offline", "online", "rejectionhandled", "unhandledrejection"]) {
+  defineEventHandler(WorkerGlobalScope.prototype, name);
+}
+for (const name of ["message", "messageerror"]) defineEventHandler(DedicatedWorkerGlobalScope.prototype, name);
+defineEventHandler(SharedWorkerGlobalScope.prototype, "connect");
+
+// Set by close(): HTML discards the tasks of a closing worker.
+let closing = false;
+// Messages and connections that arrive before the script ran wait here
+// (HTML, run a worker: the port message queue is enabled afterwards).
+let started = false;
+let held = [];
+
+function importScripts(...urls) {
+  const sources = op_swrt_worker_import_scripts(urls.map((u) => String(u)));
+  for (const [url, source] of sources) {
+    // Classic scripts run in the global scope, in order, with their own URL
+    // in stack traces.
+    const [, error] = core.evalContext(source, url);
+    if (error) throw error.thrown;
+  }
+}
+
+function close() {
+  if (closing) return;
+  closing = true;
+  op_swrt_worker_close();
+}
+
+function deliverToGlobal(command) {
+  if (closing) {
+    takeMessage(command.messageId);
+    return;
+  }
+  if (!started) {
+    ArrayPrototypePush(held, command);
+    return;
+  }
+  if (command.kind === "connect") {
+    const message = takeMessage(command.messageId);
+    if (message === null) return;
+    const port = message[1][0] ?? null;
+    globalThis.dispatchEvent(new MessageEvent("connect", { data: "", ports: port ? [port] : [], source: port }));
+  } else {
+    deliverMessage(globalThis, command.messageId);
+  }
+}
+
+/**
+ * Builds the global scope of a `dedicated` or `shared` worker and starts
+ * its command loop. `extra` are kind-specific global properties.
+ */
+function bootstrapWorkerScope(kind, extra) {
+  const info = op_swrt_client_worker_info();
+  let controller = info.controller;
+  locationModule.setLocationHref(info.url);
+  ObjectDefineProperties(globalThis, webGlobalDescriptors());
+  ObjectDefineProperties(globalThis, cryptoDescriptors());
+  ObjectDefineProperties(globalThis, cacheDescriptors());
+  ObjectDefineProperties(globalThis, workerConstructorDescriptors());
+  const navigator = new WorkerNavigator(illegal);
+  ObjectDefineProperties(globalThis, {
+    console: consoleDescriptor(),
+    fetch: nonEnumerable(fetch),
+    close: nonEnumerable(close),
+    WorkerGlobalScope: nonEnumerable(WorkerGlobalScope),
+    DedicatedWorkerGlobalScope: nonEnumerable(DedicatedWorkerGlobalScope),
+    SharedWorkerGlobalScope: nonEnumerable(SharedWorkerGlobalScope),
+    WorkerNavigator: nonEnumerable(WorkerNavigator),
+    WorkerLocation: locationModule.workerLocationConstructorDescriptor,
+    location: locationModule.workerLocationDescriptor,
+    navigator: { get: () => navigator, enumerable: true, configurable: true },
+    name: { get: () => info.name, enumerable: true, configurable: true },
+    isSecureContext: { get: () => info.secureContext, enumerable: true, configurable: true },
+    ...extra,
+  });
+  if (info.type === "classic") {
+    ObjectDefineProperty(globalThis, "importScripts", nonEnumerable(importScripts));
+  }
+  // Handle Fetch: a controlled worker's requests go to its service worker first.
+  setControllerFetch(async (request, body) => {
+    if (controller === null) return null;
+    return await op_swrt_worker_fetch_event(request, body);
+  });
+  const proto = kind === "dedicated" ? DedicatedWorkerGlobalScope.prototype : SharedWorkerGlobalScope.prototype;
+  installGlobalScope(proto);
+  installErrorReporting(WorkerGlobalScope.prototype);
+  hideInternals();
+  ObjectDefineProperty(globalThis, SymbolFor("swrt.workerStarted"), nonEnumerable(() => {
+    delete globalThis[SymbolFor("swrt.workerStarted")];
+    started = true;
+    const waiting = held;
+    held = [];
+    for (const command of waiting) deliverToGlobal(command);
+  }));
+  runCommandLoop({
+    workerMessage(command) {
+      // From the owner (no sender), or from a worker this one created.
+      if (command.from === null || command.from === undefined) deliverToGlobal(command);
+      else ownerCommandHandlers.workerMessage(command);
+    },
+    workerError: ownerCommandHandlers.workerError,
+    connect: deliverToGlobal,
+    controller(command) {
+      controller = command.controller;
+    },
+  });
+}
+
+return { bootstrapWorkerScope, DedicatedWorkerGlobalScope, SharedWorkerGlobalScope };
+})();
