@@ -6,7 +6,7 @@ const { core, primordials } = __bootstrap;
 const { domException, event: eventModule, messagePort, nonEnumerable, url: urlModule, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
 const { op_swrt_random_uuid, op_swrt_take_message, op_swrt_worker_start, op_swrt_worker_post, op_swrt_worker_terminate, op_swrt_shared_worker_connect } = core.ops;
-const { ArrayIsArray, ArrayPrototypePush, SafeMap, String, Symbol, SymbolToStringTag, TypeError } = primordials;
+const { ArrayIsArray, ArrayPrototypeFilter, ArrayPrototypePush, ObjectPrototypeToString, SafeMap, String, Symbol, SymbolToStringTag, TypeError } = primordials;
 const { URL } = urlModule;
 const { DOMException } = domException;
 const { ErrorEvent, Event, EventTarget, MessageEvent, defineEventHandler } = eventModule;
@@ -51,10 +51,23 @@ function workerUrl(scriptURL, prefix) {
 }
 
 function transferList(transferOrOptions) {
+  let list;
   if (transferOrOptions === undefined || transferOrOptions === null) return [];
-  if (ArrayIsArray(transferOrOptions)) return transferOrOptions;
-  if (typeof transferOrOptions === "object") return transferOrOptions.transfer ?? [];
-  throw new TypeError("Failed to execute 'postMessage': the transfer list is not a sequence.");
+  if (ArrayIsArray(transferOrOptions)) list = transferOrOptions;
+  else if (typeof transferOrOptions === "object") list = transferOrOptions.transfer ?? [];
+  else throw new TypeError("Failed to execute 'postMessage': the transfer list is not a sequence.");
+  // deno_web's deserializer puts each transferred ArrayBuffer one slot too
+  // far in its list of transferred objects, over the next one: with the
+  // buffers last, no MessagePort is overwritten. The order of a transfer
+  // list has no meaning.
+  return [
+    ...ArrayPrototypeFilter(list, (t) => !isArrayBuffer(t)),
+    ...ArrayPrototypeFilter(list, isArrayBuffer),
+  ];
+}
+
+function isArrayBuffer(value) {
+  return ObjectPrototypeToString(value) === "[object ArrayBuffer]";
 }
 
 class Worker extends EventTarget {

@@ -55,9 +55,12 @@ class SharedWorkerGlobalScope extends WorkerGlobalScope {
   get [SymbolToStringTag]() { return "SharedWorkerGlobalScope"; }
 }
 
-for (const name of ["error", "languagechange", "offline", "online", "rejectionhandled", "unhandledrejection"]) {
+for (const name of ["languagechange", "offline", "online", "rejectionhandled", "unhandledrejection"]) {
   defineEventHandler(WorkerGlobalScope.prototype, name);
 }
+// OnErrorEventHandler: called with (message, filename, lineno, colno,
+// error); returning true cancels the event.
+defineEventHandler(WorkerGlobalScope.prototype, "error", undefined, true);
 for (const name of ["message", "messageerror"]) defineEventHandler(DedicatedWorkerGlobalScope.prototype, name);
 defineEventHandler(SharedWorkerGlobalScope.prototype, "connect");
 

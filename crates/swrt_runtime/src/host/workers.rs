@@ -89,7 +89,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 let answer = connect_shared(&host, script_url.clone(), worker_type, name, message)
                     .await
                     .inspect_err(|error| {
-                        tracing::warn!(%script_url, "shared worker failed to start: {error}");
+                        tracing::warn!(%script_url, "cannot connect to the shared worker: {error}");
                     });
                 let _ = reply.send(answer);
             });

@@ -1,0 +1,2 @@
+importScripts("helper.js");
+onmessage = (e) => postMessage(helper(e.data));

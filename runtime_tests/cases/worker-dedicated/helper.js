@@ -1,0 +1,1 @@
+function helper(text) { return `${text.toUpperCase()} (via importScripts)`; }

@@ -1,0 +1,3 @@
+setTimeout(() => {
+  throw new RangeError("out of range");
+}, 0);

@@ -1,0 +1,4 @@
+onconnect = (event) => {
+  const [port] = event.ports;
+  port.onmessage = () => port.postMessage(`${self} is up`);
+};

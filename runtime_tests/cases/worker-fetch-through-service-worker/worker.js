@@ -1,0 +1,1 @@
+fetch("data.txt").then((response) => response.text()).then(postMessage);

@@ -1,0 +1,5 @@
+onmessage = () => {
+  setTimeout(() => {
+    postMessage("the worker's answer, 300 ms later");
+  }, 300);
+};
