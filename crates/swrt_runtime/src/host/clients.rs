@@ -206,7 +206,11 @@ pub(crate) async fn navigate(
     };
     let fail = |reason: String| HostError::ScriptFetch {
         url: url.to_string(),
-        reason: format!("the service worker's answer to the request: {reason}"),
+        reason: if destination == "document" {
+            format!("the service worker's answer to the navigation: {reason}")
+        } else {
+            format!("the service worker's answer to the {destination} script request: {reason}")
+        },
     };
     if let Some(error) = response.error {
         return Err(fail(format!("network error ({error})")));
