@@ -200,11 +200,11 @@ const ownerCommandHandlers = {
   },
 };
 
-function workerConstructorDescriptors() {
-  return {
-    Worker: nonEnumerable(Worker),
-    SharedWorker: nonEnumerable(SharedWorker),
-  };
+/** `Worker` is exposed to pages and workers, `SharedWorker` to pages only. */
+function workerConstructorDescriptors(isWindow) {
+  const descriptors = { Worker: nonEnumerable(Worker) };
+  if (isWindow) descriptors.SharedWorker = nonEnumerable(SharedWorker);
+  return descriptors;
 }
 
 return { deliverMessage, ownerCommandHandlers, takeMessage, workerConstructorDescriptors, Worker, SharedWorker };

@@ -17,6 +17,7 @@ const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
 const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
 const { fetch, setControllerFetch } = core.loadExtScript("ext:swrt/10_fetch.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
+const { serviceWorkerObjectDescriptors } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { deliverMessage, ownerCommandHandlers, takeMessage, workerConstructorDescriptors } = core.loadExtScript("ext:swrt/55_workers.js");
 
 const { op_swrt_client_worker_info, op_swrt_worker_close, op_swrt_worker_fetch_event, op_swrt_worker_import_scripts } = core.ops;
@@ -117,7 +118,8 @@ function bootstrapWorkerScope(kind, extra) {
   ObjectDefineProperties(globalThis, webGlobalDescriptors());
   ObjectDefineProperties(globalThis, cryptoDescriptors());
   ObjectDefineProperties(globalThis, cacheDescriptors());
-  ObjectDefineProperties(globalThis, workerConstructorDescriptors());
+  ObjectDefineProperties(globalThis, workerConstructorDescriptors(false));
+  ObjectDefineProperties(globalThis, serviceWorkerObjectDescriptors());
   const navigator = new WorkerNavigator(illegal);
   ObjectDefineProperties(globalThis, {
     console: consoleDescriptor(),

@@ -3,6 +3,8 @@
 // matches cached item", applied in Rust.
 (function () {
 const { core, primordials } = __bootstrap;
+// Defines webidl.converters.CacheQueryOptions, which the Cache API shares.
+core.loadExtScript("ext:swrt/70_background_fetch.js");
 const {
   domException,
   request: requestModule,

@@ -81,7 +81,7 @@ function bootstrap() {
   ObjectDefineProperties(globalThis, documentDescriptors());
   ObjectDefineProperties(globalThis, backgroundFetchDescriptors(false));
   ObjectDefineProperties(globalThis, cacheDescriptors());
-  ObjectDefineProperties(globalThis, workerConstructorDescriptors());
+  ObjectDefineProperties(globalThis, workerConstructorDescriptors(true));
   setCspProvider(() => connectSrc(contentSecurityPolicies()));
   setConnectSrcProvider(() => connectSrc(contentSecurityPolicies()));
   // Handle Fetch: a controlled page's requests go to its service worker first.

@@ -1,4 +1,4 @@
-// META: global=window,serviceworker
+// META: global=window,worker
 // META: title=Cache API basics
 'use strict';
 

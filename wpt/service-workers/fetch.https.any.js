@@ -1,4 +1,4 @@
-// META: global=window,serviceworker
+// META: global=window,worker
 // META: title=fetch() in pages and service workers, with the WPT server conventions
 
 promise_test(async () => {

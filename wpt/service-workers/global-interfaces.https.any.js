@@ -1,5 +1,5 @@
-// META: global=window,serviceworker
-// META: title=Global interfaces of pages and service workers
+// META: global=window,worker
+// META: title=Global interfaces of pages, dedicated and shared workers and service workers
 
 const common = [
   "EventTarget", "Event", "MessageChannel", "MessagePort", "URL", "URLSearchParams",
@@ -21,7 +21,7 @@ if (GLOBAL.isWindow()) {
     assert_true(document instanceof Document);
     assert_equals(typeof location.href, "string");
   }, "window, navigator.serviceWorker, document and location");
-} else {
+} else if ("ServiceWorkerGlobalScope" in self) {
   test(() => {
     assert_true(self instanceof ServiceWorkerGlobalScope);
     assert_true(self.registration instanceof ServiceWorkerRegistration);
@@ -32,6 +32,23 @@ if (GLOBAL.isWindow()) {
     assert_true("ExtendableMessageEvent" in self);
     assert_true("FetchEvent" in self, "FetchEvent");
   }, "ServiceWorkerGlobalScope, registration, clients, importScripts, skipWaiting, events");
+} else {
+  test(() => {
+    const dedicated = "DedicatedWorkerGlobalScope" in self;
+    assert_true(self instanceof (dedicated ? DedicatedWorkerGlobalScope : SharedWorkerGlobalScope));
+    assert_true(self instanceof WorkerGlobalScope);
+    assert_equals(typeof self.postMessage, dedicated ? "function" : "undefined");
+    assert_equals(typeof self.onconnect, dedicated ? "undefined" : "object");
+    assert_equals(typeof close, "function");
+    assert_equals(typeof name, "string");
+    assert_true(location instanceof WorkerLocation);
+    assert_true(navigator instanceof WorkerNavigator);
+    assert_equals(typeof importScripts, "function", "a classic worker has importScripts");
+    assert_false("document" in self);
+    assert_false("clients" in self);
+    assert_equals(typeof Worker, "function");
+    assert_false("SharedWorker" in self, "SharedWorker is exposed to Window only");
+  }, "DedicatedWorkerGlobalScope or SharedWorkerGlobalScope: name, close, location, navigator, importScripts");
 }
 
 test(() => {

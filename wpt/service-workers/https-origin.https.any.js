@@ -1,4 +1,4 @@
-// META: global=window,serviceworker
+// META: global=window,worker
 // META: script=resources/host-info.sub.js
 // META: title=https origins: fetch() of https URLs on the run's TLS ports
 "use strict";

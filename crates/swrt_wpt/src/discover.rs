@@ -15,6 +15,25 @@ pub enum Kind {
     /// worker that `importScripts` the file; results come back through
     /// `fetch_tests_from_worker`.
     AnyServiceWorker,
+    /// `.any.js`, serviceworker-module scope: as [`Kind::AnyServiceWorker`],
+    /// with a module worker that `import`s the file.
+    AnyServiceWorkerModule,
+    /// `.any.js`, dedicatedworker(-module) scope: a generated page runs a
+    /// `new Worker` whose script loads testharness.js and the file; results
+    /// come back through `fetch_tests_from_worker`.
+    AnyDedicatedWorker {
+        /// `{type: 'module'}`, with `import` statements instead of `importScripts`.
+        module: bool,
+    },
+    /// `.any.js`, sharedworker(-module) scope: as [`Kind::AnyDedicatedWorker`]
+    /// with a `new SharedWorker`.
+    AnySharedWorker {
+        /// `{type: 'module'}`.
+        module: bool,
+    },
+    /// `.worker.js`: a generated page runs the file as a dedicated worker
+    /// (the file loads testharness.js itself and calls `done()`).
+    WorkerFile,
     /// An `.html` test: its scripts run in order in a page.
     Html,
     /// A scope swrt cannot run; reported as skipped with this reason.
@@ -204,15 +223,11 @@ pub fn tests_for_file(root: &Path, path: &Path) -> Result<Vec<TestFile>, String>
             let kind = match scope.as_str() {
                 "window" => Kind::AnyWindow,
                 "serviceworker" => Kind::AnyServiceWorker,
-                "dedicatedworker"
-                | "dedicatedworker-module"
-                | "sharedworker"
-                | "sharedworker-module" => Kind::Skipped(format!(
-                    "{scope} scope: swrt has no dedicated or shared workers"
-                )),
-                "serviceworker-module" => {
-                    Kind::Skipped("module service workers are not supported yet".into())
-                }
+                "dedicatedworker" => Kind::AnyDedicatedWorker { module: false },
+                "dedicatedworker-module" => Kind::AnyDedicatedWorker { module: true },
+                "sharedworker" => Kind::AnySharedWorker { module: false },
+                "sharedworker-module" => Kind::AnySharedWorker { module: true },
+                "serviceworker-module" => Kind::AnyServiceWorkerModule,
                 s if s.starts_with("shadowrealm") => {
                     Kind::Skipped(format!("{s} scope: swrt has no ShadowRealm"))
                 }
@@ -225,11 +240,7 @@ pub fn tests_for_file(root: &Path, path: &Path) -> Result<Vec<TestFile>, String>
         push(format!("{base}.window.html"), Kind::Window, &meta);
     } else if let Some(base) = name.strip_suffix(".worker.js") {
         let meta = parse_meta(&read()?);
-        push(
-            format!("{base}.worker.html"),
-            Kind::Skipped("dedicated worker test: swrt has no dedicated workers".into()),
-            &meta,
-        );
+        push(format!("{base}.worker.html"), Kind::WorkerFile, &meta);
     } else {
         push(name, Kind::Html, &Meta::default());
     }
@@ -277,7 +288,8 @@ mod tests {
             ]
         );
         assert_eq!(tests[4].kind, Kind::AnyServiceWorker);
-        assert!(matches!(tests[2].kind, Kind::Skipped(_)));
+        assert_eq!(tests[2].kind, Kind::AnyDedicatedWorker { module: false });
+        assert_eq!(tests[3].kind, Kind::AnySharedWorker { module: false });
         let one = discover(root, &["/a/x.https.any.serviceworker.html".into()]).unwrap();
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].source_url, "/a/x.https.any.js");

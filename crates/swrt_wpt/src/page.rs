@@ -68,6 +68,28 @@ pub fn plan_generated(test: &TestFile) -> PagePlan {
                 json(&worker)
             )));
         }
+        Kind::AnyServiceWorkerModule => {
+            scripts.extend(harness_scripts());
+            scripts.push(Script::Inline(service_worker_module_wrapper(test)));
+        }
+        Kind::AnyDedicatedWorker { module } => {
+            scripts.extend(harness_scripts());
+            scripts.push(Script::Inline(dedicated_worker_wrapper(
+                &worker_script_url(test, module),
+                module,
+            )));
+        }
+        Kind::AnySharedWorker { module } => {
+            scripts.extend(harness_scripts());
+            scripts.push(Script::Inline(shared_worker_wrapper(test, module)));
+        }
+        Kind::WorkerFile => {
+            scripts.extend(harness_scripts());
+            scripts.push(Script::Inline(dedicated_worker_wrapper(
+                &format!("{}{}", test.source_url, variant_of(test)),
+                false,
+            )));
+        }
         Kind::Html | Kind::Skipped(_) => {}
     }
     PagePlan {
@@ -75,6 +97,62 @@ pub fn plan_generated(test: &TestFile) -> PagePlan {
         long,
         title,
     }
+}
+
+/// testharness.js and its report script, which every wrapper page loads.
+fn harness_scripts() -> [Script; 2] {
+    [
+        Script::Src("/resources/testharness.js".into()),
+        Script::Src("/resources/testharnessreport.js".into()),
+    ]
+}
+
+/// The test's variant (`?1`), or "".
+fn variant_of(test: &TestFile) -> &str {
+    test.id.find('?').map(|i| &test.id[i..]).unwrap_or("")
+}
+
+/// The generated worker script of an `.any.js` file: `.any.worker.js`
+/// (classic, `importScripts`) or `.any.worker-module.js` (`import`s), with
+/// the test's variant.
+fn worker_script_url(test: &TestFile, module: bool) -> String {
+    let base = test
+        .source_url
+        .strip_suffix(".any.js")
+        .unwrap_or(&test.source_url);
+    let suffix = if module {
+        ".any.worker-module.js"
+    } else {
+        ".any.worker.js"
+    };
+    format!("{base}{suffix}{}", variant_of(test))
+}
+
+/// The dedicatedworker scopes' page: the tests run in a `Worker`.
+fn dedicated_worker_wrapper(worker_url: &str, module: bool) -> String {
+    let options = if module { ", { type: 'module' }" } else { "" };
+    format!(
+        "fetch_tests_from_worker(new Worker({}{options}));",
+        json(worker_url)
+    )
+}
+
+/// The sharedworker scopes' page: the tests run in a `SharedWorker`.
+fn shared_worker_wrapper(test: &TestFile, module: bool) -> String {
+    let options = if module { ", { type: 'module' }" } else { "" };
+    format!(
+        "fetch_tests_from_worker(new SharedWorker({}{options}));",
+        json(&worker_script_url(test, module))
+    )
+}
+
+/// The serviceworker-module scope's page: registers the module worker of
+/// the file (out of any page's scope) and gets the results from it.
+fn service_worker_module_wrapper(test: &TestFile) -> String {
+    format!(
+        "(async function() {{\n  const scope = 'does/not/exist';\n  let reg = await navigator.serviceWorker.getRegistration(scope);\n  if (reg) await reg.unregister();\n  reg = await navigator.serviceWorker.register({}, {{ scope, type: 'module' }});\n  fetch_tests_from_worker(reg.installing || reg.waiting || reg.active);\n}})().catch((e) => setTimeout(() => {{ throw e; }}));",
+        json(&worker_script_url(test, true))
+    )
 }
 
 /// Reads an `.html` test: its `<script>` elements in document order (classic

@@ -162,6 +162,14 @@ async fn hook(state: &State, req: HookRequest) -> Result<Response<Body>, HookReq
             }
         }
     }
+    if let Some(base) = path.strip_suffix(".any.worker-module.js") {
+        let source_url = format!("{base}.any.js");
+        if let Some(file) = file_for(&state.root, &source_url) {
+            if let Ok(text) = tokio::fs::read_to_string(&file).await {
+                return Ok(javascript(worker_module_script(&source_url, &text)));
+            }
+        }
+    }
     let file_name = path.rsplit('/').next().unwrap_or("");
     if file_name.contains(".sub.") && !file_name.ends_with(".headers") {
         if let Some(file) = file_for(&state.root, &path) {
@@ -290,6 +298,37 @@ pub fn worker_script(source_url: &str, source: &str) -> String {
     }
     out.push_str(&format!("importScripts({});\ndone();\n", json(source_url)));
     out
+}
+
+/// The module worker script of an `.any.js` file's worker-module scopes, as
+/// upstream's `.any.worker-module.js` handler writes it: testharness.js, the
+/// META scripts and the file are `import`ed (so they run before the body,
+/// which only sets the globals' description and calls `done()`).
+pub fn worker_module_script(source_url: &str, source: &str) -> String {
+    let meta = parse_meta(source);
+    let mut out = String::new();
+    if let Some(title) = &meta.title {
+        out.push_str(&format!("self.META_TITLE = {};\n", json(title)));
+    }
+    out.push_str(
+        "self.GLOBAL = {\n  isWindow: function() { return false; },\n  isWorker: function() { return true; },\n  isShadowRealm: function() { return false; },\n};\n",
+    );
+    out.push_str("import \"/resources/testharness.js\";\n");
+    for script in &meta.scripts {
+        out.push_str(&format!("import {};\n", json(&module_specifier(script))));
+    }
+    out.push_str(&format!("import {};\ndone();\n", json(source_url)));
+    out
+}
+
+/// A META script path as an import specifier: a relative path
+/// (`resources/x.js`) would be a bare specifier, so it gets `./`.
+fn module_specifier(script: &str) -> String {
+    if script.starts_with('/') || script.starts_with("./") || script.starts_with("../") || script.contains("://") {
+        script.to_string()
+    } else {
+        format!("./{script}")
+    }
 }
 
 /// A JSON string literal (valid JavaScript).

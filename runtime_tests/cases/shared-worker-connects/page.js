@@ -1,6 +1,6 @@
-// One shared worker per (script URL, name): every `new SharedWorker` of the
-// page, or of a dedicated worker of the page, connects to the same instance
-// and gets its own port; another name is another instance.
+// One shared worker per (script URL, name): every `new SharedWorker`
+// connects to the same instance and gets its own port; another name is
+// another instance. Dedicated workers cannot create shared workers.
 function ask(shared, question) {
   shared.port.postMessage(question);
   return new Promise((resolve) => {
@@ -11,8 +11,10 @@ const first = new SharedWorker("counter.js", "counter");
 console.log("first:", await ask(first, "count"));
 const second = new SharedWorker("counter.js", { name: "counter" });
 console.log("second:", await ask(second, "count"));
-const worker = new Worker("connects-too.js");
-console.log("from a dedicated worker:", await new Promise((resolve) => {
+const third = new SharedWorker("counter.js", "counter");
+console.log("third:", await ask(third, "count"));
+const worker = new Worker("no-shared-workers.js");
+console.log("in a dedicated worker:", await new Promise((resolve) => {
   worker.onmessage = (e) => resolve(e.data);
 }));
 const other = new SharedWorker("counter.js", "another");
@@ -21,4 +23,4 @@ const module = new SharedWorker("counter.js", { name: "counter", type: "module" 
 console.log("same name, other type:", await new Promise((resolve) => {
   module.onerror = (e) => resolve(e.type);
 }));
-for (const shared of [first, second, other]) shared.port.close();
+for (const shared of [first, second, third, other]) shared.port.close();

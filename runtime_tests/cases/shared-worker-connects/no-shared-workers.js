@@ -1,0 +1,1 @@
+postMessage(`SharedWorker is ${typeof SharedWorker}, Worker is ${typeof Worker}`);
