@@ -126,8 +126,6 @@ function bootstrapWorkerScope(kind, extra) {
     fetch: nonEnumerable(fetch),
     close: nonEnumerable(close),
     WorkerGlobalScope: nonEnumerable(WorkerGlobalScope),
-    DedicatedWorkerGlobalScope: nonEnumerable(DedicatedWorkerGlobalScope),
-    SharedWorkerGlobalScope: nonEnumerable(SharedWorkerGlobalScope),
     WorkerNavigator: nonEnumerable(WorkerNavigator),
     WorkerLocation: locationModule.workerLocationConstructorDescriptor,
     location: locationModule.workerLocationDescriptor,
@@ -144,7 +142,10 @@ function bootstrapWorkerScope(kind, extra) {
     if (controller === null) return null;
     return await op_swrt_worker_fetch_event(request, body);
   });
-  const proto = kind === "dedicated" ? DedicatedWorkerGlobalScope.prototype : SharedWorkerGlobalScope.prototype;
+  // Each global interface is exposed in its own kind of worker only.
+  const scopeInterface = kind === "dedicated" ? DedicatedWorkerGlobalScope : SharedWorkerGlobalScope;
+  ObjectDefineProperty(globalThis, scopeInterface.name, nonEnumerable(scopeInterface));
+  const proto = scopeInterface.prototype;
   installGlobalScope(proto);
   installErrorReporting(WorkerGlobalScope.prototype);
   hideInternals();

@@ -105,6 +105,9 @@ async fn hook(state: &State, req: HookRequest) -> Result<Response<Body>, HookReq
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| path.clone());
+    if path == WORKER_MODULE_GLOBAL {
+        return Ok(javascript(WORKER_GLOBAL.to_string()));
+    }
     if let Some(rest) = path.strip_prefix(RUNNER_PREFIX) {
         return Ok(runner_endpoint(state, req, rest.to_string()).await);
     }
@@ -300,6 +303,12 @@ pub fn worker_script(source_url: &str, source: &str) -> String {
     out
 }
 
+/// What a worker's test files read from `GLOBAL`.
+const WORKER_GLOBAL: &str = "self.GLOBAL = {\n  isWindow: function() { return false; },\n  isWorker: function() { return true; },\n  isShadowRealm: function() { return false; },\n};\n";
+
+/// The runner's module that sets `GLOBAL` in module workers.
+const WORKER_MODULE_GLOBAL: &str = "/_swrt_wpt/worker-module-global.js";
+
 /// The module worker script of an `.any.js` file's worker-module scopes, as
 /// upstream's `.any.worker-module.js` handler writes it: testharness.js, the
 /// META scripts and the file are `import`ed (so they run before the body,
@@ -310,9 +319,9 @@ pub fn worker_module_script(source_url: &str, source: &str) -> String {
     if let Some(title) = &meta.title {
         out.push_str(&format!("self.META_TITLE = {};\n", json(title)));
     }
-    out.push_str(
-        "self.GLOBAL = {\n  isWindow: function() { return false; },\n  isWorker: function() { return true; },\n  isShadowRealm: function() { return false; },\n};\n",
-    );
+    // Imports run before the module's body: the globals' description is a
+    // module of its own, imported first, so the test file sees it.
+    out.push_str(&format!("import {};\n", json(WORKER_MODULE_GLOBAL)));
     out.push_str("import \"/resources/testharness.js\";\n");
     for script in &meta.scripts {
         out.push_str(&format!("import {};\n", json(&module_specifier(script))));

@@ -1,0 +1,4 @@
+// Loaded with importScripts(): declares a global function.
+function helperLoaded() {
+  return "helper " + self.constructor.name;
+}
