@@ -394,6 +394,50 @@ mod tests {
         assert!(plan_html("<script type=module>import x from './x.js'</script>").is_err());
     }
 
+    fn any_test(kind: Kind, id: &str) -> TestFile {
+        TestFile {
+            id: id.into(),
+            source: "x.any.js".into(),
+            source_url: "/w/x.any.js".into(),
+            kind,
+            meta: crate::meta::Meta::default(),
+        }
+    }
+
+    fn last_inline(plan: &PagePlan) -> &str {
+        match plan.scripts.last() {
+            Some(Script::Inline(s)) => s,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn worker_scopes_fetch_tests_from_their_worker() {
+        let dedicated = plan_generated(&any_test(
+            Kind::AnyDedicatedWorker { module: false },
+            "/w/x.any.worker.html?v",
+        ));
+        assert_eq!(dedicated.scripts[0], Script::Src("/resources/testharness.js".into()));
+        assert_eq!(
+            last_inline(&dedicated),
+            "fetch_tests_from_worker(new Worker(\"/w/x.any.worker.js?v\"));"
+        );
+        let shared = plan_generated(&any_test(
+            Kind::AnySharedWorker { module: true },
+            "/w/x.any.sharedworker-module.html",
+        ));
+        assert_eq!(
+            last_inline(&shared),
+            "fetch_tests_from_worker(new SharedWorker(\"/w/x.any.worker-module.js\", { type: 'module' }));"
+        );
+        let service = plan_generated(&any_test(
+            Kind::AnyServiceWorkerModule,
+            "/w/x.any.serviceworker-module.html",
+        ));
+        assert!(last_inline(&service)
+            .contains("register(\"/w/x.any.worker-module.js\", { scope, type: 'module' })"));
+    }
+
     #[test]
     fn prelude_sets_config_and_markup() {
         let plan = PagePlan {

@@ -458,6 +458,22 @@ mod tests {
     }
 
     #[test]
+    fn worker_module_script_imports_the_global_first() {
+        let s = worker_module_script(
+            "/w/x.any.js",
+            "// META: global=worker-module\n// META: script=resources/utils.js\n// META: script=/common/x.js\n",
+        );
+        let global = s.find(&format!("import \"{WORKER_MODULE_GLOBAL}\"")).unwrap();
+        let harness = s.find("import \"/resources/testharness.js\"").unwrap();
+        let utils = s.find("import \"./resources/utils.js\"").unwrap();
+        let common = s.find("import \"/common/x.js\"").unwrap();
+        let test = s.find("import \"/w/x.any.js\"").unwrap();
+        assert!(global < harness && harness < utils && utils < common && common < test);
+        assert!(!s.contains("importScripts"));
+        assert!(s.trim_end().ends_with("done();"));
+    }
+
+    #[test]
     fn file_for_stays_inside_the_root() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
