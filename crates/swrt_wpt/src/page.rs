@@ -417,7 +417,10 @@ mod tests {
             Kind::AnyDedicatedWorker { module: false },
             "/w/x.any.worker.html?v",
         ));
-        assert_eq!(dedicated.scripts[0], Script::Src("/resources/testharness.js".into()));
+        assert_eq!(
+            dedicated.scripts[0],
+            Script::Src("/resources/testharness.js".into())
+        );
         assert_eq!(
             last_inline(&dedicated),
             "fetch_tests_from_worker(new Worker(\"/w/x.any.worker.js?v\"));"

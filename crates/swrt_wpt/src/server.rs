@@ -333,7 +333,11 @@ pub fn worker_module_script(source_url: &str, source: &str) -> String {
 /// A META script path as an import specifier: a relative path
 /// (`resources/x.js`) would be a bare specifier, so it gets `./`.
 fn module_specifier(script: &str) -> String {
-    if script.starts_with('/') || script.starts_with("./") || script.starts_with("../") || script.contains("://") {
+    if script.starts_with('/')
+        || script.starts_with("./")
+        || script.starts_with("../")
+        || script.contains("://")
+    {
         script.to_string()
     } else {
         format!("./{script}")
@@ -463,7 +467,9 @@ mod tests {
             "/w/x.any.js",
             "// META: global=worker-module\n// META: script=resources/utils.js\n// META: script=/common/x.js\n",
         );
-        let global = s.find(&format!("import \"{WORKER_MODULE_GLOBAL}\"")).unwrap();
+        let global = s
+            .find(&format!("import \"{WORKER_MODULE_GLOBAL}\""))
+            .unwrap();
         let harness = s.find("import \"/resources/testharness.js\"").unwrap();
         let utils = s.find("import \"./resources/utils.js\"").unwrap();
         let common = s.find("import \"/common/x.js\"").unwrap();

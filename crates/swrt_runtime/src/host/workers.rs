@@ -193,9 +193,7 @@ async fn connect_shared(
                 name,
                 owner: None,
             };
-            let entry = start_worker(host, start)
-                .await
-                .map_err(|e| e.to_string())?;
+            let entry = start_worker(host, start).await.map_err(|e| e.to_string())?;
             host.shared_workers
                 .running
                 .lock()

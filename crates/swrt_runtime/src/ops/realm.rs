@@ -25,7 +25,9 @@ pub(crate) async fn op_swrt_next_command(state: Rc<RefCell<OpState>>) -> Option<
     if command.as_ref().is_some_and(HostCommand::counts_as_work) {
         // Busy before the command stops counting as queued, so the realm
         // never looks idle with the command in between.
-        shared.idle.store(false, std::sync::atomic::Ordering::SeqCst);
+        shared
+            .idle
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         shared
             .queued_work
             .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);

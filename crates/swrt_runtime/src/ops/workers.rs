@@ -94,10 +94,7 @@ pub(crate) async fn op_swrt_worker_start(
     if !state.has::<OwnedWorkers>() {
         state.put(OwnedWorkers::default());
     }
-    state
-        .borrow_mut::<OwnedWorkers>()
-        .0
-        .insert(client_id, link);
+    state.borrow_mut::<OwnedWorkers>().0.insert(client_id, link);
     Ok(())
 }
 
@@ -203,10 +200,12 @@ pub(crate) fn op_swrt_worker_post_owner(
         return Ok(false);
     };
     let from = Some(worker.client_id.clone());
-    Ok(owner.post(message, |message_id| HostCommand::WorkerMessage {
-        from,
-        message_id,
-    }))
+    Ok(
+        owner.post(message, |message_id| HostCommand::WorkerMessage {
+            from,
+            message_id,
+        }),
+    )
 }
 
 /// `close()` of a worker global scope: the host stops the worker.
@@ -267,7 +266,11 @@ pub(crate) async fn op_swrt_worker_fetch_event(
     #[serde] request: serde_json::Value,
     #[serde] body: Option<deno_core::JsBuffer>,
 ) -> Option<(crate::realm::FetchEventResponse, deno_core::ToJsBuffer)> {
-    let client_id = state.borrow().borrow::<ClientWorkerContext>().client_id.clone();
+    let client_id = state
+        .borrow()
+        .borrow::<ClientWorkerContext>()
+        .client_id
+        .clone();
     let response = ask_host(&state, |reply| HostRequest::FetchEvent {
         client_id,
         request,

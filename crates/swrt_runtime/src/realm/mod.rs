@@ -489,7 +489,11 @@ impl RealmLink {
     }
 
     /// Stashes `message` and sends the command `wrap` builds around its id.
-    pub(crate) fn post(&self, message: RealmMessage, wrap: impl FnOnce(u64) -> HostCommand) -> bool {
+    pub(crate) fn post(
+        &self,
+        message: RealmMessage,
+        wrap: impl FnOnce(u64) -> HostCommand,
+    ) -> bool {
         let id = self.shared.stash_message(message);
         let sent = self.send_work(wrap(id));
         if !sent {

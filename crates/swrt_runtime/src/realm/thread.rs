@@ -290,9 +290,7 @@ async fn evaluate_client_worker(
         shared.busy.enter();
         let result = js.execute_script(url.to_string(), source);
         shared.busy.leave();
-        return result
-            .map(drop)
-            .map_err(|e| ScriptError::from_js_error(&e));
+        return result.map(drop).map_err(|e| ScriptError::from_js_error(&e));
     }
     let id = js
         .load_main_es_module_from_code(url, source)
