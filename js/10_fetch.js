@@ -69,9 +69,22 @@ function abortError(signal) {
 }
 
 function fetch(input, init = undefined) {
+  webidl.requiredArguments(arguments.length, 1, "Failed to execute 'fetch'");
+  return fetchRequest(input, init, "connect-src");
+}
+
+/**
+ * Fetches a document's subresource (a script, say): the same path as
+ * fetch(), through the controlling service worker, but governed by the CSP
+ * directive of its destination rather than connect-src.
+ */
+function fetchSubresource(url, _destination) {
+  return fetchRequest(url, undefined, null);
+}
+
+function fetchRequest(input, init, cspDirective) {
   return new Promise((resolve, reject) => {
     const prefix = "Failed to execute 'fetch'";
-    webidl.requiredArguments(arguments.length, 1, prefix);
     const requestObject = new Request(input, init);
     const inner = toInnerRequest(requestObject);
     const signal = requestObject.signal;
@@ -79,7 +92,7 @@ function fetch(input, init = undefined) {
       reject(abortError(signal));
       return;
     }
-    const sources = connectSrc();
+    const sources = cspDirective === "connect-src" ? connectSrc() : null;
     if (sources !== null && !op_swrt_csp_allows(sources, inner.currentUrl())) {
       reject(new TypeError(`${prefix}: Refused to connect to '${inner.currentUrl()}' because it violates the page's Content Security Policy directive connect-src.`));
       return;
@@ -164,6 +177,7 @@ function fetch(input, init = undefined) {
 
 return {
   fetch,
+  fetchSubresource,
   responseFromParts,
   setConnectSrcProvider,
   setControllerFetch,

@@ -1,6 +1,8 @@
 // Entry point of a page (window client) realm: builds a Window global with
-// a small document and navigator.serviceWorker, then runs the loop that
-// receives the host's commands.
+// its document and navigator.serviceWorker, then runs the loop that
+// receives the host's commands. A page loaded from HTML is parsed into its
+// document (Symbol.for("swrt.loadDocument")); a page given as a script runs
+// in a document that has just <html>, <head> and <body>.
 (function () {
 const { core, primordials } = __bootstrap;
 const {
@@ -14,12 +16,13 @@ const {
 const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
 const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
 const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
-const { fetch, setConnectSrcProvider, setControllerFetch } = core.loadExtScript("ext:swrt/10_fetch.js");
+const { fetch, fetchSubresource, setConnectSrcProvider, setControllerFetch } = core.loadExtScript("ext:swrt/10_fetch.js");
 const { serviceWorkerObjectDescriptors } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { containerDescriptors, createContainer, enableClientMessages, onController, onMessage, onRegistration } = core.loadExtScript(
   "ext:swrt/50_service_worker_container.js",
 );
-const { contentSecurityPolicies, createDocument, documentDescriptors } = core.loadExtScript("ext:swrt/60_document.js");
+const { createDocument, domDescriptors } = core.loadExtScript("ext:swrt/60_dom.js");
+const { contentSecurityPolicies, loadHtml, setFetchScriptText } = core.loadExtScript("ext:swrt/61_html_document.js");
 const { backgroundFetchDescriptors, onProgress, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 
@@ -73,11 +76,23 @@ function bootstrap() {
   const container = createContainer(info.url, info.controller);
   const navigator = new Navigator(illegal, container);
   const document = createDocument(info.url);
+  document.defaultView = globalThis;
+  if (!info.document) {
+    const html = document.appendChild(document.createElement("html"));
+    html.appendChild(document.createElement("head"));
+    html.appendChild(document.createElement("body"));
+  }
+  setFetchScriptText(async (url) => {
+    const response = await fetchSubresource(url, "script");
+    // HTML "fetch a classic script": a status outside 200-299 is a network error.
+    if (!response.ok) throw new TypeError(`status ${response.status}`);
+    return await response.text();
+  });
   ObjectDefineProperties(globalThis, webGlobalDescriptors());
   ObjectDefineProperties(globalThis, cryptoDescriptors());
   ObjectDefineProperties(globalThis, serviceWorkerObjectDescriptors());
   ObjectDefineProperties(globalThis, containerDescriptors());
-  ObjectDefineProperties(globalThis, documentDescriptors());
+  ObjectDefineProperties(globalThis, domDescriptors());
   ObjectDefineProperties(globalThis, backgroundFetchDescriptors(false));
   ObjectDefineProperties(globalThis, cacheDescriptors());
   setCspProvider(() => connectSrc(contentSecurityPolicies()));
@@ -108,14 +123,27 @@ function bootstrap() {
   installGlobalScope(Window.prototype);
   installErrorReporting(Window.prototype);
   hideInternals();
-  // The script runs as if the parser had reached the end of the document:
-  // DOMContentLoaded and load follow once it has run to its first yield.
-  setTimeout(() => {
-    document.readyState = "complete";
-    enableClientMessages();
-    document.dispatchEvent(new Event("DOMContentLoaded"));
-    globalThis.dispatchEvent(new Event("load"));
-  }, 0);
+  if (info.document) {
+    ObjectDefineProperty(globalThis, SymbolFor("swrt.loadDocument"), nonEnumerable(async (html) => {
+      delete globalThis[SymbolFor("swrt.loadDocument")];
+      try {
+        await loadHtml(document, html, globalThis);
+      } finally {
+        // HTML: a client's message queue is enabled when its document
+        // finished loading (if startMessages() did not do it earlier).
+        enableClientMessages();
+      }
+    }));
+  } else {
+    // The script runs as if the parser had reached the end of the document:
+    // DOMContentLoaded and load follow once it has run to its first yield.
+    setTimeout(() => {
+      document._readyState = "complete";
+      enableClientMessages();
+      document.dispatchEvent(new Event("DOMContentLoaded", { bubbles: true }));
+      globalThis.dispatchEvent(new Event("load"));
+    }, 0);
+  }
   runCommandLoop({
     registration(command) {
       onRegistration(command.registration);

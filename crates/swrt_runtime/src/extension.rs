@@ -88,6 +88,9 @@ deno_core::extension!(
         ops::container::op_swrt_sw_register_seen,
         ops::container::op_swrt_fetch_event,
         ops::container::op_swrt_sw_registrations,
+        crate::document::ops::op_swrt_html_parse,
+        crate::document::ops::op_swrt_html_parse_fragment,
+        crate::document::ops::op_swrt_inline_module,
     ],
 );
 
@@ -114,7 +117,8 @@ fn shared_lazy_js() -> Vec<ExtensionFileSource> {
         js_file!("40_clients.js"),
         js_file!("41_fetch_event.js"),
         js_file!("50_service_worker_container.js"),
-        js_file!("60_document.js"),
+        js_file!("60_dom.js"),
+        js_file!("61_html_document.js"),
         js_file!("70_background_fetch.js"),
         js_file!("71_cache.js"),
     ]

@@ -10,6 +10,7 @@
 mod background_fetch;
 mod config;
 mod delegate;
+mod document;
 mod embedded_js;
 mod error;
 mod extension;

@@ -85,14 +85,15 @@ pub(crate) async fn open_page(
         .matching_registration(&url)
         .and_then(|r| r.active().map(|v| (r, v)));
     let controller = controlling.as_ref().map(|(_, v)| v.clone());
-    let source = navigate(host, &url, &id, controlling).await?;
+    let page = navigate(host, &url, &id, controlling).await?;
     let (gate_tx, gate_rx) = tokio::sync::oneshot::channel();
     let (handle, evaluation) = RealmHandle::start(host.realm_spec(
         &url,
-        source,
+        page.text,
         RealmKind::Page(PageContext {
             client_id: id.clone(),
             controller: controller.as_ref().map(|v| v.view()),
+            document: page.html,
             module,
             start_gate: Some(gate_rx),
         }),
@@ -151,20 +152,38 @@ fn offer_fetch_event(
 /// The page script for a navigation to `url`: the answer of the active
 /// worker whose scope holds `url` (a FetchEvent with mode "navigate"), or
 /// the network when there is no such worker or it does not answer.
+/// A page's source: HTML to parse, or a script that runs as the page.
+struct NavigatedPage {
+    text: String,
+    html: bool,
+}
+
 async fn navigate(
     host: &Arc<HostInner>,
     url: &Url,
     client_id: &str,
     controller: Option<(Arc<Registration>, Arc<Version>)>,
-) -> Result<String, HostError> {
-    let network = || async { host.fetch_script(url).await.map(|script| script.text) };
+) -> Result<NavigatedPage, HostError> {
+    let network = || async {
+        host.loader
+            .fetch_document(url)
+            .await
+            .map(|page| NavigatedPage {
+                text: page.text,
+                html: page.html,
+            })
+            .map_err(|reason| HostError::ScriptFetch {
+                url: url.to_string(),
+                reason,
+            })
+    };
     let Some((registration, version)) = controller else {
         return network().await;
     };
     let request = json!({
         "url": url.as_str(),
         "method": "GET",
-        "headers": [["accept", "text/javascript, */*;q=0.8"]],
+        "headers": [["accept", "text/html,application/xhtml+xml,*/*;q=0.8"]],
         "mode": "navigate",
         "credentials": "include",
         "redirect": "manual",
@@ -185,7 +204,19 @@ async fn navigate(
     if !(200..300).contains(&response.status) {
         return Err(fail(format!("status {}", response.status)));
     }
-    String::from_utf8(response.body).map_err(|_| fail("the body is not UTF-8".into()))
+    // The worker's answer is a document when it says text/html, or when it
+    // names no type for a URL that names an HTML file.
+    let content_type = response
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    let html = match content_type.as_deref() {
+        Some(essence) => essence == "text/html",
+        None => url.path().ends_with(".html") || url.path().ends_with(".htm"),
+    };
+    let text = String::from_utf8(response.body).map_err(|_| fail("the body is not UTF-8".into()))?;
+    Ok(NavigatedPage { text, html })
 }
 
 fn page(host: &HostInner, id: &str) -> Option<Arc<PageEntry>> {

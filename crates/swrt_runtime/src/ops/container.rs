@@ -30,6 +30,7 @@ pub(crate) struct PageBootInfo {
     url: String,
     client_id: String,
     controller: Option<WorkerView>,
+    document: bool,
     secure_context: bool,
 }
 
@@ -41,6 +42,7 @@ pub(crate) fn op_swrt_page_info(state: &mut OpState) -> PageBootInfo {
         url: state.borrow::<RealmContext>().url.to_string(),
         client_id: page.client_id.clone(),
         controller: page.controller.clone(),
+        document: page.document,
         secure_context: state.borrow::<RealmContext>().secure_context,
     }
 }

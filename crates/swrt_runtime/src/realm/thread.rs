@@ -61,6 +61,7 @@ async fn run_realm(
     let source = spec.source.clone();
     let budget = spec.limits.event_timeout;
     let is_page = matches!(spec.kind, RealmKind::Page(_));
+    let is_document = matches!(&spec.kind, RealmKind::Page(page) if page.document);
     let module_choice = match &spec.kind {
         RealmKind::Page(page) => page.module,
         RealmKind::Worker(worker) => Some(worker.worker_type == WorkerType::Module),
@@ -92,7 +93,13 @@ async fn run_realm(
         let result = tokio::select! {
             biased;
             _ = &mut stop => return,
-            result = evaluate_page(&mut js, &shared, &url, source, module_choice, budget) => result,
+            result = async {
+                if is_document {
+                    load_document(&mut js, &shared, source).await
+                } else {
+                    evaluate_page(&mut js, &shared, &url, source, module_choice, budget).await
+                }
+            } => result,
         };
         // A page is done once its script ran and nothing it scheduled is
         // left (timers, fetches, host requests): what a reader of the script
@@ -279,6 +286,29 @@ async fn evaluate_page(
     drive_until(js, shared, evaluation).await
 }
 
+/// Loads an HTML page into the realm's document: parsing, its scripts, and
+/// the events up to `load`. Script errors are reported as they happen (a
+/// page goes on after a failing script), so this fails only when the realm
+/// itself does.
+async fn load_document(
+    js: &mut JsRuntime,
+    shared: &Arc<RealmShared>,
+    html: String,
+) -> Result<(), ScriptError> {
+    let call = format!(
+        "globalThis[Symbol.for('swrt.loadDocument')]({})",
+        serde_json::to_string(&html).unwrap_or_else(|_| "''".into())
+    );
+    shared.busy.enter();
+    let promise = js.execute_script("ext:swrt/load-document", call);
+    shared.busy.leave();
+    let promise = promise.map_err(|e| ScriptError::from_js_error(&e))?;
+    let loaded = js
+        .resolve(promise)
+        .map(|r| r.map(drop).map_err(|e| ScriptError::from_js_error(&e)));
+    drive_until(js, shared, loaded).await
+}
+
 /// Polls `fut` and the event loop together until `fut` resolves.
 async fn drive_until<F>(
     js: &mut JsRuntime,
@@ -369,6 +399,7 @@ fn create_runtime(
     } else {
         crate::extension::worker_extensions(spec.url.clone(), spec.broadcast.clone())
     };
+    let inline_modules = crate::document::InlineModules::default();
     let mut js = JsRuntime::try_new(RuntimeOptions {
         extensions,
         create_params: Some(create_params),
@@ -378,6 +409,7 @@ fn create_runtime(
                 RealmKind::Worker(worker) => Some(worker.imports.clone()),
                 RealmKind::Page(_) => None,
             },
+            inline_modules: inline_modules.clone(),
         })),
         ..Default::default()
     })
@@ -416,6 +448,7 @@ fn create_runtime(
             shared: shared.clone(),
             secure_context: crate::resolver::is_potentially_trustworthy(&spec.url, &spec.resolver),
         });
+        op_state.put(inline_modules);
         if let Some(context) = spec.background_fetch.clone() {
             op_state.put(context);
         }

@@ -1,0 +1,315 @@
+// A page realm's document: loading it from HTML as the parser would, its
+// script elements (HTML "prepare the script element" and "execute the
+// script element"), its readiness (DOMContentLoaded, load) and the CSP
+// pragmas of <meta http-equiv>.
+//
+// The markup is parsed in Rust with html5ever; nodes are then inserted in
+// tree order, and the builder stops at each parser-inserted script, so a
+// classic script in <head> sees the document as far as the parser got
+// (`document.body === null`) and blocks what follows until it has run.
+(function () {
+const { core, primordials } = __bootstrap;
+const { event: eventModule, url: urlModule } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const dom = core.loadExtScript("ext:swrt/60_dom.js");
+const { op_swrt_html_parse, op_swrt_inline_module } = core.ops;
+const {
+  ArrayPrototypePush, ArrayPrototypeShift, ArrayPrototypeIndexOf, ArrayPrototypeSplice, Promise, PromiseResolve,
+  StringPrototypeToLowerCase, StringPrototypeTrim, SafeMap, TypeError, String,
+} = primordials;
+const { Event, ErrorEvent, reportException } = eventModule;
+const { HTMLScriptElement, HTMLMetaElement, Element, childText, walk } = dom;
+
+const cspPolicies = [];
+// Loads the page's subresources: set by the page realm to its fetch(), so a
+// controlled page's scripts go through its service worker.
+let fetchScriptText = null;
+let inlineModules = 0;
+
+// Things that delay the document's load event (HTML "delay the load event").
+let loadDelays = 0;
+let loadDelayRelease = null;
+function delayLoad() {
+  loadDelays++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--loadDelays === 0 && loadDelayRelease) loadDelayRelease();
+  };
+}
+function loadDelaysSettled() {
+  if (loadDelays === 0) return PromiseResolve();
+  return new Promise((resolve) => { loadDelayRelease = resolve; });
+}
+
+// HTML: scripts that run when the parser finishes (defer, module), in
+// order; scripts inserted with async=false, in insertion order.
+const deferred = [];
+const inOrder = [];
+
+/** A JavaScript MIME type essence, or "module" (HTML, "the script's type"). */
+function scriptType(el) {
+  const typeAttr = el.getAttribute("type");
+  const language = el.getAttribute("language");
+  let type;
+  if (typeAttr === null ? (language === null || language === "") : typeAttr === "") type = "text/javascript";
+  else if (typeAttr === null) type = "text/" + language;
+  else type = StringPrototypeToLowerCase(StringPrototypeTrim(typeAttr));
+  if (type === "module") return "module";
+  const essence = StringPrototypeTrim(type.split(";")[0]);
+  const JS = ["application/ecmascript", "application/javascript", "application/x-ecmascript", "application/x-javascript",
+    "text/ecmascript", "text/javascript", "text/javascript1.0", "text/javascript1.1", "text/javascript1.2",
+    "text/javascript1.3", "text/javascript1.4", "text/javascript1.5", "text/jscript", "text/livescript",
+    "text/x-ecmascript", "text/x-javascript"];
+  return JS.includes(essence) ? "classic" : null;
+}
+
+function fireSimple(target, type) {
+  target.dispatchEvent(new Event(type));
+}
+
+/** Fetches a classic script's text; null means a network error. */
+async function fetchClassic(url) {
+  try {
+    return await fetchScriptText(url);
+  } catch (error) {
+    console.error(`Failed to load script ${url}: ${error?.message ?? error}`);
+    return null;
+  }
+}
+
+/**
+ * HTML "prepare the script element". Returns a promise that resolves when
+ * a parser-blocking script has run (the parser waits for it), else null.
+ */
+function prepareScript(el) {
+  if (el._alreadyStarted) return null;
+  const parserInserted = el._parserInserted === true;
+  const wasParserInserted = parserInserted;
+  el._parserInserted = false;
+  if (wasParserInserted && !el.hasAttribute("async")) el._forceAsync = true;
+  const hasSrc = el.hasAttribute("src");
+  const sourceText = childText(el);
+  if (!hasSrc && sourceText === "") return null;
+  if (!el.isConnected) return null;
+  const type = scriptType(el);
+  if (type === null) return null;
+  if (wasParserInserted) {
+    el._parserInserted = true;
+    el._forceAsync = false;
+  }
+  el._alreadyStarted = true;
+  if (type === "classic" && el.hasAttribute("nomodule")) return null;
+  const document = el.ownerDocument;
+  let release = null;
+  const record = { el, type, ready: false, result: null, url: document.baseURI, onReady: null };
+  const markReady = (result) => {
+    record.ready = true;
+    record.result = result;
+    if (record.onReady) record.onReady();
+  };
+
+  if (hasSrc) {
+    const src = el.getAttribute("src");
+    if (src === "") {
+      queueTask(() => fireSimple(el, "error"));
+      return null;
+    }
+    let url;
+    try {
+      url = new urlModule.URL(src, document.baseURI).href;
+    } catch {
+      queueTask(() => fireSimple(el, "error"));
+      return null;
+    }
+    record.url = url;
+    release = delayLoad();
+    if (type === "classic") {
+      fetchClassic(url).then((text) => markReady(text === null ? { error: true } : { text }));
+    } else {
+      markReady({ module: url });
+    }
+  } else if (type === "classic") {
+    // Inline classic scripts run now, inside the insertion or the parse.
+    executeScript(record, { text: sourceText });
+    return null;
+  } else {
+    const url = `${document.URL}#inline-module-${++inlineModules}`;
+    op_swrt_inline_module(url, sourceText);
+    release = delayLoad();
+    markReady({ module: url, inline: true });
+  }
+  record.release = release;
+
+  const asyncAttr = el.hasAttribute("async");
+  if (type === "classic" && el._parserInserted && !asyncAttr && !el.hasAttribute("defer")) {
+    // A pending parsing-blocking script: the parser waits for it.
+    return whenReady(record).then(() => executeRecord(record));
+  }
+  if (el._parserInserted && !asyncAttr && (type === "module" || el.hasAttribute("defer"))) {
+    ArrayPrototypePush(deferred, record);
+    return null;
+  }
+  if (!el._parserInserted && !el.async) {
+    // "The list of scripts that will execute in order as soon as possible."
+    ArrayPrototypePush(inOrder, record);
+    record.onReady = runInOrderScripts;
+    if (record.ready) queueTask(runInOrderScripts);
+    return null;
+  }
+  // "The set of scripts that will execute as soon as possible."
+  whenReady(record).then(() => executeRecord(record));
+  return null;
+}
+
+function runInOrderScripts() {
+  while (inOrder.length > 0 && inOrder[0].ready) {
+    const record = ArrayPrototypeShift(inOrder);
+    executeRecord(record);
+  }
+}
+
+function whenReady(record) {
+  if (record.ready) return PromiseResolve();
+  return new Promise((resolve) => {
+    const previous = record.onReady;
+    record.onReady = () => { if (previous) previous(); resolve(); };
+  });
+}
+
+async function executeRecord(record) {
+  try {
+    await executeScript(record, record.result);
+  } finally {
+    if (record.release) record.release();
+  }
+}
+
+/** HTML "execute the script element". */
+async function executeScript(record, result) {
+  const { el } = record;
+  const document = el.ownerDocument;
+  if (result.error) {
+    fireSimple(el, "error");
+    return;
+  }
+  const external = el.hasAttribute("src");
+  if (result.module !== undefined) {
+    try {
+      await import(result.module);
+    } catch (error) {
+      reportException(error);
+    }
+    if (external) fireSimple(el, "load");
+    return;
+  }
+  const previous = document._currentScript;
+  document._currentScript = el;
+  try {
+    runClassic(result.text, record.url);
+  } finally {
+    document._currentScript = previous;
+  }
+  if (external) fireSimple(el, "load");
+}
+
+/** Runs a classic script as a global script; errors are reported, not thrown (HTML "run a classic script"). */
+function runClassic(text, url) {
+  const [, error] = core.evalContext(text, url);
+  if (error) reportException(error.thrown);
+}
+
+function queueTask(fn) {
+  setTimeout(fn, 0);
+}
+
+// A <meta http-equiv="Content-Security-Policy"> takes effect when it is
+// inserted into the document (HTML "pragma directives").
+function onInserted(node) {
+  if (node instanceof HTMLMetaElement &&
+      StringPrototypeToLowerCase(node.getAttribute("http-equiv") ?? "") === "content-security-policy") {
+    const content = node.getAttribute("content");
+    if (content) ArrayPrototypePush(cspPolicies, content);
+  }
+  if (node instanceof HTMLScriptElement && !node._parserInserted) prepareScript(node);
+}
+
+// A connected script inserted by script without source yet runs when it
+// gets its src or its text (HTML: the script element's "becomes connected",
+// "children changed" and "src set" triggers).
+function onScriptChanged(el) {
+  if (el instanceof HTMLScriptElement && !el._parserInserted && el.isConnected) prepareScript(el);
+}
+
+dom.hooks.inserted = onInserted;
+dom.hooks.attributeChanged = (el, name) => { if (name === "src") onScriptChanged(el); };
+dom.hooks.childrenChanged = onScriptChanged;
+
+/** The CSP policies in force for this page, in insertion order. */
+function contentSecurityPolicies() {
+  return [...cspPolicies];
+}
+
+function setReadyState(document, state) {
+  document._readyState = state;
+  fireSimple(document, "readystatechange");
+}
+
+/**
+ * Loads `html` into `document` as the HTML parser and "the end" of parsing
+ * do: scripts in order, deferred scripts, DOMContentLoaded, then load on
+ * `window` once nothing delays it. Resolves after the load event.
+ */
+async function loadHtml(document, html, window) {
+  const records = op_swrt_html_parse(String(html));
+  const nodes = [document];
+  for (let i = 1; i < records.length; i++) {
+    buildOne(document, records, i, nodes);
+    const r = records[i];
+    if (r.kind === 1 && r.name === "script" && r.namespace === "html") {
+      // A parser-inserted script runs once its text is in place (at its
+      // end tag), before anything after it is parsed.
+      const script = nodes[i];
+      let j = i + 1;
+      while (j < records.length && records[j].parent === i) buildOne(document, records, j++, nodes);
+      i = j - 1;
+      const blocking = prepareScript(script);
+      if (blocking !== null) await blocking;
+    }
+  }
+  // HTML "the end".
+  setReadyState(document, "interactive");
+  while (deferred.length > 0) {
+    const record = ArrayPrototypeShift(deferred);
+    await whenReady(record);
+    await executeRecord(record);
+  }
+  document.dispatchEvent(new Event("DOMContentLoaded", { bubbles: true }));
+  await loadDelaysSettled();
+  await new Promise((resolve) => queueTask(resolve));
+  setReadyState(document, "complete");
+  window.dispatchEvent(new Event("load"));
+  window.dispatchEvent(new Event("pageshow"));
+}
+
+// Builds record `i` (its parent is already built) into `nodes` and inserts it.
+function buildOne(document, records, i, nodes) {
+  const r = records[i];
+  if (r.kind === 11) {
+    nodes[i] = nodes[r.parent].content;
+    return;
+  }
+  const node = dom.createParsedNode(document, r);
+  nodes[i] = node;
+  if (node === null) return;
+  if (node instanceof HTMLScriptElement) node._parserInserted = true;
+  nodes[r.parent].appendChild(node);
+}
+
+/** Runs one classic script as the page (a page given as a script, not HTML). */
+function setFetchScriptText(fn) {
+  fetchScriptText = fn;
+}
+
+return { contentSecurityPolicies, delayLoad, loadHtml, runClassic, setFetchScriptText };
+})();
