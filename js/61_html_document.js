@@ -11,7 +11,7 @@
 const { core, primordials } = __bootstrap;
 const { event: eventModule, url: urlModule } = core.loadExtScript("ext:swrt/01_web_platform.js");
 const dom = core.loadExtScript("ext:swrt/60_dom.js");
-const { op_swrt_html_parse, op_swrt_inline_module } = core.ops;
+const { op_swrt_html_parse, op_swrt_inline_module, op_swrt_resource_failed } = core.ops;
 const {
   ArrayPrototypePush, ArrayPrototypeShift, ArrayPrototypeIndexOf, ArrayPrototypeSplice, Promise, PromiseResolve,
   StringPrototypeToLowerCase, StringPrototypeTrim, SafeMap, TypeError, String,
@@ -73,7 +73,7 @@ async function fetchClassic(url) {
   try {
     return await fetchScriptText(url);
   } catch (error) {
-    console.error(`Failed to load script ${url}: ${error?.message ?? error}`);
+    op_swrt_resource_failed(url, `${error?.message ?? error}`);
     return null;
   }
 }

@@ -85,7 +85,7 @@ function bootstrap() {
   setFetchScriptText(async (url) => {
     const response = await fetchSubresource(url, "script");
     // HTML "fetch a classic script": a status outside 200-299 is a network error.
-    if (!response.ok) throw new TypeError(`status ${response.status}`);
+    if (!response.ok) throw new TypeError(`HTTP status ${response.status}`);
     return await response.text();
   });
   ObjectDefineProperties(globalThis, webGlobalDescriptors());

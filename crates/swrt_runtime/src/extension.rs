@@ -91,6 +91,7 @@ deno_core::extension!(
         crate::document::ops::op_swrt_html_parse,
         crate::document::ops::op_swrt_html_parse_fragment,
         crate::document::ops::op_swrt_inline_module,
+        crate::document::ops::op_swrt_resource_failed,
     ],
 );
 

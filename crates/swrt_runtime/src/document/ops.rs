@@ -2,6 +2,8 @@
 
 use deno_core::{op2, OpState};
 
+use crate::realm::RealmContext;
+
 use super::parse::{parse_html_document, parse_html_fragment, ParsedNode};
 use super::InlineModules;
 
@@ -32,4 +34,15 @@ pub(crate) fn op_swrt_inline_module(
 ) {
     let modules = state.borrow::<InlineModules>().clone();
     modules.borrow_mut().insert(url, source);
+}
+
+/// A resource of the page (a script, a frame) failed to load.
+#[op2(fast)]
+pub(crate) fn op_swrt_resource_failed(
+    state: &mut OpState,
+    #[string] url: String,
+    #[string] reason: String,
+) {
+    let ctx = state.borrow::<RealmContext>();
+    ctx.delegate.resource_load_failed(&ctx.url, &url, &reason);
 }

@@ -396,6 +396,19 @@ impl ServiceWorkerHost {
         events + self.inner.jobs_in_flight.load(Ordering::Acquire)
     }
 
+    /// True when no page has anything pending: no timer, no fetch or other
+    /// operation in flight, no message or state change waiting to be
+    /// handled. A page that only listens (an event listener, a promise
+    /// nothing will settle) is idle.
+    pub fn pages_idle(&self) -> bool {
+        self.inner
+            .pages
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|page| page.handle.is_idle())
+    }
+
     /// The Background Fetch engine, for hosts started with a data dir: start,
     /// get, list, abort and click fetches, subscribe to progress.
     pub fn background_fetch(&self) -> Option<&swrt_bgfetch::BackgroundFetchService> {

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 
 use deno_core::{op2, OpState};
 use serde::Deserialize;
@@ -15,9 +16,20 @@ use crate::realm::{EventOutcome, HostCommand, RealmContext};
 #[op2]
 #[serde]
 pub(crate) async fn op_swrt_next_command(state: Rc<RefCell<OpState>>) -> Option<HostCommand> {
-    let commands = state.borrow().borrow::<RealmContext>().commands.clone();
+    let (commands, shared) = {
+        let state = state.borrow();
+        let ctx = state.borrow::<RealmContext>();
+        (ctx.commands.clone(), ctx.shared.clone())
+    };
     let mut commands = commands.borrow_mut().await;
-    commands.recv().await
+    let command = commands.recv().await;
+    // Handling the command is the realm's work now (marked before the queue
+    // count drops, so the realm never looks idle in between).
+    shared.has_pending_work.store(true, Ordering::Release);
+    if command.is_some() {
+        shared.queued_commands.fetch_sub(1, Ordering::AcqRel);
+    }
+    command
 }
 
 #[derive(Deserialize)]

@@ -327,6 +327,12 @@ pub(crate) struct RealmShared {
     pub bodies: Mutex<HashMap<u64, Vec<u8>>>,
     /// A worker whose script added a `fetch` listener during evaluation.
     pub has_fetch_handler: AtomicBool,
+    /// The realm has work of its own pending: timers, ops in flight, a
+    /// command it is handling. Cleared only at the end of an event-loop turn
+    /// that left nothing but the wait for the next host command.
+    pub has_pending_work: AtomicBool,
+    /// Host commands sent and not yet taken by the realm's JavaScript.
+    pub queued_commands: std::sync::atomic::AtomicUsize,
 }
 
 impl RealmShared {
@@ -394,6 +400,8 @@ impl RealmHandle {
             mailbox: Mutex::new(HashMap::new()),
             bodies: Mutex::new(HashMap::new()),
             has_fetch_handler: AtomicBool::new(true),
+            has_pending_work: AtomicBool::new(true),
+            queued_commands: Default::default(),
         });
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = oneshot::channel();
@@ -468,7 +476,7 @@ impl RealmHandle {
             event_type: event_type.to_string(),
             data,
         };
-        if self.commands.send(command).is_err() {
+        if !self.push(command) {
             self.shared.pending.lock().unwrap().remove(&event_id);
             return self.gone_outcome();
         }
@@ -493,14 +501,10 @@ impl RealmHandle {
         let ack_id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.shared.pending.lock().unwrap().insert(ack_id, tx);
-        if self
-            .commands
-            .send(HostCommand::Registration {
-                ack_id,
-                registration,
-            })
-            .is_err()
-        {
+        if !self.push(HostCommand::Registration {
+            ack_id,
+            registration,
+        }) {
             self.shared.pending.lock().unwrap().remove(&ack_id);
             return;
         }
@@ -529,7 +533,25 @@ impl RealmHandle {
 
     /// Sends a command that needs no reply.
     pub(crate) fn send(&self, command: HostCommand) -> bool {
-        self.commands.send(command).is_ok()
+        self.push(command)
+    }
+
+    /// Queues a command; it counts as the realm's pending work until its
+    /// JavaScript takes it.
+    fn push(&self, command: HostCommand) -> bool {
+        self.shared.queued_commands.fetch_add(1, Ordering::AcqRel);
+        let sent = self.commands.send(command).is_ok();
+        if !sent {
+            self.shared.queued_commands.fetch_sub(1, Ordering::AcqRel);
+        }
+        sent
+    }
+
+    /// Nothing is pending in the realm: no timer, no op in flight, no
+    /// command queued or being handled. Only kept up to date for pages.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.shared.queued_commands.load(Ordering::Acquire) == 0
+            && !self.shared.has_pending_work.load(Ordering::Acquire)
     }
 
     fn gone_outcome(&self) -> EventOutcome {

@@ -163,11 +163,19 @@ async fn run_realm(
         }
     }
 
+    let stats = js.runtime_activity_stats_factory();
     loop {
         let event_loop = poll_fn(|cx| {
             shared.busy.enter();
             let result = js.poll_event_loop(cx, PollEventLoopOptions::default());
             shared.busy.leave();
+            // A page keeps a run alive while it has work of its own.
+            if is_page && result.is_pending() {
+                shared.has_pending_work.store(
+                    has_pending_activity(&stats),
+                    std::sync::atomic::Ordering::Release,
+                );
+            }
             // The engine may absorb a termination as an ordinary exception
             // inside a promise job (QuickJS's out-of-memory error does), so
             // the loop would idle with the event unsettled: the realm is
@@ -348,10 +356,28 @@ where
     .await
 }
 
+/// Whether the realm has activity besides waiting for host commands:
+/// timers, intervals, or async ops in flight.
+fn has_pending_activity(stats: &deno_core::stats::RuntimeActivityStatsFactory) -> bool {
+    let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
+    stats
+        .clone()
+        .capture(&filter)
+        .dump()
+        .active
+        .iter()
+        .any(|activity| match activity {
+            deno_core::stats::RuntimeActivity::AsyncOp(_, _, name) => {
+                *name != "op_swrt_next_command"
+            }
+            deno_core::stats::RuntimeActivity::Resource(..) => false,
+            _ => true,
+        })
+}
+
 /// Polls the event loop until the only activity left is the host command loop.
 async fn settle(js: &mut JsRuntime, shared: &Arc<RealmShared>) {
     let stats = js.runtime_activity_stats_factory();
-    let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
     poll_fn(|cx| {
         shared.busy.enter();
         let result = js.poll_event_loop(cx, PollEventLoopOptions::default());
@@ -364,21 +390,7 @@ async fn settle(js: &mut JsRuntime, shared: &Arc<RealmShared>) {
                 .delegate
                 .uncaught_error(&shared.url, &ScriptError::from_core_error(&error));
         }
-        let busy =
-            stats
-                .clone()
-                .capture(&filter)
-                .dump()
-                .active
-                .iter()
-                .any(|activity| match activity {
-                    deno_core::stats::RuntimeActivity::AsyncOp(_, _, name) => {
-                        *name != "op_swrt_next_command"
-                    }
-                    deno_core::stats::RuntimeActivity::Resource(..) => false,
-                    _ => true,
-                });
-        if busy {
+        if has_pending_activity(&stats) {
             Poll::Pending
         } else {
             Poll::Ready(())
