@@ -7,7 +7,9 @@ const { abortSignal, body: bodyModule, domException, request: requestModule, res
 const { op_swrt_fetch, op_swrt_fetch_cancel_handle, op_swrt_csp_allows } = core.ops;
 
 // A controlled page asks its service worker first (Handle Fetch); set by the
-// page realm. Resolves with a Response, or null for the network.
+// page realm. Called with the request, its body and the client (null for the
+// realm's page, else a frame's); resolves with a Response, or null for the
+// network.
 let controllerFetch = null;
 function setControllerFetch(hook) {
   controllerFetch = hook;
@@ -70,7 +72,15 @@ function abortError(signal) {
 
 function fetch(input, init = undefined) {
   webidl.requiredArguments(arguments.length, 1, "Failed to execute 'fetch'");
-  return fetchRequest(input, init, "connect-src");
+  return fetchRequest(input, init, "connect-src", null);
+}
+
+/** The fetch() of a frame's window: its requests are the frame client's. */
+function createFetch(client) {
+  return function fetch(input, init = undefined) {
+    webidl.requiredArguments(arguments.length, 1, "Failed to execute 'fetch'");
+    return fetchRequest(input, init, "connect-src", client);
+  };
 }
 
 /**
@@ -78,11 +88,11 @@ function fetch(input, init = undefined) {
  * fetch(), through the controlling service worker, but governed by the CSP
  * directive of its destination rather than connect-src.
  */
-function fetchSubresource(url, _destination) {
-  return fetchRequest(url, undefined, null);
+function fetchSubresource(url, _destination, client = null) {
+  return fetchRequest(url, undefined, null, client);
 }
 
-function fetchRequest(input, init, cspDirective) {
+function fetchRequest(input, init, cspDirective, client) {
   return new Promise((resolve, reject) => {
     const prefix = "Failed to execute 'fetch'";
     const requestObject = new Request(input, init);
@@ -92,7 +102,7 @@ function fetchRequest(input, init, cspDirective) {
       reject(abortError(signal));
       return;
     }
-    const sources = cspDirective === "connect-src" ? connectSrc() : null;
+    const sources = cspDirective === "connect-src" ? connectSrc(client) : null;
     if (sources !== null && !op_swrt_csp_allows(sources, inner.currentUrl())) {
       reject(new TypeError(`${prefix}: Refused to connect to '${inner.currentUrl()}' because it violates the page's Content Security Policy directive connect-src.`));
       return;
@@ -119,7 +129,7 @@ function fetchRequest(input, init, cspDirective) {
           mode: requestObject.mode,
           credentials: requestObject.credentials,
           redirect: inner.redirectMode ?? "follow",
-        }, bytes);
+        }, bytes, client);
         if (answer !== null) {
           const [meta, body] = answer;
           if (settled) return;
@@ -176,6 +186,7 @@ function fetchRequest(input, init, cspDirective) {
 }
 
 return {
+  createFetch,
   fetch,
   fetchSubresource,
   responseFromParts,

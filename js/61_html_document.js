@@ -19,33 +19,50 @@ const {
 const { Event, ErrorEvent, reportException } = eventModule;
 const { HTMLScriptElement, HTMLMetaElement, Element, childText, walk } = dom;
 
-const cspPolicies = [];
-// Loads the page's subresources: set by the page realm to its fetch(), so a
-// controlled page's scripts go through its service worker.
-let fetchScriptText = null;
 let inlineModules = 0;
 
-// Things that delay the document's load event (HTML "delay the load event").
-let loadDelays = 0;
-let loadDelayRelease = null;
-function delayLoad() {
-  loadDelays++;
+/**
+ * What loading a document needs (one per document: the page's and each
+ * frame's). `fetchScriptText(url)` loads a classic script through the
+ * document's client (so a controlled page's scripts go through its service
+ * worker); `runClassic(text, url)` runs one in the document's realm.
+ */
+function configureDocument(document, { fetchScriptText, runClassic, window }) {
+  document._loading = {
+    fetchScriptText,
+    runClassic,
+    window,
+    csp: [],
+    // HTML: scripts that run when the parser finishes (defer, module), in
+    // order; scripts inserted with async=false, in insertion order.
+    deferred: [],
+    inOrder: [],
+    // Things that delay the load event (HTML "delay the load event").
+    delays: 0,
+    settled: null,
+  };
+}
+
+function loading(document) {
+  return document._loading;
+}
+
+function delayLoad(document) {
+  const state = loading(document);
+  state.delays++;
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    if (--loadDelays === 0 && loadDelayRelease) loadDelayRelease();
+    if (--state.delays === 0 && state.settled) state.settled();
   };
 }
-function loadDelaysSettled() {
-  if (loadDelays === 0) return PromiseResolve();
-  return new Promise((resolve) => { loadDelayRelease = resolve; });
-}
 
-// HTML: scripts that run when the parser finishes (defer, module), in
-// order; scripts inserted with async=false, in insertion order.
-const deferred = [];
-const inOrder = [];
+function loadDelaysSettled(document) {
+  const state = loading(document);
+  if (state.delays === 0) return PromiseResolve();
+  return new Promise((resolve) => { state.settled = resolve; });
+}
 
 /** A JavaScript MIME type essence, or "module" (HTML, "the script's type"). */
 function scriptType(el) {
@@ -69,9 +86,9 @@ function fireSimple(target, type) {
 }
 
 /** Fetches a classic script's text; null means a network error. */
-async function fetchClassic(url) {
+async function fetchClassic(document, url) {
   try {
-    return await fetchScriptText(url);
+    return await loading(document).fetchScriptText(url);
   } catch (error) {
     op_swrt_resource_failed(url, `${error?.message ?? error}`);
     return null;
@@ -101,6 +118,8 @@ function prepareScript(el) {
   el._alreadyStarted = true;
   if (type === "classic" && el.hasAttribute("nomodule")) return null;
   const document = el.ownerDocument;
+  const state = loading(document);
+  if (state === undefined) return null;
   let release = null;
   const record = { el, type, ready: false, result: null, url: document.baseURI, onReady: null };
   const markReady = (result) => {
@@ -123,9 +142,9 @@ function prepareScript(el) {
       return null;
     }
     record.url = url;
-    release = delayLoad();
+    release = delayLoad(document);
     if (type === "classic") {
-      fetchClassic(url).then((text) => markReady(text === null ? { error: true } : { text }));
+      fetchClassic(document, url).then((text) => markReady(text === null ? { error: true } : { text }));
     } else {
       markReady({ module: url });
     }
@@ -136,7 +155,7 @@ function prepareScript(el) {
   } else {
     const url = `${document.URL}#inline-module-${++inlineModules}`;
     op_swrt_inline_module(url, sourceText);
-    release = delayLoad();
+    release = delayLoad(document);
     markReady({ module: url, inline: true });
   }
   record.release = release;
@@ -147,14 +166,15 @@ function prepareScript(el) {
     return whenReady(record).then(() => executeRecord(record));
   }
   if (el._parserInserted && !asyncAttr && (type === "module" || el.hasAttribute("defer"))) {
-    ArrayPrototypePush(deferred, record);
+    ArrayPrototypePush(state.deferred, record);
     return null;
   }
   if (!el._parserInserted && !el.async) {
     // "The list of scripts that will execute in order as soon as possible."
-    ArrayPrototypePush(inOrder, record);
-    record.onReady = runInOrderScripts;
-    if (record.ready) queueTask(runInOrderScripts);
+    ArrayPrototypePush(state.inOrder, record);
+    const run = () => runInOrderScripts(state);
+    record.onReady = run;
+    if (record.ready) queueTask(run);
     return null;
   }
   // "The set of scripts that will execute as soon as possible."
@@ -162,9 +182,9 @@ function prepareScript(el) {
   return null;
 }
 
-function runInOrderScripts() {
-  while (inOrder.length > 0 && inOrder[0].ready) {
-    const record = ArrayPrototypeShift(inOrder);
+function runInOrderScripts(state) {
+  while (state.inOrder.length > 0 && state.inOrder[0].ready) {
+    const record = ArrayPrototypeShift(state.inOrder);
     executeRecord(record);
   }
 }
@@ -206,14 +226,14 @@ async function executeScript(record, result) {
   const previous = document._currentScript;
   document._currentScript = el;
   try {
-    runClassic(result.text, record.url);
+    loading(document).runClassic(result.text, record.url);
   } finally {
     document._currentScript = previous;
   }
   if (external) fireSimple(el, "load");
 }
 
-/** Runs a classic script as a global script; errors are reported, not thrown (HTML "run a classic script"). */
+/** Runs a classic script in the page's realm; errors are reported, not thrown (HTML "run a classic script"). */
 function runClassic(text, url) {
   const [, error] = core.evalContext(text, url);
   if (error) reportException(error.thrown);
@@ -229,7 +249,8 @@ function onInserted(node) {
   if (node instanceof HTMLMetaElement &&
       StringPrototypeToLowerCase(node.getAttribute("http-equiv") ?? "") === "content-security-policy") {
     const content = node.getAttribute("content");
-    if (content) ArrayPrototypePush(cspPolicies, content);
+    const state = loading(node.ownerDocument);
+    if (content && state) ArrayPrototypePush(state.csp, content);
   }
   if (node instanceof HTMLScriptElement && !node._parserInserted) prepareScript(node);
 }
@@ -245,9 +266,9 @@ dom.hooks.inserted = onInserted;
 dom.hooks.attributeChanged = (el, name) => { if (name === "src") onScriptChanged(el); };
 dom.hooks.childrenChanged = onScriptChanged;
 
-/** The CSP policies in force for this page, in insertion order. */
-function contentSecurityPolicies() {
-  return [...cspPolicies];
+/** The CSP policies in force for a document, in insertion order. */
+function contentSecurityPolicies(document) {
+  return [...(loading(document)?.csp ?? [])];
 }
 
 function setReadyState(document, state) {
@@ -278,14 +299,15 @@ async function loadHtml(document, html, window) {
     }
   }
   // HTML "the end".
+  const state = loading(document);
   setReadyState(document, "interactive");
-  while (deferred.length > 0) {
-    const record = ArrayPrototypeShift(deferred);
+  while (state.deferred.length > 0) {
+    const record = ArrayPrototypeShift(state.deferred);
     await whenReady(record);
     await executeRecord(record);
   }
   document.dispatchEvent(new Event("DOMContentLoaded", { bubbles: true }));
-  await loadDelaysSettled();
+  await loadDelaysSettled(document);
   await new Promise((resolve) => queueTask(resolve));
   setReadyState(document, "complete");
   window.dispatchEvent(new Event("load"));
@@ -306,10 +328,5 @@ function buildOne(document, records, i, nodes) {
   nodes[r.parent].appendChild(node);
 }
 
-/** Runs one classic script as the page (a page given as a script, not HTML). */
-function setFetchScriptText(fn) {
-  fetchScriptText = fn;
-}
-
-return { contentSecurityPolicies, delayLoad, loadHtml, runClassic, setFetchScriptText };
+return { configureDocument, contentSecurityPolicies, delayLoad, loadHtml, runClassic };
 })();

@@ -92,6 +92,11 @@ deno_core::extension!(
         crate::document::ops::op_swrt_html_parse_fragment,
         crate::document::ops::op_swrt_inline_module,
         crate::document::ops::op_swrt_resource_failed,
+        crate::document::frames::op_swrt_frame_create,
+        crate::document::frames::op_swrt_frame_destroy,
+        crate::document::frames::op_swrt_frame_eval,
+        crate::document::frames::op_swrt_frame_open,
+        crate::document::frames::op_swrt_frame_close,
     ],
 );
 
@@ -120,6 +125,7 @@ fn shared_lazy_js() -> Vec<ExtensionFileSource> {
         js_file!("50_service_worker_container.js"),
         js_file!("60_dom.js"),
         js_file!("61_html_document.js"),
+        js_file!("62_frames.js"),
         js_file!("70_background_fetch.js"),
         js_file!("71_cache.js"),
     ]

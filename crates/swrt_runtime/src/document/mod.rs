@@ -14,6 +14,7 @@
 //! implementation of the spec matters most, stays in Rust.
 
 pub(crate) mod parse;
+pub(crate) mod frames;
 pub(crate) mod ops;
 
 /// Module scripts written inline in a document (`<script type=module>`),

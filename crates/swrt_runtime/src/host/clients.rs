@@ -20,9 +20,12 @@ use crate::realm::{
 pub(crate) struct PageEntry {
     pub(crate) id: String,
     pub(crate) url: Url,
-    pub(crate) handle: RealmHandle,
+    /// The realm the page runs in; a frame shares its top-level page's.
+    pub(crate) handle: Arc<RealmHandle>,
     /// Version id of the worker controlling this page.
     controller: Mutex<Option<u64>>,
+    /// For a frame (a nested browsing context), its parent's client id.
+    parent: Option<String>,
 }
 
 impl PageEntry {
@@ -36,12 +39,23 @@ impl PageEntry {
             id: self.id.clone(),
             url: self.url.to_string(),
             client_type: "window".into(),
+            frame_type: if self.parent.is_some() { "nested" } else { "top-level" }.into(),
         }
     }
 
+    /// A frame: its realm belongs to its top-level page.
+    pub(crate) fn is_nested(&self) -> bool {
+        self.parent.is_some()
+    }
+
+    /// Stops a top-level page's realm (frames end with it).
     pub(crate) async fn close(self: Arc<Self>) {
-        match Arc::try_unwrap(self) {
-            Ok(entry) => entry.handle.stop().await,
+        if self.is_nested() {
+            return;
+        }
+        match Arc::try_unwrap(self).map(|entry| Arc::try_unwrap(entry.handle)) {
+            Ok(Ok(handle)) => handle.stop().await,
+            Ok(Err(shared)) => shared.terminate_quietly(),
             Err(shared) => shared.handle.terminate_quietly(),
         }
     }
@@ -85,7 +99,7 @@ pub(crate) async fn open_page(
         .matching_registration(&url)
         .and_then(|r| r.active().map(|v| (r, v)));
     let controller = controlling.as_ref().map(|(_, v)| v.clone());
-    let page = navigate(host, &url, &id, controlling).await?;
+    let page = navigate(host, &url, &id, controlling, "document").await?;
     let (gate_tx, gate_rx) = tokio::sync::oneshot::channel();
     let (handle, evaluation) = RealmHandle::start(host.realm_spec(
         &url,
@@ -102,14 +116,59 @@ pub(crate) async fn open_page(
     host.pages.lock().unwrap().push(Arc::new(PageEntry {
         id: id.clone(),
         url: url.clone(),
-        handle,
+        handle: Arc::new(handle),
         controller: Mutex::new(controller.map(|v| v.id)),
+        parent: None,
     }));
     let _ = gate_tx.send(());
     Ok(PageHandle {
         id,
         url,
         evaluation,
+    })
+}
+
+/// A frame's document, as `op_swrt_frame_open` returns it.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OpenedFrame {
+    client_id: String,
+    url: String,
+    html: bool,
+    text: String,
+    controller: Option<crate::realm::WorkerView>,
+}
+
+/// Navigates a new frame of page `parent_client_id` to `url`: the frame is
+/// a client of its own, controlled by the worker whose scope holds its URL
+/// (which answers the navigation, destination "iframe").
+async fn open_frame(
+    host: &Arc<HostInner>,
+    parent_client_id: &str,
+    url: Url,
+) -> Result<OpenedFrame, String> {
+    let parent = page(host, parent_client_id).ok_or("the parent page is gone")?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let controlling = host
+        .matching_registration(&url)
+        .and_then(|r| r.active().map(|v| (r, v)));
+    let controller = controlling.as_ref().map(|(_, v)| v.clone());
+    let document = navigate(host, &url, &id, controlling, "iframe")
+        .await
+        .map_err(|e| e.to_string())?;
+    host.pages.lock().unwrap().push(Arc::new(PageEntry {
+        id: id.clone(),
+        url: url.clone(),
+        handle: parent.handle.clone(),
+        controller: Mutex::new(controller.as_ref().map(|v| v.id)),
+        parent: Some(parent_client_id.to_string()),
+    }));
+    Ok(OpenedFrame {
+        client_id: id,
+        url: url.to_string(),
+        html: document.html,
+        text: document.text,
+        controller: controller.map(|v| v.view()),
     })
 }
 
@@ -149,20 +208,21 @@ fn offer_fetch_event(
     });
 }
 
-/// The page script for a navigation to `url`: the answer of the active
-/// worker whose scope holds `url` (a FetchEvent with mode "navigate"), or
-/// the network when there is no such worker or it does not answer.
 /// A page's source: HTML to parse, or a script that runs as the page.
 struct NavigatedPage {
     text: String,
     html: bool,
 }
 
+/// The page for a navigation to `url`: the answer of the active worker
+/// whose scope holds `url` (a FetchEvent with mode "navigate"), or the
+/// network when there is no such worker or it does not answer.
 async fn navigate(
     host: &Arc<HostInner>,
     url: &Url,
     client_id: &str,
     controller: Option<(Arc<Registration>, Arc<Version>)>,
+    destination: &str,
 ) -> Result<NavigatedPage, HostError> {
     let network = || async {
         host.loader
@@ -185,6 +245,7 @@ async fn navigate(
         "method": "GET",
         "headers": [["accept", "text/html,application/xhtml+xml,*/*;q=0.8"]],
         "mode": "navigate",
+        "destination": destination,
         "credentials": "include",
         "redirect": "manual",
         "resultingClientId": client_id,
@@ -295,6 +356,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 if in_scope && *controller != Some(version.id) {
                     *controller = Some(version.id);
                     page.handle.send(HostCommand::Controller {
+                        client_id: page.id.clone(),
                         controller: Some(view.clone()),
                     });
                 }
@@ -311,8 +373,11 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let delivered = match (page(host, &client_id), source) {
                 (Some(page), Some(source)) => {
                     let message_id = page.handle.stash_message(message);
-                    page.handle
-                        .send(HostCommand::Message { message_id, source })
+                    page.handle.send(HostCommand::Message {
+                        client_id: page.id.clone(),
+                        message_id,
+                        source,
+                    })
                 }
                 _ => false,
             };
@@ -372,6 +437,21 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             };
             request["clientId"] = serde_json::Value::from(client_id);
             offer_fetch_event(host, registration, version, request, body, reply);
+        }
+        HostRequest::OpenFrame {
+            parent_client_id,
+            url,
+            reply,
+        } => {
+            host.spawn_job(move |host| async move {
+                let _ = reply.send(open_frame(&host, &parent_client_id, url).await);
+            });
+        }
+        HostRequest::CloseFrame { client_id } => {
+            host.pages
+                .lock()
+                .unwrap()
+                .retain(|p| p.id != client_id && p.parent.as_deref() != Some(&client_id));
         }
         HostRequest::FetchEventRespond {
             request_id,

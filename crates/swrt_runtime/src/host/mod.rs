@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use url::Url;
 
+pub(crate) use clients::OpenedFrame;
 pub use clients::PageHandle;
 pub(crate) use registration::{Registration, Version};
 pub use registration::{RegistrationInfo, WorkerState, WorkerType};

@@ -61,6 +61,8 @@ pub enum HostCommand {
     /// A page's controller changed (`clients.claim()`).
     #[serde(rename_all = "camelCase")]
     Controller {
+        /// The page or frame whose controller changed.
+        client_id: String,
         /// The new controller.
         controller: Option<WorkerView>,
     },
@@ -76,6 +78,8 @@ pub enum HostCommand {
     /// the page takes its body from the mailbox with `op_swrt_take_message`.
     #[serde(rename_all = "camelCase")]
     Message {
+        /// The page or frame the message is for.
+        client_id: String,
         /// Mailbox id of the message.
         message_id: u64,
         /// The sending worker.
@@ -217,6 +221,14 @@ pub(crate) enum HostRequest {
         body: Option<Vec<u8>>,
         reply: oneshot::Sender<Option<FetchEventResponse>>,
     },
+    /// A page inserted a same-origin frame: make it a client and load it.
+    OpenFrame {
+        parent_client_id: String,
+        url: Url,
+        reply: oneshot::Sender<Result<crate::host::OpenedFrame, String>>,
+    },
+    /// A frame was removed from its document: its client ends.
+    CloseFrame { client_id: String },
     /// The worker's answer to a FetchEvent (`None`: fall back to the network).
     FetchEventRespond {
         request_id: u64,
@@ -307,6 +319,8 @@ pub struct ClientInfo {
     /// `window` or `worker`.
     #[serde(rename = "type")]
     pub client_type: String,
+    /// `top-level`, `nested` (a frame) or `none` (a worker).
+    pub frame_type: String,
 }
 
 pub(crate) type PendingEvents = Arc<Mutex<HashMap<u64, oneshot::Sender<EventOutcome>>>>;

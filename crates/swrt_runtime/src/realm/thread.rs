@@ -461,6 +461,7 @@ fn create_runtime(
             secure_context: crate::resolver::is_potentially_trustworthy(&spec.url, &spec.resolver),
         });
         op_state.put(inline_modules);
+        op_state.put(crate::document::frames::FrameRealms::default());
         if let Some(context) = spec.background_fetch.clone() {
             op_state.put(context);
         }

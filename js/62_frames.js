@@ -1,0 +1,220 @@
+// Iframes (HTML "nested browsing contexts"). A same-origin frame is a realm
+// of its own in the page's isolate: its global object is a Window with its
+// own built-ins, so `frame.contentWindow.fetch(...)` or
+// `frame.contentWindow.navigator.serviceWorker` work synchronously from the
+// parent, as in a browser. Each frame with a URL is a client of its own: the
+// host decides which service worker controls it and answers its
+// navigation. Removing the element discards the frame and ends its client.
+(function () {
+const { core, primordials } = __bootstrap;
+const { event: eventModule, url: urlModule } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { describeError } = core.loadExtScript("ext:swrt/04_realm.js");
+const dom = core.loadExtScript("ext:swrt/60_dom.js");
+const documents = core.loadExtScript("ext:swrt/61_html_document.js");
+const {
+  op_swrt_frame_create, op_swrt_frame_destroy, op_swrt_frame_eval, op_swrt_frame_open, op_swrt_frame_close,
+  op_swrt_report_uncaught, op_swrt_resource_failed,
+} = core.ops;
+const { ObjectDefineProperty, TypeError, String } = primordials;
+const { Event, ErrorEvent } = eventModule;
+const { HTMLIFrameElement } = dom;
+
+// Set by the page realm: installs a Window's globals on a frame's global
+// object, and creates the client pieces (container, fetch) of a frame.
+let windowSetup = null;
+function setWindowSetup(setup) {
+  windowSetup = setup;
+}
+
+/** The browsing-context state of each window: the page's, and each frame's. */
+const windows = new WeakMap();
+
+/** Records the page's own window (its client id is the realm's page). */
+function registerTopWindow(window, document, clientId) {
+  windows.set(window, { window, document, clientId, parent: null, iframe: null, url: document.URL });
+}
+
+function stateOf(window) {
+  return windows.get(window) ?? null;
+}
+
+function reportFrameException(frame, error, url) {
+  const { message, stack } = describeError(error);
+  const event = new ErrorEvent("error", {
+    message,
+    error,
+    filename: url,
+    cancelable: true,
+  });
+  if (frame.window.dispatchEvent(event)) {
+    op_swrt_report_uncaught(`Uncaught ${message}`, stack, null);
+  }
+}
+
+/** A Document for a frame, with its loading state and skeleton if asked. */
+function frameDocument(frame, url, skeleton) {
+  const document = dom.createDocument(url);
+  document.defaultView = frame.window;
+  documents.configureDocument(document, {
+    window: frame.window,
+    fetchScriptText: async (scriptUrl) => {
+      const response = await frame.fetchSubresource(scriptUrl);
+      if (!response.ok) throw new TypeError(`HTTP status ${response.status}`);
+      return await response.text();
+    },
+    runClassic: (text, scriptUrl) => {
+      const [, error] = op_swrt_frame_eval(frame.realmId, text, scriptUrl);
+      if (error !== null) reportFrameException(frame, error, scriptUrl);
+    },
+  });
+  if (skeleton) {
+    const html = document.appendChild(document.createElement("html"));
+    html.appendChild(document.createElement("head"));
+    html.appendChild(document.createElement("body"));
+  }
+  return document;
+}
+
+// HTML "create a new child navigable" when an iframe becomes connected:
+// the frame starts with an about:blank document, then "process the iframe
+// attributes" navigates it.
+function frameInserted(iframe) {
+  if (iframe._frame) return;
+  const parentDocument = iframe.ownerDocument;
+  const parentWindow = parentDocument.defaultView;
+  const parent = stateOf(parentWindow);
+  if (parent === null) return;
+  const [realmId, window] = op_swrt_frame_create();
+  const frame = {
+    realmId, window, parent, iframe, clientId: null, url: "about:blank", document: null, discarded: false,
+  };
+  // about:blank shares its parent's client until the frame navigates.
+  frame.clientId = parent.clientId;
+  frame.document = frameDocument(frame, "about:blank", true);
+  windows.set(window, frame);
+  iframe._frame = frame;
+  windowSetup(window, frame);
+  const release = documents.delayLoad(parentDocument);
+  processAttributes(frame).finally(release);
+}
+
+async function processAttributes(frame) {
+  const { iframe } = frame;
+  const srcdoc = iframe.getAttribute("srcdoc");
+  if (srcdoc !== null) {
+    frame.url = "about:srcdoc";
+    frame.document = frameDocument(frame, "about:srcdoc", false);
+    windowSetup(frame.window, frame);
+    await documents.loadHtml(frame.document, srcdoc, frame.window);
+    fireFrameLoad(frame);
+    return;
+  }
+  const src = iframe.getAttribute("src");
+  let url = "about:blank";
+  if (src !== null && src !== "") {
+    try {
+      url = new urlModule.URL(src, iframe.ownerDocument.baseURI).href;
+    } catch {
+      url = "about:blank";
+    }
+  }
+  if (url === "about:blank") {
+    // The initial about:blank document stays; load fires as a task.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    fireFrameLoad(frame);
+    return;
+  }
+  await navigateFrame(frame, url);
+}
+
+/** Navigates a frame to `url`: a new document and, for a URL, a new client. */
+async function navigateFrame(frame, url) {
+  const parentOrigin = new urlModule.URL(frame.parent.url === "about:blank" ? frame.parent.document.URL : frame.parent.url).origin;
+  const origin = new urlModule.URL(url).origin;
+  if (origin !== parentOrigin) {
+    op_swrt_resource_failed(url, "cross-origin frames are not supported; the frame keeps an empty document");
+    fireFrameLoad(frame);
+    return;
+  }
+  let opened;
+  try {
+    opened = await op_swrt_frame_open(frame.parent.clientId, url);
+  } catch (error) {
+    op_swrt_resource_failed(url, String(error?.message ?? error));
+    fireFrameLoad(frame);
+    return;
+  }
+  if (frame.discarded) {
+    op_swrt_frame_close(opened.clientId);
+    return;
+  }
+  endClient(frame);
+  frame.clientId = opened.clientId;
+  frame.url = opened.url;
+  frame.controller = opened.controller;
+  frame.document = frameDocument(frame, opened.url, !opened.html);
+  windowSetup(frame.window, frame);
+  if (opened.html) {
+    await documents.loadHtml(frame.document, opened.text, frame.window);
+  } else {
+    frame.document._loading.runClassic(opened.text, opened.url);
+  }
+  fireFrameLoad(frame);
+}
+
+function fireFrameLoad(frame) {
+  if (frame.discarded) return;
+  frame.iframe.dispatchEvent(new Event("load"));
+}
+
+// The frame's own client ends (it navigated away, or was removed).
+function endClient(frame) {
+  if (frame.clientId !== null && frame.clientId !== frame.parent.clientId) {
+    op_swrt_frame_close(frame.clientId);
+    if (frame.onClientEnded) frame.onClientEnded(frame.clientId);
+  }
+}
+
+// HTML: removing an iframe destroys its child navigable (and the frames
+// nested in it).
+function frameRemoved(iframe) {
+  const frame = iframe._frame;
+  if (!frame) return;
+  iframe._frame = null;
+  frame.discarded = true;
+  endClient(frame);
+  op_swrt_frame_destroy(frame.realmId);
+}
+
+const previousInserted = dom.hooks.inserted;
+dom.hooks.inserted = (node) => {
+  previousInserted(node);
+  if (node instanceof HTMLIFrameElement) frameInserted(node);
+};
+const previousRemoved = dom.hooks.removed;
+dom.hooks.removed = (node) => {
+  previousRemoved(node);
+  if (node instanceof HTMLIFrameElement) frameRemoved(node);
+};
+const previousAttributeChanged = dom.hooks.attributeChanged;
+dom.hooks.attributeChanged = (el, name) => {
+  previousAttributeChanged(el, name);
+  // Setting src (or srcdoc) of a connected iframe navigates it.
+  if (el instanceof HTMLIFrameElement && el._frame && (name === "src" || name === "srcdoc")) {
+    processAttributes(el._frame);
+  }
+};
+
+ObjectDefineProperty(HTMLIFrameElement.prototype, "contentWindow", {
+  get() { return this._frame?.window ?? null; },
+  enumerable: true,
+  configurable: true,
+});
+ObjectDefineProperty(HTMLIFrameElement.prototype, "contentDocument", {
+  get() { return this._frame?.document ?? null; },
+  enumerable: true,
+  configurable: true,
+});
+
+return { navigateFrame, registerTopWindow, setWindowSetup, stateOf };
+})();
