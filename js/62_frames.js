@@ -102,11 +102,7 @@ async function processAttributes(frame) {
   const { iframe } = frame;
   const srcdoc = iframe.getAttribute("srcdoc");
   if (srcdoc !== null) {
-    frame.url = "about:srcdoc";
-    frame.document = frameDocument(frame, "about:srcdoc", false);
-    windowSetup(frame.window, frame);
-    await documents.loadHtml(frame.document, srcdoc, frame.window);
-    fireFrameLoad(frame);
+    await navigateFrame(frame, "about:srcdoc", srcdoc);
     return;
   }
   const src = iframe.getAttribute("src");
@@ -127,10 +123,13 @@ async function processAttributes(frame) {
   await navigateFrame(frame, url);
 }
 
-/** Navigates a frame to `url`: a new document and, for a URL, a new client. */
-async function navigateFrame(frame, url) {
-  const parentOrigin = new urlModule.URL(frame.parent.url === "about:blank" ? frame.parent.document.URL : frame.parent.url).origin;
-  const origin = new urlModule.URL(url).origin;
+/**
+ * Navigates a frame to `url` (or to `srcdoc` markup, at about:srcdoc): a new
+ * document and a new client.
+ */
+async function navigateFrame(frame, url, srcdoc = null) {
+  const parentOrigin = frame.parent.window.location.origin;
+  const origin = srcdoc !== null ? parentOrigin : new urlModule.URL(url).origin;
   if (origin !== parentOrigin) {
     op_swrt_resource_failed(url, "cross-origin frames are not supported; the frame keeps an empty document");
     fireFrameLoad(frame);
@@ -154,11 +153,16 @@ async function navigateFrame(frame, url) {
   frame.controller = opened.controller;
   frame.document = frameDocument(frame, opened.url, !opened.html);
   windowSetup(frame.window, frame);
-  if (opened.html) {
+  if (srcdoc !== null) {
+    await documents.loadHtml(frame.document, srcdoc, frame.window);
+  } else if (opened.html) {
     await documents.loadHtml(frame.document, opened.text, frame.window);
   } else {
     frame.document._loading.runClassic(opened.text, opened.url);
   }
+  // HTML "the end": the client's message queue is enabled once its
+  // document has loaded.
+  if (frame.container) frame.container.startMessages();
   fireFrameLoad(frame);
 }
 

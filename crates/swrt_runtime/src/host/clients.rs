@@ -26,6 +26,8 @@ pub(crate) struct PageEntry {
     controller: Mutex<Option<u64>>,
     /// For a frame (a nested browsing context), its parent's client id.
     parent: Option<String>,
+    /// The origin: the URL's, or for about:srcdoc its parent's.
+    pub(crate) origin: url::Origin,
 }
 
 impl PageEntry {
@@ -119,6 +121,7 @@ pub(crate) async fn open_page(
         handle: Arc::new(handle),
         controller: Mutex::new(controller.map(|v| v.id)),
         parent: None,
+        origin: url.origin(),
     }));
     let _ = gate_tx.send(());
     Ok(PageHandle {
@@ -149,19 +152,38 @@ async fn open_frame(
 ) -> Result<OpenedFrame, String> {
     let parent = page(host, parent_client_id).ok_or("the parent page is gone")?;
     let id = uuid::Uuid::new_v4().to_string();
-    let controlling = host
-        .matching_registration(&url)
-        .and_then(|r| r.active().map(|v| (r, v)));
-    let controller = controlling.as_ref().map(|(_, v)| v.clone());
-    let document = navigate(host, &url, &id, controlling, "iframe")
-        .await
-        .map_err(|e| e.to_string())?;
+    let (document, controller) = if url.as_str() == "about:srcdoc" {
+        // Its markup comes from the parent; like about:blank it inherits
+        // the parent's controller (Service Workers, "Handle Fetch" is never
+        // reached for it).
+        let controller = parent
+            .controller_id()
+            .and_then(|id| host.version_by_id(id))
+            .map(|(_, v)| v);
+        (
+            NavigatedPage {
+                text: String::new(),
+                html: true,
+            },
+            controller,
+        )
+    } else {
+        let controlling = host
+            .matching_registration(&url)
+            .and_then(|r| r.active().map(|v| (r, v)));
+        let controller = controlling.as_ref().map(|(_, v)| v.clone());
+        let document = navigate(host, &url, &id, controlling, "iframe")
+            .await
+            .map_err(|e| e.to_string())?;
+        (document, controller)
+    };
     host.pages.lock().unwrap().push(Arc::new(PageEntry {
         id: id.clone(),
         url: url.clone(),
         handle: parent.handle.clone(),
         controller: Mutex::new(controller.as_ref().map(|v| v.id)),
         parent: Some(parent_client_id.to_string()),
+        origin: parent.origin.clone(),
     }));
     Ok(OpenedFrame {
         client_id: id,

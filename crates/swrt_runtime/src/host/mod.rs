@@ -683,7 +683,7 @@ impl HostInner {
     }
 
     /// A worker version of a registration, unregistered ones included.
-    fn version_by_id(&self, id: u64) -> Option<(Arc<Registration>, Arc<Version>)> {
+    pub(crate) fn version_by_id(&self, id: u64) -> Option<(Arc<Registration>, Arc<Version>)> {
         let mut registrations = self.registrations.lock().unwrap().clone();
         registrations.extend(self.uninstalling.lock().unwrap().iter().cloned());
         registrations.into_iter().find_map(|r| {
@@ -699,7 +699,7 @@ impl HostInner {
             .lock()
             .unwrap()
             .iter()
-            .filter(|p| p.url.origin() == url.origin())
+            .filter(|p| p.origin == url.origin())
             .cloned()
             .collect()
     }
