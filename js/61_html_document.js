@@ -281,7 +281,7 @@ function setReadyState(document, state) {
  * do: scripts in order, deferred scripts, DOMContentLoaded, then load on
  * `window` once nothing delays it. Resolves after the load event.
  */
-async function loadHtml(document, html, window) {
+async function loadHtml(document, html, window, { fromNetwork = true } = {}) {
   const records = op_swrt_html_parse(String(html));
   const nodes = [document];
   for (let i = 1; i < records.length; i++) {
@@ -298,6 +298,10 @@ async function loadHtml(document, html, window) {
       if (blocking !== null) await blocking;
     }
   }
+  // A document that came from the network sees the end of its data in a
+  // task of its own (tasks queued by its scripts run first); srcdoc markup
+  // is all there at once.
+  if (fromNetwork) await new Promise((resolve) => queueTask(resolve));
   // HTML "the end".
   const state = loading(document);
   setReadyState(document, "interactive");

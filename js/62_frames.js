@@ -154,7 +154,7 @@ async function navigateFrame(frame, url, srcdoc = null) {
   frame.document = frameDocument(frame, opened.url, !opened.html);
   windowSetup(frame.window, frame);
   if (srcdoc !== null) {
-    await documents.loadHtml(frame.document, srcdoc, frame.window);
+    await documents.loadHtml(frame.document, srcdoc, frame.window, { fromNetwork: false });
   } else if (opened.html) {
     await documents.loadHtml(frame.document, opened.text, frame.window);
   } else {
