@@ -79,6 +79,8 @@ function fetch(input, init = undefined) {
 function createFetch(client) {
   return function fetch(input, init = undefined) {
     webidl.requiredArguments(arguments.length, 1, "Failed to execute 'fetch'");
+    // A URL is parsed against the frame document's base URL.
+    if (!(input instanceof Request)) input = new URL(String(input), client.document.baseURI).href;
     return fetchRequest(input, init, "connect-src", client);
   };
 }
@@ -89,6 +91,7 @@ function createFetch(client) {
  * directive of its destination rather than connect-src.
  */
 function fetchSubresource(url, _destination, client = null) {
+  // Subresource URLs arrive parsed (absolute).
   return fetchRequest(url, undefined, null, client);
 }
 

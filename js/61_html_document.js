@@ -174,19 +174,25 @@ function prepareScript(el) {
     ArrayPrototypePush(state.inOrder, record);
     const run = () => runInOrderScripts(state);
     record.onReady = run;
-    if (record.ready) queueTask(run);
+    if (record.ready) run();
     return null;
   }
   // "The set of scripts that will execute as soon as possible."
-  whenReady(record).then(() => executeRecord(record));
+  whenReady(record).then(() => queueTask(() => executeRecord(record)));
   return null;
 }
 
+// Each script runs in a task of its own (HTML queues an element task to
+// execute it), so the microtasks of one run before the next script.
 function runInOrderScripts(state) {
-  while (state.inOrder.length > 0 && state.inOrder[0].ready) {
+  if (state.inOrder.length === 0 || !state.inOrder[0].ready || state.runningInOrder) return;
+  state.runningInOrder = true;
+  queueTask(() => {
+    state.runningInOrder = false;
     const record = ArrayPrototypeShift(state.inOrder);
     executeRecord(record);
-  }
+    runInOrderScripts(state);
+  });
 }
 
 function whenReady(record) {
@@ -308,6 +314,7 @@ async function loadHtml(document, html, window, { fromNetwork = true } = {}) {
   while (state.deferred.length > 0) {
     const record = ArrayPrototypeShift(state.deferred);
     await whenReady(record);
+    await new Promise((resolve) => queueTask(resolve));
     await executeRecord(record);
   }
   document.dispatchEvent(new Event("DOMContentLoaded", { bubbles: true }));

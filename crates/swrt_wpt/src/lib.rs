@@ -43,7 +43,6 @@ use url::Url;
 
 use crate::discover::{Kind, TestFile};
 use crate::expectations::Expectations;
-use crate::page::{PagePlan, Script};
 use crate::report::{Counts, SubtestResult, TestResult};
 use crate::subst::HostConfig;
 
@@ -418,48 +417,16 @@ impl Run {
         Ok(text)
     }
 
-    async fn plan(&self, test: &TestFile, page_url: &Url) -> Result<PagePlan, String> {
-        match test.kind {
-            Kind::Html => {
+    /// The document a test runs in (served at its URL while it runs), and
+    /// whether it asks for the long timeout.
+    async fn document(&self, test: &TestFile, page_url: &Url) -> Result<(Option<String>, bool), String> {
+        match page::generated_html(test) {
+            Some(html) => Ok((Some(html), test.meta.timeout == crate::meta::TimeoutKind::Long)),
+            None => {
                 let html = self.fetch_text(page_url).await?;
-                page::plan_html(&html)
-            }
-            _ => Ok(page::plan_generated(test)),
-        }
-    }
-
-    /// Builds the page script; scripts that fail to load are replaced by a
-    /// console error (a browser would fire `error` on the element and go on).
-    async fn page_script(&self, plan: &PagePlan, page_url: &Url, token: &str) -> String {
-        let mut parts = vec![(
-            "prelude".to_string(),
-            page::prelude(
-                plan,
-                &page::PreludeConfig {
-                    token: token.to_string(),
-                    timeout_multiplier: self.multiplier,
-                },
-            ),
-        )];
-        for (i, script) in plan.scripts.iter().enumerate() {
-            match script {
-                Script::Inline(text) => parts.push((format!("inline script #{i}"), text.clone())),
-                Script::Src(src) => {
-                    let source = match page_url.join(src) {
-                        Ok(url) => self.fetch_text(&url).await,
-                        Err(e) => Err(format!("bad script URL {src}: {e}")),
-                    };
-                    let source = source.unwrap_or_else(|e| {
-                        format!(
-                            "console.error({});",
-                            server::json(&format!("swrt wpt: {e}"))
-                        )
-                    });
-                    parts.push((src.clone(), source));
-                }
+                Ok((None, page::html_asks_long_timeout(&html)))
             }
         }
-        page::assemble(&parts)
     }
 
     async fn one(
@@ -487,8 +454,8 @@ impl Run {
                 return result;
             }
         };
-        let plan = match self.plan(test, &page_url).await {
-            Ok(p) => p,
+        let (generated, long) = match self.document(test, &page_url).await {
+            Ok(d) => d,
             Err(e) => {
                 result.status = "ERROR".into();
                 result.message = Some(e);
@@ -496,18 +463,19 @@ impl Run {
             }
         };
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let script = self.page_script(&plan, &page_url, &token).await;
         let (tx, mut rx) = mpsc::unbounded_channel();
         self.state.reports.lock().unwrap().insert(token.clone(), tx);
-        // Html tests are served from disk as HTML; the page loads its script
-        // from the same URL, so the generated script takes its place.
-        self.state
-            .pages
-            .lock()
-            .unwrap()
-            .insert(test.id.clone(), script);
+        *self.state.runner_config.lock().unwrap() = Some(page::RunnerConfig {
+            token: token.clone(),
+            timeout_multiplier: self.multiplier,
+        });
+        // A generated test's wrapper document is served at the test's URL;
+        // an .html test is served from disk as it is.
+        if let Some(html) = generated {
+            self.state.pages.lock().unwrap().insert(test.id.clone(), html);
+        }
 
-        let harness_secs = if plan.long { 60.0 } else { 10.0 } * self.multiplier;
+        let harness_secs = if long { 60.0 } else { 10.0 } * self.multiplier;
         // testharness.js times out first and reports; this is the backstop.
         let backstop = Duration::from_secs_f64(harness_secs + 10.0);
         let delegate = Arc::new(TestDelegate::default());
@@ -541,7 +509,7 @@ impl Run {
         let mut partial: Vec<SubtestResult> = Vec::new();
         let mut evaluation_error: Option<String> = None;
         let mut completed = false;
-        match host.open_page(page_url.clone(), Some(false)).await {
+        match host.open_page(page_url.clone(), None).await {
             Err(e) => {
                 result.status = "ERROR".into();
                 result.message = Some(format!("cannot open the page: {e}"));

@@ -43,8 +43,10 @@ pub struct State {
     pub resources: PathBuf,
     /// Host names and ports (ports filled once the front is bound).
     pub hosts: Mutex<HostConfig>,
-    /// Generated pages by test URL (path and query).
+    /// Generated wrapper documents by test URL (path and query).
     pub pages: Mutex<HashMap<String, String>>,
+    /// What the runner's scripts need to know about the running test.
+    pub runner_config: Mutex<Option<crate::page::RunnerConfig>>,
     /// Result channels by token.
     pub reports: Mutex<HashMap<String, mpsc::UnboundedSender<serde_json::Value>>>,
     /// Permission changes by token.
@@ -62,6 +64,7 @@ impl State {
             resources,
             hosts: Mutex::new(hosts),
             pages: Mutex::new(HashMap::new()),
+            runner_config: Mutex::new(None),
             reports: Mutex::new(HashMap::new()),
             permissions: Mutex::new(Vec::new()),
             current_host: Mutex::new(None),
@@ -119,7 +122,16 @@ async fn hook(state: &State, req: HookRequest) -> Result<Response<Body>, HookReq
         _ => None,
     };
     if let Some(text) = runner_file {
-        return Ok(javascript(text));
+        // The running test's configuration comes first (tests run one at a
+        // time, each in a fresh host).
+        let config = state
+            .runner_config
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|c| c.script())
+            .unwrap_or_default();
+        return Ok(javascript(format!("{config}{text}")));
     }
     let npm_file = match path.as_str() {
         "/resources/testharness.js" => Some("testharness.js"),
@@ -152,7 +164,7 @@ async fn hook(state: &State, req: HookRequest) -> Result<Response<Body>, HookReq
         }
     }
     if let Some(page) = state.pages.lock().unwrap().get(&path_and_query).cloned() {
-        return Ok(javascript(page));
+        return Ok(response(StatusCode::OK, "text/html; charset=utf-8", page));
     }
     if let Some(base) = path.strip_suffix(".any.worker.js") {
         let source_url = format!("{base}.any.js");
