@@ -11,12 +11,14 @@
 const { core, primordials } = __bootstrap;
 const { event: eventModule, url: urlModule } = core.loadExtScript("ext:swrt/01_web_platform.js");
 const dom = core.loadExtScript("ext:swrt/60_dom.js");
-const { op_swrt_html_parse, op_swrt_inline_module, op_swrt_resource_failed } = core.ops;
+const { op_swrt_html_parse, op_swrt_inline_module, op_swrt_resource_failed, op_swrt_report_uncaught } = core.ops;
+const { describeError, errorLocation } = core.loadExtScript("ext:swrt/04_realm.js");
 const {
   ArrayPrototypePush, ArrayPrototypeShift, ArrayPrototypeIndexOf, ArrayPrototypeSplice, Promise, PromiseResolve,
   StringPrototypeToLowerCase, StringPrototypeTrim, SafeMap, TypeError, String,
 } = primordials;
-const { Event, ErrorEvent, reportException } = eventModule;
+const { Event, ErrorEvent, EventTargetPrototype } = eventModule;
+const EventTargetDispatch = EventTargetPrototype.dispatchEvent;
 const { HTMLScriptElement, HTMLMetaElement, Element, childText, walk } = dom;
 
 let inlineModules = 0;
@@ -224,7 +226,7 @@ async function executeScript(record, result) {
     try {
       await import(result.module);
     } catch (error) {
-      reportException(error);
+      reportScriptError(loading(document).window, error, result.module);
     }
     if (external) fireSimple(el, "load");
     return;
@@ -242,7 +244,37 @@ async function executeScript(record, result) {
 /** Runs a classic script in the page's realm; errors are reported, not thrown (HTML "run a classic script"). */
 function runClassic(text, url) {
   const [, error] = core.evalContext(text, url);
-  if (error) reportException(error.thrown);
+  if (error) reportScriptError(globalThis, error.thrown, url);
+}
+
+let reporting = 0;
+/**
+ * HTML "report an exception" for a script of `window`'s document: an
+ * ErrorEvent at the window (onerror gets message, source, line, column,
+ * error); unless a listener cancels it, the host reports it as uncaught.
+ * An exception thrown by an error listener is reported without an event.
+ */
+function reportScriptError(window, error, url) {
+  const { message, stack } = describeError(error);
+  const { filename, lineno, colno } = errorLocation(error, url);
+  const event = new ErrorEvent("error", { cancelable: true, message: `Uncaught ${message}`, filename, lineno, colno, error });
+  if (window === globalThis) {
+    // The page's window reports what no listener canceled (04_realm.js).
+    window.dispatchEvent(event);
+    return;
+  }
+  if (reporting > 0) {
+    op_swrt_report_uncaught(`Uncaught ${message}`, stack, `${filename}:${lineno}:${colno}`);
+    return;
+  }
+  reporting++;
+  try {
+    if (EventTargetDispatch.call(window, event)) {
+      op_swrt_report_uncaught(`Uncaught ${message}`, stack, `${filename}:${lineno}:${colno}`);
+    }
+  } finally {
+    reporting--;
+  }
 }
 
 function queueTask(fn) {
@@ -300,8 +332,13 @@ async function loadHtml(document, html, window, { fromNetwork = true } = {}) {
       let j = i + 1;
       while (j < records.length && records[j].parent === i) buildOne(document, records, j++, nodes);
       i = j - 1;
-      const blocking = prepareScript(script);
-      if (blocking !== null) await blocking;
+      // Whatever a script does, the parser goes on.
+      try {
+        const blocking = prepareScript(script);
+        if (blocking !== null) await blocking;
+      } catch (error) {
+        reportScriptError(window, error, document.URL);
+      }
     }
   }
   // A document that came from the network sees the end of its data in a
@@ -341,5 +378,5 @@ function buildOne(document, records, i, nodes) {
   nodes[r.parent].appendChild(node);
 }
 
-return { configureDocument, contentSecurityPolicies, delayLoad, loadHtml, runClassic };
+return { configureDocument, contentSecurityPolicies, delayLoad, loadHtml, reportScriptError, runClassic };
 })();

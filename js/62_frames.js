@@ -8,15 +8,14 @@
 (function () {
 const { core, primordials } = __bootstrap;
 const { event: eventModule, url: urlModule } = core.loadExtScript("ext:swrt/01_web_platform.js");
-const { describeError } = core.loadExtScript("ext:swrt/04_realm.js");
 const dom = core.loadExtScript("ext:swrt/60_dom.js");
 const documents = core.loadExtScript("ext:swrt/61_html_document.js");
 const {
   op_swrt_frame_create, op_swrt_frame_destroy, op_swrt_frame_eval, op_swrt_frame_open, op_swrt_frame_close,
-  op_swrt_report_uncaught, op_swrt_resource_failed,
+  op_swrt_resource_failed,
 } = core.ops;
 const { ObjectDefineProperty, TypeError, String } = primordials;
-const { Event, ErrorEvent } = eventModule;
+const { Event } = eventModule;
 const { HTMLIFrameElement } = dom;
 
 // Set by the page realm: installs a Window's globals on a frame's global
@@ -38,19 +37,6 @@ function stateOf(window) {
   return windows.get(window) ?? null;
 }
 
-function reportFrameException(frame, error, url) {
-  const { message, stack } = describeError(error);
-  const event = new ErrorEvent("error", {
-    message,
-    error,
-    filename: url,
-    cancelable: true,
-  });
-  if (frame.window.dispatchEvent(event)) {
-    op_swrt_report_uncaught(`Uncaught ${message}`, stack, null);
-  }
-}
-
 /** A Document for a frame, with its loading state and skeleton if asked. */
 function frameDocument(frame, url, skeleton) {
   const document = dom.createDocument(url);
@@ -64,7 +50,7 @@ function frameDocument(frame, url, skeleton) {
     },
     runClassic: (text, scriptUrl) => {
       const [, error] = op_swrt_frame_eval(frame.realmId, text, scriptUrl);
-      if (error !== null) reportFrameException(frame, error, scriptUrl);
+      if (error !== null) documents.reportScriptError(frame.window, error, scriptUrl);
     },
   });
   if (skeleton) {

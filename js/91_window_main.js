@@ -49,9 +49,11 @@ class Navigator {
   get [SymbolToStringTag]() { return "Navigator"; }
 }
 
-for (const name of ["error", "load", "message", "messageerror", "unhandledrejection", "rejectionhandled", "beforeunload", "unload"]) {
+for (const name of ["load", "message", "messageerror", "unhandledrejection", "rejectionhandled", "beforeunload", "unload", "pageshow"]) {
   defineEventHandler(Window.prototype, name);
 }
+// HTML: window.onerror is called with (message, source, lineno, colno, error).
+defineEventHandler(Window.prototype, "error", undefined, true);
 
 
 /** The connect-src (or default-src) source list of the page's CSP, or null. */
