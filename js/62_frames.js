@@ -134,6 +134,10 @@ async function navigateFrame(frame, url, srcdoc = null) {
     return;
   }
   endClient(frame);
+  // A navigation gets a new Window: a fresh realm, unless this is the
+  // frame's first navigation away from its initial about:blank document.
+  if (frame.navigated) newRealm(frame);
+  frame.navigated = true;
   frame.clientId = opened.clientId;
   frame.url = opened.url;
   frame.controller = opened.controller;
@@ -150,6 +154,16 @@ async function navigateFrame(frame, url, srcdoc = null) {
   // document has loaded.
   if (frame.container) frame.container.startMessages();
   fireFrameLoad(frame);
+}
+
+function newRealm(frame) {
+  op_swrt_frame_destroy(frame.realmId);
+  windows.delete(frame.window);
+  const [realmId, window] = op_swrt_frame_create();
+  frame.realmId = realmId;
+  frame.window = window;
+  frame.windowInstalled = false;
+  windows.set(window, frame);
 }
 
 function fireFrameLoad(frame) {
