@@ -16,8 +16,8 @@
 //! 3. Per test URL: a fresh [`ServiceWorkerHost`] (fresh realms) that trusts
 //!    the run's CA, a page at `https://web-platform.test:HTTPS_PORT/<id>`
 //!    (`.https.` tests) or `http://web-platform.test:PORT/<id>` (the others)
-//!    whose script the runner assembled
-//!    ([`page`]); `testharnessreport.js` POSTs each result and the completion
+//!    loaded as an HTML document (the test file itself, or the wrapper
+//!    document [`page`] writes); `testharnessreport.js` POSTs each result and the completion
 //!    to the runner; the host is shut down before the next test.
 //! 4. Results: one line per test URL, the subtest summary line, the
 //!    comparison with the [`expectations`], and wptreport JSON ([`report`]).
