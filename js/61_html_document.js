@@ -68,8 +68,10 @@ function loadDelaysSettled(document) {
 
 /** A JavaScript MIME type essence, or "module" (HTML, "the script's type"). */
 function scriptType(el) {
-  const typeAttr = el.getAttribute("type");
-  const language = el.getAttribute("language");
+  return scriptTypeOf(el.getAttribute("type"), el.getAttribute("language"));
+}
+
+function scriptTypeOf(typeAttr, language) {
   let type;
   if (typeAttr === null ? (language === null || language === "") : typeAttr === "") type = "text/javascript";
   else if (typeAttr === null) type = "text/" + language;
@@ -89,8 +91,14 @@ function fireSimple(target, type) {
 
 /** Fetches a classic script's text; null means a network error. */
 async function fetchClassic(document, url) {
+  const state = loading(document);
+  const preloaded = state.preloads?.get(url);
+  if (preloaded !== undefined) {
+    state.preloads.delete(url);
+    return await preloaded;
+  }
   try {
-    return await loading(document).fetchScriptText(url);
+    return await state.fetchScriptText(url);
   } catch (error) {
     op_swrt_resource_failed(url, `${error?.message ?? error}`);
     return null;
@@ -321,6 +329,7 @@ function setReadyState(document, state) {
  */
 async function loadHtml(document, html, window, { fromNetwork = true } = {}) {
   const records = op_swrt_html_parse(String(html));
+  preloadScripts(document, records);
   const nodes = [document];
   for (let i = 1; i < records.length; i++) {
     buildOne(document, records, i, nodes);
@@ -362,6 +371,33 @@ async function loadHtml(document, html, window, { fromNetwork = true } = {}) {
   setReadyState(document, "complete");
   window.dispatchEvent(new Event("load"));
   window.dispatchEvent(new Event("pageshow"));
+}
+
+// Like a browser's preload scanner: the markup is all parsed already, so
+// every external classic script it names starts loading now, in parallel,
+// and each runs when the parser reaches it.
+function preloadScripts(document, records) {
+  const state = loading(document);
+  state.preloads = new SafeMap();
+  for (const r of records) {
+    if (r.kind !== 1 || r.name !== "script" || r.namespace !== "html") continue;
+    const attrs = new SafeMap(r.attrs);
+    const src = attrs.get("src");
+    const type = attrs.get("type");
+    if (!src || (type !== undefined && type !== "" && scriptTypeOf(type, attrs.get("language")) !== "classic")) continue;
+    let url;
+    try {
+      url = new urlModule.URL(src, document.baseURI).href;
+    } catch {
+      continue;
+    }
+    if (state.preloads.has(url)) continue;
+    const text = state.fetchScriptText(url).catch((error) => {
+      op_swrt_resource_failed(url, `${error?.message ?? error}`);
+      return null;
+    });
+    state.preloads.set(url, text);
+  }
 }
 
 // Builds record `i` (its parent is already built) into `nodes` and inserts it.
