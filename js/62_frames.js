@@ -7,15 +7,16 @@
 // navigation. Removing the element discards the frame and ends its client.
 (function () {
 const { core, primordials } = __bootstrap;
-const { event: eventModule, url: urlModule } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { event: eventModule, messagePort, url: urlModule } = core.loadExtScript("ext:swrt/01_web_platform.js");
 const dom = core.loadExtScript("ext:swrt/60_dom.js");
 const documents = core.loadExtScript("ext:swrt/61_html_document.js");
 const {
   op_swrt_frame_create, op_swrt_frame_destroy, op_swrt_frame_eval, op_swrt_frame_open, op_swrt_frame_close,
-  op_swrt_resource_failed,
+  op_swrt_frame_open_remote, op_swrt_window_post_message, op_swrt_take_message, op_swrt_resource_failed,
 } = core.ops;
 const { ObjectDefineProperty, TypeError, String } = primordials;
-const { Event } = eventModule;
+const { Event, MessageEvent } = eventModule;
+const { DOMException } = core.loadExtScript("ext:swrt/01_web_platform.js").domException;
 const { HTMLIFrameElement } = dom;
 
 // Set by the page realm: installs a Window's globals on a frame's global
@@ -27,10 +28,126 @@ function setWindowSetup(setup) {
 
 /** The browsing-context state of each window: the page's, and each frame's. */
 const windows = new WeakMap();
+/** This realm's windows by client id, for messages from other realms. */
+const windowsByClient = new Map();
 
 /** Records the page's own window (its client id is the realm's page). */
 function registerTopWindow(window, document, clientId) {
-  windows.set(window, { window, document, clientId, parent: null, iframe: null, url: document.URL });
+  const state = { window, document, clientId, parent: null, iframe: null, url: document.URL };
+  windows.set(window, state);
+  windowsByClient.set(clientId, state);
+}
+
+// A window of another realm (a cross-origin frame, or the parent of this
+// page when it is one): HTML exposes only postMessage, navigation and a few
+// harmless members on it.
+const remoteWindows = new Map();
+class CrossOriginWindow {
+  #clientId;
+  #origin;
+  #ownerClientId;
+  #navigate;
+  constructor(clientId, origin, ownerClientId, navigate) {
+    this.#clientId = clientId;
+    this.#origin = origin;
+    this.#ownerClientId = ownerClientId;
+    this.#navigate = navigate;
+  }
+  postMessage(message, targetOrigin = "/", transfer = []) {
+    const options = typeof targetOrigin === "object" && targetOrigin !== null ? targetOrigin : { targetOrigin, transfer };
+    let wanted = options.targetOrigin ?? "/";
+    if (wanted === "/") wanted = stateByClient(this.#ownerClientId)?.window.location.origin ?? "*";
+    else if (wanted !== "*") wanted = new urlModule.URL(wanted).origin;
+    const data = messagePort.serializeJsMessageData(message, options.transfer ?? []);
+    op_swrt_window_post_message(this.#ownerClientId, this.#clientId, data, wanted);
+  }
+  get location() {
+    const navigate = this.#navigate;
+    return {
+      set href(url) { if (navigate) navigate(String(url)); },
+      replace(url) { if (navigate) navigate(String(url)); },
+      assign(url) { if (navigate) navigate(String(url)); },
+    };
+  }
+  set location(url) { if (this.#navigate) this.#navigate(String(url)); }
+  get closed() { return false; }
+  get length() { return 0; }
+  get window() { return this; }
+  get self() { return this; }
+  get frames() { return this; }
+  blur() {}
+  focus() {}
+  close() {}
+  get [Symbol.toStringTag]() { return "Window"; }
+}
+
+// HTML's CrossOriginProperties: what a cross-origin window exposes.
+const CROSS_ORIGIN_PROPERTIES = new Set([
+  "postMessage", "location", "closed", "length", "window", "self", "frames", "top", "parent", "opener",
+  "blur", "focus", "close",
+]);
+
+function remoteWindow(clientId, origin, ownerClientId, navigate = null, parent = null) {
+  let window = remoteWindows.get(clientId);
+  if (window === undefined) {
+    const target = new CrossOriginWindow(clientId, origin, ownerClientId, navigate);
+    const blocked = (name) => new DOMException(
+      `Blocked a frame with origin "${stateByClient(ownerClientId)?.window.location.origin}" from accessing property "${String(name)}" of a cross-origin frame.`,
+      "SecurityError",
+    );
+    window = new Proxy(target, {
+      get(t, name) {
+        if (name === "top" || name === "parent") return parent?.() ?? window;
+        if (name === "opener") return null;
+        if (name === "then" || name === Symbol.toStringTag || typeof name === "symbol") return undefined;
+        if (!CROSS_ORIGIN_PROPERTIES.has(name)) throw blocked(name);
+        const value = Reflect.get(t, name, t);
+        return typeof value === "function" ? value.bind(t) : value;
+      },
+      set(t, name, value) {
+        if (name === "location") { t.location = value; return true; }
+        throw blocked(name);
+      },
+      has(_t, name) { return CROSS_ORIGIN_PROPERTIES.has(name); },
+      ownKeys() { return []; },
+      getPrototypeOf() { return null; },
+      setPrototypeOf() { return false; },
+      defineProperty(_t, name) { throw blocked(name); },
+      deleteProperty(_t, name) { throw blocked(name); },
+    });
+    remoteWindows.set(clientId, window);
+  }
+  return window;
+}
+
+function stateByClient(clientId) {
+  return windowsByClient.get(clientId) ?? null;
+}
+
+/** A window of another realm posted a message to one of this realm's. */
+function onWindowMessage({ clientId, messageId, origin, sourceClientId }) {
+  const target = stateByClient(clientId);
+  let data;
+  let ports = [];
+  try {
+    const [value, transferables] = messagePort.deserializeJsMessageData(op_swrt_take_message(messageId));
+    data = value;
+    ports = transferables.filter((t) => t instanceof messagePort.MessagePort);
+  } catch {
+    if (target) target.window.dispatchEvent(new MessageEvent("messageerror", { origin }));
+    return;
+  }
+  if (!target) return;
+  const source = remoteWindows.get(sourceClientId) ?? remoteWindow(sourceClientId, origin, clientId);
+  target.window.dispatchEvent(new MessageEvent("message", { data, origin, source, ports }));
+}
+
+/** This realm's cross-origin frames by their client id. */
+const remoteFrames = new Map();
+
+/** A cross-origin frame of this realm has loaded. */
+function onFrameLoaded(frameClientId) {
+  remoteFrames.get(frameClientId)?.onRemoteLoad?.();
 }
 
 function stateOf(window) {
@@ -117,8 +234,7 @@ async function navigateFrame(frame, url, srcdoc = null) {
   const parentOrigin = frame.parent.window.location.origin;
   const origin = srcdoc !== null ? parentOrigin : new urlModule.URL(url).origin;
   if (origin !== parentOrigin) {
-    op_swrt_resource_failed(url, "cross-origin frames are not supported; the frame keeps an empty document");
-    fireFrameLoad(frame);
+    await navigateRemote(frame, url, origin);
     return;
   }
   let opened;
@@ -134,11 +250,13 @@ async function navigateFrame(frame, url, srcdoc = null) {
     return;
   }
   endClient(frame);
+  frame.remote = null;
   // A navigation gets a new Window: a fresh realm, unless this is the
   // frame's first navigation away from its initial about:blank document.
   if (frame.navigated) newRealm(frame);
   frame.navigated = true;
   frame.clientId = opened.clientId;
+  windowsByClient.set(frame.clientId, frame);
   frame.url = opened.url;
   frame.controller = opened.controller;
   frame.document = frameDocument(frame, opened.url, !opened.html);
@@ -153,6 +271,33 @@ async function navigateFrame(frame, url, srcdoc = null) {
   // HTML "the end": the client's message queue is enabled once its
   // document has loaded.
   if (frame.container) frame.container.startMessages();
+  fireFrameLoad(frame);
+}
+
+// A cross-origin frame runs in a realm (an isolate) of its own; the parent
+// gets a window it can only post messages to and navigate.
+async function navigateRemote(frame, url, origin) {
+  let clientId;
+  try {
+    clientId = await op_swrt_frame_open_remote(frame.parent.clientId, url);
+  } catch (error) {
+    op_swrt_resource_failed(url, String(error?.message ?? error));
+    fireFrameLoad(frame);
+    return;
+  }
+  if (frame.discarded) {
+    op_swrt_frame_close(clientId);
+    return;
+  }
+  endClient(frame);
+  const loaded = new Promise((resolve) => { frame.onRemoteLoad = resolve; });
+  frame.clientId = clientId;
+  frame.url = url;
+  frame.remote = remoteWindow(clientId, origin, frame.parent.clientId, (next) => {
+    navigateFrame(frame, new urlModule.URL(next, frame.parent.document.baseURI).href);
+  }, () => frame.parent.window);
+  remoteFrames.set(clientId, frame);
+  await loaded;
   fireFrameLoad(frame);
 }
 
@@ -174,6 +319,8 @@ function fireFrameLoad(frame) {
 // The frame's own client ends (it navigated away, or was removed).
 function endClient(frame) {
   if (frame.clientId !== null && frame.clientId !== frame.parent.clientId) {
+    windowsByClient.delete(frame.clientId);
+    remoteFrames.delete(frame.clientId);
     op_swrt_frame_close(frame.clientId);
     if (frame.onClientEnded) frame.onClientEnded(frame.clientId);
   }
@@ -210,15 +357,16 @@ dom.hooks.attributeChanged = (el, name) => {
 };
 
 ObjectDefineProperty(HTMLIFrameElement.prototype, "contentWindow", {
-  get() { return this._frame?.window ?? null; },
+  get() { return this._frame ? (this._frame.remote ?? this._frame.window) : null; },
   enumerable: true,
   configurable: true,
 });
 ObjectDefineProperty(HTMLIFrameElement.prototype, "contentDocument", {
-  get() { return this._frame?.document ?? null; },
+  // A cross-origin frame's document is not reachable (HTML: null).
+  get() { return this._frame && !this._frame.remote ? this._frame.document : null; },
   enumerable: true,
   configurable: true,
 });
 
-return { navigateFrame, registerTopWindow, setWindowSetup, stateOf };
+return { navigateFrame, onFrameLoaded, onWindowMessage, registerTopWindow, remoteWindow, setWindowSetup, stateOf };
 })();

@@ -28,7 +28,7 @@ const frames = core.loadExtScript("ext:swrt/62_frames.js");
 const { backgroundFetchDescriptors, onProgress, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 
-const { op_swrt_page_info, op_swrt_fetch_event } = core.ops;
+const { op_swrt_page_info, op_swrt_fetch_event, op_swrt_frame_loaded } = core.ops;
 const { ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
 const { Window } = globalInterfaces;
 const { Event, MessageEvent, EventTargetPrototype, defineEventHandler, setEventTargetData } = eventModule;
@@ -163,12 +163,16 @@ function bootstrap() {
     return await op_swrt_fetch_event(request, body, own.id);
   });
 
+  // A cross-origin frame reaches its parent only through postMessage.
+  const parentWindow = info.parent === null
+    ? globalThis
+    : frames.remoteWindow(info.parent.clientId, info.parent.origin, info.clientId);
   ObjectDefineProperties(globalThis, {
     fetch: nonEnumerable(fetch),
     location: locationModule.locationDescriptor,
     window: { get: () => globalThis, enumerable: true, configurable: true },
-    top: { get: () => globalThis, enumerable: true, configurable: true },
-    parent: { get: () => globalThis, enumerable: true, configurable: true },
+    top: { get: () => parentWindow, enumerable: true, configurable: true },
+    parent: { get: () => parentWindow, enumerable: true, configurable: true },
     frames: { get: () => globalThis, enumerable: true, configurable: true },
     frameElement: { get: () => null, enumerable: true, configurable: true },
     document: { get: () => document, enumerable: true, configurable: true },
@@ -236,6 +240,7 @@ function bootstrap() {
       delete globalThis[SymbolFor("swrt.loadDocument")];
       try {
         await loadHtml(document, html, globalThis);
+        if (info.parent !== null) op_swrt_frame_loaded();
       } finally {
         // HTML: a client's message queue is enabled when its document
         // finished loading (if startMessages() did not do it earlier).
@@ -250,6 +255,7 @@ function bootstrap() {
       enableClientMessages(container);
       document.dispatchEvent(new Event("DOMContentLoaded", { bubbles: true }));
       globalThis.dispatchEvent(new Event("load"));
+      if (info.parent !== null) op_swrt_frame_loaded();
     }, 0);
   }
   runCommandLoop({
@@ -261,6 +267,12 @@ function bootstrap() {
     },
     message(command) {
       onMessage(command.messageId, command.source, command.clientId, info.clientId);
+    },
+    windowMessage(command) {
+      frames.onWindowMessage(command);
+    },
+    frameLoaded(command) {
+      frames.onFrameLoaded(command.frameClientId);
     },
     progress(command) {
       onProgress(command.registration, command.isFinal);

@@ -97,6 +97,9 @@ deno_core::extension!(
         crate::document::frames::op_swrt_frame_eval,
         crate::document::frames::op_swrt_frame_open,
         crate::document::frames::op_swrt_frame_close,
+        crate::document::frames::op_swrt_frame_open_remote,
+        crate::document::frames::op_swrt_frame_loaded,
+        crate::document::frames::op_swrt_window_post_message,
     ],
 );
 

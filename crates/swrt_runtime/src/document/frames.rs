@@ -179,3 +179,66 @@ pub(crate) fn op_swrt_frame_close(state: &mut OpState, #[string] client_id: Stri
         .host_requests
         .send(HostRequest::CloseFrame { client_id });
 }
+
+/// Opens a cross-origin frame of client `parent_client_id` in a realm (an
+/// isolate) of its own; resolves with the frame's client id. The parent
+/// reaches it only through `postMessage` and navigation, as HTML allows.
+#[op2]
+#[string]
+pub(crate) async fn op_swrt_frame_open_remote(
+    state: Rc<RefCell<OpState>>,
+    #[string] parent_client_id: String,
+    #[string] url: String,
+) -> Result<String, deno_error::JsErrorBox> {
+    let url = url::Url::parse(&url)
+        .map_err(|_| deno_error::JsErrorBox::type_error(format!("invalid frame URL '{url}'")))?;
+    let (reply, answer) = oneshot::channel();
+    let _ = state
+        .borrow()
+        .borrow::<RealmContext>()
+        .host_requests
+        .send(HostRequest::OpenRemoteFrame {
+            parent_client_id,
+            url,
+            reply,
+        });
+    match answer.await {
+        Ok(Ok(client_id)) => Ok(client_id),
+        Ok(Err(reason)) => Err(deno_error::JsErrorBox::type_error(reason)),
+        Err(_) => Err(deno_error::JsErrorBox::type_error("the host has shut down")),
+    }
+}
+
+/// This page, a cross-origin frame, has loaded: its parent's iframe element
+/// fires `load`.
+#[op2(fast)]
+pub(crate) fn op_swrt_frame_loaded(state: &mut OpState) {
+    let frame_client_id = state.borrow::<crate::realm::PageContext>().client_id.clone();
+    let _ = state
+        .borrow::<RealmContext>()
+        .host_requests
+        .send(HostRequest::FrameLoaded { frame_client_id });
+}
+
+/// `window.postMessage` to a window in another realm (a cross-origin frame
+/// or its parent): `data` is structured-serialized with its transfer list.
+#[op2]
+pub(crate) fn op_swrt_window_post_message(
+    state: &mut OpState,
+    #[string] source_client_id: String,
+    #[string] target_client_id: String,
+    #[serde] data: deno_web::JsMessageData,
+    #[string] target_origin: String,
+) -> Result<(), deno_web::MessagePortError> {
+    let message = crate::ops::realm::outgoing_message(state, data)?;
+    let _ = state
+        .borrow::<RealmContext>()
+        .host_requests
+        .send(HostRequest::PostToWindow {
+            source_client_id,
+            target_client_id,
+            message,
+            target_origin,
+        });
+    Ok(())
+}

@@ -26,6 +26,9 @@ pub(crate) struct PageEntry {
     controller: Mutex<Option<u64>>,
     /// For a frame (a nested browsing context), its parent's client id.
     parent: Option<String>,
+    /// A cross-origin frame runs in a realm of its own; a same-origin frame
+    /// shares its page's.
+    own_realm: bool,
     /// The origin: the URL's, or for about:srcdoc its parent's.
     pub(crate) origin: url::Origin,
 }
@@ -45,14 +48,14 @@ impl PageEntry {
         }
     }
 
-    /// A frame: its realm belongs to its top-level page.
-    pub(crate) fn is_nested(&self) -> bool {
-        self.parent.is_some()
+    /// A same-origin frame: its realm is its page's.
+    pub(crate) fn shares_realm(&self) -> bool {
+        !self.own_realm
     }
 
-    /// Stops a top-level page's realm (frames end with it).
+    /// Stops the page's realm (same-origin frames end with their page's).
     pub(crate) async fn close(self: Arc<Self>) {
-        if self.is_nested() {
+        if self.shares_realm() {
             return;
         }
         match Arc::try_unwrap(self).map(|entry| Arc::try_unwrap(entry.handle)) {
@@ -94,6 +97,17 @@ pub(crate) async fn open_page(
     url: Url,
     module: Option<bool>,
 ) -> Result<PageHandle, HostError> {
+    open_page_in(host, url, module, None).await
+}
+
+/// Opens a page in a realm of its own: a top-level page, or (with `parent`)
+/// a cross-origin frame of that page.
+async fn open_page_in(
+    host: &Arc<HostInner>,
+    url: Url,
+    module: Option<bool>,
+    parent: Option<Arc<PageEntry>>,
+) -> Result<PageHandle, HostError> {
     let id = uuid::Uuid::new_v4().to_string();
     // A page loaded inside an active registration's scope is controlled by
     // it, and its worker answers the navigation that loads it.
@@ -112,6 +126,10 @@ pub(crate) async fn open_page(
             document: page.html,
             module,
             start_gate: Some(gate_rx),
+            parent: parent.as_ref().map(|p| crate::realm::ParentWindow {
+                client_id: p.id.clone(),
+                origin: p.origin.ascii_serialization(),
+            }),
         }),
     ))
     .await?;
@@ -120,7 +138,8 @@ pub(crate) async fn open_page(
         url: url.clone(),
         handle: Arc::new(handle),
         controller: Mutex::new(controller.map(|v| v.id)),
-        parent: None,
+        parent: parent.map(|p| p.id.clone()),
+        own_realm: true,
         origin: url.origin(),
     }));
     let _ = gate_tx.send(());
@@ -183,6 +202,7 @@ async fn open_frame(
         handle: parent.handle.clone(),
         controller: Mutex::new(controller.as_ref().map(|v| v.id)),
         parent: Some(parent_client_id.to_string()),
+        own_realm: false,
         origin: parent.origin.clone(),
     }));
     Ok(OpenedFrame {
@@ -469,11 +489,70 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 let _ = reply.send(open_frame(&host, &parent_client_id, url).await);
             });
         }
+        HostRequest::OpenRemoteFrame {
+            parent_client_id,
+            url,
+            reply,
+        } => {
+            host.spawn_job(move |host| async move {
+                let Some(parent) = page(&host, &parent_client_id) else {
+                    let _ = reply.send(Err("the parent page is gone".into()));
+                    return;
+                };
+                let opened = open_page_in(&host, url, None, Some(parent)).await;
+                let _ = reply.send(opened.map(|p| p.id).map_err(|e| e.to_string()));
+            });
+        }
+        HostRequest::FrameLoaded { frame_client_id } => {
+            let parent = page(host, &frame_client_id)
+                .and_then(|frame| frame.parent.clone())
+                .and_then(|id| page(host, &id));
+            if let Some(parent) = parent {
+                parent.handle.send(HostCommand::FrameLoaded {
+                    client_id: parent.id.clone(),
+                    frame_client_id,
+                });
+            }
+        }
+        HostRequest::PostToWindow {
+            source_client_id,
+            target_client_id,
+            message,
+            target_origin,
+        } => {
+            // HTML window.postMessage: delivered only if the target's origin
+            // is the one the sender named ("*" for any).
+            let (Some(source), Some(target)) =
+                (page(host, &source_client_id), page(host, &target_client_id))
+            else {
+                return;
+            };
+            if target_origin != "*" && target_origin != target.origin.ascii_serialization() {
+                return;
+            }
+            let message_id = target.handle.stash_message(message);
+            target.handle.send(HostCommand::WindowMessage {
+                client_id: target.id.clone(),
+                message_id,
+                origin: source.origin.ascii_serialization(),
+                source_client_id,
+            });
+        }
         HostRequest::CloseFrame { client_id } => {
-            host.pages
-                .lock()
-                .unwrap()
-                .retain(|p| p.id != client_id && p.parent.as_deref() != Some(&client_id));
+            let removed: Vec<_> = {
+                let mut pages = host.pages.lock().unwrap();
+                let (gone, kept): (Vec<_>, Vec<_>) = pages
+                    .drain(..)
+                    .partition(|p| p.id == client_id || p.parent.as_deref() == Some(&client_id));
+                *pages = kept;
+                gone
+            };
+            // A cross-origin frame's realm stops with it.
+            host.spawn_job(move |_| async move {
+                for page in removed {
+                    page.close().await;
+                }
+            });
         }
         HostRequest::FetchEventRespond {
             request_id,

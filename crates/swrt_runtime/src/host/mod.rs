@@ -457,6 +457,10 @@ impl ServiceWorkerHost {
         }
         // --- end engine shutdown ---
         let pages: Vec<_> = self.inner.pages.lock().unwrap().drain(..).collect();
+        // Frames that share a page's realm go first, so the page's handle
+        // is the last one and stops its realm.
+        let (frames, pages): (Vec<_>, Vec<_>) = pages.into_iter().partition(|p| p.shares_realm());
+        drop(frames);
         for page in pages {
             page.close().await;
         }

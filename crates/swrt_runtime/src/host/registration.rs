@@ -552,7 +552,7 @@ impl Registration {
         for page in host
             .pages_of_origin(&self.scope)
             .into_iter()
-            .filter(|p| !p.is_nested())
+            .filter(|p| !p.shares_realm())
         {
             page.handle
                 .update_registration(view.clone(), self.ack_limit)

@@ -31,6 +31,7 @@ pub(crate) struct PageBootInfo {
     client_id: String,
     controller: Option<WorkerView>,
     document: bool,
+    parent: Option<crate::realm::ParentWindow>,
     secure_context: bool,
 }
 
@@ -43,6 +44,7 @@ pub(crate) fn op_swrt_page_info(state: &mut OpState) -> PageBootInfo {
         client_id: page.client_id.clone(),
         controller: page.controller.clone(),
         document: page.document,
+        parent: page.parent.clone(),
         secure_context: state.borrow::<RealmContext>().secure_context,
     }
 }

@@ -66,6 +66,26 @@ pub enum HostCommand {
         /// The new controller.
         controller: Option<WorkerView>,
     },
+    /// A cross-origin frame of page `client_id` has loaded.
+    #[serde(rename_all = "camelCase")]
+    FrameLoaded {
+        /// The parent page or frame.
+        client_id: String,
+        /// The frame's client.
+        frame_client_id: String,
+    },
+    /// `window.postMessage` from a window of another realm.
+    #[serde(rename_all = "camelCase")]
+    WindowMessage {
+        /// The window the message is for.
+        client_id: String,
+        /// Mailbox id of the message.
+        message_id: u64,
+        /// The sender's origin.
+        origin: String,
+        /// The sender's client.
+        source_client_id: String,
+    },
     /// Background Fetch progress of the realm's origin.
     #[serde(rename_all = "camelCase")]
     Progress {
@@ -85,6 +105,16 @@ pub enum HostCommand {
         /// The sending worker.
         source: WorkerView,
     },
+}
+
+/// The parent of a page that is a cross-origin frame.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParentWindow {
+    /// The parent's client id.
+    pub client_id: String,
+    /// The parent's origin.
+    pub origin: String,
 }
 
 /// A registration as a realm's JavaScript sees it.
@@ -229,6 +259,21 @@ pub(crate) enum HostRequest {
     },
     /// A frame was removed from its document: its client ends.
     CloseFrame { client_id: String },
+    /// A page inserted a cross-origin frame: open it in a realm of its own.
+    OpenRemoteFrame {
+        parent_client_id: String,
+        url: Url,
+        reply: oneshot::Sender<Result<String, String>>,
+    },
+    /// A cross-origin frame's document has loaded: its iframe element fires `load`.
+    FrameLoaded { frame_client_id: String },
+    /// `window.postMessage` to a window in another realm.
+    PostToWindow {
+        source_client_id: String,
+        target_client_id: String,
+        message: RealmMessage,
+        target_origin: String,
+    },
     /// The worker's answer to a FetchEvent (`None`: fall back to the network).
     FetchEventRespond {
         request_id: u64,
