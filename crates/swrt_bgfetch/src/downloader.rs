@@ -393,7 +393,17 @@ impl Downloader {
                 )));
             }
             tainted |= cross;
-            if cross && cors::needs_preflight(&method, &self.rec.headers) {
+            if cross
+                && cors::needs_preflight(&method, &self.rec.headers)
+                && !self.inner.preflights.covers(
+                    &origin,
+                    &cur,
+                    include,
+                    &method,
+                    &self.rec.headers,
+                    Instant::now(),
+                )
+            {
                 self.preflight(&cur, &method, include).await?;
             }
             let mut req = self.inner.client.request(
@@ -521,7 +531,16 @@ impl Downloader {
             &self.rec.headers,
             include,
         )
-        .map_err(Fail::Fatal)
+        .map_err(Fail::Fatal)?;
+        self.inner.preflights.store(
+            &self.ctx.origin,
+            url,
+            include,
+            method,
+            resp.headers(),
+            Instant::now(),
+        );
+        Ok(())
     }
 
     /// Stream the request body from its file, counting `uploaded` as hyper
@@ -660,9 +679,12 @@ impl Downloader {
                     None
                 },
             };
-            // A small announced body stays in memory until it is complete.
+            // A small announced body stays in memory until it is complete;
+            // a non-OK response keeps an empty one (see `skips_body`).
             let small = encoding.is_none() && resp.content_length().is_some_and(|n| n <= PACK_MAX);
-            if small {
+            if skips_body(status) {
+                self.mem = Some(Vec::new());
+            } else if small {
                 self.mem = Some(Vec::with_capacity(
                     resp.content_length().unwrap_or(0) as usize
                 ));
@@ -696,6 +718,11 @@ impl Downloader {
             });
         }
         self.inner.notify_progress(&self.ctx);
+        if skips_body(status) {
+            drop(resp);
+            drop(permit);
+            return Ok(RecordOutcome::BadStatus);
+        }
 
         let idle = self.inner.limits.idle_timeout;
         let mut progressed = false;
@@ -1001,6 +1028,13 @@ impl Downloader {
         });
         self.inner.notify_progress(&self.ctx);
     }
+}
+
+/// Background Fetch "complete a record" stores a response whose status is
+/// not an ok status without its body: the record keeps URL, status and
+/// headers, its body reads as empty, and nothing of it is downloaded.
+fn skips_body(status: reqwest::StatusCode) -> bool {
+    !status.is_success()
 }
 
 /// A response body as a sequence of chunks: the network chunks themselves

@@ -49,6 +49,8 @@ pub(crate) struct Inner {
     pub shutdown: CancellationToken,
     /// Completed once shutdown finished (makes it idempotent).
     pub shutdown_done: tokio::sync::OnceCell<()>,
+    /// Successful CORS preflights, shared by all fetches.
+    pub preflights: crate::cors::PreflightCache,
 }
 
 /// Decrements the job count when dropped.

@@ -16,7 +16,10 @@ pub const BAD_PORTS: &[u16] = &[
 ];
 
 /// True for `localhost` (and `*.localhost`), 127.0.0.0/8 and ::1: the hosts
-/// for which plain http is allowed (they are "potentially trustworthy").
+/// for which plain http is allowed (Secure Contexts "is origin potentially
+/// trustworthy?" steps 3-4). A name that merely resolves to loopback (a test
+/// host mapped by a resolver) is not: a Mixed Content check decides on the
+/// URL, before any name is resolved.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(d)) => {
@@ -35,13 +38,6 @@ pub fn check_url(url: &Url, origin: &Url, policy: &PolicyContext) -> Result<(), 
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(url) => {}
-        "http"
-            if url.host_str().is_some_and(|h| {
-                policy
-                    .trusted_hosts
-                    .iter()
-                    .any(|t| t.eq_ignore_ascii_case(h))
-            }) => {}
         "http" => {
             // Mixed content: an https origin may not fetch plain http (except
             // loopback, handled above); a non-https origin gets the same

@@ -82,6 +82,7 @@ impl BackgroundFetchServiceBuilder {
             jobs: watch::channel(0).0,
             shutdown: tokio_util::sync::CancellationToken::new(),
             shutdown_done: tokio::sync::OnceCell::new(),
+            preflights: Default::default(),
         });
         let svc = BackgroundFetchService { inner };
         svc.recover().await?;

@@ -70,11 +70,6 @@ pub struct PolicyContext {
     /// Whether the calling context is a secure context.
     #[serde(default = "yes")]
     pub is_secure_context: bool,
-    /// Host names the embedder maps to its own (loopback) servers, such as
-    /// WPT's `web-platform.test`: plain http to them is allowed, as to
-    /// localhost ("potentially trustworthy").
-    #[serde(default)]
-    pub trusted_hosts: Vec<String>,
 }
 
 fn yes() -> bool {

@@ -140,7 +140,6 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
         reply: tx,
     });
     let has_active_worker = rx.await.unwrap_or(false);
-    let trusted_hosts = ctx.trusted_hosts.clone();
     let request = FetchRequest {
         scope,
         id,
@@ -150,7 +149,6 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
         policy: PolicyContext {
             csp_connect_src,
             is_secure_context: secure,
-            trusted_hosts,
         },
         has_active_worker,
     };
