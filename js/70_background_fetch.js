@@ -115,6 +115,7 @@ async function requestSpec(request) {
     mode: request.mode,
     credentials: request.credentials,
     body,
+    integrity: request.integrity,
   };
 }
 
@@ -125,7 +126,13 @@ function isSequence(value) {
 
 /** A copy of a stored request, body included (`record.request`). */
 function requestFromSpec(spec) {
-  const init = { method: spec.method, headers: spec.headers, mode: spec.mode === "navigate" ? "same-origin" : spec.mode, credentials: spec.credentials };
+  const init = {
+    method: spec.method,
+    headers: spec.headers,
+    mode: spec.mode === "navigate" ? "same-origin" : spec.mode,
+    credentials: spec.credentials,
+    integrity: spec.integrity ?? "",
+  };
   if (spec.body !== null && spec.body !== undefined && spec.method !== "GET" && spec.method !== "HEAD") {
     init.body = spec.body;
   }
@@ -290,7 +297,15 @@ async function matchRecords(registration, prefix, request, options) {
   let query = null;
   if (request !== undefined) {
     const r = request instanceof Request ? request : new Request(request);
-    query = { method: r.method, url: r.url, headers: ArrayFrom(r.headers), mode: r.mode, credentials: r.credentials, body: null };
+    query = {
+      method: r.method,
+      url: r.url,
+      headers: ArrayFrom(r.headers),
+      mode: r.mode,
+      credentials: r.credentials,
+      body: null,
+      integrity: r.integrity,
+    };
   }
   const uniqueId = registration[_data].uniqueId;
   const found = await op_swrt_bgfetch_match_all(uniqueId, query, options);

@@ -633,5 +633,6 @@ fn validate_request(r: &RequestSpec) -> Result<NewRequest, FetchRejection> {
         mode: r.mode.clone(),
         credentials: r.credentials.clone(),
         body: r.body.clone(),
+        integrity: r.integrity.clone(),
     })
 }

@@ -23,6 +23,9 @@ pub struct RequestSpec {
     /// Request body.
     #[serde(default)]
     pub body: Option<Vec<u8>>,
+    /// `Request.integrity`: Subresource Integrity metadata (empty = none).
+    #[serde(default)]
+    pub integrity: String,
 }
 
 fn default_mode() -> String {
@@ -42,6 +45,7 @@ impl RequestSpec {
             mode: default_mode(),
             credentials: default_credentials(),
             body: None,
+            integrity: String::new(),
         }
     }
 }

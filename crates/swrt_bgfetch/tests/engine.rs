@@ -208,6 +208,7 @@ async fn upload_progress() {
         mode: "cors".into(),
         credentials: "same-origin".into(),
         body: Some(body.clone()),
+        integrity: String::new(),
     }];
     let reg0 = svc.fetch(req).await.unwrap();
     assert_eq!(reg0.upload_total, 300_000);
@@ -825,4 +826,72 @@ async fn cors_preflight_cached_per_max_age_and_failures_reveal_nothing() {
         .log()
         .iter()
         .any(|l| l.method == "PUT" && l.query.contains("key=pf")));
+}
+
+fn sri(alg: &str, body: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha2::Digest;
+    let digest = match alg {
+        "sha256" => sha2::Sha256::digest(body).to_vec(),
+        "sha384" => sha2::Sha384::digest(body).to_vec(),
+        _ => sha2::Sha512::digest(body).to_vec(),
+    };
+    format!(
+        "{alg}-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integrity_is_verified_over_the_whole_body() {
+    let srv = start_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, rec) = start_engine(dir.path(), test_limits()).await;
+    let with = |url: String, integrity: String| {
+        let mut spec = RequestSpec::get(url);
+        spec.integrity = integrity;
+        spec
+    };
+    // Matching metadata of each algorithm, several values, and a body
+    // resumed with Range after a cut: the hash covers the kept bytes too.
+    let mut ok = request(&srv.base, "sri-ok", &[]);
+    ok.requests = vec![
+        with(srv.url("n=1000&key=a"), sri("sha256", &pattern(1000))),
+        with(
+            srv.url("n=2000&key=b"),
+            format!("sha256-AAAA {}", sri("sha384", &pattern(2000))),
+        ),
+        with(
+            srv.url("n=300000&cut=120000&key=c"),
+            sri("sha512", &pattern(300_000)),
+        ),
+        with(srv.url("n=10&key=d"), "md5-unsupported".into()),
+    ];
+    let (kind, _, recs) = run_to_end(&svc, &rec, ok).await;
+    assert_eq!(kind, EventKind::Success);
+    assert_eq!(recs[2].1.as_deref(), Some(&pattern(300_000)[..]));
+    assert!(srv
+        .log()
+        .iter()
+        .any(|l| l.range.as_deref() == Some("bytes=120000-")));
+    // A mismatch is a network error for that record: fetch-error, while
+    // the other records complete.
+    let mut bad = request(&srv.base, "sri-bad", &[]);
+    bad.requests = vec![
+        with(srv.url("n=1000&key=e"), sri("sha256", &pattern(999))),
+        with(srv.url("n=1000&key=f"), sri("sha256", &pattern(1000))),
+        // Only the strongest algorithm counts.
+        with(
+            srv.url("n=500&key=g"),
+            format!("{} sha512-AAAA", sri("sha256", &pattern(500))),
+        ),
+    ];
+    let (kind, reg, recs) = run_to_end(&svc, &rec, bad).await;
+    assert_eq!(kind, EventKind::Fail);
+    assert_eq!(reg.failure_reason, FailureReason::FetchError);
+    assert_eq!(recs[0].0.outcome, RecordOutcome::FetchError);
+    assert!(recs[0].0.error.as_ref().unwrap().contains("integrity"));
+    assert_eq!(recs[1].0.outcome, RecordOutcome::Complete);
+    assert_eq!(recs[2].0.outcome, RecordOutcome::FetchError);
+    assert_eq!(recs[0].0.request.integrity, sri("sha256", &pattern(999)));
 }

@@ -77,6 +77,9 @@ pub(crate) struct JsRequest<B> {
     mode: String,
     credentials: String,
     body: Option<B>,
+    /// `Request.integrity` (an empty string when the request has none).
+    #[serde(default)]
+    integrity: String,
 }
 
 impl From<JsRequest<JsBuffer>> for RequestSpec {
@@ -88,6 +91,7 @@ impl From<JsRequest<JsBuffer>> for RequestSpec {
             mode: r.mode,
             credentials: r.credentials,
             body: r.body.map(|b| b.to_vec()),
+            integrity: r.integrity,
         }
     }
 }
@@ -101,6 +105,7 @@ impl From<RequestSpec> for JsRequest<ToJsBuffer> {
             mode: r.mode,
             credentials: r.credentials,
             body: r.body.map(ToJsBuffer::from),
+            integrity: r.integrity,
         }
     }
 }
