@@ -45,7 +45,7 @@ const {
   TypeError,
   Uint8Array,
 } = primordials;
-const { DOMException } = domException;
+const { DOMException, QuotaExceededError } = domException;
 const { EventTarget, Event, defineEventHandler, setEventTargetData } = eventModule;
 const { Request, RequestPrototype } = requestModule;
 const { fromInnerResponse, newInnerResponse } = responseModule;
@@ -383,14 +383,23 @@ class BackgroundFetchManager {
       specs.push(await requestSpec(request));
     }
     const base = globalThis.location?.href;
-    const data = await op_swrt_bgfetch_fetch(
+    const result = await op_swrt_bgfetch_fetch(
       this[_scope],
       id,
       specs,
       { title: options.title ?? "", icons: icons(options.icons, base), download_total: options.downloadTotal },
       cspProvider(),
     );
-    return registrationObject(data, this[_scope]);
+    if (result.quotaExceeded) {
+      // fetch() step 4 (and the engine's other storage limits): a
+      // QuotaExceededError that says what was requested and the quota.
+      const { message, quota, requested } = result.quotaExceeded;
+      const details = {};
+      if (quota !== null) details.quota = quota;
+      if (requested !== null) details.requested = requested;
+      throw new QuotaExceededError(`${prefix}: ${message}`, details);
+    }
+    return registrationObject(result.registered, this[_scope]);
   }
 
   async get(id) {

@@ -46,7 +46,7 @@ mod types;
 pub use dispatch::{
     BackgroundFetchEventRequest, DispatchError, DispatchOutcome, EventDispatcher, EventKind,
 };
-pub use error::{EngineError, FetchRejection, RecordError};
+pub use error::{EngineError, FetchRejection, Quota, RecordError};
 pub use limits::Limits;
 pub use service::{
     default_client, BackgroundFetchService, BackgroundFetchServiceBuilder, MAX_ID_BYTES,

@@ -179,10 +179,13 @@ async fn quota_exceeded_at_call_time_and_while_storing() {
     let (svc, rec) = start_engine(dir.path(), limits).await;
     let mut req = request(&srv.base, "q", &[srv.url("n=10")]);
     req.options.download_total = 9_007_199_254_740_991; // Number.MAX_SAFE_INTEGER
-    assert!(matches!(
-        svc.fetch(req).await,
-        Err(FetchRejection::QuotaExceeded(_))
-    ));
+    match svc.fetch(req).await {
+        Err(FetchRejection::QuotaExceeded(q)) => {
+            assert_eq!(q.requested, Some(9_007_199_254_740_991));
+            assert_eq!(q.quota, Some(40_000));
+        }
+        other => panic!("expected QuotaExceeded, got {other:?}"),
+    }
     let (kind, reg, _) = run_to_end(
         &svc,
         &rec,

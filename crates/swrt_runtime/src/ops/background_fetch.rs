@@ -110,6 +110,20 @@ impl From<RequestSpec> for JsRequest<ToJsBuffer> {
     }
 }
 
+/// What `fetch()` settles with. A quota rejection is a value rather than an
+/// op error: JS builds the `QuotaExceededError` with its `quota` and
+/// `requested`, which an op error's class and message cannot carry.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum FetchCallResult {
+    Registered(RegistrationData),
+    QuotaExceeded {
+        message: String,
+        quota: Option<u64>,
+        requested: Option<u64>,
+    },
+}
+
 /// `BackgroundFetchManager.fetch(id, requests, options)`.
 #[op2]
 #[serde]
@@ -120,7 +134,7 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
     #[serde] requests: Vec<JsRequest<JsBuffer>>,
     #[serde] options: FetchOptions,
     #[serde] csp_connect_src: Option<Vec<String>>,
-) -> Result<RegistrationData, BgFetchError> {
+) -> Result<FetchCallResult, BgFetchError> {
     let (ctx, origin, secure, in_worker, host_requests) = {
         let state = state.borrow();
         let realm = state.borrow::<RealmContext>();
@@ -163,9 +177,15 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
         .await
         .map_err(BgFetchError::Internal)?;
     match result {
-        Ok(snapshot) => Ok(RegistrationData::from(&snapshot)),
+        Ok(snapshot) => Ok(FetchCallResult::Registered(RegistrationData::from(
+            &snapshot,
+        ))),
         Err(FetchRejection::TypeError(m)) => Err(BgFetchError::Type(m)),
-        Err(FetchRejection::QuotaExceeded(m)) => Err(BgFetchError::QuotaExceeded(m)),
+        Err(FetchRejection::QuotaExceeded(q)) => Ok(FetchCallResult::QuotaExceeded {
+            message: q.message,
+            quota: q.quota,
+            requested: q.requested,
+        }),
         Err(FetchRejection::NotAllowed(m)) => Err(BgFetchError::NotAllowed(m)),
         Err(FetchRejection::Internal(m)) => Err(BgFetchError::Internal(m)),
     }
