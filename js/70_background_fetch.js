@@ -150,6 +150,16 @@ const liveRegistrations = new SafeMap(); // uniqueId -> Set<BackgroundFetchRegis
 const unclaimedProgress = new SafeMap(); // uniqueId -> { data, isFinal }
 const UNCLAIMED_PROGRESS_MAX = 256;
 
+// Fetches whose records are gone: their success/fail event's lifetime ended
+// (here, or in the worker, as the engine reports). `recordsAvailable` is then
+// false on every object for the registration, whenever it was made.
+const releasedRecords = new SafeSet(); // uniqueId
+
+function releaseRecords(uniqueId) {
+  releasedRecords.add(uniqueId);
+  unclaimedProgress.delete(uniqueId);
+}
+
 /**
  * A progress notification from the host (engine -> host -> every realm of
  * the origin). Applied in a task of its own, as the spec queues one: host
@@ -162,6 +172,10 @@ function onProgress(data, isFinal) {
 }
 
 function applyProgress(data, isFinal) {
+  if (isFinal && data.result !== "" && !data.recordsAvailable) {
+    releaseRecords(data.uniqueId);
+    return;
+  }
   const objects = liveRegistrations.get(data.uniqueId);
   if (!objects) {
     unclaimedProgress.delete(data.uniqueId);
@@ -262,9 +276,15 @@ function defineAttribute(proto, name, read) {
 }
 
 for (const name of [
-  "id", "uploadTotal", "uploaded", "downloadTotal", "downloaded", "result", "failureReason", "recordsAvailable",
+  "id", "uploadTotal", "uploaded", "downloadTotal", "downloaded", "result", "failureReason",
 ]) {
   defineAttribute(BackgroundFetchRegistrationPrototype, name, (self) => self[_data][name]);
+}
+defineAttribute(BackgroundFetchRegistrationPrototype, "recordsAvailable", recordsAvailable);
+
+function recordsAvailable(registration) {
+  const data = registration[_data];
+  return data.recordsAvailable && !releasedRecords.has(data.uniqueId);
 }
 
 // onprogress: an EventHandler attribute (HTML "event handler IDL attribute").
@@ -291,7 +311,7 @@ for (const name of ["abort", "match", "matchAll"]) {
 
 async function matchRecords(registration, prefix, request, options) {
   options = webidl.converters.CacheQueryOptions(options, prefix, "Argument 2");
-  if (!registration[_data].recordsAvailable) {
+  if (!recordsAvailable(registration)) {
     throw new DOMException(`${prefix}: The records associated with this background fetch are no longer available.`, "InvalidStateError");
   }
   let query = null;
@@ -530,11 +550,16 @@ const UPDATE_UI_EVENTS = ["backgroundfetchsuccess", "backgroundfetchfail"];
 function createBackgroundFetchEvent(type, data, scope) {
   const registration = registrationObject(data.registration, scope);
   registration[_data].recordsAvailable = true;
+  // A success/fail event offered again (its first dispatch did not
+  // complete) makes the records available for its own lifetime.
+  if (type !== "backgroundfetchclick") releasedRecords.delete(data.registration.uniqueId);
   const Class = UPDATE_UI_EVENTS.includes(type) ? BackgroundFetchUpdateUIEvent : BackgroundFetchEvent;
   const event = new Class(type, { registration });
-  // recordsAvailable turns false when the event stops being active.
+  // Background Fetch "fire a background fetch event" (success/fail): once
+  // the event's lifetime (waitUntil included) ends, recordsAvailable is
+  // false for the registration, on every object that represents it.
   setAfterLifetime(event, () => {
-    if (type !== "backgroundfetchclick") registration[_data].recordsAvailable = false;
+    if (type !== "backgroundfetchclick") releaseRecords(data.registration.uniqueId);
   });
   return event;
 }
