@@ -444,7 +444,9 @@ impl Downloader {
             .acquire(&self.ctx.unique_id, &host_key(&cur))
             .await;
         loop {
-            policy::check_url(&cur, &origin_url, &self.ctx.policy).map_err(Fail::Fatal)?;
+            // Every request of the chain (each redirect hop) is checked.
+            policy::check_request_url(&cur, &origin_url, &self.ctx.policy, redirects)
+                .map_err(Fail::Fatal)?;
             let cross = cors::is_cross_origin(&cur, &origin_url);
             if cross && self.rec.mode == "same-origin" {
                 return Err(Fail::Fatal(format!(
