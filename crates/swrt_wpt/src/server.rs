@@ -10,7 +10,6 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, Response, StatusCode};
 use swrt_server::{HookFuture, HookRequest, RequestHook, StaticOrigin};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::mpsc;
 
 use crate::meta::parse_meta;
 use crate::subst::{substitute, HostConfig, RequestInfo, SUBDOMAINS};
@@ -45,8 +44,6 @@ pub struct State {
     pub hosts: Mutex<HostConfig>,
     /// Generated pages by test URL (path and query).
     pub pages: Mutex<HashMap<String, String>>,
-    /// Result channels by token.
-    pub reports: Mutex<HashMap<String, mpsc::UnboundedSender<serde_json::Value>>>,
     /// Permission changes by token.
     pub permissions: Mutex<Vec<(String, PermissionRequest)>>,
     /// The host running the current test (tests run one at a time), which
@@ -62,7 +59,6 @@ impl State {
             resources,
             hosts: Mutex::new(hosts),
             pages: Mutex::new(HashMap::new()),
-            reports: Mutex::new(HashMap::new()),
             permissions: Mutex::new(Vec::new()),
             current_host: Mutex::new(None),
         })
@@ -237,19 +233,6 @@ async fn runner_endpoint(state: &State, req: HookRequest, rest: String) -> Respo
         Err(e) => return response(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
     };
     match kind.as_str() {
-        "report" => {
-            let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
-                return response(StatusCode::BAD_REQUEST, "text/plain", "bad JSON");
-            };
-            match state.reports.lock().unwrap().get(&token) {
-                Some(tx) => {
-                    let _ = tx.send(value);
-                    response(StatusCode::OK, "text/plain", "ok")
-                }
-                // A late report from a test that has ended.
-                None => response(StatusCode::GONE, "text/plain", "this test has ended"),
-            }
-        }
         "permission" => match serde_json::from_slice::<PermissionRequest>(&body) {
             Ok(p) => {
                 tracing::info!(?p, "test_driver.set_permission");
