@@ -355,6 +355,14 @@ async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8,
         results.push(result);
     }
     let time_end = now_ms();
+    // Entries for tests that did not run: only a run of the whole tree can
+    // tell (a selection leaves the others out on purpose).
+    if let (Some(e), true) = (&expectations, options.paths.is_empty()) {
+        for d in e.stale_tests(results.iter().map(|r| r.test.as_str())) {
+            let _ = writeln!(out, "UNEXPECTED {d}");
+            differences.push(d);
+        }
+    }
 
     if let Some(path) = &options.json {
         let json = report::wptreport(&results, time_start, time_end);
@@ -389,6 +397,9 @@ async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8,
         None if counts.failed > 0 => EXIT_FAILED,
         None => EXIT_OK,
     };
+    if let Some(line) = counts.harness_line() {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "{}", counts.line());
     let _ = out.flush();
     Ok(code)
