@@ -73,6 +73,7 @@ pub async fn start_origin(state: Arc<State>) -> Result<StaticOrigin, String> {
         Box::pin(async move { hook(&state, req).await })
     });
     StaticOrigin::builder(state.root.clone())
+        .wpt_conventions(true)
         .hook(hook)
         .start()
         .await
