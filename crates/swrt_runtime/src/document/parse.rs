@@ -93,75 +93,82 @@ fn namespace_of(name: &QualName) -> &'static str {
     }
 }
 
-fn flatten(node: &Handle, parent: i64, out: &mut Vec<ParsedNode>) {
-    let index = out.len() as i64;
-    let mut entry = ParsedNode {
-        kind: NodeKind::Document,
-        parent,
-        name: String::new(),
-        namespace: "",
-        attrs: Vec::new(),
-        data: String::new(),
-    };
-    let mut template = None;
-    match &node.data {
-        NodeData::Document => {}
-        NodeData::Doctype { name, .. } => {
-            entry.kind = NodeKind::Doctype;
-            entry.name = name.to_string();
-        }
-        NodeData::Text { contents } => {
-            entry.kind = NodeKind::Text;
-            entry.data = contents.borrow().to_string();
-        }
-        NodeData::Comment { contents } => {
-            entry.kind = NodeKind::Comment;
-            entry.data = contents.to_string();
-        }
-        NodeData::Element {
-            name,
-            attrs,
-            template_contents,
-            ..
-        } => {
-            entry.kind = NodeKind::Element;
-            entry.name = name.local.to_string();
-            entry.namespace = namespace_of(name);
-            entry.attrs = attrs
-                .borrow()
-                .iter()
-                .map(|a| {
-                    let qualified = match &a.name.prefix {
-                        Some(prefix) => format!("{prefix}:{}", a.name.local),
-                        None => a.name.local.to_string(),
-                    };
-                    (qualified, a.value.to_string())
-                })
-                .collect();
-            if name.local == local_name!("template") {
-                template = template_contents.borrow().clone();
-            }
-        }
-        // Processing instructions only exist in XML documents.
-        NodeData::ProcessingInstruction { .. } => return,
-    }
-    out.push(entry);
-    if let Some(contents) = template {
-        let fragment = out.len() as i64;
-        out.push(ParsedNode {
-            kind: NodeKind::TemplateContents,
-            parent: index,
+/// Appends `root` and its descendants in tree order. Iterative: a hostile
+/// page may nest elements far deeper than a thread's stack would allow.
+fn flatten(root: &Handle, root_parent: i64, out: &mut Vec<ParsedNode>) {
+    let mut stack: Vec<(Handle, i64)> = vec![(root.clone(), root_parent)];
+    while let Some((node, parent)) = stack.pop() {
+        let index = out.len() as i64;
+        let mut entry = ParsedNode {
+            kind: NodeKind::Document,
+            parent,
             name: String::new(),
             namespace: "",
             attrs: Vec::new(),
             data: String::new(),
-        });
-        for child in contents.children.borrow().iter() {
-            flatten(child, fragment, out);
+        };
+        let mut template = None;
+        match &node.data {
+            NodeData::Document => {}
+            NodeData::Doctype { name, .. } => {
+                entry.kind = NodeKind::Doctype;
+                entry.name = name.to_string();
+            }
+            NodeData::Text { contents } => {
+                entry.kind = NodeKind::Text;
+                entry.data = contents.borrow().to_string();
+            }
+            NodeData::Comment { contents } => {
+                entry.kind = NodeKind::Comment;
+                entry.data = contents.to_string();
+            }
+            NodeData::Element {
+                name,
+                attrs,
+                template_contents,
+                ..
+            } => {
+                entry.kind = NodeKind::Element;
+                entry.name = name.local.to_string();
+                entry.namespace = namespace_of(name);
+                entry.attrs = attrs
+                    .borrow()
+                    .iter()
+                    .map(|a| {
+                        let qualified = match &a.name.prefix {
+                            Some(prefix) => format!("{prefix}:{}", a.name.local),
+                            None => a.name.local.to_string(),
+                        };
+                        (qualified, a.value.to_string())
+                    })
+                    .collect();
+                if name.local == local_name!("template") {
+                    template = template_contents.borrow().clone();
+                }
+            }
+            // Processing instructions only exist in XML documents.
+            NodeData::ProcessingInstruction { .. } => continue,
         }
-    }
-    for child in node.children.borrow().iter() {
-        flatten(child, index, out);
+        out.push(entry);
+        // Children are pushed in reverse so they come out in order, after
+        // the template contents (which come first, as a fragment node).
+        for child in node.children.borrow().iter().rev() {
+            stack.push((child.clone(), index));
+        }
+        if let Some(contents) = template {
+            let fragment = out.len() as i64;
+            out.push(ParsedNode {
+                kind: NodeKind::TemplateContents,
+                parent: index,
+                name: String::new(),
+                namespace: "",
+                attrs: Vec::new(),
+                data: String::new(),
+            });
+            for child in contents.children.borrow().iter().rev() {
+                stack.push((child.clone(), fragment));
+            }
+        }
     }
 }
 
@@ -236,6 +243,20 @@ mod tests {
             .position(|n| n.kind == NodeKind::TemplateContents)
             .unwrap() as i64;
         assert_eq!(nodes.iter().find(|n| n.name == "b").unwrap().parent, contents);
+    }
+
+    #[test]
+    fn deep_nesting_does_not_exhaust_the_stack() {
+        let depth = 10_000;
+        let html = "<div>".repeat(depth);
+        let nodes = parse_html_document(&html);
+        assert_eq!(nodes.iter().filter(|n| n.name == "div").count(), depth);
+        // Each div is the child of the one before it.
+        let first = nodes.iter().position(|n| n.name == "div").unwrap();
+        assert!(nodes[first + 1..]
+            .iter()
+            .enumerate()
+            .all(|(i, n)| n.parent == (first + i) as i64));
     }
 
     #[test]
