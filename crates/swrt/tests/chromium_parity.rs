@@ -17,7 +17,10 @@ fn tools_missing() -> Option<String> {
         return Some("node is missing".into());
     }
     if !modules.join("playwright-core/package.json").exists() {
-        return Some(format!("playwright-core is missing in {}", modules.display()));
+        return Some(format!(
+            "playwright-core is missing in {}",
+            modules.display()
+        ));
     }
     None
 }
@@ -68,7 +71,10 @@ fn html_pages_print_what_chromium_prints() {
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chromium/console.mjs");
     let cases = parity_cases();
-    assert!(!cases.is_empty(), "no runtime case is marked \"chromium\": true");
+    assert!(
+        !cases.is_empty(),
+        "no runtime case is marked \"chromium\": true"
+    );
     let mut failures = Vec::new();
     for (dir, page, expected) in cases {
         let output = Command::new("node")

@@ -129,17 +129,16 @@ impl ScriptLoader {
                     .map_err(|_| format!("not a local path: {url}"))?;
                 read_file(url, path).await
             }
-            "http" | "https" => tokio::time::timeout(
-                self.inner.timeout,
-                self.fetch_http(url, destination),
-            )
-                .await
-                .map_err(|_| {
-                    format!(
-                        "the server did not deliver the script within {} s",
-                        self.inner.timeout.as_secs_f64()
-                    )
-                })?,
+            "http" | "https" => {
+                tokio::time::timeout(self.inner.timeout, self.fetch_http(url, destination))
+                    .await
+                    .map_err(|_| {
+                        format!(
+                            "the server did not deliver the script within {} s",
+                            self.inner.timeout.as_secs_f64()
+                        )
+                    })?
+            }
             other => Err(format!(
                 "scheme '{other}' is not supported for worker scripts"
             )),
@@ -178,7 +177,11 @@ impl ScriptLoader {
         Ok(Some(path))
     }
 
-    async fn fetch_http(&self, url: &Url, destination: Destination) -> Result<ScriptSource, String> {
+    async fn fetch_http(
+        &self,
+        url: &Url,
+        destination: Destination,
+    ) -> Result<ScriptSource, String> {
         let mut request = self.inner.client.get(url.clone());
         if destination == Destination::Script {
             request = request.header("Service-Worker", "script");

@@ -450,9 +450,16 @@ impl Run {
 
     /// The document a test runs in (served at its URL while it runs), and
     /// whether it asks for the long timeout.
-    async fn document(&self, test: &TestFile, page_url: &Url) -> Result<(Option<String>, bool), String> {
+    async fn document(
+        &self,
+        test: &TestFile,
+        page_url: &Url,
+    ) -> Result<(Option<String>, bool), String> {
         match page::generated_html(test) {
-            Some(html) => Ok((Some(html), test.meta.timeout == crate::meta::TimeoutKind::Long)),
+            Some(html) => Ok((
+                Some(html),
+                test.meta.timeout == crate::meta::TimeoutKind::Long,
+            )),
             None => {
                 let html = self.fetch_text(page_url).await?;
                 Ok((None, page::html_asks_long_timeout(&html)))
@@ -502,7 +509,11 @@ impl Run {
         // A generated test's wrapper document is served at the test's URL;
         // an .html test is served from disk as it is.
         if let Some(html) = generated {
-            self.state.pages.lock().unwrap().insert(test.id.clone(), html);
+            self.state
+                .pages
+                .lock()
+                .unwrap()
+                .insert(test.id.clone(), html);
         }
 
         let harness_secs = if long { 60.0 } else { 10.0 } * self.multiplier;

@@ -143,7 +143,10 @@ mod tests {
         ];
         let positions: Vec<usize> = order
             .iter()
-            .map(|s| html.find(s).unwrap_or_else(|| panic!("{s} missing from {html}")))
+            .map(|s| {
+                html.find(s)
+                    .unwrap_or_else(|| panic!("{s} missing from {html}"))
+            })
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{html}");
     }

@@ -134,7 +134,9 @@ pub(crate) fn op_swrt_frame_eval<'s, 'i>(
         Err(exception) => {
             let exception: v8::Local<v8::Value> = match exception {
                 Some(e) => v8::Local::new(scope, e),
-                None => v8::String::new(scope, "the script could not run").unwrap().into(),
+                None => v8::String::new(scope, "the script could not run")
+                    .unwrap()
+                    .into(),
             };
             out.set_index(scope, 0, null.into());
             out.set_index(scope, 1, exception);
@@ -193,15 +195,16 @@ pub(crate) async fn op_swrt_frame_open_remote(
     let url = url::Url::parse(&url)
         .map_err(|_| deno_error::JsErrorBox::type_error(format!("invalid frame URL '{url}'")))?;
     let (reply, answer) = oneshot::channel();
-    let _ = state
-        .borrow()
-        .borrow::<RealmContext>()
-        .host_requests
-        .send(HostRequest::OpenRemoteFrame {
-            parent_client_id,
-            url,
-            reply,
-        });
+    let _ =
+        state
+            .borrow()
+            .borrow::<RealmContext>()
+            .host_requests
+            .send(HostRequest::OpenRemoteFrame {
+                parent_client_id,
+                url,
+                reply,
+            });
     match answer.await {
         Ok(Ok(client_id)) => Ok(client_id),
         Ok(Err(reason)) => Err(deno_error::JsErrorBox::type_error(reason)),
@@ -213,7 +216,10 @@ pub(crate) async fn op_swrt_frame_open_remote(
 /// fires `load`.
 #[op2(fast)]
 pub(crate) fn op_swrt_frame_loaded(state: &mut OpState) {
-    let frame_client_id = state.borrow::<crate::realm::PageContext>().client_id.clone();
+    let frame_client_id = state
+        .borrow::<crate::realm::PageContext>()
+        .client_id
+        .clone();
     let _ = state
         .borrow::<RealmContext>()
         .host_requests

@@ -13,9 +13,9 @@
 //! alive for the garbage collector. The parser, which is where a full
 //! implementation of the spec matters most, stays in Rust.
 
-pub(crate) mod parse;
 pub(crate) mod frames;
 pub(crate) mod ops;
+pub(crate) mod parse;
 
 /// Module scripts written inline in a document (`<script type=module>`),
 /// by the URL the document gave them; the realm's module loader answers

@@ -219,8 +219,9 @@ mod tests {
 
     #[test]
     fn script_text_is_raw_and_attributes_keep_their_order() {
-        let nodes =
-            parse_html_document("<script defer src=a.js type=text/javascript>if (a < b) {}</script>");
+        let nodes = parse_html_document(
+            "<script defer src=a.js type=text/javascript>if (a < b) {}</script>",
+        );
         let script = nodes.iter().find(|n| n.name == "script").unwrap();
         assert_eq!(
             script.attrs,
@@ -242,7 +243,10 @@ mod tests {
             .iter()
             .position(|n| n.kind == NodeKind::TemplateContents)
             .unwrap() as i64;
-        assert_eq!(nodes.iter().find(|n| n.name == "b").unwrap().parent, contents);
+        assert_eq!(
+            nodes.iter().find(|n| n.name == "b").unwrap().parent,
+            contents
+        );
     }
 
     #[test]

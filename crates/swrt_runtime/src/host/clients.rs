@@ -44,7 +44,12 @@ impl PageEntry {
             id: self.id.clone(),
             url: self.url.to_string(),
             client_type: "window".into(),
-            frame_type: if self.parent.is_some() { "nested" } else { "top-level" }.into(),
+            frame_type: if self.parent.is_some() {
+                "nested"
+            } else {
+                "top-level"
+            }
+            .into(),
         }
     }
 
@@ -313,12 +318,20 @@ async fn navigate(
         .headers
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-        .map(|(_, value)| value.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|(_, value)| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     let html = match content_type.as_deref() {
         Some(essence) => essence == "text/html",
         None => url.path().ends_with(".html") || url.path().ends_with(".htm"),
     };
-    let text = String::from_utf8(response.body).map_err(|_| fail("the body is not UTF-8".into()))?;
+    let text =
+        String::from_utf8(response.body).map_err(|_| fail("the body is not UTF-8".into()))?;
     Ok(NavigatedPage { text, html })
 }
 
