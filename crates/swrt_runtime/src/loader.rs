@@ -211,7 +211,8 @@ impl ScriptLoader {
             })
             .unwrap_or_default();
         let html = mime == "text/html";
-        if !is_javascript_mime(&mime) && !(destination == Destination::Document && html) {
+        let accepted = is_javascript_mime(&mime) || (destination == Destination::Document && html);
+        if !accepted {
             return Err(match destination {
                 Destination::Script => format!("the script has an unsupported MIME type ('{mime}')"),
                 Destination::Document => format!(
