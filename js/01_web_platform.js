@@ -127,11 +127,7 @@ const DOM_EXCEPTION_NAMES = [
 function registerDomExceptionBuilders() {
   for (const name of DOM_EXCEPTION_NAMES) {
     try {
-      // QuotaExceededError is an interface of its own (WebIDL), not only a name.
-      const build = name === "QuotaExceededError"
-        ? (message) => new domException.QuotaExceededError(message)
-        : (message) => new domException.DOMException(message, name);
-      core.registerErrorBuilder(`DOMException${name}`, build);
+      core.registerErrorBuilder(`DOMException${name}`, (message) => new domException.DOMException(message, name));
     } catch {
       // Already registered by another extension.
     }

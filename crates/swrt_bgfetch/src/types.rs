@@ -23,9 +23,6 @@ pub struct RequestSpec {
     /// Request body.
     #[serde(default)]
     pub body: Option<Vec<u8>>,
-    /// `Request.integrity`: Subresource Integrity metadata (empty = none).
-    #[serde(default)]
-    pub integrity: String,
 }
 
 fn default_mode() -> String {
@@ -45,7 +42,6 @@ impl RequestSpec {
             mode: default_mode(),
             credentials: default_credentials(),
             body: None,
-            integrity: String::new(),
         }
     }
 }
@@ -74,6 +70,11 @@ pub struct PolicyContext {
     /// Whether the calling context is a secure context.
     #[serde(default = "yes")]
     pub is_secure_context: bool,
+    /// Host names the embedder maps to its own (loopback) servers, such as
+    /// WPT's `web-platform.test`: plain http to them is allowed, as to
+    /// localhost ("potentially trustworthy").
+    #[serde(default)]
+    pub trusted_hosts: Vec<String>,
 }
 
 fn yes() -> bool {

@@ -5,7 +5,7 @@
 import json
 import sys
 
-from wptserve import server, stash
+from wptserve import server
 from wptserve.config import ConfigBuilder
 import logging
 
@@ -16,9 +16,7 @@ def main():
     logging.basicConfig(level=logging.WARNING)
     logger = logging.getLogger()
     subdomains = set(cfg["subdomains"])
-    # Handlers keep state between requests in the stash (request.server.stash),
-    # as under upstream's `wpt serve`.
-    with stash.StashServer(address=("127.0.0.1", 0)), ConfigBuilder(
+    with ConfigBuilder(
         logger,
         browser_host=cfg["browser_host"],
         alternate_hosts={"alt": cfg["alt_host"]},

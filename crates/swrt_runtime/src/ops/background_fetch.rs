@@ -77,9 +77,6 @@ pub(crate) struct JsRequest<B> {
     mode: String,
     credentials: String,
     body: Option<B>,
-    /// `Request.integrity` (an empty string when the request has none).
-    #[serde(default)]
-    integrity: String,
 }
 
 impl From<JsRequest<JsBuffer>> for RequestSpec {
@@ -91,7 +88,6 @@ impl From<JsRequest<JsBuffer>> for RequestSpec {
             mode: r.mode,
             credentials: r.credentials,
             body: r.body.map(|b| b.to_vec()),
-            integrity: r.integrity,
         }
     }
 }
@@ -105,23 +101,8 @@ impl From<RequestSpec> for JsRequest<ToJsBuffer> {
             mode: r.mode,
             credentials: r.credentials,
             body: r.body.map(ToJsBuffer::from),
-            integrity: r.integrity,
         }
     }
-}
-
-/// What `fetch()` settles with. A quota rejection is a value rather than an
-/// op error: JS builds the `QuotaExceededError` with its `quota` and
-/// `requested`, which an op error's class and message cannot carry.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) enum FetchCallResult {
-    Registered(RegistrationData),
-    QuotaExceeded {
-        message: String,
-        quota: Option<u64>,
-        requested: Option<u64>,
-    },
 }
 
 /// `BackgroundFetchManager.fetch(id, requests, options)`.
@@ -134,7 +115,7 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
     #[serde] requests: Vec<JsRequest<JsBuffer>>,
     #[serde] options: FetchOptions,
     #[serde] csp_connect_src: Option<Vec<String>>,
-) -> Result<FetchCallResult, BgFetchError> {
+) -> Result<RegistrationData, BgFetchError> {
     let (ctx, origin, secure, in_worker, host_requests) = {
         let state = state.borrow();
         let realm = state.borrow::<RealmContext>();
@@ -159,6 +140,7 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
         reply: tx,
     });
     let has_active_worker = rx.await.unwrap_or(false);
+    let trusted_hosts = ctx.trusted_hosts.clone();
     let request = FetchRequest {
         scope,
         id,
@@ -168,6 +150,7 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
         policy: PolicyContext {
             csp_connect_src,
             is_secure_context: secure,
+            trusted_hosts,
         },
         has_active_worker,
     };
@@ -177,15 +160,9 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
         .await
         .map_err(BgFetchError::Internal)?;
     match result {
-        Ok(snapshot) => Ok(FetchCallResult::Registered(RegistrationData::from(
-            &snapshot,
-        ))),
+        Ok(snapshot) => Ok(RegistrationData::from(&snapshot)),
         Err(FetchRejection::TypeError(m)) => Err(BgFetchError::Type(m)),
-        Err(FetchRejection::QuotaExceeded(q)) => Ok(FetchCallResult::QuotaExceeded {
-            message: q.message,
-            quota: q.quota,
-            requested: q.requested,
-        }),
+        Err(FetchRejection::QuotaExceeded(m)) => Err(BgFetchError::QuotaExceeded(m)),
         Err(FetchRejection::NotAllowed(m)) => Err(BgFetchError::NotAllowed(m)),
         Err(FetchRejection::Internal(m)) => Err(BgFetchError::Internal(m)),
     }
