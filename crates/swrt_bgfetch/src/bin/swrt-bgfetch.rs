@@ -250,6 +250,7 @@ async fn main() -> Result<()> {
             policy: PolicyContext {
                 csp_connect_src: None,
                 is_secure_context: true,
+                ..Default::default()
             },
             has_active_worker: true,
         };
