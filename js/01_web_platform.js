@@ -127,7 +127,11 @@ const DOM_EXCEPTION_NAMES = [
 function registerDomExceptionBuilders() {
   for (const name of DOM_EXCEPTION_NAMES) {
     try {
-      core.registerErrorBuilder(`DOMException${name}`, (message) => new domException.DOMException(message, name));
+      // QuotaExceededError is an interface of its own (WebIDL), not only a name.
+      const build = name === "QuotaExceededError"
+        ? (message) => new domException.QuotaExceededError(message)
+        : (message) => new domException.DOMException(message, name);
+      core.registerErrorBuilder(`DOMException${name}`, build);
     } catch {
       // Already registered by another extension.
     }

@@ -4,7 +4,7 @@
 const { core, primordials } = __bootstrap;
 const { abortSignal, body: bodyModule, domException, request: requestModule, response: responseModule, streams, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
-const { op_swrt_fetch, op_swrt_fetch_cancel_handle, op_swrt_csp_allows } = core.ops;
+const { op_swrt_fetch, op_swrt_fetch_cancel_handle, op_swrt_csp_allows, op_swrt_integrity_matches } = core.ops;
 
 // A controlled page asks its service worker first (Handle Fetch); set by the
 // page realm. Called with the request, its body and the client (null for the
@@ -140,6 +140,13 @@ function fetchRequest(input, init, cspDirective, client) {
           core.tryClose(cancelRid);
           if (meta.error) {
             reject(new TypeError(`${prefix}: the service worker's respondWith() failed: ${meta.error}`));
+          } else if (
+            requestObject.integrity !== "" &&
+            !op_swrt_integrity_matches(requestObject.integrity, body ?? new Uint8Array(0))
+          ) {
+            // Fetch "main fetch" step 22: a body that does not match the
+            // request's integrity metadata is a network error.
+            reject(new TypeError(`${prefix}: The response body does not match the request's integrity metadata.`));
           } else {
             resolve(responseFromParts(meta, body));
           }
@@ -154,6 +161,7 @@ function fetchRequest(input, init, cspDirective, client) {
           hasBody: bytes !== null,
           redirect: inner.redirectMode ?? "follow",
           cancelRid,
+          integrity: requestObject.integrity,
         },
         bytes ?? new Uint8Array(0),
       );

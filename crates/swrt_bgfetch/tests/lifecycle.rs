@@ -134,10 +134,19 @@ async fn shutdown_mid_body_then_resume_with_range_in_same_process() {
     let url = srv.url(&format!("n={n}&key=sd&chunk=65536&delay_ms=10"));
     let scope = format!("{}/", srv.base);
     let (svc, rec1) = start_engine(dir.path(), test_limits()).await;
-    let reg = svc
-        .fetch(request(&srv.base, "sd", std::slice::from_ref(&url)))
-        .await
-        .unwrap();
+    // With integrity metadata: the hash must cover the bytes kept across
+    // the restart, not only those fetched after it.
+    let mut req = request(&srv.base, "sd", std::slice::from_ref(&url));
+    req.requests[0].integrity = {
+        use base64::Engine as _;
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(pattern(n));
+        format!(
+            "sha256-{}",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        )
+    };
+    let reg = svc.fetch(req).await.unwrap();
     let seen = wait_downloaded(&svc, &scope, "sd", 512 << 10).await;
     assert!(seen < n as u64, "the shutdown must come mid-body");
     bounded("shutdown", svc.shutdown()).await;

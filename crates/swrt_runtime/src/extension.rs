@@ -35,6 +35,7 @@ deno_core::extension!(
         ops::fetch::op_swrt_fetch,
         ops::fetch::op_swrt_fetch_cancel_handle,
         ops::fetch::op_swrt_csp_allows,
+        ops::fetch::op_swrt_integrity_matches,
         ops::realm::op_swrt_next_command,
         ops::realm::op_swrt_event_settled,
         ops::realm::op_swrt_report_uncaught,

@@ -120,13 +120,29 @@ pub fn find_resources(explicit: Option<&PathBuf>) -> Result<PathBuf, String> {
         })
 }
 
-/// Collects what one test's realms print.
-#[derive(Default)]
+/// Collects what one test's realms print, and takes the page's results out
+/// of its console (see `js/testharnessreport.js`).
 struct TestDelegate {
     lines: Mutex<Vec<String>>,
+    /// `[swrt-wpt-report TOKEN] `: a console line starting with it is a report.
+    report_prefix: String,
+    reports: mpsc::UnboundedSender<serde_json::Value>,
 }
 
 impl TestDelegate {
+    fn new(token: &str, reports: mpsc::UnboundedSender<serde_json::Value>) -> Self {
+        TestDelegate {
+            lines: Mutex::new(Vec::new()),
+            report_prefix: report_prefix(token),
+            reports,
+        }
+    }
+
+    /// A report line of this test: its JSON.
+    fn report(&self, message: &str) -> Option<serde_json::Value> {
+        serde_json::from_str(message.strip_prefix(&self.report_prefix)?).ok()
+    }
+
     fn push(&self, line: String) {
         let mut lines = self.lines.lock().unwrap();
         if lines.len() < 500 {
@@ -137,6 +153,10 @@ impl TestDelegate {
 
 impl HostDelegate for TestDelegate {
     fn console(&self, script_url: &Url, level: ConsoleLevel, message: &str) {
+        if let Some(report) = self.report(message) {
+            let _ = self.reports.send(report);
+            return;
+        }
         let level = match level {
             ConsoleLevel::Debug => "debug",
             ConsoleLevel::Info => "log",
@@ -334,6 +354,14 @@ async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8,
         results.push(result);
     }
     let time_end = now_ms();
+    // Entries for tests that did not run: only a run of the whole tree can
+    // tell (a selection leaves the others out on purpose).
+    if let (Some(e), true) = (&expectations, options.paths.is_empty()) {
+        for d in e.stale_tests(results.iter().map(|r| r.test.as_str())) {
+            let _ = writeln!(out, "UNEXPECTED {d}");
+            differences.push(d);
+        }
+    }
 
     if let Some(path) = &options.json {
         let json = report::wptreport(&results, time_start, time_end);
@@ -368,6 +396,9 @@ async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8,
         None if counts.failed > 0 => EXIT_FAILED,
         None => EXIT_OK,
     };
+    if let Some(line) = counts.harness_line() {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "{}", counts.line());
     let _ = out.flush();
     Ok(code)
@@ -471,7 +502,6 @@ impl Run {
         };
         let token = uuid::Uuid::new_v4().simple().to_string();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        self.state.reports.lock().unwrap().insert(token.clone(), tx);
         *self.state.runner_config.lock().unwrap() = Some(page::RunnerConfig {
             token: token.clone(),
             timeout_multiplier: self.multiplier,
@@ -489,7 +519,7 @@ impl Run {
         let harness_secs = if long { 60.0 } else { 10.0 } * self.multiplier;
         // testharness.js times out first and reports; this is the backstop.
         let backstop = Duration::from_secs_f64(harness_secs + 10.0);
-        let delegate = Arc::new(TestDelegate::default());
+        let delegate = Arc::new(TestDelegate::new(&token, tx));
         // A fresh data dir per test file: one file's durable state (background
         // fetches, caches, registrations) cannot leak into the next.
         let data_dir = match tempfile::Builder::new().prefix("swrt-wpt-").tempdir() {
@@ -585,7 +615,6 @@ impl Run {
             delegate.push("the host did not shut down within 10 s".into());
         }
         drop(data_dir);
-        self.state.reports.lock().unwrap().remove(&token);
         self.state.pages.lock().unwrap().remove(&test.id);
         let permissions: Vec<_> = {
             let mut all = self.state.permissions.lock().unwrap();
@@ -611,6 +640,12 @@ impl Run {
     }
 }
 
+/// The tag testharnessreport.js puts before each report of the page with
+/// this token.
+fn report_prefix(token: &str) -> String {
+    format!("[swrt-wpt-report {token}] ")
+}
+
 fn subtest(v: &serde_json::Value) -> Option<SubtestResult> {
     Some(SubtestResult {
         name: v.get("name")?.as_str()?.to_string(),
@@ -621,7 +656,26 @@ fn subtest(v: &serde_json::Value) -> Option<SubtestResult> {
 
 #[cfg(test)]
 mod tests {
-    use super::opens_on_https;
+    use super::*;
+
+    #[test]
+    fn reports_come_from_console_lines_with_the_token() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let delegate = TestDelegate::new("abc", tx);
+        let page = Url::parse("https://web-platform.test/x.html").unwrap();
+        let line = format!(
+            "{}{{\"kind\":\"complete\",\"status\":\"OK\"}}",
+            report_prefix("abc")
+        );
+        delegate.console(&page, ConsoleLevel::Info, &line);
+        // Another page's token, and ordinary output, are console output.
+        let other = format!("{}{{\"kind\":\"complete\"}}", report_prefix("xyz"));
+        delegate.console(&page, ConsoleLevel::Info, &other);
+        delegate.console(&page, ConsoleLevel::Info, "hello");
+        assert_eq!(rx.try_recv().unwrap()["status"], "OK");
+        assert!(rx.try_recv().is_err());
+        assert_eq!(delegate.lines.lock().unwrap().len(), 2);
+    }
 
     #[test]
     fn https_flag_in_the_file_name_picks_the_https_origin() {

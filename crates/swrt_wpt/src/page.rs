@@ -99,7 +99,7 @@ impl RunnerConfig {
     /// `self.__swrt_wpt = {...}`, the line the runner puts before its scripts.
     pub fn script(&self) -> String {
         format!(
-            "self.__swrt_wpt = {{ token: {t}, report: \"/_swrt_wpt/report/\" + {t}, permission: \"/_swrt_wpt/permission/\" + {t}, timeoutMultiplier: {m} }};\n",
+            "self.__swrt_wpt = {{ token: {t}, permission: \"/_swrt_wpt/permission/\" + {t}, timeoutMultiplier: {m} }};\n",
             t = json(&self.token),
             m = self.timeout_multiplier
         )

@@ -10,7 +10,6 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, Response, StatusCode};
 use swrt_server::{HookFuture, HookRequest, RequestHook, StaticOrigin};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::mpsc;
 
 use crate::meta::parse_meta;
 use crate::subst::{substitute, HostConfig, RequestInfo, SUBDOMAINS};
@@ -47,8 +46,6 @@ pub struct State {
     pub pages: Mutex<HashMap<String, String>>,
     /// What the runner's scripts need to know about the running test.
     pub runner_config: Mutex<Option<crate::page::RunnerConfig>>,
-    /// Result channels by token.
-    pub reports: Mutex<HashMap<String, mpsc::UnboundedSender<serde_json::Value>>>,
     /// Permission changes by token.
     pub permissions: Mutex<Vec<(String, PermissionRequest)>>,
     /// The host running the current test (tests run one at a time), which
@@ -65,7 +62,6 @@ impl State {
             hosts: Mutex::new(hosts),
             pages: Mutex::new(HashMap::new()),
             runner_config: Mutex::new(None),
-            reports: Mutex::new(HashMap::new()),
             permissions: Mutex::new(Vec::new()),
             current_host: Mutex::new(None),
         })
@@ -80,6 +76,7 @@ pub async fn start_origin(state: Arc<State>) -> Result<StaticOrigin, String> {
         Box::pin(async move { hook(&state, req).await })
     });
     StaticOrigin::builder(state.root.clone())
+        .wpt_conventions(true)
         .hook(hook)
         .start()
         .await
@@ -249,19 +246,6 @@ async fn runner_endpoint(state: &State, req: HookRequest, rest: String) -> Respo
         Err(e) => return response(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
     };
     match kind.as_str() {
-        "report" => {
-            let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
-                return response(StatusCode::BAD_REQUEST, "text/plain", "bad JSON");
-            };
-            match state.reports.lock().unwrap().get(&token) {
-                Some(tx) => {
-                    let _ = tx.send(value);
-                    response(StatusCode::OK, "text/plain", "ok")
-                }
-                // A late report from a test that has ended.
-                None => response(StatusCode::GONE, "text/plain", "this test has ended"),
-            }
-        }
         "permission" => match serde_json::from_slice::<PermissionRequest>(&body) {
             Ok(p) => {
                 tracing::info!(?p, "test_driver.set_permission");

@@ -31,9 +31,6 @@ pub(crate) struct BackgroundFetchContext {
     /// Chromium rejects `fetch()` from service workers; swrt allows it
     /// unless the host asks for Chromium's behaviour.
     pub allow_worker_fetch: bool,
-    /// Host names mapped to the host's own servers; plain http to them is
-    /// as acceptable as to localhost.
-    pub trusted_hosts: Vec<String>,
 }
 
 impl BackgroundFetchContext {

@@ -193,7 +193,6 @@ impl ServiceWorkerHostBuilder {
                 service,
                 runtime: tokio::runtime::Handle::current(),
                 allow_worker_fetch,
-                trusted_hosts: host.inner.resolver.names(),
             };
             let stored = context
                 .with_store(|s| s.list_registrations())
