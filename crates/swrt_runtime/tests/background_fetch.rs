@@ -105,7 +105,6 @@ async fn fetch_from_rust_then_click_opens_a_window() {
             policy: PolicyContext {
                 csp_connect_src: None,
                 is_secure_context: true,
-                ..Default::default()
             },
             has_active_worker: true,
         })
