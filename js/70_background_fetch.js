@@ -321,7 +321,15 @@ async function matchRecords(registration, prefix, request, options) {
     };
   }
   const uniqueId = registration[_data].uniqueId;
-  const found = await op_swrt_bgfetch_match_all(uniqueId, query, options);
+  let found;
+  try {
+    found = await op_swrt_bgfetch_match_all(uniqueId, query, options);
+  } catch (error) {
+    // The engine released the records (the event ended in another realm):
+    // recordsAvailable says so from now on, before the notice arrives.
+    if (error instanceof DOMException && error.name === "InvalidStateError") releasedRecords.add(uniqueId);
+    throw error;
+  }
   return ArrayPrototypeMap(found, (record) => new BackgroundFetchRecord(illegal, uniqueId, record));
 }
 
