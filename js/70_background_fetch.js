@@ -155,11 +155,6 @@ const UNCLAIMED_PROGRESS_MAX = 256;
 // false on every object for the registration, whenever it was made.
 const releasedRecords = new SafeSet(); // uniqueId
 
-function releaseRecords(uniqueId) {
-  releasedRecords.add(uniqueId);
-  unclaimedProgress.delete(uniqueId);
-}
-
 /**
  * A progress notification from the host (engine -> host -> every realm of
  * the origin). Applied in a task of its own, as the spec queues one: host
@@ -172,10 +167,8 @@ function onProgress(data, isFinal) {
 }
 
 function applyProgress(data, isFinal) {
-  if (isFinal && data.result !== "" && !data.recordsAvailable) {
-    releaseRecords(data.uniqueId);
-    return;
-  }
+  // The engine repeats the final values once the records are gone.
+  if (isFinal && data.result !== "" && !data.recordsAvailable) releasedRecords.add(data.uniqueId);
   const objects = liveRegistrations.get(data.uniqueId);
   if (!objects) {
     unclaimedProgress.delete(data.uniqueId);
@@ -328,7 +321,15 @@ async function matchRecords(registration, prefix, request, options) {
     };
   }
   const uniqueId = registration[_data].uniqueId;
-  const found = await op_swrt_bgfetch_match_all(uniqueId, query, options);
+  let found;
+  try {
+    found = await op_swrt_bgfetch_match_all(uniqueId, query, options);
+  } catch (error) {
+    // The engine released the records (the event ended in another realm):
+    // recordsAvailable says so from now on, before the notice arrives.
+    if (error instanceof DOMException && error.name === "InvalidStateError") releasedRecords.add(uniqueId);
+    throw error;
+  }
   return ArrayPrototypeMap(found, (record) => new BackgroundFetchRecord(illegal, uniqueId, record));
 }
 
@@ -559,7 +560,7 @@ function createBackgroundFetchEvent(type, data, scope) {
   // the event's lifetime (waitUntil included) ends, recordsAvailable is
   // false for the registration, on every object that represents it.
   setAfterLifetime(event, () => {
-    if (type !== "backgroundfetchclick") releaseRecords(data.registration.uniqueId);
+    if (type !== "backgroundfetchclick") releasedRecords.add(data.registration.uniqueId);
   });
   return event;
 }

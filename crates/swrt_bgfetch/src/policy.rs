@@ -301,7 +301,6 @@ mod tests {
         let p = PolicyContext {
             csp_connect_src: Some(l(&["'self'"])),
             is_secure_context: true,
-            ..Default::default()
         };
         assert!(check_url(&u("https://b.test/"), &o, &p)
             .unwrap_err()

@@ -124,18 +124,57 @@ pub fn find_resources(explicit: Option<&PathBuf>) -> Result<PathBuf, String> {
 /// of its console (see `js/testharnessreport.js`).
 struct TestDelegate {
     lines: Mutex<Vec<String>>,
+    token: String,
     /// `[swrt-wpt-report TOKEN] `: a console line starting with it is a report.
     report_prefix: String,
+    /// `[swrt-wpt-permission TOKEN] `: a `test_driver.set_permission` call.
+    permission_prefix: String,
     reports: mpsc::UnboundedSender<serde_json::Value>,
+    /// Where permission changes apply (the current host) and are recorded.
+    state: Option<Arc<server::State>>,
 }
 
 impl TestDelegate {
-    fn new(token: &str, reports: mpsc::UnboundedSender<serde_json::Value>) -> Self {
+    fn new(
+        token: &str,
+        reports: mpsc::UnboundedSender<serde_json::Value>,
+        state: Option<Arc<server::State>>,
+    ) -> Self {
         TestDelegate {
             lines: Mutex::new(Vec::new()),
+            token: token.to_string(),
             report_prefix: report_prefix(token),
+            permission_prefix: format!("[swrt-wpt-permission {token}] "),
             reports,
+            state,
         }
+    }
+
+    /// A `test_driver.set_permission` line of this test: applied to the
+    /// running host now, so the page's promise may resolve right after.
+    fn permission(&self, message: &str) -> bool {
+        let Some(json) = message.strip_prefix(&self.permission_prefix) else {
+            return false;
+        };
+        let Ok(p) = serde_json::from_str::<server::PermissionRequest>(json) else {
+            return false;
+        };
+        tracing::info!(?p, "test_driver.set_permission");
+        if let Some(state) = &self.state {
+            if let (Some(host), Some(name), Some(origin)) = (
+                state.current_host.lock().unwrap().as_ref(),
+                &p.name,
+                &p.origin,
+            ) {
+                host.set_permission(origin, name, p.state.as_deref().unwrap_or("granted"));
+            }
+            state
+                .permissions
+                .lock()
+                .unwrap()
+                .push((self.token.clone(), p));
+        }
+        true
     }
 
     /// A report line of this test: its JSON.
@@ -155,6 +194,9 @@ impl HostDelegate for TestDelegate {
     fn console(&self, script_url: &Url, level: ConsoleLevel, message: &str) {
         if let Some(report) = self.report(message) {
             let _ = self.reports.send(report);
+            return;
+        }
+        if self.permission(message) {
             return;
         }
         let level = match level {
@@ -519,7 +561,7 @@ impl Run {
         let harness_secs = if long { 60.0 } else { 10.0 } * self.multiplier;
         // testharness.js times out first and reports; this is the backstop.
         let backstop = Duration::from_secs_f64(harness_secs + 10.0);
-        let delegate = Arc::new(TestDelegate::new(&token, tx));
+        let delegate = Arc::new(TestDelegate::new(&token, tx, Some(self.state.clone())));
         // A fresh data dir per test file: one file's durable state (background
         // fetches, caches, registrations) cannot leak into the next.
         let data_dir = match tempfile::Builder::new().prefix("swrt-wpt-").tempdir() {
@@ -661,7 +703,7 @@ mod tests {
     #[test]
     fn reports_come_from_console_lines_with_the_token() {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let delegate = TestDelegate::new("abc", tx);
+        let delegate = TestDelegate::new("abc", tx, None);
         let page = Url::parse("https://web-platform.test/x.html").unwrap();
         let line = format!(
             "{}{{\"kind\":\"complete\",\"status\":\"OK\"}}",
@@ -672,6 +714,12 @@ mod tests {
         let other = format!("{}{{\"kind\":\"complete\"}}", report_prefix("xyz"));
         delegate.console(&page, ConsoleLevel::Info, &other);
         delegate.console(&page, ConsoleLevel::Info, "hello");
+        // A test_driver.set_permission call is taken out of the output too.
+        delegate.console(
+            &page,
+            ConsoleLevel::Info,
+            "[swrt-wpt-permission abc] {\"name\":\"background-fetch\",\"state\":\"denied\"}",
+        );
         assert_eq!(rx.try_recv().unwrap()["status"], "OK");
         assert!(rx.try_recv().is_err());
         assert_eq!(delegate.lines.lock().unwrap().len(), 2);

@@ -14,9 +14,6 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use crate::meta::parse_meta;
 use crate::subst::{substitute, HostConfig, RequestInfo, SUBDOMAINS};
 
-/// Reserved path prefix of the runner's own endpoints.
-pub const RUNNER_PREFIX: &str = "/_swrt_wpt/";
-
 const TESTHARNESSREPORT: &str = include_str!("../js/testharnessreport.js");
 const TESTDRIVER: &str = include_str!("../js/testdriver.js");
 const TESTDRIVER_VENDOR: &str = include_str!("../js/testdriver-vendor.js");
@@ -105,9 +102,6 @@ async fn hook(state: &State, req: HookRequest) -> Result<Response<Body>, HookReq
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| path.clone());
-    if let Some(rest) = path.strip_prefix(RUNNER_PREFIX) {
-        return Ok(runner_endpoint(state, req, rest.to_string()).await);
-    }
     let is_get = matches!(*req.method(), Method::GET | Method::HEAD);
     if !is_get {
         return Err(req);
@@ -235,38 +229,6 @@ pub fn file_for(root: &Path, url_path: &str) -> Option<PathBuf> {
     let file = root.join(decoded.trim_start_matches('/'));
     let canonical = file.canonicalize().ok()?;
     (canonical.starts_with(root) && canonical.is_file()).then_some(canonical)
-}
-
-async fn runner_endpoint(state: &State, req: HookRequest, rest: String) -> Response<Body> {
-    let (kind, token) = rest.split_once('/').unwrap_or((rest.as_str(), ""));
-    let token = token.to_string();
-    let kind = kind.to_string();
-    let body = match axum::body::to_bytes(req.into_body(), 16 * 1024 * 1024).await {
-        Ok(b) => b,
-        Err(e) => return response(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
-    };
-    match kind.as_str() {
-        "permission" => match serde_json::from_slice::<PermissionRequest>(&body) {
-            Ok(p) => {
-                tracing::info!(?p, "test_driver.set_permission");
-                if let (Some(host), Some(name), Some(origin)) = (
-                    state.current_host.lock().unwrap().as_ref(),
-                    &p.name,
-                    &p.origin,
-                ) {
-                    host.set_permission(origin, name, p.state.as_deref().unwrap_or("granted"));
-                }
-                state.permissions.lock().unwrap().push((token, p));
-                response(StatusCode::OK, "text/plain", "ok")
-            }
-            Err(e) => response(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
-        },
-        _ => response(
-            StatusCode::NOT_FOUND,
-            "text/plain",
-            "unknown runner endpoint",
-        ),
-    }
 }
 
 /// The worker script of an `.any.js` file's serviceworker scope, as

@@ -1,12 +1,10 @@
+// The page's own object for a fetch learns that the records are gone once
+// the worker's event has ended.
 const reg = await navigator.serviceWorker.register("sw.js");
 await navigator.serviceWorker.ready;
 navigator.serviceWorker.startMessages();
 reg.active.postMessage("start");
-// Wait until the fetch exists, then hold a page object for it.
-let f;
-while (!(f = await reg.backgroundFetch.get("records"))) {
-  await new Promise((resolve) => setTimeout(resolve, 10));
-}
+const f = await reg.backgroundFetch.fetch("records-page", ["{{AUX}}/bytes/100"]);
 await new Promise((resolve) => {
   if (f.result) resolve();
   f.addEventListener("progress", () => f.result && resolve());

@@ -370,7 +370,6 @@ pub fn request(origin: &str, id: &str, urls: &[String]) -> FetchRequest {
         policy: PolicyContext {
             csp_connect_src: None,
             is_secure_context: true,
-            ..Default::default()
         },
         has_active_worker: true,
     }
