@@ -34,14 +34,12 @@ pub async fn serve(args: ServeArgs) -> u8 {
 async fn run(args: ServeArgs) -> Result<u8, String> {
     let stop = signal::install();
     let listen = resolve(&args.listen)?;
-    // Anyone who can reach the API can make this machine download and run
-    // code, so beyond loopback it is never open.
-    let token = match (&args.token, listen.ip().is_loopback()) {
-        (Some(t), _) if t.is_empty() => return Err("--token must not be empty".into()),
-        (Some(t), _) => Some(t.clone()),
-        (None, true) => None,
-        (None, false) => Some(uuid::Uuid::new_v4().simple().to_string()),
-    };
+    // Anyone who can call the API can make this machine download and run
+    // code: state-changing calls always need a token (a random one unless
+    // given), and beyond loopback every call does.
+    if args.token.as_deref() == Some("") {
+        return Err("--token must not be empty".into());
+    }
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("cannot create --data-dir {}: {e}", args.data_dir.display()))?;
 
@@ -79,7 +77,7 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
         .map_err(|e| e.to_string())?;
     let control = ControlServer::builder(host.clone(), hub)
         .listen(listen)
-        .token(token.clone())
+        .token(args.token.clone())
         .start()
         .await
         .map_err(|e| e.to_string())?;
@@ -87,15 +85,11 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
     let base = format!("http://{}/", control.local_addr());
     // The first line is machine-readable (tests and scripts wait for it).
     say(&format!("swrt serve: listening on {base}"));
-    match &token {
-        Some(token) => {
-            say(&format!(
-                "  token:     {token}  (send Authorization: Bearer <token>)"
-            ));
-            say(&format!("  dashboard: {base}#token={token}"));
-        }
-        None => say(&format!("  dashboard: {base}")),
-    }
+    let token = control.token();
+    say(&format!(
+        "  token:     {token}  (send Authorization: Bearer <token>)"
+    ));
+    say(&format!("  dashboard: {base}#token={token}"));
     say(&format!("  API:       {base}openapi.json"));
     say(&format!("  data dir:  {}", args.data_dir.display()));
     if let Some(origin) = &origin {
