@@ -64,7 +64,8 @@ pub struct Limits {
     /// Read buffer per download. Default 256 KiB.
     pub read_buffer: usize,
     /// Times a terminal event is re-offered when the dispatcher reports that
-    /// the worker could not run it (crash, failed start). Default 3.
+    /// the worker could not run it (crash, failed start). Default 3. Beyond
+    /// that the records stay and the next start offers the event again.
     pub dispatch_retries: u32,
 }
 

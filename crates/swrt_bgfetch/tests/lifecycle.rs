@@ -301,7 +301,7 @@ async fn worker_unavailable_is_retried_until_handled() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn worker_unavailable_beyond_retries_still_cleans_up() {
+async fn worker_unavailable_beyond_retries_keeps_the_records_for_the_next_start() {
     let srv = start_server().await;
     let dir = tempfile::tempdir().unwrap();
     let limits = Limits {
@@ -311,11 +311,7 @@ async fn worker_unavailable_beyond_retries_still_cleans_up() {
     let d = Scripted::new(usize::MAX, false);
     let svc = start_with(dir.path(), limits, d.clone()).await;
     let reg = svc
-        .fetch(request(
-            &srv.base,
-            "wx",
-            &[srv.url("n=10&key=wx&status=404")],
-        ))
+        .fetch(request(&srv.base, "wx", &[srv.url("n=10&key=wx")]))
         .await
         .unwrap();
     bounded("idle", svc.wait_idle()).await;
@@ -323,26 +319,44 @@ async fn worker_unavailable_beyond_retries_still_cleans_up() {
     assert_eq!(
         d.terminal(),
         vec![
-            (EventKind::Fail, 0),
-            (EventKind::Fail, 1),
-            (EventKind::Fail, 2)
+            (EventKind::Success, 0),
+            (EventKind::Success, 1),
+            (EventKind::Success, 2)
         ]
     );
-    let done = svc.get_by_unique_id(&reg.unique_id).await.unwrap().unwrap();
-    assert_eq!(done.state, FetchState::Done);
-    assert_eq!(done.failure_reason, FailureReason::BadStatus);
-    assert!(matches!(
-        svc.records(&reg.unique_id).await,
-        Err(EngineError::RecordsUnavailable)
-    ));
-    assert!(!dir.path().join("bodies").join(&reg.unique_id).exists());
-    assert_eq!(svc.origin_usage(&srv.base), 0);
-    // A restart does not offer it again.
+    // A failure that may pass never deletes the data: the fetch waits,
+    // records and usage intact, for the next start.
+    let waiting = svc.get_by_unique_id(&reg.unique_id).await.unwrap().unwrap();
+    assert_eq!(waiting.state, FetchState::Dispatched);
+    assert!(waiting.records_available);
+    assert_eq!(svc.records(&reg.unique_id).await.unwrap().len(), 1);
+    assert!(dir.path().join("bodies").join(&reg.unique_id).exists());
+    assert!(svc.origin_usage(&srv.base) > 0);
     svc.shutdown().await;
+
+    // The next start offers it again (as a redelivery) and then cleans up.
     let d2 = Scripted::new(0, false);
     let svc2 = start_with(dir.path(), test_limits(), d2.clone()).await;
     bounded("idle", svc2.wait_idle()).await;
-    assert!(d2.terminal().is_empty());
+    assert_eq!(d2.terminal(), vec![(EventKind::Success, 1)]);
+    let done = svc2
+        .get_by_unique_id(&reg.unique_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.state, FetchState::Done);
+    assert!(matches!(
+        svc2.records(&reg.unique_id).await,
+        Err(EngineError::RecordsUnavailable)
+    ));
+    assert!(!dir.path().join("bodies").join(&reg.unique_id).exists());
+    assert_eq!(svc2.origin_usage(&srv.base), 0);
+    // Delivered once: a third start does not offer it again.
+    svc2.shutdown().await;
+    let d3 = Scripted::new(0, false);
+    let svc3 = start_with(dir.path(), test_limits(), d3.clone()).await;
+    bounded("idle", svc3.wait_idle()).await;
+    assert!(d3.terminal().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
