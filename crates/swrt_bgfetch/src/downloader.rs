@@ -445,7 +445,7 @@ impl Downloader {
             if with_body {
                 req = self.upload_body(req).await?;
             }
-            let resp = req.send().await.map_err(|e| net_err(e, false))?;
+            let resp = self.send(req).await?;
             let status = resp.status().as_u16();
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
                 if let Some(loc) = resp.headers().get(header::LOCATION) {
@@ -506,13 +506,13 @@ impl Downloader {
             );
         }
         let resp = self
-            .inner
-            .client
-            .request(reqwest::Method::OPTIONS, url.clone())
-            .headers(hm)
-            .send()
-            .await
-            .map_err(|e| net_err(e, false))?;
+            .send(
+                self.inner
+                    .client
+                    .request(reqwest::Method::OPTIONS, url.clone())
+                    .headers(hm),
+            )
+            .await?;
         cors::preflight_check(
             resp.status().as_u16(),
             resp.headers(),
@@ -522,6 +522,20 @@ impl Downloader {
             include,
         )
         .map_err(Fail::Fatal)
+    }
+
+    /// Sends `req` and waits for the response headers, at most
+    /// `Limits::header_timeout` (on top of the connect timeout): a server
+    /// that accepts and never answers is a network failure, not a hang.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, Fail> {
+        let limit = self.inner.limits.header_timeout + self.inner.limits.connect_timeout;
+        match tokio::time::timeout(limit, req.send()).await {
+            Ok(sent) => sent.map_err(|e| net_err(e, false)),
+            Err(_) => Err(Fail::Network(
+                format!("no response headers within {limit:?}"),
+                false,
+            )),
+        }
     }
 
     /// Stream the request body from its file, counting `uploaded` as hyper
