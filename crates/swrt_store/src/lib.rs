@@ -36,6 +36,12 @@ pub use model::*;
 pub use schema::SCHEMA_VERSION;
 
 use rusqlite::Connection;
+
+/// The file holding the store's disk space reserve.
+const SPACE_RESERVE_FILE: &str = "space.reserve";
+/// Disk space set aside so that settling fetches and delivering their events
+/// still works once the disk is full (a settle writes a few pages).
+pub const SPACE_RESERVE_BYTES: u64 = 4 << 20;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -96,6 +102,14 @@ impl Store {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
         }
+        // Give the reserve back first: a disk that filled up while the last
+        // process ran still has room to open and repair the store.
+        let reserve = dir.join(SPACE_RESERVE_FILE);
+        if let Err(e) = std::fs::remove_file(&reserve) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(e.into());
+            }
+        }
         let mut conn = Connection::open(dir.join("swrt.sqlite3"))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a committed transaction survives power loss, which the
@@ -110,7 +124,39 @@ impl Store {
             lock: Mutex::new(Some(lock)),
         };
         store.recompute_usage()?;
+        store.restore_space_reserve();
         Ok(store)
+    }
+
+    /// Sets aside [`SPACE_RESERVE_BYTES`] of disk in a file of the data dir,
+    /// for [`Store::release_space_reserve`] to give back when the disk is
+    /// full. Best effort: without room for it the store still works.
+    fn restore_space_reserve(&self) {
+        use std::io::Write;
+        let path = self.dir.join(SPACE_RESERVE_FILE);
+        let written = (|| {
+            let mut file = File::create(&path)?;
+            // Real blocks, not a sparse file: set_len would reserve nothing.
+            let zeros = vec![0u8; 64 << 10];
+            for _ in 0..SPACE_RESERVE_BYTES / zeros.len() as u64 {
+                file.write_all(&zeros)?;
+            }
+            file.sync_all()
+        })();
+        if let Err(e) = written {
+            tracing::warn!(path = %path.display(), error = %e, "cannot reserve disk space for the store");
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+
+    /// Frees the disk space set aside at open, so that a store on a full
+    /// disk can still record how things ended. True if there was a reserve.
+    pub fn release_space_reserve(&self) -> bool {
+        let released = std::fs::remove_file(self.dir.join(SPACE_RESERVE_FILE)).is_ok();
+        if released {
+            tracing::warn!(dir = %self.dir.display(), "disk full: released the store's space reserve");
+        }
+        released
     }
 
     /// The data directory.
