@@ -113,3 +113,72 @@ async fn sigkill_during_the_success_handler_redelivers_it_with_the_records() {
     assert_eq!(deliveries("event=success-again"), 1, "{pings:?}");
     assert_eq!(deliveries("event=fail"), 0, "{pings:?}");
 }
+
+/// A SIGKILL a second into a download (before the periodic save points,
+/// every 2 s or 16 MiB) still resumes with `Range`: the first save point
+/// comes early.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_early_in_a_download_resumes_it() {
+    const LARGE: u64 = 8 * MIB;
+    let site = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(
+        site.path().join("sw.js"),
+        "self.addEventListener(\"backgroundfetchsuccess\", () => {});\n",
+    )
+    .unwrap();
+    // 1 MiB/s: the first megabyte arrives after about a second.
+    let (origin, seen) = origin(site.path(), vec![big("/big.bin", LARGE)], MIB).await;
+    let (mut first, _out, api, token) = start_serve(data.path()).await;
+    let client = control_client(&token);
+    let registered = client
+        .post(format!("{api}api/workers"))
+        .json(&serde_json::json!({ "script_url": origin.origin().join("sw.js").unwrap() }))
+        .send()
+        .await
+        .unwrap();
+    assert!(registered.status().is_success(), "{registered:?}");
+    let started: serde_json::Value = client
+        .post(format!("{api}api/fetches"))
+        .json(&serde_json::json!({
+            "scope": origin.origin(), "id": "large", "requests": ["big.bin"],
+            "download_total": LARGE,
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let unique_id = started["unique_id"].as_str().expect("a fetch").to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let view: serde_json::Value = client
+            .get(format!("{api}api/fetches/{unique_id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if view["downloaded"].as_u64().unwrap_or(0) >= MIB {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no progress: {view}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+
+    let (mut second, _out, _api, _token) = start_serve(data.path()).await;
+    until("the download to resume", Duration::from_secs(30), || {
+        seen.resumed_from("/big.bin").is_some()
+    })
+    .await;
+    let resumed = seen.resumed_from("/big.bin").unwrap();
+    assert!(resumed > 0 && resumed < LARGE, "resumed from {resumed}");
+    signal(&second, "TERM");
+    assert!(wait_exit(&mut second, Duration::from_secs(20))
+        .await
+        .success());
+}

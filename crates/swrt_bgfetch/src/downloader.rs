@@ -87,6 +87,10 @@ fn net_err(e: reqwest::Error, progressed: bool) -> Fail {
     }
 }
 
+/// Bytes of a body after which its first save point is taken, whatever
+/// `Limits::checkpoint_bytes` and `checkpoint_interval` say.
+const FIRST_CHECKPOINT_BYTES: u64 = 256 << 10;
+
 /// A background checkpoint: `Err((error, from_sync))`.
 type SyncJob = tokio::task::JoinHandle<Result<(), (std::io::Error, bool)>>;
 
@@ -815,7 +819,11 @@ impl Downloader {
             changed
         });
         self.inner.notify_progress(&self.ctx);
-        if len - self.ckpt_len >= self.inner.limits.checkpoint_bytes
+        // The first save point comes early, so a crash soon after the start
+        // resumes rather than starting over; later ones follow the limits.
+        let first = self.ckpt_len == 0 && len >= FIRST_CHECKPOINT_BYTES;
+        if first
+            || len - self.ckpt_len >= self.inner.limits.checkpoint_bytes
             || self.ckpt_time.elapsed() >= self.inner.limits.checkpoint_interval
         {
             self.checkpoint().await?;
