@@ -8,7 +8,6 @@ mod common;
 use common::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use swrt_bgfetch::*;
 
 const RECORDS: usize = 600;
 
