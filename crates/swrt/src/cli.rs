@@ -62,7 +62,8 @@ pub struct ServeArgs {
     /// register workers from it by URL.
     #[arg(long, value_name = "DIR")]
     pub serve: Option<PathBuf>,
-    /// The origin for --serve, e.g. http://127.0.0.1:8080 [default: a free port].
+    /// The origin for --serve, e.g. http://127.0.0.1:8080 [default: a free
+    /// port on the first start, the same one on later starts with this data dir].
     #[arg(long, value_name = "URL", requires = "serve")]
     pub serve_origin: Option<String>,
     /// Reject backgroundFetch.fetch() called from a service worker (Chromium's behaviour).

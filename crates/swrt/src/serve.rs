@@ -21,6 +21,9 @@ use crate::cli::ServeArgs;
 use crate::output::format_error;
 use crate::signal;
 
+/// In the data dir: the address `--serve DIR` was last served on.
+const SERVE_ORIGIN_FILE: &str = "serve-origin";
+
 pub async fn serve(args: ServeArgs) -> u8 {
     match run(args).await {
         Ok(code) => code,
@@ -46,7 +49,22 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
     let origin = match &args.serve {
         None => None,
         Some(dir) => {
-            let mut builder = StaticOrigin::builder(dir).shutdown_timeout(Duration::from_secs(1));
+            let fresh = || StaticOrigin::builder(dir).shutdown_timeout(Duration::from_secs(1));
+            let mut builder = fresh();
+            // Without --serve-origin, the port of the last run: the workers
+            // registered from DIR keep their origin (and so their
+            // registrations and data) across restarts.
+            let remembered = args.data_dir.join(SERVE_ORIGIN_FILE);
+            let last = match &args.serve_origin {
+                Some(_) => None,
+                None => std::fs::read_to_string(&remembered)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<SocketAddr>().ok())
+                    .filter(|a| a.ip().is_loopback()),
+            };
+            if let Some(addr) = last {
+                builder = builder.bind(addr);
+            }
             if let Some(text) = &args.serve_origin {
                 let url =
                     Url::parse(text).map_err(|e| format!("bad --serve-origin {text}: {e}"))?;
@@ -62,7 +80,24 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
                     .bind(addr)
                     .host_name(host.trim_matches(|c| c == '[' || c == ']'));
             }
-            Some(builder.start().await.map_err(|e| e.to_string())?)
+            let started = match (builder.start().await, last) {
+                (Ok(origin), _) => origin,
+                (Err(e), Some(addr)) => {
+                    eprintln!(
+                        "swrt serve: cannot serve {} on its previous address {addr} ({e}); \
+                         using a free port, so its workers' origin changes",
+                        dir.display()
+                    );
+                    fresh().start().await.map_err(|e| e.to_string())?
+                }
+                (Err(e), None) => return Err(e.to_string()),
+            };
+            if args.serve_origin.is_none() {
+                if let Err(e) = std::fs::write(&remembered, started.local_addr().to_string()) {
+                    eprintln!("swrt serve: cannot write {}: {e}", remembered.display());
+                }
+            }
+            Some(started)
         }
     };
 

@@ -246,3 +246,46 @@ self.addEventListener("activate", (e) => e.waitUntil((async () => {
         .await
         .success());
 }
+
+/// `swrt serve --serve DIR` serves DIR on the same port after a restart, so
+/// the workers registered from it keep their origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_directory_keeps_its_origin_across_restarts() {
+    let site = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("sw.js"), "// a worker\n").unwrap();
+    let mut origins = Vec::new();
+    for _ in 0..2 {
+        let mut cmd = swrt();
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .arg("--serve")
+            .arg(site.path());
+        let mut serve = piped(cmd);
+        let out = lines(&mut serve);
+        let mut origin = String::new();
+        until(
+            "swrt serve to serve the directory",
+            Duration::from_secs(60),
+            || {
+                if let Some(o) = out
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find_map(|l| l.trim().strip_prefix("serving ")?.rsplit(" as ").next())
+                {
+                    origin = o.to_string();
+                }
+                !origin.is_empty()
+            },
+        )
+        .await;
+        signal(&serve, "TERM");
+        assert!(wait_exit(&mut serve, Duration::from_secs(20))
+            .await
+            .success());
+        origins.push(origin);
+    }
+    assert!(origins[0].starts_with("http://127.0.0.1:"), "{origins:?}");
+    assert_eq!(origins[0], origins[1]);
+}
