@@ -110,7 +110,9 @@ impl Store {
                 return Err(e.into());
             }
         }
-        let mut conn = Connection::open(dir.join("swrt.sqlite3"))?;
+        let db = dir.join("swrt.sqlite3");
+        check_database_present(&db, &dir.join("bodies"))?;
+        let mut conn = Connection::open(&db)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a committed transaction survives power loss, which the
         // "synced body before complete row" protocol relies on.
@@ -274,9 +276,63 @@ pub(crate) fn add_usage(tx: &rusqlite::Transaction<'_>, origin: &str, delta: i64
     Ok(())
 }
 
+/// SQLite makes a new, empty database of a missing or empty file, which
+/// would silently forget every fetch whose bodies are still on disk. When
+/// bodies are there, a missing or empty database was deleted or truncated:
+/// refuse to start rather than lose track of them.
+fn check_database_present(db: &Path, bodies: &Path) -> Result<()> {
+    let empty_db = std::fs::metadata(db).map_or(true, |m| m.len() == 0);
+    if !empty_db {
+        return Ok(());
+    }
+    let has_bodies = std::fs::read_dir(bodies)?.next().is_some();
+    if has_bodies {
+        return Err(StoreError::DatabaseLost(format!(
+            "{} is missing or empty, but {} holds downloaded bodies: the database was \
+             deleted or truncated. Restore it, or move the data dir away to start over",
+            db.display(),
+            bodies.display()
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deleted_or_truncated_database_with_bodies_left_is_refused() {
+        for truncate in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let s = Store::open(dir.path()).unwrap();
+            std::fs::create_dir_all(s.bodies_dir().join("a-fetch")).unwrap();
+            std::fs::write(s.bodies_dir().join("a-fetch/0.body"), b"bytes").unwrap();
+            s.close().unwrap();
+            drop(s);
+            let db = dir.path().join("swrt.sqlite3");
+            if truncate {
+                std::fs::File::create(&db).unwrap();
+            } else {
+                std::fs::remove_file(&db).unwrap();
+            }
+            let _ = std::fs::remove_file(dir.path().join("swrt.sqlite3-wal"));
+            let err = Store::open(dir.path()).err().expect("refused");
+            assert!(
+                matches!(&err, StoreError::DatabaseLost(m) if m.contains("deleted or truncated")),
+                "{err}"
+            );
+            // The bodies are still there for whoever restores the database.
+            assert!(dir.path().join("bodies/a-fetch/0.body").exists());
+        }
+    }
+
+    #[test]
+    fn a_new_data_dir_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::open(dir.path()).unwrap().close().unwrap();
+        Store::open(dir.path()).unwrap();
+    }
 
     #[test]
     fn migrates_from_empty_and_reopens() {
