@@ -317,7 +317,9 @@ mod tests {
                 std::fs::remove_file(&db).unwrap();
             }
             let _ = std::fs::remove_file(dir.path().join("swrt.sqlite3-wal"));
-            let err = Store::open(dir.path()).err().expect("refused");
+            let Err(err) = Store::open(dir.path()) else {
+                panic!("a store without its database opened");
+            };
             assert!(
                 matches!(&err, StoreError::DatabaseLost(m) if m.contains("deleted or truncated")),
                 "{err}"
