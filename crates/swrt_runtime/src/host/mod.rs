@@ -202,7 +202,6 @@ impl ServiceWorkerHostBuilder {
             for row in stored.into_iter().filter(|r| r.state == "activated") {
                 host.inner.restore_registration(&row);
             }
-            host.inner.registrations_restored.send_replace(true);
             let progress = context.service.subscribe();
             // --- background fetch UI (issue 6, see ui.rs) ---
             if let Some(ui) = background_fetch_ui {
@@ -210,6 +209,9 @@ impl ServiceWorkerHostBuilder {
             }
             // --- end background fetch UI ---
             let _ = host.inner.background_fetch.set(context);
+            // Only now can a worker started for an event use the store
+            // (Cache API, records): release the events waiting for this.
+            host.inner.registrations_restored.send_replace(true);
             tokio::spawn(forward_progress(Arc::downgrade(&host.inner), progress));
         }
         Ok(host)
@@ -278,10 +280,11 @@ pub(crate) struct HostInner {
     /// are not cleared yet: a page they control keeps its controller, and
     /// their workers finish the events they have (Try Clear Registration).
     uninstalling: Mutex<Vec<Arc<Registration>>>,
-    /// True once the stored registrations are back after start. The engine
-    /// re-offers interrupted events as soon as it starts, before that: their
-    /// dispatch waits for this, so a restored registration is never taken
-    /// for a missing one.
+    /// True once the stored registrations are back after start and the
+    /// store is reachable from workers. The engine re-offers interrupted
+    /// events as soon as it starts, before that: their dispatch waits for
+    /// this, so a restored registration is never taken for a missing one and
+    /// its worker starts with its storage.
     pub(crate) registrations_restored: tokio::sync::watch::Sender<bool>,
     /// One BroadcastChannel bus per origin: same-origin pages and workers
     /// hear each other, other origins don't.
