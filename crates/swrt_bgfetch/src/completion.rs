@@ -78,8 +78,15 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
                     tracing::warn!(fetch = %uid, error = %m, ?delay, "worker unavailable; re-offering event");
                     tokio::time::sleep(delay).await;
                 }
-                Err(e) => {
-                    tracing::warn!(fetch = %uid, error = %e, "giving up on event delivery");
+                Err(DispatchError::WorkerUnavailable(m)) => {
+                    // Never lose the records for a failure that may pass:
+                    // the fetch stays `dispatched`, and the next start
+                    // offers the event again.
+                    tracing::warn!(fetch = %uid, error = %m, "worker unavailable after every retry; records kept, the event is offered again at the next start");
+                    return;
+                }
+                Err(DispatchError::Fatal(m)) => {
+                    tracing::warn!(fetch = %uid, error = %m, "event cannot be delivered; releasing the records");
                     break;
                 }
             }

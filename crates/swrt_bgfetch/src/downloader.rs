@@ -88,6 +88,10 @@ fn net_err(e: reqwest::Error, progressed: bool) -> Fail {
     }
 }
 
+/// Bytes of a body after which its first save point is taken, whatever
+/// `Limits::checkpoint_bytes` and `checkpoint_interval` say.
+const FIRST_CHECKPOINT_BYTES: u64 = 256 << 10;
+
 /// A background checkpoint: `Err((error, from_sync))`.
 type SyncJob = tokio::task::JoinHandle<Result<(), (std::io::Error, bool)>>;
 
@@ -516,7 +520,7 @@ impl Downloader {
             if with_body {
                 req = self.upload_body(req).await?;
             }
-            let resp = req.send().await.map_err(|e| net_err(e, false))?;
+            let resp = self.send(req).await?;
             let status = resp.status().as_u16();
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
                 if let Some(loc) = resp.headers().get(header::LOCATION) {
@@ -577,13 +581,13 @@ impl Downloader {
             );
         }
         let resp = self
-            .inner
-            .client
-            .request(reqwest::Method::OPTIONS, url.clone())
-            .headers(hm)
-            .send()
-            .await
-            .map_err(|e| net_err(e, false))?;
+            .send(
+                self.inner
+                    .client
+                    .request(reqwest::Method::OPTIONS, url.clone())
+                    .headers(hm),
+            )
+            .await?;
         cors::preflight_check(
             resp.status().as_u16(),
             resp.headers(),
@@ -602,6 +606,20 @@ impl Downloader {
             Instant::now(),
         );
         Ok(())
+    }
+
+    /// Sends `req` and waits for the response headers, at most
+    /// `Limits::header_timeout` (on top of the connect timeout): a server
+    /// that accepts and never answers is a network failure, not a hang.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, Fail> {
+        let limit = self.inner.limits.header_timeout + self.inner.limits.connect_timeout;
+        match tokio::time::timeout(limit, req.send()).await {
+            Ok(sent) => sent.map_err(|e| net_err(e, false)),
+            Err(_) => Err(Fail::Network(
+                format!("no response headers within {limit:?}"),
+                false,
+            )),
+        }
     }
 
     /// Stream the request body from its file, counting `uploaded` as hyper
@@ -892,7 +910,11 @@ impl Downloader {
             changed
         });
         self.inner.notify_progress(&self.ctx);
-        if len - self.ckpt_len >= self.inner.limits.checkpoint_bytes
+        // The first save point comes early, so a crash soon after the start
+        // resumes rather than starting over; later ones follow the limits.
+        let first = self.ckpt_len == 0 && len >= FIRST_CHECKPOINT_BYTES;
+        if first
+            || len - self.ckpt_len >= self.inner.limits.checkpoint_bytes
             || self.ckpt_time.elapsed() >= self.inner.limits.checkpoint_interval
         {
             self.checkpoint().await?;

@@ -898,3 +898,44 @@ async fn integrity_is_verified_over_the_whole_body() {
     assert_eq!(recs[2].0.outcome, RecordOutcome::FetchError);
     assert_eq!(recs[0].0.request.integrity, sri("sha256", &pattern(999)));
 }
+
+/// A server that accepts and reads the request but never sends headers: each
+/// attempt ends at the header timeout, and after the retries the record
+/// fails (`fetch-error`) instead of holding the fetch forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_that_never_sends_headers_fails_the_fetch() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut buf).await;
+            held.push(socket); // open, silent
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        // The header wait starts after the connect timeout's share.
+        connect_timeout: Duration::from_millis(300),
+        header_timeout: Duration::from_millis(300),
+        max_retries: 2,
+        ..test_limits()
+    };
+    let (svc, rec) = start_engine(dir.path(), limits).await;
+    let (kind, reg, recs) = run_to_end(
+        &svc,
+        &rec,
+        request(&base, "silent", &[format!("{base}/never")]),
+    )
+    .await;
+    assert_eq!(kind, EventKind::Fail);
+    assert_eq!(reg.failure_reason, FailureReason::FetchError);
+    let error = recs[0].0.error.as_deref().unwrap_or("");
+    assert!(error.contains("no response headers"), "{error}");
+    // The first attempt and each retry reached the server.
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+}

@@ -158,6 +158,7 @@ impl ServiceWorkerHostBuilder {
         let allow_worker_fetch = self.allow_worker_fetch;
         let host = self.build();
         if let Some(dir) = data_dir {
+            host.inner.registrations_restored.send_replace(false);
             let dispatcher = Arc::new(crate::background_fetch::RuntimeDispatcher {
                 host: Arc::downgrade(&host.inner),
             });
@@ -208,6 +209,9 @@ impl ServiceWorkerHostBuilder {
             }
             // --- end background fetch UI ---
             let _ = host.inner.background_fetch.set(context);
+            // Only now can a worker started for an event use the store
+            // (Cache API, records): release the events waiting for this.
+            host.inner.registrations_restored.send_replace(true);
             tokio::spawn(forward_progress(Arc::downgrade(&host.inner), progress));
         }
         Ok(host)
@@ -237,6 +241,8 @@ impl ServiceWorkerHostBuilder {
             broadcast: Mutex::new(std::collections::HashMap::new()),
             fetch_events: Mutex::new(std::collections::HashMap::new()),
             uninstalling: Mutex::new(Vec::new()),
+            // A host without a data dir has nothing to restore.
+            registrations_restored: tokio::sync::watch::Sender::new(true),
         });
         handle.spawn(serve_requests(Arc::downgrade(&inner), requests_rx));
         ServiceWorkerHost { inner }
@@ -274,6 +280,12 @@ pub(crate) struct HostInner {
     /// are not cleared yet: a page they control keeps its controller, and
     /// their workers finish the events they have (Try Clear Registration).
     uninstalling: Mutex<Vec<Arc<Registration>>>,
+    /// True once the stored registrations are back after start and the
+    /// store is reachable from workers. The engine re-offers interrupted
+    /// events as soon as it starts, before that: their dispatch waits for
+    /// this, so a restored registration is never taken for a missing one and
+    /// its worker starts with its storage.
+    pub(crate) registrations_restored: tokio::sync::watch::Sender<bool>,
     /// One BroadcastChannel bus per origin: same-origin pages and workers
     /// hear each other, other origins don't.
     broadcast: Mutex<std::collections::HashMap<String, deno_web::InMemoryBroadcastChannel>>,
