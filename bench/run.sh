@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Worker startup and idle memory benchmark (issue 2, BENCHMARKS.md).
+# Worker startup and idle memory benchmark (see BENCHMARKS.md).
 #
 #   bash bench/run.sh [--runs N] [--mem-runs N] [--workers N]
 #

@@ -31,6 +31,18 @@ const body = core.loadExtScript("ext:deno_fetch/22_body.js");
 const request = core.loadExtScript("ext:deno_fetch/23_request.js");
 const response = core.loadExtScript("ext:deno_fetch/23_response.js");
 
+// Fetch's Request.destination, which deno_fetch's Request lacks: "" for
+// requests script makes; the host sets it on the requests it dispatches
+// (a navigation's "document" or "iframe").
+ObjectDefineProperty(request.Request.prototype, "destination", {
+  get() {
+    webidl.assertBranded(this, request.Request.prototype);
+    return request.toInnerRequest(this).destination ?? "";
+  },
+  enumerable: true,
+  configurable: true,
+});
+
 function nonEnumerable(value) {
   return { value, writable: true, enumerable: false, configurable: true };
 }
@@ -115,7 +127,11 @@ const DOM_EXCEPTION_NAMES = [
 function registerDomExceptionBuilders() {
   for (const name of DOM_EXCEPTION_NAMES) {
     try {
-      core.registerErrorBuilder(`DOMException${name}`, (message) => new domException.DOMException(message, name));
+      // QuotaExceededError is an interface of its own (WebIDL), not only a name.
+      const build = name === "QuotaExceededError"
+        ? (message) => new domException.QuotaExceededError(message)
+        : (message) => new domException.DOMException(message, name);
+      core.registerErrorBuilder(`DOMException${name}`, build);
     } catch {
       // Already registered by another extension.
     }

@@ -47,9 +47,11 @@ class Crypto {
     }
     const length = TypedArrayPrototypeGetByteLength(typedArray);
     if (length > 65536) {
-      throw new DOMException(
+      // WebCrypto getRandomValues step 2: a QuotaExceededError whose quota
+      // is 65536 and whose requested is the view's byte length.
+      throw new domException.QuotaExceededError(
         `${prefix}: The ArrayBufferView's byte length (${length}) exceeds the number of bytes of entropy available via this API (65536).`,
-        "QuotaExceededError",
+        { quota: 65536, requested: length },
       );
     }
     const bytes = new Uint8Array(

@@ -28,21 +28,29 @@ function describeError(error) {
 // tells deno_web the event was handled.
 const EventTargetDispatch = eventModule.EventTarget.prototype.dispatchEvent;
 const ErrorEventPrototype = eventModule.ErrorEvent.prototype;
+// An error listener that throws is reported without another error event
+// (which would run the same listener again).
+let dispatchingError = false;
 function globalDispatchEvent(event) {
   const target = this ?? globalThis;
-  const notCanceled = FunctionPrototypeCall(EventTargetDispatch, target, event);
-  if (
-    target === globalThis && event.type === "error" &&
-    ObjectPrototypeIsPrototypeOf(ErrorEventPrototype, event) && !event.isTrusted
-  ) {
-    if (notCanceled) {
-      const { message, stack } = describeError(event.error ?? event.message);
-      const location = event.filename ? `${event.filename}:${event.lineno}:${event.colno}` : null;
-      op_swrt_report_uncaught(`Uncaught ${message}`, stack, location);
+  const reportable = target === globalThis && event.type === "error" &&
+    ObjectPrototypeIsPrototypeOf(ErrorEventPrototype, event) && !event.isTrusted;
+  if (!reportable) return FunctionPrototypeCall(EventTargetDispatch, target, event);
+  let notCanceled = true;
+  if (!dispatchingError) {
+    dispatchingError = true;
+    try {
+      notCanceled = FunctionPrototypeCall(EventTargetDispatch, target, event);
+    } finally {
+      dispatchingError = false;
     }
-    return false;
   }
-  return notCanceled;
+  if (notCanceled) {
+    const { message, stack } = describeError(event.error ?? event.message);
+    const location = event.filename ? `${event.filename}:${event.lineno}:${event.colno}` : null;
+    op_swrt_report_uncaught(`Uncaught ${message}`, stack, location);
+  }
+  return false;
 }
 
 // Unhandled rejections fire `unhandledrejection`; what stays unhandled is reported.
@@ -59,10 +67,35 @@ function onUnhandledRejection(promise, reason) {
   return true;
 }
 
+/** Where an exception was thrown: the first `url:line:column` of its stack. */
+function errorLocation(error, fallbackUrl = "") {
+  const stack = typeof error?.stack === "string" ? error.stack : "";
+  const m = /\(?((?:https?|file|about|blob):[^\s()]*?):(\d+):(\d+)\)?/.exec(stack);
+  if (m) return { filename: m[1], lineno: Number(m[2]), colno: Number(m[3]) };
+  return { filename: fallbackUrl, lineno: 0, colno: 0 };
+}
+
+// HTML "report an exception" for exceptions the engine catches (timers,
+// callbacks): an ErrorEvent at the global, reported to the host unless
+// canceled. deno_web's own reportException treats an error listener that
+// throws as fatal to the realm; a browser reports it and goes on.
+function reportException(error) {
+  const { message } = describeError(error);
+  const { filename, lineno, colno } = errorLocation(error);
+  globalThis.dispatchEvent(new eventModule.ErrorEvent("error", {
+    cancelable: true,
+    message: `Uncaught ${message}`,
+    filename,
+    lineno,
+    colno,
+    error,
+  }));
+}
+
 /** Installs error reporting on a global whose prototype chain includes `proto`. */
 function installErrorReporting(proto) {
   ObjectDefineProperty(proto, "dispatchEvent", nonEnumerable(globalDispatchEvent));
-  core.setReportExceptionCallback(eventModule.reportException);
+  core.setReportExceptionCallback(reportException);
   core.setUnhandledPromiseRejectionHandler(onUnhandledRejection);
 }
 
@@ -94,5 +127,5 @@ async function runCommandLoop(handlers) {
   }
 }
 
-return { acknowledge, describeError, hideInternals, installErrorReporting, runCommandLoop };
+return { acknowledge, describeError, errorLocation, hideInternals, installErrorReporting, reportException, runCommandLoop };
 })();

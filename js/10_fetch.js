@@ -4,10 +4,12 @@
 const { core, primordials } = __bootstrap;
 const { abortSignal, body: bodyModule, domException, request: requestModule, response: responseModule, streams, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
-const { op_swrt_fetch, op_swrt_fetch_cancel_handle, op_swrt_csp_allows } = core.ops;
+const { op_swrt_fetch, op_swrt_fetch_cancel_handle, op_swrt_csp_allows, op_swrt_integrity_matches } = core.ops;
 
 // A controlled page asks its service worker first (Handle Fetch); set by the
-// page realm. Resolves with a Response, or null for the network.
+// page realm. Called with the request, its body and the client (null for the
+// realm's page, else a frame's); resolves with a Response, or null for the
+// network.
 let controllerFetch = null;
 function setControllerFetch(hook) {
   controllerFetch = hook;
@@ -69,9 +71,33 @@ function abortError(signal) {
 }
 
 function fetch(input, init = undefined) {
+  webidl.requiredArguments(arguments.length, 1, "Failed to execute 'fetch'");
+  return fetchRequest(input, init, "connect-src", null);
+}
+
+/** The fetch() of a frame's window: its requests are the frame client's. */
+function createFetch(client) {
+  return function fetch(input, init = undefined) {
+    webidl.requiredArguments(arguments.length, 1, "Failed to execute 'fetch'");
+    // A URL is parsed against the frame document's base URL.
+    if (!(input instanceof Request)) input = new URL(String(input), client.document.baseURI).href;
+    return fetchRequest(input, init, "connect-src", client);
+  };
+}
+
+/**
+ * Fetches a document's subresource (a script, say): the same path as
+ * fetch(), through the controlling service worker, but governed by the CSP
+ * directive of its destination rather than connect-src.
+ */
+function fetchSubresource(url, _destination, client = null) {
+  // Subresource URLs arrive parsed (absolute).
+  return fetchRequest(url, undefined, null, client);
+}
+
+function fetchRequest(input, init, cspDirective, client) {
   return new Promise((resolve, reject) => {
     const prefix = "Failed to execute 'fetch'";
-    webidl.requiredArguments(arguments.length, 1, prefix);
     const requestObject = new Request(input, init);
     const inner = toInnerRequest(requestObject);
     const signal = requestObject.signal;
@@ -79,7 +105,7 @@ function fetch(input, init = undefined) {
       reject(abortError(signal));
       return;
     }
-    const sources = connectSrc();
+    const sources = cspDirective === "connect-src" ? connectSrc(client) : null;
     if (sources !== null && !op_swrt_csp_allows(sources, inner.currentUrl())) {
       reject(new TypeError(`${prefix}: Refused to connect to '${inner.currentUrl()}' because it violates the page's Content Security Policy directive connect-src.`));
       return;
@@ -106,7 +132,7 @@ function fetch(input, init = undefined) {
           mode: requestObject.mode,
           credentials: requestObject.credentials,
           redirect: inner.redirectMode ?? "follow",
-        }, bytes);
+        }, bytes, client);
         if (answer !== null) {
           const [meta, body] = answer;
           if (settled) return;
@@ -114,6 +140,13 @@ function fetch(input, init = undefined) {
           core.tryClose(cancelRid);
           if (meta.error) {
             reject(new TypeError(`${prefix}: the service worker's respondWith() failed: ${meta.error}`));
+          } else if (
+            requestObject.integrity !== "" &&
+            !op_swrt_integrity_matches(requestObject.integrity, body ?? new Uint8Array(0))
+          ) {
+            // Fetch "main fetch" step 22: a body that does not match the
+            // request's integrity metadata is a network error.
+            reject(new TypeError(`${prefix}: The response body does not match the request's integrity metadata.`));
           } else {
             resolve(responseFromParts(meta, body));
           }
@@ -128,6 +161,7 @@ function fetch(input, init = undefined) {
           hasBody: bytes !== null,
           redirect: inner.redirectMode ?? "follow",
           cancelRid,
+          integrity: requestObject.integrity,
         },
         bytes ?? new Uint8Array(0),
       );
@@ -163,7 +197,9 @@ function fetch(input, init = undefined) {
 }
 
 return {
+  createFetch,
   fetch,
+  fetchSubresource,
   responseFromParts,
   setConnectSrcProvider,
   setControllerFetch,

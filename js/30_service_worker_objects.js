@@ -1,6 +1,8 @@
 // ServiceWorker and ServiceWorkerRegistration (Service Workers section 3.1, 3.2),
 // shared by worker and page realms. The host pushes registration snapshots;
-// objects are kept per version id and per scope so identity holds.
+// objects are kept per version id and per registration so identity holds,
+// once per environment: a worker or page has one, and each frame of a page
+// has its own (its objects post messages as the frame's client).
 (function () {
 const { core, primordials } = __bootstrap;
 const { event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
@@ -14,16 +16,15 @@ const _id = Symbol("version id");
 const _scriptURL = Symbol("script url");
 const _state = Symbol("state");
 const _reg = Symbol("registration data");
-
-// Set by the realm's main script: how ServiceWorker.postMessage reaches the host.
-let postMessageToWorker = null;
+const _env = Symbol("environment");
 
 class ServiceWorker extends EventTarget {
-  constructor(key = undefined, id, scriptURL, state) {
+  constructor(key = undefined, id, scriptURL, state, env) {
     if (key !== illegal) throw new TypeError("Illegal constructor");
     super();
     setEventTargetData(this);
     this[webidl.brand] = webidl.brand;
+    this[_env] = env;
     this[_id] = id;
     this[_scriptURL] = scriptURL;
     this[_state] = state;
@@ -43,7 +44,7 @@ class ServiceWorker extends EventTarget {
     const data = messagePort.serializeJsMessageData(message, transferList);
     // Service Workers postMessage step: if state is "redundant", return.
     if (this[_state] === "redundant") return;
-    postMessageToWorker(this[_id], data);
+    this[_env].postMessage(this[_id], data);
   }
   get [SymbolToStringTag]() {
     return "ServiceWorker";
@@ -53,24 +54,14 @@ const ServiceWorkerPrototype = ServiceWorker.prototype;
 defineEventHandler(ServiceWorker.prototype, "statechange");
 defineEventHandler(ServiceWorker.prototype, "error");
 
-const workers = new SafeMap();
-
-function workerObject(view) {
-  if (view === null || view === undefined) return null;
-  let worker = MapPrototypeGet(workers, view.id);
-  if (worker === undefined) {
-    worker = new ServiceWorker(illegal, view.id, view.scriptUrl, view.state);
-    MapPrototypeSet(workers, view.id, worker);
-  }
-  return worker;
-}
 
 class ServiceWorkerRegistration extends EventTarget {
-  constructor(key = undefined, data) {
+  constructor(key = undefined, data, env) {
     if (key !== illegal) throw new TypeError("Illegal constructor");
     super();
     setEventTargetData(this);
     this[webidl.brand] = webidl.brand;
+    this[_env] = env;
     this[_reg] = data;
   }
   get scope() {
@@ -79,15 +70,15 @@ class ServiceWorkerRegistration extends EventTarget {
   }
   get installing() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
-    return workerObject(this[_reg].installing);
+    return this[_env].workerObject(this[_reg].installing);
   }
   get waiting() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
-    return workerObject(this[_reg].waiting);
+    return this[_env].workerObject(this[_reg].waiting);
   }
   get active() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
-    return workerObject(this[_reg].active);
+    return this[_env].workerObject(this[_reg].active);
   }
   get updateViaCache() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
@@ -96,7 +87,7 @@ class ServiceWorkerRegistration extends EventTarget {
   async update() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
     const view = await op_swrt_sw_update(this[_reg].scope);
-    updateRegistration(view);
+    this[_env].updateRegistration(view);
     return this;
   }
   async unregister() {
@@ -110,63 +101,88 @@ class ServiceWorkerRegistration extends EventTarget {
 const ServiceWorkerRegistrationPrototype = ServiceWorkerRegistration.prototype;
 defineEventHandler(ServiceWorkerRegistration.prototype, "updatefound");
 
-// By registration id: a scope registered again after unregister() is a new
-// registration with a new object; the old object keeps the old registration.
-const registrations = new SafeMap();
+/**
+ * The ServiceWorker and ServiceWorkerRegistration objects of one
+ * environment (a worker, a page, or one of its frames). `postMessage(id,
+ * data)` is how its ServiceWorker objects reach the host.
+ */
+function createEnvironment(postMessage) {
+  const env = { postMessage };
+  const workers = new SafeMap();
+  // By registration id: a scope registered again after unregister() is a new
+  // registration with a new object; the old object keeps the old registration.
+  const registrations = new SafeMap();
 
-/** The registration object for `view.id` (one per registration per realm). */
-function registrationObject(view) {
-  let registration = MapPrototypeGet(registrations, view.id);
-  if (registration === undefined) {
-    registration = new ServiceWorkerRegistration(illegal, view);
-    MapPrototypeSet(registrations, view.id, registration);
-    for (const key of ["installing", "waiting", "active"]) workerObject(view[key]);
-  } else {
-    updateRegistration(view);
-  }
-  return registration;
-}
-
-/** Applies a new snapshot: fires `updatefound` and `statechange` where things moved. */
-function updateRegistration(data) {
-  const registration = MapPrototypeGet(registrations, data.id);
-  // A job's reply can arrive after later state pushes: keep the newer state.
-  if (registration && data.generation < registration[_reg].generation) return;
-  const before = registration ? registration[_reg] : { installing: null, waiting: null, active: null };
-  if (registration) registration[_reg] = data;
-  const seen = new SafeMap();
-  for (const key of ["installing", "waiting", "active"]) {
-    const view = data[key];
-    if (view) MapPrototypeSet(seen, view.id, view);
-  }
-  for (const key of ["installing", "waiting", "active"]) {
-    const old = before[key];
-    if (old && MapPrototypeGet(seen, old.id) === undefined) {
-      MapPrototypeSet(seen, old.id, { ...old, state: "redundant" });
+  env.workerObject = (view) => {
+    if (view === null || view === undefined) return null;
+    let worker = MapPrototypeGet(workers, view.id);
+    if (worker === undefined) {
+      worker = new ServiceWorker(illegal, view.id, view.scriptUrl, view.state, env);
+      MapPrototypeSet(workers, view.id, worker);
     }
-  }
-  if (registration && data.installing && data.installing.id !== before.installing?.id) {
-    registration.dispatchEvent(new Event("updatefound"));
-  }
-  for (const view of seen.values()) {
-    const worker = MapPrototypeGet(workers, view.id);
-    if (worker !== undefined && worker[_state] !== view.state) {
-      worker[_state] = view.state;
-      worker.dispatchEvent(new Event("statechange"));
+    return worker;
+  };
+
+  /** The registration object for `view.id` (one per registration per environment). */
+  env.registrationObject = (view) => {
+    let registration = MapPrototypeGet(registrations, view.id);
+    if (registration === undefined) {
+      registration = new ServiceWorkerRegistration(illegal, view, env);
+      MapPrototypeSet(registrations, view.id, registration);
+      for (const key of ["installing", "waiting", "active"]) env.workerObject(view[key]);
+    } else {
+      env.updateRegistration(view);
     }
-  }
+    return registration;
+  };
+
+  /** Applies a new snapshot: fires `updatefound` and `statechange` where things moved. */
+  env.updateRegistration = (data) => {
+    const registration = MapPrototypeGet(registrations, data.id);
+    // A job's reply can arrive after later state pushes: keep the newer state.
+    if (registration && data.generation < registration[_reg].generation) return;
+    const before = registration ? registration[_reg] : { installing: null, waiting: null, active: null };
+    if (registration) registration[_reg] = data;
+    const seen = new SafeMap();
+    for (const key of ["installing", "waiting", "active"]) {
+      const view = data[key];
+      if (view) MapPrototypeSet(seen, view.id, view);
+    }
+    for (const key of ["installing", "waiting", "active"]) {
+      const old = before[key];
+      if (old && MapPrototypeGet(seen, old.id) === undefined) {
+        MapPrototypeSet(seen, old.id, { ...old, state: "redundant" });
+      }
+    }
+    if (registration && data.installing && data.installing.id !== before.installing?.id) {
+      registration.dispatchEvent(new Event("updatefound"));
+    }
+    for (const view of seen.values()) {
+      const worker = MapPrototypeGet(workers, view.id);
+      if (worker !== undefined && worker[_state] !== view.state) {
+        worker[_state] = view.state;
+        worker.dispatchEvent(new Event("statechange"));
+      }
+    }
+  };
+
+  env.existingRegistration = (view) => MapPrototypeGet(registrations, view.id);
+  return env;
 }
 
-function existingRegistration(view) {
-  return MapPrototypeGet(registrations, view.id);
-}
+// The realm's own environment; its postMessage is set by the realm's main script.
+const realmEnvironment = createEnvironment(null);
+const workerObject = (view) => realmEnvironment.workerObject(view);
+const registrationObject = (view) => realmEnvironment.registrationObject(view);
+const updateRegistration = (view) => realmEnvironment.updateRegistration(view);
+const existingRegistration = (view) => realmEnvironment.existingRegistration(view);
 
 async function skipWaiting() {
   await op_swrt_skip_waiting();
 }
 
 function setPostMessageHook(postMessage) {
-  postMessageToWorker = postMessage;
+  realmEnvironment.postMessage = postMessage;
 }
 
 function serviceWorkerObjectDescriptors() {
@@ -180,7 +196,9 @@ function serviceWorkerObjectDescriptors() {
 return {
   ServiceWorker,
   ServiceWorkerRegistration,
+  createEnvironment,
   existingRegistration,
+  realmEnvironment,
   registrationObject,
   serviceWorkerObjectDescriptors,
   setPostMessageHook,

@@ -23,7 +23,7 @@ class Client {
   }
   get frameType() {
     webidl.assertBranded(this, ClientPrototype);
-    return "top-level";
+    return this[_data].frameType ?? "top-level";
   }
   get id() {
     webidl.assertBranded(this, ClientPrototype);

@@ -141,6 +141,7 @@ function createFetchEvent(data) {
   if (body !== null && data.method !== "GET" && data.method !== "HEAD") init.body = body;
   const request = new Request(data.url, init);
   if (data.mode === "navigate") toInnerRequest(request).mode = "navigate";
+  if (data.destination) toInnerRequest(request).destination = data.destination;
   const event = new FetchEvent("fetch", {
     request,
     clientId: data.clientId ?? "",

@@ -1,9 +1,10 @@
 // ServiceWorkerContainer (navigator.serviceWorker) of a page realm
-// (Service Workers section 3.4), over ops that ask the host.
+// (Service Workers section 3.4), over ops that ask the host. A page has one
+// container and each of its frames another, keyed by client id.
 (function () {
 const { core, primordials } = __bootstrap;
 const { domException, event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
-const { existingRegistration, registrationObject, setPostMessageHook, workerObject } = core.loadExtScript(
+const { createEnvironment, realmEnvironment, setPostMessageHook } = core.loadExtScript(
   "ext:swrt/30_service_worker_objects.js",
 );
 const { op_swrt_sw_register, op_swrt_sw_register_seen, op_swrt_sw_registrations, op_swrt_sw_post_message, op_swrt_take_message } = core.ops;
@@ -19,8 +20,7 @@ const _resolveReady = Symbol("resolve ready");
 const _messagesEnabled = Symbol("client message queue enabled");
 const _queue = Symbol("queued messages");
 const _onmessage = Symbol("onmessage");
-
-let pageUrl = "";
+const _client = Symbol("client");
 
 webidl.converters.WorkerType = webidl.createEnumConverter("WorkerType", ["classic", "module"]);
 webidl.converters.ServiceWorkerUpdateViaCache = webidl.createEnumConverter("ServiceWorkerUpdateViaCache", [
@@ -41,11 +41,13 @@ function scopeMatches(scope, url) {
 }
 
 class ServiceWorkerContainer extends EventTarget {
-  constructor(key = undefined, controllerView) {
+  constructor(key = undefined, controllerView, client) {
     if (key !== illegal) throw new TypeError("Illegal constructor");
     super();
     setEventTargetData(this);
     this[webidl.brand] = webidl.brand;
+    // { id, url, env }: the client this container belongs to.
+    this[_client] = client;
     this[_controller] = controllerView;
     this[_messagesEnabled] = false;
     this[_queue] = [];
@@ -57,7 +59,7 @@ class ServiceWorkerContainer extends EventTarget {
 
   get controller() {
     webidl.assertBranded(this, ServiceWorkerContainerPrototype);
-    return workerObject(this[_controller]);
+    return this[_client].env.workerObject(this[_controller]);
   }
 
   get ready() {
@@ -72,8 +74,8 @@ class ServiceWorkerContainer extends EventTarget {
     scriptURL = webidl.converters.USVString(scriptURL, prefix, "Argument 1");
     options = webidl.converters.RegistrationOptions(options, prefix, "Argument 2");
     const scope = options.scope === undefined ? null : options.scope;
-    const { registration: view, ackId } = await op_swrt_sw_register(scriptURL, scope, options.type);
-    const registration = registrationObject(view);
+    const { registration: view, ackId } = await op_swrt_sw_register(scriptURL, scope, options.type, this[_client].id);
+    const registration = this[_client].env.registrationObject(view);
     this.#checkReady(view);
     // State changes are tasks queued after the job promise resolved: tell the
     // host once the caller's continuation has had its turn.
@@ -83,19 +85,19 @@ class ServiceWorkerContainer extends EventTarget {
 
   async getRegistration(clientURL = "") {
     webidl.assertBranded(this, ServiceWorkerContainerPrototype);
-    const url = new URL(clientURL, pageUrl).href;
-    const all = await op_swrt_sw_registrations();
+    const url = new URL(clientURL, this[_client].url).href;
+    const all = await op_swrt_sw_registrations(this[_client].id);
     let best = null;
     for (const view of all) {
       if (scopeMatches(view.scope, url) && (best === null || view.scope.length > best.scope.length)) best = view;
     }
-    return best === null ? undefined : registrationObject(best);
+    return best === null ? undefined : this[_client].env.registrationObject(best);
   }
 
   async getRegistrations() {
     webidl.assertBranded(this, ServiceWorkerContainerPrototype);
-    const all = await op_swrt_sw_registrations();
-    return ArrayPrototypeMap(all, registrationObject);
+    const all = await op_swrt_sw_registrations(this[_client].id);
+    return ArrayPrototypeMap(all, (view) => this[_client].env.registrationObject(view));
   }
 
   startMessages() {
@@ -126,8 +128,8 @@ class ServiceWorkerContainer extends EventTarget {
   }
 
   #checkReady(view) {
-    if (view.active && scopeMatches(view.scope, pageUrl)) {
-      this[_resolveReady](registrationObject(view));
+    if (view.active && scopeMatches(view.scope, this[_client].url)) {
+      this[_resolveReady](this[_client].env.registrationObject(view));
     }
   }
 
@@ -139,44 +141,72 @@ const ServiceWorkerContainerPrototype = ServiceWorkerContainer.prototype;
 defineEventHandler(ServiceWorkerContainer.prototype, "controllerchange");
 defineEventHandler(ServiceWorkerContainer.prototype, "messageerror");
 
-let container = null;
+// The containers of the realm's page and frames, by client id.
+const containers = new Map();
 
 /** HTML "the end": a window's client message queue starts with the document. */
-function enableClientMessages() {
+function enableClientMessages(container) {
   container.startMessages();
 }
 
-function createContainer(url, controllerView) {
-  pageUrl = url;
-  container = new ServiceWorkerContainer(illegal, controllerView);
-  setPostMessageHook(op_swrt_sw_post_message);
+/**
+ * The container of client `clientId` at `url`. The page's own container
+ * uses the realm's environment; a frame's gets one of its own, whose
+ * ServiceWorker objects post as the frame.
+ */
+function createContainer(url, controllerView, clientId = null) {
+  let env = realmEnvironment;
+  if (clientId === null) {
+    setPostMessageHook((id, data) => op_swrt_sw_post_message(id, data, null));
+  } else {
+    env = createEnvironment((id, data) => op_swrt_sw_post_message(id, data, clientId));
+  }
+  const container = new ServiceWorkerContainer(illegal, controllerView, { id: clientId, url, env });
+  containers.set(clientId, container);
   return container;
 }
 
-/** A registration snapshot arrived from the host. */
+/** A frame's client ended. */
+function removeContainer(clientId) {
+  containers.delete(clientId);
+}
+
+function containerFor(clientId, pageClientId) {
+  return containers.get(clientId === pageClientId ? null : clientId) ?? null;
+}
+
+/** A registration snapshot arrived from the host: every container sees it. */
 function onRegistration(view) {
-  if (existingRegistration(view)) registrationObject(view);
-  if (view.active && scopeMatches(view.scope, pageUrl)) {
-    container[_resolveReady](registrationObject(view));
+  for (const container of containers.values()) {
+    const { env, url } = container[_client];
+    if (env.existingRegistration(view)) env.registrationObject(view);
+    if (view.active && scopeMatches(view.scope, url)) {
+      container[_resolveReady](env.registrationObject(view));
+    }
   }
 }
 
-/** clients.claim() made `view` this page's controller. */
-function onController(view) {
+/** clients.claim() made `view` the controller of a page or frame. */
+function onController(view, clientId, pageClientId) {
+  const container = containerFor(clientId, pageClientId);
+  if (container === null) return;
   container[_controller] = view;
   container.dispatchEvent(new Event("controllerchange"));
 }
 
-/** A service worker posted a message to this page. */
-function onMessage(messageId, source) {
+/** A service worker posted a message to a page or frame. */
+function onMessage(messageId, source, clientId, pageClientId) {
+  const container = containerFor(clientId, pageClientId);
+  if (container === null) return;
+  const { env } = container[_client];
   let event;
   try {
     const taken = op_swrt_take_message(messageId);
     const [data, transferables] = messagePort.deserializeJsMessageData(taken);
     const ports = transferables.filter((t) => t instanceof messagePort.MessagePort);
-    event = new MessageEvent("message", { data, origin: new URL(source.scriptUrl).origin, source: workerObject(source), ports });
+    event = new MessageEvent("message", { data, origin: new URL(source.scriptUrl).origin, source: env.workerObject(source), ports });
   } catch {
-    event = new MessageEvent("messageerror", { origin: new URL(source.scriptUrl).origin, source: workerObject(source) });
+    event = new MessageEvent("messageerror", { origin: new URL(source.scriptUrl).origin, source: env.workerObject(source) });
   }
   if (container[_messagesEnabled]) container.dispatchEvent(event);
   else ArrayPrototypePush(container[_queue], event);
@@ -190,5 +220,5 @@ function containerDescriptors() {
 
 void DOMException;
 
-return { containerDescriptors, createContainer, enableClientMessages, onController, onMessage, onRegistration };
+return { containerDescriptors, createContainer, enableClientMessages, onController, onMessage, onRegistration, removeContainer };
 })();

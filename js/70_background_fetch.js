@@ -45,7 +45,7 @@ const {
   TypeError,
   Uint8Array,
 } = primordials;
-const { DOMException } = domException;
+const { DOMException, QuotaExceededError } = domException;
 const { EventTarget, Event, defineEventHandler, setEventTargetData } = eventModule;
 const { Request, RequestPrototype } = requestModule;
 const { fromInnerResponse, newInnerResponse } = responseModule;
@@ -115,6 +115,7 @@ async function requestSpec(request) {
     mode: request.mode,
     credentials: request.credentials,
     body,
+    integrity: request.integrity,
   };
 }
 
@@ -125,7 +126,13 @@ function isSequence(value) {
 
 /** A copy of a stored request, body included (`record.request`). */
 function requestFromSpec(spec) {
-  const init = { method: spec.method, headers: spec.headers, mode: spec.mode === "navigate" ? "same-origin" : spec.mode, credentials: spec.credentials };
+  const init = {
+    method: spec.method,
+    headers: spec.headers,
+    mode: spec.mode === "navigate" ? "same-origin" : spec.mode,
+    credentials: spec.credentials,
+    integrity: spec.integrity ?? "",
+  };
   if (spec.body !== null && spec.body !== undefined && spec.method !== "GET" && spec.method !== "HEAD") {
     init.body = spec.body;
   }
@@ -143,6 +150,11 @@ const liveRegistrations = new SafeMap(); // uniqueId -> Set<BackgroundFetchRegis
 const unclaimedProgress = new SafeMap(); // uniqueId -> { data, isFinal }
 const UNCLAIMED_PROGRESS_MAX = 256;
 
+// Fetches whose records are gone: their success/fail event's lifetime ended
+// (here, or in the worker, as the engine reports). `recordsAvailable` is then
+// false on every object for the registration, whenever it was made.
+const releasedRecords = new SafeSet(); // uniqueId
+
 /**
  * A progress notification from the host (engine -> host -> every realm of
  * the origin). Applied in a task of its own, as the spec queues one: host
@@ -155,6 +167,8 @@ function onProgress(data, isFinal) {
 }
 
 function applyProgress(data, isFinal) {
+  // The engine repeats the final values once the records are gone.
+  if (isFinal && data.result !== "" && !data.recordsAvailable) releasedRecords.add(data.uniqueId);
   const objects = liveRegistrations.get(data.uniqueId);
   if (!objects) {
     unclaimedProgress.delete(data.uniqueId);
@@ -255,9 +269,15 @@ function defineAttribute(proto, name, read) {
 }
 
 for (const name of [
-  "id", "uploadTotal", "uploaded", "downloadTotal", "downloaded", "result", "failureReason", "recordsAvailable",
+  "id", "uploadTotal", "uploaded", "downloadTotal", "downloaded", "result", "failureReason",
 ]) {
   defineAttribute(BackgroundFetchRegistrationPrototype, name, (self) => self[_data][name]);
+}
+defineAttribute(BackgroundFetchRegistrationPrototype, "recordsAvailable", recordsAvailable);
+
+function recordsAvailable(registration) {
+  const data = registration[_data];
+  return data.recordsAvailable && !releasedRecords.has(data.uniqueId);
 }
 
 // onprogress: an EventHandler attribute (HTML "event handler IDL attribute").
@@ -284,16 +304,32 @@ for (const name of ["abort", "match", "matchAll"]) {
 
 async function matchRecords(registration, prefix, request, options) {
   options = webidl.converters.CacheQueryOptions(options, prefix, "Argument 2");
-  if (!registration[_data].recordsAvailable) {
+  if (!recordsAvailable(registration)) {
     throw new DOMException(`${prefix}: The records associated with this background fetch are no longer available.`, "InvalidStateError");
   }
   let query = null;
   if (request !== undefined) {
     const r = request instanceof Request ? request : new Request(request);
-    query = { method: r.method, url: r.url, headers: ArrayFrom(r.headers), mode: r.mode, credentials: r.credentials, body: null };
+    query = {
+      method: r.method,
+      url: r.url,
+      headers: ArrayFrom(r.headers),
+      mode: r.mode,
+      credentials: r.credentials,
+      body: null,
+      integrity: r.integrity,
+    };
   }
   const uniqueId = registration[_data].uniqueId;
-  const found = await op_swrt_bgfetch_match_all(uniqueId, query, options);
+  let found;
+  try {
+    found = await op_swrt_bgfetch_match_all(uniqueId, query, options);
+  } catch (error) {
+    // The engine released the records (the event ended in another realm):
+    // recordsAvailable says so from now on, before the notice arrives.
+    if (error instanceof DOMException && error.name === "InvalidStateError") releasedRecords.add(uniqueId);
+    throw error;
+  }
   return ArrayPrototypeMap(found, (record) => new BackgroundFetchRecord(illegal, uniqueId, record));
 }
 
@@ -368,14 +404,23 @@ class BackgroundFetchManager {
       specs.push(await requestSpec(request));
     }
     const base = globalThis.location?.href;
-    const data = await op_swrt_bgfetch_fetch(
+    const result = await op_swrt_bgfetch_fetch(
       this[_scope],
       id,
       specs,
       { title: options.title ?? "", icons: icons(options.icons, base), download_total: options.downloadTotal },
       cspProvider(),
     );
-    return registrationObject(data, this[_scope]);
+    if (result.quotaExceeded) {
+      // fetch() step 4 (and the engine's other storage limits): a
+      // QuotaExceededError that says what was requested and the quota.
+      const { message, quota, requested } = result.quotaExceeded;
+      const details = {};
+      if (quota !== null) details.quota = quota;
+      if (requested !== null) details.requested = requested;
+      throw new QuotaExceededError(`${prefix}: ${message}`, details);
+    }
+    return registrationObject(result.registered, this[_scope]);
   }
 
   async get(id) {
@@ -506,11 +551,16 @@ const UPDATE_UI_EVENTS = ["backgroundfetchsuccess", "backgroundfetchfail"];
 function createBackgroundFetchEvent(type, data, scope) {
   const registration = registrationObject(data.registration, scope);
   registration[_data].recordsAvailable = true;
+  // A success/fail event offered again (its first dispatch did not
+  // complete) makes the records available for its own lifetime.
+  if (type !== "backgroundfetchclick") releasedRecords.delete(data.registration.uniqueId);
   const Class = UPDATE_UI_EVENTS.includes(type) ? BackgroundFetchUpdateUIEvent : BackgroundFetchEvent;
   const event = new Class(type, { registration });
-  // recordsAvailable turns false when the event stops being active.
+  // Background Fetch "fire a background fetch event" (success/fail): once
+  // the event's lifetime (waitUntil included) ends, recordsAvailable is
+  // false for the registration, on every object that represents it.
   setAfterLifetime(event, () => {
-    if (type !== "backgroundfetchclick") registration[_data].recordsAvailable = false;
+    if (type !== "backgroundfetchclick") releasedRecords.add(data.registration.uniqueId);
   });
   return event;
 }

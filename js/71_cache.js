@@ -28,7 +28,7 @@ const {
 } = core.ops;
 const { ArrayFrom, ArrayPrototypeMap, ObjectDefineProperty, ObjectFreeze, Symbol, SymbolToStringTag, TypeError } =
   primordials;
-const { DOMException } = domException;
+const { DOMException, QuotaExceededError } = domException;
 const { Request } = requestModule;
 const { Response, fromInnerResponse, newInnerResponse } = responseModule;
 const { InnerBody } = bodyModule;
@@ -89,7 +89,7 @@ async function putIn(cacheId, request, response, prefix) {
       await op_swrt_cache_body_write(bodyRid, value);
     }
   }
-  await op_swrt_cache_put(cacheId, bodyRid, {
+  const refused = await op_swrt_cache_put(cacheId, bodyRid, {
     request: query(request),
     status: response.status,
     statusText: response.statusText,
@@ -97,6 +97,14 @@ async function putIn(cacheId, request, response, prefix) {
     responseType: response.type,
     urlList: response.url ? [response.url] : [],
   });
+  if (refused !== null) {
+    // The origin's storage would pass its quota: a QuotaExceededError that
+    // says what was requested and the quota (Storage Standard).
+    throw new QuotaExceededError(`${prefix}: ${refused.message}`, {
+      quota: refused.quota,
+      requested: refused.requested,
+    });
+  }
 }
 
 class Cache {

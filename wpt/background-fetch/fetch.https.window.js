@@ -33,3 +33,31 @@ backgroundFetchTest(async (test, backgroundFetch) => {
   assert_equals(data.type, "backgroundfetchfail");
   assert_equals(data.failureReason, "bad-status");
 }, "a 404 record fails the fetch with bad-status");
+
+backgroundFetchTest(async (test, backgroundFetch) => {
+  const message = getMessageFromServiceWorker();
+  await backgroundFetch.fetch(uniqueId(), ["resources/missing.txt"]);
+  const data = await message;
+  assert_equals(data.type, "backgroundfetchfail");
+  assert_equals(data.failureReason, "bad-status");
+  assert_equals(data.records[0].status, 404, "the response keeps its status");
+  assert_equals(data.records[0].body, "", "the body of a non-OK response is not stored");
+}, "a record with a non-OK response keeps its status and has an empty body");
+
+backgroundFetchTest(async (test, backgroundFetch) => {
+  await promise_rejects_quotaexceedederror(
+    test,
+    backgroundFetch.fetch(uniqueId(), ["resources/feature-name.txt"], { downloadTotal: Number.MAX_SAFE_INTEGER }),
+    Number.MAX_SAFE_INTEGER,
+    (quota) => typeof quota === "number" && quota < Number.MAX_SAFE_INTEGER,
+  );
+}, "a downloadTotal above the quota rejects with a QuotaExceededError that says what was requested");
+
+test(() => {
+  const e = new QuotaExceededError("m", { quota: 1, requested: 2 });
+  assert_true(e instanceof DOMException);
+  assert_equals(e.name, "QuotaExceededError");
+  assert_equals(e.code, 22);
+  assert_equals(e.quota, 1);
+  assert_equals(e.requested, 2);
+}, "QuotaExceededError is an interface deriving from DOMException");

@@ -50,18 +50,20 @@ pub struct ServeArgs {
     /// Where durable state lives (registrations, background fetches, caches).
     #[arg(long, value_name = "DIR")]
     pub data_dir: PathBuf,
-    /// Address of the control API and dashboard. Any non-loopback address
-    /// requires a bearer token (printed at start).
+    /// Address of the control API and dashboard. State-changing calls always
+    /// need the bearer token (printed at start); beyond loopback every call does.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
     pub listen: String,
-    /// The bearer token to require (default: none on loopback, a random one otherwise).
+    /// The bearer token to require (default: a random one, printed at start).
+    /// Given explicitly, every API call needs it, reads included.
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
     /// Also serve DIR as an origin on loopback (its URL is printed at start);
     /// register workers from it by URL.
     #[arg(long, value_name = "DIR")]
     pub serve: Option<PathBuf>,
-    /// The origin for --serve, e.g. http://127.0.0.1:8080 [default: a free port].
+    /// The origin for --serve, e.g. http://127.0.0.1:8080 [default: a free
+    /// port on the first start, the same one on later starts with this data dir].
     #[arg(long, value_name = "URL", requires = "serve")]
     pub serve_origin: Option<String>,
     /// Reject backgroundFetch.fetch() called from a service worker (Chromium's behaviour).

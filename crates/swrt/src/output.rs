@@ -46,6 +46,12 @@ impl HostDelegate for CliDelegate {
         self.failed.store(true, Ordering::Release);
         eprintln!("swrt: worker {script_url} was terminated: {reason}");
     }
+
+    // A browser logs these in its console but the page goes on, so the
+    // run's exit status does not change.
+    fn resource_load_failed(&self, page_url: &Url, resource_url: &str, reason: &str) {
+        eprintln!("swrt: {page_url} failed to load {resource_url}: {reason}");
+    }
 }
 
 /// `message`, then `    at file:line:column`, then the JS stack. Frames of

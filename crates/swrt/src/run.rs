@@ -129,8 +129,12 @@ pub async fn run(args: RunArgs) -> u8 {
             page_done.store(true, Ordering::Release);
         }
         // "All work is done": lifecycles finished, no background fetch of the
-        // origin is active or waiting for its event, and no event is in flight.
-        while host.events_in_flight() > 0 || host.background_fetch_work(&origin_name).await > 0 {
+        // origin is active or waiting for its event, no event is in flight,
+        // and no page has a timer, a request or a message pending.
+        while host.events_in_flight() > 0
+            || !host.pages_idle()
+            || host.background_fetch_work(&origin_name).await > 0
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         Ok::<(), HostError>(())

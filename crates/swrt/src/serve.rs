@@ -21,6 +21,9 @@ use crate::cli::ServeArgs;
 use crate::output::format_error;
 use crate::signal;
 
+/// In the data dir: the address `--serve DIR` was last served on.
+const SERVE_ORIGIN_FILE: &str = "serve-origin";
+
 pub async fn serve(args: ServeArgs) -> u8 {
     match run(args).await {
         Ok(code) => code,
@@ -34,21 +37,34 @@ pub async fn serve(args: ServeArgs) -> u8 {
 async fn run(args: ServeArgs) -> Result<u8, String> {
     let stop = signal::install();
     let listen = resolve(&args.listen)?;
-    // Anyone who can reach the API can make this machine download and run
-    // code, so beyond loopback it is never open.
-    let token = match (&args.token, listen.ip().is_loopback()) {
-        (Some(t), _) if t.is_empty() => return Err("--token must not be empty".into()),
-        (Some(t), _) => Some(t.clone()),
-        (None, true) => None,
-        (None, false) => Some(uuid::Uuid::new_v4().simple().to_string()),
-    };
+    // Anyone who can call the API can make this machine download and run
+    // code: state-changing calls always need a token (a random one unless
+    // given), and beyond loopback every call does.
+    if args.token.as_deref() == Some("") {
+        return Err("--token must not be empty".into());
+    }
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("cannot create --data-dir {}: {e}", args.data_dir.display()))?;
 
     let origin = match &args.serve {
         None => None,
         Some(dir) => {
-            let mut builder = StaticOrigin::builder(dir).shutdown_timeout(Duration::from_secs(1));
+            let fresh = || StaticOrigin::builder(dir).shutdown_timeout(Duration::from_secs(1));
+            let mut builder = fresh();
+            // Without --serve-origin, the port of the last run: the workers
+            // registered from DIR keep their origin (and so their
+            // registrations and data) across restarts.
+            let remembered = args.data_dir.join(SERVE_ORIGIN_FILE);
+            let last = match &args.serve_origin {
+                Some(_) => None,
+                None => std::fs::read_to_string(&remembered)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<SocketAddr>().ok())
+                    .filter(|a| a.ip().is_loopback()),
+            };
+            if let Some(addr) = last {
+                builder = builder.bind(addr);
+            }
             if let Some(text) = &args.serve_origin {
                 let url =
                     Url::parse(text).map_err(|e| format!("bad --serve-origin {text}: {e}"))?;
@@ -64,7 +80,24 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
                     .bind(addr)
                     .host_name(host.trim_matches(|c| c == '[' || c == ']'));
             }
-            Some(builder.start().await.map_err(|e| e.to_string())?)
+            let started = match (builder.start().await, last) {
+                (Ok(origin), _) => origin,
+                (Err(e), Some(addr)) => {
+                    eprintln!(
+                        "swrt serve: cannot serve {} on its previous address {addr} ({e}); \
+                         using a free port, so its workers' origin changes",
+                        dir.display()
+                    );
+                    fresh().start().await.map_err(|e| e.to_string())?
+                }
+                (Err(e), None) => return Err(e.to_string()),
+            };
+            if args.serve_origin.is_none() {
+                if let Err(e) = std::fs::write(&remembered, started.local_addr().to_string()) {
+                    eprintln!("swrt serve: cannot write {}: {e}", remembered.display());
+                }
+            }
+            Some(started)
         }
     };
 
@@ -79,7 +112,7 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
         .map_err(|e| e.to_string())?;
     let control = ControlServer::builder(host.clone(), hub)
         .listen(listen)
-        .token(token.clone())
+        .token(args.token.clone())
         .start()
         .await
         .map_err(|e| e.to_string())?;
@@ -87,15 +120,11 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
     let base = format!("http://{}/", control.local_addr());
     // The first line is machine-readable (tests and scripts wait for it).
     say(&format!("swrt serve: listening on {base}"));
-    match &token {
-        Some(token) => {
-            say(&format!(
-                "  token:     {token}  (send Authorization: Bearer <token>)"
-            ));
-            say(&format!("  dashboard: {base}#token={token}"));
-        }
-        None => say(&format!("  dashboard: {base}")),
-    }
+    let token = control.token();
+    say(&format!(
+        "  token:     {token}  (send Authorization: Bearer <token>)"
+    ));
+    say(&format!("  dashboard: {base}#token={token}"));
     say(&format!("  API:       {base}openapi.json"));
     say(&format!("  data dir:  {}", args.data_dir.display()));
     if let Some(origin) = &origin {

@@ -1,5 +1,6 @@
-//! The `swrt serve` control API registers module service workers
-//! (`"type": "module"`) and rejects unknown worker types.
+//! The `swrt serve` control API: it registers module service workers
+//! (`"type": "module"`), rejects unknown worker types, and keeps web content
+//! (the daemon's own workers, other origins' pages) out.
 
 mod common;
 
@@ -23,8 +24,8 @@ async fn registers_module_workers() {
     .unwrap();
     let (origin, _seen) = origin(site.path(), vec![], MIB).await;
     let script_url = origin.origin().join("sw.mjs").unwrap();
-    let client = reqwest::Client::new();
-    let (mut serve, out, api) = start_serve(data.path()).await;
+    let (mut serve, out, api, token) = start_serve(data.path()).await;
+    let client = control_client(&token);
     let register = |body: serde_json::Value| {
         let client = client.clone();
         let url = format!("{api}api/workers");
@@ -71,4 +72,220 @@ async fn registers_module_workers() {
     assert!(wait_exit(&mut serve, Duration::from_secs(20))
         .await
         .success());
+}
+
+/// Web content never reaches the control API: a worker the daemon runs gets
+/// 403 for reads and writes over loopback (it cannot list or abort another
+/// worker's fetch), requests of other origins' pages are refused, and
+/// state-changing calls need the token even on loopback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_content_cannot_use_the_control_api() {
+    let site = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir(site.path().join("victim")).unwrap();
+    std::fs::create_dir(site.path().join("hostile")).unwrap();
+    std::fs::write(site.path().join("victim/sw.js"), "// holds a fetch\n").unwrap();
+    // Learns the API's address from its script URL, tries to list and abort
+    // every fetch and to register a worker, and reports each answer. It
+    // also sets the host's marker header itself, which must not help.
+    std::fs::write(
+        site.path().join("hostile/sw.js"),
+        r#"
+const api = new URL(location.href).searchParams.get("api");
+async function probe(what, path, init) {
+  try {
+    const response = await fetch(api + path, init);
+    console.log(`probe ${what} ${response.status}`);
+    return response.ok ? await response.json() : [];
+  } catch (e) {
+    console.log(`probe ${what} ${e.name}`);
+    return [];
+  }
+}
+self.addEventListener("activate", (e) => e.waitUntil((async () => {
+  const fetches = await probe("list-fetches", "api/fetches");
+  await probe("list-workers", "api/workers");
+  for (const id of [...fetches.map((f) => f.unique_id), "guessed"]) {
+    await probe("abort", `api/fetches/${id}/abort`, { method: "POST" });
+  }
+  await probe("register", "api/workers", {
+    method: "POST",
+    headers: { "content-type": "application/json", "swrt-realm": "" },
+    body: JSON.stringify({ script_url: new URL("sw.js", location.href).href }),
+  });
+  console.log("probes done");
+})()));
+"#,
+    )
+    .unwrap();
+    let (origin, _seen) = origin(site.path(), vec![big("/big.bin", 8 * MIB)], 128 * 1024).await;
+    let (mut serve, out, api, token) = start_serve(data.path()).await;
+    let authorized = control_client(&token);
+    let anonymous = reqwest::Client::new();
+    let victim = origin.origin().join("victim/").unwrap();
+    let register_victim = serde_json::json!({ "script_url": victim.join("sw.js").unwrap() });
+
+    // Without the token, loopback clients may read but not change anything.
+    let listed = anonymous
+        .get(format!("{api}api/workers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    for client in [
+        anonymous.post(format!("{api}api/workers")),
+        anonymous
+            .post(format!("{api}api/workers"))
+            .bearer_auth("not-the-token"),
+    ] {
+        let refused = client.json(&register_victim).send().await.unwrap();
+        assert_eq!(refused.status(), 401);
+    }
+
+    // A page of another origin (a browser sends its Origin, or
+    // Sec-Fetch-Site) is refused even with the token.
+    for (name, value) in [
+        ("origin", "http://evil.example"),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let response = authorized
+            .post(format!("{api}api/workers"))
+            .header(name, value)
+            .json(&register_victim)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{name}: {value}");
+    }
+
+    // The dashboard's own requests (same origin) work.
+    let registered = authorized
+        .post(format!("{api}api/workers"))
+        .header("origin", api.trim_end_matches('/'))
+        .header("sec-fetch-site", "same-origin")
+        .json(&register_victim)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 200, "{:?}", registered.text().await);
+    let started: serde_json::Value = authorized
+        .post(format!("{api}api/fetches"))
+        .json(&serde_json::json!({
+            "scope": victim, "id": "victim", "requests": ["../big.bin"],
+            "download_total": 8 * MIB,
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let unique_id = started["unique_id"].as_str().expect("a fetch").to_string();
+
+    let hostile = origin
+        .origin()
+        .join(&format!("hostile/sw.js?api={api}"))
+        .unwrap();
+    let registered = authorized
+        .post(format!("{api}api/workers"))
+        .json(&serde_json::json!({ "script_url": hostile }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 200, "{:?}", registered.text().await);
+    until(
+        "the hostile worker's probes",
+        Duration::from_secs(30),
+        || {
+            out.lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.ends_with("probes done"))
+        },
+    )
+    .await;
+    let probes: Vec<String> = out
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.split("] probe ").nth(1).map(str::to_string))
+        .collect();
+    assert_eq!(
+        probes,
+        [
+            "list-fetches 403",
+            "list-workers 403",
+            "abort 403",
+            "register 403"
+        ],
+        "every call from a hosted worker is refused"
+    );
+
+    let view: serde_json::Value = authorized
+        .get(format!("{api}api/fetches/{unique_id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(view["failure_reason"], "aborted", "{view}");
+    let workers: serde_json::Value = authorized
+        .get(format!("{api}api/workers"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(workers.as_array().map(Vec::len), Some(2), "{workers}");
+
+    signal(&serve, "TERM");
+    assert!(wait_exit(&mut serve, Duration::from_secs(20))
+        .await
+        .success());
+}
+
+/// `swrt serve --serve DIR` serves DIR on the same port after a restart, so
+/// the workers registered from it keep their origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_directory_keeps_its_origin_across_restarts() {
+    let site = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("sw.js"), "// a worker\n").unwrap();
+    let mut origins = Vec::new();
+    for _ in 0..2 {
+        let mut cmd = swrt();
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .arg("--serve")
+            .arg(site.path());
+        let mut serve = piped(cmd);
+        let out = lines(&mut serve);
+        let mut origin = String::new();
+        until(
+            "swrt serve to serve the directory",
+            Duration::from_secs(60),
+            || {
+                if let Some(o) = out
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find_map(|l| l.trim().strip_prefix("serving ")?.rsplit(" as ").next())
+                {
+                    origin = o.to_string();
+                }
+                !origin.is_empty()
+            },
+        )
+        .await;
+        signal(&serve, "TERM");
+        assert!(wait_exit(&mut serve, Duration::from_secs(20))
+            .await
+            .success());
+        origins.push(origin);
+    }
+    assert!(origins[0].starts_with("http://127.0.0.1:"), "{origins:?}");
+    assert_eq!(origins[0], origins[1]);
 }

@@ -63,7 +63,7 @@ self.addEventListener("backgroundfetchabort", (e) =>
     .unwrap();
     // 24 MiB at 512 KiB/s: the fetch is still running when Abort is clicked.
     let (origin, seen) = origin(site.path(), vec![big("/big.bin", SIZE)], 512 * 1024).await;
-    let (mut serve, _out, api) = start_serve(data.path()).await;
+    let (mut serve, _out, api, token) = start_serve(data.path()).await;
 
     // The browser script reads the pings through a tiny loopback endpoint.
     let pings = seen.clone();
@@ -86,6 +86,7 @@ self.addEventListener("backgroundfetchabort", (e) =>
     node.arg(&script)
         .current_dir(script.parent().unwrap())
         .env("API", &api)
+        .env("TOKEN", &token)
         .env("ORIGIN", origin.origin().as_str())
         .env("PINGS", format!("http://{pings_addr}/"))
         .env("SIZE", SIZE.to_string())

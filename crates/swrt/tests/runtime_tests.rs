@@ -31,6 +31,10 @@ struct Case {
     /// Substrings that must not appear in stderr.
     #[serde(default)]
     stderr_excludes: Vec<String>,
+    /// The page is also checked in headless Chromium (tests/chromium_parity.rs).
+    #[serde(default)]
+    #[allow(dead_code)]
+    chromium: bool,
     /// Environment variables for the run.
     #[serde(default)]
     env: std::collections::BTreeMap<String, String>,

@@ -99,9 +99,8 @@ async fn serve_resumes_after_sigterm() {
     )
     .unwrap();
     let (origin, seen) = origin(site.path(), vec![big("/big.bin", SIZE)], RATE).await;
-    let client = reqwest::Client::new();
-
-    let (mut first, _out, api) = start_serve(data.path()).await;
+    let (mut first, _out, api, token) = start_serve(data.path()).await;
+    let client = control_client(&token);
     let registered = client
         .post(format!("{api}api/workers"))
         .json(&serde_json::json!({ "script_url": origin.origin().join("sw.js").unwrap() }))
@@ -129,7 +128,7 @@ async fn serve_resumes_after_sigterm() {
     let status = interrupt(&mut first, "TERM", Duration::from_millis(1200)).await;
     assert!(status.success(), "serve exits 0 on SIGTERM: {status:?}");
 
-    let (mut second, out, api) = start_serve(data.path()).await;
+    let (mut second, out, api, _token) = start_serve(data.path()).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let view: serde_json::Value = client

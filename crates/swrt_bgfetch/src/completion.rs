@@ -78,8 +78,15 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
                     tracing::warn!(fetch = %uid, error = %m, ?delay, "worker unavailable; re-offering event");
                     tokio::time::sleep(delay).await;
                 }
-                Err(e) => {
-                    tracing::warn!(fetch = %uid, error = %e, "giving up on event delivery");
+                Err(DispatchError::WorkerUnavailable(m)) => {
+                    // Never lose the records for a failure that may pass:
+                    // the fetch stays `dispatched`, and the next start
+                    // offers the event again.
+                    tracing::warn!(fetch = %uid, error = %m, "worker unavailable after every retry; records kept, the event is offered again at the next start");
+                    return;
+                }
+                Err(DispatchError::Fatal(m)) => {
+                    tracing::warn!(fetch = %uid, error = %m, "event cannot be delivered; releasing the records");
                     break;
                 }
             }
@@ -104,11 +111,11 @@ async fn finish_lifetime(inner: &Arc<Inner>, uid: &str) {
         .await
         .unwrap_or(0);
     let id = uid.to_string();
-    let origin = match inner
+    let released = match inner
         .data
         .run(move |s| {
-            let row = s.get_fetch(&id)?;
             let done = s.mark_done(&id)?;
+            let row = s.get_fetch(&id)?;
             // Delete bodies after the commit; start-up repair deletes them
             // again if we crash in between.
             let dir = s.fetch_body_dir(&id);
@@ -117,19 +124,24 @@ async fn finish_lifetime(inner: &Arc<Inner>, uid: &str) {
                     tracing::warn!(path = %dir.display(), error = %e, "cannot delete bodies");
                 }
             }
-            Ok(row.filter(|_| done).map(|r| r.origin))
+            Ok(row.filter(|_| done))
         })
         .await
     {
-        Ok(o) => o,
+        Ok(row) => row,
         Err(e) => {
             tracing::error!(fetch = %uid, error = %e, "cannot finish fetch");
             return;
         }
     };
-    if let Some(origin) = origin {
-        inner.data.add_usage(&origin, -(freed as i64));
+    if let Some(row) = released {
+        inner.data.add_usage(&row.origin, -(freed as i64));
         tracing::info!(fetch = %uid, "records released");
+        // Every realm's registration objects learn that `recordsAvailable`
+        // is false now (the result went out earlier; this repeats it).
+        inner
+            .progress
+            .send(crate::types::RegistrationSnapshot::from_row(&row), true);
         let inner2 = inner.clone();
         let id = uid.to_string();
         let keep = inner.limits.click_retention;

@@ -184,7 +184,31 @@ pub(crate) async fn settle(
     let id = uid.to_string();
     let settled = inner
         .data
-        .run(move |s| s.settle_fetch(&id, result, reason, downloaded, uploaded))
+        .run(move |s| {
+            match s.settle_fetch(&id, result, reason, downloaded, uploaded) {
+                Err(e) if e.is_storage_full() => {
+                    // The disk is full (whatever ended the fetch): it fails
+                    // with quota-exceeded, its bodies go to make room, and
+                    // the reserve covers the store's own writes.
+                    tracing::warn!(fetch = %id, error = %e, "disk full while settling; freeing the fetch's bodies");
+                    s.release_space_reserve();
+                    let dir = s.fetch_body_dir(&id);
+                    if let Err(e) = std::fs::remove_dir_all(&dir) {
+                        if e.kind() != std::io::ErrorKind::NotFound {
+                            tracing::warn!(path = %dir.display(), error = %e, "cannot delete bodies");
+                        }
+                    }
+                    s.settle_fetch(
+                        &id,
+                        FetchResult::Failure,
+                        FailureReason::QuotaExceeded,
+                        downloaded,
+                        uploaded,
+                    )
+                }
+                settled => settled,
+            }
+        })
         .await;
     match settled {
         Ok(true) => {

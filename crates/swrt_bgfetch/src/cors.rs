@@ -3,6 +3,9 @@
 //! `cors`-tainted responses.
 
 use reqwest::header::HeaderMap;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use url::Url;
 
 /// True when `url`'s origin differs from the fetch's origin.
@@ -144,6 +147,109 @@ pub fn preflight_check(
     Ok(())
 }
 
+/// Fetch "CORS-preflight cache": what successful preflights allowed, per
+/// (origin, URL, credentials), until their `Access-Control-Max-Age` runs out.
+/// A request whose method and headers are all covered skips the preflight.
+#[derive(Default)]
+pub struct PreflightCache {
+    entries: Mutex<HashMap<PreflightKey, PreflightEntry>>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PreflightKey {
+    origin: String,
+    url: String,
+    include_credentials: bool,
+}
+
+#[derive(Default)]
+struct PreflightEntry {
+    /// Method and header-name cache entries with their expiry.
+    methods: HashMap<String, Instant>,
+    headers: HashMap<String, Instant>,
+}
+
+/// Fetch leaves the upper bound to the user agent; Chromium caps at 2 hours.
+const PREFLIGHT_MAX_AGE_CAP: Duration = Duration::from_secs(2 * 60 * 60);
+/// Fetch "CORS-preflight fetch" step 7.6: a missing or invalid
+/// `Access-Control-Max-Age` means 5 seconds.
+const PREFLIGHT_DEFAULT_MAX_AGE: Duration = Duration::from_secs(5);
+
+impl PreflightCache {
+    /// True when the cache holds a match for `method` ("method cache entry
+    /// match", where `*` covers any method without credentials) and for every
+    /// CORS-unsafe header name ("header-name cache entry match").
+    pub fn covers(
+        &self,
+        origin: &str,
+        url: &Url,
+        include_credentials: bool,
+        method: &str,
+        headers: &[(String, String)],
+        now: Instant,
+    ) -> bool {
+        let key = PreflightKey {
+            origin: origin.to_string(),
+            url: url.to_string(),
+            include_credentials,
+        };
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(entry) = entries.get_mut(&key) else {
+            return false;
+        };
+        entry.methods.retain(|_, exp| *exp > now);
+        entry.headers.retain(|_, exp| *exp > now);
+        let wildcard = !include_credentials;
+        let method_ok = matches!(method, "GET" | "HEAD" | "POST")
+            || entry.methods.contains_key(method)
+            || (wildcard && entry.methods.contains_key("*"));
+        method_ok
+            && unsafe_header_names(headers).iter().all(|name| {
+                entry.headers.contains_key(name)
+                    || (wildcard && name != "authorization" && entry.headers.contains_key("*"))
+            })
+    }
+
+    /// Fetch "CORS-preflight fetch" step 7: after a passing preflight, add
+    /// cache entries for the allowed methods (the request's method when the
+    /// list is empty) and header names, for `Access-Control-Max-Age` seconds.
+    pub fn store(
+        &self,
+        origin: &str,
+        url: &Url,
+        include_credentials: bool,
+        method: &str,
+        response: &HeaderMap,
+        now: Instant,
+    ) {
+        let max_age = get(response, "access-control-max-age")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(PREFLIGHT_DEFAULT_MAX_AGE, Duration::from_secs)
+            .min(PREFLIGHT_MAX_AGE_CAP);
+        if max_age.is_zero() {
+            return;
+        }
+        let expires = now + max_age;
+        let mut methods = list(response, "access-control-allow-methods");
+        if methods.is_empty() {
+            methods.push(method.to_string());
+        }
+        let key = PreflightKey {
+            origin: origin.to_string(),
+            url: url.to_string(),
+            include_credentials,
+        };
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.entry(key).or_default();
+        for m in methods {
+            entry.methods.insert(m, expires);
+        }
+        for h in list(response, "access-control-allow-headers") {
+            entry.headers.insert(h.to_ascii_lowercase(), expires);
+        }
+    }
+}
+
 /// Headers exposed to script for a stored response. Always drops
 /// `Set-Cookie`/`Set-Cookie2`, and (BACKGROUND-FETCH.md "Running a fetch")
 /// `Content-Range`/`Content-Length`, which describe the transfer rather than
@@ -255,5 +361,49 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["content-type", "x-shown"]);
         assert_eq!(exposed_headers(&resp, false, false).len(), 4);
+    }
+
+    #[test]
+    fn preflight_cache_follows_max_age() {
+        let o = "https://a.test";
+        let url = Url::parse("https://b.test/x").unwrap();
+        let hdrs = vec![("content-type".to_string(), "text/json".to_string())];
+        let now = Instant::now();
+        let cache = PreflightCache::default();
+        assert!(!cache.covers(o, &url, false, "PUT", &hdrs, now));
+        cache.store(
+            o,
+            &url,
+            false,
+            "PUT",
+            &hm(&[
+                ("access-control-allow-methods", "PUT"),
+                ("access-control-allow-headers", "Content-Type"),
+                ("access-control-max-age", "60"),
+            ]),
+            now,
+        );
+        assert!(cache.covers(o, &url, false, "PUT", &hdrs, now));
+        assert!(!cache.covers(o, &url, false, "DELETE", &[], now));
+        assert!(
+            !cache.covers(o, &url, true, "PUT", &hdrs, now),
+            "credentials are keyed"
+        );
+        let later = now + Duration::from_secs(61);
+        assert!(!cache.covers(o, &url, false, "PUT", &hdrs, later));
+        // Max-Age 0: nothing is cached; no Max-Age: 5 seconds.
+        let fresh = PreflightCache::default();
+        fresh.store(
+            o,
+            &url,
+            false,
+            "PUT",
+            &hm(&[("access-control-max-age", "0")]),
+            now,
+        );
+        assert!(!fresh.covers(o, &url, false, "PUT", &[], now));
+        fresh.store(o, &url, false, "PUT", &hm(&[]), now);
+        assert!(fresh.covers(o, &url, false, "PUT", &[], now + Duration::from_secs(4)));
+        assert!(!fresh.covers(o, &url, false, "PUT", &[], now + Duration::from_secs(6)));
     }
 }

@@ -42,8 +42,16 @@ impl std::fmt::Display for FinishError {
     }
 }
 
+/// Store calls running at once on the blocking pool. SQLite serialises them
+/// anyway (one connection); the bound keeps a burst (a `matchAll()` over
+/// thousands of records asks for every response at once) from starting a
+/// blocking thread per call.
+const STORE_CALLS_AT_ONCE: usize = 4;
+
 pub(crate) struct DataManager {
     store: Arc<Store>,
+    /// Permits for [`DataManager::run`]: [`STORE_CALLS_AT_ONCE`].
+    calls: tokio::sync::Semaphore,
     /// Per-origin usage estimate: the store's figure plus bytes written but
     /// not yet checkpointed. Loaded lazily.
     usage: Mutex<HashMap<String, u64>>,
@@ -59,6 +67,7 @@ impl DataManager {
         let task = tokio::spawn(finisher_loop(store.clone(), rx));
         Arc::new(DataManager {
             store,
+            calls: tokio::sync::Semaphore::new(STORE_CALLS_AT_ONCE),
             usage: Mutex::new(HashMap::new()),
             finisher: Mutex::new(Some(tx)),
             finisher_task: Mutex::new(Some(task)),
@@ -69,12 +78,16 @@ impl DataManager {
         &self.store
     }
 
-    /// Run a store call on the blocking pool.
+    /// Run a store call on the blocking pool, at most
+    /// [`STORE_CALLS_AT_ONCE`] at a time (the rest wait their turn).
     pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, EngineError>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> swrt_store::Result<T> + Send + 'static,
     {
+        let Ok(_permit) = self.calls.acquire().await else {
+            return Err(EngineError::Stopped);
+        };
         let store = self.store.clone();
         match tokio::task::spawn_blocking(move || f(&store)).await {
             Ok(Ok(v)) => Ok(v),

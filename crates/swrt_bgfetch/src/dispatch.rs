@@ -71,7 +71,8 @@ pub enum DispatchOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DispatchError {
     /// The worker could not be started or crashed during the event; the engine
-    /// re-offers the same event (bounded by `Limits::dispatch_retries`).
+    /// re-offers the same event (up to `Limits::dispatch_retries` times), and
+    /// beyond that keeps the records and offers it again at the next start.
     #[error("worker unavailable: {0}")]
     WorkerUnavailable(String),
     /// Permanent failure (registration gone, ...): the engine gives up and

@@ -3,6 +3,7 @@
 
 use crate::cors;
 use crate::engine::{FetchCtx, Inner, LiveRecord};
+use crate::integrity;
 use crate::policy;
 use crate::scheduler::Permit;
 use futures::{StreamExt, TryStreamExt};
@@ -87,6 +88,10 @@ fn net_err(e: reqwest::Error, progressed: bool) -> Fail {
     }
 }
 
+/// Bytes of a body after which its first save point is taken, whatever
+/// `Limits::checkpoint_bytes` and `checkpoint_interval` say.
+const FIRST_CHECKPOINT_BYTES: u64 = 256 << 10;
+
 /// A background checkpoint: `Err((error, from_sync))`.
 type SyncJob = tokio::task::JoinHandle<Result<(), (std::io::Error, bool)>>;
 
@@ -122,6 +127,11 @@ pub(crate) struct Downloader {
     meta_dirty: bool,
     /// The store holds bytes for this record from an earlier response.
     store_has_bytes: bool,
+    /// `Request.integrity`, when it names a supported hash.
+    integrity: Option<integrity::Metadata>,
+    /// Hash of every body byte accepted so far (kept across a resume), so
+    /// the check at the end needs no second pass over the stored body.
+    hasher: Option<integrity::Hasher>,
 }
 
 /// Removes a record's live state when its task ends.
@@ -147,6 +157,7 @@ pub(crate) async fn run_record(inner: Arc<Inner>, ctx: Arc<FetchCtx>, rec: Recor
         watch::channel(LiveRecord {
             meta: rec.response.clone(),
             len: rec.bytes_stored,
+            awaits_integrity: integrity::Metadata::parse(&rec.integrity).is_some(),
             ..LiveRecord::default()
         })
         .0,
@@ -205,7 +216,10 @@ impl Downloader {
         url: Url,
         live: Arc<watch::Sender<LiveRecord>>,
     ) -> Self {
+        let integrity = integrity::Metadata::parse(&rec.integrity);
         Downloader {
+            hasher: integrity.as_ref().map(integrity::Metadata::hasher),
+            integrity,
             store_has_bytes: rec.bytes_stored > 0,
             meta: rec.response.clone(),
             inner,
@@ -263,6 +277,10 @@ impl Downloader {
                     self.ckpt_len = len;
                     self.writer = Some(w);
                     self.live.send_modify(|l| l.len = len);
+                    if let Err(e) = self.hash_kept_prefix(len) {
+                        tracing::warn!(error = %e, "cannot hash stored body; restarting");
+                        self.reset_body();
+                    }
                     return;
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot reopen stored body; restarting"),
@@ -274,6 +292,40 @@ impl Downloader {
             l.len = 0;
             l.generation += 1;
         });
+    }
+
+    /// After a restart, a resumed body's integrity hash must cover the bytes
+    /// kept from before: read them once, here (later bytes are hashed as
+    /// they arrive).
+    fn hash_kept_prefix(&mut self, len: u64) -> std::io::Result<()> {
+        use std::io::Read;
+        let path = self.path();
+        let Some(h) = self.hasher.as_mut() else {
+            return Ok(());
+        };
+        let mut file = std::fs::File::open(path)?.take(len);
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            h.update(&buf[..n]);
+        }
+    }
+
+    /// Fetch "main fetch" step 22 (integrity): a complete body that does not
+    /// match the request's integrity metadata makes the response a network
+    /// error. `Some(reason)` when it does not match.
+    fn integrity_mismatch(&mut self) -> Option<String> {
+        let metadata = self.integrity.as_ref()?;
+        let hasher = self.hasher.take()?;
+        (!metadata.matches(&hasher.finish())).then(|| {
+            format!(
+                "the response body does not match the request's integrity metadata {:?}",
+                self.rec.integrity
+            )
+        })
     }
 
     async fn run(&mut self) {
@@ -290,6 +342,16 @@ impl Downloader {
                 r => r,
             };
             match r {
+                Ok(RecordOutcome::Complete) if self.integrity.is_some() => {
+                    match self.integrity_mismatch() {
+                        Some(why) => {
+                            tracing::info!(fetch = %self.ctx.unique_id, index = self.rec.index, %why, "record failed");
+                            self.finish(RecordOutcome::FetchError, Some(why)).await;
+                        }
+                        None => self.finish(RecordOutcome::Complete, None).await,
+                    }
+                    return;
+                }
                 Ok(outcome) => {
                     self.finish(outcome, None).await;
                     return;
@@ -355,6 +417,7 @@ impl Downloader {
         self.pending_len = 0;
         self.mem = None;
         self.ckpt_len = 0;
+        self.hasher = self.integrity.as_ref().map(integrity::Metadata::hasher);
         self.live.send_modify(|l| {
             l.len = 0;
             l.meta = None;
@@ -385,7 +448,9 @@ impl Downloader {
             .acquire(&self.ctx.unique_id, &host_key(&cur))
             .await;
         loop {
-            policy::check_url(&cur, &origin_url, &self.ctx.policy).map_err(Fail::Fatal)?;
+            // Every request of the chain (each redirect hop) is checked.
+            policy::check_request_url(&cur, &origin_url, &self.ctx.policy, redirects)
+                .map_err(Fail::Fatal)?;
             let cross = cors::is_cross_origin(&cur, &origin_url);
             if cross && self.rec.mode == "same-origin" {
                 return Err(Fail::Fatal(format!(
@@ -393,7 +458,17 @@ impl Downloader {
                 )));
             }
             tainted |= cross;
-            if cross && cors::needs_preflight(&method, &self.rec.headers) {
+            if cross
+                && cors::needs_preflight(&method, &self.rec.headers)
+                && !self.inner.preflights.covers(
+                    &origin,
+                    &cur,
+                    include,
+                    &method,
+                    &self.rec.headers,
+                    Instant::now(),
+                )
+            {
                 self.preflight(&cur, &method, include).await?;
             }
             let mut req = self.inner.client.request(
@@ -445,7 +520,7 @@ impl Downloader {
             if with_body {
                 req = self.upload_body(req).await?;
             }
-            let resp = req.send().await.map_err(|e| net_err(e, false))?;
+            let resp = self.send(req).await?;
             let status = resp.status().as_u16();
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
                 if let Some(loc) = resp.headers().get(header::LOCATION) {
@@ -506,13 +581,13 @@ impl Downloader {
             );
         }
         let resp = self
-            .inner
-            .client
-            .request(reqwest::Method::OPTIONS, url.clone())
-            .headers(hm)
-            .send()
-            .await
-            .map_err(|e| net_err(e, false))?;
+            .send(
+                self.inner
+                    .client
+                    .request(reqwest::Method::OPTIONS, url.clone())
+                    .headers(hm),
+            )
+            .await?;
         cors::preflight_check(
             resp.status().as_u16(),
             resp.headers(),
@@ -521,7 +596,30 @@ impl Downloader {
             &self.rec.headers,
             include,
         )
-        .map_err(Fail::Fatal)
+        .map_err(Fail::Fatal)?;
+        self.inner.preflights.store(
+            &self.ctx.origin,
+            url,
+            include,
+            method,
+            resp.headers(),
+            Instant::now(),
+        );
+        Ok(())
+    }
+
+    /// Sends `req` and waits for the response headers, at most
+    /// `Limits::header_timeout` (on top of the connect timeout): a server
+    /// that accepts and never answers is a network failure, not a hang.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, Fail> {
+        let limit = self.inner.limits.header_timeout + self.inner.limits.connect_timeout;
+        match tokio::time::timeout(limit, req.send()).await {
+            Ok(sent) => sent.map_err(|e| net_err(e, false)),
+            Err(_) => Err(Fail::Network(
+                format!("no response headers within {limit:?}"),
+                false,
+            )),
+        }
     }
 
     /// Stream the request body from its file, counting `uploaded` as hyper
@@ -660,9 +758,12 @@ impl Downloader {
                     None
                 },
             };
-            // A small announced body stays in memory until it is complete.
+            // A small announced body stays in memory until it is complete;
+            // a non-OK response keeps an empty one (see `skips_body`).
             let small = encoding.is_none() && resp.content_length().is_some_and(|n| n <= PACK_MAX);
-            if small {
+            if skips_body(status) {
+                self.mem = Some(Vec::new());
+            } else if small {
                 self.mem = Some(Vec::with_capacity(
                     resp.content_length().unwrap_or(0) as usize
                 ));
@@ -696,6 +797,11 @@ impl Downloader {
             });
         }
         self.inner.notify_progress(&self.ctx);
+        if skips_body(status) {
+            drop(resp);
+            drop(permit);
+            return Ok(RecordOutcome::BadStatus);
+        }
 
         let idle = self.inner.limits.idle_timeout;
         let mut progressed = false;
@@ -737,6 +843,9 @@ impl Downloader {
     /// quota, and buffer it (memory body or write-coalescing buffer).
     async fn accept(&mut self, chunk: bytes::Bytes) -> Result<(), Fail> {
         let n = chunk.len() as u64;
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(&chunk);
+        }
         let downloaded = self.ctx.downloaded.fetch_add(n, Ordering::AcqRel) + n;
         let usage = self.inner.data.add_usage(&self.ctx.origin, n as i64);
         match &mut self.mem {
@@ -801,7 +910,11 @@ impl Downloader {
             changed
         });
         self.inner.notify_progress(&self.ctx);
-        if len - self.ckpt_len >= self.inner.limits.checkpoint_bytes
+        // The first save point comes early, so a crash soon after the start
+        // resumes rather than starting over; later ones follow the limits.
+        let first = self.ckpt_len == 0 && len >= FIRST_CHECKPOINT_BYTES;
+        if first
+            || len - self.ckpt_len >= self.inner.limits.checkpoint_bytes
             || self.ckpt_time.elapsed() >= self.inner.limits.checkpoint_interval
         {
             self.checkpoint().await?;
@@ -1001,6 +1114,13 @@ impl Downloader {
         });
         self.inner.notify_progress(&self.ctx);
     }
+}
+
+/// Background Fetch "complete a record" stores a response whose status is
+/// not an ok status without its body: the record keeps URL, status and
+/// headers, its body reads as empty, and nothing of it is downloaded.
+fn skips_body(status: reqwest::StatusCode) -> bool {
+    !status.is_success()
 }
 
 /// A response body as a sequence of chunks: the network chunks themselves

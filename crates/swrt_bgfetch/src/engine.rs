@@ -28,6 +28,10 @@ pub(crate) struct LiveRecord {
     /// The finished body lives in the fetch's pack file at this offset
     /// (small bodies); `None` = its own file.
     pub packed_offset: Option<u64>,
+    /// The request has integrity metadata: the response is a network error
+    /// until the whole body is verified, so `responseReady` waits for the
+    /// outcome instead of resolving with the head.
+    pub awaits_integrity: bool,
 }
 
 pub(crate) struct Inner {
@@ -49,6 +53,8 @@ pub(crate) struct Inner {
     pub shutdown: CancellationToken,
     /// Completed once shutdown finished (makes it idempotent).
     pub shutdown_done: tokio::sync::OnceCell<()>,
+    /// Successful CORS preflights, shared by all fetches.
+    pub preflights: crate::cors::PreflightCache,
 }
 
 /// Decrements the job count when dropped.

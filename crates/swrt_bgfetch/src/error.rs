@@ -7,15 +7,43 @@ pub enum FetchRejection {
     /// `TypeError`.
     #[error("TypeError: {0}")]
     TypeError(String),
-    /// `QuotaExceededError` (its `requested` and `quota` are null).
+    /// `QuotaExceededError`, with its `quota` and `requested` where known.
     #[error("QuotaExceededError: {0}")]
-    QuotaExceeded(String),
+    QuotaExceeded(Quota),
     /// `NotAllowedError`.
     #[error("NotAllowedError: {0}")]
     NotAllowed(String),
     /// The engine could not persist the registration (I/O, database).
     #[error("engine error: {0}")]
     Internal(String),
+}
+
+/// What a `QuotaExceededError` reports (WebIDL `QuotaExceededErrorOptions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    /// The message.
+    pub message: String,
+    /// The limit, in bytes, when the rejection is about storage.
+    pub quota: Option<u64>,
+    /// The bytes the call asked for, when the rejection is about storage.
+    pub requested: Option<u64>,
+}
+
+impl Quota {
+    /// A rejection that is not about a number of bytes.
+    pub fn message(message: impl Into<String>) -> Self {
+        Quota {
+            message: message.into(),
+            quota: None,
+            requested: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Quota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// Errors of the other engine calls.

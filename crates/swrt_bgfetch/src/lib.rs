@@ -11,6 +11,7 @@
 //! | `downloader` | DownloadService | one per record: HTTP, redirects, CORS, resume, disk |
 //! | `completion` + [`EventDispatcher`] | BackgroundFetchEventDispatcher | terminal event, cleanup |
 //! | `policy`, `cors` | (Blink/network service) | per-record URL policy |
+//! | [`integrity`] | (Blink SubresourceIntegrity) | `Request.integrity` checks, hashed as bytes arrive |
 //! | `progress` | BackgroundFetchRegistrationNotifier | rate-limited progress broadcast |
 //!
 //! Data flow: `fetch()` validates and persists -> a controller starts
@@ -32,6 +33,7 @@ mod dispatch;
 mod downloader;
 mod engine;
 mod error;
+pub mod integrity;
 mod limits;
 pub mod policy;
 mod progress;
@@ -44,7 +46,7 @@ mod types;
 pub use dispatch::{
     BackgroundFetchEventRequest, DispatchError, DispatchOutcome, EventDispatcher, EventKind,
 };
-pub use error::{EngineError, FetchRejection, RecordError};
+pub use error::{EngineError, FetchRejection, Quota, RecordError};
 pub use limits::Limits;
 pub use service::{
     default_client, BackgroundFetchService, BackgroundFetchServiceBuilder, MAX_ID_BYTES,

@@ -42,8 +42,12 @@ pub struct Limits {
     pub retry_max_delay: Duration,
     /// Redirects followed per request (Fetch standard: 20).
     pub max_redirects: u32,
-    /// Connection timeout.
+    /// Connection timeout (TCP and TLS).
     pub connect_timeout: Duration,
+    /// How long a request may wait for the response headers once sent. A
+    /// server that never answers counts as a network failure (and is
+    /// retried). Default 60 s.
+    pub header_timeout: Duration,
     /// A response body that delivers nothing for this long counts as a
     /// network failure (and is retried/resumed).
     pub idle_timeout: Duration,
@@ -64,7 +68,8 @@ pub struct Limits {
     /// Read buffer per download. Default 256 KiB.
     pub read_buffer: usize,
     /// Times a terminal event is re-offered when the dispatcher reports that
-    /// the worker could not run it (crash, failed start). Default 3.
+    /// the worker could not run it (crash, failed start). Default 3. Beyond
+    /// that the records stay and the next start offers the event again.
     pub dispatch_retries: u32,
 }
 
@@ -82,6 +87,7 @@ impl Default for Limits {
             retry_max_delay: Duration::from_secs(20),
             max_redirects: 20,
             connect_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(60),
             click_retention: Duration::from_secs(7 * 24 * 3600),
             checkpoint_bytes: 16 << 20,

@@ -16,7 +16,10 @@ pub const BAD_PORTS: &[u16] = &[
 ];
 
 /// True for `localhost` (and `*.localhost`), 127.0.0.0/8 and ::1: the hosts
-/// for which plain http is allowed (they are "potentially trustworthy").
+/// for which plain http is allowed (Secure Contexts "is origin potentially
+/// trustworthy?" steps 3-4). A name that merely resolves to loopback (a test
+/// host mapped by a resolver) is not: a Mixed Content check decides on the
+/// URL, before any name is resolved.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(d)) => {
@@ -32,16 +35,20 @@ pub fn is_loopback(url: &Url) -> bool {
 /// Check one URL against scheme, bad-port, mixed-content and CSP rules.
 /// `Err` carries the reason for the record's TypeError.
 pub fn check_url(url: &Url, origin: &Url, policy: &PolicyContext) -> Result<(), String> {
+    check_request_url(url, origin, policy, 0)
+}
+
+/// [`check_url`] for a request that has followed `redirect_count` redirects
+/// (CSP ignores source paths after a redirect).
+pub fn check_request_url(
+    url: &Url,
+    origin: &Url,
+    policy: &PolicyContext,
+    redirect_count: u32,
+) -> Result<(), String> {
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(url) => {}
-        "http"
-            if url.host_str().is_some_and(|h| {
-                policy
-                    .trusted_hosts
-                    .iter()
-                    .any(|t| t.eq_ignore_ascii_case(h))
-            }) => {}
         "http" => {
             // Mixed content: an https origin may not fetch plain http (except
             // loopback, handled above); a non-https origin gets the same
@@ -68,7 +75,7 @@ pub fn check_url(url: &Url, origin: &Url, policy: &PolicyContext) -> Result<(), 
         }
     }
     if let Some(list) = &policy.csp_connect_src {
-        if !csp_allows(list, url, origin) {
+        if !csp_allows_after_redirects(list, url, origin, redirect_count) {
             return Err(format!("Refused to connect to {url}: violates Content Security Policy directive connect-src"));
         }
     }
@@ -76,10 +83,21 @@ pub fn check_url(url: &Url, origin: &Url, policy: &PolicyContext) -> Result<(), 
 }
 
 /// CSP3 "Does url match source list in origin with redirect count?" for a
-/// `connect-src` list (simplified: no nonces/hashes, which do not apply to
-/// connect-src anyway). Redirect count is treated as 0 (paths are compared
-/// for redirect targets too, which is stricter than CSP3).
+/// `connect-src` list and a request that was not redirected (nonces and
+/// hashes do not apply to connect-src).
 pub fn csp_allows(list: &[String], url: &Url, origin: &Url) -> bool {
+    csp_allows_after_redirects(list, url, origin, 0)
+}
+
+/// [`csp_allows`] with the request's redirect count: after a redirect a
+/// source's path is not compared ("Does url match expression in origin with
+/// redirect count?" step 11), so a redirect does not reveal the target path.
+pub fn csp_allows_after_redirects(
+    list: &[String],
+    url: &Url,
+    origin: &Url,
+    redirect_count: u32,
+) -> bool {
     let tokens: Vec<&str> = list
         .iter()
         .map(|s| s.trim())
@@ -90,7 +108,9 @@ pub fn csp_allows(list: &[String], url: &Url, origin: &Url) -> bool {
     {
         return false;
     }
-    tokens.iter().any(|t| source_matches(t, url, origin))
+    tokens
+        .iter()
+        .any(|t| source_matches(t, url, origin, redirect_count))
 }
 
 fn scheme_part_matches(a: &str, b: &str) -> bool {
@@ -110,7 +130,7 @@ fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
-fn source_matches(token: &str, url: &Url, origin: &Url) -> bool {
+fn source_matches(token: &str, url: &Url, origin: &Url, redirect_count: u32) -> bool {
     let lower = token.to_ascii_lowercase();
     if lower == "'none'" {
         return false;
@@ -192,6 +212,9 @@ fn source_matches(token: &str, url: &Url, origin: &Url) -> bool {
     if !port_ok {
         return false;
     }
+    if redirect_count > 0 {
+        return true;
+    }
     match path {
         None | Some("") | Some("/") => true,
         Some(p) => {
@@ -260,10 +283,24 @@ mod tests {
         ));
         assert!(csp_allows(&l(&["b.test:*"]), &u("https://b.test:9/x"), &o));
         assert!(csp_allows(&l(&["*"]), &u("https://z.test/"), &o));
+        // After a redirect the path part is not compared.
+        let api = l(&["https://b.test:8443/api/"]);
+        assert!(!csp_allows(&api, &u("https://b.test:8443/other"), &o));
+        assert!(csp_allows_after_redirects(
+            &api,
+            &u("https://b.test:8443/other"),
+            &o,
+            1
+        ));
+        assert!(!csp_allows_after_redirects(
+            &api,
+            &u("https://c.test:8443/api/"),
+            &o,
+            1
+        ));
         let p = PolicyContext {
             csp_connect_src: Some(l(&["'self'"])),
             is_secure_context: true,
-            ..Default::default()
         };
         assert!(check_url(&u("https://b.test/"), &o, &p)
             .unwrap_err()

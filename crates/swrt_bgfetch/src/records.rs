@@ -101,7 +101,7 @@ impl BackgroundFetchService {
                         {
                             return Err(outcome_error(o, l.error.clone()))
                         }
-                        (Some(m), _) => return Ok(m.clone()),
+                        (Some(m), o) if o.is_some() || !l.awaits_integrity => return Ok(m.clone()),
                         _ => {}
                     }
                 }
@@ -166,6 +166,7 @@ fn to_info(r: &RecordRow, body: Option<Vec<u8>>) -> RecordInfo {
             mode: r.mode.clone(),
             credentials: r.credentials.clone(),
             body,
+            integrity: r.integrity.clone(),
         },
         outcome: r.outcome,
         response: r.response.clone(),

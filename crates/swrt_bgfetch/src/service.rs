@@ -6,7 +6,7 @@ use crate::controller;
 use crate::data::DataManager;
 use crate::dispatch::{BackgroundFetchEventRequest, EventDispatcher, EventKind};
 use crate::engine::Inner;
-use crate::error::{EngineError, FetchRejection};
+use crate::error::{EngineError, FetchRejection, Quota};
 use crate::limits::Limits;
 use crate::progress::ProgressHub;
 use crate::scheduler::{Peaks, Scheduler, SchedulerCaps};
@@ -82,6 +82,7 @@ impl BackgroundFetchServiceBuilder {
             jobs: watch::channel(0).0,
             shutdown: tokio_util::sync::CancellationToken::new(),
             shutdown_done: tokio::sync::OnceCell::new(),
+            preflights: Default::default(),
         });
         let svc = BackgroundFetchService { inner };
         svc.recover().await?;
@@ -229,10 +230,10 @@ impl BackgroundFetchService {
                 .map_err(|e| FetchRejection::Internal(e.to_string()))?
         };
         if active >= inner.limits.max_active_fetches_per_origin {
-            return Err(FetchRejection::QuotaExceeded(format!(
+            return Err(FetchRejection::QuotaExceeded(Quota::message(format!(
                 "Too many active background fetches for this origin (limit {}).",
                 inner.limits.max_active_fetches_per_origin
-            )));
+            ))));
         }
         // Step 4: downloadTotal larger than the free quota.
         let upload_total: u64 = new_requests
@@ -243,8 +244,17 @@ impl BackgroundFetchService {
             .limits
             .quota_per_origin
             .saturating_sub(inner.data.usage(&origin));
+        // The rejection says what was asked for and the origin's quota.
         if req.options.download_total > free || upload_total > free {
-            return Err(FetchRejection::QuotaExceeded("Quota exceeded.".into()));
+            let requested = req.options.download_total.max(upload_total);
+            return Err(FetchRejection::QuotaExceeded(Quota {
+                message: format!(
+                    "Quota exceeded: {requested} bytes requested, {free} of the origin's {} bytes free.",
+                    inner.limits.quota_per_origin
+                ),
+                quota: Some(inner.limits.quota_per_origin),
+                requested: Some(requested),
+            }));
         }
         // Step 5: persist and start.
         let nf = NewFetch {
@@ -265,7 +275,11 @@ impl BackgroundFetchService {
                 StoreError::DuplicateActive { .. } => FetchRejection::TypeError(
                     "There already is a registration for the given id.".into(),
                 ),
-                e if e.is_storage_full() => FetchRejection::QuotaExceeded("Quota exceeded.".into()),
+                e if e.is_storage_full() => FetchRejection::QuotaExceeded(Quota {
+                    message: "Quota exceeded: the disk is full.".into(),
+                    quota: None,
+                    requested: Some(upload_total),
+                }),
                 e => FetchRejection::Internal(e.to_string()),
             })?;
         inner.data.add_usage(&origin, upload_total as i64);
@@ -632,5 +646,6 @@ fn validate_request(r: &RequestSpec) -> Result<NewRequest, FetchRejection> {
         mode: r.mode.clone(),
         credentials: r.credentials.clone(),
         body: r.body.clone(),
+        integrity: r.integrity.clone(),
     })
 }

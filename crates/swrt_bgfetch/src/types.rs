@@ -23,6 +23,9 @@ pub struct RequestSpec {
     /// Request body.
     #[serde(default)]
     pub body: Option<Vec<u8>>,
+    /// `Request.integrity`: Subresource Integrity metadata (empty = none).
+    #[serde(default)]
+    pub integrity: String,
 }
 
 fn default_mode() -> String {
@@ -42,6 +45,7 @@ impl RequestSpec {
             mode: default_mode(),
             credentials: default_credentials(),
             body: None,
+            integrity: String::new(),
         }
     }
 }
@@ -70,11 +74,6 @@ pub struct PolicyContext {
     /// Whether the calling context is a secure context.
     #[serde(default = "yes")]
     pub is_secure_context: bool,
-    /// Host names the embedder maps to its own (loopback) servers, such as
-    /// WPT's `web-platform.test`: plain http to them is allowed, as to
-    /// localhost ("potentially trustworthy").
-    #[serde(default)]
-    pub trusted_hosts: Vec<String>,
 }
 
 fn yes() -> bool {

@@ -77,16 +77,28 @@ async fn not_found_is_bad_status_and_others_continue() {
     let srv = start_server().await;
     let dir = tempfile::tempdir().unwrap();
     let (svc, rec) = start_engine(dir.path(), test_limits()).await;
-    let urls = vec![srv.url("n=5000&key=a"), srv.url("n=10&status=404&key=b")];
+    let urls = vec![
+        srv.url("n=5000&key=a"),
+        srv.url("n=10&status=404&key=b"),
+        srv.url("n=200000&status=500&key=c"),
+    ];
     let (kind, reg, recs) = run_to_end(&svc, &rec, request(&srv.base, "bs", &urls)).await;
     assert_eq!(kind, EventKind::Fail);
     assert_eq!(reg.failure_reason, FailureReason::BadStatus);
     assert_eq!(recs[0].0.outcome, RecordOutcome::Complete);
     assert_eq!(recs[1].0.outcome, RecordOutcome::BadStatus);
-    // The bad-status response is still exposed, body included.
-    assert_eq!(recs[1].0.response.as_ref().unwrap().status, 404);
-    assert_eq!(recs[1].1.as_deref(), Some(&pattern(10)[..]));
+    assert_eq!(recs[2].0.outcome, RecordOutcome::BadStatus);
+    // A non-OK response keeps its URL, status and headers; its body is
+    // empty and is not downloaded.
+    let resp = recs[1].0.response.as_ref().unwrap();
+    assert_eq!(resp.status, 404);
+    assert!(resp.url_list[0].contains("status=404"));
+    assert!(resp.headers.iter().any(|(k, _)| k == "etag"));
+    assert_eq!(recs[1].1.as_deref(), Some(&b""[..]));
+    assert_eq!(recs[2].0.response.as_ref().unwrap().status, 500);
+    assert_eq!(recs[2].1.as_deref(), Some(&b""[..]));
     assert_eq!(recs[0].1.as_deref(), Some(&pattern(5000)[..]));
+    assert_eq!(reg.downloaded, 5000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,10 +179,13 @@ async fn quota_exceeded_at_call_time_and_while_storing() {
     let (svc, rec) = start_engine(dir.path(), limits).await;
     let mut req = request(&srv.base, "q", &[srv.url("n=10")]);
     req.options.download_total = 9_007_199_254_740_991; // Number.MAX_SAFE_INTEGER
-    assert!(matches!(
-        svc.fetch(req).await,
-        Err(FetchRejection::QuotaExceeded(_))
-    ));
+    match svc.fetch(req).await {
+        Err(FetchRejection::QuotaExceeded(q)) => {
+            assert_eq!(q.requested, Some(9_007_199_254_740_991));
+            assert_eq!(q.quota, Some(40_000));
+        }
+        other => panic!("expected QuotaExceeded, got {other:?}"),
+    }
     let (kind, reg, _) = run_to_end(
         &svc,
         &rec,
@@ -196,6 +211,7 @@ async fn upload_progress() {
         mode: "cors".into(),
         credentials: "same-origin".into(),
         body: Some(body.clone()),
+        integrity: String::new(),
     }];
     let reg0 = svc.fetch(req).await.unwrap();
     assert_eq!(reg0.upload_total, 300_000);
@@ -747,4 +763,179 @@ async fn second_engine_on_same_dir_is_refused() {
         .unwrap();
     assert!(err.to_string().contains("in use"), "{err}");
     let _ = uid;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_preflight_cached_per_max_age_and_failures_reveal_nothing() {
+    let srv = start_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, rec) = start_engine(dir.path(), test_limits()).await;
+    let page = "http://127.0.0.1:1";
+    let options = |log: &[Logged], q: &str| {
+        log.iter()
+            .filter(|l| l.method == "OPTIONS" && l.query.contains(q))
+            .count()
+    };
+    // `Content-Type: text/json` is not safelisted: preflighted, then cached
+    // for Access-Control-Max-Age seconds.
+    let cached = srv.url(&format!(
+        "n=10&acao={page}&allow_headers=content-type&max_age=600&key=m"
+    ));
+    for id in ["p1", "p2"] {
+        let mut req = request(page, id, std::slice::from_ref(&cached));
+        req.requests[0].headers = vec![("content-type".into(), "text/json".into())];
+        let (kind, _, _) = run_to_end(&svc, &rec, req).await;
+        assert_eq!(kind, EventKind::Success);
+    }
+    assert_eq!(
+        options(&srv.log(), "max_age=600"),
+        1,
+        "second preflight cached"
+    );
+    // Max-Age 0: every request is preflighted.
+    let uncached = srv.url(&format!(
+        "n=10&acao={page}&allow_methods=DELETE&max_age=0&key=z"
+    ));
+    for id in ["z1", "z2"] {
+        let mut req = request(page, id, std::slice::from_ref(&uncached));
+        req.requests[0].method = "DELETE".into();
+        run_to_end(&svc, &rec, req).await;
+    }
+    assert_eq!(options(&srv.log(), "max_age=0"), 2);
+    // A failing CORS check exposes nothing: no response, no bytes counted.
+    let (kind, reg, recs) = run_to_end(
+        &svc,
+        &rec,
+        request(
+            page,
+            "nocors",
+            &[srv.url("n=50000&key=nc"), srv.url("n=7&acao=*")],
+        ),
+    )
+    .await;
+    assert_eq!(kind, EventKind::Fail);
+    assert_eq!(reg.failure_reason, FailureReason::FetchError);
+    assert_eq!(recs[0].0.outcome, RecordOutcome::FetchError);
+    assert!(recs[0].0.response.is_none());
+    assert!(recs[0].1.is_none());
+    assert_eq!(reg.downloaded, 7, "only the CORS-approved record counts");
+    // A failing preflight: no main request at all.
+    let mut req = request(page, "pf", &[srv.url(&format!("n=10&acao={page}&key=pf"))]);
+    req.requests[0].method = "PUT".into();
+    let (_, reg, recs) = run_to_end(&svc, &rec, req).await;
+    assert_eq!(reg.failure_reason, FailureReason::FetchError);
+    assert!(recs[0].0.response.is_none());
+    assert!(!srv
+        .log()
+        .iter()
+        .any(|l| l.method == "PUT" && l.query.contains("key=pf")));
+}
+
+fn sri(alg: &str, body: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha2::Digest;
+    let digest = match alg {
+        "sha256" => sha2::Sha256::digest(body).to_vec(),
+        "sha384" => sha2::Sha384::digest(body).to_vec(),
+        _ => sha2::Sha512::digest(body).to_vec(),
+    };
+    format!(
+        "{alg}-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integrity_is_verified_over_the_whole_body() {
+    let srv = start_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, rec) = start_engine(dir.path(), test_limits()).await;
+    let with = |url: String, integrity: String| {
+        let mut spec = RequestSpec::get(url);
+        spec.integrity = integrity;
+        spec
+    };
+    // Matching metadata of each algorithm, several values, and a body
+    // resumed with Range after a cut: the hash covers the kept bytes too.
+    let mut ok = request(&srv.base, "sri-ok", &[]);
+    ok.requests = vec![
+        with(srv.url("n=1000&key=a"), sri("sha256", &pattern(1000))),
+        with(
+            srv.url("n=2000&key=b"),
+            format!("sha256-AAAA {}", sri("sha384", &pattern(2000))),
+        ),
+        with(
+            srv.url("n=300000&cut=120000&key=c"),
+            sri("sha512", &pattern(300_000)),
+        ),
+        with(srv.url("n=10&key=d"), "md5-unsupported".into()),
+    ];
+    let (kind, _, recs) = run_to_end(&svc, &rec, ok).await;
+    assert_eq!(kind, EventKind::Success);
+    assert_eq!(recs[2].1.as_deref(), Some(&pattern(300_000)[..]));
+    assert!(srv
+        .log()
+        .iter()
+        .any(|l| l.range.as_deref() == Some("bytes=120000-")));
+    // A mismatch is a network error for that record: fetch-error, while
+    // the other records complete.
+    let mut bad = request(&srv.base, "sri-bad", &[]);
+    bad.requests = vec![
+        with(srv.url("n=1000&key=e"), sri("sha256", &pattern(999))),
+        with(srv.url("n=1000&key=f"), sri("sha256", &pattern(1000))),
+        // Only the strongest algorithm counts.
+        with(
+            srv.url("n=500&key=g"),
+            format!("{} sha512-AAAA", sri("sha256", &pattern(500))),
+        ),
+    ];
+    let (kind, reg, recs) = run_to_end(&svc, &rec, bad).await;
+    assert_eq!(kind, EventKind::Fail);
+    assert_eq!(reg.failure_reason, FailureReason::FetchError);
+    assert_eq!(recs[0].0.outcome, RecordOutcome::FetchError);
+    assert!(recs[0].0.error.as_ref().unwrap().contains("integrity"));
+    assert_eq!(recs[1].0.outcome, RecordOutcome::Complete);
+    assert_eq!(recs[2].0.outcome, RecordOutcome::FetchError);
+    assert_eq!(recs[0].0.request.integrity, sri("sha256", &pattern(999)));
+}
+
+/// A server that accepts and reads the request but never sends headers: each
+/// attempt ends at the header timeout, and after the retries the record
+/// fails (`fetch-error`) instead of holding the fetch forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_that_never_sends_headers_fails_the_fetch() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut buf).await;
+            held.push(socket); // open, silent
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        // The header wait starts after the connect timeout's share.
+        connect_timeout: Duration::from_millis(300),
+        header_timeout: Duration::from_millis(300),
+        max_retries: 2,
+        ..test_limits()
+    };
+    let (svc, rec) = start_engine(dir.path(), limits).await;
+    let (kind, reg, recs) = run_to_end(
+        &svc,
+        &rec,
+        request(&base, "silent", &[format!("{base}/never")]),
+    )
+    .await;
+    assert_eq!(kind, EventKind::Fail);
+    assert_eq!(reg.failure_reason, FailureReason::FetchError);
+    let error = recs[0].0.error.as_deref().unwrap_or("");
+    assert!(error.contains("no response headers"), "{error}");
+    // The first attempt and each retry reached the server.
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
 }

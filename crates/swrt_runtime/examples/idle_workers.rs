@@ -1,4 +1,4 @@
-//! Resident memory per idle service worker (issue 2, BENCHMARKS.md).
+//! Resident memory per idle service worker (see BENCHMARKS.md).
 //!
 //! Starts `--workers N` (default 100) service workers in one
 //! [`ServiceWorkerHost`], each with its own scope and script, waits until all

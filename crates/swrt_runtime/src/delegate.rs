@@ -71,6 +71,11 @@ pub trait HostDelegate: Send + Sync + 'static {
     fn worker_terminated(&self, script_url: &Url, reason: &TerminationReason) {
         let _ = (script_url, reason);
     }
+    /// A page could not load a resource (a script, a frame); the element got
+    /// its `error` event and the page goes on.
+    fn resource_load_failed(&self, page_url: &Url, resource_url: &str, reason: &str) {
+        let _ = (page_url, resource_url, reason);
+    }
 }
 
 /// A delegate that only logs through `tracing`.
@@ -86,5 +91,8 @@ impl HostDelegate for TracingDelegate {
     }
     fn worker_terminated(&self, script_url: &Url, reason: &TerminationReason) {
         tracing::warn!(%script_url, %reason, "worker terminated");
+    }
+    fn resource_load_failed(&self, page_url: &Url, resource_url: &str, reason: &str) {
+        tracing::warn!(%page_url, resource_url, reason, "resource failed to load");
     }
 }

@@ -10,6 +10,7 @@
 mod background_fetch;
 mod config;
 mod delegate;
+mod document;
 mod embedded_js;
 mod error;
 mod extension;
@@ -33,7 +34,7 @@ pub use realm::{ClientInfo, EventOutcome};
 /// A TLS root certificate for
 /// [`ServiceWorkerHostBuilder::add_root_certificate`] (reqwest's type).
 pub use reqwest::Certificate;
-pub use resolver::HostResolver;
+pub use resolver::{HostResolver, HOST_REQUEST_HEADER};
 // --- issue 6: background fetch UI; the engine for embedders that drive it directly ---
 pub use swrt_bgfetch;
 pub use ui::{BackgroundFetchUi, FetchControl, FetchPhase, FetchView};

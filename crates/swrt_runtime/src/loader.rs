@@ -29,6 +29,18 @@ pub struct ScriptSource {
     pub text: String,
     /// The `Service-Worker-Allowed` response header, if any.
     pub service_worker_allowed: Option<String>,
+    /// Served as `text/html` (or, from a directory, named `.html`/`.htm`):
+    /// a page to parse as a document rather than run as a script.
+    pub html: bool,
+}
+
+/// What a fetch is for: the response types it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Destination {
+    /// A worker script or module: JavaScript only.
+    Script,
+    /// A page: an HTML document, or a script that runs as the page.
+    Document,
 }
 
 /// A directory that stands in for an origin that no server serves.
@@ -97,6 +109,16 @@ impl ScriptLoader {
 
     /// Fetches `url` as a classic worker script.
     pub async fn fetch(&self, url: &Url) -> Result<ScriptSource, String> {
+        self.fetch_for(url, Destination::Script).await
+    }
+
+    /// Fetches a page: an HTML document (`text/html`), or a script that runs
+    /// as the page (a JavaScript MIME type).
+    pub async fn fetch_document(&self, url: &Url) -> Result<ScriptSource, String> {
+        self.fetch_for(url, Destination::Document).await
+    }
+
+    async fn fetch_for(&self, url: &Url, destination: Destination) -> Result<ScriptSource, String> {
         if let Some(path) = self.local_path(url)? {
             return read_file(url, path).await;
         }
@@ -107,14 +129,16 @@ impl ScriptLoader {
                     .map_err(|_| format!("not a local path: {url}"))?;
                 read_file(url, path).await
             }
-            "http" | "https" => tokio::time::timeout(self.inner.timeout, self.fetch_http(url))
-                .await
-                .map_err(|_| {
-                    format!(
-                        "the server did not deliver the script within {} s",
-                        self.inner.timeout.as_secs_f64()
-                    )
-                })?,
+            "http" | "https" => {
+                tokio::time::timeout(self.inner.timeout, self.fetch_http(url, destination))
+                    .await
+                    .map_err(|_| {
+                        format!(
+                            "the server did not deliver the script within {} s",
+                            self.inner.timeout.as_secs_f64()
+                        )
+                    })?
+            }
             other => Err(format!(
                 "scheme '{other}' is not supported for worker scripts"
             )),
@@ -153,12 +177,18 @@ impl ScriptLoader {
         Ok(Some(path))
     }
 
-    async fn fetch_http(&self, url: &Url) -> Result<ScriptSource, String> {
-        let response = self
-            .inner
-            .client
-            .get(url.clone())
-            .header("Service-Worker", "script")
+    async fn fetch_http(
+        &self,
+        url: &Url,
+        destination: Destination,
+    ) -> Result<ScriptSource, String> {
+        let mut request = self.inner.client.get(url.clone());
+        if destination == Destination::Script {
+            request = request.header("Service-Worker", "script");
+        } else {
+            request = request.header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| format!("network error: {e}"))?;
@@ -180,10 +210,15 @@ impl ScriptLoader {
                     .to_ascii_lowercase()
             })
             .unwrap_or_default();
-        if !is_javascript_mime(&mime) {
-            return Err(format!(
-                "the script has an unsupported MIME type ('{mime}')"
-            ));
+        let html = mime == "text/html";
+        let accepted = is_javascript_mime(&mime) || (destination == Destination::Document && html);
+        if !accepted {
+            return Err(match destination {
+                Destination::Script => format!("the script has an unsupported MIME type ('{mime}')"),
+                Destination::Document => format!(
+                    "the page has an unsupported MIME type ('{mime}'): expected text/html or JavaScript"
+                ),
+            });
         }
         let final_url = response.url().clone();
         let service_worker_allowed = response
@@ -215,6 +250,7 @@ impl ScriptLoader {
             url: final_url,
             text,
             service_worker_allowed,
+            html,
         })
     }
 }
@@ -225,10 +261,15 @@ async fn read_file(url: &Url, path: PathBuf) -> Result<ScriptSource, String> {
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let text =
         String::from_utf8(bytes).map_err(|_| format!("{} is not valid UTF-8", path.display()))?;
+    let html = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
     Ok(ScriptSource {
         url: url.clone(),
         text,
         service_worker_allowed: None,
+        html,
     })
 }
 

@@ -9,6 +9,13 @@ use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
+/// A request header every HTTP client of the host sends (script loading,
+/// `fetch()`, Background Fetch downloads, redirects included). Servers run
+/// next to the host, such as `swrt serve`'s control API, refuse requests
+/// carrying it, so web content running in the host cannot reach them through
+/// loopback. Script can override its value but not remove it.
+pub const HOST_REQUEST_HEADER: &str = "swrt-realm";
+
 /// Maps host names to addresses for every HTTP client of the host (script
 /// loading, `fetch()`, Background Fetch downloads), and lists the extra root
 /// certificates those clients trust for https.
@@ -82,9 +89,15 @@ impl HostResolver {
         &self.root_certificates
     }
 
-    /// Installs this resolver and the extra root certificates on a reqwest
-    /// client builder.
+    /// Installs this resolver, the extra root certificates and the
+    /// [`HOST_REQUEST_HEADER`] on a reqwest client builder.
     pub fn apply(&self, mut builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        let mut marker = reqwest::header::HeaderMap::new();
+        marker.insert(
+            HOST_REQUEST_HEADER,
+            reqwest::header::HeaderValue::from_static("1"),
+        );
+        builder = builder.default_headers(marker);
         for certificate in &self.root_certificates {
             builder = builder.add_root_certificate(certificate.clone());
         }

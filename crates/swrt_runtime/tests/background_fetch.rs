@@ -105,7 +105,6 @@ async fn fetch_from_rust_then_click_opens_a_window() {
             policy: PolicyContext {
                 csp_connect_src: None,
                 is_secure_context: true,
-                ..Default::default()
             },
             has_active_worker: true,
         })
@@ -129,5 +128,60 @@ async fn fetch_from_rust_then_click_opens_a_window() {
         recorder.windows.lock().unwrap()[0],
         "http://localhost/episodes/ep-1"
     );
+    host.shutdown().await;
+}
+
+const CACHE_WORKER: &str = r#"
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open("quota");
+    await cache.put("/a", new Response("a".repeat(600)));
+    console.log("stored 600");
+    try {
+      await cache.put("/b", new Response("b".repeat(600)));
+      console.log("stored 600 more");
+    } catch (e) {
+      console.log(`put: ${e instanceof QuotaExceededError} ${e.name} quota=${e.quota} requested=${e.requested}`);
+    }
+    console.log(`b cached: ${(await cache.match("/b")) !== undefined}`);
+    // Replacing an entry frees its bytes first.
+    await cache.put("/a", new Response("c".repeat(900)));
+    console.log("replaced with 900");
+  })());
+});
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_put_past_the_quota_is_a_quota_exceeded_error() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("sw.js"), CACHE_WORKER).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let origin = Url::parse("http://localhost/").unwrap();
+    let host = ServiceWorkerHost::builder()
+        .delegate(recorder.clone())
+        .local_origin(LocalOriginMapping {
+            origin: origin.clone(),
+            dir: site.path().to_path_buf(),
+        })
+        .data_dir(data.path())
+        .background_fetch_limits(swrt_bgfetch::Limits {
+            quota_per_origin: 1000,
+            ..swrt_bgfetch::Limits::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    host.register(origin.join("sw.js").unwrap(), None)
+        .await
+        .unwrap();
+    wait_for(&recorder, "stored 600").await;
+    wait_for(
+        &recorder,
+        "put: true QuotaExceededError quota=1000 requested=600",
+    )
+    .await;
+    wait_for(&recorder, "b cached: false").await;
+    wait_for(&recorder, "replaced with 900").await;
     host.shutdown().await;
 }

@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub root: PathBuf,
     /// Sees every request first (see [`crate::RequestHook`]).
     pub hook: Option<crate::RequestHook>,
+    /// `.headers` sidecars and `?pipe=` apply (the WPT runner only).
+    pub wpt_conventions: bool,
 }
 
 /// Axum fallback handler: serves every request.
@@ -174,21 +176,40 @@ async fn serve_file(
         (status, body)
     };
 
-    // WPT conventions: the sidecar first, then the pipes (which win).
-    if let Some(lines) = read_sidecar(&shared.root, &resolved.logical).await {
-        wpt::apply_sidecar(&mut headers, &lines);
-    }
-    if let Some(pipe) = pipe_param(uri) {
-        match wpt::parse_pipes(&pipe) {
-            Ok(calls) => wpt::apply_pipes(&mut status, &mut headers, &calls),
-            Err(e) => warn!(pipe, error = %e, "malformed pipe parameter; ignored"),
-        }
+    if shared.wpt_conventions {
+        apply_wpt_conventions(
+            &shared.root,
+            &resolved.logical,
+            uri,
+            &mut status,
+            &mut headers,
+        )
+        .await;
     }
 
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     *resp.headers_mut() = headers;
     Ok(resp)
+}
+
+/// WPT conventions: the sidecar first, then the pipes (which win).
+async fn apply_wpt_conventions(
+    root: &Path,
+    logical: &Path,
+    uri: &Uri,
+    status: &mut StatusCode,
+    headers: &mut HeaderMap,
+) {
+    if let Some(lines) = read_sidecar(root, logical).await {
+        wpt::apply_sidecar(headers, &lines);
+    }
+    if let Some(pipe) = pipe_param(uri) {
+        match wpt::parse_pipes(&pipe) {
+            Ok(calls) => wpt::apply_pipes(status, headers, &calls),
+            Err(e) => warn!(pipe, error = %e, "malformed pipe parameter; ignored"),
+        }
+    }
 }
 
 /// Reads `NAME.headers` beside `logical`, if it exists inside the root.

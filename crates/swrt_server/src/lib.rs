@@ -12,9 +12,11 @@
 //! * Bodies stream from disk; single `Range` requests (`206`/`416`),
 //!   `ETag`/`Last-Modified` validators with `If-None-Match`,
 //!   `If-Modified-Since` (`304`) and `If-Range`; `Cache-Control: no-cache`.
-//! * A sidecar `NAME.headers` file adds `Name: Value` response headers to
-//!   `NAME`, and `?pipe=header(Name,Value)|status(404)` sets headers and
-//!   status (items split by `|`, arguments by `,`, backslash escapes;
+//! * With [`StaticOriginBuilder::wpt_conventions`] (the WPT runner only;
+//!   otherwise files are served as they are): a sidecar `NAME.headers` file
+//!   adds `Name: Value` response headers to `NAME`, and
+//!   `?pipe=header(Name,Value)|status(404)` sets headers and status (items
+//!   split by `|`, arguments by `,`, backslash escapes;
 //!   `header(Name,Value,True)` appends).
 //!
 //! ```no_run
@@ -132,9 +134,19 @@ pub struct StaticOriginBuilder {
     host_name: Option<String>,
     shutdown_timeout: Duration,
     hook: Option<RequestHook>,
+    wpt_conventions: bool,
 }
 
 impl StaticOriginBuilder {
+    /// Applies web-platform-tests server conventions: `NAME.headers`
+    /// sidecar files and the `?pipe=` query parameter (see [`wpt`]). Off by
+    /// default: an origin serves its files as they are, and only the WPT
+    /// runner, whose test trees rely on them, switches them on.
+    pub fn wpt_conventions(mut self, on: bool) -> Self {
+        self.wpt_conventions = on;
+        self
+    }
+
     /// Lets `hook` answer requests before the static file handler does.
     pub fn hook(mut self, hook: RequestHook) -> Self {
         self.hook = Some(hook);
@@ -194,6 +206,7 @@ impl StaticOriginBuilder {
         let shared = Arc::new(handler::Shared {
             root: root.clone(),
             hook: self.hook.clone(),
+            wpt_conventions: self.wpt_conventions,
         });
         let app = axum::Router::new()
             .fallback(handler::handle)
@@ -261,6 +274,7 @@ impl StaticOrigin {
             host_name: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             hook: None,
+            wpt_conventions: false,
         }
     }
 

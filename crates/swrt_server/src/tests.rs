@@ -102,6 +102,15 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Fixture {
+        Fixture::with_wpt_conventions(false).await
+    }
+
+    /// A fixture whose server applies `.headers` sidecars and `?pipe=`.
+    async fn wpt() -> Fixture {
+        Fixture::with_wpt_conventions(true).await
+    }
+
+    async fn with_wpt_conventions(on: bool) -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("root");
         std::fs::create_dir(&root).unwrap();
@@ -111,7 +120,9 @@ impl Fixture {
         std::fs::write(outside.join("secret.txt"), SECRET).unwrap();
         std::fs::write(root.join("index.html"), "<h1>home</h1>").unwrap();
         std::fs::write(root.join("hello.txt"), "hello world").unwrap();
-        let server = StaticOrigin::bind(&root, "127.0.0.1:0".parse().unwrap())
+        let server = StaticOrigin::builder(&root)
+            .wpt_conventions(on)
+            .start()
             .await
             .unwrap();
         Fixture {
@@ -259,7 +270,7 @@ async fn traversal_attempts_never_escape() {
 #[tokio::test]
 async fn symlinks_outside_root_are_refused() {
     use std::os::unix::fs::symlink;
-    let f = Fixture::new().await;
+    let f = Fixture::wpt().await;
     symlink(f.outside.join("secret.txt"), f.root.join("link.txt")).unwrap();
     symlink(&f.outside, f.root.join("linkdir")).unwrap();
     symlink(
@@ -462,7 +473,7 @@ async fn other_methods_get_405() {
 
 #[tokio::test]
 async fn headers_sidecar() {
-    let f = Fixture::new().await;
+    let f = Fixture::wpt().await;
     f.write("sw.js", "self.onfetch = null;");
     f.write(
         "sw.js.headers",
@@ -498,7 +509,7 @@ async fn headers_sidecar() {
 
 #[tokio::test]
 async fn pipe_header_and_status() {
-    let f = Fixture::new().await;
+    let f = Fixture::wpt().await;
     let r = get(f.addr(), "/hello.txt?pipe=header(X-Test,hello)|status(404)").await;
     assert_eq!(r.status, 404);
     assert_eq!(r.header("x-test"), Some("hello"));
@@ -539,6 +550,24 @@ async fn pipe_header_and_status() {
     let r = request(f.addr(), "HEAD", "/hello.txt?pipe=status(201)", &[]).await;
     assert_eq!(r.status, 201);
     assert_eq!(r.header("content-length"), Some("11"));
+}
+
+#[tokio::test]
+async fn files_are_served_as_they_are_without_wpt_conventions() {
+    let f = Fixture::new().await;
+    f.write("sw.js", "self.onfetch = null;");
+    f.write(
+        "sw.js.headers",
+        "Service-Worker-Allowed: /\nX-Sidecar: yes\n",
+    );
+    let r = get(f.addr(), "/sw.js").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("service-worker-allowed"), None);
+    assert_eq!(r.header("x-sidecar"), None);
+    let r = get(f.addr(), "/hello.txt?pipe=header(X-Test,hello)|status(404)").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-test"), None);
+    assert_eq!(r.text(), "hello world");
 }
 
 #[tokio::test]

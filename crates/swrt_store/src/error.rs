@@ -41,6 +41,10 @@ pub enum StoreError {
     /// Stored data could not be decoded (a corrupted or hand-edited row).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The database file is missing or empty while body files remain: it was
+    /// deleted or truncated, and opening would forget those downloads.
+    #[error("{0}")]
+    DatabaseLost(String),
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -14,7 +14,8 @@ const FETCH_COLS: &str =
 
 const RECORD_COLS: &str = "fetch_uid, idx, method, url, req_headers, mode, credentials, \
     req_body_path, req_body_len, status, status_text, resp_headers, resp_type, url_list, etag, \
-    last_modified, complete_length, body_path, bytes_stored, outcome, error_message, body_offset";
+    last_modified, complete_length, body_path, bytes_stored, outcome, error_message, body_offset, \
+    integrity";
 
 /// Execute a statement through the connection's statement cache (the
 /// per-record statements run thousands of times per fetch; parsing them each
@@ -111,6 +112,7 @@ impl Store {
             body_path: row.get::<_, Option<String>>(17)?.map(|p| self.abs(&p)),
             bytes_stored: u64_col(row, 18)?,
             body_offset: u64_col(row, 21)?,
+            integrity: row.get(22)?,
             outcome: RecordOutcome::parse(&outcome).ok_or_else(|| corrupt("outcome", &outcome))?,
             error_message: row.get(20)?,
         })
@@ -212,8 +214,8 @@ impl Store {
         for (i, (r, rel)) in requests.iter().zip(&req_paths).enumerate() {
             tx.execute(
                 "INSERT INTO bg_records(fetch_uid, idx, method, url, req_headers, mode, credentials,
-                    req_body_path, req_body_len)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    req_body_path, req_body_len, integrity)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     f.unique_id,
                     i as i64,
@@ -223,7 +225,8 @@ impl Store {
                     r.mode,
                     r.credentials,
                     rel,
-                    r.body.as_ref().map_or(0, |b| b.len() as i64)
+                    r.body.as_ref().map_or(0, |b| b.len() as i64),
+                    r.integrity
                 ],
             )?;
         }
@@ -823,6 +826,7 @@ mod tests {
             mode: "cors".into(),
             credentials: "same-origin".into(),
             body: body.map(|b| b.to_vec()),
+            integrity: String::new(),
         }
     }
 

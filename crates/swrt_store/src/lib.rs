@@ -36,6 +36,12 @@ pub use model::*;
 pub use schema::SCHEMA_VERSION;
 
 use rusqlite::Connection;
+
+/// The file holding the store's disk space reserve.
+const SPACE_RESERVE_FILE: &str = "space.reserve";
+/// Disk space set aside so that settling fetches and delivering their events
+/// still works once the disk is full (a settle writes a few pages).
+pub const SPACE_RESERVE_BYTES: u64 = 4 << 20;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -96,7 +102,17 @@ impl Store {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
         }
-        let mut conn = Connection::open(dir.join("swrt.sqlite3"))?;
+        // Give the reserve back first: a disk that filled up while the last
+        // process ran still has room to open and repair the store.
+        let reserve = dir.join(SPACE_RESERVE_FILE);
+        if let Err(e) = std::fs::remove_file(&reserve) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(e.into());
+            }
+        }
+        let db = dir.join("swrt.sqlite3");
+        check_database_present(&db, &dir.join("bodies"))?;
+        let mut conn = Connection::open(&db)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a committed transaction survives power loss, which the
         // "synced body before complete row" protocol relies on.
@@ -110,7 +126,39 @@ impl Store {
             lock: Mutex::new(Some(lock)),
         };
         store.recompute_usage()?;
+        store.restore_space_reserve();
         Ok(store)
+    }
+
+    /// Sets aside [`SPACE_RESERVE_BYTES`] of disk in a file of the data dir,
+    /// for [`Store::release_space_reserve`] to give back when the disk is
+    /// full. Best effort: without room for it the store still works.
+    fn restore_space_reserve(&self) {
+        use std::io::Write;
+        let path = self.dir.join(SPACE_RESERVE_FILE);
+        let written = (|| {
+            let mut file = File::create(&path)?;
+            // Real blocks, not a sparse file: set_len would reserve nothing.
+            let zeros = vec![0u8; 64 << 10];
+            for _ in 0..SPACE_RESERVE_BYTES / zeros.len() as u64 {
+                file.write_all(&zeros)?;
+            }
+            file.sync_all()
+        })();
+        if let Err(e) = written {
+            tracing::warn!(path = %path.display(), error = %e, "cannot reserve disk space for the store");
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+
+    /// Frees the disk space set aside at open, so that a store on a full
+    /// disk can still record how things ended. True if there was a reserve.
+    pub fn release_space_reserve(&self) -> bool {
+        let released = std::fs::remove_file(self.dir.join(SPACE_RESERVE_FILE)).is_ok();
+        if released {
+            tracing::warn!(dir = %self.dir.display(), "disk full: released the store's space reserve");
+        }
+        released
     }
 
     /// The data directory.
@@ -228,9 +276,65 @@ pub(crate) fn add_usage(tx: &rusqlite::Transaction<'_>, origin: &str, delta: i64
     Ok(())
 }
 
+/// SQLite makes a new, empty database of a missing or empty file, which
+/// would silently forget every fetch whose bodies are still on disk. When
+/// bodies are there, a missing or empty database was deleted or truncated:
+/// refuse to start rather than lose track of them.
+fn check_database_present(db: &Path, bodies: &Path) -> Result<()> {
+    let empty_db = std::fs::metadata(db).map_or(true, |m| m.len() == 0);
+    if !empty_db {
+        return Ok(());
+    }
+    let has_bodies = std::fs::read_dir(bodies)?.next().is_some();
+    if has_bodies {
+        return Err(StoreError::DatabaseLost(format!(
+            "{} is missing or empty, but {} holds downloaded bodies: the database was \
+             deleted or truncated. Restore it, or move the data dir away to start over",
+            db.display(),
+            bodies.display()
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deleted_or_truncated_database_with_bodies_left_is_refused() {
+        for truncate in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let s = Store::open(dir.path()).unwrap();
+            std::fs::create_dir_all(s.bodies_dir().join("a-fetch")).unwrap();
+            std::fs::write(s.bodies_dir().join("a-fetch/0.body"), b"bytes").unwrap();
+            s.close().unwrap();
+            drop(s);
+            let db = dir.path().join("swrt.sqlite3");
+            if truncate {
+                std::fs::File::create(&db).unwrap();
+            } else {
+                std::fs::remove_file(&db).unwrap();
+            }
+            let _ = std::fs::remove_file(dir.path().join("swrt.sqlite3-wal"));
+            let Err(err) = Store::open(dir.path()) else {
+                panic!("a store without its database opened");
+            };
+            assert!(
+                matches!(&err, StoreError::DatabaseLost(m) if m.contains("deleted or truncated")),
+                "{err}"
+            );
+            // The bodies are still there for whoever restores the database.
+            assert!(dir.path().join("bodies/a-fetch/0.body").exists());
+        }
+    }
+
+    #[test]
+    fn a_new_data_dir_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::open(dir.path()).unwrap().close().unwrap();
+        Store::open(dir.path()).unwrap();
+    }
 
     #[test]
     fn migrates_from_empty_and_reopens() {

@@ -167,6 +167,9 @@ pub struct NewRequest {
     pub credentials: String,
     /// Request body bytes, written to a body file on insert.
     pub body: Option<Vec<u8>>,
+    /// `Request.integrity` (Subresource Integrity metadata; empty = none).
+    #[serde(default)]
+    pub integrity: String,
 }
 
 /// A background fetch row.
@@ -262,6 +265,8 @@ pub struct RecordRow {
     pub request_body_path: Option<PathBuf>,
     /// Request body length.
     pub request_body_len: u64,
+    /// `Request.integrity` (empty = none).
+    pub integrity: String,
     /// Response metadata once headers arrived.
     pub response: Option<ResponseMeta>,
     /// Response body file (absolute); set once a body is being stored.

@@ -111,6 +111,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sw_registrations ADD COLUMN script_source TEXT;
     ALTER TABLE sw_registrations ADD COLUMN imported_scripts TEXT NOT NULL DEFAULT '[]';
     "#,
+    // 4: a record's request keeps its integrity metadata (Subresource
+    // Integrity), checked when the body is complete.
+    r#"
+    ALTER TABLE bg_records ADD COLUMN integrity TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// Highest schema version this build understands.

@@ -1,17 +1,18 @@
-// swrt wpt's testdriver-vendor.js: wires test_driver to the runner.
+// swrt wpt's testdriver-vendor.js: wires test_driver to the runner. Like
+// the results, requests travel as console lines tagged with the page's token
+// (see testharnessreport.js): the runner applies them while the console call
+// runs, and no page policy can block them.
 (function () {
   "use strict";
   const internal = (self.test_driver_internal = self.test_driver_internal || {});
+  const log = console.log.bind(console);
+  const stringify = JSON.stringify;
   internal.set_permission = function (params, _context) {
     const config = self.__swrt_wpt || {};
-    if (!config.permission) return Promise.reject(new Error("swrt wpt: no runner endpoint"));
+    if (!config.token) return Promise.reject(new Error("swrt wpt: no runner token"));
     const descriptor = params.descriptor || {};
-    return fetch(config.permission, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name: descriptor.name, state: params.state, origin: self.location.origin }),
-    }).then(async (r) => {
-      if (!r.ok) throw new Error(`swrt wpt: set_permission failed: ${await r.text()}`);
-    });
+    const request = { name: descriptor.name, state: params.state, origin: self.location.origin };
+    log("%s", "[swrt-wpt-permission " + String(config.token) + "] " + stringify(request));
+    return Promise.resolve();
   };
 })();

@@ -5,7 +5,7 @@
 import json
 import sys
 
-from wptserve import server
+from wptserve import server, stash
 from wptserve.config import ConfigBuilder
 import logging
 
@@ -16,7 +16,9 @@ def main():
     logging.basicConfig(level=logging.WARNING)
     logger = logging.getLogger()
     subdomains = set(cfg["subdomains"])
-    with ConfigBuilder(
+    # Handlers keep state between requests in the stash (request.server.stash),
+    # as under upstream's `wpt serve`.
+    with stash.StashServer(address=("127.0.0.1", 0)), ConfigBuilder(
         logger,
         browser_host=cfg["browser_host"],
         alternate_hosts={"alt": cfg["alt_host"]},

@@ -14,9 +14,11 @@
 //! }
 //! ```
 //!
-//! Anything not listed is expected to pass (harness `OK`, subtests `PASS`).
+//! Anything not listed is expected to pass (harness `OK`, subtests `PASS`);
+//! a file swrt skips is expected only when listed with status `SKIP`.
 //! Every entry needs a non-empty `reason`. Keys starting with `$` (such as
-//! `"$comment"`) are ignored.
+//! `"$comment"`) are ignored. An entry for a test or subtest that did not run
+//! is stale and counts as a difference.
 
 use std::collections::BTreeMap;
 
@@ -24,7 +26,14 @@ use serde::Deserialize;
 
 use crate::report::TestResult;
 
-const HARNESS_STATUSES: &[&str] = &["OK", "ERROR", "TIMEOUT", "PRECONDITION_FAILED", "CRASH"];
+const HARNESS_STATUSES: &[&str] = &[
+    "OK",
+    "ERROR",
+    "TIMEOUT",
+    "PRECONDITION_FAILED",
+    "CRASH",
+    "SKIP",
+];
 const SUBTEST_STATUSES: &[&str] = &["PASS", "FAIL", "TIMEOUT", "NOTRUN", "PRECONDITION_FAILED"];
 
 #[derive(Debug, Deserialize)]
@@ -193,13 +202,10 @@ impl Expectations {
         Expectations::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// Where `result` differs from what is expected. Skipped files have no
-    /// expectations.
+    /// Where `result` differs from what is expected: its harness status
+    /// (`SKIP` included), each subtest, and listed subtests that did not run.
     pub fn diff(&self, result: &TestResult) -> Vec<Difference> {
         let mut out = Vec::new();
-        if result.status == "SKIP" {
-            return out;
-        }
         let empty = TestExpectation::default();
         let expected = self.tests.get(&result.test).unwrap_or(&empty);
         let harness: Vec<String> = expected
@@ -207,7 +213,8 @@ impl Expectations {
             .as_ref()
             .map(|e| e.statuses.clone())
             .unwrap_or_else(|| vec!["OK".into()]);
-        if !harness.contains(&result.status) {
+        let harness_as_expected = harness.contains(&result.status);
+        if !harness_as_expected {
             out.push(Difference {
                 test: result.test.clone(),
                 subtest: None,
@@ -232,21 +239,42 @@ impl Expectations {
                 });
             }
         }
-        // A listed subtest that did not run is stale (unless the harness
-        // itself is expected not to finish).
-        let harness_ok = result.status == "OK";
+        // A listed subtest that did not run is stale: it disappeared, or the
+        // harness status (when that differs, it is reported above instead)
+        // leaves no room for it.
         for (name, e) in &expected.subtests {
-            if harness_ok && !result.subtests.iter().any(|s| &s.name == name) {
+            if harness_as_expected && !result.subtests.iter().any(|s| &s.name == name) {
                 out.push(Difference {
                     test: result.test.clone(),
                     subtest: Some(name.clone()),
                     expected: e.statuses.clone(),
                     actual: "MISSING".into(),
-                    message: Some("the expectations list a subtest that did not run".into()),
+                    message: Some("stale expectation: the file has no subtest of this name".into()),
                 });
             }
         }
         out
+    }
+
+    /// Entries for test URLs that are not among `ran` (only meaningful when
+    /// the whole tree ran): stale, to be deleted or fixed.
+    pub fn stale_tests<'a>(&self, ran: impl IntoIterator<Item = &'a str>) -> Vec<Difference> {
+        let ran: std::collections::BTreeSet<&str> = ran.into_iter().collect();
+        self.tests
+            .iter()
+            .filter(|(test, _)| !ran.contains(test.as_str()))
+            .map(|(test, e)| Difference {
+                test: test.clone(),
+                subtest: None,
+                expected: e
+                    .status
+                    .as_ref()
+                    .map(|s| s.statuses.clone())
+                    .unwrap_or_else(|| vec!["OK".into()]),
+                actual: "MISSING".into(),
+                message: Some("stale expectation: no test with this URL ran".into()),
+            })
+            .collect()
     }
 }
 
@@ -346,10 +374,56 @@ mod tests {
         assert!(e.diff(&r).is_empty());
         r.status = "OK".into();
         assert_eq!(e.diff(&r)[0].expected, ["TIMEOUT"]);
-        // Unlisted tests must pass; skipped ones are not compared.
+        // Unlisted tests must pass; a skip is a difference unless listed.
         let mut r = result("ERROR", &[]);
         r.test = "/c.html".into();
         assert_eq!(e.diff(&r).len(), 1);
-        assert!(e.diff(&TestResult::skipped("/c.html", "x")).is_empty());
+        let d = e.diff(&TestResult::skipped("/c.html", "x"));
+        assert_eq!(
+            (d[0].expected.clone(), d[0].actual.as_str()),
+            (vec!["OK".to_string()], "SKIP")
+        );
+    }
+
+    #[test]
+    fn skips_harness_statuses_and_stale_entries() {
+        let e = Expectations::parse(
+            r#"{
+              "/skip.any.worker.html": { "status": "SKIP", "reason": "no dedicated workers" },
+              "/err.html": { "status": "ERROR", "reason": "throws at load" },
+              "/slow.html": {
+                "status": "TIMEOUT", "reason": "never completes",
+                "subtests": { "first": { "status": "PASS", "reason": "runs before the hang" } }
+              },
+              "/gone.html": { "status": "ERROR", "reason": "file was deleted" }
+            }"#,
+        )
+        .unwrap();
+        // SKIP is compared: listed and skipped is fine; listed and run is not.
+        assert!(e
+            .diff(&TestResult::skipped("/skip.any.worker.html", "x"))
+            .is_empty());
+        let mut r = result("OK", &[("a", "PASS")]);
+        r.test = "/skip.any.worker.html".into();
+        assert_eq!(e.diff(&r)[0].expected, ["SKIP"]);
+        // Harness statuses are compared.
+        let mut r = result("OK", &[]);
+        r.test = "/err.html".into();
+        assert_eq!(e.diff(&r)[0].actual, "OK");
+        r.status = "ERROR".into();
+        assert!(e.diff(&r).is_empty());
+        // A listed subtest that disappeared from a file that timed out as
+        // expected is stale.
+        let mut r = result("TIMEOUT", &[]);
+        r.test = "/slow.html".into();
+        let d = e.diff(&r);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].subtest.as_deref(), Some("first"));
+        assert_eq!(d[0].actual, "MISSING");
+        // An entry for a test that did not run at all is stale.
+        let stale = e.stale_tests(["/skip.any.worker.html", "/err.html", "/slow.html"]);
+        assert_eq!(stale.len(), 1);
+        assert_eq!(stale[0].test, "/gone.html");
+        assert!(stale[0].to_string().contains("stale expectation"));
     }
 }

@@ -16,8 +16,8 @@
 //! 3. Per test URL: a fresh [`ServiceWorkerHost`] (fresh realms) that trusts
 //!    the run's CA, a page at `https://web-platform.test:HTTPS_PORT/<id>`
 //!    (`.https.` tests) or `http://web-platform.test:PORT/<id>` (the others)
-//!    whose script the runner assembled
-//!    ([`page`]); `testharnessreport.js` POSTs each result and the completion
+//!    loaded as an HTML document (the test file itself, or the wrapper
+//!    document [`page`] writes); `testharnessreport.js` POSTs each result and the completion
 //!    to the runner; the host is shut down before the next test.
 //! 4. Results: one line per test URL, the subtest summary line, the
 //!    comparison with the [`expectations`], and wptreport JSON ([`report`]).
@@ -43,7 +43,6 @@ use url::Url;
 
 use crate::discover::{Kind, TestFile};
 use crate::expectations::Expectations;
-use crate::page::{PagePlan, Script};
 use crate::report::{Counts, SubtestResult, TestResult};
 use crate::subst::HostConfig;
 
@@ -121,13 +120,68 @@ pub fn find_resources(explicit: Option<&PathBuf>) -> Result<PathBuf, String> {
         })
 }
 
-/// Collects what one test's realms print.
-#[derive(Default)]
+/// Collects what one test's realms print, and takes the page's results out
+/// of its console (see `js/testharnessreport.js`).
 struct TestDelegate {
     lines: Mutex<Vec<String>>,
+    token: String,
+    /// `[swrt-wpt-report TOKEN] `: a console line starting with it is a report.
+    report_prefix: String,
+    /// `[swrt-wpt-permission TOKEN] `: a `test_driver.set_permission` call.
+    permission_prefix: String,
+    reports: mpsc::UnboundedSender<serde_json::Value>,
+    /// Where permission changes apply (the current host) and are recorded.
+    state: Option<Arc<server::State>>,
 }
 
 impl TestDelegate {
+    fn new(
+        token: &str,
+        reports: mpsc::UnboundedSender<serde_json::Value>,
+        state: Option<Arc<server::State>>,
+    ) -> Self {
+        TestDelegate {
+            lines: Mutex::new(Vec::new()),
+            token: token.to_string(),
+            report_prefix: report_prefix(token),
+            permission_prefix: format!("[swrt-wpt-permission {token}] "),
+            reports,
+            state,
+        }
+    }
+
+    /// A `test_driver.set_permission` line of this test: applied to the
+    /// running host now, so the page's promise may resolve right after.
+    fn permission(&self, message: &str) -> bool {
+        let Some(json) = message.strip_prefix(&self.permission_prefix) else {
+            return false;
+        };
+        let Ok(p) = serde_json::from_str::<server::PermissionRequest>(json) else {
+            return false;
+        };
+        tracing::info!(?p, "test_driver.set_permission");
+        if let Some(state) = &self.state {
+            if let (Some(host), Some(name), Some(origin)) = (
+                state.current_host.lock().unwrap().as_ref(),
+                &p.name,
+                &p.origin,
+            ) {
+                host.set_permission(origin, name, p.state.as_deref().unwrap_or("granted"));
+            }
+            state
+                .permissions
+                .lock()
+                .unwrap()
+                .push((self.token.clone(), p));
+        }
+        true
+    }
+
+    /// A report line of this test: its JSON.
+    fn report(&self, message: &str) -> Option<serde_json::Value> {
+        serde_json::from_str(message.strip_prefix(&self.report_prefix)?).ok()
+    }
+
     fn push(&self, line: String) {
         let mut lines = self.lines.lock().unwrap();
         if lines.len() < 500 {
@@ -138,6 +192,13 @@ impl TestDelegate {
 
 impl HostDelegate for TestDelegate {
     fn console(&self, script_url: &Url, level: ConsoleLevel, message: &str) {
+        if let Some(report) = self.report(message) {
+            let _ = self.reports.send(report);
+            return;
+        }
+        if self.permission(message) {
+            return;
+        }
         let level = match level {
             ConsoleLevel::Debug => "debug",
             ConsoleLevel::Info => "log",
@@ -335,6 +396,14 @@ async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8,
         results.push(result);
     }
     let time_end = now_ms();
+    // Entries for tests that did not run: only a run of the whole tree can
+    // tell (a selection leaves the others out on purpose).
+    if let (Some(e), true) = (&expectations, options.paths.is_empty()) {
+        for d in e.stale_tests(results.iter().map(|r| r.test.as_str())) {
+            let _ = writeln!(out, "UNEXPECTED {d}");
+            differences.push(d);
+        }
+    }
 
     if let Some(path) = &options.json {
         let json = report::wptreport(&results, time_start, time_end);
@@ -369,6 +438,9 @@ async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8,
         None if counts.failed > 0 => EXIT_FAILED,
         None => EXIT_OK,
     };
+    if let Some(line) = counts.harness_line() {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "{}", counts.line());
     let _ = out.flush();
     Ok(code)
@@ -418,48 +490,23 @@ impl Run {
         Ok(text)
     }
 
-    async fn plan(&self, test: &TestFile, page_url: &Url) -> Result<PagePlan, String> {
-        match test.kind {
-            Kind::Html => {
+    /// The document a test runs in (served at its URL while it runs), and
+    /// whether it asks for the long timeout.
+    async fn document(
+        &self,
+        test: &TestFile,
+        page_url: &Url,
+    ) -> Result<(Option<String>, bool), String> {
+        match page::generated_html(test) {
+            Some(html) => Ok((
+                Some(html),
+                test.meta.timeout == crate::meta::TimeoutKind::Long,
+            )),
+            None => {
                 let html = self.fetch_text(page_url).await?;
-                page::plan_html(&html)
-            }
-            _ => Ok(page::plan_generated(test)),
-        }
-    }
-
-    /// Builds the page script; scripts that fail to load are replaced by a
-    /// console error (a browser would fire `error` on the element and go on).
-    async fn page_script(&self, plan: &PagePlan, page_url: &Url, token: &str) -> String {
-        let mut parts = vec![(
-            "prelude".to_string(),
-            page::prelude(
-                plan,
-                &page::PreludeConfig {
-                    token: token.to_string(),
-                    timeout_multiplier: self.multiplier,
-                },
-            ),
-        )];
-        for (i, script) in plan.scripts.iter().enumerate() {
-            match script {
-                Script::Inline(text) => parts.push((format!("inline script #{i}"), text.clone())),
-                Script::Src(src) => {
-                    let source = match page_url.join(src) {
-                        Ok(url) => self.fetch_text(&url).await,
-                        Err(e) => Err(format!("bad script URL {src}: {e}")),
-                    };
-                    let source = source.unwrap_or_else(|e| {
-                        format!(
-                            "console.error({});",
-                            server::json(&format!("swrt wpt: {e}"))
-                        )
-                    });
-                    parts.push((src.clone(), source));
-                }
+                Ok((None, page::html_asks_long_timeout(&html)))
             }
         }
-        page::assemble(&parts)
     }
 
     async fn one(
@@ -487,8 +534,8 @@ impl Run {
                 return result;
             }
         };
-        let plan = match self.plan(test, &page_url).await {
-            Ok(p) => p,
+        let (generated, long) = match self.document(test, &page_url).await {
+            Ok(d) => d,
             Err(e) => {
                 result.status = "ERROR".into();
                 result.message = Some(e);
@@ -496,21 +543,25 @@ impl Run {
             }
         };
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let script = self.page_script(&plan, &page_url, &token).await;
         let (tx, mut rx) = mpsc::unbounded_channel();
-        self.state.reports.lock().unwrap().insert(token.clone(), tx);
-        // Html tests are served from disk as HTML; the page loads its script
-        // from the same URL, so the generated script takes its place.
-        self.state
-            .pages
-            .lock()
-            .unwrap()
-            .insert(test.id.clone(), script);
+        *self.state.runner_config.lock().unwrap() = Some(page::RunnerConfig {
+            token: token.clone(),
+            timeout_multiplier: self.multiplier,
+        });
+        // A generated test's wrapper document is served at the test's URL;
+        // an .html test is served from disk as it is.
+        if let Some(html) = generated {
+            self.state
+                .pages
+                .lock()
+                .unwrap()
+                .insert(test.id.clone(), html);
+        }
 
-        let harness_secs = if plan.long { 60.0 } else { 10.0 } * self.multiplier;
+        let harness_secs = if long { 60.0 } else { 10.0 } * self.multiplier;
         // testharness.js times out first and reports; this is the backstop.
         let backstop = Duration::from_secs_f64(harness_secs + 10.0);
-        let delegate = Arc::new(TestDelegate::default());
+        let delegate = Arc::new(TestDelegate::new(&token, tx, Some(self.state.clone())));
         // A fresh data dir per test file: one file's durable state (background
         // fetches, caches, registrations) cannot leak into the next.
         let data_dir = match tempfile::Builder::new().prefix("swrt-wpt-").tempdir() {
@@ -541,7 +592,7 @@ impl Run {
         let mut partial: Vec<SubtestResult> = Vec::new();
         let mut evaluation_error: Option<String> = None;
         let mut completed = false;
-        match host.open_page(page_url.clone(), Some(false)).await {
+        match host.open_page(page_url.clone(), None).await {
             Err(e) => {
                 result.status = "ERROR".into();
                 result.message = Some(format!("cannot open the page: {e}"));
@@ -606,7 +657,6 @@ impl Run {
             delegate.push("the host did not shut down within 10 s".into());
         }
         drop(data_dir);
-        self.state.reports.lock().unwrap().remove(&token);
         self.state.pages.lock().unwrap().remove(&test.id);
         let permissions: Vec<_> = {
             let mut all = self.state.permissions.lock().unwrap();
@@ -632,6 +682,12 @@ impl Run {
     }
 }
 
+/// The tag testharnessreport.js puts before each report of the page with
+/// this token.
+fn report_prefix(token: &str) -> String {
+    format!("[swrt-wpt-report {token}] ")
+}
+
 fn subtest(v: &serde_json::Value) -> Option<SubtestResult> {
     Some(SubtestResult {
         name: v.get("name")?.as_str()?.to_string(),
@@ -642,7 +698,32 @@ fn subtest(v: &serde_json::Value) -> Option<SubtestResult> {
 
 #[cfg(test)]
 mod tests {
-    use super::opens_on_https;
+    use super::*;
+
+    #[test]
+    fn reports_come_from_console_lines_with_the_token() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let delegate = TestDelegate::new("abc", tx, None);
+        let page = Url::parse("https://web-platform.test/x.html").unwrap();
+        let line = format!(
+            "{}{{\"kind\":\"complete\",\"status\":\"OK\"}}",
+            report_prefix("abc")
+        );
+        delegate.console(&page, ConsoleLevel::Info, &line);
+        // Another page's token, and ordinary output, are console output.
+        let other = format!("{}{{\"kind\":\"complete\"}}", report_prefix("xyz"));
+        delegate.console(&page, ConsoleLevel::Info, &other);
+        delegate.console(&page, ConsoleLevel::Info, "hello");
+        // A test_driver.set_permission call is taken out of the output too.
+        delegate.console(
+            &page,
+            ConsoleLevel::Info,
+            "[swrt-wpt-permission abc] {\"name\":\"background-fetch\",\"state\":\"denied\"}",
+        );
+        assert_eq!(rx.try_recv().unwrap()["status"], "OK");
+        assert!(rx.try_recv().is_err());
+        assert_eq!(delegate.lines.lock().unwrap().len(), 2);
+    }
 
     #[test]
     fn https_flag_in_the_file_name_picks_the_https_origin() {

@@ -1,110 +1,94 @@
-//! The script a test page runs.
+//! The documents tests run in.
 //!
-//! swrt's page realms run one classic script and have no HTML parser or
-//! `<script>` loading, so the runner builds that script: the runner's
-//! prelude, then every script the test page would load (`<script src>`
-//! fetched over the run's servers, inline scripts as they are), in order,
-//! concatenated. Classic scripts share the global scope, so helpers declared
-//! with `let`/`const`/`function` in one are visible in the next, as in a
-//! browser. Differences (see wpt/README.md): a syntax error anywhere, or an
-//! exception thrown at the top level of one script, stops the scripts after
-//! it (a browser would run them), and `document.currentScript` is null.
+//! An `.html` test is served as it is and loaded as an HTML document; its
+//! `<script>` elements load and run as a browser runs them. A generated test
+//! (`.window.js`, `.any.js` in the window and service-worker scopes) gets
+//! the wrapper document upstream's server writes for it.
 
 use crate::discover::{Kind, TestFile};
 use crate::meta::TimeoutKind;
 use crate::server::json;
 
-/// One script of a page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Script {
-    /// `<script src=...>`: a URL (absolute, or relative to the page).
-    Src(String),
-    /// An inline script.
-    Inline(String),
-}
-
-/// What a page needs besides its scripts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PagePlan {
-    /// Scripts in order.
-    pub scripts: Vec<Script>,
-    /// `<meta name=timeout content=long>`.
-    pub long: bool,
-    /// `<title>`.
-    pub title: Option<String>,
-}
-
 const GLOBAL_WINDOW: &str = "self.GLOBAL = {\n  isWindow: function() { return true; },\n  isWorker: function() { return false; },\n  isShadowRealm: function() { return false; },\n};";
 
-/// The page of a generated test (`.window.js`, `.any.js` window and
-/// serviceworker scopes), as upstream's wrappers write it.
-pub fn plan_generated(test: &TestFile) -> PagePlan {
-    let mut scripts = Vec::new();
-    let long = test.meta.timeout == TimeoutKind::Long;
-    let title = test.meta.title.clone();
+/// Escapes text for an HTML attribute value or element content.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn script_src(src: &str) -> String {
+    format!("<script src=\"{}\"></script>\n", escape(src))
+}
+
+/// The wrapper document of a generated test (`.window.js`, `.any.js` window
+/// and serviceworker scopes), as upstream's server writes it; None for
+/// tests that are documents of their own or are not run.
+pub fn generated_html(test: &TestFile) -> Option<String> {
+    let mut out = String::from("<!doctype html>\n<meta charset=utf-8>\n");
+    if test.meta.timeout == TimeoutKind::Long {
+        out.push_str("<meta name=\"timeout\" content=\"long\">\n");
+    }
+    if let Some(title) = &test.meta.title {
+        out.push_str(&format!("<title>{}</title>\n", escape(title)));
+    }
     match test.kind {
         Kind::AnyWindow | Kind::Window => {
             if test.kind == Kind::AnyWindow {
-                scripts.push(Script::Inline(GLOBAL_WINDOW.into()));
+                out.push_str(&format!("<script>\n{GLOBAL_WINDOW}\n</script>\n"));
             }
-            scripts.push(Script::Src("/resources/testharness.js".into()));
-            scripts.push(Script::Src("/resources/testharnessreport.js".into()));
+            out.push_str(&script_src("/resources/testharness.js"));
+            out.push_str(&script_src("/resources/testharnessreport.js"));
             for s in &test.meta.scripts {
-                scripts.push(Script::Src(s.clone()));
+                out.push_str(&script_src(s));
             }
-            scripts.push(Script::Src(test.source_url.clone()));
+            out.push_str("<div id=log></div>\n");
+            out.push_str(&script_src(&test.source_url));
         }
         Kind::AnyServiceWorker => {
-            scripts.push(Script::Src("/resources/testharness.js".into()));
-            scripts.push(Script::Src("/resources/testharnessreport.js".into()));
-            let base = test
-                .source_url
-                .strip_suffix(".any.js")
-                .unwrap_or(&test.source_url);
-            let variant = test.id.find('?').map(|i| &test.id[i..]).unwrap_or("");
-            let worker = format!("{base}.any.worker.js{variant}");
-            scripts.push(Script::Inline(format!(
-                "(async function() {{\n  const scope = 'does/not/exist';\n  let reg = await navigator.serviceWorker.getRegistration(scope);\n  if (reg) await reg.unregister();\n  reg = await navigator.serviceWorker.register({}, {{scope}});\n  fetch_tests_from_worker(reg.installing || reg.waiting || reg.active);\n}})().catch((e) => setTimeout(() => {{ throw e; }}));",
-                json(&worker)
-            )));
+            out.push_str(&harness_and_log());
+            out.push_str(&inline_script(&service_worker_wrapper(test, false)));
         }
         Kind::AnyServiceWorkerModule => {
-            scripts.extend(harness_scripts());
-            scripts.push(Script::Inline(service_worker_module_wrapper(test)));
+            out.push_str(&harness_and_log());
+            out.push_str(&inline_script(&service_worker_wrapper(test, true)));
         }
         Kind::AnyDedicatedWorker { module } => {
-            scripts.extend(harness_scripts());
-            scripts.push(Script::Inline(dedicated_worker_wrapper(
+            out.push_str(&harness_and_log());
+            out.push_str(&inline_script(&dedicated_worker_wrapper(
                 &worker_script_url(test, module),
                 module,
             )));
         }
         Kind::AnySharedWorker { module } => {
-            scripts.extend(harness_scripts());
-            scripts.push(Script::Inline(shared_worker_wrapper(test, module)));
+            out.push_str(&harness_and_log());
+            out.push_str(&inline_script(&shared_worker_wrapper(test, module)));
         }
         Kind::WorkerFile => {
-            scripts.extend(harness_scripts());
-            scripts.push(Script::Inline(dedicated_worker_wrapper(
+            out.push_str(&harness_and_log());
+            out.push_str(&inline_script(&dedicated_worker_wrapper(
                 &format!("{}{}", test.source_url, variant_of(test)),
                 false,
             )));
         }
-        Kind::Html | Kind::Skipped(_) => {}
+        Kind::Html | Kind::Skipped(_) => return None,
     }
-    PagePlan {
-        scripts,
-        long,
-        title,
-    }
+    Some(out)
 }
 
-/// testharness.js and its report script, which every wrapper page loads.
-fn harness_scripts() -> [Script; 2] {
-    [
-        Script::Src("/resources/testharness.js".into()),
-        Script::Src("/resources/testharnessreport.js".into()),
-    ]
+/// testharness.js, its report script and the log element, which every
+/// worker wrapper page has.
+fn harness_and_log() -> String {
+    let mut out = script_src("/resources/testharness.js");
+    out.push_str(&script_src("/resources/testharnessreport.js"));
+    out.push_str("<div id=log></div>\n");
+    out
+}
+
+fn inline_script(code: &str) -> String {
+    format!("<script>\n{code}\n</script>\n")
 }
 
 /// The test's variant (`?1`), or "".
@@ -146,252 +130,68 @@ fn shared_worker_wrapper(test: &TestFile, module: bool) -> String {
     )
 }
 
-/// The serviceworker-module scope's page: registers the module worker of
-/// the file (out of any page's scope) and gets the results from it.
-fn service_worker_module_wrapper(test: &TestFile) -> String {
+/// The serviceworker scopes' page: registers the worker of the file (out
+/// of any page's scope) and gets the results from it.
+fn service_worker_wrapper(test: &TestFile, module: bool) -> String {
+    let options = if module { ", type: 'module'" } else { "" };
     format!(
-        "(async function() {{\n  const scope = 'does/not/exist';\n  let reg = await navigator.serviceWorker.getRegistration(scope);\n  if (reg) await reg.unregister();\n  reg = await navigator.serviceWorker.register({}, {{ scope, type: 'module' }});\n  fetch_tests_from_worker(reg.installing || reg.waiting || reg.active);\n}})().catch((e) => setTimeout(() => {{ throw e; }}));",
-        json(&worker_script_url(test, true))
+        "(async function() {{\n  const scope = 'does/not/exist';\n  let reg = await navigator.serviceWorker.getRegistration(scope);\n  if (reg) await reg.unregister();\n  reg = await navigator.serviceWorker.register({}, {{ scope{options} }});\n  fetch_tests_from_worker(reg.installing || reg.waiting || reg.active);\n}})();",
+        json(&worker_script_url(test, module))
     )
 }
 
-/// Reads an `.html` test: its `<script>` elements in document order (classic
-/// scripts only), `<meta name=timeout content=long>` and `<title>`. Markup
-/// other than that is not built into the document.
-pub fn plan_html(html: &str) -> Result<PagePlan, String> {
-    let html = strip_comments(html);
+/// Whether an `.html` test asks for the long timeout
+/// (`<meta name="timeout" content="long">`).
+pub fn html_asks_long_timeout(html: &str) -> bool {
     let lower = html.to_ascii_lowercase();
-    let mut plan = PagePlan::default();
-    let mut pos = 0;
-    while let Some(rel) = lower[pos..].find('<') {
-        let start = pos + rel;
-        let tag_end = match find_tag_end(&html, start) {
-            Some(e) => e,
-            None => break,
-        };
-        let tag = &html[start + 1..tag_end];
-        let name: String = tag
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        let attrs = parse_attrs(&tag[name.len()..]);
-        let attr = |n: &str| attrs.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-        pos = tag_end + 1;
-        match name.as_str() {
-            "script" => {
-                let close = lower[pos..]
-                    .find("</script")
-                    .map(|i| pos + i)
-                    .ok_or("a <script> element is not closed")?;
-                let body = html[pos..close].to_string();
-                pos = close;
-                let ty = attr("type").unwrap_or_default().to_ascii_lowercase();
-                let classic = ty.is_empty() || ty.contains("javascript") || ty == "text/ecmascript";
-                if ty == "module" {
-                    return Err(
-                        "module scripts (<script type=module>) in .html tests are not supported"
-                            .into(),
-                    );
-                }
-                if !classic {
-                    continue;
-                }
-                match attr("src") {
-                    Some(src) => plan.scripts.push(Script::Src(src)),
-                    None => plan.scripts.push(Script::Inline(body)),
-                }
-            }
-            "meta"
-                if attr("name").as_deref() == Some("timeout")
-                    && attr("content").as_deref() == Some("long") =>
-            {
-                plan.long = true;
-            }
-            "title" => {
-                if let Some(close) = lower[pos..].find("</title") {
-                    plan.title = Some(decode_entities(html[pos..pos + close].trim()));
-                }
-            }
-            _ => {}
+    let mut rest = lower.as_str();
+    while let Some(start) = rest.find("<meta") {
+        let tag = &rest[start..];
+        let end = tag.find('>').unwrap_or(tag.len());
+        let tag = &tag[..end];
+        let unquoted = tag.replace(['"', '\''], "");
+        if unquoted.contains("name=timeout") && unquoted.contains("content=long") {
+            return true;
         }
+        rest = &rest[start + end..];
     }
-    Ok(plan)
+    false
 }
 
-fn strip_comments(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(i) = rest.find("<!--") {
-        out.push_str(&rest[..i]);
-        match rest[i + 4..].find("-->") {
-            Some(j) => rest = &rest[i + 4 + j + 3..],
-            None => {
-                rest = "";
-                break;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn find_tag_end(html: &str, start: usize) -> Option<usize> {
-    let bytes = html.as_bytes();
-    let mut quote: Option<u8> = None;
-    let mut i = start + 1;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match quote {
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None if b == b'"' || b == b'\'' => quote = Some(b),
-            None if b == b'>' => return Some(i),
-            None => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-fn parse_attrs(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let chars: Vec<char> = text.trim_end_matches('/').chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        while i < chars.len() && (chars[i].is_whitespace() || chars[i] == '/') {
-            i += 1;
-        }
-        let start = i;
-        while i < chars.len() && !chars[i].is_whitespace() && chars[i] != '=' {
-            i += 1;
-        }
-        if start == i {
-            break;
-        }
-        let name: String = chars[start..i]
-            .iter()
-            .collect::<String>()
-            .to_ascii_lowercase();
-        while i < chars.len() && chars[i].is_whitespace() {
-            i += 1;
-        }
-        let mut value = String::new();
-        if i < chars.len() && chars[i] == '=' {
-            i += 1;
-            while i < chars.len() && chars[i].is_whitespace() {
-                i += 1;
-            }
-            if i < chars.len() && (chars[i] == '"' || chars[i] == '\'') {
-                let q = chars[i];
-                i += 1;
-                let s = i;
-                while i < chars.len() && chars[i] != q {
-                    i += 1;
-                }
-                value = chars[s..i].iter().collect();
-                i += 1;
-            } else {
-                let s = i;
-                while i < chars.len() && !chars[i].is_whitespace() {
-                    i += 1;
-                }
-                value = chars[s..i].iter().collect();
-            }
-        }
-        out.push((name, decode_entities(&value)));
-    }
-    out
-}
-
-fn decode_entities(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
-}
-
-/// What the prelude tells the runner's own scripts.
+/// What the runner tells its own scripts (`testharnessreport.js`,
+/// `testdriver-vendor.js`) about the test that is running.
 #[derive(Debug, Clone)]
-pub struct PreludeConfig {
-    /// The run's token for this page.
+pub struct RunnerConfig {
+    /// The run's token for this test.
     pub token: String,
     /// testharness.js `timeout_multiplier`.
     pub timeout_multiplier: f64,
 }
 
-/// The first script of every page: the runner's configuration, then the bits
-/// of markup testharness.js looks for (`<meta name=timeout>`, `<title>`,
-/// `<div id=log>`).
-pub fn prelude(plan: &PagePlan, config: &PreludeConfig) -> String {
-    let mut out = format!(
-        "self.__swrt_wpt = {{ token: {t}, report: \"/_swrt_wpt/report/\" + {t}, permission: \"/_swrt_wpt/permission/\" + {t}, timeoutMultiplier: {m} }};\n",
-        t = json(&config.token),
-        m = config.timeout_multiplier
-    );
-    out.push_str("(function () {\n");
-    // HTML "the end": once the document has loaded, its client message queue
-    // is enabled. swrt's page realms only enable it through onmessage or
-    // startMessages() so far; do what a browser does here.
-    out.push_str("  self.addEventListener(\"load\", () => { if (self.navigator && navigator.serviceWorker && navigator.serviceWorker.startMessages) navigator.serviceWorker.startMessages(); });\n");
-    if plan.long {
-        out.push_str("  const meta = document.createElement(\"meta\");\n  meta.name = \"timeout\";\n  meta.content = \"long\";\n  meta.setAttribute(\"name\", \"timeout\");\n  document.head.appendChild(meta);\n");
+impl RunnerConfig {
+    /// `self.__swrt_wpt = {...}`, the line the runner puts before its scripts.
+    pub fn script(&self) -> String {
+        format!(
+            "self.__swrt_wpt = {{ token: {t}, timeoutMultiplier: {m} }};\n",
+            t = json(&self.token),
+            m = self.timeout_multiplier
+        )
     }
-    if let Some(title) = &plan.title {
-        out.push_str(&format!("  document.title = {};\n", json(title)));
-    }
-    out.push_str("  const log = document.createElement(\"div\");\n  log.id = \"log\";\n  document.body.appendChild(log);\n})();\n");
-    out
-}
-
-/// Concatenates `(label, source)` pairs into one classic script.
-pub fn assemble(parts: &[(String, String)]) -> String {
-    let mut out = String::new();
-    for (label, source) in parts {
-        out.push_str(&format!("\n;// ---- swrt wpt: {label}\n"));
-        out.push_str(source);
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::meta::Meta;
 
-    #[test]
-    fn html_scripts_in_order() {
-        let html = r#"<!doctype html>
-<meta charset=utf-8>
-<meta name="timeout" content="long">
-<title>A &amp; B</title>
-<!-- <script src="commented.js"></script> -->
-<script src="/resources/testharness.js"></script>
-<script src='/resources/testharnessreport.js'></script>
-<script type="text/plain">not code</script>
-<script src=resources/helper.js></script>
-<div id=log></div>
-<script>
-  test(() => { assert_true("</div>".length > 0); }, "inline");
-</script>"#;
-        let plan = plan_html(html).unwrap();
-        assert!(plan.long);
-        assert_eq!(plan.title.as_deref(), Some("A & B"));
-        assert_eq!(
-            plan.scripts[..3],
-            [
-                Script::Src("/resources/testharness.js".into()),
-                Script::Src("/resources/testharnessreport.js".into()),
-                Script::Src("resources/helper.js".into()),
-            ]
-        );
-        match &plan.scripts[3] {
-            Script::Inline(s) => assert!(s.contains("\"inline\"")),
-            other => panic!("{other:?}"),
+    fn test_file(kind: Kind, meta: Meta) -> TestFile {
+        TestFile {
+            id: "/dir/a.any.html".into(),
+            source: "a.any.js".into(),
+            source_url: "/dir/a.any.js".into(),
+            kind,
+            meta,
         }
-        assert_eq!(plan.scripts.len(), 4);
-        assert!(plan_html("<script type=module>import x from './x.js'</script>").is_err());
     }
 
     fn any_test(kind: Kind, id: &str) -> TestFile {
@@ -400,64 +200,103 @@ mod tests {
             source: "x.any.js".into(),
             source_url: "/w/x.any.js".into(),
             kind,
-            meta: crate::meta::Meta::default(),
-        }
-    }
-
-    fn last_inline(plan: &PagePlan) -> &str {
-        match plan.scripts.last() {
-            Some(Script::Inline(s)) => s,
-            other => panic!("{other:?}"),
+            meta: Meta::default(),
         }
     }
 
     #[test]
     fn worker_scopes_fetch_tests_from_their_worker() {
-        let dedicated = plan_generated(&any_test(
+        let dedicated = generated_html(&any_test(
             Kind::AnyDedicatedWorker { module: false },
             "/w/x.any.worker.html?v",
-        ));
-        assert_eq!(
-            dedicated.scripts[0],
-            Script::Src("/resources/testharness.js".into())
+        ))
+        .unwrap();
+        assert!(
+            dedicated.contains("/resources/testharness.js"),
+            "{dedicated}"
         );
-        assert_eq!(
-            last_inline(&dedicated),
-            "fetch_tests_from_worker(new Worker(\"/w/x.any.worker.js?v\"));"
+        assert!(
+            dedicated.contains("fetch_tests_from_worker(new Worker(\"/w/x.any.worker.js?v\"));"),
+            "{dedicated}"
         );
-        let shared = plan_generated(&any_test(
+        let shared = generated_html(&any_test(
             Kind::AnySharedWorker { module: true },
             "/w/x.any.sharedworker-module.html",
-        ));
-        assert_eq!(
-            last_inline(&shared),
-            "fetch_tests_from_worker(new SharedWorker(\"/w/x.any.worker-module.js\", { type: 'module' }));"
+        ))
+        .unwrap();
+        assert!(
+            shared.contains("fetch_tests_from_worker(new SharedWorker(\"/w/x.any.worker-module.js\", { type: 'module' }));"),
+            "{shared}"
         );
-        let service = plan_generated(&any_test(
+        let service = generated_html(&any_test(
             Kind::AnyServiceWorkerModule,
             "/w/x.any.serviceworker-module.html",
-        ));
-        assert!(last_inline(&service)
-            .contains("register(\"/w/x.any.worker-module.js\", { scope, type: 'module' })"));
+        ))
+        .unwrap();
+        assert!(
+            service.contains("register(\"/w/x.any.worker-module.js\", { scope, type: 'module' })"),
+            "{service}"
+        );
     }
 
     #[test]
-    fn prelude_sets_config_and_markup() {
-        let plan = PagePlan {
-            scripts: vec![],
-            long: true,
-            title: Some("t".into()),
+    fn window_wrapper_loads_the_harness_the_meta_scripts_and_the_test_in_order() {
+        let meta = Meta {
+            scripts: vec!["/common/utils.js".into(), "resources/helper.js".into()],
+            timeout: TimeoutKind::Long,
+            title: Some("A & B".into()),
+            ..Meta::default()
         };
-        let p = prelude(
-            &plan,
-            &PreludeConfig {
-                token: "abc".into(),
-                timeout_multiplier: 2.0,
-            },
-        );
-        assert!(p.contains("token: \"abc\""));
-        assert!(p.contains("timeoutMultiplier: 2"));
-        assert!(p.contains("meta.content = \"long\""));
-        assert!(p.contains("document.title = \"t\""));
+        let html = generated_html(&test_file(Kind::AnyWindow, meta)).unwrap();
+        let order = [
+            "<meta name=\"timeout\" content=\"long\">",
+            "<title>A &amp; B</title>",
+            "self.GLOBAL",
+            "/resources/testharness.js",
+            "/resources/testharnessreport.js",
+            "/common/utils.js",
+            "resources/helper.js",
+            "<div id=log>",
+            "/dir/a.any.js",
+        ];
+        let positions: Vec<usize> = order
+            .iter()
+            .map(|s| {
+                html.find(s)
+                    .unwrap_or_else(|| panic!("{s} missing from {html}"))
+            })
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{html}");
+    }
+
+    #[test]
+    fn service_worker_wrapper_registers_the_worker_variant() {
+        let mut test = test_file(Kind::AnyServiceWorker, Meta::default());
+        test.id = "/dir/a.any.serviceworker.html?v=1".into();
+        let html = generated_html(&test).unwrap();
+        assert!(html.contains("\"/dir/a.any.worker.js?v=1\""), "{html}");
+        assert!(html.contains("fetch_tests_from_worker"));
+        assert!(generated_html(&test_file(Kind::Html, Meta::default())).is_none());
+    }
+
+    #[test]
+    fn long_timeout_in_markup() {
+        assert!(html_asks_long_timeout(
+            "<title>x</title><META name=\"timeout\" content='long'>"
+        ));
+        assert!(html_asks_long_timeout("<meta content=long name=timeout>"));
+        assert!(!html_asks_long_timeout("<meta name=viewport content=long>"));
+        assert!(!html_asks_long_timeout("<p>name=timeout content=long</p>"));
+    }
+
+    #[test]
+    fn runner_config_script() {
+        let config = RunnerConfig {
+            token: "abc".into(),
+            timeout_multiplier: 2.0,
+        };
+        let script = config.script();
+        assert!(script.contains("token: \"abc\""));
+        assert!(script.contains("timeoutMultiplier: 2"));
     }
 }

@@ -48,13 +48,18 @@ impl TestResult {
         self.subtests.iter().filter(|s| s.status == "PASS").count()
     }
 
-    /// The line printed for this file: `PASS  /x.html (3/3)`.
-    pub fn line(&self) -> String {
-        let counted = self
-            .subtests
+    /// Subtests that neither passed nor were skipped by a precondition.
+    pub fn failed(&self) -> usize {
+        self.subtests
             .iter()
-            .filter(|s| s.status != "PRECONDITION_FAILED")
-            .count();
+            .filter(|s| !matches!(s.status.as_str(), "PASS" | "PRECONDITION_FAILED"))
+            .count()
+    }
+
+    /// The line printed for this file: `PASS  /x.html (3/3)`, passed over
+    /// every subtest that reported.
+    pub fn line(&self) -> String {
+        let total = self.subtests.len();
         let label = match self.status.as_str() {
             "SKIP" => {
                 return format!(
@@ -63,14 +68,14 @@ impl TestResult {
                     self.message.as_deref().unwrap_or("skipped")
                 )
             }
-            "OK" if self.passed() == counted => "PASS ",
+            "OK" if self.failed() == 0 => "PASS ",
             "OK" => "FAIL ",
             "TIMEOUT" => "TIMEOUT",
             "PRECONDITION_FAILED" => "PRECONDITION_FAILED",
             "CRASH" => "CRASH",
             _ => "ERROR",
         };
-        let mut line = format!("{label} {} ({}/{})", self.test, self.passed(), counted);
+        let mut line = format!("{label} {} ({}/{total})", self.test, self.passed());
         if self.status != "OK" {
             if let Some(message) = &self.message {
                 line.push_str(": ");
@@ -92,15 +97,20 @@ pub fn one_line(message: &str) -> String {
     }
 }
 
-/// Subtest counts of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Subtest counts of a run, and the files whose harness did not finish OK.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Subtests that passed.
     pub passed: usize,
-    /// Subtests that did not pass, plus files whose harness did not finish OK.
+    /// Subtests that did not pass; a file that ended with a harness error
+    /// and reported no subtest counts as one.
     pub failed: usize,
-    /// Skipped variants and PRECONDITION_FAILED subtests.
+    /// PRECONDITION_FAILED subtests, skipped files (each counts as one) and
+    /// files whose harness said PRECONDITION_FAILED before any subtest.
     pub skipped: usize,
+    /// Files per harness status other than OK and SKIP (ERROR, TIMEOUT,
+    /// PRECONDITION_FAILED, CRASH), whatever their subtests did.
+    pub harness: std::collections::BTreeMap<String, usize>,
 }
 
 impl Counts {
@@ -108,12 +118,20 @@ impl Counts {
     pub fn of(results: &[TestResult]) -> Counts {
         let mut c = Counts::default();
         for r in results {
-            if r.status == "SKIP" {
-                c.skipped += 1;
-                continue;
+            match r.status.as_str() {
+                "SKIP" => {
+                    c.skipped += 1;
+                    continue;
+                }
+                "OK" => {}
+                other => *c.harness.entry(other.to_string()).or_default() += 1,
             }
-            if !matches!(r.status.as_str(), "OK" | "PRECONDITION_FAILED") {
-                c.failed += 1;
+            if r.subtests.is_empty() {
+                match r.status.as_str() {
+                    "OK" => {}
+                    "PRECONDITION_FAILED" => c.skipped += 1,
+                    _ => c.failed += 1,
+                }
             }
             for s in &r.subtests {
                 match s.status.as_str() {
@@ -126,13 +144,26 @@ impl Counts {
         c
     }
 
-    /// `N passed, N failed` (`, N skipped` when any were).
+    /// The closing line: `N passed, N failed, N skipped` (CI reads it).
     pub fn line(&self) -> String {
-        let mut line = format!("{} passed, {} failed", self.passed, self.failed);
-        if self.skipped > 0 {
-            line.push_str(&format!(", {} skipped", self.skipped));
+        format!(
+            "{} passed, {} failed, {} skipped",
+            self.passed, self.failed, self.skipped
+        )
+    }
+
+    /// `Harness status of files: 1 ERROR, 2 TIMEOUT`, when any file's
+    /// harness did not finish OK.
+    pub fn harness_line(&self) -> Option<String> {
+        if self.harness.is_empty() {
+            return None;
         }
-        line
+        let parts: Vec<String> = self
+            .harness
+            .iter()
+            .map(|(status, n)| format!("{n} {status}"))
+            .collect();
+        Some(format!("Harness status of files: {}", parts.join(", ")))
     }
 }
 
@@ -210,7 +241,8 @@ mod tests {
         };
         let skip = TestResult::skipped("/d.any.worker.html", "no dedicated workers");
         assert_eq!(ok.line(), "PASS  /a.html (2/2)");
-        assert_eq!(fail.line(), "FAIL  /b.html (1/2)");
+        // Every subtest is in the total, a precondition failure too.
+        assert_eq!(fail.line(), "FAIL  /b.html (1/3)");
         assert_eq!(
             error.line(),
             "ERROR /c.html (0/0): ReferenceError: foo is not defined"
@@ -221,24 +253,19 @@ mod tests {
         );
         let all = [ok, fail, error, skip];
         let counts = Counts::of(&all);
-        assert_eq!(
-            counts,
-            Counts {
-                passed: 3,
-                failed: 2,
-                skipped: 2
-            }
-        );
+        // 3 PASS; y FAIL and the ERROR file without subtests; z and the
+        // skipped file.
+        assert_eq!((counts.passed, counts.failed, counts.skipped), (3, 2, 2));
         assert_eq!(counts.line(), "3 passed, 2 failed, 2 skipped");
         assert_eq!(
-            Counts {
-                passed: 1,
-                failed: 0,
-                skipped: 0
-            }
-            .line(),
-            "1 passed, 0 failed"
+            counts.harness_line().as_deref(),
+            Some("Harness status of files: 1 ERROR")
         );
+        assert_eq!(
+            Counts::of(&all[..1]).line(),
+            "2 passed, 0 failed, 0 skipped"
+        );
+        assert_eq!(Counts::of(&all[..1]).harness_line(), None);
 
         let json = wptreport(&all, 1, 2);
         assert_eq!(json["results"][1]["test"], "/b.html");
@@ -254,5 +281,30 @@ mod tests {
         // It round-trips into the result type.
         let back: Vec<TestResult> = serde_json::from_value(json["results"].clone()).unwrap();
         assert_eq!(back, all);
+    }
+
+    #[test]
+    fn harness_errors_count_their_subtests_only() {
+        let file = |status: &str, subtests: Vec<SubtestResult>| TestResult {
+            test: "/t.html".into(),
+            status: status.into(),
+            message: Some("harness message".into()),
+            subtests,
+            duration: 1,
+        };
+        // A TIMEOUT after two subtests: the subtests count, the file is on
+        // the harness line, not counted a second time.
+        let timeout = file("TIMEOUT", vec![sub("a", "PASS"), sub("b", "TIMEOUT")]);
+        assert_eq!(timeout.line(), "TIMEOUT /t.html (1/2): harness message");
+        // An ERROR with no subtests still counts as a failure.
+        let error = file("ERROR", vec![]);
+        // A harness precondition failure before any subtest is a skip.
+        let precondition = file("PRECONDITION_FAILED", vec![]);
+        let counts = Counts::of(&[timeout, error, precondition]);
+        assert_eq!(counts.line(), "1 passed, 2 failed, 1 skipped");
+        assert_eq!(
+            counts.harness_line().as_deref(),
+            Some("Harness status of files: 1 ERROR, 1 PRECONDITION_FAILED, 1 TIMEOUT")
+        );
     }
 }

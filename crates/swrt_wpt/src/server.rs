@@ -10,13 +10,9 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, Response, StatusCode};
 use swrt_server::{HookFuture, HookRequest, RequestHook, StaticOrigin};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::mpsc;
 
 use crate::meta::parse_meta;
 use crate::subst::{substitute, HostConfig, RequestInfo, SUBDOMAINS};
-
-/// Reserved path prefix of the runner's own endpoints.
-pub const RUNNER_PREFIX: &str = "/_swrt_wpt/";
 
 const TESTHARNESSREPORT: &str = include_str!("../js/testharnessreport.js");
 const TESTDRIVER: &str = include_str!("../js/testdriver.js");
@@ -43,10 +39,10 @@ pub struct State {
     pub resources: PathBuf,
     /// Host names and ports (ports filled once the front is bound).
     pub hosts: Mutex<HostConfig>,
-    /// Generated pages by test URL (path and query).
+    /// Generated wrapper documents by test URL (path and query).
     pub pages: Mutex<HashMap<String, String>>,
-    /// Result channels by token.
-    pub reports: Mutex<HashMap<String, mpsc::UnboundedSender<serde_json::Value>>>,
+    /// What the runner's scripts need to know about the running test.
+    pub runner_config: Mutex<Option<crate::page::RunnerConfig>>,
     /// Permission changes by token.
     pub permissions: Mutex<Vec<(String, PermissionRequest)>>,
     /// The host running the current test (tests run one at a time), which
@@ -62,7 +58,7 @@ impl State {
             resources,
             hosts: Mutex::new(hosts),
             pages: Mutex::new(HashMap::new()),
-            reports: Mutex::new(HashMap::new()),
+            runner_config: Mutex::new(None),
             permissions: Mutex::new(Vec::new()),
             current_host: Mutex::new(None),
         })
@@ -77,6 +73,7 @@ pub async fn start_origin(state: Arc<State>) -> Result<StaticOrigin, String> {
         Box::pin(async move { hook(&state, req).await })
     });
     StaticOrigin::builder(state.root.clone())
+        .wpt_conventions(true)
         .hook(hook)
         .start()
         .await
@@ -108,9 +105,6 @@ async fn hook(state: &State, req: HookRequest) -> Result<Response<Body>, HookReq
     if path == WORKER_MODULE_GLOBAL {
         return Ok(javascript(WORKER_GLOBAL.to_string()));
     }
-    if let Some(rest) = path.strip_prefix(RUNNER_PREFIX) {
-        return Ok(runner_endpoint(state, req, rest.to_string()).await);
-    }
     let is_get = matches!(*req.method(), Method::GET | Method::HEAD);
     if !is_get {
         return Err(req);
@@ -122,7 +116,16 @@ async fn hook(state: &State, req: HookRequest) -> Result<Response<Body>, HookReq
         _ => None,
     };
     if let Some(text) = runner_file {
-        return Ok(javascript(text));
+        // The running test's configuration comes first (tests run one at a
+        // time, each in a fresh host).
+        let config = state
+            .runner_config
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|c| c.script())
+            .unwrap_or_default();
+        return Ok(javascript(format!("{config}{text}")));
     }
     let npm_file = match path.as_str() {
         "/resources/testharness.js" => Some("testharness.js"),
@@ -155,7 +158,7 @@ async fn hook(state: &State, req: HookRequest) -> Result<Response<Body>, HookReq
         }
     }
     if let Some(page) = state.pages.lock().unwrap().get(&path_and_query).cloned() {
-        return Ok(javascript(page));
+        return Ok(response(StatusCode::OK, "text/html; charset=utf-8", page));
     }
     if let Some(base) = path.strip_suffix(".any.worker.js") {
         let source_url = format!("{base}.any.js");
@@ -237,51 +240,6 @@ pub fn file_for(root: &Path, url_path: &str) -> Option<PathBuf> {
     let file = root.join(decoded.trim_start_matches('/'));
     let canonical = file.canonicalize().ok()?;
     (canonical.starts_with(root) && canonical.is_file()).then_some(canonical)
-}
-
-async fn runner_endpoint(state: &State, req: HookRequest, rest: String) -> Response<Body> {
-    let (kind, token) = rest.split_once('/').unwrap_or((rest.as_str(), ""));
-    let token = token.to_string();
-    let kind = kind.to_string();
-    let body = match axum::body::to_bytes(req.into_body(), 16 * 1024 * 1024).await {
-        Ok(b) => b,
-        Err(e) => return response(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
-    };
-    match kind.as_str() {
-        "report" => {
-            let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
-                return response(StatusCode::BAD_REQUEST, "text/plain", "bad JSON");
-            };
-            match state.reports.lock().unwrap().get(&token) {
-                Some(tx) => {
-                    let _ = tx.send(value);
-                    response(StatusCode::OK, "text/plain", "ok")
-                }
-                // A late report from a test that has ended.
-                None => response(StatusCode::GONE, "text/plain", "this test has ended"),
-            }
-        }
-        "permission" => match serde_json::from_slice::<PermissionRequest>(&body) {
-            Ok(p) => {
-                tracing::info!(?p, "test_driver.set_permission");
-                if let (Some(host), Some(name), Some(origin)) = (
-                    state.current_host.lock().unwrap().as_ref(),
-                    &p.name,
-                    &p.origin,
-                ) {
-                    host.set_permission(origin, name, p.state.as_deref().unwrap_or("granted"));
-                }
-                state.permissions.lock().unwrap().push((token, p));
-                response(StatusCode::OK, "text/plain", "ok")
-            }
-            Err(e) => response(StatusCode::BAD_REQUEST, "text/plain", e.to_string()),
-        },
-        _ => response(
-            StatusCode::NOT_FOUND,
-            "text/plain",
-            "unknown runner endpoint",
-        ),
-    }
 }
 
 /// The worker script of an `.any.js` file's serviceworker scope, as

@@ -3,6 +3,15 @@ await new Promise((r) => navigator.serviceWorker.addEventListener("controllercha
 console.log("controlled:", navigator.serviceWorker.controller !== null);
 const cached = await fetch("/cached.txt");
 console.log(cached.status, cached.headers.get("x-source"), await cached.text());
+// Integrity applies to a response the worker supplies too.
+const verified = await fetch("/cached.txt", { integrity: "sha256-NTiiUDDaAK0ZpkcTna8Ik3dDVhsDzItuzBWWrxdUsUU=" });
+console.log("integrity match:", await verified.text());
+try {
+  await fetch("/cached.txt", { integrity: "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" });
+  console.log("integrity mismatch: resolved");
+} catch (e) {
+  console.log("integrity mismatch:", e.name);
+}
 const made = await fetch("/made-up", { method: "POST", body: "x" });
 console.log(made.status, await made.text());
 try { await fetch("/broken"); } catch (e) { console.log("broken:", e.name); }

@@ -1,8 +1,18 @@
-// Reports Background Fetch events to the pages of the origin.
+// Reports Background Fetch events to the pages of the origin: per record
+// its response (status, body) or the error responseReady rejected with.
+async function describe(record) {
+  try {
+    const response = await record.responseReady;
+    return { url: record.request.url, status: response.status, body: await response.text(), error: null };
+  } catch (e) {
+    return { url: record.request.url, status: null, body: null, error: e.name };
+  }
+}
+
 async function report(event) {
   const registration = event.registration;
   const records = event.type === "backgroundfetchabort" ? [] : await registration.matchAll();
-  const bodies = await Promise.all(records.map(async (r) => (await r.responseReady).text()));
+  const described = await Promise.all(records.map(describe));
   const all = await self.clients.matchAll({ includeUncontrolled: true });
   for (const client of all) {
     client.postMessage({
@@ -10,7 +20,9 @@ async function report(event) {
       id: registration.id,
       result: registration.result,
       failureReason: registration.failureReason,
-      bodies,
+      downloaded: registration.downloaded,
+      bodies: described.map((r) => r.body),
+      records: described,
     });
   }
 }

@@ -31,3 +31,15 @@ function post_and_wait(worker, message) {
     worker.postMessage(message, [channel.port2]);
   });
 }
+
+// Inserts an iframe for `url`, resolves once it has loaded, and removes it
+// when the test ends (the shape of upstream's with_iframe).
+function with_iframe(url) {
+  return new Promise((resolve) => {
+    const frame = document.createElement("iframe");
+    frame.className = "test-iframe";
+    frame.src = url;
+    frame.onload = () => resolve(frame);
+    document.body.appendChild(frame);
+  });
+}

@@ -156,33 +156,42 @@ pub fn piped(mut cmd: Command) -> Child {
     cmd.spawn().expect("spawn swrt")
 }
 
-/// Starts `swrt serve` on an ephemeral loopback port; returns the child, its
-/// stdout lines and the API base URL.
-pub async fn start_serve(data_dir: &Path) -> (Child, Arc<Mutex<Vec<String>>>, String) {
+/// Starts `swrt serve` on a free loopback port. Returns the process, its
+/// stdout lines, the API base URL and the bearer token it printed.
+pub async fn start_serve(data_dir: &Path) -> (Child, Arc<Mutex<Vec<String>>>, String, String) {
     let mut cmd = swrt();
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir);
     let mut child = piped(cmd);
     let out = lines(&mut child);
     let mut base = String::new();
+    let mut token = String::new();
     until("swrt serve to listen", Duration::from_secs(60), || {
-        if let Some(line) = out
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|l| l.contains("listening on "))
-        {
-            base = line
-                .split("listening on ")
-                .nth(1)
-                .unwrap()
-                .trim()
-                .to_string();
-        }
-        !base.is_empty()
+        let out = out.lock().unwrap();
+        let after = |marker: &str| {
+            out.iter()
+                .find_map(|l| l.split(marker).nth(1))
+                .map(|rest| rest.split_whitespace().next().unwrap_or("").to_string())
+        };
+        base = after("listening on ").unwrap_or_default();
+        token = after("token: ").unwrap_or_default();
+        !base.is_empty() && !token.is_empty()
     })
     .await;
-    (child, out, base)
+    (child, out, base, token)
+}
+
+/// A client that sends `token` as the control API's bearer token.
+pub fn control_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 /// The episode bytes check, in JavaScript, for worker scripts.

@@ -1,13 +1,14 @@
 // Drives the `swrt serve` dashboard in Debian's headless Chromium.
-// Started by ../dashboard.rs with API (the daemon's base URL) and ORIGIN (a
-// loopback origin serving sw.js, icon.png, a throttled big.bin and /ping).
+// Started by ../dashboard.rs with API (the daemon's base URL), TOKEN (its
+// bearer token) and ORIGIN (a loopback origin serving sw.js, icon.png, a
+// throttled big.bin and /ping).
 // Exits 0 when every step passed; each step prints one line.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-const { API, ORIGIN, SIZE } = process.env;
+const { API, TOKEN, ORIGIN, SIZE } = process.env;
 const STEP_MS = 30_000; // bound on each wait; the test harness bounds the whole run too
 let passed = 0;
 function pass(what) {
@@ -16,9 +17,10 @@ function pass(what) {
 }
 
 async function api(path, body) {
-  const response = await fetch(API + path, body === undefined ? {} : {
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const response = await fetch(API + path, body === undefined ? { headers: auth } : {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { ...auth, "content-type": "application/json" },
     body: JSON.stringify(body),
   });
   const json = await response.json();
@@ -71,7 +73,8 @@ const context = await chromium.launchPersistentContext(userDataDir, {
 try {
   const page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (e) => console.log("page error:", e.message));
-  await page.goto(API);
+  // The link swrt serve prints: the token rides in the fragment.
+  await page.goto(`${API}#token=${TOKEN}`);
   const row = page.locator(`.fetch[data-unique-id="${fetchView.unique_id}"]`);
   await row.waitFor({ timeout: STEP_MS });
   const title = await row.locator(".title").textContent();

@@ -74,6 +74,20 @@ async fn echo(method: Method, body: Bytes) -> Response {
     (StatusCode::OK, headers, text).into_response()
 }
 
+/// `/redirect/CODE?to=URL`: a redirect with that status to `to`.
+async fn redirect(
+    Path(code): Path<u16>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let mut headers = HeaderMap::new();
+    cors(&mut headers);
+    let code = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
+    if let Some(to) = query.get("to").and_then(|t| HeaderValue::from_str(t).ok()) {
+        headers.insert("location", to);
+    }
+    (code, headers).into_response()
+}
+
 async fn status(Path(code): Path<u16>) -> Response {
     let mut headers = HeaderMap::new();
     cors(&mut headers);
@@ -98,7 +112,8 @@ pub fn start() -> String {
                     "/echo",
                     any(echo).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
                 )
-                .route("/status/{code}", get(status));
+                .route("/status/{code}", get(status))
+                .route("/redirect/{code}", get(redirect));
             let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await
                 .expect("bind 127.0.0.1");

@@ -250,7 +250,6 @@ async fn main() -> Result<()> {
             policy: PolicyContext {
                 csp_connect_src: None,
                 is_secure_context: true,
-                ..Default::default()
             },
             has_active_worker: true,
         };

@@ -68,7 +68,8 @@ impl Drop for InflightGuard {
 /// absolute offset), cuts (how many attempts are cut, default 1), etag,
 /// etag2 (ETag from the second attempt on), ignore_range, status, gzip,
 /// delay_ms (per chunk), head_delay_ms (before the response head), chunk,
-/// redirect (hops left), acao, acac, expose, allow_methods, allow_headers.
+/// redirect (hops left), acao, acac, expose, allow_methods, allow_headers,
+/// max_age (preflight `Access-Control-Max-Age`).
 pub async fn start_server() -> TestServer {
     let state = Arc::new(ServerState::default());
     let app = Router::new()
@@ -128,6 +129,9 @@ async fn handler(
         }
         if let Some(h) = get("allow_headers") {
             b = b.header("access-control-allow-headers", h);
+        }
+        if let Some(a) = get("max_age") {
+            b = b.header("access-control-max-age", a);
         }
         return b.status(204).body(Body::empty()).unwrap();
     }
@@ -366,7 +370,6 @@ pub fn request(origin: &str, id: &str, urls: &[String]) -> FetchRequest {
         policy: PolicyContext {
             csp_connect_src: None,
             is_secure_context: true,
-            ..Default::default()
         },
         has_active_worker: true,
     }

@@ -31,9 +31,6 @@ pub(crate) struct BackgroundFetchContext {
     /// Chromium rejects `fetch()` from service workers; swrt allows it
     /// unless the host asks for Chromium's behaviour.
     pub allow_worker_fetch: bool,
-    /// Host names mapped to the host's own servers; plain http to them is
-    /// as acceptable as to localhost.
-    pub trusted_hosts: Vec<String>,
 }
 
 impl BackgroundFetchContext {
@@ -113,10 +110,19 @@ impl EventDispatcher for RuntimeDispatcher {
         &self,
         ev: BackgroundFetchEventRequest,
     ) -> Result<DispatchOutcome, DispatchError> {
-        let host = self
+        let gone = || DispatchError::WorkerUnavailable("the host is shutting down".into());
+        // Events interrupted by a crash are re-offered while the host is
+        // still restoring its registrations: wait for them, so a registration
+        // that is coming back is not taken for a missing one. The host is
+        // not held meanwhile, so a host that fails to start can drop.
+        let mut restored = self
             .host
             .upgrade()
-            .ok_or_else(|| DispatchError::WorkerUnavailable("the host is shutting down".into()))?;
+            .ok_or_else(gone)?
+            .registrations_restored
+            .subscribe();
+        restored.wait_for(|done| *done).await.map_err(|_| gone())?;
+        let host = self.host.upgrade().ok_or_else(gone)?;
         let scope = Url::parse(&ev.registration.scope).map_err(|e| {
             DispatchError::Fatal(format!("bad scope {}: {e}", ev.registration.scope))
         })?;
@@ -141,8 +147,11 @@ impl EventDispatcher for RuntimeDispatcher {
             Ok(EventOutcome::Rejected(e)) | Ok(EventOutcome::ListenerThrew(e)) => {
                 Ok(DispatchOutcome::HandlerFailed(e.message))
             }
-            Ok(EventOutcome::Terminated(reason)) => Err(DispatchError::WorkerUnavailable(format!(
-                "worker terminated: {reason}"
+            // The handler itself made the host stop the worker (it ran past
+            // a budget or the heap limit): the event ended, as in Chromium;
+            // running it again would only repeat that.
+            Ok(EventOutcome::Terminated(reason)) => Ok(DispatchOutcome::HandlerFailed(format!(
+                "the worker was terminated during the event: {reason}"
             ))),
             Ok(EventOutcome::WorkerGone) => Err(DispatchError::WorkerUnavailable(
                 "the worker stopped during the event".into(),

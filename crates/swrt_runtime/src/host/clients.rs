@@ -20,13 +20,22 @@ use crate::realm::{
 pub(crate) struct PageEntry {
     pub(crate) id: String,
     pub(crate) url: Url,
-    pub(crate) handle: RealmHandle,
+    /// The realm the client runs in; a same-origin frame shares its
+    /// top-level page's.
+    pub(crate) handle: Arc<RealmHandle>,
     /// Version id of the worker controlling this client.
     controller: Mutex<Option<u64>>,
     /// `window`, `worker` or `sharedworker`.
     pub(crate) client_type: &'static str,
     /// The client that created a dedicated worker; it stops with its owner.
     pub(crate) owner: Option<String>,
+    /// For a frame (a nested browsing context), its parent's client id.
+    parent: Option<String>,
+    /// A cross-origin frame runs in a realm of its own; a same-origin frame
+    /// shares its page's.
+    own_realm: bool,
+    /// The origin: the URL's, or for about:srcdoc its parent's.
+    pub(crate) origin: url::Origin,
 }
 
 impl PageEntry {
@@ -44,13 +53,17 @@ impl PageEntry {
         client_type: &'static str,
         owner: Option<String>,
     ) -> Self {
+        let origin = url.origin();
         PageEntry {
             id,
             url,
-            handle,
+            handle: Arc::new(handle),
             controller: Mutex::new(controller),
             client_type,
             owner,
+            parent: None,
+            own_realm: true,
+            origin,
         }
     }
 
@@ -59,12 +72,29 @@ impl PageEntry {
             id: self.id.clone(),
             url: self.url.to_string(),
             client_type: self.client_type.into(),
+            // Service Workers, Client's frame type: "none" for workers.
+            frame_type: match (self.client_type, &self.parent) {
+                ("window", Some(_)) => "nested",
+                ("window", None) => "top-level",
+                _ => "none",
+            }
+            .into(),
         }
     }
 
+    /// A same-origin frame: its realm is its page's.
+    pub(crate) fn shares_realm(&self) -> bool {
+        !self.own_realm
+    }
+
+    /// Stops the page's realm (same-origin frames end with their page's).
     pub(crate) async fn close(self: Arc<Self>) {
-        match Arc::try_unwrap(self) {
-            Ok(entry) => entry.handle.stop().await,
+        if self.shares_realm() {
+            return;
+        }
+        match Arc::try_unwrap(self).map(|entry| Arc::try_unwrap(entry.handle)) {
+            Ok(Ok(handle)) => handle.stop().await,
+            Ok(Err(shared)) => shared.terminate_quietly(),
             Err(shared) => shared.handle.terminate_quietly(),
         }
     }
@@ -101,6 +131,17 @@ pub(crate) async fn open_page(
     url: Url,
     module: Option<bool>,
 ) -> Result<PageHandle, HostError> {
+    open_page_in(host, url, module, None).await
+}
+
+/// Opens a page in a realm of its own: a top-level page, or (with `parent`)
+/// a cross-origin frame of that page.
+async fn open_page_in(
+    host: &Arc<HostInner>,
+    url: Url,
+    module: Option<bool>,
+    parent: Option<Arc<PageEntry>>,
+) -> Result<PageHandle, HostError> {
     let id = uuid::Uuid::new_v4().to_string();
     // A page loaded inside an active registration's scope is controlled by
     // it, and its worker answers the navigation that loads it.
@@ -108,32 +149,106 @@ pub(crate) async fn open_page(
         .matching_registration(&url)
         .and_then(|r| r.active().map(|v| (r, v)));
     let controller = controlling.as_ref().map(|(_, v)| v.clone());
-    let source = navigate(host, &url, &id, controlling, "document").await?;
+    let page = navigate(host, &url, &id, controlling, "document").await?;
     let (gate_tx, gate_rx) = tokio::sync::oneshot::channel();
     let (handle, evaluation) = RealmHandle::start(host.realm_spec(
         &url,
-        source,
+        page.text,
         RealmKind::Page(PageContext {
             client_id: id.clone(),
             controller: controller.as_ref().map(|v| v.view()),
+            document: page.html,
             module,
             start_gate: Some(gate_rx),
+            parent: parent.as_ref().map(|p| crate::realm::ParentWindow {
+                client_id: p.id.clone(),
+                origin: p.origin.ascii_serialization(),
+            }),
         }),
     ))
     .await?;
     host.pages.lock().unwrap().push(Arc::new(PageEntry {
         id: id.clone(),
         url: url.clone(),
-        handle,
+        handle: Arc::new(handle),
         controller: Mutex::new(controller.map(|v| v.id)),
         client_type: "window",
         owner: None,
+        parent: parent.map(|p| p.id.clone()),
+        own_realm: true,
+        origin: url.origin(),
     }));
     let _ = gate_tx.send(());
     Ok(PageHandle {
         id,
         url,
         evaluation,
+    })
+}
+
+/// A frame's document, as `op_swrt_frame_open` returns it.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OpenedFrame {
+    client_id: String,
+    url: String,
+    html: bool,
+    text: String,
+    controller: Option<crate::realm::WorkerView>,
+}
+
+/// Navigates a new frame of page `parent_client_id` to `url`: the frame is
+/// a client of its own, controlled by the worker whose scope holds its URL
+/// (which answers the navigation, destination "iframe").
+async fn open_frame(
+    host: &Arc<HostInner>,
+    parent_client_id: &str,
+    url: Url,
+) -> Result<OpenedFrame, String> {
+    let parent = page(host, parent_client_id).ok_or("the parent page is gone")?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let (document, controller) = if url.as_str() == "about:srcdoc" {
+        // Its markup comes from the parent; like about:blank it inherits
+        // the parent's controller (Service Workers, "Handle Fetch" is never
+        // reached for it).
+        let controller = parent
+            .controller_id()
+            .and_then(|id| host.version_by_id(id))
+            .map(|(_, v)| v);
+        (
+            NavigatedPage {
+                text: String::new(),
+                html: true,
+            },
+            controller,
+        )
+    } else {
+        let controlling = host
+            .matching_registration(&url)
+            .and_then(|r| r.active().map(|v| (r, v)));
+        let controller = controlling.as_ref().map(|(_, v)| v.clone());
+        let document = navigate(host, &url, &id, controlling, "iframe")
+            .await
+            .map_err(|e| e.to_string())?;
+        (document, controller)
+    };
+    host.pages.lock().unwrap().push(Arc::new(PageEntry {
+        id: id.clone(),
+        url: url.clone(),
+        handle: parent.handle.clone(),
+        controller: Mutex::new(controller.as_ref().map(|v| v.id)),
+        client_type: "window",
+        owner: None,
+        parent: Some(parent_client_id.to_string()),
+        own_realm: false,
+        origin: parent.origin.clone(),
+    }));
+    Ok(OpenedFrame {
+        client_id: id,
+        url: url.to_string(),
+        html: document.html,
+        text: document.text,
+        controller: controller.map(|v| v.view()),
     })
 }
 
@@ -173,29 +288,56 @@ pub(crate) fn offer_fetch_event(
     });
 }
 
-/// The script of a new client at `url` (a page, or with `destination`
-/// `worker` or `sharedworker` a worker): the answer of the active worker
-/// whose scope holds `url` (a FetchEvent with mode "navigate" for a page,
-/// "same-origin" for a worker), or the network when there is no such
-/// worker or it does not answer.
+/// A client's source: HTML to parse, or a script that runs as the page or
+/// worker.
+pub(crate) struct NavigatedPage {
+    pub(crate) text: String,
+    pub(crate) html: bool,
+}
+
+/// The source of a new client at `url` (a page or frame, or with
+/// `destination` `worker` or `sharedworker` a worker's script): the answer
+/// of the active worker whose scope holds `url` (a FetchEvent with mode
+/// "navigate" for a document, "same-origin" for a worker), or the network
+/// when there is no such worker or it does not answer.
 pub(crate) async fn navigate(
     host: &Arc<HostInner>,
     url: &Url,
     client_id: &str,
     controller: Option<(Arc<Registration>, Arc<Version>)>,
     destination: &str,
-) -> Result<String, HostError> {
-    let network = || async { host.fetch_script(url).await.map(|script| script.text) };
+) -> Result<NavigatedPage, HostError> {
+    let document = matches!(destination, "document" | "iframe");
+    let network = || async {
+        if !document {
+            // A worker's script is a script whatever its URL says.
+            return host.fetch_script(url).await.map(|script| NavigatedPage {
+                text: script.text,
+                html: false,
+            });
+        }
+        host.loader
+            .fetch_document(url)
+            .await
+            .map(|page| NavigatedPage {
+                text: page.text,
+                html: page.html,
+            })
+            .map_err(|reason| HostError::ScriptFetch {
+                url: url.to_string(),
+                reason,
+            })
+    };
     let Some((registration, version)) = controller else {
         return network().await;
     };
     let request = json!({
         "url": url.as_str(),
         "method": "GET",
-        "headers": [["accept", "text/javascript, */*;q=0.8"]],
-        "mode": if destination == "document" { "navigate" } else { "same-origin" },
+        "headers": [["accept", if document { "text/html,application/xhtml+xml,*/*;q=0.8" } else { "*/*" }]],
+        "mode": if document { "navigate" } else { "same-origin" },
         "destination": destination,
-        "credentials": if destination == "document" { "include" } else { "same-origin" },
+        "credentials": if document { "include" } else { "same-origin" },
         "redirect": "manual",
         "resultingClientId": client_id,
     });
@@ -206,7 +348,7 @@ pub(crate) async fn navigate(
     };
     let fail = |reason: String| HostError::ScriptFetch {
         url: url.to_string(),
-        reason: if destination == "document" {
+        reason: if document {
             format!("the service worker's answer to the navigation: {reason}")
         } else {
             format!("the service worker's answer to the {destination} script request: {reason}")
@@ -218,7 +360,28 @@ pub(crate) async fn navigate(
     if !(200..300).contains(&response.status) {
         return Err(fail(format!("status {}", response.status)));
     }
-    String::from_utf8(response.body).map_err(|_| fail("the body is not UTF-8".into()))
+    // The worker's answer is a document when it says text/html, or when it
+    // names no type for a URL that names an HTML file.
+    let content_type = response
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let html = document
+        && match content_type.as_deref() {
+            Some(essence) => essence == "text/html",
+            None => url.path().ends_with(".html") || url.path().ends_with(".htm"),
+        };
+    let text =
+        String::from_utf8(response.body).map_err(|_| fail("the body is not UTF-8".into()))?;
+    Ok(NavigatedPage { text, html })
 }
 
 pub(crate) fn page(host: &HostInner, id: &str) -> Option<Arc<PageEntry>> {
@@ -295,6 +458,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 if in_scope && *controller != Some(version.id) {
                     *controller = Some(version.id);
                     page.handle.send(HostCommand::Controller {
+                        client_id: page.id.clone(),
                         controller: Some(view.clone()),
                     });
                 }
@@ -311,8 +475,11 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let delivered = match (page(host, &client_id), source) {
                 (Some(page), Some(source)) => {
                     let message_id = page.handle.stash_message(message);
-                    page.handle
-                        .send(HostCommand::Message { message_id, source })
+                    page.handle.send(HostCommand::Message {
+                        client_id: page.id.clone(),
+                        message_id,
+                        source,
+                    })
                 }
                 _ => false,
             };
@@ -372,6 +539,80 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             };
             request["clientId"] = serde_json::Value::from(client_id);
             offer_fetch_event(host, registration, version, request, body, reply);
+        }
+        HostRequest::OpenFrame {
+            parent_client_id,
+            url,
+            reply,
+        } => {
+            host.spawn_job(move |host| async move {
+                let _ = reply.send(open_frame(&host, &parent_client_id, url).await);
+            });
+        }
+        HostRequest::OpenRemoteFrame {
+            parent_client_id,
+            url,
+            reply,
+        } => {
+            host.spawn_job(move |host| async move {
+                let Some(parent) = page(&host, &parent_client_id) else {
+                    let _ = reply.send(Err("the parent page is gone".into()));
+                    return;
+                };
+                let opened = open_page_in(&host, url, None, Some(parent)).await;
+                let _ = reply.send(opened.map(|p| p.id).map_err(|e| e.to_string()));
+            });
+        }
+        HostRequest::FrameLoaded { frame_client_id } => {
+            let parent = page(host, &frame_client_id)
+                .and_then(|frame| frame.parent.clone())
+                .and_then(|id| page(host, &id));
+            if let Some(parent) = parent {
+                parent.handle.send(HostCommand::FrameLoaded {
+                    client_id: parent.id.clone(),
+                    frame_client_id,
+                });
+            }
+        }
+        HostRequest::PostToWindow {
+            source_client_id,
+            target_client_id,
+            message,
+            target_origin,
+        } => {
+            // HTML window.postMessage: delivered only if the target's origin
+            // is the one the sender named ("*" for any).
+            let (Some(source), Some(target)) =
+                (page(host, &source_client_id), page(host, &target_client_id))
+            else {
+                return;
+            };
+            if target_origin != "*" && target_origin != target.origin.ascii_serialization() {
+                return;
+            }
+            let message_id = target.handle.stash_message(message);
+            target.handle.send(HostCommand::WindowMessage {
+                client_id: target.id.clone(),
+                message_id,
+                origin: source.origin.ascii_serialization(),
+                source_client_id,
+            });
+        }
+        HostRequest::CloseFrame { client_id } => {
+            let removed: Vec<_> = {
+                let mut pages = host.pages.lock().unwrap();
+                let (gone, kept): (Vec<_>, Vec<_>) = pages
+                    .drain(..)
+                    .partition(|p| p.id == client_id || p.parent.as_deref() == Some(&client_id));
+                *pages = kept;
+                gone
+            };
+            // A cross-origin frame's realm stops with it.
+            host.spawn_job(move |_| async move {
+                for page in removed {
+                    page.close().await;
+                }
+            });
         }
         HostRequest::FetchEventRespond {
             request_id,

@@ -12,6 +12,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use url::Url;
 
+pub(crate) use clients::OpenedFrame;
 pub use clients::PageHandle;
 pub(crate) use registration::{Registration, Version};
 pub use registration::{RegistrationInfo, WorkerState, WorkerType};
@@ -158,6 +159,7 @@ impl ServiceWorkerHostBuilder {
         let allow_worker_fetch = self.allow_worker_fetch;
         let host = self.build();
         if let Some(dir) = data_dir {
+            host.inner.registrations_restored.send_replace(false);
             let dispatcher = Arc::new(crate::background_fetch::RuntimeDispatcher {
                 host: Arc::downgrade(&host.inner),
             });
@@ -193,7 +195,6 @@ impl ServiceWorkerHostBuilder {
                 service,
                 runtime: tokio::runtime::Handle::current(),
                 allow_worker_fetch,
-                trusted_hosts: host.inner.resolver.names(),
             };
             let stored = context
                 .with_store(|s| s.list_registrations())
@@ -209,6 +210,9 @@ impl ServiceWorkerHostBuilder {
             }
             // --- end background fetch UI ---
             let _ = host.inner.background_fetch.set(context);
+            // Only now can a worker started for an event use the store
+            // (Cache API, records): release the events waiting for this.
+            host.inner.registrations_restored.send_replace(true);
             tokio::spawn(forward_progress(Arc::downgrade(&host.inner), progress));
         }
         Ok(host)
@@ -239,6 +243,8 @@ impl ServiceWorkerHostBuilder {
             fetch_events: Mutex::new(std::collections::HashMap::new()),
             uninstalling: Mutex::new(Vec::new()),
             shared_workers: workers::SharedWorkers::default(),
+            // A host without a data dir has nothing to restore.
+            registrations_restored: tokio::sync::watch::Sender::new(true),
         });
         handle.spawn(serve_requests(Arc::downgrade(&inner), requests_rx));
         ServiceWorkerHost { inner }
@@ -276,6 +282,12 @@ pub(crate) struct HostInner {
     /// are not cleared yet: a page they control keeps its controller, and
     /// their workers finish the events they have (Try Clear Registration).
     uninstalling: Mutex<Vec<Arc<Registration>>>,
+    /// True once the stored registrations are back after start and the
+    /// store is reachable from workers. The engine re-offers interrupted
+    /// events as soon as it starts, before that: their dispatch waits for
+    /// this, so a restored registration is never taken for a missing one and
+    /// its worker starts with its storage.
+    pub(crate) registrations_restored: tokio::sync::watch::Sender<bool>,
     /// One BroadcastChannel bus per origin: same-origin pages and workers
     /// hear each other, other origins don't.
     broadcast: Mutex<std::collections::HashMap<String, deno_web::InMemoryBroadcastChannel>>,
@@ -399,7 +411,28 @@ impl ServiceWorkerHost {
             .iter()
             .map(|r| r.events_in_flight())
             .sum();
-        events + self.inner.jobs_in_flight.load(Ordering::Acquire) + self.inner.clients_with_work()
+        events + self.inner.jobs_in_flight.load(Ordering::Acquire)
+    }
+
+    /// True when no page has anything pending: no timer, no fetch or other
+    /// operation in flight, no message or state change waiting to be
+    /// handled. A page that only listens (an event listener, a promise
+    /// nothing will settle) is idle.
+    ///
+    /// Covers every client: pages, frames, dedicated and shared workers. A
+    /// message from one realm to another is counted on the receiver before
+    /// the sender's turn ends, but the realms are read one after the other:
+    /// a realm that ran between two reads is not idle, so a message that
+    /// moved between two realms during the check is never missed.
+    pub fn pages_idle(&self) -> bool {
+        let clients: Vec<_> = self.inner.pages.lock().unwrap().clone();
+        let turns: Vec<u64> = clients.iter().map(|c| c.handle.turns()).collect();
+        let idle = |c: &Arc<clients::PageEntry>| !c.handle.is_alive() || c.handle.is_idle();
+        clients.iter().all(idle)
+            && clients
+                .iter()
+                .zip(turns)
+                .all(|(c, turns)| !c.handle.is_alive() || c.handle.turns() == turns)
     }
 
     /// The Background Fetch engine, for hosts started with a data dir: start,
@@ -449,6 +482,10 @@ impl ServiceWorkerHost {
         }
         // --- end engine shutdown ---
         let pages: Vec<_> = self.inner.pages.lock().unwrap().drain(..).collect();
+        // Frames that share a page's realm go first, so the page's handle
+        // is the last one and stops its realm.
+        let (frames, pages): (Vec<_>, Vec<_>) = pages.into_iter().partition(|p| p.shares_realm());
+        drop(frames);
         for page in pages {
             page.close().await;
         }
@@ -675,7 +712,7 @@ impl HostInner {
     }
 
     /// A worker version of a registration, unregistered ones included.
-    fn version_by_id(&self, id: u64) -> Option<(Arc<Registration>, Arc<Version>)> {
+    pub(crate) fn version_by_id(&self, id: u64) -> Option<(Arc<Registration>, Arc<Version>)> {
         let mut registrations = self.registrations.lock().unwrap().clone();
         registrations.extend(self.uninstalling.lock().unwrap().iter().cloned());
         registrations.into_iter().find_map(|r| {
@@ -686,29 +723,12 @@ impl HostInner {
         })
     }
 
-    /// Clients (pages, dedicated and shared workers) with work left. Read
-    /// twice: a client that ran in between (say, handled a message and sent
-    /// another) counts as busy, so a message passed from one realm to
-    /// another between the two looks is never missed.
-    fn clients_with_work(&self) -> usize {
-        let clients: Vec<_> = self.pages.lock().unwrap().clone();
-        let first: Vec<(bool, u64)> = clients.iter().map(|c| c.handle.has_work()).collect();
-        clients
-            .iter()
-            .zip(first)
-            .filter(|(client, (busy, turns))| {
-                let (busy_now, turns_now) = client.handle.has_work();
-                client.handle.is_alive() && (*busy || busy_now || *turns != turns_now)
-            })
-            .count()
-    }
-
     pub(crate) fn pages_of_origin(&self, url: &Url) -> Vec<Arc<clients::PageEntry>> {
         self.pages
             .lock()
             .unwrap()
             .iter()
-            .filter(|p| p.url.origin() == url.origin())
+            .filter(|p| p.origin == url.origin())
             .cloned()
             .collect()
     }

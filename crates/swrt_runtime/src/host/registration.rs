@@ -548,7 +548,12 @@ impl Registration {
     /// its origin, about new states; waits until their listeners ran.
     async fn publish(&self, host: &HostInner) {
         let view = self.view();
-        for page in host.pages_of_origin(&self.scope) {
+        // A frame shares its page's realm, which updates all its containers.
+        for page in host
+            .pages_of_origin(&self.scope)
+            .into_iter()
+            .filter(|p| !p.shares_realm())
+        {
             page.handle
                 .update_registration(view.clone(), self.ack_limit)
                 .await;

@@ -122,7 +122,7 @@ async fn start_worker(
     let owner_id = start.owner.as_ref().map(|(id, _)| id.clone());
     let (handle, _evaluation) = RealmHandle::start(host.realm_spec(
         &start.url,
-        source,
+        source.text,
         RealmKind::ClientWorker(ClientWorkerContext {
             kind: start.kind,
             client_id: start.client_id.clone(),

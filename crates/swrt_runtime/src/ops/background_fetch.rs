@@ -77,6 +77,9 @@ pub(crate) struct JsRequest<B> {
     mode: String,
     credentials: String,
     body: Option<B>,
+    /// `Request.integrity` (an empty string when the request has none).
+    #[serde(default)]
+    integrity: String,
 }
 
 impl From<JsRequest<JsBuffer>> for RequestSpec {
@@ -88,6 +91,7 @@ impl From<JsRequest<JsBuffer>> for RequestSpec {
             mode: r.mode,
             credentials: r.credentials,
             body: r.body.map(|b| b.to_vec()),
+            integrity: r.integrity,
         }
     }
 }
@@ -101,8 +105,23 @@ impl From<RequestSpec> for JsRequest<ToJsBuffer> {
             mode: r.mode,
             credentials: r.credentials,
             body: r.body.map(ToJsBuffer::from),
+            integrity: r.integrity,
         }
     }
+}
+
+/// What `fetch()` settles with. A quota rejection is a value rather than an
+/// op error: JS builds the `QuotaExceededError` with its `quota` and
+/// `requested`, which an op error's class and message cannot carry.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum FetchCallResult {
+    Registered(RegistrationData),
+    QuotaExceeded {
+        message: String,
+        quota: Option<u64>,
+        requested: Option<u64>,
+    },
 }
 
 /// `BackgroundFetchManager.fetch(id, requests, options)`.
@@ -115,7 +134,7 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
     #[serde] requests: Vec<JsRequest<JsBuffer>>,
     #[serde] options: FetchOptions,
     #[serde] csp_connect_src: Option<Vec<String>>,
-) -> Result<RegistrationData, BgFetchError> {
+) -> Result<FetchCallResult, BgFetchError> {
     let (ctx, origin, secure, in_worker, host_requests) = {
         let state = state.borrow();
         let realm = state.borrow::<RealmContext>();
@@ -140,7 +159,6 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
         reply: tx,
     });
     let has_active_worker = rx.await.unwrap_or(false);
-    let trusted_hosts = ctx.trusted_hosts.clone();
     let request = FetchRequest {
         scope,
         id,
@@ -150,7 +168,6 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
         policy: PolicyContext {
             csp_connect_src,
             is_secure_context: secure,
-            trusted_hosts,
         },
         has_active_worker,
     };
@@ -160,9 +177,15 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
         .await
         .map_err(BgFetchError::Internal)?;
     match result {
-        Ok(snapshot) => Ok(RegistrationData::from(&snapshot)),
+        Ok(snapshot) => Ok(FetchCallResult::Registered(RegistrationData::from(
+            &snapshot,
+        ))),
         Err(FetchRejection::TypeError(m)) => Err(BgFetchError::Type(m)),
-        Err(FetchRejection::QuotaExceeded(m)) => Err(BgFetchError::QuotaExceeded(m)),
+        Err(FetchRejection::QuotaExceeded(q)) => Ok(FetchCallResult::QuotaExceeded {
+            message: q.message,
+            quota: q.quota,
+            requested: q.requested,
+        }),
         Err(FetchRejection::NotAllowed(m)) => Err(BgFetchError::NotAllowed(m)),
         Err(FetchRejection::Internal(m)) => Err(BgFetchError::Internal(m)),
     }

@@ -310,16 +310,30 @@ pub(crate) struct PutEntry {
     url_list: Vec<String>,
 }
 
+/// A put refused because the origin's storage would exceed its quota; JS
+/// throws it as a `QuotaExceededError` with these `quota` and `requested`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct QuotaRejection {
+    message: String,
+    quota: u64,
+    requested: u64,
+}
+
 /// Cache "batch cache operations" for one put: syncs the body, then in one
-/// transaction removes the entries the request matches and inserts the new one.
+/// transaction removes the entries the request matches and inserts the new
+/// one. Resolves with a [`QuotaRejection`] instead when the origin's usage
+/// (Cache API and Background Fetch together) would pass its quota.
 #[op2]
+#[serde]
 pub(crate) async fn op_swrt_cache_put(
     state: Rc<RefCell<OpState>>,
     #[number] cache_id: i64,
     #[smi] body_rid: Option<ResourceId>,
     #[serde] entry: PutEntry,
-) -> Result<(), BgFetchError> {
-    let (ctx, _) = context(&state.borrow())?;
+) -> Result<Option<QuotaRejection>, BgFetchError> {
+    let (ctx, origin) = context(&state.borrow())?;
+    let quota = ctx.service.limits().quota_per_origin;
     let writer = match body_rid {
         Some(rid) => {
             let resource = state
@@ -345,7 +359,7 @@ pub(crate) async fn op_swrt_cache_put(
             None => (None, 0),
         };
         let existing = s.cache_candidates(cache_id, None)?;
-        let replace: Vec<i64> = existing
+        let replaced: Vec<&swrt_store::CacheEntry> = existing
             .iter()
             .filter(|c| {
                 matches(
@@ -356,8 +370,22 @@ pub(crate) async fn op_swrt_cache_put(
                     MatchOptions::default(),
                 )
             })
-            .map(|c| c.entry_id)
             .collect();
+        let freed: u64 = replaced.iter().map(|c| c.entry.body_size).sum();
+        let usage = s.origin_usage(&origin)?.saturating_sub(freed);
+        if usage.saturating_add(body_size) > quota {
+            if let Some(path) = &body_path {
+                let _ = std::fs::remove_file(path);
+            }
+            return Ok(Some(QuotaRejection {
+                message: format!(
+                    "storing {body_size} bytes would pass the origin's quota of {quota} bytes ({usage} in use)"
+                ),
+                quota,
+                requested: body_size,
+            }));
+        }
+        let replace: Vec<i64> = replaced.iter().map(|c| c.entry_id).collect();
         let new = NewCacheEntry {
             url: url.clone(),
             method: entry.request.method.clone(),
@@ -370,7 +398,7 @@ pub(crate) async fn op_swrt_cache_put(
             body_path,
             body_size,
         };
-        s.cache_put(cache_id, &new, &replace).map(|_| ())
+        s.cache_put(cache_id, &new, &replace).map(|_| None)
     })
     .await
     .map_err(BgFetchError::Internal)

@@ -30,6 +30,8 @@ pub(crate) struct PageBootInfo {
     url: String,
     client_id: String,
     controller: Option<WorkerView>,
+    document: bool,
+    parent: Option<crate::realm::ParentWindow>,
     secure_context: bool,
 }
 
@@ -41,12 +43,15 @@ pub(crate) fn op_swrt_page_info(state: &mut OpState) -> PageBootInfo {
         url: state.borrow::<RealmContext>().url.to_string(),
         client_id: page.client_id.clone(),
         controller: page.controller.clone(),
+        document: page.document,
+        parent: page.parent.clone(),
         secure_context: state.borrow::<RealmContext>().secure_context,
     }
 }
 
-fn client_id(state: &Rc<RefCell<OpState>>) -> String {
-    state.borrow().borrow::<PageContext>().client_id.clone()
+/// The calling client: a frame names itself; otherwise the realm's page.
+fn client_id(state: &Rc<RefCell<OpState>>, client: Option<String>) -> String {
+    client.unwrap_or_else(|| state.borrow().borrow::<PageContext>().client_id.clone())
 }
 
 async fn ask<T>(
@@ -97,6 +102,7 @@ pub(crate) async fn op_swrt_sw_register(
     #[string] script_url: String,
     #[string] scope: Option<String>,
     #[string] worker_type: String,
+    #[string] client: Option<String>,
 ) -> Result<Registered, ContainerError> {
     // The WorkerType enum was converted by WebIDL in JS.
     let worker_type = crate::host::WorkerType::parse(&worker_type).ok_or_else(|| {
@@ -117,7 +123,7 @@ pub(crate) async fn op_swrt_sw_register(
             };
         (script_url, scope)
     };
-    let client_id = client_id(&state);
+    let client_id = client_id(&state, client);
     match ask(&state, |reply| HostRequest::Register {
         client_id,
         script_url,
@@ -151,8 +157,11 @@ pub(crate) async fn op_swrt_sw_register(
 /// Every registration of the page's origin.
 #[op2]
 #[serde]
-pub(crate) async fn op_swrt_sw_registrations(state: Rc<RefCell<OpState>>) -> Vec<RegistrationView> {
-    let client_id = client_id(&state);
+pub(crate) async fn op_swrt_sw_registrations(
+    state: Rc<RefCell<OpState>>,
+    #[string] client: Option<String>,
+) -> Vec<RegistrationView> {
+    let client_id = client_id(&state, client);
     ask(&state, |reply| HostRequest::Registrations {
         client_id,
         reply,
@@ -202,8 +211,9 @@ pub(crate) async fn op_swrt_fetch_event(
     state: Rc<RefCell<OpState>>,
     #[serde] request: serde_json::Value,
     #[serde] body: Option<deno_core::JsBuffer>,
+    #[string] client: Option<String>,
 ) -> Option<(crate::realm::FetchEventResponse, deno_core::ToJsBuffer)> {
-    let client_id = client_id(&state);
+    let client_id = client_id(&state, client);
     let response = ask(&state, |reply| HostRequest::FetchEvent {
         client_id,
         request,
@@ -222,10 +232,11 @@ pub(crate) fn op_swrt_sw_post_message(
     state: &mut OpState,
     #[number] version_id: u64,
     #[serde] data: deno_web::JsMessageData,
+    #[string] client: Option<String>,
 ) -> Result<(), deno_web::MessagePortError> {
     let message = crate::ops::realm::outgoing_message(state, data)?;
     let sender = match state.try_borrow::<PageContext>() {
-        Some(page) => MessageSender::Client(page.client_id.clone()),
+        Some(page) => MessageSender::Client(client.unwrap_or_else(|| page.client_id.clone())),
         None => MessageSender::Worker(state.borrow::<WorkerContext>().version.id),
     };
     let (reply, _) = oneshot::channel();

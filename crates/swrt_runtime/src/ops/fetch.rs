@@ -45,6 +45,9 @@ pub(crate) enum FetchError {
     #[class(type)]
     #[error("Invalid header: {0}")]
     Header(String),
+    #[class(type)]
+    #[error("The response body does not match the request's integrity metadata {0:?}")]
+    Integrity(String),
 }
 
 #[derive(Deserialize)]
@@ -56,6 +59,9 @@ pub(crate) struct FetchArgs {
     has_body: bool,
     redirect: String,
     cancel_rid: Option<ResourceId>,
+    /// `Request.integrity` (empty = none).
+    #[serde(default)]
+    integrity: String,
 }
 
 #[derive(Serialize)]
@@ -167,6 +173,8 @@ pub(crate) async fn op_swrt_fetch(
     } else {
         None
     };
+    let integrity = swrt_bgfetch::integrity::Metadata::parse(&args.integrity);
+    let integrity_text = args.integrity.clone();
     let result = run_fetch(&client, args, body)
         .or_cancel(cancel.clone())
         .await;
@@ -186,10 +194,20 @@ pub(crate) async fn op_swrt_fetch(
         })
         .collect();
     let null_body = matches!(status.as_u16(), 101 | 103 | 204 | 205 | 304) || opaque_redirect;
+    // Fetch "main fetch" step 22: with integrity metadata the whole body is
+    // read (hashed as it arrives) and checked before the response is
+    // returned; a mismatch is a network error.
+    let mut stream: BodyStream = Box::pin(response.bytes_stream());
+    if let Some(metadata) = &integrity {
+        let bytes = read_verified(stream, metadata, &integrity_text)
+            .or_cancel(cancel.clone())
+            .await
+            .map_err(|_| FetchError::Aborted)??;
+        stream = Box::pin(futures::stream::iter([Ok(bytes)]));
+    }
     let body_rid = if null_body {
         None
     } else {
-        let stream: BodyStream = Box::pin(response.bytes_stream());
         // The body gets its own cancel handle: JS closes the request's handle
         // as soon as the headers arrive, and closes the body's on abort.
         Some(state.borrow_mut().resource_table.add(FetchBodyResource {
@@ -209,6 +227,35 @@ pub(crate) async fn op_swrt_fetch(
         opaque_redirect,
         body_rid,
     })
+}
+
+/// Read a whole body, hashing it chunk by chunk, and return it if it matches
+/// the integrity metadata.
+async fn read_verified(
+    stream: impl Stream<Item = Result<Bytes, reqwest::Error>>,
+    metadata: &swrt_bgfetch::integrity::Metadata,
+    integrity: &str,
+) -> Result<Bytes, FetchError> {
+    let mut stream = std::pin::pin!(stream);
+    let mut hasher = metadata.hasher();
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| FetchError::Network(describe(&e)))?;
+        hasher.update(&chunk);
+        body.extend_from_slice(&chunk);
+    }
+    if !metadata.matches(&hasher.finish()) {
+        return Err(FetchError::Integrity(integrity.to_string()));
+    }
+    Ok(Bytes::from(body))
+}
+
+/// Subresource Integrity for a body already in memory (a response a
+/// service worker supplied): does it match `integrity`? Metadata naming no
+/// supported algorithm matches anything.
+#[op2(fast)]
+pub(crate) fn op_swrt_integrity_matches(#[string] integrity: &str, #[buffer] body: &[u8]) -> bool {
+    swrt_bgfetch::integrity::Metadata::parse(integrity).is_none_or(|m| m.matches_bytes(body))
 }
 
 /// HTTP-network-or-cache fetch plus the redirect steps of "HTTP fetch".

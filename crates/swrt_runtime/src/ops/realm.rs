@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 
 use deno_core::{op2, OpState};
 use serde::Deserialize;
@@ -22,15 +23,11 @@ pub(crate) async fn op_swrt_next_command(state: Rc<RefCell<OpState>>) -> Option<
     };
     let mut commands = commands.borrow_mut().await;
     let command = commands.recv().await;
-    if command.as_ref().is_some_and(HostCommand::counts_as_work) {
-        // Busy before the command stops counting as queued, so the realm
-        // never looks idle with the command in between.
-        shared
-            .idle
-            .store(false, std::sync::atomic::Ordering::SeqCst);
-        shared
-            .queued_work
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    // Handling the command is the realm's work now (marked before the queue
+    // count drops, so the realm never looks idle in between).
+    shared.has_pending_work.store(true, Ordering::Release);
+    if command.is_some() {
+        shared.queued_commands.fetch_sub(1, Ordering::AcqRel);
     }
     command
 }

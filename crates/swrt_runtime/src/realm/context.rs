@@ -43,6 +43,10 @@ pub(crate) struct PageContext {
     pub client_id: String,
     /// The worker controlling the page when it was created.
     pub controller: Option<WorkerView>,
+    /// The page is an HTML document to parse (else a script to run).
+    pub document: bool,
+    /// For a cross-origin frame, its parent window.
+    pub parent: Option<super::ParentWindow>,
     /// Run the page as a module (true) or as a classic script (false); None
     /// means decide from the source (a classic script that fails to parse
     /// because of `import`, `export` or top-level `await` runs as a module).

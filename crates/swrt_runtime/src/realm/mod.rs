@@ -63,8 +63,30 @@ pub enum HostCommand {
     /// A page's controller changed (`clients.claim()`).
     #[serde(rename_all = "camelCase")]
     Controller {
+        /// The page or frame whose controller changed.
+        client_id: String,
         /// The new controller.
         controller: Option<WorkerView>,
+    },
+    /// A cross-origin frame of page `client_id` has loaded.
+    #[serde(rename_all = "camelCase")]
+    FrameLoaded {
+        /// The parent page or frame.
+        client_id: String,
+        /// The frame's client.
+        frame_client_id: String,
+    },
+    /// `window.postMessage` from a window of another realm.
+    #[serde(rename_all = "camelCase")]
+    WindowMessage {
+        /// The window the message is for.
+        client_id: String,
+        /// Mailbox id of the message.
+        message_id: u64,
+        /// The sender's origin.
+        origin: String,
+        /// The sender's client.
+        source_client_id: String,
     },
     /// Background Fetch progress of the realm's origin.
     #[serde(rename_all = "camelCase")]
@@ -78,6 +100,8 @@ pub enum HostCommand {
     /// the page takes its body from the mailbox with `op_swrt_take_message`.
     #[serde(rename_all = "camelCase")]
     Message {
+        /// The page or frame the message is for.
+        client_id: String,
         /// Mailbox id of the message.
         message_id: u64,
         /// The sending worker.
@@ -116,17 +140,14 @@ pub enum HostCommand {
     },
 }
 
-impl HostCommand {
-    /// Commands that are work for the realm (messages between realms): they
-    /// keep a run alive from the moment they are sent until the realm took them.
-    pub(crate) fn counts_as_work(&self) -> bool {
-        matches!(
-            self,
-            HostCommand::WorkerMessage { .. }
-                | HostCommand::WorkerError { .. }
-                | HostCommand::Connect { .. }
-        )
-    }
+/// The parent of a page that is a cross-origin frame.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParentWindow {
+    /// The parent's client id.
+    pub client_id: String,
+    /// The parent's origin.
+    pub origin: String,
 }
 
 /// A registration as a realm's JavaScript sees it.
@@ -266,6 +287,29 @@ pub(crate) enum HostRequest {
         body: Option<Vec<u8>>,
         reply: oneshot::Sender<Option<FetchEventResponse>>,
     },
+    /// A page inserted a same-origin frame: make it a client and load it.
+    OpenFrame {
+        parent_client_id: String,
+        url: Url,
+        reply: oneshot::Sender<Result<crate::host::OpenedFrame, String>>,
+    },
+    /// A frame was removed from its document: its client ends.
+    CloseFrame { client_id: String },
+    /// A page inserted a cross-origin frame: open it in a realm of its own.
+    OpenRemoteFrame {
+        parent_client_id: String,
+        url: Url,
+        reply: oneshot::Sender<Result<String, String>>,
+    },
+    /// A cross-origin frame's document has loaded: its iframe element fires `load`.
+    FrameLoaded { frame_client_id: String },
+    /// `window.postMessage` to a window in another realm.
+    PostToWindow {
+        source_client_id: String,
+        target_client_id: String,
+        message: RealmMessage,
+        target_origin: String,
+    },
     /// The worker's answer to a FetchEvent (`None`: fall back to the network).
     FetchEventRespond {
         request_id: u64,
@@ -377,6 +421,8 @@ pub struct ClientInfo {
     /// `window` or `worker`.
     #[serde(rename = "type")]
     pub client_type: String,
+    /// `top-level`, `nested` (a frame) or `none` (a worker).
+    pub frame_type: String,
 }
 
 pub(crate) type PendingEvents = Arc<Mutex<HashMap<u64, oneshot::Sender<EventOutcome>>>>;
@@ -399,15 +445,15 @@ pub(crate) struct RealmShared {
     pub has_fetch_handler: AtomicBool,
     /// Ids of mailbox entries.
     pub next_message_id: AtomicU64,
-    /// Commands that count as work (see [`HostCommand::counts_as_work`])
-    /// sent to the realm and not yet taken by its JavaScript.
-    pub queued_work: AtomicUsize,
-    /// Set by the realm thread when its event loop has nothing left but
-    /// listeners (no timers, fetches or other pending ops).
-    pub idle: AtomicBool,
     /// Bumped on every turn of the realm's event loop, so a reader can tell
     /// that the realm ran between two looks.
     pub turns: AtomicU64,
+    /// The realm has work of its own pending: timers, ops in flight, a
+    /// command it is handling. Cleared only at the end of an event-loop turn
+    /// that left nothing but listeners.
+    pub has_pending_work: AtomicBool,
+    /// Host commands sent and not yet taken by the realm's JavaScript.
+    pub queued_commands: AtomicUsize,
 }
 
 impl RealmShared {
@@ -434,14 +480,6 @@ impl RealmShared {
         let id = self.next_message_id.fetch_add(1, Ordering::Relaxed);
         self.mailbox.lock().unwrap().insert(id, message);
         id
-    }
-
-    /// Whether the realm has work: commands it has not taken, or an event
-    /// loop with more than listeners left. `turns` reads the loop counter.
-    pub(crate) fn has_work(&self) -> (bool, u64) {
-        let turns = self.turns.load(Ordering::SeqCst);
-        let busy = self.queued_work.load(Ordering::SeqCst) > 0 || !self.idle.load(Ordering::SeqCst);
-        (busy, turns)
     }
 
     /// Ends every open event with the termination reason (or "worker gone").
@@ -478,11 +516,12 @@ impl std::fmt::Debug for RealmLink {
 }
 
 impl RealmLink {
-    /// Sends a command that counts as work; false when the realm is gone.
+    /// Queues a command; it counts as the realm's pending work until its
+    /// JavaScript takes it. False when the realm is gone.
     pub(crate) fn send_work(&self, command: HostCommand) -> bool {
-        self.shared.queued_work.fetch_add(1, Ordering::SeqCst);
+        self.shared.queued_commands.fetch_add(1, Ordering::AcqRel);
         if self.commands.send(command).is_err() {
-            self.shared.queued_work.fetch_sub(1, Ordering::SeqCst);
+            self.shared.queued_commands.fetch_sub(1, Ordering::AcqRel);
             return false;
         }
         true
@@ -533,9 +572,9 @@ impl RealmHandle {
             bodies: Mutex::new(HashMap::new()),
             has_fetch_handler: AtomicBool::new(true),
             next_message_id: AtomicU64::new(1),
-            queued_work: AtomicUsize::new(0),
-            idle: AtomicBool::new(false),
             turns: AtomicU64::new(0),
+            has_pending_work: AtomicBool::new(true),
+            queued_commands: AtomicUsize::new(0),
         });
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = oneshot::channel();
@@ -610,7 +649,7 @@ impl RealmHandle {
             event_type: event_type.to_string(),
             data,
         };
-        if self.commands.send(command).is_err() {
+        if !self.push(command) {
             self.shared.pending.lock().unwrap().remove(&event_id);
             return self.gone_outcome();
         }
@@ -635,14 +674,10 @@ impl RealmHandle {
         let ack_id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.shared.pending.lock().unwrap().insert(ack_id, tx);
-        if self
-            .commands
-            .send(HostCommand::Registration {
-                ack_id,
-                registration,
-            })
-            .is_err()
-        {
+        if !self.push(HostCommand::Registration {
+            ack_id,
+            registration,
+        }) {
             self.shared.pending.lock().unwrap().remove(&ack_id);
             return;
         }
@@ -663,9 +698,10 @@ impl RealmHandle {
         }
     }
 
-    /// Whether the realm has work (see [`RealmShared::has_work`]).
-    pub(crate) fn has_work(&self) -> (bool, u64) {
-        self.shared.has_work()
+    /// The number of event-loop turns the realm has run, so a reader can
+    /// tell whether it ran between two looks.
+    pub(crate) fn turns(&self) -> u64 {
+        self.shared.turns.load(Ordering::SeqCst)
     }
 
     /// Puts a request body in the realm's mailbox; returns its id.
@@ -682,7 +718,26 @@ impl RealmHandle {
 
     /// Sends a command that needs no reply.
     pub(crate) fn send(&self, command: HostCommand) -> bool {
-        self.commands.send(command).is_ok()
+        self.push(command)
+    }
+
+    /// Queues a command; it counts as the realm's pending work until its
+    /// JavaScript takes it.
+    fn push(&self, command: HostCommand) -> bool {
+        self.shared.queued_commands.fetch_add(1, Ordering::AcqRel);
+        let sent = self.commands.send(command).is_ok();
+        if !sent {
+            self.shared.queued_commands.fetch_sub(1, Ordering::AcqRel);
+        }
+        sent
+    }
+
+    /// Nothing is pending in the realm: no timer, no op in flight, no
+    /// command queued or being handled. Only kept up to date for pages and
+    /// dedicated and shared workers.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.shared.queued_commands.load(Ordering::Acquire) == 0
+            && !self.shared.has_pending_work.load(Ordering::Acquire)
     }
 
     fn gone_outcome(&self) -> EventOutcome {

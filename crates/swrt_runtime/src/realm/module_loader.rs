@@ -13,6 +13,7 @@ use deno_core::{
 use deno_error::JsErrorBox;
 
 use super::ImportedScripts;
+use crate::document::InlineModules;
 use crate::loader::ScriptLoader;
 
 pub(crate) struct RealmModuleLoader {
@@ -21,6 +22,8 @@ pub(crate) struct RealmModuleLoader {
     /// imports are recorded while the worker installs and answered from the
     /// map afterwards (Service Workers, "script resource map").
     pub worker_imports: Option<Arc<ImportedScripts>>,
+    /// A document's inline module scripts, by the URL the document gave them.
+    pub inline_modules: InlineModules,
 }
 
 impl ModuleLoader for RealmModuleLoader {
@@ -50,11 +53,13 @@ impl ModuleLoader for RealmModuleLoader {
         let loader = self.loader.clone();
         let specifier = specifier.clone();
         let imports = self.worker_imports.clone();
+        let inline = self.inline_modules.clone();
         ModuleLoadResponse::Async(Box::pin(async move {
             let key = specifier.to_string();
             let recorded = imports
                 .as_ref()
-                .and_then(|map| map.scripts.lock().unwrap().get(&key).cloned());
+                .and_then(|map| map.scripts.lock().unwrap().get(&key).cloned())
+                .or_else(|| inline.borrow().get(&key).cloned());
             let text = match recorded {
                 Some(text) => text,
                 None => {

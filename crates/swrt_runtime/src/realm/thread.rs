@@ -62,6 +62,7 @@ async fn run_realm(
     let budget = spec.limits.event_timeout;
     let is_page = matches!(spec.kind, RealmKind::Page(_));
     let is_client_worker = matches!(spec.kind, RealmKind::ClientWorker(_));
+    let is_document = matches!(&spec.kind, RealmKind::Page(page) if page.document);
     let module_choice = match &spec.kind {
         RealmKind::Page(page) => page.module,
         RealmKind::Worker(worker) => Some(worker.worker_type == WorkerType::Module),
@@ -95,7 +96,13 @@ async fn run_realm(
         let result = tokio::select! {
             biased;
             _ = &mut stop => return,
-            result = evaluate_page(&mut js, &shared, &url, source, module_choice, budget) => result,
+            result = async {
+                if is_document {
+                    load_document(&mut js, &shared, source).await
+                } else {
+                    evaluate_page(&mut js, &shared, &url, source, module_choice, budget).await
+                }
+            } => result,
         };
         // A page is done once its script ran and nothing it scheduled is
         // left (timers, fetches, host requests): what a reader of the script
@@ -199,10 +206,14 @@ async fn run_realm(
             shared.busy.enter();
             let result = js.poll_event_loop(cx, PollEventLoopOptions::default());
             shared.busy.leave();
-            shared.idle.store(
-                !has_pending_work(&stats),
-                std::sync::atomic::Ordering::SeqCst,
-            );
+            // A page or worker client keeps a run alive while it has work of
+            // its own.
+            if (is_page || is_client_worker) && result.is_pending() {
+                shared.has_pending_work.store(
+                    has_pending_activity(&stats),
+                    std::sync::atomic::Ordering::Release,
+                );
+            }
             // The engine may absorb a termination as an ordinary exception
             // inside a promise job (QuickJS's out-of-memory error does), so
             // the loop would idle with the event unsettled: the realm is
@@ -348,6 +359,29 @@ async fn evaluate_page(
     drive_until(js, shared, evaluation).await
 }
 
+/// Loads an HTML page into the realm's document: parsing, its scripts, and
+/// the events up to `load`. Script errors are reported as they happen (a
+/// page goes on after a failing script), so this fails only when the realm
+/// itself does.
+async fn load_document(
+    js: &mut JsRuntime,
+    shared: &Arc<RealmShared>,
+    html: String,
+) -> Result<(), ScriptError> {
+    let call = format!(
+        "globalThis[Symbol.for('swrt.loadDocument')]({})",
+        serde_json::to_string(&html).unwrap_or_else(|_| "''".into())
+    );
+    shared.busy.enter();
+    let promise = js.execute_script("ext:swrt/load-document", call);
+    shared.busy.leave();
+    let promise = promise.map_err(|e| ScriptError::from_js_error(&e))?;
+    let loaded = js
+        .resolve(promise)
+        .map(|r| r.map(drop).map_err(|e| ScriptError::from_js_error(&e)));
+    drive_until(js, shared, loaded).await
+}
+
 /// Polls `fut` and the event loop together until `fut` resolves.
 async fn drive_until<F>(
     js: &mut JsRuntime,
@@ -402,7 +436,7 @@ async fn settle(js: &mut JsRuntime, shared: &Arc<RealmShared>) {
                 .delegate
                 .uncaught_error(&shared.url, &ScriptError::from_core_error(&error));
         }
-        if has_pending_work(&stats) {
+        if has_pending_activity(&stats) {
             Poll::Pending
         } else {
             Poll::Ready(())
@@ -415,7 +449,7 @@ async fn settle(js: &mut JsRuntime, shared: &Arc<RealmShared>) {
 /// fetches and other ops. Waiting for host commands, for messages on a
 /// MessagePort or for a BroadcastChannel is listening: those only matter
 /// once something is sent, and a sent message counts on the sender's side.
-fn has_pending_work(stats: &deno_core::stats::RuntimeActivityStatsFactory) -> bool {
+fn has_pending_activity(stats: &deno_core::stats::RuntimeActivityStatsFactory) -> bool {
     let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
     stats
         .clone()
@@ -460,6 +494,7 @@ fn create_runtime(
             worker.kind,
         ),
     };
+    let inline_modules = crate::document::InlineModules::default();
     let mut js = JsRuntime::try_new(RuntimeOptions {
         extensions,
         create_params: Some(create_params),
@@ -472,6 +507,7 @@ fn create_runtime(
                 RealmKind::Worker(worker) => Some(worker.imports.clone()),
                 RealmKind::Page(_) | RealmKind::ClientWorker(_) => None,
             },
+            inline_modules: inline_modules.clone(),
         })),
         ..Default::default()
     })
@@ -510,6 +546,8 @@ fn create_runtime(
             shared: shared.clone(),
             secure_context: crate::resolver::is_potentially_trustworthy(&spec.url, &spec.resolver),
         });
+        op_state.put(inline_modules);
+        op_state.put(crate::document::frames::FrameRealms::default());
         if let Some(context) = spec.background_fetch.clone() {
             op_state.put(context);
         }

@@ -13,11 +13,21 @@
 //! host's [`BackgroundFetchUi`]: build the host with
 //! `.background_fetch_ui(hub.clone())` and hand the same hub to the server.
 //!
-//! Access: with a token, every `/api/` request needs
-//! `Authorization: Bearer TOKEN` (or `?access_token=TOKEN`, for
-//! `EventSource`, which cannot set headers). Without one (loopback only, the
-//! caller's decision), requests must name a loopback host in `Host`, so a web
-//! page cannot reach the API through DNS rebinding.
+//! Access. Anyone who can call the API can make the machine download and run
+//! code, so web content must never reach it:
+//!
+//! * requests from the host's own realms (they carry
+//!   [`swrt_runtime::HOST_REQUEST_HEADER`]) are refused, so a worker the
+//!   daemon runs cannot call the API over loopback;
+//! * a request whose `Origin` is not the server's own, or whose
+//!   `Sec-Fetch-Site` says another site sent it, is refused, so a page in a
+//!   browser cannot drive the API (CSRF);
+//! * on a loopback listener, `Host` must name a loopback host, so a web page
+//!   cannot reach the API through DNS rebinding;
+//! * there is always a token (the caller's, or a random one made at start):
+//!   every state-changing request needs `Authorization: Bearer TOKEN` (or
+//!   `?access_token=TOKEN`). Reads (`GET`) need it too unless the server
+//!   listens on loopback with a token it made itself.
 
 // Handlers return `Result<_, Response>` where the error is the HTTP answer
 // itself, built once per failed request; boxing it would buy nothing.
@@ -28,7 +38,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
@@ -107,6 +117,11 @@ pub struct ControlServerBuilder {
     token: Option<String>,
 }
 
+/// A fresh random token (122 random bits from the OS generator).
+fn random_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
 impl ControlServerBuilder {
     /// Address to listen on (default `127.0.0.1:7878`).
     pub fn listen(mut self, addr: SocketAddr) -> Self {
@@ -114,9 +129,11 @@ impl ControlServerBuilder {
         self
     }
 
-    /// Require `Authorization: Bearer TOKEN` on the API. Without a token the
-    /// server must listen on loopback: [`ControlServerBuilder::start`]
-    /// refuses anything else.
+    /// The token `Authorization: Bearer TOKEN` must carry, on every API
+    /// request. Without one (or with an empty one) the server makes a random
+    /// token ([`ControlServer::token`]), required for state-changing
+    /// requests only, and only when it listens on loopback; beyond loopback
+    /// every API request needs it.
     pub fn token(mut self, token: Option<String>) -> Self {
         self.token = token.filter(|t| !t.is_empty());
         self
@@ -128,25 +145,25 @@ impl ControlServerBuilder {
             addr: self.listen,
             source,
         };
-        if self.token.is_none() && !self.listen.ip().is_loopback() {
-            return Err(bind_err(std::io::Error::new(
-                std::io::ErrorKind::PermissionDenied,
-                "a non-loopback control API needs a bearer token",
-            )));
-        }
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .map_err(bind_err)?;
         let local_addr = listener.local_addr().map_err(bind_err)?;
+        let loopback = local_addr.ip().is_loopback();
+        let reads_need_token = self.token.is_some() || !loopback;
+        let token = self.token.unwrap_or_else(random_token);
         let state = Arc::new(Ctx {
             host: self.host,
             hub: self.hub,
-            token: self.token,
+            token: token.clone(),
+            loopback,
+            reads_need_token,
         });
         let (tx, task) = crate::serve_until_shutdown(listener, router(state));
         tracing::info!(%local_addr, "control API listening");
         Ok(ControlServer {
             local_addr,
+            token,
             shutdown: Some(tx),
             task: Some(task),
         })
@@ -157,6 +174,7 @@ impl ControlServerBuilder {
 #[derive(Debug)]
 pub struct ControlServer {
     local_addr: SocketAddr,
+    token: String,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -175,6 +193,12 @@ impl ControlServer {
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The bearer token the API requires (the configured one, or the one
+    /// made at start).
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
     /// Stops accepting connections and ends open event streams; waits at
@@ -206,7 +230,11 @@ impl Drop for ControlServer {
 struct Ctx {
     host: ServiceWorkerHost,
     hub: Arc<ControlHub>,
-    token: Option<String>,
+    token: String,
+    /// Listening on a loopback address: `Host` must then name loopback.
+    loopback: bool,
+    /// `GET` on the API needs the token too.
+    reads_need_token: bool,
 }
 
 type Shared = Arc<Ctx>;
@@ -230,54 +258,87 @@ fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Token check for `/api/`, loopback `Host` check for everything when there
-/// is no token.
+/// Refuses what web content could send (see the module docs), then checks
+/// the token where one is needed.
 async fn guard(State(ctx): State<Shared>, req: Request, next: Next) -> Response {
-    match &ctx.token {
-        None => {
-            let host = req
-                .headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("");
-            if !is_loopback_host(host) {
-                return error(
-                    StatusCode::FORBIDDEN,
-                    "Forbidden",
-                    "the Host header must name a loopback address",
-                );
-            }
+    let headers = req.headers();
+    let forbidden = |message: &str| error(StatusCode::FORBIDDEN, "Forbidden", message);
+    if headers.contains_key(swrt_runtime::HOST_REQUEST_HEADER) {
+        tracing::warn!(path = %req.uri().path(), "refused a control API request from a hosted realm");
+        return forbidden("scripts run by this host cannot use its control API");
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if ctx.loopback && !is_loopback_host(host) {
+        return forbidden("the Host header must name a loopback address");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let same = origin
+            .to_str()
+            .ok()
+            .and_then(|o| Url::parse(o).ok())
+            .is_some_and(|o| is_own_origin(&o, host));
+        if !same {
+            return forbidden("requests from other origins are refused");
         }
-        Some(token) if req.uri().path().starts_with("/api/") => {
-            let bearer = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|h| h.to_str().ok())
-                .and_then(|h| h.strip_prefix("Bearer "))
-                .map(str::to_string);
-            let query = req.uri().query().and_then(|q| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .find(|(k, _)| k == "access_token")
-                    .map(|(_, v)| v.into_owned())
-            });
-            let ok = [bearer, query]
-                .into_iter()
-                .flatten()
-                .any(|given| constant_time_eq(given.as_bytes(), token.as_bytes()));
-            if !ok {
-                let mut resp = error(
-                    StatusCode::UNAUTHORIZED,
-                    "Unauthorized",
-                    "a bearer token is required",
-                );
-                resp.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
-                return resp;
-            }
-        }
-        Some(_) => {}
+    }
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v != "same-origin" && v != "none")
+    {
+        return forbidden("requests from other sites are refused");
+    }
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+    let needs_token = req.uri().path().starts_with("/api/") && (!reads || ctx.reads_need_token);
+    if needs_token && !has_token(&req, &ctx.token) {
+        let mut resp = error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "a bearer token is required (swrt serve prints it at start)",
+        );
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+        return resp;
     }
     next.run(req).await
+}
+
+/// `Authorization: Bearer TOKEN`, or `?access_token=TOKEN` for `EventSource`,
+/// which cannot set headers.
+fn has_token(req: &Request, token: &str) -> bool {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let query = req.uri().query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v.into_owned())
+    });
+    [bearer, query]
+        .into_iter()
+        .flatten()
+        .any(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
+}
+
+/// True when `origin` is this server as addressed by `host` (the `Host`
+/// header): the dashboard's own requests.
+fn is_own_origin(origin: &Url, host: &str) -> bool {
+    if !matches!(origin.scheme(), "http" | "https") || host.is_empty() {
+        return false;
+    }
+    let Some(name) = origin.host_str() else {
+        return false;
+    };
+    let own = match origin.port() {
+        Some(port) => format!("{name}:{port}"),
+        None => name.to_string(),
+    };
+    own.eq_ignore_ascii_case(host)
 }
 
 fn is_loopback_host(host: &str) -> bool {
@@ -647,6 +708,27 @@ mod tests {
         assert!(!is_loopback_host("evil.example:7878"));
         assert!(!is_loopback_host("10.0.0.1:7878"));
         assert!(!is_loopback_host(""));
+    }
+
+    #[test]
+    fn own_origin_matches_host() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert!(is_own_origin(
+            &url("http://127.0.0.1:7878"),
+            "127.0.0.1:7878"
+        ));
+        assert!(is_own_origin(&url("http://localhost"), "localhost"));
+        assert!(is_own_origin(&url("http://[::1]:9"), "[::1]:9"));
+        assert!(!is_own_origin(
+            &url("http://127.0.0.1:8080"),
+            "127.0.0.1:7878"
+        ));
+        assert!(!is_own_origin(
+            &url("http://evil.example"),
+            "127.0.0.1:7878"
+        ));
+        assert!(!is_own_origin(&url("file:///x"), "127.0.0.1:7878"));
+        assert!(!is_own_origin(&url("http://127.0.0.1:7878"), ""));
     }
 
     #[test]

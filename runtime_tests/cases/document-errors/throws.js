@@ -1,0 +1,5 @@
+// line 1
+function broken() {
+  return null.value;
+}
+broken();

@@ -1,0 +1,1 @@
+console.log("deferred.js: readyState:", document.readyState, "; items:", document.querySelectorAll("li").length);

@@ -1,0 +1,1 @@
+console.log("dynamic.js: currentScript src:", new URL(document.currentScript.src).pathname);
