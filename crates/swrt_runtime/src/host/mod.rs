@@ -21,7 +21,7 @@ use crate::config::Limits;
 use crate::delegate::{HostDelegate, TracingDelegate};
 use crate::error::HostError;
 use crate::loader::{LocalOriginMapping, ScriptLoader};
-use crate::realm::{EventOutcome, HostRequest};
+use crate::realm::{EventOutcome, HostRequest, HostRequestSender};
 
 /// Builds a [`ServiceWorkerHost`].
 pub struct ServiceWorkerHostBuilder {
@@ -227,7 +227,7 @@ impl ServiceWorkerHostBuilder {
         // each realm's fetch client and the Background Fetch engine's.
         let resolver = self.resolver.with_root_certificates(self.root_certificates);
         let loader = ScriptLoader::with_resolver(handle.clone(), self.local_origin, &resolver);
-        let (requests_tx, requests_rx) = mpsc::unbounded_channel();
+        let (requests_tx, requests_rx) = HostRequestSender::channel();
         let inner = Arc::new(HostInner {
             limits: self.limits,
             delegate: self.delegate,
@@ -263,7 +263,7 @@ pub(crate) struct HostInner {
     pub(crate) loader: ScriptLoader,
     registrations: Mutex<Vec<Arc<Registration>>>,
     pages: Mutex<Vec<Arc<clients::PageEntry>>>,
-    pub(crate) requests: mpsc::UnboundedSender<HostRequest>,
+    pub(crate) requests: HostRequestSender,
     /// Ids of registrations, worker versions and FetchEvent requests.
     next_id: AtomicU64,
     /// Host work started for realms that has not finished yet: register
@@ -399,9 +399,8 @@ impl ServiceWorkerHost {
     }
 
     /// Number of events, across all workers, whose lifetime has not ended,
-    /// plus host work that realms started and that is still running, plus
-    /// pages and dedicated and shared workers with work left (timers,
-    /// fetches, messages sent to them and not yet handled).
+    /// plus host work that realms started and that is still running
+    /// (requests sent to the host and not yet handled included).
     pub fn events_in_flight(&self) -> usize {
         let events: usize = self
             .inner
@@ -411,7 +410,7 @@ impl ServiceWorkerHost {
             .iter()
             .map(|r| r.events_in_flight())
             .sum();
-        events + self.inner.jobs_in_flight.load(Ordering::Acquire)
+        events + self.inner.jobs_in_flight.load(Ordering::Acquire) + self.inner.requests.in_flight()
     }
 
     /// True when no page has anything pending: no timer, no fetch or other
@@ -819,5 +818,8 @@ async fn serve_requests(
             return;
         };
         clients::handle_request(&host, request);
+        // Handled: what it started is counted by its job or by the realm
+        // it was delivered to.
+        host.requests.handled();
     }
 }

@@ -7,9 +7,7 @@ use deno_core::AsyncRefCell;
 use tokio::sync::mpsc;
 use url::Url;
 
-use super::{
-    HostCommand, HostRequest, ImportedScripts, PendingEvents, RegistrationView, WorkerView,
-};
+use super::{HostCommand, ImportedScripts, PendingEvents, RegistrationView, WorkerView};
 use crate::delegate::HostDelegate;
 use crate::loader::ScriptLoader;
 
@@ -20,7 +18,7 @@ pub(crate) struct RealmContext {
     pub delegate: Arc<dyn HostDelegate>,
     pub http: reqwest::Client,
     pub loader: ScriptLoader,
-    pub host_requests: mpsc::UnboundedSender<HostRequest>,
+    pub host_requests: super::HostRequestSender,
     pub commands: Rc<AsyncRefCell<mpsc::UnboundedReceiver<HostCommand>>>,
     pub pending: PendingEvents,
     pub shared: std::sync::Arc<super::RealmShared>,

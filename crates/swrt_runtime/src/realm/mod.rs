@@ -223,13 +223,57 @@ pub(crate) struct RealmSpec {
     pub limits: Limits,
     pub delegate: Arc<dyn HostDelegate>,
     pub loader: ScriptLoader,
-    pub host_requests: mpsc::UnboundedSender<HostRequest>,
+    pub host_requests: HostRequestSender,
     /// The engine and store, for hosts with a data dir.
     pub background_fetch: Option<crate::background_fetch::BackgroundFetchContext>,
     /// Host-name resolution (and which names count as trustworthy).
     pub resolver: Arc<crate::HostResolver>,
     /// The origin's BroadcastChannel bus, shared by its pages and workers.
     pub broadcast: deno_web::InMemoryBroadcastChannel,
+}
+
+/// The realms' channel to the host. A request counts as in flight from the
+/// moment a realm sends it until the host has handled it: a realm that
+/// sends a message (to a window, say) and goes idle has not finished that
+/// message while the host still holds it.
+#[derive(Clone)]
+pub(crate) struct HostRequestSender {
+    requests: mpsc::UnboundedSender<HostRequest>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl HostRequestSender {
+    /// The sender and the receiving end the host serves; the counter is
+    /// the one [`HostRequestSender::in_flight`] reads.
+    pub(crate) fn channel() -> (Self, mpsc::UnboundedReceiver<HostRequest>) {
+        let (requests, receiver) = mpsc::unbounded_channel();
+        let sender = HostRequestSender {
+            requests,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+        };
+        (sender, receiver)
+    }
+
+    /// Sends `request`; false when the host is gone (the request, with
+    /// any reply sender in it, is dropped, so a waiting op ends).
+    pub(crate) fn send(&self, request: HostRequest) -> bool {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let sent = self.requests.send(request).is_ok();
+        if !sent {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        }
+        sent
+    }
+
+    /// Requests sent and not yet handled.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// The host calls this once it has handled a request.
+    pub(crate) fn handled(&self) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Requests from a realm's JavaScript that only the host can answer.
