@@ -1,4 +1,4 @@
-//! Per-record request policy (BACKGROUND-FETCH.md "fetch()" step 6): URLs
+//! Per-record request policy (Background Fetch, `fetch()`): URLs
 //! that may be registered but must fail their record with `fetch-error`.
 //! Checked before the first request and again for every redirect target.
 

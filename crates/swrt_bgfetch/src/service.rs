@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use swrt_store::{FetchState, NewFetch, NewRequest, Store, StoreError};
 use tokio::sync::{broadcast, watch};
 
-/// Chromium's limit on developer ids (BACKGROUND-FETCH.md step 3).
+/// Chromium's limit on the length of a developer id.
 pub const MAX_ID_BYTES: usize = 1 << 20;
 
 /// Builds a [`BackgroundFetchService`].
@@ -121,7 +121,8 @@ impl BackgroundFetchService {
         }
     }
 
-    /// Restart recovery (BACKGROUND-FETCH.md "Persistence and restart").
+    /// Restart recovery: fetches that were running resume, settled ones
+    /// whose event was not delivered wait for it.
     async fn recover(&self) -> Result<(), EngineError> {
         let inner = &self.inner;
         let retention_ms = inner.limits.click_retention.as_millis() as i64;

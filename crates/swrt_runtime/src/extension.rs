@@ -4,7 +4,7 @@
 //! Blob, timers, console formatting, structuredClone) and deno_fetch's
 //! spec-tested `Headers`, `FormData`, `Request`, `Response` classes.
 //!
-//! Decision (issue 2, item 5): deno_fetch's JS classes are reused, its network
+//! Decision: deno_fetch's JS classes are reused, its network
 //! path (`26_fetch.js`, hyper-based `op_fetch`) is not. Measured on this
 //! machine: its classes load on QuickJS with a single stand-in module
 //! (`ext:deno_net/02_tls.js`, loaded by `22_http_client.js`); the other module

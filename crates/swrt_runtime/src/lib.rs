@@ -20,7 +20,7 @@ pub mod net;
 mod ops;
 mod realm;
 mod resolver;
-mod ui; // issue 6
+mod ui;
 
 pub use config::Limits;
 pub use delegate::{ConsoleLevel, HostDelegate, TerminationReason, TracingDelegate};
@@ -35,7 +35,7 @@ pub use realm::{ClientInfo, EventOutcome};
 /// [`ServiceWorkerHostBuilder::add_root_certificate`] (reqwest's type).
 pub use reqwest::Certificate;
 pub use resolver::{HostResolver, HOST_REQUEST_HEADER};
-// --- issue 6: background fetch UI; the engine for embedders that drive it directly ---
+// The Background Fetch UI, and the engine for embedders that drive it
+// directly.
 pub use swrt_bgfetch;
 pub use ui::{BackgroundFetchUi, FetchControl, FetchPhase, FetchView};
-// --- end issue 6 ---

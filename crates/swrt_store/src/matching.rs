@@ -53,7 +53,7 @@ fn normalise(url: &str, ignore_search: bool) -> Option<Url> {
 /// the cached item has no response yet (a background-fetch record still
 /// downloading), which the algorithm treats as "no Vary".
 ///
-/// Chromium deviation adopted (BACKGROUND-FETCH.md "Matching"): a cached
+/// A Chromium behaviour adopted over the Cache API's matching: a cached
 /// request whose method is not GET only matches with `ignore_method`, so a PUT
 /// record is not returned for a GET query.
 pub fn request_matches_cached_item(

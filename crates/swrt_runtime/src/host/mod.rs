@@ -33,9 +33,8 @@ pub struct ServiceWorkerHostBuilder {
     allow_worker_fetch: bool,
     resolver: crate::HostResolver,
     root_certificates: Vec<reqwest::Certificate>,
-    // --- background fetch UI (issue 6, see ui.rs) ---
+    // The Background Fetch UI (see ui.rs).
     background_fetch_ui: Option<Arc<dyn crate::ui::BackgroundFetchUi>>,
-    // --- end background fetch UI ---
 }
 
 impl ServiceWorkerHostBuilder {
@@ -128,7 +127,6 @@ impl ServiceWorkerHostBuilder {
         self
     }
 
-    // --- background fetch UI (issue 6, see ui.rs) ---
     /// The host's UI for background fetches: it is told about each fetch's
     /// title, icons, progress and result, and gets a [`crate::FetchControl`]
     /// to click or abort it. Only hosts with a [`data_dir`](Self::data_dir)
@@ -137,7 +135,6 @@ impl ServiceWorkerHostBuilder {
         self.background_fetch_ui = Some(ui);
         self
     }
-    // --- end background fetch UI ---
 
     /// Starts the host; with a data dir, also opens the store, starts the
     /// Background Fetch engine (which resumes every active fetch and
@@ -153,7 +150,7 @@ impl ServiceWorkerHostBuilder {
                 .build()
                 .map_err(|e| HostError::Invalid(format!("root certificate: {e}")))?;
         }
-        let background_fetch_ui = self.background_fetch_ui.take(); // issue 6
+        let background_fetch_ui = self.background_fetch_ui.take();
         let data_dir = self.data_dir.clone();
         let bg_limits = self.background_fetch_limits.clone();
         let allow_worker_fetch = self.allow_worker_fetch;
@@ -204,11 +201,10 @@ impl ServiceWorkerHostBuilder {
                 host.inner.restore_registration(&row);
             }
             let progress = context.service.subscribe();
-            // --- background fetch UI (issue 6, see ui.rs) ---
+            // The Background Fetch UI follows the engine's progress (see ui.rs).
             if let Some(ui) = background_fetch_ui {
                 crate::ui::spawn(context.service.clone(), ui);
             }
-            // --- end background fetch UI ---
             let _ = host.inner.background_fetch.set(context);
             // Only now can a worker started for an event use the store
             // (Cache API, records): release the events waiting for this.
@@ -310,7 +306,7 @@ impl ServiceWorkerHost {
             allow_worker_fetch: true,
             resolver: crate::HostResolver::system(),
             root_certificates: Vec::new(),
-            background_fetch_ui: None, // issue 6
+            background_fetch_ui: None,
         }
     }
 
@@ -475,11 +471,10 @@ impl ServiceWorkerHost {
     /// them with `Range`), and a terminal event that is running is offered
     /// again on the next start, so stopping its worker loses nothing.
     pub async fn shutdown(&self) {
-        // --- engine shutdown (issue 6) ---
+        // The engine first: it saves downloads in flight.
         if let Some(context) = self.inner.background_fetch.get() {
             context.service.shutdown().await;
         }
-        // --- end engine shutdown ---
         let pages: Vec<_> = self.inner.pages.lock().unwrap().drain(..).collect();
         // Frames that share a page's realm go first, so the page's handle
         // is the last one and stops its realm.
