@@ -15,7 +15,8 @@ const {
 const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
 const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
 const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
-const { fetch, setControllerFetch } = core.loadExtScript("ext:swrt/10_fetch.js");
+const { fetch, setConnectSrcProvider, setControllerFetch } = core.loadExtScript("ext:swrt/10_fetch.js");
+const { connectSrcOf } = core.loadExtScript("ext:swrt/05_content_security_policy.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 const { serviceWorkerObjectDescriptors } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { deliverMessage, ownerCommandHandlers, takeMessage, workerConstructorDescriptors } = core.loadExtScript("ext:swrt/55_workers.js");
@@ -115,6 +116,9 @@ function bootstrapWorkerScope(kind, extra) {
   const info = op_swrt_client_worker_info();
   let controller = info.controller;
   locationModule.setLocationHref(info.url);
+  // The worker's policies are the ones its script was served with.
+  const connectSrc = connectSrcOf(info.csp);
+  setConnectSrcProvider(() => connectSrc);
   ObjectDefineProperties(globalThis, webGlobalDescriptors());
   ObjectDefineProperties(globalThis, cryptoDescriptors());
   ObjectDefineProperties(globalThis, cacheDescriptors());

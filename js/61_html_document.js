@@ -27,14 +27,16 @@ let inlineModules = 0;
  * What loading a document needs (one per document: the page's and each
  * frame's). `fetchScriptText(url)` loads a classic script through the
  * document's client (so a controlled page's scripts go through its service
- * worker); `runClassic(text, url)` runs one in the document's realm.
+ * worker); `runClassic(text, url)` runs one in the document's realm. `csp`
+ * is the document's policy list as delivered with it (its response's
+ * headers, or what it inherits); `<meta>` policies add to it.
  */
-function configureDocument(document, { fetchScriptText, runClassic, window }) {
+function configureDocument(document, { fetchScriptText, runClassic, window, csp = [] }) {
   document._loading = {
     fetchScriptText,
     runClassic,
     window,
-    csp: [],
+    csp: [...csp],
     // HTML: scripts that run when the parser finishes (defer, module), in
     // order; scripts inserted with async=false, in insertion order.
     deferred: [],

@@ -155,11 +155,12 @@ function stateOf(window) {
 }
 
 /** A Document for a frame, with its loading state and skeleton if asked. */
-function frameDocument(frame, url, skeleton) {
+function frameDocument(frame, url, skeleton, csp) {
   const document = dom.createDocument(url);
   document.defaultView = frame.window;
   documents.configureDocument(document, {
     window: frame.window,
+    csp,
     fetchScriptText: async (scriptUrl) => {
       const response = await frame.fetchSubresource(scriptUrl);
       if (!response.ok) throw new TypeError(`HTTP status ${response.status}`);
@@ -193,7 +194,9 @@ function frameInserted(iframe) {
   };
   // about:blank shares its parent's client until the frame navigates.
   frame.clientId = parent.clientId;
-  frame.document = frameDocument(frame, "about:blank", true);
+  // HTML: about:blank and srcdoc documents inherit their parent's policy
+  // container (and so its Content Security Policies).
+  frame.document = frameDocument(frame, "about:blank", true, documents.contentSecurityPolicies(parentDocument));
   windows.set(window, frame);
   iframe._frame = frame;
   windowSetup(window, frame);
@@ -259,7 +262,8 @@ async function navigateFrame(frame, url, srcdoc = null) {
   windowsByClient.set(frame.clientId, frame);
   frame.url = opened.url;
   frame.controller = opened.controller;
-  frame.document = frameDocument(frame, opened.url, !opened.html);
+  const csp = srcdoc !== null ? documents.contentSecurityPolicies(frame.parent.document) : opened.csp;
+  frame.document = frameDocument(frame, opened.url, !opened.html, csp);
   windowSetup(frame.window, frame);
   if (srcdoc !== null) {
     await documents.loadHtml(frame.document, srcdoc, frame.window, { fromNetwork: false });

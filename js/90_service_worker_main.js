@@ -15,7 +15,8 @@ const {
 } = core.loadExtScript("ext:swrt/01_web_platform.js");
 const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
 const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
-const { fetch } = core.loadExtScript("ext:swrt/10_fetch.js");
+const { fetch, setConnectSrcProvider } = core.loadExtScript("ext:swrt/10_fetch.js");
+const { connectSrcOf } = core.loadExtScript("ext:swrt/05_content_security_policy.js");
 const { dispatchTrusted, ExtendableEvent, ExtendableMessageEvent, extendableEventDescriptors } = core.loadExtScript("ext:swrt/20_extendable_event.js");
 const {
   registrationObject,
@@ -26,7 +27,7 @@ const {
   updateRegistration,
 } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { clientObject, clients, clientsDescriptors } = core.loadExtScript("ext:swrt/40_clients.js");
-const { backgroundFetchDescriptors, createBackgroundFetchEvent, onProgress } = core.loadExtScript("ext:swrt/70_background_fetch.js");
+const { backgroundFetchDescriptors, createBackgroundFetchEvent, onProgress, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 const { createFetchEvent, fetchEventDescriptors } = core.loadExtScript("ext:swrt/41_fetch_event.js");
 
@@ -154,6 +155,10 @@ function bootstrap() {
   delete globalThis[SymbolFor("swrt.bootstrap")];
   const info = op_swrt_worker_info();
   locationModule.setLocationHref(info.scriptUrl);
+  // The worker's policies are the ones its script was served with.
+  const connectSrc = connectSrcOf(info.csp);
+  setConnectSrcProvider(() => connectSrc);
+  setCspProvider(() => connectSrc);
   ObjectDefineProperties(globalThis, webGlobalDescriptors());
   ObjectDefineProperties(globalThis, cryptoDescriptors());
   ObjectDefineProperties(globalThis, extendableEventDescriptors());

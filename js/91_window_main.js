@@ -17,6 +17,7 @@ const {
 const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
 const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
 const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
+const { connectSrcOf } = core.loadExtScript("ext:swrt/05_content_security_policy.js");
 const { createFetch, fetch, fetchSubresource, setConnectSrcProvider, setControllerFetch } = core.loadExtScript("ext:swrt/10_fetch.js");
 const { serviceWorkerObjectDescriptors } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { containerDescriptors, createContainer, enableClientMessages, onController, onMessage, onRegistration, removeContainer } = core.loadExtScript(
@@ -56,23 +57,6 @@ for (const name of ["load", "message", "messageerror", "unhandledrejection", "re
 // HTML: window.onerror is called with (message, source, lineno, colno, error).
 defineEventHandler(Window.prototype, "error", undefined, true);
 
-
-/** The connect-src (or default-src) source list of the page's CSP, or null. */
-function connectSrc(policies) {
-  let result = null;
-  for (const policy of policies) {
-    const directives = new Map();
-    for (const part of policy.split(";")) {
-      const [name, ...values] = part.trim().split(/\s+/);
-      if (name) directives.set(name.toLowerCase(), values);
-    }
-    const list = directives.get("connect-src") ?? directives.get("default-src");
-    // Several policies must all allow a request; keep the most restrictive
-    // one we can express (the last one that restricts connect-src).
-    if (list !== undefined) result = list;
-  }
-  return result;
-}
 
 /** A frame's location: reading it, and navigating the frame by setting it. */
 class FrameLocation {
@@ -125,6 +109,7 @@ function bootstrap() {
   document.defaultView = globalThis;
   configureDocument(document, {
     window: globalThis,
+    csp: info.csp,
     fetchScriptText: async (url) => {
       const response = await fetchSubresource(url, "script");
       // HTML "fetch a classic script": a status outside 200-299 is a network error.
@@ -155,8 +140,8 @@ function bootstrap() {
     Location: locationModule.locationConstructorDescriptor,
   };
   ObjectDefineProperties(globalThis, platform);
-  setCspProvider(() => connectSrc(contentSecurityPolicies(document)));
-  setConnectSrcProvider((client) => connectSrc(contentSecurityPolicies(client?.document ?? document)));
+  setCspProvider(() => connectSrcOf(contentSecurityPolicies(document)));
+  setConnectSrcProvider((client) => connectSrcOf(contentSecurityPolicies(client?.document ?? document)));
   // Handle Fetch: a controlled page's (or frame's) requests go to its
   // service worker first.
   setControllerFetch(async (request, body, client) => {

@@ -147,6 +147,7 @@ fn shared_lazy_js() -> Vec<ExtensionFileSource> {
         js_file!("02_console.js"),
         js_file!("03_crypto.js"),
         js_file!("04_realm.js"),
+        js_file!("05_content_security_policy.js"),
         js_file!("10_fetch.js"),
         js_file!("20_extendable_event.js"),
         js_file!("30_service_worker_objects.js"),

@@ -32,6 +32,22 @@ pub struct ScriptSource {
     /// Served as `text/html` (or, from a directory, named `.html`/`.htm`):
     /// a page to parse as a document rather than run as a script.
     pub html: bool,
+    /// The policies of its `Content-Security-Policy` response headers (CSP,
+    /// "parse a response's Content Security Policies"): a document's or a
+    /// worker's own policy. Empty for files read from a directory.
+    pub csp: Vec<String>,
+}
+
+/// The serialized policies of `Content-Security-Policy` header values: each
+/// value is a comma-separated list of policies; empty ones are dropped.
+pub fn csp_policies<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    values
+        .into_iter()
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|policy| !policy.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// What a fetch is for: the response types it accepts.
@@ -221,6 +237,13 @@ impl ScriptLoader {
             });
         }
         let final_url = response.url().clone();
+        let csp = csp_policies(
+            response
+                .headers()
+                .get_all("content-security-policy")
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
         let service_worker_allowed = response
             .headers()
             .get("service-worker-allowed")
@@ -251,6 +274,7 @@ impl ScriptLoader {
             text,
             service_worker_allowed,
             html,
+            csp,
         })
     }
 }
@@ -270,6 +294,7 @@ async fn read_file(url: &Url, path: PathBuf) -> Result<ScriptSource, String> {
         text,
         service_worker_allowed: None,
         html,
+        csp: Vec::new(),
     })
 }
 
@@ -318,6 +343,18 @@ pub fn is_javascript_mime(essence: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csp_header_values_split_into_policies() {
+        assert_eq!(
+            csp_policies([
+                "connect-src 'self', default-src 'none'",
+                " ",
+                "script-src *"
+            ]),
+            ["connect-src 'self'", "default-src 'none'", "script-src *"]
+        );
+    }
 
     #[test]
     fn percent_decoding_handles_escapes_and_plain_text() {

@@ -351,6 +351,7 @@ mod tests {
                 worker_type: "module".into(),
                 script_source: Some("import './a.js';".into()),
                 imported_scripts: vec![("https://a.test/a.js".into(), "export {};".into())],
+                script_csp: vec!["connect-src 'self'".into()],
             })
             .unwrap();
         }
@@ -361,6 +362,7 @@ mod tests {
         assert_eq!(r.worker_type, "module");
         assert_eq!(r.script_source.as_deref(), Some("import './a.js';"));
         assert_eq!(r.imported_scripts[0].0, "https://a.test/a.js");
+        assert_eq!(r.script_csp, ["connect-src 'self'"]);
         assert_eq!(s.list_registrations().unwrap().len(), 1);
     }
 

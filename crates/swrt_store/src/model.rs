@@ -106,6 +106,9 @@ pub struct SwRegistration {
     /// Its script resource map: (URL, text) of every imported script or
     /// module, in import order.
     pub imported_scripts: Vec<(String, String)>,
+    /// The `Content-Security-Policy` header values its script was served
+    /// with.
+    pub script_csp: Vec<String>,
     /// Creation time, ms since epoch.
     pub created_ms: i64,
     /// Last update, ms since epoch.

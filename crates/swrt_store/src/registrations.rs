@@ -14,16 +14,18 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SwRegistration> {
         updated_ms: r.get(4)?,
         worker_type: r.get(5)?,
         script_source: r.get(6)?,
-        imported_scripts: {
-            let json: String = r.get(7)?;
-            serde_json::from_str(&json).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    7,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })?
-        },
+        imported_scripts: json_column(r, 7)?,
+        script_csp: json_column(r, 8)?,
+    })
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(
+    r: &rusqlite::Row<'_>,
+    index: usize,
+) -> rusqlite::Result<T> {
+    let json: String = r.get(index)?;
+    serde_json::from_str(&json).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 
@@ -33,10 +35,10 @@ impl Store {
     pub fn put_registration(&self, reg: &SwRegistration) -> Result<()> {
         self.conn()?.execute(
             "INSERT INTO sw_registrations(scope, script_url, state, created_ms, updated_ms,
-                worker_type, script_source, imported_scripts)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                worker_type, script_source, imported_scripts, script_csp)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT(scope) DO UPDATE SET script_url = ?2, state = ?3, updated_ms = ?5,
-                worker_type = ?6, script_source = ?7, imported_scripts = ?8",
+                worker_type = ?6, script_source = ?7, imported_scripts = ?8, script_csp = ?9",
             params![
                 reg.scope,
                 reg.script_url,
@@ -46,6 +48,7 @@ impl Store {
                 reg.worker_type,
                 reg.script_source,
                 serde_json::to_string(&reg.imported_scripts).expect("strings serialize"),
+                serde_json::to_string(&reg.script_csp).expect("strings serialize"),
             ],
         )?;
         Ok(())
@@ -56,7 +59,7 @@ impl Store {
         Ok(self
             .conn()?
             .query_row(
-                "SELECT scope, script_url, state, created_ms, updated_ms, worker_type, script_source, imported_scripts FROM sw_registrations WHERE scope = ?1",
+                "SELECT scope, script_url, state, created_ms, updated_ms, worker_type, script_source, imported_scripts, script_csp FROM sw_registrations WHERE scope = ?1",
                 [scope],
                 from_row,
             )
@@ -67,7 +70,7 @@ impl Store {
     pub fn list_registrations(&self) -> Result<Vec<SwRegistration>> {
         let conn = self.conn()?;
         let mut st = conn.prepare(
-            "SELECT scope, script_url, state, created_ms, updated_ms, worker_type, script_source, imported_scripts FROM sw_registrations ORDER BY scope",
+            "SELECT scope, script_url, state, created_ms, updated_ms, worker_type, script_source, imported_scripts, script_csp FROM sw_registrations ORDER BY scope",
         )?;
         let v = st
             .query_map([], from_row)?

@@ -116,6 +116,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE bg_records ADD COLUMN integrity TEXT NOT NULL DEFAULT '';
     "#,
+    // 5: the active worker's Content Security Policy, delivered with its
+    // script, so a restarted worker enforces what the installed one did.
+    r#"
+    ALTER TABLE sw_registrations ADD COLUMN script_csp TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];
 
 /// Highest schema version this build understands.

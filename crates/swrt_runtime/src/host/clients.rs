@@ -158,6 +158,7 @@ async fn open_page_in(
             client_id: id.clone(),
             controller: controller.as_ref().map(|v| v.view()),
             document: page.html,
+            csp: page.csp,
             module,
             start_gate: Some(gate_rx),
             parent: parent.as_ref().map(|p| crate::realm::ParentWindow {
@@ -194,6 +195,8 @@ pub(crate) struct OpenedFrame {
     url: String,
     html: bool,
     text: String,
+    /// The Content Security Policies the frame's document was served with.
+    csp: Vec<String>,
     controller: Option<crate::realm::WorkerView>,
 }
 
@@ -219,6 +222,7 @@ async fn open_frame(
             NavigatedPage {
                 text: String::new(),
                 html: true,
+                csp: Vec::new(),
             },
             controller,
         )
@@ -248,6 +252,7 @@ async fn open_frame(
         url: url.to_string(),
         html: document.html,
         text: document.text,
+        csp: document.csp,
         controller: controller.map(|v| v.view()),
     })
 }
@@ -293,6 +298,8 @@ pub(crate) fn offer_fetch_event(
 pub(crate) struct NavigatedPage {
     pub(crate) text: String,
     pub(crate) html: bool,
+    /// The Content Security Policies it was served with.
+    pub(crate) csp: Vec<String>,
 }
 
 /// The source of a new client at `url` (a page or frame, or with
@@ -314,6 +321,7 @@ pub(crate) async fn navigate(
             return host.fetch_script(url).await.map(|script| NavigatedPage {
                 text: script.text,
                 html: false,
+                csp: script.csp,
             });
         }
         host.loader
@@ -322,6 +330,7 @@ pub(crate) async fn navigate(
             .map(|page| NavigatedPage {
                 text: page.text,
                 html: page.html,
+                csp: page.csp,
             })
             .map_err(|reason| HostError::ScriptFetch {
                 url: url.to_string(),
@@ -379,9 +388,16 @@ pub(crate) async fn navigate(
             Some(essence) => essence == "text/html",
             None => url.path().ends_with(".html") || url.path().ends_with(".htm"),
         };
+    let csp = crate::loader::csp_policies(
+        response
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("content-security-policy"))
+            .map(|(_, value)| value.as_str()),
+    );
     let text =
         String::from_utf8(response.body).map_err(|_| fail("the body is not UTF-8".into()))?;
-    Ok(NavigatedPage { text, html })
+    Ok(NavigatedPage { text, html, csp })
 }
 
 pub(crate) fn page(host: &HostInner, id: &str) -> Option<Arc<PageEntry>> {

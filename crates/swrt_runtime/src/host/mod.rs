@@ -533,8 +533,7 @@ impl HostInner {
             scope,
             script_url,
             worker_type,
-            row.script_source.clone(),
-            &row.imported_scripts,
+            row,
             (registration_id, version_id),
             self.limits.event_timeout,
         ));
@@ -559,6 +558,7 @@ impl HostInner {
             worker_type: version.worker_type.as_str().into(),
             script_source: version.installed_source(),
             imported_scripts: version.imported_scripts(),
+            script_csp: version.installed_csp(),
             created_ms: now,
             updated_ms: now,
         };

@@ -142,6 +142,8 @@ pub(crate) struct Version {
     pub(crate) worker_type: WorkerType,
     /// The script, once fetched (a restored version fetches it on first start).
     script_source: Mutex<Option<String>>,
+    /// The Content Security Policies the script was served with.
+    script_csp: Mutex<Vec<String>>,
     imports: Arc<ImportedScripts>,
     state: Mutex<WorkerState>,
     runner: tokio::sync::Mutex<Option<Arc<RealmHandle>>>,
@@ -185,9 +187,11 @@ impl Version {
             None => {
                 let script = host.fetch_script(&self.script_url).await?;
                 *self.script_source.lock().unwrap() = Some(script.text.clone());
+                *self.script_csp.lock().unwrap() = script.csp;
                 script.text
             }
         };
+        let csp = self.installed_csp();
         let (handle, _) = RealmHandle::start(host.realm_spec(
             &self.script_url,
             source,
@@ -196,6 +200,7 @@ impl Version {
                 imports: self.imports.clone(),
                 registration: registration.view(),
                 version: self.view(),
+                csp,
             }),
         ))
         .await?;
@@ -325,6 +330,11 @@ impl Version {
         self.script_source.lock().unwrap().clone()
     }
 
+    /// The Content Security Policies of the installed script.
+    pub(crate) fn installed_csp(&self) -> Vec<String> {
+        self.script_csp.lock().unwrap().clone()
+    }
+
     /// The script resource map's imported scripts, sorted by URL.
     pub(crate) fn imported_scripts(&self) -> Vec<(String, String)> {
         let mut scripts: Vec<_> = self
@@ -392,16 +402,19 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
-    /// A registration restored from the store with its active version.
+    /// A registration restored from the store with its active version:
+    /// `row` holds its installed script, policies and imported scripts.
     pub(crate) fn restored(
         scope: Url,
         script_url: Url,
         worker_type: WorkerType,
-        script_source: Option<String>,
-        imported_scripts: &[(String, String)],
+        row: &swrt_store::SwRegistration,
         ids: (u64, u64),
         ack_limit: std::time::Duration,
     ) -> Self {
+        let script_source = row.script_source.clone();
+        let script_csp = row.script_csp.clone();
+        let imported_scripts = &row.imported_scripts;
         let (registration_id, id) = ids;
         let registration = Registration::new(registration_id, scope, ack_limit);
         // The installed script and its script resource map come back as
@@ -417,6 +430,7 @@ impl Registration {
             script_url,
             worker_type,
             script_source: Mutex::new(script_source),
+            script_csp: Mutex::new(script_csp),
             imports: Arc::new(imports),
             state: Mutex::new(WorkerState::Activated),
             runner: tokio::sync::Mutex::new(None),
@@ -642,6 +656,7 @@ impl Registration {
             script_url: script.url.clone(),
             worker_type,
             script_source: Mutex::new(Some(script.text)),
+            script_csp: Mutex::new(script.csp),
             imports: Arc::default(),
             state: Mutex::new(WorkerState::Parsed),
             runner: tokio::sync::Mutex::new(None),

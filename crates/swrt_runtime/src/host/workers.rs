@@ -129,6 +129,7 @@ async fn start_worker(
             name: start.name,
             worker_type: start.worker_type,
             controller: controller.as_ref().map(|v| v.view()),
+            csp: source.csp,
             owner: start.owner.map(|(_, link)| link),
             start_gate: Some(gate_rx),
         }),

@@ -33,6 +33,7 @@ pub(crate) struct PageBootInfo {
     document: bool,
     parent: Option<crate::realm::ParentWindow>,
     secure_context: bool,
+    csp: Vec<String>,
 }
 
 #[op2]
@@ -46,6 +47,7 @@ pub(crate) fn op_swrt_page_info(state: &mut OpState) -> PageBootInfo {
         document: page.document,
         parent: page.parent.clone(),
         secure_context: state.borrow::<RealmContext>().secure_context,
+        csp: page.csp.clone(),
     }
 }
 

@@ -38,6 +38,7 @@ pub(crate) struct WorkerBootInfo {
     registration: RegistrationView,
     version: WorkerView,
     secure_context: bool,
+    csp: Vec<String>,
 }
 
 #[op2]
@@ -49,6 +50,7 @@ pub(crate) fn op_swrt_worker_info(state: &mut OpState) -> WorkerBootInfo {
         registration: worker.registration.clone(),
         version: worker.version.clone(),
         secure_context: state.borrow::<RealmContext>().secure_context,
+        csp: worker.csp.clone(),
     }
 }
 

@@ -170,6 +170,7 @@ pub(crate) struct ClientWorkerBootInfo {
     worker_type: &'static str,
     controller: Option<WorkerView>,
     secure_context: bool,
+    csp: Vec<String>,
 }
 
 #[op2]
@@ -184,6 +185,7 @@ pub(crate) fn op_swrt_client_worker_info(state: &mut OpState) -> ClientWorkerBoo
         worker_type: worker.worker_type.as_str(),
         controller: worker.controller.clone(),
         secure_context: ctx.secure_context,
+        csp: worker.csp.clone(),
     }
 }
 

@@ -33,6 +33,8 @@ pub(crate) struct WorkerContext {
     pub imports: Arc<ImportedScripts>,
     pub registration: RegistrationView,
     pub version: WorkerView,
+    /// The Content Security Policies its script was served with.
+    pub csp: Vec<String>,
 }
 
 /// A page's own state.
@@ -43,6 +45,9 @@ pub(crate) struct PageContext {
     pub controller: Option<WorkerView>,
     /// The page is an HTML document to parse (else a script to run).
     pub document: bool,
+    /// The Content Security Policies the page was served with (`<meta>`
+    /// policies in its markup add to them).
+    pub csp: Vec<String>,
     /// For a cross-origin frame, its parent window.
     pub parent: Option<super::ParentWindow>,
     /// Run the page as a module (true) or as a classic script (false); None
@@ -82,6 +87,8 @@ pub(crate) struct ClientWorkerContext {
     pub worker_type: crate::host::WorkerType,
     /// The worker controlling this client when it was created.
     pub controller: Option<WorkerView>,
+    /// The Content Security Policies its script was served with.
+    pub csp: Vec<String>,
     /// A dedicated worker's owner (a page or another dedicated worker).
     pub owner: Option<super::RealmLink>,
     /// Opens when the host has recorded the worker.
