@@ -8,6 +8,8 @@
 - empty.html: the same shell with no content and no scripts (the baseline).
 - frames.html: 10 same-origin iframes, each a small document with a script.
 - noframes.html: the same page without the iframes (the baseline).
+- workers.html: 10 dedicated workers, each answering one message; it
+  prints `load <ms>` once all have answered (compared with noframes.html).
 """
 import os
 import sys
@@ -50,3 +52,14 @@ write("frame.html", page("", '<p>frame</p><script>var loaded = document.querySel
 frames = "".join(f'<iframe src="frame.html?{n}"></iframe>' for n in range(10))
 write("frames.html", page(REPORT, frames))
 write("noframes.html", page(REPORT, ""))
+
+write("echo-worker.js", "onmessage = (e) => postMessage(e.data);\n")
+write("workers.html", page("", """<script>
+const replies = [];
+for (let n = 0; n < 10; n++) {
+  const worker = new Worker("echo-worker.js");
+  replies.push(new Promise((resolve) => { worker.onmessage = () => { worker.terminate(); resolve(); }; }));
+  worker.postMessage(n);
+}
+Promise.all(replies).then(() => console.log("load " + performance.now().toFixed(2)));
+</script>"""))

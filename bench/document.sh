@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # HTML document benchmark: loading a page of 1,000 elements and 10 scripts,
-# and the cost of an iframe, in swrt against headless Chromium on the same
-# pages in the same run.
+# and the cost of an iframe and of a dedicated worker, in swrt against
+# headless Chromium on the same pages in the same run.
 #
 #   bash bench/document.sh [--runs N]
 #
-# Each page prints performance.now() at its load event (time since the
-# realm's time origin: in swrt the page realm's start, in Chromium the
-# navigation's start). swrt's peak resident memory comes from GNU time; the
+# Each page prints performance.now() at its load event (the workers page:
+# once its 10 workers have answered), the time since the realm's time
+# origin: in swrt the page realm's start, in Chromium the navigation's
+# start. swrt's peak resident memory comes from GNU time; the
 # baselines (an empty page, a page without iframes) are subtracted so the
 # figures are what the document itself costs. Prints medians as a markdown
 # table. Everything is served on loopback.
@@ -16,7 +17,7 @@ runs=10
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "document.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -46,11 +47,12 @@ chromium_once() {
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 declare -A load rss chrome
-for p in big empty frames noframes; do
+pages="big empty frames noframes workers"
+for p in $pages; do
   : > "$tmp/$p.load"; : > "$tmp/$p.rss"; : > "$tmp/$p.chrome"
 done
 for ((i = 0; i < runs; i++)); do
-  for p in big empty frames noframes; do
+  for p in $pages; do
     read -r l r < <(swrt_once "$p.html")
     echo "$l" >> "$tmp/$p.load"; echo "$r" >> "$tmp/$p.rss"
     if [ -x /usr/bin/chromium ] && [ -d crates/swrt/tests/dashboard/node_modules/playwright-core ]; then
@@ -58,7 +60,7 @@ for ((i = 0; i < runs; i++)); do
     fi
   done
 done
-for p in big empty frames noframes; do
+for p in $pages; do
   load[$p]="$(median < "$tmp/$p.load")"
   rss[$p]="$(median < "$tmp/$p.rss")"
   chrome[$p]="$( [ -s "$tmp/$p.chrome" ] && median < "$tmp/$p.chrome" || echo n/a)"
@@ -75,3 +77,5 @@ echo "| 1,000 elements + 10 scripts, beyond the empty page (ms) | $(diff "${load
 echo "| 1,000 elements + 10 scripts, memory beyond the empty page (MiB) | $(diff "${rss[big]}" "${rss[empty]}" 1024) | not measured |"
 echo "| per iframe: time to load (ms) | $(diff "${load[frames]}" "${load[noframes]}" 10) | $(diff "${chrome[frames]}" "${chrome[noframes]}" 10) |"
 echo "| per iframe: memory (MiB) | $(diff "${rss[frames]}" "${rss[noframes]}" 10240) | not measured |"
+echo "| per dedicated worker: start and answer a message (ms) | $(diff "${load[workers]}" "${load[noframes]}" 10) | $(diff "${chrome[workers]}" "${chrome[noframes]}" 10) |"
+echo "| per dedicated worker: memory (MiB) | $(diff "${rss[workers]}" "${rss[noframes]}" 10240) | not measured |"

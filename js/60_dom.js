@@ -465,6 +465,12 @@ class Element extends Node {
     return null;
   }
   getAttribute(name) { return this._attr(name)?.value ?? null; }
+  /** The value of the attribute named `lowerName` (already lowercase), or null. */
+  _attrValue(lowerName) {
+    const attrs = this._attrs;
+    for (let i = 0; i < attrs.length; i++) if (attrs[i].name === lowerName) return attrs[i].value;
+    return null;
+  }
   getAttributeNode(name) { return this._attr(name); }
   getAttributeNS(_namespace, name) { return this.getAttribute(name); }
   hasAttribute(name) { return this._attr(name) !== null; }
@@ -990,7 +996,13 @@ function compileSelector(selectors) {
     const list = parseSelectorList(parser);
     skipSpace(parser);
     if (parser.pos !== text.length || list.length === 0) throw selectorError(text);
-    compiled = (el, scope) => ArrayPrototypeSome(list, (complex) => matchComplex(complex, complex.length - 1, el, scope));
+    // Called once per element of the tree: no closure or array helper per call.
+    compiled = (el, scope) => {
+      for (let i = 0; i < list.length; i++) {
+        if (matchComplex(list[i], list[i].length - 1, el, scope)) return true;
+      }
+      return false;
+    };
     if (selectorCache.size > 500) selectorCache.clear();
     selectorCache.set(text, compiled);
   }
@@ -1028,7 +1040,7 @@ function parseComplex(p) {
   let combinator = null;
   for (;;) {
     const compound = parseCompound(p);
-    if (compound.length === 0) {
+    if (compound === null) {
       if (parts.length === 0 || combinator !== " ") throw selectorError(p.text);
       break;
     }
@@ -1049,25 +1061,39 @@ function parseComplex(p) {
   return parts;
 }
 
+/** A compound selector's tests (none for a lone `*`), or null if there is none at `p`. */
 function parseCompound(p) {
   const tests = [];
+  const start = p.pos;
   const c0 = p.text[p.pos];
   if (c0 === "*") {
     p.pos++;
   } else if (c0 !== undefined && /[-_a-zA-Z\u0080-\uffff\\]/.test(c0)) {
     const name = StringPrototypeToLowerCase(readIdent(p));
-    ArrayPrototypePush(tests, (el) => StringPrototypeToLowerCase(el._localName) === name);
+    // HTML elements' local names are lowercase already; only other
+    // namespaces' names need folding.
+    ArrayPrototypePush(tests, (el) => el._localName === name || StringPrototypeToLowerCase(el._localName) === name);
   }
   for (;;) {
     const c = p.text[p.pos];
     if (c === "#") {
       p.pos++;
       const id = readIdent(p);
-      ArrayPrototypePush(tests, (el) => el.getAttribute("id") === id);
+      ArrayPrototypePush(tests, (el) => el._attrValue("id") === id);
     } else if (c === ".") {
       p.pos++;
       const cls = readIdent(p);
-      ArrayPrototypePush(tests, (el) => ArrayPrototypeIncludes(splitTokens(el.getAttribute("class") ?? ""), cls));
+      ArrayPrototypePush(tests, (el) => {
+        const value = el._attrValue("class");
+        if (value === null) return false;
+        if (value === cls) return true;
+        const tokens = el._classTokens;
+        if (tokens !== undefined && tokens.value === value) return ArrayPrototypeIncludes(tokens.list, cls);
+        const list = splitTokens(value);
+        // Kept until the attribute changes: queries repeat over one tree.
+        el._classTokens = { value, list };
+        return ArrayPrototypeIncludes(list, cls);
+      });
     } else if (c === "[") {
       p.pos++;
       ArrayPrototypePush(tests, parseAttributeSelector(p));
@@ -1076,7 +1102,7 @@ function parseCompound(p) {
       if (p.text[p.pos] === ":") throw selectorError(p.text); // pseudo-elements never match elements
       ArrayPrototypePush(tests, parsePseudoClass(p));
     } else {
-      return tests;
+      return p.pos === start ? null : tests;
     }
   }
 }

@@ -37,7 +37,12 @@ test(() => {
   assert_equals(document.querySelector("section > .t.x").textContent, "A");
   assert_equals(s.querySelector("p").closest("section"), s);
   assert_true(s.querySelector("h2").matches("section h2.x"));
+  assert_equals(s.querySelectorAll("*").length, 4, "the universal selector");
+  assert_equals(s.querySelectorAll("section > *:not(p)").length, 1);
+  assert_equals(s.querySelectorAll(".x, .t").length, 1, "a selector list matches each element once");
   assert_throws_dom("SyntaxError", () => document.querySelector("p:::bad"));
+  assert_throws_dom("SyntaxError", () => document.querySelector("p >"));
+  assert_throws_dom("SyntaxError", () => document.querySelector(""));
   s.remove();
   assert_equals(document.getElementById("s"), null);
 }, "querySelector and friends match CSS selectors");
