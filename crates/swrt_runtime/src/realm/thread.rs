@@ -155,10 +155,12 @@ async fn run_realm(
             evaluate_worker_module(&mut js, &shared, &url, source, isolate.clone(), budget).await
         } else {
             let guard = EvaluationWatch::arm(isolate.clone(), budget, shared.clone());
+            let started = std::time::Instant::now();
             shared.busy.enter();
             let result = js.execute_script(url.to_string(), source);
             shared.busy.leave();
             drop(guard);
+            tracing::debug!(%url, ms = started.elapsed().as_secs_f64() * 1e3, "worker script evaluated");
             result.map(drop).map_err(|e| ScriptError::from_js_error(&e))
         };
         if let Err(error) = evaluated {
@@ -480,6 +482,9 @@ fn create_runtime(
     shared: &Arc<RealmShared>,
     commands: mpsc::UnboundedReceiver<HostCommand>,
 ) -> Result<JsRuntime, HostError> {
+    // Start-up phases are logged with their durations (RUST_LOG=
+    // swrt_runtime::realm=debug): where a worker's start goes.
+    let started = std::time::Instant::now();
     let create_params = v8::CreateParams::default().heap_limits(0, spec.limits.heap_limit_bytes);
     let extensions = match &spec.kind {
         RealmKind::Page(_) => {
@@ -512,6 +517,7 @@ fn create_runtime(
         ..Default::default()
     })
     .map_err(|e| HostError::Engine(e.to_string()))?;
+    let engine_ready = started.elapsed();
 
     let isolate = js.v8_isolate().thread_safe_handle();
     let heap_shared = shared.clone();
@@ -563,6 +569,12 @@ fn create_runtime(
         "globalThis[Symbol.for('swrt.bootstrap')]();",
     )
     .map_err(|e| HostError::Engine(format!("bootstrap failed: {e}")))?;
+    tracing::debug!(
+        url = %shared.url,
+        engine_ms = engine_ready.as_secs_f64() * 1e3,
+        bootstrap_ms = (started.elapsed() - engine_ready).as_secs_f64() * 1e3,
+        "realm created: the engine with its extensions, then the global scope's JavaScript"
+    );
     Ok(js)
 }
 
