@@ -32,7 +32,7 @@ fn tree() -> tempfile::TempDir {
     .unwrap();
     std::fs::write(
         t.join("sw.https.any.js"),
-        "// META: global=serviceworker,dedicatedworker\n\
+        "// META: global=serviceworker,shadowrealm-in-window\n\
          test(() => { assert_true(self instanceof ServiceWorkerGlobalScope); }, 'in a worker');\n",
     )
     .unwrap();
@@ -60,7 +60,7 @@ fn reports_lines_summary_json_and_exit_codes() {
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("SKIP  /t/sw.https.any.worker.html")),
+            .any(|l| l.starts_with("SKIP  /t/sw.https.any.shadowrealm-in-window.html")),
         "{stdout}"
     );
     assert!(
@@ -89,7 +89,7 @@ fn reports_lines_summary_json_and_exit_codes() {
     // With expectations that list the failure and the skip: success.
     let expectations = root.join("expectations.json");
     let skip_entry =
-        r#""/t/sw.https.any.worker.html": {"status": "SKIP", "reason": "no dedicated workers"}"#;
+        r#""/t/sw.https.any.shadowrealm-in-window.html": {"status": "SKIP", "reason": "no ShadowRealm"}"#;
     std::fs::write(
         &expectations,
         format!(
@@ -115,7 +115,7 @@ fn reports_lines_summary_json_and_exit_codes() {
     let (code, stdout, _) = swrt_wpt(root, &exp);
     assert_eq!(code, 1, "{stdout}");
     assert!(
-        stdout.contains("UNEXPECTED /t/sw.https.any.worker.html: expected OK, got SKIP"),
+        stdout.contains("UNEXPECTED /t/sw.https.any.shadowrealm-in-window.html: expected OK, got SKIP"),
         "{stdout}"
     );
 
