@@ -491,4 +491,83 @@ mod tests {
         assert!(fresh.covers(o, &url, false, "PUT", &[], now + Duration::from_secs(4)));
         assert!(!fresh.covers(o, &url, false, "PUT", &[], now + Duration::from_secs(6)));
     }
+
+    #[test]
+    fn safelisted_request_headers_follow_the_standard() {
+        assert!(is_safelisted_request_header("Accept", "text/html, */*"));
+        assert!(!is_safelisted_request_header("accept", "a\"b"));
+        assert!(is_safelisted_request_header(
+            "accept-language",
+            "en-US;q=0.9, *"
+        ));
+        assert!(!is_safelisted_request_header("accept-language", "en/US"));
+        assert!(!is_safelisted_request_header("content-language", "de(ch)"));
+        assert!(is_safelisted_request_header(
+            "content-type",
+            "text/plain;charset=UTF-8"
+        ));
+        assert!(!is_safelisted_request_header("content-type", "text/json"));
+        assert!(!is_safelisted_request_header(
+            "content-type",
+            "text/plain; a=\"{}\""
+        ));
+        assert!(is_safelisted_request_header("range", "bytes=10-"));
+        assert!(is_safelisted_request_header("range", "bytes=0-99"));
+        assert!(!is_safelisted_request_header("range", "bytes=9-1"));
+        assert!(!is_safelisted_request_header("range", "bytes=-5"));
+        assert!(!is_safelisted_request_header("range", "bytes=0-1,3-4"));
+        assert!(!is_safelisted_request_header("x-custom", "1"));
+        assert!(!is_safelisted_request_header("accept", &"a".repeat(129)));
+    }
+
+    #[test]
+    fn preflight_request_names_method_and_unsafe_headers() {
+        let headers = vec![
+            ("X-B".to_string(), "1".to_string()),
+            ("accept".to_string(), "*/*".to_string()),
+            ("x-a".to_string(), "2".to_string()),
+        ];
+        let h = preflight_request_headers("https://a.test", "PUT", &headers).unwrap();
+        assert_eq!(h["origin"], "https://a.test");
+        assert_eq!(h["access-control-request-method"], "PUT");
+        assert_eq!(h["access-control-request-headers"], "x-a,x-b");
+        let h = preflight_request_headers("null", "DELETE", &[]).unwrap();
+        assert_eq!(h["origin"], "null");
+        assert!(h.get("access-control-request-headers").is_none());
+    }
+
+    #[test]
+    fn filtered_responses_hide_what_they_must() {
+        let resp = hm(&[
+            ("content-type", "text/plain"),
+            ("content-length", "5"),
+            ("x-secret", "1"),
+            ("x-shown", "2"),
+            ("set-cookie", "a=b"),
+            ("set-cookie2", "c=d"),
+        ]);
+        let names =
+            |h: Vec<(String, String)>| -> Vec<String> { h.into_iter().map(|(k, _)| k).collect() };
+        assert_eq!(
+            names(filtered_response_headers(&resp, false, false)),
+            vec!["content-type", "content-length", "x-secret", "x-shown"]
+        );
+        assert_eq!(
+            names(filtered_response_headers(&resp, true, false)),
+            vec!["content-type", "content-length"]
+        );
+        let mut all = resp.clone();
+        all.insert(
+            "access-control-expose-headers",
+            reqwest::header::HeaderValue::from_static("*"),
+        );
+        let exposed = names(filtered_response_headers(&all, true, false));
+        assert!(exposed.contains(&"x-secret".to_string()));
+        assert!(!exposed.contains(&"set-cookie".to_string()));
+        // With credentials `*` is a header name, not a wildcard.
+        assert_eq!(
+            names(filtered_response_headers(&all, true, true)),
+            vec!["content-type", "content-length"]
+        );
+    }
 }

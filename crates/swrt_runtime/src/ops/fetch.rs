@@ -609,3 +609,57 @@ fn describe(e: &reqwest::Error) -> String {
     }
     message
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(mode: &str) -> CorsRequest {
+        CorsRequest {
+            origin: Url::parse("https://page.test/").unwrap().origin(),
+            mode: mode.to_string(),
+            include_credentials: false,
+            tainted_origin: false,
+            tainting: Tainting::Basic,
+        }
+    }
+
+    #[test]
+    fn tainting_follows_the_mode() {
+        let same = Url::parse("https://page.test/a").unwrap();
+        let other = Url::parse("https://other.test/a").unwrap();
+        for mode in ["cors", "no-cors", "same-origin", "navigate"] {
+            let mut r = request(mode);
+            taint(&mut r, &same, "follow").unwrap();
+            assert_eq!(r.tainting, Tainting::Basic, "{mode}");
+        }
+        let mut r = request("cors");
+        taint(&mut r, &other, "follow").unwrap();
+        assert_eq!(r.tainting, Tainting::Cors);
+        // Once cors-tainted, a hop back to the request's origin stays cors.
+        taint(&mut r, &same, "follow").unwrap();
+        assert_eq!(r.tainting, Tainting::Cors);
+        let mut r = request("no-cors");
+        taint(&mut r, &other, "follow").unwrap();
+        assert_eq!(r.tainting, Tainting::Opaque);
+        assert!(matches!(
+            taint(&mut request("no-cors"), &other, "manual"),
+            Err(FetchError::Cors(_))
+        ));
+        assert!(matches!(
+            taint(&mut request("same-origin"), &other, "follow"),
+            Err(FetchError::Cors(_))
+        ));
+        let mut r = request("navigate");
+        taint(&mut r, &other, "follow").unwrap();
+        assert_eq!(r.tainting, Tainting::Basic);
+    }
+
+    #[test]
+    fn a_tainted_origin_serializes_as_null() {
+        let mut r = request("cors");
+        assert_eq!(r.serialized_origin(), "https://page.test");
+        r.tainted_origin = true;
+        assert_eq!(r.serialized_origin(), "null");
+    }
+}
