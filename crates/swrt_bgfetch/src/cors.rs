@@ -137,8 +137,15 @@ pub fn preflight_request_headers(
     Ok(h)
 }
 
-fn get<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name).and_then(|v| v.to_str().ok())
+/// Fetch "get" of a header list: every value of `name`, joined by ", ", so a
+/// header sent twice never passes for a single value.
+fn get(h: &HeaderMap, name: &str) -> Option<String> {
+    let values: Vec<&str> = h
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().ok())
+        .collect::<Option<_>>()?;
+    (!values.is_empty()).then(|| values.join(", "))
 }
 
 fn list(h: &HeaderMap, name: &str) -> Vec<String> {
@@ -170,7 +177,8 @@ pub fn cors_check(h: &HeaderMap, origin: &str, include_credentials: bool) -> Res
             "CORS: Access-Control-Allow-Origin {acao:?} does not match {origin:?}"
         ));
     }
-    if include_credentials && get(h, "access-control-allow-credentials") != Some("true") {
+    if include_credentials && get(h, "access-control-allow-credentials").as_deref() != Some("true")
+    {
         return Err(
             "CORS: credentials 'include' requires Access-Control-Allow-Credentials: true".into(),
         );
@@ -404,6 +412,18 @@ mod tests {
         assert!(cors_check(&hm(&[("access-control-allow-origin", "*")]), o, false).is_ok());
         assert!(cors_check(&hm(&[("access-control-allow-origin", "*")]), o, true).is_err());
         assert!(cors_check(&hm(&[("access-control-allow-origin", o)]), o, true).is_err());
+        assert!(
+            cors_check(
+                &hm(&[
+                    ("access-control-allow-origin", "*"),
+                    ("access-control-allow-origin", "*")
+                ]),
+                o,
+                false
+            )
+            .is_err(),
+            "a repeated Access-Control-Allow-Origin is not '*'"
+        );
         assert!(cors_check(
             &hm(&[
                 ("access-control-allow-origin", o),
