@@ -260,11 +260,11 @@ pub(crate) async fn op_swrt_fetch(
         Ok(r) => r?,
     };
     let status = response.status();
-    // Fetch "main fetch" step 14: the filtered response script sees.
+    // Fetch "main fetch" step 14: the filtered response script sees. An
+    // opaque response also has an empty URL list (its URL is "").
     let (status_code, status_text, headers, url_list) = match kind {
-        ResponseKind::Opaque | ResponseKind::OpaqueRedirect => {
-            (0, String::new(), Vec::new(), url_list)
-        }
+        ResponseKind::Opaque => (0, String::new(), Vec::new(), Vec::new()),
+        ResponseKind::OpaqueRedirect => (0, String::new(), Vec::new(), url_list),
         ResponseKind::Basic | ResponseKind::Cors => (
             status.as_u16(),
             status.canonical_reason().unwrap_or("").to_string(),
@@ -275,12 +275,6 @@ pub(crate) async fn op_swrt_fetch(
             ),
             url_list,
         ),
-    };
-    // An opaque response has an empty URL list (its URL is "").
-    let url_list = if kind == ResponseKind::Opaque {
-        Vec::new()
-    } else {
-        url_list
     };
     let null_body = matches!(status.as_u16(), 101 | 103 | 204 | 205 | 304)
         || matches!(kind, ResponseKind::Opaque | ResponseKind::OpaqueRedirect);
