@@ -72,7 +72,7 @@ function abortError(signal) {
 
 function fetch(input, init = undefined) {
   webidl.requiredArguments(arguments.length, 1, "Failed to execute 'fetch'");
-  return fetchRequest(input, init, "connect-src", null);
+  return fetchRequest(input, init, "connect-src", null, true);
 }
 
 /** The fetch() of a frame's window: its requests are the frame client's. */
@@ -81,7 +81,7 @@ function createFetch(client) {
     webidl.requiredArguments(arguments.length, 1, "Failed to execute 'fetch'");
     // A URL is parsed against the frame document's base URL.
     if (!(input instanceof Request)) input = new URL(String(input), client.document.baseURI).href;
-    return fetchRequest(input, init, "connect-src", client);
+    return fetchRequest(input, init, "connect-src", client, true);
   };
 }
 
@@ -91,11 +91,20 @@ function createFetch(client) {
  * directive of its destination rather than connect-src.
  */
 function fetchSubresource(url, _destination, client = null) {
-  // Subresource URLs arrive parsed (absolute).
-  return fetchRequest(url, undefined, null, client);
+  // Subresource URLs arrive parsed (absolute). A classic script loads
+  // whatever its origin, so the CORS protocol does not govern it.
+  return fetchRequest(url, undefined, null, client, false);
 }
 
-function fetchRequest(input, init, cspDirective, client) {
+/**
+ * The URL whose origin is the request's origin: the frame document's for a
+ * frame client, else the realm's own (a page's or a worker's location).
+ */
+function clientUrl(client) {
+  return client?.document?.URL ?? globalThis.location.href;
+}
+
+function fetchRequest(input, init, cspDirective, client, corsGoverned) {
   return new Promise((resolve, reject) => {
     const prefix = "Failed to execute 'fetch'";
     const requestObject = new Request(input, init);
@@ -140,6 +149,12 @@ function fetchRequest(input, init, cspDirective, client) {
           core.tryClose(cancelRid);
           if (meta.error) {
             reject(new TypeError(`${prefix}: the service worker's respondWith() failed: ${meta.error}`));
+          } else if (meta.responseType === "opaque" && requestObject.mode !== "no-cors") {
+            // Handle Fetch: an opaque response answers only a "no-cors"
+            // request, else the page would read what CORS hides.
+            reject(new TypeError(`${prefix}: the service worker answered a "${requestObject.mode}" request with an opaque response.`));
+          } else if (meta.responseType === "opaqueredirect" && (inner.redirectMode ?? "follow") !== "manual") {
+            reject(new TypeError(`${prefix}: the service worker answered a request whose redirect mode is not "manual" with an opaque redirect.`));
           } else if (
             requestObject.integrity !== "" &&
             !op_swrt_integrity_matches(requestObject.integrity, body ?? new Uint8Array(0))
@@ -162,6 +177,9 @@ function fetchRequest(input, init, cspDirective, client) {
           redirect: inner.redirectMode ?? "follow",
           cancelRid,
           integrity: requestObject.integrity,
+          mode: requestObject.mode,
+          credentials: requestObject.credentials,
+          clientUrl: corsGoverned ? clientUrl(client) : null,
         },
         bytes ?? new Uint8Array(0),
       );
@@ -172,8 +190,7 @@ function fetchRequest(input, init, cspDirective, client) {
       const response = newInnerResponse(result.status, result.statusText);
       response.headerList = result.headers;
       response.urlList = result.urlList;
-      if (result.opaqueRedirect) response.type = "opaqueredirect";
-      else response.type = "basic";
+      response.type = result.responseType;
       if (result.bodyRid !== null) {
         bodyRid = result.bodyRid;
         response.body = new InnerBody(streams.readableStreamForRid(result.bodyRid));

@@ -1,6 +1,11 @@
-//! CORS for cross-origin records (Fetch standard "CORS protocol"): simple vs
-//! preflighted requests, the CORS check, and response-header filtering for
-//! `cors`-tainted responses.
+//! The Fetch standard's CORS protocol, shared by Background Fetch records and
+//! the runtime's `fetch()`: simple vs preflighted requests, the CORS check,
+//! the preflight check and its cache, and the header lists of `basic` and
+//! `cors` filtered responses.
+//!
+//! Everything here is pure (headers in, verdicts out) except
+//! [`PreflightCache`], which is thread-safe, so one instance can serve many
+//! fetches of a process.
 
 use reqwest::header::HeaderMap;
 use std::collections::HashMap;
@@ -13,32 +18,49 @@ pub fn is_cross_origin(url: &Url, origin: &Url) -> bool {
     url.origin() != origin.origin()
 }
 
-/// Fetch "CORS-safelisted request-header" (simplified to the commonly used
-/// names; `range` only matters for resumes, which send it after the CORS check
-/// of the first response — see the downloader).
+/// Fetch "CORS-safelisted method".
+pub fn is_safelisted_method(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "POST")
+}
+
+/// Fetch "CORS-unsafe request-header byte".
+fn is_unsafe_request_header_byte(b: u8) -> bool {
+    (b < 0x20 && b != b'\t')
+        || matches!(
+            b,
+            b'"' | b'('
+                | b')'
+                | b':'
+                | b'<'
+                | b'>'
+                | b'?'
+                | b'@'
+                | b'['
+                | b'\\'
+                | b']'
+                | b'{'
+                | b'}'
+                | 0x7f
+        )
+}
+
+/// Fetch "CORS-safelisted request-header": `accept`, `accept-language`,
+/// `content-language`, `content-type` (the three form/text types) and a
+/// single-range `range`, each with a value the standard allows.
 pub fn is_safelisted_request_header(name: &str, value: &str) -> bool {
     if value.len() > 128 {
         return false;
     }
     match name.to_ascii_lowercase().as_str() {
-        "accept" | "accept-language" | "content-language" => value.bytes().all(|b| {
-            b != b'"'
-                && b != b'('
-                && b != b')'
-                && b != b':'
-                && b != b'<'
-                && b != b'>'
-                && b != b'?'
-                && b != b'@'
-                && b != b'['
-                && b != b'\\'
-                && b != b']'
-                && b != b'{'
-                && b != b'}'
-                && b >= 0x20
-                && b != 0x7f
-        }),
+        "accept" => !value.bytes().any(is_unsafe_request_header_byte),
+        "accept-language" | "content-language" => value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b" *,-.;=".contains(&b)),
+        "range" => is_simple_range(value),
         "content-type" => {
+            if value.bytes().any(is_unsafe_request_header_byte) {
+                return false;
+            }
             let essence = value
                 .split(';')
                 .next()
@@ -50,6 +72,26 @@ pub fn is_safelisted_request_header(name: &str, value: &str) -> bool {
                 "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
             )
         }
+        _ => false,
+    }
+}
+
+/// Fetch "simple range header value": `bytes=N-` or `bytes=N-M` (one range,
+/// a start, no suffix range).
+fn is_simple_range(value: &str) -> bool {
+    let Some(spec) = value.strip_prefix("bytes=") else {
+        return false;
+    };
+    let Some((start, end)) = spec.split_once('-') else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(start) || !(end.is_empty() || digits(end)) {
+        return false;
+    }
+    match (start.parse::<u64>(), end.parse::<u64>()) {
+        (Ok(start), Ok(end)) => start <= end,
+        (Ok(_), Err(_)) => end.is_empty(),
         _ => false,
     }
 }
@@ -69,11 +111,41 @@ pub fn unsafe_header_names(headers: &[(String, String)]) -> Vec<String> {
 
 /// Whether a request needs a CORS preflight.
 pub fn needs_preflight(method: &str, headers: &[(String, String)]) -> bool {
-    !matches!(method, "GET" | "HEAD" | "POST") || !unsafe_header_names(headers).is_empty()
+    !is_safelisted_method(method) || !unsafe_header_names(headers).is_empty()
 }
 
-fn get<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name).and_then(|v| v.to_str().ok())
+/// The headers of a CORS preflight (Fetch "CORS-preflight fetch" steps 1-4)
+/// for a `method` request carrying `headers`, sent by `origin` (serialized).
+pub fn preflight_request_headers(
+    origin: &str,
+    method: &str,
+    headers: &[(String, String)],
+) -> Result<HeaderMap, String> {
+    use reqwest::header::{self, HeaderValue};
+    let value = |v: &str| HeaderValue::from_str(v).map_err(|_| format!("invalid value {v:?}"));
+    let mut h = HeaderMap::new();
+    h.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+    h.insert(header::ORIGIN, value(origin)?);
+    h.insert(header::ACCESS_CONTROL_REQUEST_METHOD, value(method)?);
+    let names = unsafe_header_names(headers);
+    if !names.is_empty() {
+        h.insert(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            value(&names.join(","))?,
+        );
+    }
+    Ok(h)
+}
+
+/// Fetch "get" of a header list: every value of `name`, joined by ", ", so a
+/// header sent twice never passes for a single value.
+fn get(h: &HeaderMap, name: &str) -> Option<String> {
+    let values: Vec<&str> = h
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().ok())
+        .collect::<Option<_>>()?;
+    (!values.is_empty()).then(|| values.join(", "))
 }
 
 fn list(h: &HeaderMap, name: &str) -> Vec<String> {
@@ -105,7 +177,8 @@ pub fn cors_check(h: &HeaderMap, origin: &str, include_credentials: bool) -> Res
             "CORS: Access-Control-Allow-Origin {acao:?} does not match {origin:?}"
         ));
     }
-    if include_credentials && get(h, "access-control-allow-credentials") != Some("true") {
+    if include_credentials && get(h, "access-control-allow-credentials").as_deref() != Some("true")
+    {
         return Err(
             "CORS: credentials 'include' requires Access-Control-Allow-Credentials: true".into(),
         );
@@ -128,7 +201,7 @@ pub fn preflight_check(
     cors_check(h, origin, include_credentials)?;
     let methods = list(h, "access-control-allow-methods");
     let wildcard_ok = !include_credentials;
-    let safelisted_method = matches!(method, "GET" | "HEAD" | "POST");
+    let safelisted_method = is_safelisted_method(method);
     let listed = methods.iter().any(|m| m == method);
     let star = wildcard_ok && methods.iter().any(|m| m == "*");
     if !(safelisted_method || listed || star) {
@@ -200,7 +273,7 @@ impl PreflightCache {
         entry.methods.retain(|_, exp| *exp > now);
         entry.headers.retain(|_, exp| *exp > now);
         let wildcard = !include_credentials;
-        let method_ok = matches!(method, "GET" | "HEAD" | "POST")
+        let method_ok = is_safelisted_method(method)
             || entry.methods.contains_key(method)
             || (wildcard && entry.methods.contains_key("*"));
         method_ok
@@ -250,12 +323,31 @@ impl PreflightCache {
     }
 }
 
-/// Headers exposed to script for a stored response. Always drops
-/// `Set-Cookie`/`Set-Cookie2`, and (BACKGROUND-FETCH.md "Running a fetch")
-/// `Content-Range`/`Content-Length`, which describe the transfer rather than
-/// the stored body. For `cors` responses keeps only the CORS-safelisted
-/// response headers plus `Access-Control-Expose-Headers`.
-pub fn exposed_headers(
+/// Fetch "CORS-safelisted response-header name" (without the exposed ones).
+pub fn is_safelisted_response_header(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "cache-control"
+            | "content-language"
+            | "content-length"
+            | "content-type"
+            | "expires"
+            | "last-modified"
+            | "pragma"
+    )
+}
+
+/// Fetch "forbidden response-header name": never visible to script.
+pub fn is_forbidden_response_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case("set-cookie") || name.eq_ignore_ascii_case("set-cookie2")
+}
+
+/// The header list of a filtered response: a `basic` one (`cors` false)
+/// loses only the forbidden response headers; a `cors` one keeps just the
+/// CORS-safelisted response headers and the names listed in
+/// `Access-Control-Expose-Headers` (whose `*` counts only without
+/// credentials).
+pub fn filtered_response_headers(
     h: &HeaderMap,
     cors: bool,
     include_credentials: bool,
@@ -266,33 +358,34 @@ pub fn exposed_headers(
         .collect();
     let expose_all = !include_credentials && expose.iter().any(|e| e == "*");
     h.iter()
-        .filter_map(|(k, v)| {
+        .filter(|(k, _)| {
             let name = k.as_str();
-            if matches!(
-                name,
-                "set-cookie" | "set-cookie2" | "content-range" | "content-length"
-            ) {
-                return None;
-            }
-            if cors {
-                let safelisted = matches!(
-                    name,
-                    "cache-control"
-                        | "content-language"
-                        | "content-type"
-                        | "expires"
-                        | "last-modified"
-                        | "pragma"
-                );
-                if !safelisted && !expose_all && !expose.iter().any(|e| e == name) {
-                    return None;
-                }
-            }
-            Some((
-                name.to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            ))
+            !is_forbidden_response_header(name)
+                && (!cors
+                    || is_safelisted_response_header(name)
+                    || expose_all
+                    || expose.iter().any(|e| e == name))
         })
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Headers exposed to script for a stored Background Fetch response: the
+/// filtered response's headers minus `Content-Range`/`Content-Length`, which
+/// describe the transfer rather than the stored body.
+pub fn exposed_headers(
+    h: &HeaderMap,
+    cors: bool,
+    include_credentials: bool,
+) -> Vec<(String, String)> {
+    filtered_response_headers(h, cors, include_credentials)
+        .into_iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "content-range" | "content-length"))
         .collect()
 }
 
@@ -319,6 +412,18 @@ mod tests {
         assert!(cors_check(&hm(&[("access-control-allow-origin", "*")]), o, false).is_ok());
         assert!(cors_check(&hm(&[("access-control-allow-origin", "*")]), o, true).is_err());
         assert!(cors_check(&hm(&[("access-control-allow-origin", o)]), o, true).is_err());
+        assert!(
+            cors_check(
+                &hm(&[
+                    ("access-control-allow-origin", "*"),
+                    ("access-control-allow-origin", "*")
+                ]),
+                o,
+                false
+            )
+            .is_err(),
+            "a repeated Access-Control-Allow-Origin is not '*'"
+        );
         assert!(cors_check(
             &hm(&[
                 ("access-control-allow-origin", o),
@@ -405,5 +510,84 @@ mod tests {
         fresh.store(o, &url, false, "PUT", &hm(&[]), now);
         assert!(fresh.covers(o, &url, false, "PUT", &[], now + Duration::from_secs(4)));
         assert!(!fresh.covers(o, &url, false, "PUT", &[], now + Duration::from_secs(6)));
+    }
+
+    #[test]
+    fn safelisted_request_headers_follow_the_standard() {
+        assert!(is_safelisted_request_header("Accept", "text/html, */*"));
+        assert!(!is_safelisted_request_header("accept", "a\"b"));
+        assert!(is_safelisted_request_header(
+            "accept-language",
+            "en-US;q=0.9, *"
+        ));
+        assert!(!is_safelisted_request_header("accept-language", "en/US"));
+        assert!(!is_safelisted_request_header("content-language", "de(ch)"));
+        assert!(is_safelisted_request_header(
+            "content-type",
+            "text/plain;charset=UTF-8"
+        ));
+        assert!(!is_safelisted_request_header("content-type", "text/json"));
+        assert!(!is_safelisted_request_header(
+            "content-type",
+            "text/plain; a=\"{}\""
+        ));
+        assert!(is_safelisted_request_header("range", "bytes=10-"));
+        assert!(is_safelisted_request_header("range", "bytes=0-99"));
+        assert!(!is_safelisted_request_header("range", "bytes=9-1"));
+        assert!(!is_safelisted_request_header("range", "bytes=-5"));
+        assert!(!is_safelisted_request_header("range", "bytes=0-1,3-4"));
+        assert!(!is_safelisted_request_header("x-custom", "1"));
+        assert!(!is_safelisted_request_header("accept", &"a".repeat(129)));
+    }
+
+    #[test]
+    fn preflight_request_names_method_and_unsafe_headers() {
+        let headers = vec![
+            ("X-B".to_string(), "1".to_string()),
+            ("accept".to_string(), "*/*".to_string()),
+            ("x-a".to_string(), "2".to_string()),
+        ];
+        let h = preflight_request_headers("https://a.test", "PUT", &headers).unwrap();
+        assert_eq!(h["origin"], "https://a.test");
+        assert_eq!(h["access-control-request-method"], "PUT");
+        assert_eq!(h["access-control-request-headers"], "x-a,x-b");
+        let h = preflight_request_headers("null", "DELETE", &[]).unwrap();
+        assert_eq!(h["origin"], "null");
+        assert!(h.get("access-control-request-headers").is_none());
+    }
+
+    #[test]
+    fn filtered_responses_hide_what_they_must() {
+        let resp = hm(&[
+            ("content-type", "text/plain"),
+            ("content-length", "5"),
+            ("x-secret", "1"),
+            ("x-shown", "2"),
+            ("set-cookie", "a=b"),
+            ("set-cookie2", "c=d"),
+        ]);
+        let names =
+            |h: Vec<(String, String)>| -> Vec<String> { h.into_iter().map(|(k, _)| k).collect() };
+        assert_eq!(
+            names(filtered_response_headers(&resp, false, false)),
+            vec!["content-type", "content-length", "x-secret", "x-shown"]
+        );
+        assert_eq!(
+            names(filtered_response_headers(&resp, true, false)),
+            vec!["content-type", "content-length"]
+        );
+        let mut all = resp.clone();
+        all.insert(
+            "access-control-expose-headers",
+            reqwest::header::HeaderValue::from_static("*"),
+        );
+        let exposed = names(filtered_response_headers(&all, true, false));
+        assert!(exposed.contains(&"x-secret".to_string()));
+        assert!(!exposed.contains(&"set-cookie".to_string()));
+        // With credentials `*` is a header name, not a wildcard.
+        assert_eq!(
+            names(filtered_response_headers(&all, true, true)),
+            vec!["content-type", "content-length"]
+        );
     }
 }

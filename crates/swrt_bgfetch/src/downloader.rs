@@ -562,24 +562,8 @@ impl Downloader {
     }
 
     async fn preflight(&self, url: &Url, method: &str, include: bool) -> Result<(), Fail> {
-        let mut hm = HeaderMap::new();
-        hm.insert(
-            header::ORIGIN,
-            HeaderValue::from_str(&self.ctx.origin)
-                .map_err(|_| Fail::Fatal("bad origin".into()))?,
-        );
-        hm.insert(
-            header::ACCESS_CONTROL_REQUEST_METHOD,
-            HeaderValue::from_str(method).map_err(|_| Fail::Fatal("bad method".into()))?,
-        );
-        let names = cors::unsafe_header_names(&self.rec.headers);
-        if !names.is_empty() {
-            hm.insert(
-                header::ACCESS_CONTROL_REQUEST_HEADERS,
-                HeaderValue::from_str(&names.join(","))
-                    .map_err(|_| Fail::Fatal("bad header names".into()))?,
-            );
-        }
+        let hm = cors::preflight_request_headers(&self.ctx.origin, method, &self.rec.headers)
+            .map_err(Fail::Fatal)?;
         let resp = self
             .send(
                 self.inner

@@ -10,7 +10,7 @@
 //! | `controller` | BackgroundFetchJobController | one per fetch: run records, decide the result |
 //! | `downloader` | DownloadService | one per record: HTTP, redirects, CORS, resume, disk |
 //! | `completion` + [`EventDispatcher`] | BackgroundFetchEventDispatcher | terminal event, cleanup |
-//! | `policy`, `cors` | (Blink/network service) | per-record URL policy |
+//! | `policy`, [`cors`] | (Blink/network service) | per-record URL policy; `cors` is the CORS protocol the runtime's `fetch()` uses too |
 //! | [`integrity`] | (Blink SubresourceIntegrity) | `Request.integrity` checks, hashed as bytes arrive |
 //! | `progress` | BackgroundFetchRegistrationNotifier | rate-limited progress broadcast |
 //!

@@ -95,6 +95,82 @@ async fn status(Path(code): Path<u16>) -> Response {
     (code, headers, format!("status {}", code.as_u16())).into_response()
 }
 
+/// `/cors`: a resource whose CORS answer the query chooses, to test the
+/// requesting side of the protocol. `allow` is the
+/// `Access-Control-Allow-Origin` value (`origin` echoes the request's
+/// `Origin`; absent: no header), `credentials=1` adds
+/// `Access-Control-Allow-Credentials: true`, `expose`, `methods`, `headers`
+/// and `max_age` fill the other `Access-Control-*` headers. Preflights
+/// (`OPTIONS`) are counted per `token`; other methods answer with what the
+/// server saw: the method, the `Origin` and `X-Custom` headers and that count.
+async fn cors_resource(
+    method: Method,
+    request_headers: HeaderMap,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    static PREFLIGHTS: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let token = query.get("token").cloned().unwrap_or_default();
+    let seen = |name: &str| {
+        request_headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_string()
+    };
+    let mut headers = HeaderMap::new();
+    let allow = match query.get("allow").map(String::as_str) {
+        Some("origin") => Some(seen("origin")),
+        Some(value) => Some(value.to_string()),
+        None => None,
+    };
+    let set = |headers: &mut HeaderMap, name: &'static str, value: Option<&String>| {
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(name, value);
+        }
+    };
+    set(&mut headers, "access-control-allow-origin", allow.as_ref());
+    if query.get("credentials").is_some_and(|v| v == "1") {
+        headers.insert(
+            "access-control-allow-credentials",
+            HeaderValue::from_static("true"),
+        );
+    }
+    let mut preflights = PREFLIGHTS.lock().unwrap_or_else(|p| p.into_inner());
+    if method == Method::OPTIONS {
+        set(
+            &mut headers,
+            "access-control-allow-methods",
+            query.get("methods"),
+        );
+        set(
+            &mut headers,
+            "access-control-allow-headers",
+            query.get("headers"),
+        );
+        set(&mut headers, "access-control-max-age", query.get("max_age"));
+        *preflights.entry(token).or_default() += 1;
+        return (StatusCode::NO_CONTENT, headers).into_response();
+    }
+    set(
+        &mut headers,
+        "access-control-expose-headers",
+        query.get("expose"),
+    );
+    headers.insert("x-secret", HeaderValue::from_static("secret"));
+    headers.insert("x-shown", HeaderValue::from_static("shown"));
+    headers.insert("set-cookie", HeaderValue::from_static("session=1"));
+    headers.insert("content-type", HeaderValue::from_static("text/plain"));
+    let count = preflights.get(&token).copied().unwrap_or(0);
+    let text = format!(
+        "{method} origin={} custom={} preflights={count}",
+        seen("origin"),
+        seen("x-custom")
+    );
+    (StatusCode::OK, headers, text).into_response()
+}
+
 /// Starts the server on 127.0.0.1 on a thread of its own; returns its origin.
 pub fn start() -> String {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -113,6 +189,7 @@ pub fn start() -> String {
                     any(echo).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
                 )
                 .route("/status/{code}", get(status))
+                .route("/cors", any(cors_resource))
                 .route("/redirect/{code}", get(redirect));
             let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await

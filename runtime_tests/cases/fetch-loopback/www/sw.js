@@ -3,8 +3,11 @@ self.addEventListener("activate", (e) => {
     const r = await fetch("data.json");
     console.log(r.status, r.headers.get("content-type"), JSON.stringify(await r.json()));
     const redirect = "{{AUX}}/redirect/302?to=" + encodeURIComponent(new URL("/sub/t.txt", self.location).href);
-    const r2 = await fetch(redirect);
-    console.log(r2.status, r2.redirected, r2.url, await r2.text());
+    // Back to its own origin through another one: the request's origin is
+    // now "null", and the worker's server does not allow it.
+    try { await fetch(redirect); } catch (err) { console.log("redirected back", err.name); }
+    const r2 = await fetch("{{AUX}}/redirect/302?to=" + encodeURIComponent("{{AUX}}/bytes/5"));
+    console.log(r2.status, r2.redirected, r2.type, r2.url, (await r2.arrayBuffer()).byteLength);
     const m = await fetch(redirect, { redirect: "manual" });
     console.log("manual", m.type, m.status);
     try { await fetch(redirect, { redirect: "error" }); } catch (err) { console.log("error mode", err.name); }
