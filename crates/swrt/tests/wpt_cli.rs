@@ -88,8 +88,7 @@ fn reports_lines_summary_json_and_exit_codes() {
 
     // With expectations that list the failure and the skip: success.
     let expectations = root.join("expectations.json");
-    let skip_entry =
-        r#""/t/sw.https.any.shadowrealm-in-window.html": {"status": "SKIP", "reason": "no ShadowRealm"}"#;
+    let skip_entry = r#""/t/sw.https.any.shadowrealm-in-window.html": {"status": "SKIP", "reason": "no ShadowRealm"}"#;
     std::fs::write(
         &expectations,
         format!(
@@ -115,7 +114,9 @@ fn reports_lines_summary_json_and_exit_codes() {
     let (code, stdout, _) = swrt_wpt(root, &exp);
     assert_eq!(code, 1, "{stdout}");
     assert!(
-        stdout.contains("UNEXPECTED /t/sw.https.any.shadowrealm-in-window.html: expected OK, got SKIP"),
+        stdout.contains(
+            "UNEXPECTED /t/sw.https.any.shadowrealm-in-window.html: expected OK, got SKIP"
+        ),
         "{stdout}"
     );
 
