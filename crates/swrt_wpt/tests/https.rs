@@ -83,7 +83,11 @@ async fn servers() -> Servers {
     let root = dir.path().canonicalize().unwrap();
     write(&root, "data.txt", "tls data");
     // The page reads it from another origin (www1), so CORS must allow it.
-    write(&root, "data.txt.headers", "Access-Control-Allow-Origin: *\n");
+    write(
+        &root,
+        "data.txt.headers",
+        "Access-Control-Allow-Origin: *\n",
+    );
     write(&root, "page.sub.js", PAGE);
     write(&root, "sw.sub.js", WORKER);
     let hosts = HostConfig {

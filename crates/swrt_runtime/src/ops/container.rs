@@ -1,6 +1,7 @@
 //! Ops of a page's `navigator.serviceWorker` (ServiceWorkerContainer) and of
 //! the `ServiceWorker` objects a page holds.
 
+use super::ask_host;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -54,19 +55,6 @@ pub(crate) fn op_swrt_page_info(state: &mut OpState) -> PageBootInfo {
 /// The calling client: a frame names itself; otherwise the realm's page.
 fn client_id(state: &Rc<RefCell<OpState>>, client: Option<String>) -> String {
     client.unwrap_or_else(|| state.borrow().borrow::<PageContext>().client_id.clone())
-}
-
-async fn ask<T>(
-    state: &Rc<RefCell<OpState>>,
-    request: impl FnOnce(oneshot::Sender<T>) -> HostRequest,
-) -> Option<T> {
-    let (tx, rx) = oneshot::channel();
-    let _ = state
-        .borrow()
-        .borrow::<RealmContext>()
-        .host_requests
-        .send(request(tx));
-    rx.await.ok()
 }
 
 /// Register jobs whose page continuation has not run yet.
@@ -126,7 +114,7 @@ pub(crate) async fn op_swrt_sw_register(
         (script_url, scope)
     };
     let client_id = client_id(&state, client);
-    match ask(&state, |reply| HostRequest::Register {
+    match ask_host(&state, |_, reply| HostRequest::Register {
         client_id,
         script_url,
         scope,
@@ -164,7 +152,7 @@ pub(crate) async fn op_swrt_sw_registrations(
     #[string] client: Option<String>,
 ) -> Vec<RegistrationView> {
     let client_id = client_id(&state, client);
-    ask(&state, |reply| HostRequest::Registrations {
+    ask_host(&state, |_, reply| HostRequest::Registrations {
         client_id,
         reply,
     })
@@ -180,7 +168,7 @@ pub(crate) async fn op_swrt_sw_unregister(
     let scope = url::Url::parse(&scope)
         .map_err(|_| ContainerError::InvalidState(format!("invalid scope {scope}")))?;
     Ok(
-        ask(&state, |reply| HostRequest::Unregister { scope, reply })
+        ask_host(&state, |_, reply| HostRequest::Unregister { scope, reply })
             .await
             .unwrap_or(false),
     )
@@ -196,7 +184,7 @@ pub(crate) async fn op_swrt_sw_update(
 ) -> Result<RegistrationView, ContainerError> {
     let scope = url::Url::parse(&scope)
         .map_err(|_| ContainerError::InvalidState(format!("invalid scope {scope}")))?;
-    match ask(&state, |reply| HostRequest::Update { scope, reply }).await {
+    match ask_host(&state, |_, reply| HostRequest::Update { scope, reply }).await {
         Some(Ok(view)) => Ok(view),
         Some(Err(message)) => Err(ContainerError::Register(message)),
         None => Err(ContainerError::InvalidState(
@@ -216,7 +204,7 @@ pub(crate) async fn op_swrt_fetch_event(
     #[string] client: Option<String>,
 ) -> Option<(crate::realm::FetchEventResponse, deno_core::ToJsBuffer)> {
     let client_id = client_id(&state, client);
-    let response = ask(&state, |reply| HostRequest::FetchEvent {
+    let response = ask_host(&state, |_, reply| HostRequest::FetchEvent {
         client_id,
         request,
         body: body.map(|b| b.to_vec()),

@@ -1,6 +1,7 @@
 //! Ops of the ServiceWorkerGlobalScope: `importScripts()`, `skipWaiting()`,
 //! `clients` and `Client.postMessage()`.
 
+use super::ask_host;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -52,20 +53,6 @@ pub(crate) fn op_swrt_worker_info(state: &mut OpState) -> WorkerBootInfo {
         secure_context: state.borrow::<RealmContext>().secure_context,
         csp: worker.csp.clone(),
     }
-}
-
-/// Sends `request` (built with a reply sender) to the host; returns the reply.
-async fn ask_host<T>(
-    state: &Rc<RefCell<OpState>>,
-    request: impl FnOnce(&RealmContext, oneshot::Sender<T>) -> HostRequest,
-) -> Option<T> {
-    let (tx, rx) = oneshot::channel();
-    {
-        let state = state.borrow();
-        let ctx = state.borrow::<RealmContext>();
-        let _ = ctx.host_requests.send(request(ctx, tx));
-    }
-    rx.await.ok()
 }
 
 /// `importScripts(...urls)`: fetches every URL first (synchronously, as the

@@ -2,13 +2,13 @@
 //! `SharedWorker` constructors of an owner realm, and the worker global
 //! scope's `postMessage()`, `close()` and `importScripts()`.
 
+use super::ask_host;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use deno_core::{op2, OpState};
 use serde::Serialize;
-use tokio::sync::oneshot;
 
 use crate::error::ScriptError;
 use crate::host::WorkerType;
@@ -48,20 +48,6 @@ fn parse_type(worker_type: &str) -> Result<WorkerType, WorkerError> {
         .ok_or_else(|| WorkerError::Type(format!("'{worker_type}' is not a valid WorkerType")))
 }
 
-/// Sends a request to the host and waits for its answer.
-async fn ask_host<T>(
-    state: &Rc<RefCell<OpState>>,
-    request: impl FnOnce(oneshot::Sender<T>) -> HostRequest,
-) -> Option<T> {
-    let (tx, rx) = oneshot::channel();
-    let _ = state
-        .borrow()
-        .borrow::<RealmContext>()
-        .host_requests
-        .send(request(tx));
-    rx.await.ok()
-}
-
 /// `new Worker(url, options)`: the host fetches the script and starts the
 /// worker's realm; resolves once it runs (its script may still be loading
 /// imports), rejects when the script cannot be fetched.
@@ -79,7 +65,7 @@ pub(crate) async fn op_swrt_worker_start(
     let owner_id = own_client_id(&state.borrow())
         .ok_or_else(|| WorkerError::InvalidState("this realm cannot own workers".into()))?;
     let id = client_id.clone();
-    let link = ask_host(&state, |reply| HostRequest::StartWorker {
+    let link = ask_host(&state, |_, reply| HostRequest::StartWorker {
         owner_id,
         client_id: id,
         script_url,
@@ -147,7 +133,7 @@ pub(crate) async fn op_swrt_shared_worker_connect(
         .map_err(|_| WorkerError::Type(format!("invalid script URL '{script_url}'")))?;
     let message = crate::ops::realm::outgoing_message(&mut state.borrow_mut(), data)
         .map_err(|e| WorkerError::Type(e.to_string()))?;
-    ask_host(&state, |reply| HostRequest::ConnectSharedWorker {
+    ask_host(&state, |_, reply| HostRequest::ConnectSharedWorker {
         script_url,
         worker_type,
         name,
@@ -273,7 +259,7 @@ pub(crate) async fn op_swrt_worker_fetch_event(
         .borrow::<ClientWorkerContext>()
         .client_id
         .clone();
-    let response = ask_host(&state, |reply| HostRequest::FetchEvent {
+    let response = ask_host(&state, |_, reply| HostRequest::FetchEvent {
         client_id,
         request,
         body: body.map(|b| b.to_vec()),
