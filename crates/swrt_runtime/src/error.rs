@@ -206,6 +206,11 @@ pub enum HostError {
     /// A registration or scope was invalid.
     #[error("{0}")]
     Invalid(String),
+    /// What the Service Workers spec refuses as a security violation: a
+    /// script or scope of another origin, a scope beyond the script's max
+    /// scope, a script that is not JavaScript. Pages see a `SecurityError`.
+    #[error("{0}")]
+    Security(String),
     /// The JavaScript engine could not start.
     #[error("failed to start the JavaScript engine: {0}")]
     Engine(String),

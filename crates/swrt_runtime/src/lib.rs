@@ -29,7 +29,7 @@ pub use host::{
     PageHandle, RegistrationInfo, ServiceWorkerHost, ServiceWorkerHostBuilder, WorkerState,
     WorkerType,
 };
-pub use loader::{is_javascript_mime, LocalOriginMapping, ScriptLoader, ScriptSource};
+pub use loader::{is_javascript_mime, LoadError, LocalOriginMapping, ScriptLoader, ScriptSource};
 pub use realm::{ClientInfo, EventOutcome};
 /// A TLS root certificate for
 /// [`ServiceWorkerHostBuilder::add_root_certificate`] (reqwest's type).

@@ -50,6 +50,25 @@ pub fn csp_policies<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String
         .collect()
 }
 
+/// Why a script or page could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// The response's MIME type is not one the destination accepts (a
+    /// worker script must be JavaScript): Service Workers' Update algorithm
+    /// treats this as a security failure, not a network one.
+    #[error("{0}")]
+    MimeType(String),
+    /// Anything else: a network error, an HTTP status, an unreadable file.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<String> for LoadError {
+    fn from(message: String) -> Self {
+        LoadError::Failed(message)
+    }
+}
+
 /// What a fetch is for: the response types it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Destination {
@@ -124,17 +143,21 @@ impl ScriptLoader {
     }
 
     /// Fetches `url` as a classic worker script.
-    pub async fn fetch(&self, url: &Url) -> Result<ScriptSource, String> {
+    pub async fn fetch(&self, url: &Url) -> Result<ScriptSource, LoadError> {
         self.fetch_for(url, Destination::Script).await
     }
 
     /// Fetches a page: an HTML document (`text/html`), or a script that runs
     /// as the page (a JavaScript MIME type).
-    pub async fn fetch_document(&self, url: &Url) -> Result<ScriptSource, String> {
+    pub async fn fetch_document(&self, url: &Url) -> Result<ScriptSource, LoadError> {
         self.fetch_for(url, Destination::Document).await
     }
 
-    async fn fetch_for(&self, url: &Url, destination: Destination) -> Result<ScriptSource, String> {
+    async fn fetch_for(
+        &self,
+        url: &Url,
+        destination: Destination,
+    ) -> Result<ScriptSource, LoadError> {
         if let Some(path) = self.local_path(url)? {
             return read_file(url, path).await;
         }
@@ -155,15 +178,15 @@ impl ScriptLoader {
                         )
                     })?
             }
-            other => Err(format!(
+            other => Err(LoadError::Failed(format!(
                 "scheme '{other}' is not supported for worker scripts"
-            )),
+            ))),
         }
     }
 
     /// Blocking variant for `importScripts()`, which is synchronous by spec.
     /// Must be called from a thread that is not driving `self`'s runtime.
-    pub fn fetch_blocking(&self, url: &Url) -> Result<ScriptSource, String> {
+    pub fn fetch_blocking(&self, url: &Url) -> Result<ScriptSource, LoadError> {
         let (tx, rx) = std::sync::mpsc::channel();
         let this = self.clone();
         let url = url.clone();
@@ -197,7 +220,7 @@ impl ScriptLoader {
         &self,
         url: &Url,
         destination: Destination,
-    ) -> Result<ScriptSource, String> {
+    ) -> Result<ScriptSource, LoadError> {
         let mut request = self.inner.client.get(url.clone());
         if destination == Destination::Script {
             request = request.header("Service-Worker", "script");
@@ -210,7 +233,10 @@ impl ScriptLoader {
             .map_err(|e| format!("network error: {e}"))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(format!("HTTP status {}", status.as_u16()));
+            return Err(LoadError::Failed(format!(
+                "HTTP status {}",
+                status.as_u16()
+            )));
         }
         // Service Workers §Update step "If ... is not a JavaScript MIME type,
         // ... reject": a worker script must be served as JavaScript.
@@ -229,12 +255,12 @@ impl ScriptLoader {
         let html = mime == "text/html";
         let accepted = is_javascript_mime(&mime) || (destination == Destination::Document && html);
         if !accepted {
-            return Err(match destination {
+            return Err(LoadError::MimeType(match destination {
                 Destination::Script => format!("the script has an unsupported MIME type ('{mime}')"),
                 Destination::Document => format!(
                     "the page has an unsupported MIME type ('{mime}'): expected text/html or JavaScript"
                 ),
-            });
+            }));
         }
         let final_url = response.url().clone();
         let csp = csp_policies(
@@ -249,7 +275,12 @@ impl ScriptLoader {
             .get("service-worker-allowed")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let too_large = || format!("the script is larger than {} MiB", MAX_SCRIPT_BYTES >> 20);
+        let too_large = || {
+            LoadError::Failed(format!(
+                "the script is larger than {} MiB",
+                MAX_SCRIPT_BYTES >> 20
+            ))
+        };
         if response
             .content_length()
             .is_some_and(|len| len > MAX_SCRIPT_BYTES as u64)
@@ -279,7 +310,7 @@ impl ScriptLoader {
     }
 }
 
-async fn read_file(url: &Url, path: PathBuf) -> Result<ScriptSource, String> {
+async fn read_file(url: &Url, path: PathBuf) -> Result<ScriptSource, LoadError> {
     let bytes = tokio::fs::read(&path)
         .await
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -385,6 +416,6 @@ mod tests {
         let err = loader
             .fetch(&Url::parse("http://localhost/a%2f..%2f..%2fetc/passwd").unwrap())
             .await;
-        assert!(err.unwrap_err().contains("escapes"));
+        assert!(err.unwrap_err().to_string().contains("escapes"));
     }
 }

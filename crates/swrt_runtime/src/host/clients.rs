@@ -12,8 +12,8 @@ use super::registration::{Registration, Version};
 use super::HostInner;
 use crate::error::{HostError, ScriptError};
 use crate::realm::{
-    ClientInfo, FetchEventResponse, HostCommand, HostRequest, MessageSender, PageContext,
-    PageEvaluation, RealmHandle, RealmKind, RegistrationView,
+    ClientInfo, FetchEventResponse, HostCommand, HostRequest, JobRejection, MessageSender,
+    PageContext, PageEvaluation, RealmHandle, RealmKind, RegistrationView,
 };
 
 /// A client the host runs: a page, or a dedicated or shared worker.
@@ -334,7 +334,7 @@ pub(crate) async fn navigate(
             })
             .map_err(|reason| HostError::ScriptFetch {
                 url: url.to_string(),
-                reason,
+                reason: reason.to_string(),
             })
     };
     let Some((registration, version)) = controller else {
@@ -509,22 +509,22 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             reply,
         } => {
             let Some(page) = page(host, &client_id) else {
-                let _ = reply.send(Err("the page is gone".into()));
+                let _ = reply.send(Err(JobRejection::InvalidState("the page is gone".into())));
                 return;
             };
-            // Register step: the script must be same-origin with the page.
+            // Register: the script must be same-origin with the page.
             if script_url.origin() != page.url.origin() {
-                let _ = reply.send(Err(format!(
+                let _ = reply.send(Err(JobRejection::Security(format!(
                     "The origin of the provided scriptURL ('{}') does not match the current origin ('{}').",
                     script_url.origin().ascii_serialization(),
                     page.url.origin().ascii_serialization()
-                )));
+                ))));
                 return;
             }
             let registration = match host.registration_for_scope(&script_url, scope) {
                 Ok(r) => r,
                 Err(e) => {
-                    let _ = reply.send(Err(e.to_string()));
+                    let _ = reply.send(Err((&e).into()));
                     return;
                 }
             };
@@ -640,11 +640,15 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
         }
         HostRequest::Update { scope, reply } => {
             let Some(registration) = host.registration_with_scope(&scope) else {
-                let _ = reply.send(Err("the registration was unregistered".into()));
+                let _ = reply.send(Err(JobRejection::InvalidState(
+                    "the registration was unregistered".into(),
+                )));
                 return;
             };
             let Some((script_url, worker_type)) = registration.newest_script() else {
-                let _ = reply.send(Err("the registration has no worker to update".into()));
+                let _ = reply.send(Err(JobRejection::InvalidState(
+                    "the registration has no worker to update".into(),
+                )));
                 return;
             };
             let id = host.next_id.fetch_add(1, Ordering::AcqRel);

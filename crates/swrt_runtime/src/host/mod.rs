@@ -492,6 +492,17 @@ impl ServiceWorkerHost {
 }
 
 impl HostInner {
+    /// Removes `registration` from the registration map if it has no worker
+    /// at all (its first job failed), so it is neither kept nor found.
+    pub(crate) fn remove_if_empty(&self, registration: &Arc<Registration>) {
+        if registration.versions().is_empty() {
+            self.registrations
+                .lock()
+                .unwrap()
+                .retain(|r| !Arc::ptr_eq(r, registration));
+        }
+    }
+
     fn registration_for_scope(
         &self,
         script_url: &Url,
@@ -587,13 +598,17 @@ impl HostInner {
         &self,
         url: &Url,
     ) -> Result<crate::loader::ScriptSource, HostError> {
-        self.loader
-            .fetch(url)
-            .await
-            .map_err(|reason| HostError::ScriptFetch {
+        self.loader.fetch(url).await.map_err(|error| match error {
+            // Service Workers, Update: a script that is not JavaScript is
+            // rejected as a security error.
+            crate::loader::LoadError::MimeType(reason) => {
+                HostError::Security(format!("the script {url} was refused: {reason}"))
+            }
+            crate::loader::LoadError::Failed(reason) => HostError::ScriptFetch {
                 url: url.to_string(),
                 reason,
-            })
+            },
+        })
     }
 
     /// Spawns host work a realm started. It counts as in flight (see

@@ -98,12 +98,29 @@ pub(crate) fn resolve_scope(script_url: &Url, scope: Option<Url>) -> Result<Url,
             "script URL {script_url} must be http(s) (or a local file)"
         )));
     }
+    // Start Register: an escaped slash or backslash in the script's or the
+    // scope's path is a TypeError.
+    let escapes_a_separator = |url: &Url| {
+        let path = url.path().to_ascii_lowercase();
+        path.contains("%2f") || path.contains("%5c")
+    };
+    if escapes_a_separator(script_url) {
+        return Err(HostError::Invalid(format!(
+            "the script URL {script_url} has an escaped '/' or '\\' in its path"
+        )));
+    }
+    if let Some(scope) = scope.as_ref().filter(|scope| escapes_a_separator(scope)) {
+        return Err(HostError::Invalid(format!(
+            "the scope URL {scope} has an escaped '/' or '\\' in its path"
+        )));
+    }
     let max_scope = script_url
         .join("./")
         .map_err(|_| HostError::Invalid(format!("cannot derive a scope from {script_url}")))?;
     let scope = scope.unwrap_or_else(|| max_scope.clone());
+    // Register: a scope of another origin is a SecurityError.
     if scope.origin() != script_url.origin() {
-        return Err(HostError::Invalid(format!(
+        return Err(HostError::Security(format!(
             "scope {scope} is not same-origin with the script {script_url}"
         )));
     }
@@ -128,7 +145,7 @@ pub(crate) fn check_max_scope(
             .map_err(|_| HostError::Invalid(format!("cannot derive a scope from {script_url}")))?,
     };
     if max_scope.origin() != script_url.origin() || !scope.path().starts_with(max_scope.path()) {
-        return Err(HostError::Invalid(format!(
+        return Err(HostError::Security(format!(
             "the path of the scope {scope} is not under the max scope allowed ({max_scope}); \
              set the Service-Worker-Allowed header or register a narrower scope"
         )));
@@ -595,7 +612,9 @@ impl Registration {
         script_url: Url,
         worker_type: WorkerType,
         installing: Option<
-            tokio::sync::oneshot::Sender<Result<crate::realm::RegisterResolution, String>>,
+            tokio::sync::oneshot::Sender<
+                Result<crate::realm::RegisterResolution, crate::realm::JobRejection>,
+            >,
         >,
     ) -> Result<(), HostError> {
         let _job = self.jobs.lock().await;
@@ -603,8 +622,14 @@ impl Registration {
         let result = self
             .run_update(host, id, script_url, worker_type, &mut installing)
             .await;
+        if result.is_err() {
+            // Update, on failure: a registration that never got a worker
+            // leaves the registration map before the promise rejects, so
+            // the page cannot find it afterwards.
+            host.remove_if_empty(self);
+        }
         if let (Err(error), Some(tx)) = (&result, installing.take()) {
-            let _ = tx.send(Err(error.to_string()));
+            let _ = tx.send(Err(error.into()));
         }
         drop(_job);
         if self.is_unregistered() {
@@ -622,11 +647,20 @@ impl Registration {
         script_url: Url,
         worker_type: WorkerType,
         installing: &mut Option<
-            tokio::sync::oneshot::Sender<Result<crate::realm::RegisterResolution, String>>,
+            tokio::sync::oneshot::Sender<
+                Result<crate::realm::RegisterResolution, crate::realm::JobRejection>,
+            >,
         >,
     ) -> Result<(), HostError> {
-        // Update: fetch the script.
+        // Update: fetch the script. Its request's redirect mode is "error":
+        // a redirected response is a network error.
         let script = host.fetch_script(&script_url).await?;
+        if script.url != script_url {
+            return Err(HostError::ScriptFetch {
+                url: script_url.to_string(),
+                reason: format!("the response is a redirect (to {})", script.url),
+            });
+        }
         check_max_scope(
             &self.scope,
             &script.url,

@@ -10,8 +10,8 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::realm::{
-    HostRequest, MessageSender, PageContext, RealmContext, RegistrationView, WorkerContext,
-    WorkerView,
+    HostRequest, JobRejection, MessageSender, PageContext, RealmContext, RegistrationView,
+    WorkerContext, WorkerView,
 };
 
 #[derive(Debug, thiserror::Error, deno_error::JsError)]
@@ -22,6 +22,19 @@ pub(crate) enum ContainerError {
     #[class("DOMExceptionInvalidStateError")]
     #[error("{0}")]
     InvalidState(String),
+    #[class("DOMExceptionSecurityError")]
+    #[error("Failed to register a ServiceWorker: {0}")]
+    Security(String),
+}
+
+impl From<JobRejection> for ContainerError {
+    fn from(rejection: JobRejection) -> Self {
+        match rejection {
+            JobRejection::Security(message) => ContainerError::Security(message),
+            JobRejection::Type(message) => ContainerError::Register(message),
+            JobRejection::InvalidState(message) => ContainerError::InvalidState(message),
+        }
+    }
 }
 
 /// Boot data for a page's JavaScript.
@@ -137,7 +150,7 @@ pub(crate) async fn op_swrt_sw_register(
                 ack_id: ack_id as f64,
             })
         }
-        Some(Err(message)) => Err(ContainerError::Register(message)),
+        Some(Err(rejection)) => Err(rejection.into()),
         None => Err(ContainerError::InvalidState(
             "the host has shut down".into(),
         )),
@@ -186,7 +199,7 @@ pub(crate) async fn op_swrt_sw_update(
         .map_err(|_| ContainerError::InvalidState(format!("invalid scope {scope}")))?;
     match ask_host(&state, |_, reply| HostRequest::Update { scope, reply }).await {
         Some(Ok(view)) => Ok(view),
-        Some(Err(message)) => Err(ContainerError::Register(message)),
+        Some(Err(rejection)) => Err(rejection.into()),
         None => Err(ContainerError::InvalidState(
             "the host has shut down".into(),
         )),

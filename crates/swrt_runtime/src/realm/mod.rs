@@ -310,7 +310,7 @@ pub(crate) enum HostRequest {
         script_url: Url,
         scope: Option<Url>,
         worker_type: crate::host::WorkerType,
-        reply: oneshot::Sender<Result<RegisterResolution, String>>,
+        reply: oneshot::Sender<Result<RegisterResolution, JobRejection>>,
     },
     Registrations {
         client_id: String,
@@ -362,7 +362,7 @@ pub(crate) enum HostRequest {
     /// `registration.update()` from a page or a worker.
     Update {
         scope: Url,
-        reply: oneshot::Sender<Result<RegistrationView, String>>,
+        reply: oneshot::Sender<Result<RegistrationView, JobRejection>>,
     },
     PostToWorker {
         sender: MessageSender,
@@ -423,6 +423,31 @@ impl std::fmt::Debug for RealmMessage {
 /// the page sends once its `register()` continuation has run, so state
 /// changes reach it afterwards (as tasks queued after the job promise).
 pub(crate) type RegisterResolution = (RegistrationView, oneshot::Sender<()>);
+
+/// Why a register or update job was rejected, by the error class the
+/// page's promise rejects with (Service Workers, "Reject Job Promise").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum JobRejection {
+    /// A `SecurityError`: another origin, a scope beyond the max scope, a
+    /// script that is not JavaScript.
+    #[error("{0}")]
+    Security(String),
+    /// A `TypeError`: the script could not be fetched or did not run.
+    #[error("{0}")]
+    Type(String),
+    /// An `InvalidStateError`: the registration has nothing to update.
+    #[error("{0}")]
+    InvalidState(String),
+}
+
+impl From<&HostError> for JobRejection {
+    fn from(error: &HostError) -> Self {
+        match error {
+            HostError::Security(message) => JobRejection::Security(message.clone()),
+            other => JobRejection::Type(other.to_string()),
+        }
+    }
+}
 
 /// What a worker's `respondWith()` produced, body included.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,0 +1,1 @@
+throw new Error('the script throws while it is evaluated');
