@@ -10,7 +10,9 @@ function uniqueId() {
 // runs `func(t, backgroundFetch, registration)`.
 function backgroundFetchTest(func, description) {
   promise_test(async (t) => {
-    const scope = "resources/scope/" + encodeURIComponent(description);
+    // A scope per test, named after it; an escaped "/" in a scope's path
+    // would make register() reject (Start Register).
+    const scope = `resources/scope/${nextBackgroundFetchId++}-${description.replace(/[^A-Za-z0-9]+/g, "-")}/`;
     const registration = await navigator.serviceWorker.register("resources/sw.js", { scope });
     const worker = registration.installing || registration.waiting || registration.active;
     if (worker.state !== "activated") {
