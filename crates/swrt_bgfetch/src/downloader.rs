@@ -805,6 +805,9 @@ impl Downloader {
 
         let idle = self.inner.limits.idle_timeout;
         let mut progressed = false;
+        // Decoded bytes of a content-encoded body in this attempt (such a
+        // body never resumes, so an attempt holds all of it).
+        let mut decoded = 0u64;
         let mut source = BodySource::new(resp, encoding.as_deref(), self.inner.limits.read_buffer);
         let res = loop {
             let chunk = match tokio::time::timeout(idle, source.next()).await {
@@ -817,6 +820,20 @@ impl Downloader {
                 Ok(Ok(Some(c))) => c,
             };
             progressed = true;
+            if let Some(encoded) = source.encoded_len() {
+                decoded += chunk.len() as u64;
+                if let Some(allowed) = self.inner.limits.decoded_allowance(encoded) {
+                    if decoded > allowed {
+                        break Err(Fail::Stop(
+                            FailureReason::QuotaExceeded,
+                            format!(
+                                "the body decoded to more than {allowed} bytes from {encoded} bytes received (more than {} times)",
+                                self.inner.limits.max_decoded_ratio
+                            ),
+                        ));
+                    }
+                }
+            }
             if let Err(f) = self.accept(chunk).await {
                 break Err(f);
             }
@@ -1050,7 +1067,17 @@ impl Downloader {
         let bytes = if keep {
             self.body_len()
         } else {
-            self.writer.as_ref().map_or(0, |w| w.synced_len())
+            let recorded = self.writer.as_ref().map_or(0, |w| w.synced_len());
+            // The store releases what it recorded when the fetch ends; the
+            // rest of a failed body (buffered, written but not yet synced)
+            // stops counting against the quota now.
+            let unrecorded = self.body_len().saturating_sub(recorded);
+            if unrecorded > 0 {
+                self.inner
+                    .data
+                    .add_usage(&self.ctx.origin, -(unrecorded as i64));
+            }
+            recorded
         };
         let data = if keep { self.mem.take() } else { None };
         let file = match (&self.writer, keep) {
@@ -1127,7 +1154,9 @@ fn skips_body(status: reqwest::StatusCode) -> bool {
 /// for identity bodies (no copy), decoded blocks for `Content-Encoding`.
 enum BodySource {
     Raw(futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>),
-    Decoded(Pin<Box<dyn AsyncRead + Send>>, Vec<u8>),
+    /// Decoder, its output buffer, and the encoded bytes taken from the
+    /// network so far.
+    Decoded(Pin<Box<dyn AsyncRead + Send>>, Vec<u8>, Arc<AtomicU64>),
 }
 
 impl BodySource {
@@ -1143,13 +1172,29 @@ impl BodySource {
             // Unknown codings are stored as received, like browsers do.
             _ => return BodySource::Raw(resp.bytes_stream().boxed()),
         };
+        let encoded = Arc::new(AtomicU64::new(0));
+        let counter = encoded.clone();
         let raw: Box<dyn AsyncRead + Send + Unpin> = Box::new(tokio_util::io::StreamReader::new(
-            resp.bytes_stream().map_err(std::io::Error::other).boxed(),
+            resp.bytes_stream()
+                .inspect_ok(move |c| {
+                    counter.fetch_add(c.len() as u64, Ordering::Relaxed);
+                })
+                .map_err(std::io::Error::other)
+                .boxed(),
         ));
         BodySource::Decoded(
             dec(BufReader::new(raw)),
             vec![0u8; buf.clamp(4096, 64 << 10)],
+            encoded,
         )
+    }
+
+    /// Encoded bytes received so far, for a content-encoded body.
+    fn encoded_len(&self) -> Option<u64> {
+        match self {
+            BodySource::Raw(_) => None,
+            BodySource::Decoded(_, _, n) => Some(n.load(Ordering::Relaxed)),
+        }
     }
 
     async fn next(&mut self) -> std::io::Result<Option<bytes::Bytes>> {
@@ -1159,7 +1204,7 @@ impl BodySource {
                 Some(Ok(b)) => Ok(Some(b)),
                 Some(Err(e)) => Err(std::io::Error::other(e)),
             },
-            BodySource::Decoded(r, buf) => {
+            BodySource::Decoded(r, buf, _) => {
                 let n = r.read(buf).await?;
                 Ok((n > 0).then(|| bytes::Bytes::copy_from_slice(&buf[..n])))
             }

@@ -47,7 +47,7 @@ pub use dispatch::{
     BackgroundFetchEventRequest, DispatchError, DispatchOutcome, EventDispatcher, EventKind,
 };
 pub use error::{EngineError, FetchRejection, Quota, RecordError};
-pub use limits::Limits;
+pub use limits::{Limits, DECODED_BODY_FLOOR};
 pub use service::{
     default_client, BackgroundFetchService, BackgroundFetchServiceBuilder, MAX_ID_BYTES,
 };
