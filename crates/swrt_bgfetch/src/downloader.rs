@@ -5,6 +5,7 @@ use crate::cors;
 use crate::engine::{FetchCtx, Inner, LiveRecord};
 use crate::integrity;
 use crate::policy;
+use crate::range::ContentRange;
 use crate::scheduler::Permit;
 use futures::{StreamExt, TryStreamExt};
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -660,28 +661,28 @@ impl Downloader {
     /// Last-Modified must all agree with the first response).
     fn check_206(&self, h: &HeaderMap, n: u64) -> Result<(), String> {
         let meta = self.meta.as_ref().ok_or("no stored response")?;
-        let cr = h
+        let value = h
             .get(header::CONTENT_RANGE)
             .and_then(|v| v.to_str().ok())
             .ok_or("206 without Content-Range")?;
-        let rest = cr
-            .trim()
-            .strip_prefix("bytes ")
-            .ok_or("Content-Range is not in bytes")?;
-        let (range, complete) = rest.split_once('/').ok_or("malformed Content-Range")?;
-        let start: u64 = range
-            .split_once('-')
-            .and_then(|(s, _)| s.trim().parse().ok())
-            .ok_or("malformed Content-Range")?;
-        if start != n {
-            return Err(format!("Content-Range starts at {start}, expected {n}"));
-        }
-        let complete: Option<u64> = complete.trim().parse().ok();
-        if complete.is_none() || complete != meta.complete_length {
+        let cr = ContentRange::parse(value)
+            .ok_or_else(|| format!("malformed Content-Range {value:?}"))?;
+        if cr.first != n {
             return Err(format!(
-                "complete length {complete:?} differs from the first response's {:?}",
-                meta.complete_length
+                "Content-Range starts at {}, expected {n}",
+                cr.first
             ));
+        }
+        if cr.complete.is_none() || cr.complete != meta.complete_length {
+            return Err(format!(
+                "complete length {:?} differs from the first response's {:?}",
+                cr.complete, meta.complete_length
+            ));
+        }
+        // `Range: bytes=n-` asks for the rest: a range that ends early would
+        // leave a hole at the end of a body reported complete.
+        if cr.complete != Some(cr.last + 1) {
+            return Err(format!("Content-Range {value:?} ends before the body does"));
         }
         let get = |name: header::HeaderName| {
             h.get(name)
@@ -841,6 +842,17 @@ impl Downloader {
         // Whatever arrived is written, also before a retry with `Range`.
         let res = res.and(self.flush_pending().await);
         res?;
+        // A 206 whose body is shorter than its `Content-Range` ended cleanly
+        // but leaves the body short: start over rather than complete it.
+        let complete = self.meta.as_ref().and_then(|m| m.complete_length);
+        if let (false, Some(c)) = (fresh, complete) {
+            if self.body_len() != c {
+                return Err(Fail::Restart(format!(
+                    "the resumed body ended at {} of {c} bytes",
+                    self.body_len()
+                )));
+            }
+        }
         drop(permit);
         Ok(if status.is_success() {
             RecordOutcome::Complete

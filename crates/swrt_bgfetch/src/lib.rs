@@ -37,6 +37,7 @@ pub mod integrity;
 mod limits;
 pub mod policy;
 mod progress;
+pub mod range;
 mod records;
 pub mod scheduler;
 mod service;

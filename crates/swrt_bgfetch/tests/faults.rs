@@ -211,6 +211,37 @@ async fn wrong_content_range_discards_the_bytes_and_starts_over() {
 }
 
 #[tokio::test]
+async fn content_range_ending_early_discards_the_bytes_and_starts_over() {
+    let (server, event, _) = fetch_with(Fault::RangeEndsEarly, pattern(BODY), fault_limits()).await;
+    assert_success_with(&event, &server.body);
+    let cut = server.cut as u64;
+    assert_eq!(
+        server.seen(),
+        [
+            seen("/file", None),
+            seen("/file", Some(cut)),
+            seen("/file", None)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn partial_body_shorter_than_its_content_range_starts_over() {
+    let (server, event, _) =
+        fetch_with(Fault::PartialBodyShort, pattern(BODY), fault_limits()).await;
+    assert_success_with(&event, &server.body);
+    let cut = server.cut as u64;
+    assert_eq!(
+        server.seen(),
+        [
+            seen("/file", None),
+            seen("/file", Some(cut)),
+            seen("/file", None)
+        ]
+    );
+}
+
+#[tokio::test]
 async fn etag_change_between_attempts_stores_only_the_new_version() {
     let (server, event, _) = fetch_with(Fault::EtagChange, pattern(BODY), fault_limits()).await;
     assert_success_with(&event, &second_version(&server.body));

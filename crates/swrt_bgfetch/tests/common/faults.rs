@@ -46,6 +46,12 @@ pub enum Fault {
     /// First response truncated; a request with `Range` gets `206` whose
     /// `Content-Range` starts elsewhere.
     WrongContentRange,
+    /// First response truncated; a request with `Range` gets `206` whose
+    /// `Content-Range` ends before the body does (with a matching length).
+    RangeEndsEarly,
+    /// First response truncated; a request with `Range` gets `206` with the
+    /// right `Content-Range` but a shorter `Content-Length`.
+    PartialBodyShort,
     /// First response truncated; every later response is the body's second
     /// version (each byte inverted) with [`ETAG_V2`].
     EtagChange,
@@ -214,6 +220,8 @@ impl Conn {
             Fault::ShortContentLength
             | Fault::RangeIgnored
             | Fault::WrongContentRange
+            | Fault::RangeEndsEarly
+            | Fault::PartialBodyShort
             | Fault::EtagChange
                 if first =>
             {
@@ -235,6 +243,19 @@ impl Conn {
                     send(socket, 200, body, ETAG_V1, "").await
                 }
             }
+            Fault::RangeEndsEarly | Fault::PartialBodyShort => match range_from {
+                Some(n) if (n as usize) < body.len() => {
+                    let n = n as usize;
+                    let end = n + (body.len() - n) / 2;
+                    let extra = if matches!(self.fault, Fault::RangeEndsEarly) {
+                        format!("content-range: bytes {n}-{}/{}\r\n", end - 1, body.len())
+                    } else {
+                        content_range(n, body.len())
+                    };
+                    send(socket, 206, &body[n..end], ETAG_V1, &extra).await
+                }
+                _ => send(socket, 200, body, ETAG_V1, "").await,
+            },
             Fault::EtagChange => {
                 let v2 = second_version(body);
                 match range_from {
