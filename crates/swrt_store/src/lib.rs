@@ -311,6 +311,14 @@ fn check_database_present(db: &Path, bodies: &Path) -> Result<()> {
     Ok(())
 }
 
+/// True for a non-empty relative path made of plain names only.
+pub(crate) fn is_plain_relative(rel: &str) -> bool {
+    !rel.is_empty()
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,12 +407,4 @@ mod tests {
         let err = Store::open(dir.path()).unwrap_err();
         assert!(matches!(err, StoreError::SchemaTooNew { found: 999, .. }));
     }
-}
-
-/// True for a non-empty relative path made of plain names only.
-pub(crate) fn is_plain_relative(rel: &str) -> bool {
-    !rel.is_empty()
-        && Path::new(rel)
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
