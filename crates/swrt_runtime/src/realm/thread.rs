@@ -517,8 +517,8 @@ fn create_runtime(
     let heap_shared = shared.clone();
     js.add_near_heap_limit_callback(move |current, _initial| {
         // Terminate this realm only, and raise nothing: the engine calls
-        // this an eighth of the limit before it and refuses allocations an
-        // eighth past it, which leaves room to unwind. Script that keeps
+        // this near the limit and refuses allocations an eighth past it,
+        // which leaves room to unwind. Script that keeps
         // allocating after its termination was requested (on QuickJS,
         // deno_core cancels a pending termination while it turns an
         // exception into an error) gets out-of-memory errors at that cap
