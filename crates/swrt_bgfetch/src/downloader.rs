@@ -179,6 +179,8 @@ pub(crate) async fn run_record(inner: Arc<Inner>, ctx: Arc<FetchCtx>, rec: Recor
         tracing::debug!(fetch = %ctx.unique_id, index, "record stopped with its fetch");
         if inner.stopping() && ctx.stop_reason().is_none() {
             d.persist_for_shutdown().await;
+        } else {
+            d.release_unrecorded().await;
         }
     }
 }
@@ -656,9 +658,9 @@ impl Downloader {
             .body(reqwest::Body::wrap_stream(stream)))
     }
 
-    /// Decide whether a 206 continues the stored bytes (BACKGROUND-FETCH.md
-    /// "Running a fetch": Content-Range start, complete length, ETag and
-    /// Last-Modified must all agree with the first response).
+    /// Decide whether a 206 continues the stored bytes: its Content-Range
+    /// must start at the stored length and run to the end, and the complete
+    /// length, ETag and Last-Modified must agree with the first response.
     fn check_206(&self, h: &HeaderMap, n: u64) -> Result<(), String> {
         let meta = self.meta.as_ref().ok_or("no stored response")?;
         let value = h
@@ -1052,6 +1054,31 @@ impl Downloader {
         }
     }
 
+    /// The store releases the bytes it recorded for this record when the
+    /// fetch ends; the rest of the body (buffered, or written but not yet
+    /// synced) stops counting against the quota now.
+    fn uncount_beyond(&self, recorded: u64) {
+        let unrecorded = self.body_len().saturating_sub(recorded);
+        if unrecorded > 0 {
+            self.inner
+                .data
+                .add_usage(&self.ctx.origin, -(unrecorded as i64));
+        }
+    }
+
+    /// The fetch stopped (abort, a failure that ends it) while this record
+    /// ran: once its running checkpoint settles, what the store recorded is
+    /// known, and the rest is uncounted.
+    async fn release_unrecorded(&mut self) {
+        let _ = self.join_checkpoint().await;
+        let recorded = self.writer.as_ref().map_or(0, |w| w.synced_len());
+        self.uncount_beyond(recorded);
+        self.writer = None;
+        self.pending = Vec::new();
+        self.pending_len = 0;
+        self.mem = None;
+    }
+
     /// Persist the final outcome (body synced first, via the group committer).
     async fn finish(&mut self, mut outcome: RecordOutcome, mut error: Option<String>) {
         let keep = matches!(outcome, RecordOutcome::Complete | RecordOutcome::BadStatus);
@@ -1080,15 +1107,7 @@ impl Downloader {
             self.body_len()
         } else {
             let recorded = self.writer.as_ref().map_or(0, |w| w.synced_len());
-            // The store releases what it recorded when the fetch ends; the
-            // rest of a failed body (buffered, written but not yet synced)
-            // stops counting against the quota now.
-            let unrecorded = self.body_len().saturating_sub(recorded);
-            if unrecorded > 0 {
-                self.inner
-                    .data
-                    .add_usage(&self.ctx.origin, -(unrecorded as i64));
-            }
+            self.uncount_beyond(recorded);
             recorded
         };
         let data = if keep { self.mem.take() } else { None };

@@ -284,6 +284,40 @@ async fn gzip_bomb_fails_with_quota_exceeded_and_frees_its_bytes() {
 }
 
 #[tokio::test]
+async fn a_bomb_frees_the_bytes_of_the_records_it_stops() {
+    // A large body still arriving when the bomb stops the fetch: its bytes,
+    // written or not yet, stop counting too.
+    let server = FaultServer::start(
+        Fault::ByPath(vec![
+            ("/bomb", Fault::GzipBomb { decoded: 256 << 20 }),
+            (
+                "/slow",
+                Fault::Trickle {
+                    piece: 64 << 10,
+                    gap: Duration::from_millis(20),
+                },
+            ),
+        ]),
+        pattern(16 << 20),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, rec) = start_engine(dir.path(), fault_limits()).await;
+    let urls = [server.url("/slow"), server.url("/bomb")];
+    let event = run_to_end(&svc, &rec, request(&server.base, "two", &urls)).await;
+    let (kind, reg, recs) = &event;
+    assert_eq!(*kind, EventKind::Fail);
+    assert_eq!(reg.failure_reason, FailureReason::QuotaExceeded);
+    assert_ne!(
+        recs[0].0.outcome,
+        RecordOutcome::Complete,
+        "the slow record was still running"
+    );
+    assert_eq!(svc.origin_usage(&server.base), 0);
+    svc.shutdown().await;
+}
+
+#[tokio::test]
 async fn decoded_bytes_count_against_the_quota() {
     let limits = Limits {
         quota_per_origin: 4 << 20,

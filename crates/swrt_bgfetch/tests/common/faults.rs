@@ -57,6 +57,8 @@ pub enum Fault {
     EtagChange,
     /// `Content-Encoding: gzip` of `decoded` zero bytes.
     GzipBomb { decoded: usize },
+    /// A fault per request path (paths not listed: [`Fault::None`]).
+    ByPath(Vec<(&'static str, Fault)>),
 }
 
 /// One request (or connection, for bytes that are not HTTP) the server saw.
@@ -182,9 +184,33 @@ impl Conn {
         attempt: usize,
         range_from: Option<u64>,
     ) -> bool {
+        self.respond_with(&self.fault, socket, path, attempt, range_from)
+            .await
+    }
+
+    async fn respond_with(
+        &self,
+        fault: &Fault,
+        socket: &mut TcpStream,
+        path: &str,
+        attempt: usize,
+        range_from: Option<u64>,
+    ) -> bool {
         let body = &self.body[..];
         let first = attempt == 0;
-        match &self.fault {
+        match fault {
+            Fault::ByPath(faults) => {
+                let fault = faults
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .map_or(&Fault::None, |(_, f)| f);
+                // Attempts count per path.
+                let attempt = self.seen.lock().unwrap()[..attempt]
+                    .iter()
+                    .filter(|s| s.path == path)
+                    .count();
+                Box::pin(self.respond_with(fault, socket, path, attempt, range_from)).await
+            }
             Fault::NoHeaders => {
                 // Hold the connection open, silent, until the client leaves.
                 let _ = socket.read(&mut [0u8; 1]).await;
@@ -247,7 +273,7 @@ impl Conn {
                 Some(n) if (n as usize) < body.len() => {
                     let n = n as usize;
                     let end = n + (body.len() - n) / 2;
-                    let extra = if matches!(self.fault, Fault::RangeEndsEarly) {
+                    let extra = if matches!(fault, Fault::RangeEndsEarly) {
                         format!("content-range: bytes {n}-{}/{}\r\n", end - 1, body.len())
                     } else {
                         content_range(n, body.len())
