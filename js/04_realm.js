@@ -103,6 +103,83 @@ function installErrorReporting(proto) {
 function hideInternals() {
   delete globalThis.__bootstrap;
   delete globalThis.Deno;
+  unlistEngineGlobals();
+}
+
+const {
+  ArrayPrototypeFilter,
+  FunctionPrototypeToString,
+  ObjectGetOwnPropertyDescriptors,
+  ObjectGetOwnPropertyNames,
+  ObjectGetOwnPropertySymbols,
+  ReflectDeleteProperty,
+  ReflectOwnKeys,
+  SafeSet,
+  SafeWeakMap,
+  SetPrototypeHas,
+  StringPrototypeStartsWith,
+  WeakMapPrototypeGet,
+  WeakMapPrototypeSet,
+} = primordials;
+
+/**
+ * The JavaScript engine keeps helpers of its own on the global object (names
+ * starting "__v8x", and symbol-keyed slots of its Temporal and WebIDL
+ * support). Its built-ins look them up there when they run (Atomics.waitAsync,
+ * Intl time zones, module source imports), so they cannot be deleted. Leave
+ * them out of the global object's key lists, so a script that enumerates the
+ * global sees the web platform and what it defined itself.
+ */
+function unlistEngineGlobals() {
+  const global = globalThis;
+  // Every symbol key the global has before page or worker code runs is the
+  // runtime's (a browser's global object has none of its own).
+  const internalSymbols = new SafeSet(ArrayPrototypeFilter(ReflectOwnKeys(global), (key) => typeof key === "symbol"));
+  const isEngineKey = (key) =>
+    typeof key === "string" ? StringPrototypeStartsWith(key, "__v8x") : SetPrototypeHas(internalSymbols, key);
+  const withoutEngineKeys = (keys) => ArrayPrototypeFilter(keys, (key) => !isEngineKey(key));
+  // Replacements keep the originals' source text (`[native code]`).
+  const originals = new SafeWeakMap();
+  const replace = (holder, name, original, replacement) => {
+    ObjectDefineProperty(replacement, "name", { value: name });
+    ObjectDefineProperty(replacement, "length", { value: original.length });
+    WeakMapPrototypeSet(originals, replacement, original);
+    ObjectDefineProperty(holder, name, { value: replacement, writable: true, enumerable: false, configurable: true });
+  };
+  replace(Object, "getOwnPropertyNames", ObjectGetOwnPropertyNames, {
+    getOwnPropertyNames(target) {
+      const keys = ObjectGetOwnPropertyNames(target);
+      return target === global ? withoutEngineKeys(keys) : keys;
+    },
+  }.getOwnPropertyNames);
+  replace(Reflect, "ownKeys", ReflectOwnKeys, {
+    ownKeys(target) {
+      const keys = ReflectOwnKeys(target);
+      return target === global ? withoutEngineKeys(keys) : keys;
+    },
+  }.ownKeys);
+  replace(Object, "getOwnPropertySymbols", ObjectGetOwnPropertySymbols, {
+    getOwnPropertySymbols(target) {
+      const keys = ObjectGetOwnPropertySymbols(target);
+      return target === global ? withoutEngineKeys(keys) : keys;
+    },
+  }.getOwnPropertySymbols);
+  replace(Object, "getOwnPropertyDescriptors", ObjectGetOwnPropertyDescriptors, {
+    getOwnPropertyDescriptors(target) {
+      const descriptors = ObjectGetOwnPropertyDescriptors(target);
+      if (target === global) {
+        for (const key of ReflectOwnKeys(descriptors)) {
+          if (isEngineKey(key)) ReflectDeleteProperty(descriptors, key);
+        }
+      }
+      return descriptors;
+    },
+  }.getOwnPropertyDescriptors);
+  replace(Function.prototype, "toString", Function.prototype.toString, {
+    toString() {
+      return FunctionPrototypeToString(WeakMapPrototypeGet(originals, this) ?? this);
+    },
+  }.toString);
 }
 
 /** Acknowledges a command (ends the host's wait for it). */

@@ -5,6 +5,7 @@ use crate::cors;
 use crate::engine::{FetchCtx, Inner, LiveRecord};
 use crate::integrity;
 use crate::policy;
+use crate::range::ContentRange;
 use crate::scheduler::Permit;
 use futures::{StreamExt, TryStreamExt};
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -178,6 +179,8 @@ pub(crate) async fn run_record(inner: Arc<Inner>, ctx: Arc<FetchCtx>, rec: Recor
         tracing::debug!(fetch = %ctx.unique_id, index, "record stopped with its fetch");
         if inner.stopping() && ctx.stop_reason().is_none() {
             d.persist_for_shutdown().await;
+        } else {
+            d.release_unrecorded().await;
         }
     }
 }
@@ -639,33 +642,33 @@ impl Downloader {
             .body(reqwest::Body::wrap_stream(stream)))
     }
 
-    /// Decide whether a 206 continues the stored bytes (BACKGROUND-FETCH.md
-    /// "Running a fetch": Content-Range start, complete length, ETag and
-    /// Last-Modified must all agree with the first response).
+    /// Decide whether a 206 continues the stored bytes: its Content-Range
+    /// must start at the stored length and run to the end, and the complete
+    /// length, ETag and Last-Modified must agree with the first response.
     fn check_206(&self, h: &HeaderMap, n: u64) -> Result<(), String> {
         let meta = self.meta.as_ref().ok_or("no stored response")?;
-        let cr = h
+        let value = h
             .get(header::CONTENT_RANGE)
             .and_then(|v| v.to_str().ok())
             .ok_or("206 without Content-Range")?;
-        let rest = cr
-            .trim()
-            .strip_prefix("bytes ")
-            .ok_or("Content-Range is not in bytes")?;
-        let (range, complete) = rest.split_once('/').ok_or("malformed Content-Range")?;
-        let start: u64 = range
-            .split_once('-')
-            .and_then(|(s, _)| s.trim().parse().ok())
-            .ok_or("malformed Content-Range")?;
-        if start != n {
-            return Err(format!("Content-Range starts at {start}, expected {n}"));
-        }
-        let complete: Option<u64> = complete.trim().parse().ok();
-        if complete.is_none() || complete != meta.complete_length {
+        let cr = ContentRange::parse(value)
+            .ok_or_else(|| format!("malformed Content-Range {value:?}"))?;
+        if cr.first != n {
             return Err(format!(
-                "complete length {complete:?} differs from the first response's {:?}",
-                meta.complete_length
+                "Content-Range starts at {}, expected {n}",
+                cr.first
             ));
+        }
+        if cr.complete.is_none() || cr.complete != meta.complete_length {
+            return Err(format!(
+                "complete length {:?} differs from the first response's {:?}",
+                cr.complete, meta.complete_length
+            ));
+        }
+        // `Range: bytes=n-` asks for the rest: a range that ends early would
+        // leave a hole at the end of a body reported complete.
+        if cr.complete != Some(cr.last + 1) {
+            return Err(format!("Content-Range {value:?} ends before the body does"));
         }
         let get = |name: header::HeaderName| {
             h.get(name)
@@ -789,6 +792,9 @@ impl Downloader {
 
         let idle = self.inner.limits.idle_timeout;
         let mut progressed = false;
+        // Decoded bytes of a content-encoded body in this attempt (such a
+        // body never resumes, so an attempt holds all of it).
+        let mut decoded = 0u64;
         let mut source = BodySource::new(resp, encoding.as_deref(), self.inner.limits.read_buffer);
         let res = loop {
             let chunk = match tokio::time::timeout(idle, source.next()).await {
@@ -801,6 +807,20 @@ impl Downloader {
                 Ok(Ok(Some(c))) => c,
             };
             progressed = true;
+            if let Some(encoded) = source.encoded_len() {
+                decoded += chunk.len() as u64;
+                if let Some(allowed) = self.inner.limits.decoded_allowance(encoded) {
+                    if decoded > allowed {
+                        break Err(Fail::Stop(
+                            FailureReason::QuotaExceeded,
+                            format!(
+                                "the body decoded to more than {allowed} bytes from {encoded} bytes received (more than {} times)",
+                                self.inner.limits.max_decoded_ratio
+                            ),
+                        ));
+                    }
+                }
+            }
             if let Err(f) = self.accept(chunk).await {
                 break Err(f);
             }
@@ -808,6 +828,17 @@ impl Downloader {
         // Whatever arrived is written, also before a retry with `Range`.
         let res = res.and(self.flush_pending().await);
         res?;
+        // A 206 whose body is shorter than its `Content-Range` ended cleanly
+        // but leaves the body short: start over rather than complete it.
+        let complete = self.meta.as_ref().and_then(|m| m.complete_length);
+        if let (false, Some(c)) = (fresh, complete) {
+            if self.body_len() != c {
+                return Err(Fail::Restart(format!(
+                    "the resumed body ended at {} of {c} bytes",
+                    self.body_len()
+                )));
+            }
+        }
         drop(permit);
         Ok(if status.is_success() {
             RecordOutcome::Complete
@@ -1007,6 +1038,31 @@ impl Downloader {
         }
     }
 
+    /// The store releases the bytes it recorded for this record when the
+    /// fetch ends; the rest of the body (buffered, or written but not yet
+    /// synced) stops counting against the quota now.
+    fn uncount_beyond(&self, recorded: u64) {
+        let unrecorded = self.body_len().saturating_sub(recorded);
+        if unrecorded > 0 {
+            self.inner
+                .data
+                .add_usage(&self.ctx.origin, -(unrecorded as i64));
+        }
+    }
+
+    /// The fetch stopped (abort, a failure that ends it) while this record
+    /// ran: once its running checkpoint settles, what the store recorded is
+    /// known, and the rest is uncounted.
+    async fn release_unrecorded(&mut self) {
+        let _ = self.join_checkpoint().await;
+        let recorded = self.writer.as_ref().map_or(0, |w| w.synced_len());
+        self.uncount_beyond(recorded);
+        self.writer = None;
+        self.pending = Vec::new();
+        self.pending_len = 0;
+        self.mem = None;
+    }
+
     /// Persist the final outcome (body synced first, via the group committer).
     async fn finish(&mut self, mut outcome: RecordOutcome, mut error: Option<String>) {
         let keep = matches!(outcome, RecordOutcome::Complete | RecordOutcome::BadStatus);
@@ -1034,7 +1090,9 @@ impl Downloader {
         let bytes = if keep {
             self.body_len()
         } else {
-            self.writer.as_ref().map_or(0, |w| w.synced_len())
+            let recorded = self.writer.as_ref().map_or(0, |w| w.synced_len());
+            self.uncount_beyond(recorded);
+            recorded
         };
         let data = if keep { self.mem.take() } else { None };
         let file = match (&self.writer, keep) {
@@ -1111,7 +1169,9 @@ fn skips_body(status: reqwest::StatusCode) -> bool {
 /// for identity bodies (no copy), decoded blocks for `Content-Encoding`.
 enum BodySource {
     Raw(futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>),
-    Decoded(Pin<Box<dyn AsyncRead + Send>>, Vec<u8>),
+    /// Decoder, its output buffer, and the encoded bytes taken from the
+    /// network so far.
+    Decoded(Pin<Box<dyn AsyncRead + Send>>, Vec<u8>, Arc<AtomicU64>),
 }
 
 impl BodySource {
@@ -1127,13 +1187,29 @@ impl BodySource {
             // Unknown codings are stored as received, like browsers do.
             _ => return BodySource::Raw(resp.bytes_stream().boxed()),
         };
+        let encoded = Arc::new(AtomicU64::new(0));
+        let counter = encoded.clone();
         let raw: Box<dyn AsyncRead + Send + Unpin> = Box::new(tokio_util::io::StreamReader::new(
-            resp.bytes_stream().map_err(std::io::Error::other).boxed(),
+            resp.bytes_stream()
+                .inspect_ok(move |c| {
+                    counter.fetch_add(c.len() as u64, Ordering::Relaxed);
+                })
+                .map_err(std::io::Error::other)
+                .boxed(),
         ));
         BodySource::Decoded(
             dec(BufReader::new(raw)),
             vec![0u8; buf.clamp(4096, 64 << 10)],
+            encoded,
         )
+    }
+
+    /// Encoded bytes received so far, for a content-encoded body.
+    fn encoded_len(&self) -> Option<u64> {
+        match self {
+            BodySource::Raw(_) => None,
+            BodySource::Decoded(_, _, n) => Some(n.load(Ordering::Relaxed)),
+        }
     }
 
     async fn next(&mut self) -> std::io::Result<Option<bytes::Bytes>> {
@@ -1143,7 +1219,7 @@ impl BodySource {
                 Some(Ok(b)) => Ok(Some(b)),
                 Some(Err(e)) => Err(std::io::Error::other(e)),
             },
-            BodySource::Decoded(r, buf) => {
+            BodySource::Decoded(r, buf, _) => {
                 let n = r.read(buf).await?;
                 Ok((n > 0).then(|| bytes::Bytes::copy_from_slice(&buf[..n])))
             }

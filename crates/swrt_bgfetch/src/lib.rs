@@ -37,6 +37,7 @@ pub mod integrity;
 mod limits;
 pub mod policy;
 mod progress;
+pub mod range;
 mod records;
 pub mod scheduler;
 mod service;
@@ -47,7 +48,7 @@ pub use dispatch::{
     BackgroundFetchEventRequest, DispatchError, DispatchOutcome, EventDispatcher, EventKind,
 };
 pub use error::{EngineError, FetchRejection, Quota, RecordError};
-pub use limits::Limits;
+pub use limits::{Limits, DECODED_BODY_FLOOR};
 pub use service::{
     default_client, BackgroundFetchService, BackgroundFetchServiceBuilder, MAX_ID_BYTES,
 };

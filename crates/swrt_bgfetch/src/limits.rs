@@ -71,7 +71,20 @@ pub struct Limits {
     /// the worker could not run it (crash, failed start). Default 3. Beyond
     /// that the records stay and the next start offers the event again.
     pub dispatch_retries: u32,
+    /// A content-encoded body may decode to at most this many times the
+    /// bytes received for it on the wire, once past [`DECODED_BODY_FLOOR`]
+    /// (which any ratio may reach). Beyond it the fetch fails with
+    /// `quota-exceeded`: a compression bomb is stopped early and its bytes
+    /// freed, even when neither `downloadTotal` nor the quota would stop
+    /// it. Real content compresses 2-20 times; gzip and deflate reach about
+    /// 1000, brotli more. Default 100; 0 turns the cap off (the quota
+    /// still counts decoded bytes).
+    pub max_decoded_ratio: u64,
 }
+
+/// Decoded bytes of a content-encoded body allowed whatever its ratio
+/// (see [`Limits::max_decoded_ratio`]): 16 MiB.
+pub const DECODED_BODY_FLOOR: u64 = 16 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -95,11 +108,22 @@ impl Default for Limits {
             progress_interval: Duration::from_millis(100),
             read_buffer: 256 << 10,
             dispatch_retries: 3,
+            max_decoded_ratio: 100,
         }
     }
 }
 
 impl Limits {
+    /// Decoded bytes allowed for a content-encoded body of which `encoded`
+    /// bytes arrived so far; `None` when the cap is off.
+    pub fn decoded_allowance(&self, encoded: u64) -> Option<u64> {
+        (self.max_decoded_ratio > 0).then(|| {
+            encoded
+                .saturating_mul(self.max_decoded_ratio)
+                .max(DECODED_BODY_FLOOR)
+        })
+    }
+
     /// Delay before retry number `attempt` (0-based): exponential, capped.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX);

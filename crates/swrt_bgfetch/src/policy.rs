@@ -306,4 +306,99 @@ mod tests {
             .unwrap_err()
             .contains("connect-src"));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn no_csp() -> PolicyContext {
+            PolicyContext::default()
+        }
+
+        /// URL-ish text: some parse, many do not.
+        fn url_text() -> impl Strategy<Value = String> {
+            "(https?|wss?|ftp|file|data|blob|about|javascript):(//)?[a-zA-Z0-9.%\\[\\]:@*-]{0,30}(:[0-9]{0,6})?(/[ -~]{0,20})?"
+        }
+
+        /// A CSP connect-src token, well-formed or not.
+        fn csp_token() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("'self'".to_string()),
+                Just("'none'".to_string()),
+                Just("*".to_string()),
+                "(https?:|wss?:)?(//)?[a-z0-9.*-]{0,12}(:[0-9*]{0,5})?(/[a-z/]{0,8})?",
+                "[ -~]{0,16}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1500))]
+
+            #[test]
+            fn checks_never_panic(
+                url in url_text(),
+                origin in url_text(),
+                csp in proptest::option::of(proptest::collection::vec(csp_token(), 0..4)),
+                redirects in 0u32..30,
+            ) {
+                let (Ok(url), Ok(origin)) = (Url::parse(&url), Url::parse(&origin)) else {
+                    return Ok(());
+                };
+                let policy = PolicyContext { csp_connect_src: csp, is_secure_context: true };
+                let _ = check_request_url(&url, &origin, &policy, redirects);
+                let _ = is_loopback(&url);
+            }
+
+            #[test]
+            fn a_bad_port_is_always_refused(
+                i in 0..BAD_PORTS.len(),
+                host in "[a-z]{1,10}\\.test|127\\.0\\.0\\.1|localhost",
+                scheme in "https?",
+            ) {
+                let port = BAD_PORTS[i];
+                let origin = u("https://a.test");
+                if let Ok(url) = Url::parse(&format!("{scheme}://{host}:{port}/x")) {
+                    // A default port is dropped by the URL parser: it is not
+                    // a port of the URL any more.
+                    if url.port().is_some() {
+                        prop_assert!(check_url(&url, &origin, &no_csp()).is_err());
+                    }
+                }
+            }
+
+            #[test]
+            fn https_on_any_other_port_is_allowed(port in 1u16.., host in "[a-z]{1,10}\\.test") {
+                prop_assume!(!BAD_PORTS.contains(&port));
+                let url = u(&format!("https://{host}:{port}/x"));
+                prop_assert!(check_url(&url, &u("https://a.test"), &no_csp()).is_ok());
+            }
+
+            #[test]
+            fn plain_http_is_allowed_only_to_loopback(a in any::<u8>(), b in any::<u8>(), c in any::<u8>(), d in any::<u8>()) {
+                let origin = u("https://a.test");
+                let url = u(&format!("http://{a}.{b}.{c}.{d}:8080/x"));
+                prop_assert_eq!(check_url(&url, &origin, &no_csp()).is_ok(), a == 127);
+            }
+
+            #[test]
+            fn csp_none_refuses_and_self_allows_the_same_origin(
+                host in "[a-z]{1,10}\\.test",
+                port in proptest::option::of(1024u16..),
+                path in "(/[a-z0-9]{0,6}){0,3}",
+                redirects in 0u32..5,
+            ) {
+                prop_assume!(port.is_none_or(|p| !BAD_PORTS.contains(&p)));
+                let authority = match port {
+                    Some(p) => format!("{host}:{p}"),
+                    None => host.clone(),
+                };
+                let origin = u(&format!("https://{authority}"));
+                let url = u(&format!("https://{authority}{path}"));
+                let none = PolicyContext { csp_connect_src: Some(vec!["'none'".into()]), is_secure_context: true };
+                let own = PolicyContext { csp_connect_src: Some(vec!["'self'".into()]), is_secure_context: true };
+                prop_assert!(check_request_url(&url, &origin, &none, redirects).is_err());
+                prop_assert!(check_request_url(&url, &origin, &own, redirects).is_ok());
+            }
+        }
+    }
 }

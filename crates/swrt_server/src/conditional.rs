@@ -183,4 +183,76 @@ mod tests {
             Some(t + Duration::from_secs(5))
         ));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn an_accepted_range_is_within_the_file(
+                header in "(bytes=)?[ 0-9,-]{0,24}|[ -~]{0,32}",
+                len in prop_oneof![0u64..64, any::<u64>()],
+            ) {
+                if let Partial { start, end } = parse_range(&header, len) {
+                    prop_assert!(start <= end, "{header:?}: {start} > {end}");
+                    prop_assert!(end < len, "{header:?}: {end} >= {len}");
+                }
+            }
+
+            #[test]
+            fn a_satisfiable_range_is_served_as_asked(
+                len in 1u64..1 << 40,
+                a in any::<u64>(),
+                span in any::<u64>(),
+            ) {
+                let start = a % len;
+                let last = start.saturating_add(span % len);
+                prop_assert_eq!(
+                    parse_range(&format!("bytes={start}-{last}"), len),
+                    Partial { start, end: last.min(len - 1) }
+                );
+                prop_assert_eq!(
+                    parse_range(&format!("bytes={start}-"), len),
+                    Partial { start, end: len - 1 }
+                );
+                let n = span % (len + 8) + 1;
+                prop_assert_eq!(
+                    parse_range(&format!("bytes=-{n}"), len),
+                    Partial { start: len.saturating_sub(n), end: len - 1 }
+                );
+            }
+
+            #[test]
+            fn a_range_starting_past_the_end_is_unsatisfiable(len in 0u64..1 << 40, past in 0u64..1 << 20) {
+                prop_assert_eq!(parse_range(&format!("bytes={}-", len + past), len), Unsatisfiable);
+            }
+
+            #[test]
+            fn if_none_match_finds_the_tag_in_any_list(
+                tag in "[a-z0-9-]{1,12}",
+                others in proptest::collection::vec("[a-z0-9-]{1,12}", 0..4),
+                weak in any::<bool>(),
+                pos in any::<prop::sample::Index>(),
+                junk in "[ -~]{0,40}",
+            ) {
+                let etag = format!("\"{tag}\"");
+                let mut list: Vec<String> = others
+                    .iter()
+                    .filter(|o| **o != tag)
+                    .map(|o| format!("\"{o}\""))
+                    .collect();
+                let without = list.join(", ");
+                let ours = if weak { format!("W/{etag}") } else { etag.clone() };
+                list.insert(pos.index(list.len() + 1), ours);
+                prop_assert!(if_none_match(&list.join(" , "), &etag));
+                prop_assert!(!if_none_match(&without, &etag));
+                // Arbitrary text never panics.
+                let _ = if_none_match(&junk, &etag);
+                let _ = if_range_matches(&junk, &etag, None);
+            }
+        }
+    }
 }

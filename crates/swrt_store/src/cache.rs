@@ -208,7 +208,10 @@ impl Store {
                     response_headers: pairs(&r.get::<_, String>(6)?)?,
                     response_type: r.get(7)?,
                     url_list: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
-                    body_path: r.get::<_, Option<String>>(9)?.map(|p| self.abs(&p)),
+                    body_path: r
+                        .get::<_, Option<String>>(9)?
+                        .map(|p| self.stored_path(&p))
+                        .transpose()?,
                     body_size: r.get::<_, i64>(10)?.max(0) as u64,
                 },
             })
@@ -266,6 +269,10 @@ impl Store {
 
     fn remove_bodies(&self, paths: Vec<String>) {
         for p in paths {
+            if !crate::is_plain_relative(&p) {
+                tracing::warn!(path = %p, "not deleting a cache body outside the data dir");
+                continue;
+            }
             let abs = self.abs(&p);
             if let Err(e) = std::fs::remove_file(&abs) {
                 if e.kind() != std::io::ErrorKind::NotFound {

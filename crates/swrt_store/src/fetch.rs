@@ -28,7 +28,7 @@ pub(crate) fn exec_cached(
     c.prepare_cached(sql)?.execute(p)
 }
 
-fn corrupt(what: &str, v: &str) -> rusqlite::Error {
+pub(crate) fn corrupt(what: &str, v: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         0,
         rusqlite::types::Type::Text,
@@ -106,10 +106,16 @@ impl Store {
             headers: json_col(&headers)?,
             mode: row.get(5)?,
             credentials: row.get(6)?,
-            request_body_path: row.get::<_, Option<String>>(7)?.map(|p| self.abs(&p)),
+            request_body_path: row
+                .get::<_, Option<String>>(7)?
+                .map(|p| self.stored_path(&p))
+                .transpose()?,
             request_body_len: u64_col(row, 8)?,
             response,
-            body_path: row.get::<_, Option<String>>(17)?.map(|p| self.abs(&p)),
+            body_path: row
+                .get::<_, Option<String>>(17)?
+                .map(|p| self.stored_path(&p))
+                .transpose()?,
             bytes_stored: u64_col(row, 18)?,
             body_offset: u64_col(row, 21)?,
             integrity: row.get(22)?,

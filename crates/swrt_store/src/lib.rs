@@ -21,6 +21,8 @@
 
 mod body;
 mod cache;
+#[cfg(test)]
+mod decode_properties;
 mod error;
 mod fetch;
 mod matching;
@@ -220,6 +222,18 @@ impl Store {
         self.dir.join(rel)
     }
 
+    /// A body path read from the database, made absolute. The store writes
+    /// only relative paths of plain components; anything else (absolute,
+    /// `..`, empty) comes from a damaged or edited database and would read
+    /// or delete a file outside the data dir, so it is refused as corrupt.
+    pub(crate) fn stored_path(&self, rel: &str) -> rusqlite::Result<PathBuf> {
+        if is_plain_relative(rel) {
+            Ok(self.abs(rel))
+        } else {
+            Err(fetch::corrupt("body path", rel))
+        }
+    }
+
     /// Recompute `origin_usage` from the rows that own bytes. Run at open so
     /// that a counter can never drift from the truth across crashes.
     pub fn recompute_usage(&self) -> Result<()> {
@@ -295,6 +309,14 @@ fn check_database_present(db: &Path, bodies: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// True for a non-empty relative path made of plain names only.
+pub(crate) fn is_plain_relative(rel: &str) -> bool {
+    !rel.is_empty()
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 #[cfg(test)]

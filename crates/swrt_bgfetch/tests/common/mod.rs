@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use swrt_bgfetch::*;
 
+pub mod faults;
+
 /// Deterministic body content.
 pub fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| ((i * 31 + 7) % 251) as u8).collect()

@@ -521,16 +521,17 @@ fn create_runtime(
 
     let isolate = js.v8_isolate().thread_safe_handle();
     let heap_shared = shared.clone();
-    js.add_near_heap_limit_callback(move |current, initial| {
-        // Terminate this realm only; grant headroom once so the engine can
-        // unwind. Later calls grant nothing past twice the configured limit:
-        // script that keeps allocating after its termination was requested
-        // (on QuickJS, deno_core cancels a pending termination while it turns
-        // an exception into an error) then gets out-of-memory errors instead
-        // of an ever-doubling heap.
+    js.add_near_heap_limit_callback(move |current, _initial| {
+        // Terminate this realm only, and raise nothing: the engine calls
+        // this near the limit and refuses allocations an eighth past it,
+        // which leaves room to unwind. Script that keeps
+        // allocating after its termination was requested (on QuickJS,
+        // deno_core cancels a pending termination while it turns an
+        // exception into an error) gets out-of-memory errors at that cap
+        // instead of a bigger heap.
         heap_shared.mark_terminated(TerminationReason::HeapLimitReached);
         isolate.terminate_execution();
-        current.max(initial.saturating_mul(2))
+        current
     });
 
     let http = spec

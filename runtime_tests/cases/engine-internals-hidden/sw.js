@@ -1,0 +1,2 @@
+importScripts("check.js");
+console.log("service worker:", globalListing());

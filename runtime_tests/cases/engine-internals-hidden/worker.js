@@ -1,0 +1,2 @@
+importScripts("check.js");
+postMessage(globalListing());
