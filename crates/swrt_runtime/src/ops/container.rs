@@ -114,16 +114,23 @@ pub(crate) async fn op_swrt_sw_register(
     let (script_url, scope) = {
         let state = state.borrow();
         let base = &state.borrow::<RealmContext>().url;
-        let script_url = base
+        let mut script_url = base
             .join(&script_url)
             .map_err(|_| ContainerError::Register(format!("invalid script URL '{script_url}'")))?;
-        let scope =
-            match scope {
-                Some(scope) => Some(base.join(&scope).map_err(|_| {
+        // Start Register: the script URL's fragment is dropped, and the
+        // scope's query and fragment.
+        script_url.set_fragment(None);
+        let scope = match scope {
+            Some(scope) => {
+                let mut scope = base.join(&scope).map_err(|_| {
                     ContainerError::Register(format!("invalid scope URL '{scope}'"))
-                })?),
-                None => None,
-            };
+                })?;
+                scope.set_query(None);
+                scope.set_fragment(None);
+                Some(scope)
+            }
+            None => None,
+        };
         (script_url, scope)
     };
     let client_id = client_id(&state, client);
