@@ -26,7 +26,7 @@ const {
   op_swrt_cache_put,
   op_swrt_cache_delete_entries,
 } = core.ops;
-const { ArrayFrom, ArrayPrototypeMap, ObjectDefineProperty, ObjectFreeze, Symbol, SymbolToStringTag, TypeError } =
+const { ArrayFrom, ArrayPrototypeMap, ObjectDefineProperty, ObjectFreeze, StringPrototypeSplit, StringPrototypeTrim, Symbol, SymbolToStringTag, TypeError } =
   primordials;
 const { DOMException, QuotaExceededError } = domException;
 const { Request } = requestModule;
@@ -35,6 +35,29 @@ const { InnerBody } = bodyModule;
 
 const illegal = Symbol("illegal constructor");
 const _id = Symbol("cache id");
+
+/**
+ * Whether a cache would hold `a` and `b` (the latter answered by
+ * `response`) as one entry (Cache API, "request matches cached item"):
+ * the same URL without fragments, and every header the response's Vary
+ * names equal in both requests.
+ */
+function sameEntry(a, b, response) {
+  const withoutFragment = (url) => {
+    const parsed = new URL(url);
+    parsed.hash = "";
+    return parsed.href;
+  };
+  if (withoutFragment(a.url) !== withoutFragment(b.url)) return false;
+  const vary = response.headers.get("Vary");
+  if (vary === null) return true;
+  for (const field of StringPrototypeSplit(vary, ",")) {
+    const name = StringPrototypeTrim(field);
+    if (name === "") continue;
+    if (name === "*" || a.headers.get(name) !== b.headers.get(name)) return false;
+  }
+  return true;
+}
 
 function toRequest(info) {
   return info instanceof Request ? info : new Request(info);
@@ -148,6 +171,16 @@ class Cache {
     const responses = await Promise.all(ArrayPrototypeMap(list, (request) => fetch(request)));
     for (const response of responses) {
       if (!response.ok) throw new TypeError(`${prefix}: Request failed with status ${response.status}.`);
+    }
+    // Batch Cache Operations: a request the batch already holds an entry
+    // for (same URL but for the fragment, and no Vary header of the later
+    // response that tells them apart) is an InvalidStateError.
+    for (let j = 1; j < list.length; j++) {
+      for (let i = 0; i < j; i++) {
+        if (sameEntry(list[i], list[j], responses[j])) {
+          throw new DOMException(`${prefix}: duplicate requests for ${list[j].url}.`, "InvalidStateError");
+        }
+      }
     }
     for (let i = 0; i < list.length; i++) await putIn(this[_id], list[i], responses[i], prefix);
   }
