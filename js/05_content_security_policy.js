@@ -2,23 +2,25 @@
 // realm's policy list comes from the response that delivered its document
 // or script (and, in a document, from `<meta http-equiv>` elements).
 (function () {
+const { primordials } = __bootstrap;
+const { ArrayPrototypePush, MapPrototypeGet, MapPrototypeHas, MapPrototypeSet, SafeMap, StringPrototypeSplit, StringPrototypeToLowerCase, StringPrototypeTrim } = primordials;
 /**
- * The `connect-src` source list (or `default-src`, its fallback) of a
- * policy list, or null when no policy restricts connections. Every policy
- * must allow a request; the last one that restricts connect-src is kept
- * (the runtime checks one source list per request).
+ * The `connect-src` source lists (or `default-src`, its fallback) of a
+ * policy list: one per policy that restricts connections, empty when none
+ * does. A request must be allowed by every one.
  */
 function connectSrcOf(policies) {
-  let result = null;
+  const result = [];
   for (const policy of policies) {
-    const directives = new Map();
-    for (const part of policy.split(";")) {
-      const [name, ...values] = part.trim().split(/\s+/);
+    const directives = new SafeMap();
+    for (const part of StringPrototypeSplit(policy, ";")) {
+      const [name, ...values] = StringPrototypeSplit(StringPrototypeTrim(part), /\s+/);
+      const key = StringPrototypeToLowerCase(name);
       // CSP, "parse a serialized CSP": a repeated directive is ignored.
-      if (name && !directives.has(name.toLowerCase())) directives.set(name.toLowerCase(), values);
+      if (key && !MapPrototypeHas(directives, key)) MapPrototypeSet(directives, key, values);
     }
-    const list = directives.get("connect-src") ?? directives.get("default-src");
-    if (list !== undefined) result = list;
+    const list = MapPrototypeGet(directives, "connect-src") ?? MapPrototypeGet(directives, "default-src");
+    if (list !== undefined) ArrayPrototypePush(result, list);
   }
   return result;
 }

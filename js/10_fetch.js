@@ -28,12 +28,13 @@ function responseFromParts(meta, bytes) {
   return fromInnerResponse(response, "immutable");
 }
 
-// A page's Content-Security-Policy connect-src (set by the page realm).
-let connectSrc = () => null;
+// The connect-src source lists of the realm's (or a frame client's)
+// Content Security Policies, set by the realm's entry point.
+let connectSrc = () => [];
 function setConnectSrcProvider(provider) {
   connectSrc = provider;
 }
-const { Promise, TypeError, Uint8Array, ArrayPrototypePush } = primordials;
+const { Promise, TypeError, Uint8Array, ArrayPrototypePush, ArrayPrototypeSome } = primordials;
 const { Request, toInnerRequest } = requestModule;
 const { fromInnerResponse, newInnerResponse } = responseModule;
 const { InnerBody } = bodyModule;
@@ -114,8 +115,9 @@ function fetchRequest(input, init, cspDirective, client, corsGoverned) {
       reject(abortError(signal));
       return;
     }
-    const sources = cspDirective === "connect-src" ? connectSrc(client) : null;
-    if (sources !== null && !op_swrt_csp_allows(sources, inner.currentUrl())) {
+    // Every policy's source list must allow the URL.
+    const sourceLists = cspDirective === "connect-src" ? connectSrc(client) : [];
+    if (ArrayPrototypeSome(sourceLists, (sources) => !op_swrt_csp_allows(sources, inner.currentUrl()))) {
       reject(new TypeError(`${prefix}: Refused to connect to '${inner.currentUrl()}' because it violates the page's Content Security Policy directive connect-src.`));
       return;
     }

@@ -61,7 +61,7 @@ const _updateUICalled = Symbol("updateUI called");
 const _settledResult = Symbol("result delivered");
 
 // The page's Content-Security-Policy connect-src, when a page realm provides it.
-let cspProvider = () => null;
+let cspProvider = () => [];
 
 // --- WebIDL dictionaries -------------------------------------------------
 

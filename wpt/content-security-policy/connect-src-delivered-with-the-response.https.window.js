@@ -1,5 +1,6 @@
 // META: title=connect-src delivered in a Content-Security-Policy response header
 // META: script=/service-workers/resources/test-helpers.js
+// META: script=/service-workers/resources/host-info.sub.js
 
 // A policy travels with the response that delivered a document or a
 // worker's script, and governs that document's or worker's own fetch().
@@ -9,8 +10,8 @@ const workerScript = "resources/fetch-on-message-worker.js";
 const noneHeader = "?pipe=header(Content-Security-Policy,connect-src 'none')";
 
 // The name of the error fetch() in `win` rejects with, or "loaded".
-function fetchIn(win, url) {
-  return win.fetch(url).then(() => "loaded", (error) => error.name);
+function fetchIn(win, url, init) {
+  return win.fetch(url, init).then(() => "loaded", (error) => error.name);
 }
 
 function ask(target, url) {
@@ -68,3 +69,20 @@ promise_test(async (t) => {
   await innerLoaded;
   assert_equals(await fetchIn(inner.contentWindow, dataUrl), "TypeError");
 }, "a srcdoc frame inherits its parent document's policy");
+
+promise_test(async (t) => {
+  const frame = document.createElement("iframe");
+  t.add_cleanup(() => frame.remove());
+  const loaded = new Promise((resolve) => frame.onload = resolve);
+  frame.src = "resources/blank.html?pipe=header(Content-Security-Policy,connect-src 'self')";
+  document.body.appendChild(frame);
+  await loaded;
+  const meta = frame.contentDocument.createElement("meta");
+  meta.setAttribute("http-equiv", "Content-Security-Policy");
+  meta.setAttribute("content", "connect-src https:");
+  frame.contentDocument.head.appendChild(meta);
+  const remote = `${swrtHostInfo.HTTPS_REMOTE_ORIGIN}/content-security-policy/resources/data.txt`;
+  assert_equals(await fetchIn(frame.contentWindow, dataUrl), "loaded", "allowed by both policies");
+  assert_equals(await fetchIn(frame.contentWindow, remote, { mode: "no-cors" }), "TypeError",
+    "allowed by the meta policy, not by the header's");
+}, "a request must be allowed by every policy, the header's and the meta element's");

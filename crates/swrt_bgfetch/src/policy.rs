@@ -74,10 +74,15 @@ pub fn check_request_url(
             return Err(format!("port {port} is blocked (Fetch standard bad port)"));
         }
     }
-    if let Some(list) = &policy.csp_connect_src {
-        if !csp_allows_after_redirects(list, url, origin, redirect_count) {
-            return Err(format!("Refused to connect to {url}: violates Content Security Policy directive connect-src"));
-        }
+    // Every policy must allow the request.
+    if policy
+        .csp_connect_src
+        .iter()
+        .any(|list| !csp_allows_after_redirects(list, url, origin, redirect_count))
+    {
+        return Err(format!(
+            "Refused to connect to {url}: violates Content Security Policy directive connect-src"
+        ));
     }
     Ok(())
 }
@@ -299,12 +304,38 @@ mod tests {
             1
         ));
         let p = PolicyContext {
-            csp_connect_src: Some(l(&["'self'"])),
+            csp_connect_src: vec![l(&["'self'"])],
             is_secure_context: true,
         };
         assert!(check_url(&u("https://b.test/"), &o, &p)
             .unwrap_err()
             .contains("connect-src"));
+        // Several policies: each must allow the request.
+        let both = PolicyContext {
+            csp_connect_src: vec![l(&["https:"]), l(&["'self'"])],
+            is_secure_context: true,
+        };
+        assert!(check_url(&u("https://a.test/x"), &o, &both).is_ok());
+        assert!(check_url(&u("https://b.test/x"), &o, &both).is_err());
+    }
+
+    #[test]
+    fn policies_stored_as_one_optional_list_still_read() {
+        let read = |json: &str| -> PolicyContext { serde_json::from_str(json).unwrap() };
+        assert!(read(r#"{"csp_connect_src": null}"#)
+            .csp_connect_src
+            .is_empty());
+        assert_eq!(
+            read(r#"{"csp_connect_src": ["'self'"]}"#).csp_connect_src,
+            [vec!["'self'".to_string()]]
+        );
+        assert_eq!(
+            read(r#"{"csp_connect_src": [["'self'"], ["https:"]]}"#)
+                .csp_connect_src
+                .len(),
+            2
+        );
+        assert!(read("{}").csp_connect_src.is_empty());
     }
 
     mod properties {
@@ -338,7 +369,7 @@ mod tests {
             fn checks_never_panic(
                 url in url_text(),
                 origin in url_text(),
-                csp in proptest::option::of(proptest::collection::vec(csp_token(), 0..4)),
+                csp in proptest::collection::vec(proptest::collection::vec(csp_token(), 0..4), 0..3),
                 redirects in 0u32..30,
             ) {
                 let (Ok(url), Ok(origin)) = (Url::parse(&url), Url::parse(&origin)) else {
@@ -394,8 +425,8 @@ mod tests {
                 };
                 let origin = u(&format!("https://{authority}"));
                 let url = u(&format!("https://{authority}{path}"));
-                let none = PolicyContext { csp_connect_src: Some(vec!["'none'".into()]), is_secure_context: true };
-                let own = PolicyContext { csp_connect_src: Some(vec!["'self'".into()]), is_secure_context: true };
+                let none = PolicyContext { csp_connect_src: vec![vec!["'none'".into()]], is_secure_context: true };
+                let own = PolicyContext { csp_connect_src: vec![vec!["'self'".into()]], is_secure_context: true };
                 prop_assert!(check_request_url(&url, &origin, &none, redirects).is_err());
                 prop_assert!(check_request_url(&url, &origin, &own, redirects).is_ok());
             }

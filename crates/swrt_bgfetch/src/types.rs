@@ -67,10 +67,12 @@ pub struct FetchOptions {
 /// What the calling context's policies say about the fetch's requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyContext {
-    /// The page's CSP `connect-src` source list (already split on
-    /// whitespace), if the page has one. `None` = no restriction.
-    #[serde(default)]
-    pub csp_connect_src: Option<Vec<String>>,
+    /// The `connect-src` source lists (each already split on whitespace)
+    /// of the caller's Content Security Policies, one per policy that
+    /// restricts connections: a request must be allowed by every one. Empty
+    /// = no restriction.
+    #[serde(default, deserialize_with = "source_lists")]
+    pub csp_connect_src: Vec<Vec<String>>,
     /// Whether the calling context is a secure context.
     #[serde(default = "yes")]
     pub is_secure_context: bool,
@@ -78,6 +80,22 @@ pub struct PolicyContext {
 
 fn yes() -> bool {
     true
+}
+
+/// Reads `csp_connect_src` as a list of source lists, or as the single
+/// optional list that fetches stored before several policies were kept
+/// have (null, or one list).
+fn source_lists<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Lists(Vec<Vec<String>>),
+        One(Option<Vec<String>>),
+    }
+    Ok(match Stored::deserialize(d)? {
+        Stored::Lists(lists) => lists,
+        Stored::One(one) => one.into_iter().collect(),
+    })
 }
 
 /// Arguments of [`crate::BackgroundFetchService::fetch`].

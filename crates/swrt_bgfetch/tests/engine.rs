@@ -663,7 +663,7 @@ async fn per_record_policy_failures() {
     }
     // CSP connect-src 'self' blocks another loopback port.
     let mut req = request("http://127.0.0.1:1", "csp", &[srv.url("n=10")]);
-    req.policy.csp_connect_src = Some(vec!["'self'".into()]);
+    req.policy.csp_connect_src = vec![vec!["'self'".into()]];
     let (_, reg, recs) = run_to_end(&svc, &rec, req).await;
     assert_eq!(reg.failure_reason, FailureReason::FetchError);
     assert!(recs[0].0.error.as_ref().unwrap().contains("connect-src"));

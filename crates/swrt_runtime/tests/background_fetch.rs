@@ -103,7 +103,7 @@ async fn fetch_from_rust_then_click_opens_a_window() {
             },
             origin: "http://localhost".into(),
             policy: PolicyContext {
-                csp_connect_src: None,
+                csp_connect_src: Vec::new(),
                 is_secure_context: true,
             },
             has_active_worker: true,

@@ -248,7 +248,7 @@ async fn main() -> Result<()> {
             },
             origin,
             policy: PolicyContext {
-                csp_connect_src: None,
+                csp_connect_src: Vec::new(),
                 is_secure_context: true,
             },
             has_active_worker: true,

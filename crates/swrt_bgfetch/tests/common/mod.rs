@@ -370,7 +370,7 @@ pub fn request(origin: &str, id: &str, urls: &[String]) -> FetchRequest {
         options: FetchOptions::default(),
         origin: origin.into(),
         policy: PolicyContext {
-            csp_connect_src: None,
+            csp_connect_src: Vec::new(),
             is_secure_context: true,
         },
         has_active_worker: true,

@@ -133,7 +133,7 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
     #[string] id: String,
     #[serde] requests: Vec<JsRequest<JsBuffer>>,
     #[serde] options: FetchOptions,
-    #[serde] csp_connect_src: Option<Vec<String>>,
+    #[serde] csp_connect_src: Vec<Vec<String>>,
 ) -> Result<FetchCallResult, BgFetchError> {
     let (ctx, origin, secure, in_worker, host_requests) = {
         let state = state.borrow();
