@@ -4,7 +4,7 @@
 (function () {
 const { core, primordials } = __bootstrap;
 
-const { ObjectDefineProperty } = primordials;
+const { ObjectDefineProperty, ObjectPrototypeIsPrototypeOf, TypeErrorPrototype } = primordials;
 
 const webidl = core.loadExtScript("ext:deno_webidl/00_webidl.js");
 const infra = core.loadExtScript("ext:deno_web/00_infra.js");
@@ -21,7 +21,25 @@ const encoding = core.loadExtScript("ext:deno_web/08_text_encoding.js");
 const file = core.loadExtScript("ext:deno_web/09_file.js");
 const fileReader = core.loadExtScript("ext:deno_web/10_filereader.js");
 const location = core.loadExtScript("ext:deno_web/12_location.js");
-const messagePort = core.loadExtScript("ext:deno_web/13_message_port.js");
+const messagePortModule = core.loadExtScript("ext:deno_web/13_message_port.js");
+// HTML StructuredSerializeWithTransfer: a value that cannot be cloned (a
+// function, say) is a DataCloneError. The engine's serializer reports some
+// of those as a TypeError; deno's structuredClone() converts them, and the
+// runtime's postMessage() paths (service workers, clients, workers,
+// windows) serialize through this copy, which does the same.
+const messagePort = {
+  ...messagePortModule,
+  serializeJsMessageData(data, transferables) {
+    try {
+      return messagePortModule.serializeJsMessageData(data, transferables);
+    } catch (error) {
+      if (ObjectPrototypeIsPrototypeOf(TypeErrorPrototype, error)) {
+        throw new domException.DOMException(error.message, "DataCloneError");
+      }
+      throw error;
+    }
+  },
+};
 const compression = core.loadExtScript("ext:deno_web/14_compression.js");
 const performance = core.loadExtScript("ext:deno_web/15_performance.js");
 const broadcastChannel = core.loadExtScript("ext:deno_web/01_broadcast_channel.js");

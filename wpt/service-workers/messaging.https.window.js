@@ -54,3 +54,12 @@ test(() => {
   assert_true(channel.port1 instanceof MessagePort);
   assert_true(channel.port2 instanceof MessagePort);
 }, "MessageChannel exists in the page");
+
+promise_test(async (t) => {
+  const worker = await activeWorker(t, "resources/scope/msg-uncloneable");
+  assert_throws_dom("DataCloneError", () => worker.postMessage(() => "a function"));
+  assert_throws_dom("DataCloneError", () => worker.postMessage(Symbol("s")));
+  const dedicated = new Worker("resources/empty-worker.js");
+  t.add_cleanup(() => dedicated.terminate());
+  assert_throws_dom("DataCloneError", () => dedicated.postMessage([function named() {}]));
+}, "a message that cannot be cloned is a DataCloneError, to a service worker and to a dedicated worker");
