@@ -385,6 +385,37 @@ fn taint(request: &mut CorsRequest, url: &Url, redirect: &str) -> Result<(), Fet
     }
 }
 
+/// Sends `request`, and once more when the connection closed before any
+/// response came (hyper: "connection closed before message completed"),
+/// which is what a server that closed an idle kept-alive connection looks
+/// like; browsers resend a request lost that way too.
+async fn send_resending_on_closed_connection(
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let again = request.try_clone();
+    match request.send().await {
+        Err(error) if closed_before_response(&error) => match again {
+            Some(again) => {
+                tracing::debug!("the connection closed before the response; sending again");
+                again.send().await
+            }
+            None => Err(error),
+        },
+        result => result,
+    }
+}
+
+fn closed_before_response(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(hyper_error) = cause.downcast_ref::<hyper::Error>() {
+            return hyper_error.is_incomplete_message();
+        }
+        source = cause.source();
+    }
+    false
+}
+
 /// Fetch "CORS-preflight fetch": ask `url` whether the request may be made,
 /// and remember the answer for its `Access-Control-Max-Age`.
 async fn preflight(
@@ -398,12 +429,13 @@ async fn preflight(
     let preflight_headers =
         cors::preflight_request_headers(&origin, method, headers).map_err(FetchError::Cors)?;
     tracing::debug!(%url, method, "CORS preflight");
-    let response = client
-        .request(reqwest::Method::OPTIONS, url.clone())
-        .headers(preflight_headers)
-        .send()
-        .await
-        .map_err(|e| FetchError::Network(describe(&e)))?;
+    let response = send_resending_on_closed_connection(
+        client
+            .request(reqwest::Method::OPTIONS, url.clone())
+            .headers(preflight_headers),
+    )
+    .await
+    .map_err(|e| FetchError::Network(describe(&e)))?;
     cors::preflight_check(
         response.status().as_u16(),
         response.headers(),
@@ -511,8 +543,7 @@ async fn run_fetch(
         if let Some(body) = &body {
             http_request = http_request.body(body.clone());
         }
-        let response = http_request
-            .send()
+        let response = send_resending_on_closed_connection(http_request)
             .await
             .map_err(|e| FetchError::Network(describe(&e)))?;
         // "HTTP fetch" step 4.3: a cors-tainted response, redirects
@@ -606,6 +637,38 @@ fn describe(e: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// A server that reads a request and closes the connection without
+    /// answering (a kept-alive connection it dropped), then answers the next
+    /// connection: the request is sent again and succeeds.
+    #[tokio::test]
+    async fn a_request_lost_on_a_closed_connection_is_sent_again() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            // The plain send's connection and the first attempt's close
+            // unanswered; the resend's is answered.
+            for _ in 0..2 {
+                let (mut lost, _) = listener.accept().await.unwrap();
+                let _ = lost.read(&mut buf).await;
+            }
+            let (mut answered, _) = listener.accept().await.unwrap();
+            let _ = answered.read(&mut buf).await;
+            let _ = answered
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                .await;
+        });
+        let client = reqwest::Client::new();
+        let lost = client.post(&url).body("x").send().await;
+        // Without the resend, the first attempt fails this way.
+        assert!(super::closed_before_response(&lost.unwrap_err()));
+        let response = super::send_resending_on_closed_connection(client.post(&url).body("x"))
+            .await
+            .unwrap();
+        assert_eq!(response.text().await.unwrap(), "ok");
+    }
+
     use super::*;
 
     fn request(mode: &str) -> CorsRequest {
