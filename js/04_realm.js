@@ -204,5 +204,17 @@ async function runCommandLoop(handlers) {
   }
 }
 
-return { acknowledge, describeError, errorLocation, hideInternals, installErrorReporting, reportException, runCommandLoop };
+/**
+ * importScripts(): runs the fetched classic scripts `[url, source]` in the
+ * global scope, in order, each with its own URL in stack traces; the first
+ * that throws stops the rest.
+ */
+function runImportedScripts(sources) {
+  for (const [url, source] of sources) {
+    const [, error] = core.evalContext(source, url);
+    if (error) throw error.thrown;
+  }
+}
+
+return { acknowledge, describeError, errorLocation, hideInternals, installErrorReporting, reportException, runCommandLoop, runImportedScripts };
 })();

@@ -50,6 +50,7 @@ function workerUrl(scriptURL, prefix) {
   return url.href;
 }
 
+/** The transfer list of a postMessage() call's second argument (a sequence or options). */
 function transferList(transferOrOptions) {
   let list;
   if (transferOrOptions === undefined || transferOrOptions === null) return [];
@@ -207,5 +208,5 @@ function workerConstructorDescriptors(isWindow) {
   return descriptors;
 }
 
-return { deliverMessage, ownerCommandHandlers, takeMessage, workerConstructorDescriptors, Worker, SharedWorker };
+return { deliverMessage, ownerCommandHandlers, takeMessage, transferList, workerConstructorDescriptors, Worker, SharedWorker };
 })();

@@ -14,7 +14,7 @@ const {
 } = core.loadExtScript("ext:swrt/01_web_platform.js");
 const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
 const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
-const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
+const { hideInternals, installErrorReporting, runCommandLoop, runImportedScripts } = core.loadExtScript("ext:swrt/04_realm.js");
 const { fetch, setConnectSrcProvider, setControllerFetch } = core.loadExtScript("ext:swrt/10_fetch.js");
 const { connectSrcOf } = core.loadExtScript("ext:swrt/05_content_security_policy.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
@@ -74,13 +74,7 @@ let started = false;
 let held = [];
 
 function importScripts(...urls) {
-  const sources = op_swrt_worker_import_scripts(urls.map((u) => String(u)));
-  for (const [url, source] of sources) {
-    // Classic scripts run in the global scope, in order, with their own URL
-    // in stack traces.
-    const [, error] = core.evalContext(source, url);
-    if (error) throw error.thrown;
-  }
+  runImportedScripts(op_swrt_worker_import_scripts(urls.map((u) => String(u))));
 }
 
 function close() {

@@ -32,7 +32,7 @@ const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 const { createFetchEvent, fetchEventDescriptors } = core.loadExtScript("ext:swrt/41_fetch_event.js");
 
 const { op_swrt_worker_info, op_swrt_import_scripts, op_swrt_take_message, op_swrt_sw_post_message } = core.ops;
-const { hideInternals, installErrorReporting, runCommandLoop } = core.loadExtScript("ext:swrt/04_realm.js");
+const { hideInternals, installErrorReporting, runCommandLoop, runImportedScripts } = core.loadExtScript("ext:swrt/04_realm.js");
 const { FunctionPrototypeCall, ObjectGetOwnPropertyDescriptor, ObjectPrototypeIsPrototypeOf, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
 const { WorkerGlobalScope } = globalInterfaces;
 const { defineEventHandler, MessageEvent } = eventModule;
@@ -142,13 +142,7 @@ let ownVersion = null;
 let ownRegistration = null;
 
 function importScripts(...urls) {
-  const sources = op_swrt_import_scripts(urls.map((u) => String(u)));
-  for (const [url, source] of sources) {
-    // Classic scripts run in the global scope, in order, with their own URL
-    // in stack traces.
-    const [, error] = core.evalContext(source, url);
-    if (error) throw error.thrown;
-  }
+  runImportedScripts(op_swrt_import_scripts(urls.map((u) => String(u))));
 }
 
 function bootstrap() {

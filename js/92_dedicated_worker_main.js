@@ -5,29 +5,10 @@
 const { core, primordials } = __bootstrap;
 const { messagePort, nonEnumerable } = core.loadExtScript("ext:swrt/01_web_platform.js");
 const { bootstrapWorkerScope } = core.loadExtScript("ext:swrt/56_worker_global_scope.js");
+const { transferList } = core.loadExtScript("ext:swrt/55_workers.js");
 
 const { op_swrt_worker_post_owner } = core.ops;
-const { ArrayIsArray, ArrayPrototypeFilter, ObjectDefineProperty, ObjectPrototypeToString, SymbolFor, TypeError } = primordials;
-
-function transferList(transferOrOptions) {
-  let list;
-  if (transferOrOptions === undefined || transferOrOptions === null) return [];
-  if (ArrayIsArray(transferOrOptions)) list = transferOrOptions;
-  else if (typeof transferOrOptions === "object") list = transferOrOptions.transfer ?? [];
-  else throw new TypeError("Failed to execute 'postMessage': the transfer list is not a sequence.");
-  // deno_web's deserializer puts each transferred ArrayBuffer one slot too
-  // far in its list of transferred objects, over the next one: with the
-  // buffers last, no MessagePort is overwritten. The order of a transfer
-  // list has no meaning.
-  return [
-    ...ArrayPrototypeFilter(list, (t) => !isArrayBuffer(t)),
-    ...ArrayPrototypeFilter(list, isArrayBuffer),
-  ];
-}
-
-function isArrayBuffer(value) {
-  return ObjectPrototypeToString(value) === "[object ArrayBuffer]";
-}
+const { ObjectDefineProperty, SymbolFor, TypeError } = primordials;
 
 function postMessage(message, transferOrOptions = undefined) {
   if (arguments.length < 1) {
