@@ -10,6 +10,8 @@
 - noframes.html: the same page without the iframes (the baseline).
 - workers.html: 10 dedicated workers, each answering one message; it
   prints `load <ms>` once all have answered (compared with noframes.html).
+- fetches.html: 10 small files read one after another with fetch() and
+  text(); it prints `load <ms>`, the time the 10 reads took.
 """
 import os
 import sys
@@ -62,4 +64,12 @@ for (let n = 0; n < 10; n++) {
   worker.postMessage(n);
 }
 Promise.all(replies).then(() => console.log("load " + performance.now().toFixed(2)));
+</script>"""))
+
+write("fetches.html", page("", """<script>
+(async () => {
+  const start = performance.now();
+  for (let n = 0; n < 10; n++) await (await fetch("s" + n + ".js?read")).text();
+  console.log("load " + (performance.now() - start).toFixed(2));
+})();
 </script>"""))

@@ -47,7 +47,7 @@ chromium_once() {
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 declare -A load rss chrome
-pages="big empty frames noframes workers"
+pages="big empty frames noframes workers fetches"
 for p in $pages; do
   : > "$tmp/$p.load"; : > "$tmp/$p.rss"; : > "$tmp/$p.chrome"
 done
@@ -79,3 +79,4 @@ echo "| per iframe: time to load (ms) | $(diff "${load[frames]}" "${load[noframe
 echo "| per iframe: memory (MiB) | $(diff "${rss[frames]}" "${rss[noframes]}" 10240) | not measured |"
 echo "| per dedicated worker: start and answer a message (ms) | $(diff "${load[workers]}" "${load[noframes]}" 10) | $(diff "${chrome[workers]}" "${chrome[noframes]}" 10) |"
 echo "| per dedicated worker: memory (MiB) | $(diff "${rss[workers]}" "${rss[noframes]}" 10240) | not measured |"
+echo "| 10 small files read one after another with fetch() and text() (ms) | ${load[fetches]} | ${chrome[fetches]} |"

@@ -230,7 +230,16 @@ pub(crate) fn serve_until_shutdown(
     listener: tokio::net::TcpListener,
     app: axum::Router,
 ) -> (oneshot::Sender<()>, JoinHandle<io::Result<()>>) {
+    use axum::serve::ListenerExt;
     let (tx, rx) = oneshot::channel::<()>();
+    // Without TCP_NODELAY, a response's body segment waits for the client's
+    // delayed ACK of its header segment (about 40 ms on Linux): every small
+    // script or page read after its headers paid that wait.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            debug!("cannot set TCP_NODELAY on a connection: {error}");
+        }
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

@@ -130,6 +130,9 @@ async fn accept(listener: TcpListener, routes: Arc<Routes>, kind: Listener) {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        // Small responses go out at once rather than after the client's
+        // delayed ACK (see swrt_server's listener).
+        let _ = stream.set_nodelay(true);
         let routes = routes.clone();
         let kind = kind.clone();
         tokio::spawn(async move {
