@@ -430,6 +430,17 @@ impl ServiceWorkerHost {
                 .all(|(c, turns)| !c.handle.is_alive() || c.handle.turns() == turns)
     }
 
+    /// How many event-loop turns the live pages, frames and workers have run
+    /// in all, or None when there are none. Unchanged between two looks
+    /// means no client realm ran in between: a message one of them sent
+    /// another over a MessagePort (which nothing counts while it travels)
+    /// would have woken its receiver.
+    pub fn client_turns(&self) -> Option<u64> {
+        let clients = self.inner.pages.lock().unwrap();
+        let live: Vec<_> = clients.iter().filter(|c| c.handle.is_alive()).collect();
+        (!live.is_empty()).then(|| live.iter().map(|c| c.handle.turns()).sum())
+    }
+
     /// The Background Fetch engine, for hosts started with a data dir: start,
     /// get, list, abort and click fetches, subscribe to progress.
     pub fn background_fetch(&self) -> Option<&swrt_bgfetch::BackgroundFetchService> {
