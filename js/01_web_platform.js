@@ -4,7 +4,7 @@
 (function () {
 const { core, primordials } = __bootstrap;
 
-const { ObjectDefineProperty, ObjectPrototypeIsPrototypeOf, TypeErrorPrototype } = primordials;
+const { ObjectDefineProperty, ObjectPrototypeIsPrototypeOf, Symbol, SymbolToStringTag, TypeError, TypeErrorPrototype } = primordials;
 
 const webidl = core.loadExtScript("ext:deno_webidl/00_webidl.js");
 const infra = core.loadExtScript("ext:deno_web/00_infra.js");
@@ -169,6 +169,25 @@ function installGlobalScope(proto) {
   registerDomExceptionBuilders();
 }
 
+const illegalWorkerNavigator = Symbol("illegal constructor");
+
+/** HTML's WorkerNavigator, the `navigator` of every kind of worker. */
+class WorkerNavigator {
+  constructor(key = undefined) {
+    if (key !== illegalWorkerNavigator) throw new TypeError("Illegal constructor");
+  }
+  get userAgent() { return "swrt/0.1"; }
+  get language() { return "en-US"; }
+  get languages() { return ["en-US"]; }
+  get onLine() { return true; }
+  get hardwareConcurrency() { return 2; }
+  get [SymbolToStringTag]() { return "WorkerNavigator"; }
+}
+
+function createWorkerNavigator() {
+  return new WorkerNavigator(illegalWorkerNavigator);
+}
+
 return {
   webidl,
   infra,
@@ -195,6 +214,8 @@ return {
   request,
   response,
   webGlobalDescriptors,
+  WorkerNavigator,
+  createWorkerNavigator,
   registerDomExceptionBuilders,
   installGlobalScope,
   getterOnly,

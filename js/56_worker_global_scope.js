@@ -11,6 +11,8 @@ const {
   location: locationModule,
   nonEnumerable,
   webGlobalDescriptors,
+  WorkerNavigator,
+  createWorkerNavigator,
 } = core.loadExtScript("ext:swrt/01_web_platform.js");
 const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
 const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
@@ -27,18 +29,6 @@ const { WorkerGlobalScope } = globalInterfaces;
 const { MessageEvent, defineEventHandler } = eventModule;
 
 const illegal = Symbol("illegal constructor");
-
-class WorkerNavigator {
-  constructor(key = undefined) {
-    if (key !== illegal) throw new TypeError("Illegal constructor");
-  }
-  get userAgent() { return "swrt/0.1"; }
-  get language() { return "en-US"; }
-  get languages() { return ["en-US"]; }
-  get onLine() { return true; }
-  get hardwareConcurrency() { return 2; }
-  get [SymbolToStringTag]() { return "WorkerNavigator"; }
-}
 
 class DedicatedWorkerGlobalScope extends WorkerGlobalScope {
   constructor(key = undefined) {
@@ -118,7 +108,7 @@ function bootstrapWorkerScope(kind, extra) {
   ObjectDefineProperties(globalThis, cacheDescriptors());
   ObjectDefineProperties(globalThis, workerConstructorDescriptors(false));
   ObjectDefineProperties(globalThis, serviceWorkerObjectDescriptors());
-  const navigator = new WorkerNavigator(illegal);
+  const navigator = createWorkerNavigator();
   ObjectDefineProperties(globalThis, {
     console: consoleDescriptor(),
     fetch: nonEnumerable(fetch),

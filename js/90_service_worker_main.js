@@ -12,6 +12,8 @@ const {
   nonEnumerable,
   webGlobalDescriptors,
   webidl,
+  WorkerNavigator,
+  createWorkerNavigator,
 } = core.loadExtScript("ext:swrt/01_web_platform.js");
 const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
 const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
@@ -125,18 +127,7 @@ function defineGlobalEventHandler(type) {
   });
 }
 
-class WorkerNavigator {
-  constructor(key = undefined) {
-    if (key !== illegal) throw new TypeError("Illegal constructor");
-  }
-  get userAgent() { return "swrt/0.1"; }
-  get language() { return "en-US"; }
-  get languages() { return ["en-US"]; }
-  get onLine() { return true; }
-  get hardwareConcurrency() { return 2; }
-  get [SymbolToStringTag]() { return "WorkerNavigator"; }
-}
-const navigator = new WorkerNavigator(illegal);
+const navigator = createWorkerNavigator();
 
 let ownVersion = null;
 let ownRegistration = null;
