@@ -224,24 +224,10 @@ self.addEventListener("activate", (e) => e.waitUntil((async () => {
         "a hosted worker reads nothing of the API"
     );
 
-    let view: serde_json::Value = authorized
-        .get(format!("{api}api/fetches/{unique_id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = get_json(&authorized, format!("{api}api/fetches/{unique_id}")).await;
     // The server refused the calls that reached it.
     assert_ne!(view["failure_reason"], "aborted", "{view}");
-    let workers: serde_json::Value = authorized
-        .get(format!("{api}api/workers"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let workers = get_json(&authorized, format!("{api}api/workers")).await;
     assert_eq!(workers.as_array().map(Vec::len), Some(2), "{workers}");
 
     signal(&serve, "TERM");

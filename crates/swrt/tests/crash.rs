@@ -44,26 +44,16 @@ async fn sigkill_during_the_success_handler_redelivers_it_with_the_records() {
 
     let (mut first, _out, api, token) = start_serve(data.path()).await;
     let client = control_client(&token);
-    let registered = client
-        .post(format!("{api}api/workers"))
-        .json(&serde_json::json!({ "script_url": origin.origin().join("sw.js").unwrap() }))
-        .send()
-        .await
-        .unwrap();
-    assert!(registered.status().is_success(), "{registered:?}");
-    let started: serde_json::Value = client
-        .post(format!("{api}api/fetches"))
-        .json(&serde_json::json!({
+    register_worker(&client, &api, &origin.origin().join("sw.js").unwrap()).await;
+    let unique_id = start_fetch(
+        &client,
+        &api,
+        serde_json::json!({
             "scope": origin.origin(), "id": "big", "requests": ["big.bin"],
             "download_total": SIZE,
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let unique_id = started["unique_id"].as_str().expect("a fetch").to_string();
+        }),
+    )
+    .await;
     until(
         "the first success handler to run",
         Duration::from_secs(60),
@@ -88,14 +78,7 @@ async fn sigkill_during_the_success_handler_redelivers_it_with_the_records() {
     );
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let view: serde_json::Value = client
-            .get(format!("{api}api/fetches/{unique_id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view = get_json(&client, format!("{api}api/fetches/{unique_id}")).await;
         if view["phase"] == "done" {
             assert_eq!(view["result"], "success", "{view}");
             break;
@@ -131,36 +114,19 @@ async fn sigkill_early_in_a_download_resumes_it() {
     let (origin, seen) = origin(site.path(), vec![big("/big.bin", LARGE)], MIB).await;
     let (mut first, _out, api, token) = start_serve(data.path()).await;
     let client = control_client(&token);
-    let registered = client
-        .post(format!("{api}api/workers"))
-        .json(&serde_json::json!({ "script_url": origin.origin().join("sw.js").unwrap() }))
-        .send()
-        .await
-        .unwrap();
-    assert!(registered.status().is_success(), "{registered:?}");
-    let started: serde_json::Value = client
-        .post(format!("{api}api/fetches"))
-        .json(&serde_json::json!({
+    register_worker(&client, &api, &origin.origin().join("sw.js").unwrap()).await;
+    let unique_id = start_fetch(
+        &client,
+        &api,
+        serde_json::json!({
             "scope": origin.origin(), "id": "large", "requests": ["big.bin"],
             "download_total": LARGE,
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let unique_id = started["unique_id"].as_str().expect("a fetch").to_string();
+        }),
+    )
+    .await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let view: serde_json::Value = client
-            .get(format!("{api}api/fetches/{unique_id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view = get_json(&client, format!("{api}api/fetches/{unique_id}")).await;
         if view["downloaded"].as_u64().unwrap_or(0) >= MIB {
             break;
         }

@@ -101,26 +101,16 @@ async fn serve_resumes_after_sigterm() {
     let (origin, seen) = origin(site.path(), vec![big("/big.bin", SIZE)], RATE).await;
     let (mut first, _out, api, token) = start_serve(data.path()).await;
     let client = control_client(&token);
-    let registered = client
-        .post(format!("{api}api/workers"))
-        .json(&serde_json::json!({ "script_url": origin.origin().join("sw.js").unwrap() }))
-        .send()
-        .await
-        .unwrap();
-    assert!(registered.status().is_success(), "{registered:?}");
-    let started: serde_json::Value = client
-        .post(format!("{api}api/fetches"))
-        .json(&serde_json::json!({
+    register_worker(&client, &api, &origin.origin().join("sw.js").unwrap()).await;
+    let unique_id = start_fetch(
+        &client,
+        &api,
+        serde_json::json!({
             "scope": origin.origin(), "id": "big", "requests": ["big.bin"],
             "title": "Big", "download_total": SIZE,
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let unique_id = started["unique_id"].as_str().expect("a fetch").to_string();
+        }),
+    )
+    .await;
     until("the download to start", Duration::from_secs(30), || {
         !seen.requests.lock().unwrap().is_empty()
     })
@@ -131,14 +121,7 @@ async fn serve_resumes_after_sigterm() {
     let (mut second, out, api, _token) = start_serve(data.path()).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let view: serde_json::Value = client
-            .get(format!("{api}api/fetches/{unique_id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view = get_json(&client, format!("{api}api/fetches/{unique_id}")).await;
         if view["phase"] == "done" {
             assert_eq!(view["result"], "success", "{view}");
             assert_eq!(view["downloaded"], SIZE, "{view}");

@@ -181,6 +181,41 @@ pub async fn start_serve(data_dir: &Path) -> (Child, Arc<Mutex<Vec<String>>>, St
     (child, out, base, token)
 }
 
+/// Registers the worker at `script_url` through the control API at `api`;
+/// panics unless the API accepts it.
+pub async fn register_worker(client: &reqwest::Client, api: &str, script_url: &url::Url) {
+    let registered = client
+        .post(format!("{api}api/workers"))
+        .json(&serde_json::json!({ "script_url": script_url }))
+        .send()
+        .await
+        .unwrap();
+    assert!(registered.status().is_success(), "{registered:?}");
+}
+
+/// Starts a background fetch through the control API at `api` (`request`
+/// is the body of `POST /api/fetches`); returns its unique id.
+pub async fn start_fetch(
+    client: &reqwest::Client,
+    api: &str,
+    request: serde_json::Value,
+) -> String {
+    let started = get_json_response(client.post(format!("{api}api/fetches")).json(&request)).await;
+    started["unique_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no fetch started: {started}"))
+        .to_string()
+}
+
+/// `GET url` as JSON.
+pub async fn get_json(client: &reqwest::Client, url: String) -> serde_json::Value {
+    get_json_response(client.get(url)).await
+}
+
+async fn get_json_response(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// A client that sends `token` as the control API's bearer token.
 pub fn control_client(token: &str) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
