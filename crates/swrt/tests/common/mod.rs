@@ -21,6 +21,10 @@ pub struct Seen {
     pub requests: Mutex<Vec<(String, Option<String>)>>,
     /// Query strings of `/ping?...` requests (workers report events here).
     pub pings: Mutex<Vec<String>>,
+    /// `(query, SHA-256 hex)` of every body `POST`ed to `/digest?...`:
+    /// workers send back what they read, and the test checks it byte for
+    /// byte.
+    pub digests: Mutex<Vec<(String, String)>>,
 }
 
 impl Seen {
@@ -51,8 +55,9 @@ impl Seen {
     }
 }
 
-/// Serves `dir` plus `files` (throttled to `rate` bytes/s per response) and
-/// `/ping` on a loopback port; `/icon.png` is a generated PNG.
+/// Serves `dir` plus `files` (throttled to `rate` bytes/s per response),
+/// `/ping` and `/digest` on a loopback port; `/icon.png` is a generated PNG.
+/// `POST /upload` answers with the SHA-256 (hex) of the body it received.
 pub async fn origin(dir: &Path, files: Vec<GeneratedFile>, rate: u64) -> (StaticOrigin, Arc<Seen>) {
     std::fs::write(dir.join("icon.png"), artwork_png(32, 32)).unwrap();
     let seen = Arc::new(Seen::default());
@@ -78,6 +83,23 @@ pub async fn origin(dir: &Path, files: Vec<GeneratedFile>, rate: u64) -> (Static
             resp.headers_mut()
                 .insert("access-control-allow-origin", "*".parse().unwrap());
             return Box::pin(async move { Ok(resp) });
+        }
+        if req.method() == axum::http::Method::POST
+            && matches!(req.uri().path(), "/digest" | "/upload")
+        {
+            let digests = pings.clone();
+            return Box::pin(async move {
+                let query = req.uri().query().unwrap_or("").to_string();
+                let upload = req.uri().path() == "/upload";
+                let body = axum::body::to_bytes(req.into_body(), usize::MAX)
+                    .await
+                    .unwrap_or_default();
+                let hex = sha256_hex(&body);
+                if !upload {
+                    digests.digests.lock().unwrap().push((query, hex.clone()));
+                }
+                Ok(axum::response::Response::new(axum::body::Body::from(hex)))
+            });
         }
         let answer = generated.try_respond(req);
         Box::pin(async move { answer })
@@ -237,6 +259,15 @@ function verify(bytes, seed, size) {
   return ok;
 }
 "#;
+
+/// SHA-256 of `bytes`, in lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 pub fn big(path: &str, len: u64) -> GeneratedFile {
     GeneratedFile::new(path, len, 3, "application/octet-stream")
