@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use swrt_runtime::swrt_bgfetch::FetchState;
 use swrt_runtime::{
     ConsoleLevel, FetchView, HostDelegate, ScriptError, ServiceWorkerHost, TerminationReason,
+    WorkerPrewarm,
 };
 use swrt_server::generated::{artwork_png, GeneratedFile, GeneratedFiles};
 use swrt_server::StaticOrigin;
@@ -173,6 +174,7 @@ async fn run(args: DemoArgs) -> Result<u8, String> {
         .delegate(delegate.clone())
         .data_dir(&state)
         .background_fetch_ui(ui.clone())
+        .prewarm(WorkerPrewarm::First)
         .start()
         .await
         .map_err(|e| e.to_string())?;

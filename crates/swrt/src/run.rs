@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use swrt_runtime::{HostError, Limits, LocalOriginMapping, ServiceWorkerHost};
+use swrt_runtime::{HostError, Limits, LocalOriginMapping, ServiceWorkerHost, WorkerPrewarm};
 use swrt_server::StaticOrigin;
 use url::Url;
 
@@ -91,7 +91,10 @@ pub async fn run(args: RunArgs) -> u8 {
         .limits(limits)
         .delegate(delegate.clone())
         .data_dir(&data_dir)
-        .allow_worker_initiated_fetch(!args.no_worker_background_fetch);
+        .allow_worker_initiated_fetch(!args.no_worker_background_fetch)
+        // The first worker's engine is created while the origin and the
+        // script are fetched.
+        .prewarm(WorkerPrewarm::First);
     if let Some(local) = origin.local.clone() {
         builder = builder.local_origin(local);
     }

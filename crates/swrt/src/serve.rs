@@ -12,7 +12,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use swrt_runtime::{ConsoleLevel, HostDelegate, ScriptError, ServiceWorkerHost, TerminationReason};
+use swrt_runtime::{
+    ConsoleLevel, HostDelegate, ScriptError, ServiceWorkerHost, TerminationReason, WorkerPrewarm,
+};
 use swrt_server::control::{ControlHub, ControlServer};
 use swrt_server::StaticOrigin;
 use url::Url;
@@ -107,6 +109,8 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
         .data_dir(&args.data_dir)
         .allow_worker_initiated_fetch(!args.no_worker_background_fetch)
         .background_fetch_ui(hub.clone())
+        // A worker woken for an event takes a ready realm.
+        .prewarm(WorkerPrewarm::KeepOne)
         .start()
         .await
         .map_err(|e| e.to_string())?;

@@ -9,6 +9,9 @@
 //! first its isolate sees, so every cold figure really is a restart. Prints
 //! one JSON line with the medians and 99th percentiles in milliseconds.
 //!
+//! The host keeps a prewarmed realm, as `swrt serve` does; `--no-prewarm`
+//! measures a wake that creates its engine.
+//!
 //! Run with `cargo run --release -p swrt_runtime --example wake_latency -- --runs 200`.
 //! `bench/wake.sh` runs it next to `bench/node_wake.mjs`, its Node reference.
 
@@ -20,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use swrt_runtime::{
     ConsoleLevel, EventOutcome, HostDelegate, Limits, LocalOriginMapping, ScriptError,
-    ServiceWorkerHost, TerminationReason,
+    ServiceWorkerHost, TerminationReason, WorkerPrewarm,
 };
 use url::Url;
 
@@ -56,12 +59,14 @@ impl HostDelegate for Watch {
 struct Args {
     runs: usize,
     idle: Duration,
+    prewarm: WorkerPrewarm,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         runs: 100,
         idle: Duration::from_millis(50),
+        prewarm: WorkerPrewarm::KeepOne,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -74,9 +79,10 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--runs" => args.runs = number("--runs")? as usize,
             "--idle-ms" => args.idle = Duration::from_millis(number("--idle-ms")?),
+            "--no-prewarm" => args.prewarm = WorkerPrewarm::Off,
             other => {
                 return Err(format!(
-                    "unknown argument {other}; usage: wake_latency [--runs N] [--idle-ms MS]"
+                    "unknown argument {other}; usage: wake_latency [--runs N] [--idle-ms MS] [--no-prewarm]"
                 ))
             }
         }
@@ -119,6 +125,7 @@ async fn run(args: Args) -> Result<String, String> {
             idle_timeout: args.idle,
             ..Limits::default()
         })
+        .prewarm(args.prewarm)
         .delegate(watch.clone())
         .local_origin(LocalOriginMapping {
             origin: origin.clone(),

@@ -31,3 +31,24 @@ impl Default for Limits {
         }
     }
 }
+
+/// Whether a host creates a service-worker realm before a worker needs it.
+///
+/// Creating the engine is most of a worker's start and does not depend on
+/// the worker, so a host can do it ahead of time: the next worker that
+/// starts (registration, or a wake after an idle stop) takes the ready realm
+/// and only evaluates its script. A prewarmed realm costs an idle worker's
+/// memory and one engine's creation on another thread; it has run no script,
+/// so every worker still gets a fresh global scope.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WorkerPrewarm {
+    /// Every worker creates its engine when it starts.
+    #[default]
+    Off,
+    /// One realm is created when the host starts, for the first worker; later
+    /// workers create their own (a run that starts one worker).
+    First,
+    /// One realm is always kept ready: created when the host starts and again
+    /// each time a worker takes it (a daemon that wakes workers).
+    KeepOne,
+}

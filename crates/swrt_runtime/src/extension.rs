@@ -166,10 +166,9 @@ fn shared_lazy_js() -> Vec<ExtensionFileSource> {
 
 /// deno_webidl, deno_web, the deno_net stand-in and deno_fetch (their JS
 /// embedded in the binary), then swrt_web.
-fn web_extensions(
-    location: url::Url,
-    broadcast: deno_web::InMemoryBroadcastChannel,
-) -> Vec<Extension> {
+/// The location is left unset here: each realm binds its own when it gets
+/// its worker or page, so an engine can be created ahead of time.
+fn web_extensions(broadcast: deno_web::InMemoryBroadcastChannel) -> Vec<Extension> {
     let mut net = deno_net::init();
     net.lazy_loaded_js_files = std::borrow::Cow::Owned(vec![ExtensionFileSource::new(
         "ext:deno_net/02_tls.js",
@@ -181,7 +180,7 @@ fn web_extensions(
         embed(deno_webidl::deno_webidl::init()),
         embed(deno_web::deno_web::init(
             Arc::new(deno_web::BlobStore::default()),
-            Some(location),
+            None,
             false,
             broadcast,
         )),
@@ -192,11 +191,8 @@ fn web_extensions(
 }
 
 /// Every extension of a service-worker realm, in dependency order.
-pub(crate) fn worker_extensions(
-    location: url::Url,
-    broadcast: deno_web::InMemoryBroadcastChannel,
-) -> Vec<Extension> {
-    let mut extensions = web_extensions(location, broadcast);
+pub(crate) fn worker_extensions(broadcast: deno_web::InMemoryBroadcastChannel) -> Vec<Extension> {
+    let mut extensions = web_extensions(broadcast);
     let mut worker = swrt_worker::init();
     // The entry script runs at startup and builds the global scope.
     worker.js_files = std::borrow::Cow::Owned(vec![js_file!("90_service_worker_main.js")]);
@@ -205,11 +201,8 @@ pub(crate) fn worker_extensions(
 }
 
 /// Every extension of a page (window client) realm, in dependency order.
-pub(crate) fn page_extensions(
-    location: url::Url,
-    broadcast: deno_web::InMemoryBroadcastChannel,
-) -> Vec<Extension> {
-    let mut extensions = web_extensions(location, broadcast);
+pub(crate) fn page_extensions(broadcast: deno_web::InMemoryBroadcastChannel) -> Vec<Extension> {
+    let mut extensions = web_extensions(broadcast);
     extensions.push(swrt_worker_owner::init());
     let mut page = swrt_page::init();
     page.js_files = std::borrow::Cow::Owned(vec![js_file!("91_window_main.js")]);
@@ -219,11 +212,10 @@ pub(crate) fn page_extensions(
 
 /// Every extension of a dedicated or shared worker's realm, in dependency order.
 pub(crate) fn client_worker_extensions(
-    location: url::Url,
     broadcast: deno_web::InMemoryBroadcastChannel,
     kind: crate::realm::ClientWorkerKind,
 ) -> Vec<Extension> {
-    let mut extensions = web_extensions(location, broadcast);
+    let mut extensions = web_extensions(broadcast);
     extensions.push(swrt_worker_owner::init());
     let mut worker = swrt_client_worker::init();
     worker.js_files = std::borrow::Cow::Owned(vec![match kind {

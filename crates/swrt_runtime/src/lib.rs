@@ -22,7 +22,7 @@ mod realm;
 mod resolver;
 mod ui;
 
-pub use config::Limits;
+pub use config::{Limits, WorkerPrewarm};
 pub use delegate::{ConsoleLevel, HostDelegate, TerminationReason, TracingDelegate};
 pub use error::{HostError, ScriptError};
 pub use host::{

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use swrt_runtime::{
     ConsoleLevel, EventOutcome, HostDelegate, Limits, LocalOriginMapping, ScriptError,
-    ServiceWorkerHost, TerminationReason,
+    ServiceWorkerHost, TerminationReason, WorkerPrewarm,
 };
 use url::Url;
 
@@ -55,6 +55,14 @@ fn host_with(
     files: &[(&str, &str)],
     limits: Limits,
 ) -> (ServiceWorkerHost, Arc<Recorder>, tempfile::TempDir) {
+    prewarmed_host_with(files, limits, WorkerPrewarm::Off)
+}
+
+fn prewarmed_host_with(
+    files: &[(&str, &str)],
+    limits: Limits,
+    prewarm: WorkerPrewarm,
+) -> (ServiceWorkerHost, Arc<Recorder>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     for (path, text) in files {
         let full = dir.path().join(path);
@@ -64,6 +72,7 @@ fn host_with(
     let recorder = Arc::new(Recorder::default());
     let host = ServiceWorkerHost::builder()
         .limits(limits)
+        .prewarm(prewarm)
         .delegate(recorder.clone())
         .local_origin(LocalOriginMapping {
             origin: origin(),
@@ -87,6 +96,82 @@ self.addEventListener("message", (event) => {
   console.log("count", count, event.data);
 });
 "#;
+
+/// Reports what a realm was bound to, and whether anything is left in its
+/// global scope from an earlier worker.
+const WHERE_AM_I: &str = r#"
+self.addEventListener("message", () => {
+  const blob = URL.createObjectURL(new Blob(["x"]));
+  console.log([
+    location.href,
+    new Request("r").url,
+    blob.startsWith("blob:http://localhost/"),
+    typeof globalThis.left,
+  ].join(" "));
+  globalThis.left = location.pathname;
+});
+"#;
+
+/// A prewarmed realm is created before its worker is known: each worker
+/// that takes one (at registration, and again after an idle stop) sees its
+/// own URL, resolves relative URLs against it, mints blob: URLs of its
+/// origin, and finds nothing of another worker in its global scope.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prewarmed_realms_are_bound_to_their_worker_and_start_fresh() {
+    let limits = Limits {
+        idle_timeout: Duration::from_millis(100),
+        ..Limits::default()
+    };
+    let (host, recorder, _dir) = prewarmed_host_with(
+        &[("a/sw.js", WHERE_AM_I), ("b/sw.js", WHERE_AM_I)],
+        limits,
+        WorkerPrewarm::KeepOne,
+    );
+    let a = register(&host, "a/sw.js").await;
+    let b = register(&host, "b/sw.js").await;
+    for scope in [&a, &b, &a] {
+        // Past the idle stop: each event wakes its worker in a new realm.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let outcome = host
+            .dispatch_event(scope, "message", json!({"data": 1}))
+            .await
+            .unwrap();
+        assert!(outcome.is_success(), "{outcome:?}");
+    }
+    let lines = recorder.lines.lock().unwrap().clone();
+    let expected: Vec<String> = ["a", "b", "a"]
+        .iter()
+        .map(|w| {
+            format!(
+                "/{w}/sw.js http://localhost/{w}/sw.js http://localhost/{w}/r true undefined"
+            )
+        })
+        .collect();
+    assert_eq!(lines, expected);
+    host.shutdown().await;
+}
+
+/// The heap limit holds in a prewarmed realm: its callback is bound with
+/// the worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heap_bomb_in_a_prewarmed_realm_is_terminated() {
+    let limits = Limits {
+        heap_limit_bytes: 32 * 1024 * 1024,
+        ..Limits::default()
+    };
+    let (host, _recorder, _dir) =
+        prewarmed_host_with(&[("bomb/sw.js", BOMB)], limits, WorkerPrewarm::KeepOne);
+    let bomb = register(&host, "bomb/sw.js").await;
+    let outcome = host
+        .dispatch_event(&bomb, "message", json!({"data": "go"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        EventOutcome::Terminated(TerminationReason::HeapLimitReached)
+    );
+    host.shutdown().await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heap_bomb_terminates_only_its_worker_and_restarts_on_demand() {

@@ -35,9 +35,17 @@ pub struct ServiceWorkerHostBuilder {
     root_certificates: Vec<reqwest::Certificate>,
     // The Background Fetch UI (see ui.rs).
     background_fetch_ui: Option<Arc<dyn crate::ui::BackgroundFetchUi>>,
+    prewarm: crate::config::WorkerPrewarm,
 }
 
 impl ServiceWorkerHostBuilder {
+    /// Whether to create service-worker realms ahead of the workers that
+    /// will run in them (default: off).
+    pub fn prewarm(mut self, prewarm: crate::config::WorkerPrewarm) -> Self {
+        self.prewarm = prewarm;
+        self
+    }
+
     /// Resource limits for every worker and page.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -241,7 +249,10 @@ impl ServiceWorkerHostBuilder {
             shared_workers: workers::SharedWorkers::default(),
             // A host without a data dir has nothing to restore.
             registrations_restored: tokio::sync::watch::Sender::new(true),
+            prewarm: self.prewarm,
+            prewarmed: Mutex::new(None),
         });
+        inner.refill_prewarmed();
         handle.spawn(serve_requests(Arc::downgrade(&inner), requests_rx));
         ServiceWorkerHost { inner }
     }
@@ -292,6 +303,9 @@ pub(crate) struct HostInner {
     /// Set once the engine started (hosts with a data dir).
     pub(crate) background_fetch:
         std::sync::OnceLock<crate::background_fetch::BackgroundFetchContext>,
+    prewarm: crate::config::WorkerPrewarm,
+    /// The service-worker realm created ahead of the next worker's start.
+    prewarmed: Mutex<Option<crate::realm::PrewarmedRealm>>,
 }
 
 impl ServiceWorkerHost {
@@ -307,6 +321,7 @@ impl ServiceWorkerHost {
             resolver: crate::HostResolver::system(),
             root_certificates: Vec::new(),
             background_fetch_ui: None,
+            prewarm: crate::config::WorkerPrewarm::Off,
         }
     }
 
@@ -482,6 +497,8 @@ impl ServiceWorkerHost {
     /// them with `Range`), and a terminal event that is running is offered
     /// again on the next start, so stopping its worker loses nothing.
     pub async fn shutdown(&self) {
+        // A realm nobody will claim ends as soon as its engine exists.
+        drop(self.inner.prewarmed.lock().unwrap().take());
         // The engine first: it saves downloads in flight.
         if let Some(context) = self.inner.background_fetch.get() {
             context.service.shutdown().await;
@@ -503,6 +520,33 @@ impl ServiceWorkerHost {
 }
 
 impl HostInner {
+    /// The prewarmed realm for a worker that is starting, if one is ready
+    /// for this host's limits. A host that keeps one ready starts the next.
+    pub(crate) fn take_prewarmed(&self) -> Option<crate::realm::PrewarmedRealm> {
+        let taken = self.prewarmed.lock().unwrap().take();
+        let taken = taken.filter(|realm| realm.fits(self.limits.heap_limit_bytes));
+        if self.prewarm == crate::config::WorkerPrewarm::KeepOne {
+            self.refill_prewarmed();
+        }
+        taken
+    }
+
+    /// Starts creating a realm for the next worker, unless one is there or
+    /// the host does not prewarm.
+    fn refill_prewarmed(&self) {
+        if self.prewarm == crate::config::WorkerPrewarm::Off {
+            return;
+        }
+        let mut slot = self.prewarmed.lock().unwrap();
+        if slot.is_some() {
+            return;
+        }
+        match crate::realm::PrewarmedRealm::spawn(self.limits.heap_limit_bytes) {
+            Ok(realm) => *slot = Some(realm),
+            Err(e) => tracing::warn!("cannot prewarm a worker realm: {e}"),
+        }
+    }
+
     /// Removes `registration` from the registration map if it has no worker
     /// at all (its first job failed), so it is neither kept nor found.
     pub(crate) fn remove_if_empty(&self, registration: &Arc<Registration>) {

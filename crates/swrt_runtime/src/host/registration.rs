@@ -209,7 +209,7 @@ impl Version {
             }
         };
         let csp = self.installed_csp();
-        let (handle, _) = RealmHandle::start(host.realm_spec(
+        let spec = host.realm_spec(
             &self.script_url,
             source,
             RealmKind::Worker(WorkerContext {
@@ -219,8 +219,8 @@ impl Version {
                 version: self.view(),
                 csp,
             }),
-        ))
-        .await?;
+        );
+        let (handle, _) = RealmHandle::start_in(spec, host.take_prewarmed()).await?;
         host.version_started(self);
         *self.fetch_handler_seen.lock().unwrap() = handle.has_fetch_handler();
         let handle = Arc::new(handle);

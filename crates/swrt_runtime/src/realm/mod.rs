@@ -6,6 +6,7 @@
 
 mod context;
 mod module_loader;
+mod prewarm;
 mod thread;
 mod watchdog;
 
@@ -26,6 +27,7 @@ use crate::loader::ScriptLoader;
 pub(crate) use context::{
     ClientWorkerContext, ClientWorkerKind, PageContext, RealmContext, WorkerContext,
 };
+pub(crate) use prewarm::PrewarmedRealm;
 pub(crate) use watchdog::BusyClock;
 
 /// Scripts a worker version imported with `importScripts()`. Kept with the
@@ -628,6 +630,16 @@ impl RealmHandle {
     pub(crate) async fn start(
         spec: RealmSpec,
     ) -> Result<(RealmHandle, Option<PageEvaluation>), HostError> {
+        Self::start_in(spec, None).await
+    }
+
+    /// Like [`RealmHandle::start`], in `prewarmed` when given: its engine
+    /// was created ahead of time, so only the binding and the script are
+    /// left to do.
+    pub(crate) async fn start_in(
+        spec: RealmSpec,
+        prewarmed: Option<PrewarmedRealm>,
+    ) -> Result<(RealmHandle, Option<PageEvaluation>), HostError> {
         let url = spec.url.clone();
         let budget = spec.limits.event_timeout;
         let shared = Arc::new(RealmShared {
@@ -650,20 +662,21 @@ impl RealmHandle {
         let (ready_tx, ready_rx) = oneshot::channel();
         let (evaluated_tx, evaluated_rx) = oneshot::channel();
         let is_page = !matches!(spec.kind, RealmKind::Worker(_));
-        let thread_shared = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("realm {url}"))
-            .spawn(move || {
-                thread::run(
-                    spec,
-                    thread_shared,
-                    commands_rx,
-                    stop_rx,
-                    ready_tx,
-                    evaluated_tx,
-                )
-            })
-            .map_err(|e| HostError::Engine(format!("cannot spawn a realm thread: {e}")))?;
+        let claim = thread::Claim {
+            spec,
+            shared: shared.clone(),
+            commands: commands_rx,
+            stop: stop_rx,
+            ready: ready_tx,
+            evaluated: evaluated_tx,
+        };
+        let thread = match prewarmed {
+            Some(prewarmed) => prewarmed.claim(claim)?,
+            None => std::thread::Builder::new()
+                .name(format!("realm {url}"))
+                .spawn(move || thread::run(claim))
+                .map_err(|e| HostError::Engine(format!("cannot spawn a realm thread: {e}")))?,
+        };
         let isolate = match ready_rx.await {
             Ok(Ok(isolate)) => isolate,
             Ok(Err(e)) => {

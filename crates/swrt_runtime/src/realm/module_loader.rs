@@ -16,7 +16,16 @@ use super::ImportedScripts;
 use crate::document::InlineModules;
 use crate::loader::ScriptLoader;
 
+/// The loader of a realm. An engine can be created before it is known which
+/// worker it will run (a prewarmed realm), so what it loads from is bound
+/// once, when the realm gets its worker.
+#[derive(Default)]
 pub(crate) struct RealmModuleLoader {
+    pub binding: std::rc::Rc<std::cell::OnceCell<ModuleBinding>>,
+}
+
+/// Where a realm's modules come from.
+pub(crate) struct ModuleBinding {
     pub loader: ScriptLoader,
     /// A service worker's script resource map: set for worker realms, whose
     /// imports are recorded while the worker installs and answered from the
@@ -24,6 +33,14 @@ pub(crate) struct RealmModuleLoader {
     pub worker_imports: Option<Arc<ImportedScripts>>,
     /// A document's inline module scripts, by the URL the document gave them.
     pub inline_modules: InlineModules,
+}
+
+impl RealmModuleLoader {
+    fn bound(&self) -> Result<&ModuleBinding, JsErrorBox> {
+        self.binding
+            .get()
+            .ok_or_else(|| JsErrorBox::generic("the realm has no worker or page yet"))
+    }
 }
 
 impl ModuleLoader for RealmModuleLoader {
@@ -36,7 +53,7 @@ impl ModuleLoader for RealmModuleLoader {
         // HTML, HostLoadImportedModule: import() is disallowed on a
         // ServiceWorkerGlobalScope (a worker's code must be known when it
         // installs).
-        if self.worker_imports.is_some() && matches!(kind, ResolutionKind::DynamicImport) {
+        if self.bound()?.worker_imports.is_some() && matches!(kind, ResolutionKind::DynamicImport) {
             return Err(JsErrorBox::type_error(format!(
                 "import() is disallowed on ServiceWorkerGlobalScope (importing '{specifier}')"
             )));
@@ -50,10 +67,14 @@ impl ModuleLoader for RealmModuleLoader {
         _referrer: Option<&ModuleLoadReferrer>,
         _options: ModuleLoadOptions,
     ) -> ModuleLoadResponse {
-        let loader = self.loader.clone();
+        let binding = match self.bound() {
+            Ok(binding) => binding,
+            Err(e) => return ModuleLoadResponse::Sync(Err(e)),
+        };
+        let loader = binding.loader.clone();
         let specifier = specifier.clone();
-        let imports = self.worker_imports.clone();
-        let inline = self.inline_modules.clone();
+        let imports = binding.worker_imports.clone();
+        let inline = binding.inline_modules.clone();
         ModuleLoadResponse::Async(Box::pin(async move {
             let key = specifier.to_string();
             let recorded = imports

@@ -17,39 +17,90 @@ use crate::delegate::TerminationReason;
 use crate::error::{HostError, ScriptError};
 use crate::host::WorkerType;
 
-type Ready = oneshot::Sender<Result<v8::IsolateHandle, HostError>>;
-type Evaluated = oneshot::Sender<Result<(), ScriptError>>;
+pub(crate) type Ready = oneshot::Sender<Result<v8::IsolateHandle, HostError>>;
+pub(crate) type Evaluated = oneshot::Sender<Result<(), ScriptError>>;
 
-pub(crate) fn run(
-    spec: RealmSpec,
-    shared: Arc<RealmShared>,
-    commands: mpsc::UnboundedReceiver<HostCommand>,
-    stop: oneshot::Receiver<()>,
-    ready: Ready,
-    evaluated: Evaluated,
-) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+/// A realm's thread: creates the engine, then runs the claim's worker or page.
+pub(crate) fn run(claim: Claim) {
+    let runtime = match realm_tokio_runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            let _ = ready.send(Err(HostError::Engine(format!("tokio runtime: {e}"))));
+            let _ = claim.ready.send(Err(e));
             return;
         }
     };
-    runtime.block_on(run_realm(
+    let shared = claim.shared.clone();
+    runtime.block_on(async move {
+        let engine = Engine::new(EngineParams::of(&claim.spec));
+        run_claimed(engine, claim).await
+    });
+    shared.fail_pending();
+}
+
+/// A prewarmed realm's thread: creates the engine, then waits for the
+/// worker it will run. Ends without running anything if the claim never
+/// comes (the host dropped it).
+pub(crate) fn run_prewarmed(params: EngineParams, claims: oneshot::Receiver<Claim>) {
+    let runtime = match realm_tokio_runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            // Whoever claims this realm gets the error.
+            if let Ok(claim) = futures::executor::block_on(claims) {
+                let _ = claim.ready.send(Err(e));
+            }
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let engine = Engine::new(params);
+        let Ok(claim) = claims.await else {
+            return;
+        };
+        let shared = claim.shared.clone();
+        run_claimed(engine, claim).await;
+        shared.fail_pending();
+    });
+}
+
+fn realm_tokio_runtime() -> Result<tokio::runtime::Runtime, HostError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| HostError::Engine(format!("tokio runtime: {e}")))
+}
+
+/// Everything a realm thread needs to run one worker or page once its
+/// engine exists.
+pub(crate) struct Claim {
+    pub spec: RealmSpec,
+    pub shared: Arc<RealmShared>,
+    pub commands: mpsc::UnboundedReceiver<HostCommand>,
+    pub stop: oneshot::Receiver<()>,
+    pub ready: Ready,
+    pub evaluated: Evaluated,
+}
+
+async fn run_claimed(engine: Result<Engine, HostError>, claim: Claim) {
+    let Claim {
         spec,
-        shared.clone(),
+        shared,
         commands,
         stop,
         ready,
         evaluated,
-    ));
-    shared.fail_pending();
+    } = claim;
+    let engine = match engine {
+        Ok(engine) => engine,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    run_realm(engine, spec, shared, commands, stop, ready, evaluated).await
 }
 
 async fn run_realm(
+    engine: Engine,
     spec: RealmSpec,
     shared: Arc<RealmShared>,
     commands: mpsc::UnboundedReceiver<HostCommand>,
@@ -74,7 +125,7 @@ async fn run_realm(
         RealmKind::Worker(_) => None,
         RealmKind::ClientWorker(worker) => worker.start_gate.take(),
     };
-    let mut js = match create_runtime(spec, &shared, commands) {
+    let mut js = match bind_engine(engine, spec, &shared, commands) {
         Ok(js) => js,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -477,47 +528,105 @@ fn transferred_buffers() -> &'static deno_core::SharedArrayBufferStore {
     STORE.get_or_init(Default::default)
 }
 
-fn create_runtime(
+/// What an engine is created with: what the realm kind's extensions need,
+/// and nothing that names the worker or page it will run.
+pub(crate) struct EngineParams {
+    pub kind: EngineKind,
+    pub heap_limit_bytes: usize,
+}
+
+/// Which global scope the engine's extensions build.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum EngineKind {
+    ServiceWorker,
+    Page,
+    ClientWorker(super::ClientWorkerKind),
+}
+
+impl EngineParams {
+    pub(crate) fn of(spec: &RealmSpec) -> EngineParams {
+        EngineParams {
+            kind: match &spec.kind {
+                RealmKind::Page(_) => EngineKind::Page,
+                RealmKind::Worker(_) => EngineKind::ServiceWorker,
+                RealmKind::ClientWorker(worker) => EngineKind::ClientWorker(worker.kind),
+            },
+            heap_limit_bytes: spec.limits.heap_limit_bytes,
+        }
+    }
+}
+
+/// An engine with its extensions and platform JavaScript loaded, not yet
+/// bound to a worker or page: no script has run in it.
+pub(crate) struct Engine {
+    js: JsRuntime,
+    modules: Rc<std::cell::OnceCell<super::module_loader::ModuleBinding>>,
+    created_in: std::time::Duration,
+}
+
+impl Engine {
+    pub(crate) fn new(params: EngineParams) -> Result<Engine, HostError> {
+        // Start-up phases are logged with their durations (RUST_LOG=
+        // swrt_runtime::realm=debug): where a worker's start goes.
+        let started = std::time::Instant::now();
+        let create_params = v8::CreateParams::default().heap_limits(0, params.heap_limit_bytes);
+        // The location and the BroadcastChannel bus are bound with the
+        // realm's worker or page (see `bind_engine`).
+        let broadcast = deno_web::InMemoryBroadcastChannel::default();
+        let extensions = match params.kind {
+            EngineKind::Page => crate::extension::page_extensions(broadcast),
+            EngineKind::ServiceWorker => crate::extension::worker_extensions(broadcast),
+            EngineKind::ClientWorker(kind) => {
+                crate::extension::client_worker_extensions(broadcast, kind)
+            }
+        };
+        let loader = RealmModuleLoader::default();
+        let modules = loader.binding.clone();
+        let js = JsRuntime::try_new(RuntimeOptions {
+            extensions,
+            create_params: Some(create_params),
+            // ArrayBuffers in a postMessage transfer list move between realms
+            // (threads) through this store.
+            shared_array_buffer_store: Some(transferred_buffers().clone()),
+            module_loader: Some(Rc::new(loader)),
+            ..Default::default()
+        })
+        .map_err(|e| HostError::Engine(e.to_string()))?;
+        Ok(Engine {
+            js,
+            modules,
+            created_in: started.elapsed(),
+        })
+    }
+}
+
+/// Gives `engine` its worker or page: the module loader, location,
+/// BroadcastChannel bus, limits and host links, then runs the global scope's
+/// bootstrap.
+fn bind_engine(
+    engine: Engine,
     spec: RealmSpec,
     shared: &Arc<RealmShared>,
     commands: mpsc::UnboundedReceiver<HostCommand>,
 ) -> Result<JsRuntime, HostError> {
-    // Start-up phases are logged with their durations (RUST_LOG=
-    // swrt_runtime::realm=debug): where a worker's start goes.
     let started = std::time::Instant::now();
-    let create_params = v8::CreateParams::default().heap_limits(0, spec.limits.heap_limit_bytes);
-    let extensions = match &spec.kind {
-        RealmKind::Page(_) => {
-            crate::extension::page_extensions(spec.url.clone(), spec.broadcast.clone())
-        }
-        RealmKind::Worker(_) => {
-            crate::extension::worker_extensions(spec.url.clone(), spec.broadcast.clone())
-        }
-        RealmKind::ClientWorker(worker) => crate::extension::client_worker_extensions(
-            spec.url.clone(),
-            spec.broadcast.clone(),
-            worker.kind,
-        ),
-    };
+    let Engine {
+        mut js,
+        modules,
+        created_in,
+    } = engine;
     let inline_modules = crate::document::InlineModules::default();
-    let mut js = JsRuntime::try_new(RuntimeOptions {
-        extensions,
-        create_params: Some(create_params),
-        // ArrayBuffers in a postMessage transfer list move between realms
-        // (threads) through this store.
-        shared_array_buffer_store: Some(transferred_buffers().clone()),
-        module_loader: Some(Rc::new(RealmModuleLoader {
-            loader: spec.loader.clone(),
-            worker_imports: match &spec.kind {
-                RealmKind::Worker(worker) => Some(worker.imports.clone()),
-                RealmKind::Page(_) | RealmKind::ClientWorker(_) => None,
-            },
-            inline_modules: inline_modules.clone(),
-        })),
-        ..Default::default()
-    })
-    .map_err(|e| HostError::Engine(e.to_string()))?;
-    let engine_ready = started.elapsed();
+    let bound = modules.set(super::module_loader::ModuleBinding {
+        loader: spec.loader.clone(),
+        worker_imports: match &spec.kind {
+            RealmKind::Worker(worker) => Some(worker.imports.clone()),
+            RealmKind::Page(_) | RealmKind::ClientWorker(_) => None,
+        },
+        inline_modules: inline_modules.clone(),
+    });
+    if bound.is_err() {
+        return Err(HostError::Engine("the engine already runs a realm".into()));
+    }
 
     let isolate = js.v8_isolate().thread_safe_handle();
     let heap_shared = shared.clone();
@@ -542,6 +651,10 @@ fn create_runtime(
     {
         let op_state = js.op_state();
         let mut op_state = op_state.borrow_mut();
+        // deno_web reads these: the origin of blob: URLs, and the bus of
+        // the realm's origin.
+        op_state.put(deno_web::Location(spec.url.clone()));
+        op_state.put(spec.broadcast.clone());
         op_state.put(RealmContext {
             url: spec.url.clone(),
             delegate: spec.delegate.clone(),
@@ -572,8 +685,8 @@ fn create_runtime(
     .map_err(|e| HostError::Engine(format!("bootstrap failed: {e}")))?;
     tracing::debug!(
         url = %shared.url,
-        engine_ms = engine_ready.as_secs_f64() * 1e3,
-        bootstrap_ms = (started.elapsed() - engine_ready).as_secs_f64() * 1e3,
+        engine_ms = created_in.as_secs_f64() * 1e3,
+        bootstrap_ms = started.elapsed().as_secs_f64() * 1e3,
         "realm created: the engine with its extensions, then the global scope's JavaScript"
     );
     Ok(js)
