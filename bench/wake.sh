@@ -5,7 +5,8 @@
 #
 # swrt: crates/swrt_runtime/examples/wake_latency.rs (the host `swrt serve`
 # runs its workers in) times an event to a worker the host stopped when it
-# went idle, and an event to the running worker. Reference, in the same
+# went idle, and an event to the running worker; once with a prewarmed
+# realm ready, as `swrt serve` keeps one, and once without. Reference, in the same
 # invocation: bench/node_wake.mjs, a new worker_threads Worker answering one
 # message, then a second message. --runs events each (default 200), the
 # whole pair --repeat times (default 3), interleaved. Uses no network.
@@ -30,14 +31,17 @@ target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import j
 wake="$target_dir/release/examples/wake_latency"
 
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), node $(node --version), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-echo "| run | swrt cold p50 | swrt cold p99 | node cold p50 | node cold p99 | swrt warm p50 | node warm p50 |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| run | swrt cold p50 | swrt cold p99 | swrt without prewarm, cold p50 | p99 | node cold p50 | p99 | swrt warm p50 | node warm p50 |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for i in $(seq 1 "$repeat"); do
   s="$("$wake" --runs "$runs")"
+  c="$("$wake" --runs "$runs" --no-prewarm)"
   n="$(node bench/node_wake.mjs --runs "$runs")"
-  python3 - "$i" "$s" "$n" <<'PY'
+  python3 - "$i" "$s" "$c" "$n" <<'PY'
 import json, sys
-i, s, n = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-print(f"| {i} | {s['cold_p50_ms']:.1f} | {s['cold_p99_ms']:.1f} | {n['cold_p50_ms']:.1f} | {n['cold_p99_ms']:.1f} | {s['warm_p50_ms']:.2f} | {n['warm_p50_ms']:.2f} |")
+i = sys.argv[1]
+s, c, n = (json.loads(a) for a in sys.argv[2:5])
+print(f"| {i} | {s['cold_p50_ms']:.1f} | {s['cold_p99_ms']:.1f} | {c['cold_p50_ms']:.1f} | {c['cold_p99_ms']:.1f} "
+      f"| {n['cold_p50_ms']:.1f} | {n['cold_p99_ms']:.1f} | {s['warm_p50_ms']:.2f} | {n['warm_p50_ms']:.2f} |")
 PY
 done

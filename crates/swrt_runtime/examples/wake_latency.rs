@@ -142,8 +142,10 @@ async fn run(args: Args) -> Result<String, String> {
     let mut cold = Vec::with_capacity(args.runs);
     let mut warm = Vec::with_capacity(args.runs);
     for _ in 0..args.runs {
-        // Past the idle timeout, with room for the stop itself.
-        tokio::time::sleep(args.idle * 2 + Duration::from_millis(20)).await;
+        // Past the idle timeout, with room for the stop itself and for the
+        // host to prewarm the next realm (wakes in `swrt serve` come at
+        // least an idle timeout, 30 s by default, apart).
+        tokio::time::sleep(args.idle * 2 + Duration::from_millis(300)).await;
         cold.push(timed_message(&host, &scope, true).await?);
         warm.push(timed_message(&host, &scope, false).await?);
     }

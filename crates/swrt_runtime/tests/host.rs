@@ -142,9 +142,7 @@ async fn prewarmed_realms_are_bound_to_their_worker_and_start_fresh() {
     let expected: Vec<String> = ["a", "b", "a"]
         .iter()
         .map(|w| {
-            format!(
-                "/{w}/sw.js http://localhost/{w}/sw.js http://localhost/{w}/r true undefined"
-            )
+            format!("/{w}/sw.js http://localhost/{w}/sw.js http://localhost/{w}/r true undefined")
         })
         .collect();
     assert_eq!(lines, expected);

@@ -521,19 +521,24 @@ impl ServiceWorkerHost {
 
 impl HostInner {
     /// The prewarmed realm for a worker that is starting, if one is ready
-    /// for this host's limits. A host that keeps one ready starts the next.
+    /// for this host's limits.
     pub(crate) fn take_prewarmed(&self) -> Option<crate::realm::PrewarmedRealm> {
         let taken = self.prewarmed.lock().unwrap().take();
-        let taken = taken.filter(|realm| realm.fits(self.limits.heap_limit_bytes));
+        taken.filter(|realm| realm.fits(self.limits.heap_limit_bytes))
+    }
+
+    /// A worker has started (in a prewarmed realm or not): a host that keeps
+    /// a realm ready starts the next one now, not while the worker's script
+    /// and first event compete with it for the CPU.
+    pub(crate) fn worker_started(&self) {
         if self.prewarm == crate::config::WorkerPrewarm::KeepOne {
             self.refill_prewarmed();
         }
-        taken
     }
 
     /// Starts creating a realm for the next worker, unless one is there or
     /// the host does not prewarm.
-    fn refill_prewarmed(&self) {
+    pub(crate) fn refill_prewarmed(&self) {
         if self.prewarm == crate::config::WorkerPrewarm::Off {
             return;
         }

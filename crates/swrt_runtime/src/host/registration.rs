@@ -220,7 +220,9 @@ impl Version {
                 csp,
             }),
         );
-        let (handle, _) = RealmHandle::start_in(spec, host.take_prewarmed()).await?;
+        let started = RealmHandle::start_in(spec, host.take_prewarmed()).await;
+        host.worker_started();
+        let (handle, _) = started?;
         host.version_started(self);
         *self.fetch_handler_seen.lock().unwrap() = handle.has_fetch_handler();
         let handle = Arc::new(handle);
