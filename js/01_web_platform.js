@@ -137,7 +137,7 @@ function webGlobalDescriptors() {
 const DOM_EXCEPTION_NAMES = [
   "AbortError", "DataError", "InvalidAccessError", "InvalidCharacterError",
   "InvalidStateError", "NetworkError", "NotAllowedError", "NotFoundError",
-  "NotSupportedError", "QuotaExceededError", "SecurityError", "SyntaxError",
+  "NotSupportedError", "OperationError", "QuotaExceededError", "SecurityError", "SyntaxError",
   "TimeoutError", "TypeMismatchError",
 ];
 

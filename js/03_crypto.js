@@ -1,91 +1,24 @@
-// `crypto.getRandomValues()` and `crypto.randomUUID()` (WebCrypto's Crypto
-// interface; `subtle` is not provided).
+// WebCrypto (`crypto.getRandomValues()`, `randomUUID()`, `crypto.subtle`
+// and `CryptoKey`) is deno_crypto's: its classes are Rust objects with the
+// Web IDL shape. This file only names what each global scope installs.
 (function () {
-const { core, primordials } = __bootstrap;
-const { domException, nonEnumerable, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
-
-const { op_swrt_random_values, op_swrt_random_uuid } = core.ops;
-const {
-  ArrayBufferIsView,
-  ObjectPrototypeIsPrototypeOf,
-  Symbol,
-  SymbolToStringTag,
-  TypedArrayPrototypeGetByteLength,
-  TypedArrayPrototypeGetSymbolToStringTag,
-  TypeError,
-  Uint8Array,
-  TypedArrayPrototypeGetBuffer,
-  TypedArrayPrototypeGetByteOffset,
-} = primordials;
-const { DOMException } = domException;
-
-const illegalConstructor = Symbol("illegalConstructor");
-const INTEGER_ARRAYS = [
-  "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array",
-  "Int32Array", "Uint32Array", "BigInt64Array", "BigUint64Array",
-];
-
-class Crypto {
-  constructor(key = undefined) {
-    if (key !== illegalConstructor) throw new TypeError("Illegal constructor");
-    this[webidl.brand] = webidl.brand;
-  }
-
-  getRandomValues(typedArray) {
-    webidl.assertBranded(this, CryptoPrototype);
-    const prefix = "Failed to execute 'getRandomValues' on 'Crypto'";
-    webidl.requiredArguments(arguments.length, 1, prefix);
-    if (!ArrayBufferIsView(typedArray)) {
-      throw new TypeError(`${prefix}: parameter 1 is not of type 'ArrayBufferView'`);
-    }
-    const tag = TypedArrayPrototypeGetSymbolToStringTag(typedArray);
-    if (!INTEGER_ARRAYS.includes(tag)) {
-      throw new DOMException(
-        `${prefix}: The provided ArrayBufferView is of type '${tag ?? "DataView"}', which is not an integer array type.`,
-        "TypeMismatchError",
-      );
-    }
-    const length = TypedArrayPrototypeGetByteLength(typedArray);
-    if (length > 65536) {
-      // WebCrypto getRandomValues step 2: a QuotaExceededError whose quota
-      // is 65536 and whose requested is the view's byte length.
-      throw new domException.QuotaExceededError(
-        `${prefix}: The ArrayBufferView's byte length (${length}) exceeds the number of bytes of entropy available via this API (65536).`,
-        { quota: 65536, requested: length },
-      );
-    }
-    const bytes = new Uint8Array(
-      TypedArrayPrototypeGetBuffer(typedArray),
-      TypedArrayPrototypeGetByteOffset(typedArray),
-      length,
-    );
-    op_swrt_random_values(bytes);
-    return typedArray;
-  }
-
-  randomUUID() {
-    webidl.assertBranded(this, CryptoPrototype);
-    return op_swrt_random_uuid();
-  }
-
-  get [SymbolToStringTag]() {
-    return "Crypto";
-  }
-}
-const CryptoPrototype = Crypto.prototype;
-void ObjectPrototypeIsPrototypeOf;
-
-const crypto = new Crypto(illegalConstructor);
+const { core } = __bootstrap;
+const { nonEnumerable } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const webCrypto = core.loadExtScript("ext:deno_crypto/00_crypto.js");
 
 function cryptoDescriptors() {
   return {
-    Crypto: nonEnumerable(Crypto),
-    crypto: { get: () => crypto, enumerable: true, configurable: true },
+    Crypto: nonEnumerable(webCrypto.Crypto),
+    CryptoKey: nonEnumerable(webCrypto.CryptoKey),
+    SubtleCrypto: nonEnumerable(webCrypto.SubtleCrypto),
+    crypto: { get: () => webCrypto.crypto, enumerable: true, configurable: true },
   };
 }
 
 return {
-  crypto,
+  get crypto() {
+    return webCrypto.crypto;
+  },
   cryptoDescriptors,
 };
 })();

@@ -1,4 +1,4 @@
-//! Embeds the JavaScript of deno_webidl, deno_web and deno_fetch in the
+//! Embeds the JavaScript of deno_webidl, deno_web, deno_fetch and deno_crypto in the
 //! binary. Without a startup snapshot, deno_core records an extension's
 //! files by their path in the cargo registry and reads them at run time, so
 //! a binary copied to another machine (or run after `cargo clean` of the
@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-const PACKAGES: &[&str] = &["deno_webidl", "deno_web", "deno_fetch"];
+const PACKAGES: &[&str] = &["deno_webidl", "deno_web", "deno_fetch", "deno_crypto"];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

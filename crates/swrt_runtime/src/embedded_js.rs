@@ -87,6 +87,7 @@ mod tests {
                 deno_web::InMemoryBroadcastChannel::default(),
             ),
             deno_fetch::deno_fetch::init(deno_fetch::Options::default()),
+            deno_crypto::deno_crypto::init(None),
         ];
         let mut declared = 0;
         for extension in extensions {

@@ -27,10 +27,9 @@ deno_core::extension!(
 
 deno_core::extension!(
     swrt_web,
-    deps = [deno_webidl, deno_web, deno_fetch],
+    deps = [deno_webidl, deno_web, deno_fetch, deno_crypto],
     ops = [
         ops::console::op_swrt_console,
-        ops::crypto::op_swrt_random_values,
         ops::crypto::op_swrt_random_uuid,
         ops::fetch::op_swrt_fetch,
         ops::fetch::op_swrt_fetch_cancel_handle,
@@ -186,6 +185,8 @@ fn web_extensions(broadcast: deno_web::InMemoryBroadcastChannel) -> Vec<Extensio
         )),
         net,
         embed(deno_fetch::deno_fetch::init(deno_fetch::Options::default())),
+        // WebCrypto: `crypto.getRandomValues()`, `randomUUID()` and `subtle`.
+        embed(deno_crypto::deno_crypto::init(None)),
         web,
     ]
 }
