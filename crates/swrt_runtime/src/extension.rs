@@ -17,7 +17,6 @@ use std::sync::Arc;
 use deno_core::{ascii_str_include, Extension, ExtensionFileSource};
 
 use crate::embedded_js::embed;
-use crate::ops;
 
 deno_core::extension!(
     deno_net,
@@ -29,39 +28,39 @@ deno_core::extension!(
     swrt_web,
     deps = [deno_webidl, deno_web, deno_fetch],
     ops = [
-        ops::console::op_swrt_console,
-        ops::crypto::op_swrt_random_values,
-        ops::crypto::op_swrt_random_uuid,
-        ops::fetch::op_swrt_fetch,
-        ops::fetch::op_swrt_fetch_cancel_handle,
-        ops::fetch::op_swrt_csp_allows,
-        ops::fetch::op_swrt_integrity_matches,
-        ops::realm::op_swrt_next_command,
-        ops::realm::op_swrt_event_settled,
-        ops::realm::op_swrt_report_uncaught,
-        ops::realm::op_swrt_take_message,
-        ops::realm::op_swrt_take_body,
-        ops::container::op_swrt_sw_update,
-        ops::container::op_swrt_sw_unregister,
-        ops::container::op_swrt_sw_post_message,
-        ops::background_fetch::op_swrt_bgfetch_fetch,
-        ops::background_fetch::op_swrt_bgfetch_get,
-        ops::background_fetch::op_swrt_bgfetch_ids,
-        ops::background_fetch::op_swrt_bgfetch_abort,
-        ops::background_fetch::op_swrt_bgfetch_match_all,
-        ops::background_fetch::op_swrt_bgfetch_response,
-        ops::background_fetch::op_swrt_bgfetch_update_ui,
-        ops::background_fetch::op_swrt_bgfetch_set_permission,
-        ops::cache::op_swrt_cache_open,
-        ops::cache::op_swrt_cache_has,
-        ops::cache::op_swrt_cache_delete,
-        ops::cache::op_swrt_cache_keys,
-        ops::cache::op_swrt_cache_match_all,
-        ops::cache::op_swrt_cache_body,
-        ops::cache::op_swrt_cache_body_begin,
-        ops::cache::op_swrt_cache_body_write,
-        ops::cache::op_swrt_cache_put,
-        ops::cache::op_swrt_cache_delete_entries,
+        crate::web::console::op_swrt_console,
+        crate::web::crypto::op_swrt_random_values,
+        crate::web::crypto::op_swrt_random_uuid,
+        crate::fetch::ops::op_swrt_fetch,
+        crate::fetch::ops::op_swrt_fetch_cancel_handle,
+        crate::fetch::ops::op_swrt_csp_allows,
+        crate::fetch::ops::op_swrt_integrity_matches,
+        crate::web::realm::op_swrt_next_command,
+        crate::web::realm::op_swrt_event_settled,
+        crate::web::realm::op_swrt_report_uncaught,
+        crate::web::realm::op_swrt_take_message,
+        crate::web::realm::op_swrt_take_body,
+        crate::service_worker::container::op_swrt_sw_update,
+        crate::service_worker::container::op_swrt_sw_unregister,
+        crate::service_worker::container::op_swrt_sw_post_message,
+        crate::background_fetch::ops::op_swrt_bgfetch_fetch,
+        crate::background_fetch::ops::op_swrt_bgfetch_get,
+        crate::background_fetch::ops::op_swrt_bgfetch_ids,
+        crate::background_fetch::ops::op_swrt_bgfetch_abort,
+        crate::background_fetch::ops::op_swrt_bgfetch_match_all,
+        crate::background_fetch::ops::op_swrt_bgfetch_response,
+        crate::background_fetch::ops::op_swrt_bgfetch_update_ui,
+        crate::background_fetch::ops::op_swrt_bgfetch_set_permission,
+        crate::cache::ops::op_swrt_cache_open,
+        crate::cache::ops::op_swrt_cache_has,
+        crate::cache::ops::op_swrt_cache_delete,
+        crate::cache::ops::op_swrt_cache_keys,
+        crate::cache::ops::op_swrt_cache_match_all,
+        crate::cache::ops::op_swrt_cache_body,
+        crate::cache::ops::op_swrt_cache_body_begin,
+        crate::cache::ops::op_swrt_cache_body_write,
+        crate::cache::ops::op_swrt_cache_put,
+        crate::cache::ops::op_swrt_cache_delete_entries,
     ],
 );
 
@@ -69,14 +68,14 @@ deno_core::extension!(
     swrt_worker,
     deps = [swrt_web],
     ops = [
-        ops::scope::op_swrt_worker_info,
-        ops::scope::op_swrt_import_scripts,
-        ops::scope::op_swrt_skip_waiting,
-        ops::scope::op_swrt_clients_claim,
-        ops::scope::op_swrt_open_window,
-        ops::scope::op_swrt_clients_match_all,
-        ops::scope::op_swrt_client_post_message,
-        ops::scope::op_swrt_fetch_event_respond,
+        crate::service_worker::scope::op_swrt_worker_info,
+        crate::service_worker::scope::op_swrt_import_scripts,
+        crate::service_worker::scope::op_swrt_skip_waiting,
+        crate::service_worker::scope::op_swrt_clients_claim,
+        crate::service_worker::scope::op_swrt_open_window,
+        crate::service_worker::scope::op_swrt_clients_match_all,
+        crate::service_worker::scope::op_swrt_client_post_message,
+        crate::service_worker::scope::op_swrt_fetch_event_respond,
     ],
 );
 
@@ -84,11 +83,11 @@ deno_core::extension!(
     swrt_page,
     deps = [swrt_web],
     ops = [
-        ops::container::op_swrt_page_info,
-        ops::container::op_swrt_sw_register,
-        ops::container::op_swrt_sw_register_seen,
-        ops::container::op_swrt_fetch_event,
-        ops::container::op_swrt_sw_registrations,
+        crate::service_worker::container::op_swrt_page_info,
+        crate::service_worker::container::op_swrt_sw_register,
+        crate::service_worker::container::op_swrt_sw_register_seen,
+        crate::service_worker::container::op_swrt_fetch_event,
+        crate::service_worker::container::op_swrt_sw_registrations,
         crate::document::ops::op_swrt_html_parse,
         crate::document::ops::op_swrt_html_parse_fragment,
         crate::document::ops::op_swrt_inline_module,
@@ -110,10 +109,10 @@ deno_core::extension!(
     swrt_worker_owner,
     deps = [swrt_web],
     ops = [
-        ops::workers::op_swrt_worker_start,
-        ops::workers::op_swrt_worker_post,
-        ops::workers::op_swrt_worker_terminate,
-        ops::workers::op_swrt_shared_worker_connect,
+        crate::workers::ops::op_swrt_worker_start,
+        crate::workers::ops::op_swrt_worker_post,
+        crate::workers::ops::op_swrt_worker_terminate,
+        crate::workers::ops::op_swrt_shared_worker_connect,
     ],
 );
 
@@ -122,20 +121,21 @@ deno_core::extension!(
     swrt_client_worker,
     deps = [swrt_worker_owner],
     ops = [
-        ops::workers::op_swrt_client_worker_info,
-        ops::workers::op_swrt_worker_post_owner,
-        ops::workers::op_swrt_worker_close,
-        ops::workers::op_swrt_worker_import_scripts,
-        ops::workers::op_swrt_worker_fetch_event,
+        crate::workers::ops::op_swrt_client_worker_info,
+        crate::workers::ops::op_swrt_worker_post_owner,
+        crate::workers::ops::op_swrt_worker_close,
+        crate::workers::ops::op_swrt_worker_import_scripts,
+        crate::workers::ops::op_swrt_worker_fetch_event,
     ],
 );
 
-/// The JavaScript of `js/`, embedded in the binary.
+/// A feature folder's JavaScript, embedded in the binary. Every swrt script
+/// keeps the specifier `ext:swrt/<file>` whatever folder holds it.
 macro_rules! js_file {
-    ($name:literal) => {
+    ($dir:literal, $name:literal) => {
         ExtensionFileSource::new(
             concat!("ext:swrt/", $name),
-            ascii_str_include!(concat!("../../../js/", $name)),
+            ascii_str_include!(concat!($dir, "/", $name)),
         )
     };
 }
@@ -143,24 +143,24 @@ macro_rules! js_file {
 /// Modules shared by every realm, loaded on demand with `core.loadExtScript`.
 fn shared_lazy_js() -> Vec<ExtensionFileSource> {
     vec![
-        js_file!("01_web_platform.js"),
-        js_file!("02_console.js"),
-        js_file!("03_crypto.js"),
-        js_file!("04_realm.js"),
-        js_file!("05_content_security_policy.js"),
-        js_file!("10_fetch.js"),
-        js_file!("20_extendable_event.js"),
-        js_file!("30_service_worker_objects.js"),
-        js_file!("40_clients.js"),
-        js_file!("41_fetch_event.js"),
-        js_file!("50_service_worker_container.js"),
-        js_file!("55_workers.js"),
-        js_file!("56_worker_global_scope.js"),
-        js_file!("60_dom.js"),
-        js_file!("61_html_document.js"),
-        js_file!("62_frames.js"),
-        js_file!("70_background_fetch.js"),
-        js_file!("71_cache.js"),
+        js_file!("web", "01_web_platform.js"),
+        js_file!("web", "02_console.js"),
+        js_file!("web", "03_crypto.js"),
+        js_file!("web", "04_realm.js"),
+        js_file!("web", "05_content_security_policy.js"),
+        js_file!("fetch", "10_fetch.js"),
+        js_file!("service_worker", "20_extendable_event.js"),
+        js_file!("service_worker", "30_service_worker_objects.js"),
+        js_file!("clients", "40_clients.js"),
+        js_file!("service_worker", "41_fetch_event.js"),
+        js_file!("service_worker", "50_service_worker_container.js"),
+        js_file!("workers", "55_workers.js"),
+        js_file!("workers", "56_worker_global_scope.js"),
+        js_file!("document", "60_dom.js"),
+        js_file!("document", "61_html_document.js"),
+        js_file!("document", "62_frames.js"),
+        js_file!("background_fetch", "70_background_fetch.js"),
+        js_file!("cache", "71_cache.js"),
     ]
 }
 
@@ -173,7 +173,7 @@ fn web_extensions(
     let mut net = deno_net::init();
     net.lazy_loaded_js_files = std::borrow::Cow::Owned(vec![ExtensionFileSource::new(
         "ext:deno_net/02_tls.js",
-        ascii_str_include!("../../../js/00_deno_net_tls.js"),
+        ascii_str_include!("web/00_deno_net_tls.js"),
     )]);
     let mut web = swrt_web::init();
     web.lazy_loaded_js_files = std::borrow::Cow::Owned(shared_lazy_js());
@@ -199,7 +199,7 @@ pub(crate) fn worker_extensions(
     let mut extensions = web_extensions(location, broadcast);
     let mut worker = swrt_worker::init();
     // The entry script runs at startup and builds the global scope.
-    worker.js_files = std::borrow::Cow::Owned(vec![js_file!("90_service_worker_main.js")]);
+    worker.js_files = std::borrow::Cow::Owned(vec![js_file!("realm", "90_service_worker_main.js")]);
     extensions.push(worker);
     extensions
 }
@@ -212,7 +212,7 @@ pub(crate) fn page_extensions(
     let mut extensions = web_extensions(location, broadcast);
     extensions.push(swrt_worker_owner::init());
     let mut page = swrt_page::init();
-    page.js_files = std::borrow::Cow::Owned(vec![js_file!("91_window_main.js")]);
+    page.js_files = std::borrow::Cow::Owned(vec![js_file!("realm", "91_window_main.js")]);
     extensions.push(page);
     extensions
 }
@@ -227,8 +227,10 @@ pub(crate) fn client_worker_extensions(
     extensions.push(swrt_worker_owner::init());
     let mut worker = swrt_client_worker::init();
     worker.js_files = std::borrow::Cow::Owned(vec![match kind {
-        crate::realm::ClientWorkerKind::Dedicated => js_file!("92_dedicated_worker_main.js"),
-        crate::realm::ClientWorkerKind::Shared => js_file!("93_shared_worker_main.js"),
+        crate::realm::ClientWorkerKind::Dedicated => {
+            js_file!("realm", "92_dedicated_worker_main.js")
+        }
+        crate::realm::ClientWorkerKind::Shared => js_file!("realm", "93_shared_worker_main.js"),
     }]);
     extensions.push(worker);
     extensions

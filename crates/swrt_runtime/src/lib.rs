@@ -8,19 +8,23 @@
 #![warn(missing_docs)]
 
 mod background_fetch;
+mod cache;
 mod config;
 mod delegate;
 mod document;
 mod embedded_js;
 mod error;
 mod extension;
+mod fetch;
 mod host;
 mod loader;
 pub mod net;
-mod ops;
 mod realm;
 mod resolver;
+mod service_worker;
 mod ui;
+mod web;
+mod workers;
 
 pub use config::Limits;
 pub use delegate::{ConsoleLevel, HostDelegate, TerminationReason, TracingDelegate};

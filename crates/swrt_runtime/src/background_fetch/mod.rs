@@ -4,6 +4,8 @@
 //! [`BackgroundFetchContext`] side). Data flows one way each time:
 //! JS -> ops -> engine -> store; engine -> dispatcher -> worker.
 
+pub(crate) mod ops;
+
 use std::future::Future;
 use std::sync::{Arc, Weak};
 

@@ -236,7 +236,7 @@ pub(crate) fn op_swrt_window_post_message(
     #[serde] data: deno_web::JsMessageData,
     #[string] target_origin: String,
 ) -> Result<(), deno_web::MessagePortError> {
-    let message = crate::ops::realm::outgoing_message(state, data)?;
+    let message = crate::web::realm::outgoing_message(state, data)?;
     let _ = state
         .borrow::<RealmContext>()
         .host_requests

@@ -24,7 +24,7 @@ use crate::error::{HostError, ScriptError};
 use crate::loader::ScriptLoader;
 
 pub(crate) use context::{
-    ClientWorkerContext, ClientWorkerKind, PageContext, RealmContext, WorkerContext,
+    ask_host, ClientWorkerContext, ClientWorkerKind, PageContext, RealmContext, WorkerContext,
 };
 pub(crate) use watchdog::BusyClock;
 

@@ -135,7 +135,7 @@ async fn run_realm(
         if let Err(error) = &result {
             if !shared.is_terminated() {
                 shared.delegate.uncaught_error(&url, error);
-                crate::ops::workers::forward_error(&js.op_state().borrow(), error);
+                crate::workers::ops::forward_error(&js.op_state().borrow(), error);
             }
         }
         // HTML, run a worker: the port message queue is enabled once the
@@ -241,7 +241,7 @@ async fn run_realm(
                     // as a browser's realm does.
                     let error = ScriptError::from_core_error(&error);
                     shared.delegate.uncaught_error(&url, &error);
-                    crate::ops::workers::forward_error(&js.op_state().borrow(), &error);
+                    crate::workers::ops::forward_error(&js.op_state().borrow(), &error);
                 }
             }
         }

@@ -13,7 +13,7 @@ use swrt_store::{
 };
 use tokio::sync::mpsc;
 
-use super::background_fetch::{BgFetchError, ChunkStreamResource, QueryOptions};
+use crate::background_fetch::ops::{BgFetchError, ChunkStreamResource, QueryOptions};
 use crate::background_fetch::BackgroundFetchContext;
 use crate::realm::RealmContext;
 

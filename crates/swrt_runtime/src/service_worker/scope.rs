@@ -1,7 +1,7 @@
 //! Ops of the ServiceWorkerGlobalScope: `importScripts()`, `skipWaiting()`,
 //! `clients` and `Client.postMessage()`.
 
-use super::ask_host;
+use crate::realm::ask_host;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -185,7 +185,7 @@ pub(crate) fn op_swrt_client_post_message(
     #[string] client_id: String,
     #[serde] data: deno_web::JsMessageData,
 ) -> Result<(), deno_web::MessagePortError> {
-    let message = crate::ops::realm::outgoing_message(state, data)?;
+    let message = crate::web::realm::outgoing_message(state, data)?;
     let version_id = state.borrow::<WorkerContext>().version.id;
     let ctx = state.borrow::<RealmContext>();
     // Delivery is asynchronous; a client that went away drops the message.

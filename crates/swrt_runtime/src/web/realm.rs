@@ -134,5 +134,5 @@ pub(crate) fn op_swrt_report_uncaught(
     let ctx = state.borrow::<RealmContext>();
     let error = ScriptError::from_js_report(message, stack, location);
     ctx.delegate.uncaught_error(&ctx.url, &error);
-    crate::ops::workers::forward_error(state, &error);
+    crate::workers::ops::forward_error(state, &error);
 }

@@ -2,7 +2,7 @@
 //! `SharedWorker` constructors of an owner realm, and the worker global
 //! scope's `postMessage()`, `close()` and `importScripts()`.
 
-use super::ask_host;
+use crate::realm::ask_host;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -92,7 +92,7 @@ pub(crate) fn op_swrt_worker_post(
     #[string] client_id: String,
     #[serde] data: deno_web::JsMessageData,
 ) -> Result<bool, deno_web::MessagePortError> {
-    let message = crate::ops::realm::outgoing_message(state, data)?;
+    let message = crate::web::realm::outgoing_message(state, data)?;
     let Some(link) = state
         .try_borrow::<OwnedWorkers>()
         .and_then(|owned| owned.0.get(&client_id))
@@ -131,7 +131,7 @@ pub(crate) async fn op_swrt_shared_worker_connect(
     let worker_type = parse_type(&worker_type)?;
     let script_url = url::Url::parse(&script_url)
         .map_err(|_| WorkerError::Type(format!("invalid script URL '{script_url}'")))?;
-    let message = crate::ops::realm::outgoing_message(&mut state.borrow_mut(), data)
+    let message = crate::web::realm::outgoing_message(&mut state.borrow_mut(), data)
         .map_err(|e| WorkerError::Type(e.to_string()))?;
     ask_host(&state, |_, reply| HostRequest::ConnectSharedWorker {
         script_url,
@@ -182,7 +182,7 @@ pub(crate) fn op_swrt_worker_post_owner(
     state: &mut OpState,
     #[serde] data: deno_web::JsMessageData,
 ) -> Result<bool, deno_web::MessagePortError> {
-    let message = crate::ops::realm::outgoing_message(state, data)?;
+    let message = crate::web::realm::outgoing_message(state, data)?;
     let worker = state.borrow::<ClientWorkerContext>();
     let Some(owner) = &worker.owner else {
         return Ok(false);

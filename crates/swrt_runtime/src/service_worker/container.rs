@@ -1,7 +1,7 @@
 //! Ops of a page's `navigator.serviceWorker` (ServiceWorkerContainer) and of
 //! the `ServiceWorker` objects a page holds.
 
-use super::ask_host;
+use crate::realm::ask_host;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -244,7 +244,7 @@ pub(crate) fn op_swrt_sw_post_message(
     #[serde] data: deno_web::JsMessageData,
     #[string] client: Option<String>,
 ) -> Result<(), deno_web::MessagePortError> {
-    let message = crate::ops::realm::outgoing_message(state, data)?;
+    let message = crate::web::realm::outgoing_message(state, data)?;
     let sender = match state.try_borrow::<PageContext>() {
         Some(page) => MessageSender::Client(client.unwrap_or_else(|| page.client_id.clone())),
         None => MessageSender::Worker(state.borrow::<WorkerContext>().version.id),

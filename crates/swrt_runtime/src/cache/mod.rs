@@ -1,0 +1,3 @@
+//! The Cache API (`caches`, `Cache`).
+
+pub(crate) mod ops;

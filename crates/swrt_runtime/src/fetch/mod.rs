@@ -1,0 +1,3 @@
+//! `fetch()` on reqwest: requests, redirects, cancellation and CORS.
+
+pub(crate) mod ops;

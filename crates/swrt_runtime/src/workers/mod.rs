@@ -1,0 +1,3 @@
+//! Dedicated and shared workers: their constructors and global scopes.
+
+pub(crate) mod ops;
