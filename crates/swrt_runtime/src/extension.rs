@@ -1,4 +1,7 @@
-//! The deno_core extensions that make up a swrt realm.
+//! The deno_core extensions that make up each kind of swrt realm. Every
+//! feature folder declares its own extension (its ops and its JavaScript);
+//! this module puts them together per realm kind and adds the entry script
+//! that builds the kind's global scope.
 //!
 //! Reused from Deno: deno_webidl, deno_web (events, streams, URL, encoding,
 //! Blob, timers, console formatting, structuredClone) and deno_fetch's
@@ -9,174 +12,49 @@
 //! machine: its classes load on QuickJS with a single stand-in module
 //! (`ext:deno_net/02_tls.js`, loaded by `22_http_client.js`); the other module
 //! it needs, `ext:deno_telemetry`, is only loaded by `26_fetch.js`, which swrt
-//! never loads. `fetch()` itself lives in `js/10_fetch.js` on reqwest ops, so
+//! never loads. `fetch()` itself lives in `fetch/10_fetch.js` on reqwest ops, so
 //! redirects, cancellation and TLS are ours.
 
 use std::sync::Arc;
 
-use deno_core::{ascii_str_include, Extension, ExtensionFileSource};
+use deno_core::{Extension, ExtensionFileSource};
 
 use crate::embedded_js::embed;
+use crate::realm::ClientWorkerKind;
 
-deno_core::extension!(
-    deno_net,
-    lazy_loaded_js =
-        ["02_tls.js" = { source = "(function(){ throw new Error('replaced at init'); })();" }],
-);
-
-deno_core::extension!(
-    swrt_web,
-    deps = [deno_webidl, deno_web, deno_fetch],
-    ops = [
-        crate::web::console::op_swrt_console,
-        crate::web::crypto::op_swrt_random_values,
-        crate::web::crypto::op_swrt_random_uuid,
-        crate::fetch::ops::op_swrt_fetch,
-        crate::fetch::ops::op_swrt_fetch_cancel_handle,
-        crate::fetch::ops::op_swrt_csp_allows,
-        crate::fetch::ops::op_swrt_integrity_matches,
-        crate::web::realm::op_swrt_next_command,
-        crate::web::realm::op_swrt_event_settled,
-        crate::web::realm::op_swrt_report_uncaught,
-        crate::web::realm::op_swrt_take_message,
-        crate::web::realm::op_swrt_take_body,
-        crate::service_worker::container::op_swrt_sw_update,
-        crate::service_worker::container::op_swrt_sw_unregister,
-        crate::service_worker::container::op_swrt_sw_post_message,
-        crate::background_fetch::ops::op_swrt_bgfetch_fetch,
-        crate::background_fetch::ops::op_swrt_bgfetch_get,
-        crate::background_fetch::ops::op_swrt_bgfetch_ids,
-        crate::background_fetch::ops::op_swrt_bgfetch_abort,
-        crate::background_fetch::ops::op_swrt_bgfetch_match_all,
-        crate::background_fetch::ops::op_swrt_bgfetch_response,
-        crate::background_fetch::ops::op_swrt_bgfetch_update_ui,
-        crate::background_fetch::ops::op_swrt_bgfetch_set_permission,
-        crate::cache::ops::op_swrt_cache_open,
-        crate::cache::ops::op_swrt_cache_has,
-        crate::cache::ops::op_swrt_cache_delete,
-        crate::cache::ops::op_swrt_cache_keys,
-        crate::cache::ops::op_swrt_cache_match_all,
-        crate::cache::ops::op_swrt_cache_body,
-        crate::cache::ops::op_swrt_cache_body_begin,
-        crate::cache::ops::op_swrt_cache_body_write,
-        crate::cache::ops::op_swrt_cache_put,
-        crate::cache::ops::op_swrt_cache_delete_entries,
-    ],
-);
-
-deno_core::extension!(
-    swrt_worker,
-    deps = [swrt_web],
-    ops = [
-        crate::service_worker::scope::op_swrt_worker_info,
-        crate::service_worker::scope::op_swrt_import_scripts,
-        crate::service_worker::scope::op_swrt_skip_waiting,
-        crate::service_worker::scope::op_swrt_clients_claim,
-        crate::service_worker::scope::op_swrt_open_window,
-        crate::service_worker::scope::op_swrt_clients_match_all,
-        crate::service_worker::scope::op_swrt_client_post_message,
-        crate::service_worker::scope::op_swrt_fetch_event_respond,
-    ],
-);
-
-deno_core::extension!(
-    swrt_page,
-    deps = [swrt_web],
-    ops = [
-        crate::service_worker::container::op_swrt_page_info,
-        crate::service_worker::container::op_swrt_sw_register,
-        crate::service_worker::container::op_swrt_sw_register_seen,
-        crate::service_worker::container::op_swrt_fetch_event,
-        crate::service_worker::container::op_swrt_sw_registrations,
-        crate::document::ops::op_swrt_html_parse,
-        crate::document::ops::op_swrt_html_parse_fragment,
-        crate::document::ops::op_swrt_inline_module,
-        crate::document::ops::op_swrt_resource_failed,
-        crate::document::frames::op_swrt_frame_create,
-        crate::document::frames::op_swrt_frame_destroy,
-        crate::document::frames::op_swrt_frame_eval,
-        crate::document::frames::op_swrt_frame_open,
-        crate::document::frames::op_swrt_frame_close,
-        crate::document::frames::op_swrt_frame_open_remote,
-        crate::document::frames::op_swrt_frame_loaded,
-        crate::document::frames::op_swrt_window_post_message,
-    ],
-);
-
-// The `Worker` and `SharedWorker` constructors: pages and dedicated and
-// shared workers can create workers.
-deno_core::extension!(
-    swrt_worker_owner,
-    deps = [swrt_web],
-    ops = [
-        crate::workers::ops::op_swrt_worker_start,
-        crate::workers::ops::op_swrt_worker_post,
-        crate::workers::ops::op_swrt_worker_terminate,
-        crate::workers::ops::op_swrt_shared_worker_connect,
-    ],
-);
-
-// The global scope of a dedicated or shared worker.
-deno_core::extension!(
-    swrt_client_worker,
-    deps = [swrt_worker_owner],
-    ops = [
-        crate::workers::ops::op_swrt_client_worker_info,
-        crate::workers::ops::op_swrt_worker_post_owner,
-        crate::workers::ops::op_swrt_worker_close,
-        crate::workers::ops::op_swrt_worker_import_scripts,
-        crate::workers::ops::op_swrt_worker_fetch_event,
-    ],
-);
-
-/// A feature folder's JavaScript, embedded in the binary. Every swrt script
-/// keeps the specifier `ext:swrt/<file>` whatever folder holds it.
+/// A feature folder's JavaScript, embedded in the binary (the path is
+/// relative to the file that names it). Every swrt script keeps the
+/// specifier `ext:swrt/<file>` whatever folder holds it.
 macro_rules! js_file {
-    ($dir:literal, $name:literal) => {
-        ExtensionFileSource::new(
+    ($name:literal) => {
+        deno_core::ExtensionFileSource::new(
             concat!("ext:swrt/", $name),
-            ascii_str_include!(concat!($dir, "/", $name)),
+            deno_core::ascii_str_include!($name),
         )
     };
 }
+pub(crate) use js_file;
 
-/// Modules shared by every realm, loaded on demand with `core.loadExtScript`.
-fn shared_lazy_js() -> Vec<ExtensionFileSource> {
-    vec![
-        js_file!("web", "01_web_platform.js"),
-        js_file!("web", "02_console.js"),
-        js_file!("web", "03_crypto.js"),
-        js_file!("web", "04_realm.js"),
-        js_file!("web", "05_content_security_policy.js"),
-        js_file!("fetch", "10_fetch.js"),
-        js_file!("service_worker", "20_extendable_event.js"),
-        js_file!("service_worker", "30_service_worker_objects.js"),
-        js_file!("clients", "40_clients.js"),
-        js_file!("service_worker", "41_fetch_event.js"),
-        js_file!("service_worker", "50_service_worker_container.js"),
-        js_file!("workers", "55_workers.js"),
-        js_file!("workers", "56_worker_global_scope.js"),
-        js_file!("document", "60_dom.js"),
-        js_file!("document", "61_html_document.js"),
-        js_file!("document", "62_frames.js"),
-        js_file!("background_fetch", "70_background_fetch.js"),
-        js_file!("cache", "71_cache.js"),
-    ]
+// The entry scripts, one per realm kind: each runs at startup, after every
+// extension of its realm, and builds the global scope.
+deno_core::extension!(swrt_service_worker_realm, deps = [swrt_clients]);
+deno_core::extension!(swrt_window_realm, deps = [swrt_document]);
+deno_core::extension!(swrt_worker_realm, deps = [swrt_client_worker]);
+
+/// An entry extension running `file`.
+fn entry(mut extension: Extension, file: ExtensionFileSource) -> Extension {
+    extension.js_files = std::borrow::Cow::Owned(vec![file]);
+    extension
 }
 
 /// deno_webidl, deno_web, the deno_net stand-in and deno_fetch (their JS
-/// embedded in the binary), then swrt_web.
-fn web_extensions(
+/// embedded in the binary), then what every swrt realm has: the platform
+/// glue, `fetch()`, service-worker and registration objects, the Cache API
+/// and Background Fetch.
+fn common_extensions(
     location: url::Url,
     broadcast: deno_web::InMemoryBroadcastChannel,
 ) -> Vec<Extension> {
-    let mut net = deno_net::init();
-    net.lazy_loaded_js_files = std::borrow::Cow::Owned(vec![ExtensionFileSource::new(
-        "ext:deno_net/02_tls.js",
-        ascii_str_include!("web/00_deno_net_tls.js"),
-    )]);
-    let mut web = swrt_web::init();
-    web.lazy_loaded_js_files = std::borrow::Cow::Owned(shared_lazy_js());
     vec![
         embed(deno_webidl::deno_webidl::init()),
         embed(deno_web::deno_web::init(
@@ -185,9 +63,13 @@ fn web_extensions(
             false,
             broadcast,
         )),
-        net,
+        crate::web::deno_net_extension(),
         embed(deno_fetch::deno_fetch::init(deno_fetch::Options::default())),
-        web,
+        crate::web::extension(),
+        crate::fetch::extension(),
+        crate::service_worker::extension(),
+        crate::cache::extension(),
+        crate::background_fetch::extension(),
     ]
 }
 
@@ -196,11 +78,13 @@ pub(crate) fn worker_extensions(
     location: url::Url,
     broadcast: deno_web::InMemoryBroadcastChannel,
 ) -> Vec<Extension> {
-    let mut extensions = web_extensions(location, broadcast);
-    let mut worker = swrt_worker::init();
-    // The entry script runs at startup and builds the global scope.
-    worker.js_files = std::borrow::Cow::Owned(vec![js_file!("realm", "90_service_worker_main.js")]);
-    extensions.push(worker);
+    let mut extensions = common_extensions(location, broadcast);
+    extensions.push(crate::service_worker::scope_extension());
+    extensions.push(crate::clients::extension());
+    extensions.push(entry(
+        swrt_service_worker_realm::init(),
+        js_file!("realm/90_service_worker_main.js"),
+    ));
     extensions
 }
 
@@ -209,11 +93,14 @@ pub(crate) fn page_extensions(
     location: url::Url,
     broadcast: deno_web::InMemoryBroadcastChannel,
 ) -> Vec<Extension> {
-    let mut extensions = web_extensions(location, broadcast);
-    extensions.push(swrt_worker_owner::init());
-    let mut page = swrt_page::init();
-    page.js_files = std::borrow::Cow::Owned(vec![js_file!("realm", "91_window_main.js")]);
-    extensions.push(page);
+    let mut extensions = common_extensions(location, broadcast);
+    extensions.push(crate::workers::owner_extension());
+    extensions.push(crate::service_worker::container_extension());
+    extensions.push(crate::document::extension());
+    extensions.push(entry(
+        swrt_window_realm::init(),
+        js_file!("realm/91_window_main.js"),
+    ));
     extensions
 }
 
@@ -221,17 +108,17 @@ pub(crate) fn page_extensions(
 pub(crate) fn client_worker_extensions(
     location: url::Url,
     broadcast: deno_web::InMemoryBroadcastChannel,
-    kind: crate::realm::ClientWorkerKind,
+    kind: ClientWorkerKind,
 ) -> Vec<Extension> {
-    let mut extensions = web_extensions(location, broadcast);
-    extensions.push(swrt_worker_owner::init());
-    let mut worker = swrt_client_worker::init();
-    worker.js_files = std::borrow::Cow::Owned(vec![match kind {
-        crate::realm::ClientWorkerKind::Dedicated => {
-            js_file!("realm", "92_dedicated_worker_main.js")
-        }
-        crate::realm::ClientWorkerKind::Shared => js_file!("realm", "93_shared_worker_main.js"),
-    }]);
-    extensions.push(worker);
+    let mut extensions = common_extensions(location, broadcast);
+    extensions.push(crate::workers::owner_extension());
+    extensions.push(crate::workers::global_scope_extension());
+    extensions.push(entry(
+        swrt_worker_realm::init(),
+        match kind {
+            ClientWorkerKind::Dedicated => js_file!("realm/92_dedicated_worker_main.js"),
+            ClientWorkerKind::Shared => js_file!("realm/93_shared_worker_main.js"),
+        },
+    ));
     extensions
 }

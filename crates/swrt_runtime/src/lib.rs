@@ -9,6 +9,7 @@
 
 mod background_fetch;
 mod cache;
+mod clients;
 mod config;
 mod delegate;
 mod document;

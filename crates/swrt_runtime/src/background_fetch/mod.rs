@@ -9,6 +9,7 @@ pub(crate) mod ops;
 use std::future::Future;
 use std::sync::{Arc, Weak};
 
+use deno_core::Extension;
 use serde::Serialize;
 use serde_json::json;
 use swrt_bgfetch::{
@@ -19,6 +20,7 @@ use swrt_store::{Icon, Store};
 use tokio::runtime::Handle;
 use url::Url;
 
+use crate::extension::js_file;
 use crate::host::HostInner;
 use crate::realm::EventOutcome;
 
@@ -161,4 +163,27 @@ impl EventDispatcher for RuntimeDispatcher {
             Err(e) => Err(DispatchError::WorkerUnavailable(e.to_string())),
         }
     }
+}
+
+deno_core::extension!(
+    swrt_background_fetch,
+    deps = [swrt_service_worker],
+    ops = [
+        ops::op_swrt_bgfetch_fetch,
+        ops::op_swrt_bgfetch_get,
+        ops::op_swrt_bgfetch_ids,
+        ops::op_swrt_bgfetch_abort,
+        ops::op_swrt_bgfetch_match_all,
+        ops::op_swrt_bgfetch_response,
+        ops::op_swrt_bgfetch_update_ui,
+        ops::op_swrt_bgfetch_set_permission,
+    ],
+);
+
+/// Background Fetch, in every realm.
+pub(crate) fn extension() -> Extension {
+    let mut extension = swrt_background_fetch::init();
+    extension.lazy_loaded_js_files =
+        std::borrow::Cow::Owned(vec![js_file!("70_background_fetch.js")]);
+    extension
 }

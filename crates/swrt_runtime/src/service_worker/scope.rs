@@ -1,5 +1,5 @@
-//! Ops of the ServiceWorkerGlobalScope: `importScripts()`, `skipWaiting()`,
-//! `clients` and `Client.postMessage()`.
+//! Ops of the ServiceWorkerGlobalScope: its boot data, `importScripts()`,
+//! `skipWaiting()` and answering a `FetchEvent`.
 
 use crate::realm::ask_host;
 use std::cell::RefCell;
@@ -8,12 +8,8 @@ use std::sync::atomic::Ordering;
 
 use deno_core::{op2, JsBuffer, OpState};
 use serde::Serialize;
-use tokio::sync::oneshot;
 
-use crate::realm::{
-    ClientInfo, HostRequest, MatchAllOptions, RealmContext, RegistrationView, WorkerContext,
-    WorkerView,
-};
+use crate::realm::{HostRequest, RealmContext, RegistrationView, WorkerContext, WorkerView};
 
 #[derive(Debug, thiserror::Error, deno_error::JsError)]
 pub(crate) enum ScopeError {
@@ -23,12 +19,6 @@ pub(crate) enum ScopeError {
     #[class(type)]
     #[error("Failed to execute 'importScripts': {0}")]
     ImportUrl(String),
-    #[class("DOMExceptionInvalidStateError")]
-    #[error("{0}")]
-    InvalidState(String),
-    #[class(type)]
-    #[error("{0}")]
-    Type(String),
 }
 
 /// Boot data for the worker's JavaScript.
@@ -108,7 +98,7 @@ pub(crate) fn op_swrt_import_scripts(
 }
 
 /// The id of the worker version this realm runs.
-fn own_version(state: &Rc<RefCell<OpState>>) -> u64 {
+pub(crate) fn own_version(state: &Rc<RefCell<OpState>>) -> u64 {
     state.borrow().borrow::<WorkerContext>().version.id
 }
 
@@ -120,83 +110,6 @@ pub(crate) async fn op_swrt_skip_waiting(state: Rc<RefCell<OpState>>) {
         reply,
     })
     .await;
-}
-
-#[op2]
-pub(crate) async fn op_swrt_clients_claim(state: Rc<RefCell<OpState>>) -> Result<(), ScopeError> {
-    let version_id = own_version(&state);
-    match ask_host(&state, |_, reply| HostRequest::Claim { version_id, reply }).await {
-        Some(Ok(())) => Ok(()),
-        Some(Err(message)) => Err(ScopeError::InvalidState(message)),
-        None => Err(ScopeError::InvalidState("the host has shut down".into())),
-    }
-}
-
-/// `clients.openWindow(url)`: the host decides; resolves true if it opened one.
-#[op2]
-pub(crate) async fn op_swrt_open_window(
-    state: Rc<RefCell<OpState>>,
-    #[string] url: String,
-) -> Result<bool, ScopeError> {
-    let target = {
-        let state = state.borrow();
-        let base = &state.borrow::<RealmContext>().url;
-        base.join(&url).map_err(|_| {
-            ScopeError::Type(format!(
-                "Failed to execute 'openWindow': invalid URL '{url}'"
-            ))
-        })?
-    };
-    if !matches!(target.scheme(), "http" | "https") && target.as_str() != "about:blank" {
-        return Err(ScopeError::Type(format!(
-            "Failed to execute 'openWindow': '{target}' is not an http(s) URL"
-        )));
-    }
-    let opened = ask_host(&state, |ctx, reply| HostRequest::OpenWindow {
-        script_url: ctx.url.clone(),
-        url: target,
-        reply,
-    })
-    .await;
-    Ok(opened.unwrap_or(false))
-}
-
-/// `clients.matchAll()`: the host knows every client of the origin.
-#[op2]
-#[serde]
-pub(crate) async fn op_swrt_clients_match_all(
-    state: Rc<RefCell<OpState>>,
-    #[serde] options: MatchAllOptions,
-) -> Vec<ClientInfo> {
-    let version_id = own_version(&state);
-    ask_host(&state, |_, reply| HostRequest::MatchAll {
-        version_id,
-        options,
-        reply,
-    })
-    .await
-    .unwrap_or_default()
-}
-
-/// `Client.postMessage()`: `data` is structured-serialized with its transfer list.
-#[op2]
-pub(crate) fn op_swrt_client_post_message(
-    state: &mut OpState,
-    #[string] client_id: String,
-    #[serde] data: deno_web::JsMessageData,
-) -> Result<(), deno_web::MessagePortError> {
-    let message = crate::web::realm::outgoing_message(state, data)?;
-    let version_id = state.borrow::<WorkerContext>().version.id;
-    let ctx = state.borrow::<RealmContext>();
-    // Delivery is asynchronous; a client that went away drops the message.
-    let (reply, _) = oneshot::channel();
-    let _ = ctx.host_requests.send(HostRequest::PostToClient {
-        version_id,
-        client_id,
-        message,
-        reply,
-    });
-    Ok(())
 }
 
 /// The worker answers a FetchEvent (`meta` null: the page goes to the network).
