@@ -46,7 +46,7 @@ const {
   Uint8Array,
 } = primordials;
 const { DOMException, QuotaExceededError } = domException;
-const { EventTarget, Event, defineEventHandler, setEventTargetData } = eventModule;
+const { EventTarget, Event, setEventTargetData } = eventModule;
 const { Request, RequestPrototype } = requestModule;
 const { fromInnerResponse, newInnerResponse } = responseModule;
 const { InnerBody } = bodyModule;

@@ -2,11 +2,10 @@
 // owns the client list; these objects are views of what it reports.
 (function () {
 const { core, primordials } = __bootstrap;
-const { domException, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
 const { op_swrt_clients_claim, op_swrt_clients_match_all, op_swrt_open_window, op_swrt_client_post_message } = core.ops;
 const { Symbol, SymbolToStringTag, TypeError, ArrayPrototypeMap, ArrayPrototypeFind } = primordials;
-const { DOMException } = domException;
 
 const illegal = Symbol("illegal constructor");
 const _data = Symbol("client data");

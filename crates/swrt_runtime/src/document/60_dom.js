@@ -15,7 +15,7 @@ const {
   ArrayPrototypeMap, ArrayPrototypeIncludes, ArrayPrototypeSome, Symbol, SymbolIterator, SymbolToStringTag,
   StringPrototypeToLowerCase, StringPrototypeToUpperCase, StringPrototypeTrim, StringPrototypeSplit,
   StringPrototypeReplace, StringPrototypeStartsWith, StringPrototypeEndsWith, StringPrototypeIncludes,
-  StringPrototypeSlice, ObjectDefineProperty, ObjectFreeze, TypeError, String, Error,
+  StringPrototypeSlice, ObjectDefineProperty, ObjectFreeze, TypeError, String,
 } = primordials;
 const { EventTarget, Event, setEventTargetData, defineEventHandler } = eventModule;
 const { DOMException } = domException;
@@ -610,45 +610,45 @@ function defineElement(name, tags, reflect = {}, Base = HTMLElement) {
   return cls;
 }
 
-const HTMLHtmlElement = defineElement("HTMLHtmlElement", ["html"]);
+defineElement("HTMLHtmlElement", ["html"]);
 const HTMLHeadElement = defineElement("HTMLHeadElement", ["head"]);
 const HTMLBodyElement = defineElement("HTMLBodyElement", ["body"]);
 const HTMLTitleElement = defineElement("HTMLTitleElement", ["title"]);
 ObjectDefineProperty(HTMLTitleElement.prototype, "text", {
   get() { return this.textContent; }, set(v) { this.textContent = v; }, enumerable: true, configurable: true,
 });
-const HTMLDivElement = defineElement("HTMLDivElement", ["div"]);
-const HTMLSpanElement = defineElement("HTMLSpanElement", ["span"]);
-const HTMLParagraphElement = defineElement("HTMLParagraphElement", ["p"]);
-const HTMLHeadingElement = defineElement("HTMLHeadingElement", ["h1", "h2", "h3", "h4", "h5", "h6"]);
-const HTMLUListElement = defineElement("HTMLUListElement", ["ul"]);
-const HTMLOListElement = defineElement("HTMLOListElement", ["ol"]);
-const HTMLLIElement = defineElement("HTMLLIElement", ["li"]);
-const HTMLPreElement = defineElement("HTMLPreElement", ["pre"]);
-const HTMLBRElement = defineElement("HTMLBRElement", ["br"]);
-const HTMLTableElement = defineElement("HTMLTableElement", ["table"]);
-const HTMLTableRowElement = defineElement("HTMLTableRowElement", ["tr"]);
-const HTMLTableCellElement = defineElement("HTMLTableCellElement", ["td", "th"]);
-const HTMLTableSectionElement = defineElement("HTMLTableSectionElement", ["thead", "tbody", "tfoot"]);
-const HTMLAnchorElement = defineElement("HTMLAnchorElement", ["a"], { strings: ["target", "rel", "download"], urls: ["href"] });
-const HTMLLinkElement = defineElement("HTMLLinkElement", ["link"], { strings: ["rel", "as", "type", "media", "crossorigin"], urls: ["href"] });
-const HTMLStyleElement = defineElement("HTMLStyleElement", ["style"], { strings: ["media"] });
+defineElement("HTMLDivElement", ["div"]);
+defineElement("HTMLSpanElement", ["span"]);
+defineElement("HTMLParagraphElement", ["p"]);
+defineElement("HTMLHeadingElement", ["h1", "h2", "h3", "h4", "h5", "h6"]);
+defineElement("HTMLUListElement", ["ul"]);
+defineElement("HTMLOListElement", ["ol"]);
+defineElement("HTMLLIElement", ["li"]);
+defineElement("HTMLPreElement", ["pre"]);
+defineElement("HTMLBRElement", ["br"]);
+defineElement("HTMLTableElement", ["table"]);
+defineElement("HTMLTableRowElement", ["tr"]);
+defineElement("HTMLTableCellElement", ["td", "th"]);
+defineElement("HTMLTableSectionElement", ["thead", "tbody", "tfoot"]);
+defineElement("HTMLAnchorElement", ["a"], { strings: ["target", "rel", "download"], urls: ["href"] });
+defineElement("HTMLLinkElement", ["link"], { strings: ["rel", "as", "type", "media", "crossorigin"], urls: ["href"] });
+defineElement("HTMLStyleElement", ["style"], { strings: ["media"] });
 const HTMLMetaElement = defineElement("HTMLMetaElement", ["meta"], { strings: ["name", "http-equiv", "content", "charset"] });
-const HTMLBaseElement = defineElement("HTMLBaseElement", ["base"], { strings: ["target"], urls: ["href"] });
-const HTMLImageElement = defineElement("HTMLImageElement", ["img"], { strings: ["alt", "crossorigin"], urls: ["src"] });
+defineElement("HTMLBaseElement", ["base"], { strings: ["target"], urls: ["href"] });
+defineElement("HTMLImageElement", ["img"], { strings: ["alt", "crossorigin"], urls: ["src"] });
 const HTMLInputElement = defineElement("HTMLInputElement", ["input"], { strings: ["name", "type", "placeholder"], booleans: ["disabled", "checked", "required"] });
 ObjectDefineProperty(HTMLInputElement.prototype, "value", {
   get() { return this._value ?? this.getAttribute("value") ?? ""; }, set(v) { this._value = String(v); }, enumerable: true, configurable: true,
 });
-const HTMLButtonElement = defineElement("HTMLButtonElement", ["button"], { strings: ["name", "type", "value"], booleans: ["disabled"] });
-const HTMLFormElement = defineElement("HTMLFormElement", ["form"], { strings: ["method", "name", "target"], urls: ["action"] });
-const HTMLTextAreaElement = defineElement("HTMLTextAreaElement", ["textarea"], { strings: ["name"] });
-const HTMLSelectElement = defineElement("HTMLSelectElement", ["select"], { strings: ["name"] });
-const HTMLOptionElement = defineElement("HTMLOptionElement", ["option"], { strings: ["value"], booleans: ["selected"] });
-const HTMLLabelElement = defineElement("HTMLLabelElement", ["label"]);
-const HTMLCanvasElement = defineElement("HTMLCanvasElement", ["canvas"], { strings: ["width", "height"] });
-const HTMLAudioElement = defineElement("HTMLAudioElement", ["audio"], { urls: ["src"] });
-const HTMLVideoElement = defineElement("HTMLVideoElement", ["video"], { urls: ["src"] });
+defineElement("HTMLButtonElement", ["button"], { strings: ["name", "type", "value"], booleans: ["disabled"] });
+defineElement("HTMLFormElement", ["form"], { strings: ["method", "name", "target"], urls: ["action"] });
+defineElement("HTMLTextAreaElement", ["textarea"], { strings: ["name"] });
+defineElement("HTMLSelectElement", ["select"], { strings: ["name"] });
+defineElement("HTMLOptionElement", ["option"], { strings: ["value"], booleans: ["selected"] });
+defineElement("HTMLLabelElement", ["label"]);
+defineElement("HTMLCanvasElement", ["canvas"], { strings: ["width", "height"] });
+defineElement("HTMLAudioElement", ["audio"], { urls: ["src"] });
+defineElement("HTMLVideoElement", ["video"], { urls: ["src"] });
 const HTMLScriptElement = defineElement("HTMLScriptElement", ["script"], {
   strings: ["type", "charset", "crossorigin", "integrity", "referrerpolicy", "event", "for"],
   booleans: ["defer", "nomodule"],

@@ -14,12 +14,12 @@ const dom = core.loadExtScript("ext:swrt/60_dom.js");
 const { op_swrt_html_parse, op_swrt_inline_module, op_swrt_resource_failed, op_swrt_report_uncaught } = core.ops;
 const { describeError, errorLocation } = core.loadExtScript("ext:swrt/04_realm.js");
 const {
-  ArrayPrototypePush, ArrayPrototypeShift, ArrayPrototypeIndexOf, ArrayPrototypeSplice, Promise, PromiseResolve,
-  StringPrototypeToLowerCase, StringPrototypeTrim, SafeMap, TypeError, String,
+  ArrayPrototypePush, ArrayPrototypeShift, Promise, PromiseResolve,
+  StringPrototypeToLowerCase, StringPrototypeTrim, SafeMap, String,
 } = primordials;
 const { Event, ErrorEvent, EventTargetPrototype } = eventModule;
 const EventTargetDispatch = EventTargetPrototype.dispatchEvent;
-const { HTMLScriptElement, HTMLMetaElement, Element, childText, walk } = dom;
+const { HTMLScriptElement, HTMLMetaElement, childText } = dom;
 
 let inlineModules = 0;
 
@@ -132,7 +132,7 @@ function prepareScript(el) {
   const document = el.ownerDocument;
   const state = loading(document);
   if (state === undefined) return null;
-  let release = null;
+  let release;
   const record = { el, type, ready: false, result: null, url: document.baseURI, onReady: null };
   const markReady = (result) => {
     record.ready = true;

@@ -44,12 +44,10 @@ function registerTopWindow(window, document, clientId) {
 const remoteWindows = new Map();
 class CrossOriginWindow {
   #clientId;
-  #origin;
   #ownerClientId;
   #navigate;
-  constructor(clientId, origin, ownerClientId, navigate) {
+  constructor(clientId, ownerClientId, navigate) {
     this.#clientId = clientId;
-    this.#origin = origin;
     this.#ownerClientId = ownerClientId;
     this.#navigate = navigate;
   }
@@ -90,7 +88,7 @@ const CROSS_ORIGIN_PROPERTIES = new Set([
 function remoteWindow(clientId, origin, ownerClientId, navigate = null, parent = null) {
   let window = remoteWindows.get(clientId);
   if (window === undefined) {
-    const target = new CrossOriginWindow(clientId, origin, ownerClientId, navigate);
+    const target = new CrossOriginWindow(clientId, ownerClientId, navigate);
     const blocked = (name) => new DOMException(
       `Blocked a frame with origin "${stateByClient(ownerClientId)?.window.location.origin}" from accessing property "${String(name)}" of a cross-origin frame.`,
       "SecurityError",
@@ -128,7 +126,7 @@ function stateByClient(clientId) {
 function onWindowMessage({ clientId, messageId, origin, sourceClientId }) {
   const target = stateByClient(clientId);
   let data;
-  let ports = [];
+  let ports;
   try {
     const [value, transferables] = messagePort.deserializeJsMessageData(op_swrt_take_message(messageId));
     data = value;

@@ -35,9 +35,9 @@ const { createFetchEvent, fetchEventDescriptors } = core.loadExtScript("ext:swrt
 
 const { op_swrt_worker_info, op_swrt_import_scripts, op_swrt_take_message, op_swrt_sw_post_message } = core.ops;
 const { hideInternals, installErrorReporting, runCommandLoop, runImportedScripts } = core.loadExtScript("ext:swrt/04_realm.js");
-const { FunctionPrototypeCall, ObjectGetOwnPropertyDescriptor, ObjectPrototypeIsPrototypeOf, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
+const { FunctionPrototypeCall, ObjectGetOwnPropertyDescriptor, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
 const { WorkerGlobalScope } = globalInterfaces;
-const { defineEventHandler, MessageEvent } = eventModule;
+const { defineEventHandler } = eventModule;
 
 const illegal = Symbol("illegal constructor");
 

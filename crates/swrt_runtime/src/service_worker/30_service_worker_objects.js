@@ -8,7 +8,7 @@ const { core, primordials } = __bootstrap;
 const { event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
 const { op_swrt_skip_waiting, op_swrt_sw_update, op_swrt_sw_unregister } = core.ops;
-const { Symbol, SymbolToStringTag, TypeError, MapPrototypeGet, MapPrototypeSet, SafeMap, Promise } = primordials;
+const { Symbol, SymbolToStringTag, TypeError, MapPrototypeGet, MapPrototypeSet, SafeMap } = primordials;
 const { EventTarget, Event, defineEventHandler, setEventTargetData } = eventModule;
 
 const illegal = Symbol("illegal constructor");

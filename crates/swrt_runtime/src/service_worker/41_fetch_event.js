@@ -10,7 +10,7 @@ const { EVENT_INIT_MEMBERS, ExtendableEvent, extendLifetime, isDispatching, setA
   "ext:swrt/20_extendable_event.js",
 );
 const { op_swrt_fetch_event_respond, op_swrt_take_body } = core.ops;
-const { ArrayFrom, ObjectDefineProperty, Promise, PromiseResolve, Symbol, SymbolToStringTag, TypeError, Uint8Array } =
+const { ArrayFrom, ObjectDefineProperty, ObjectPrototypeIsPrototypeOf, Promise, PromiseResolve, Symbol, SymbolToStringTag, TypeError, Uint8Array } =
   primordials;
 const { DOMException } = domException;
 const { Request, toInnerRequest } = requestModule;
@@ -97,7 +97,7 @@ class FetchEvent extends ExtendableEvent {
         answer(requestId, errorMeta(`the promise rejected: ${error?.message ?? error}`), null);
         return;
       }
-      if (response === null || typeof response !== "object" || !(ResponsePrototype.isPrototypeOf(response))) {
+      if (response === null || typeof response !== "object" || !ObjectPrototypeIsPrototypeOf(ResponsePrototype, response)) {
         answer(requestId, errorMeta("the value is not a Response"), null);
         return;
       }
