@@ -19,21 +19,8 @@ use std::sync::Arc;
 
 use deno_core::{Extension, ExtensionFileSource};
 
-use crate::embedded_js::embed;
+use crate::embedded_js::{embed, js_file};
 use crate::realm::ClientWorkerKind;
-
-/// A feature folder's JavaScript, embedded in the binary (the path is
-/// relative to the file that names it). Every swrt script keeps the
-/// specifier `ext:swrt/<file>` whatever folder holds it.
-macro_rules! js_file {
-    ($name:literal) => {
-        deno_core::ExtensionFileSource::new(
-            concat!("ext:swrt/", $name),
-            deno_core::ascii_str_include!($name),
-        )
-    };
-}
-pub(crate) use js_file;
 
 // The entry scripts, one per realm kind: each runs at startup, after every
 // extension of its realm, and builds the global scope.

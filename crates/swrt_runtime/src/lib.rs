@@ -25,6 +25,7 @@ mod resolver;
 mod service_worker;
 mod ui;
 mod web;
+mod worker_type;
 mod workers;
 
 pub use config::Limits;
@@ -32,7 +33,6 @@ pub use delegate::{ConsoleLevel, HostDelegate, TerminationReason, TracingDelegat
 pub use error::{HostError, ScriptError};
 pub use host::{
     PageHandle, RegistrationInfo, ServiceWorkerHost, ServiceWorkerHostBuilder, WorkerState,
-    WorkerType,
 };
 pub use loader::{is_javascript_mime, LoadError, LocalOriginMapping, ScriptLoader, ScriptSource};
 pub use realm::{ClientInfo, EventOutcome};
@@ -44,3 +44,4 @@ pub use resolver::{HostResolver, HOST_REQUEST_HEADER};
 // directly.
 pub use swrt_bgfetch;
 pub use ui::{BackgroundFetchUi, FetchControl, FetchPhase, FetchView};
+pub use worker_type::WorkerType;

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use deno_core::{op2, v8, OpState};
 use tokio::sync::oneshot;
 
-use crate::host::OpenedFrame;
+use crate::realm::OpenedFrame;
 use crate::realm::{HostRequest, RealmContext};
 
 /// deno_core's embedder-data slots of a realm: its context state and module

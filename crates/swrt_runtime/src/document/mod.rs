@@ -19,7 +19,7 @@ pub(crate) mod parse;
 
 use deno_core::Extension;
 
-use crate::extension::js_file;
+use crate::embedded_js::js_file;
 
 /// Module scripts written inline in a document (`<script type=module>`),
 /// by the URL the document gave them; the realm's module loader answers

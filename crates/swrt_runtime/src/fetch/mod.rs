@@ -5,7 +5,7 @@ pub(crate) mod ops;
 
 use deno_core::Extension;
 
-use crate::extension::js_file;
+use crate::embedded_js::js_file;
 
 deno_core::extension!(
     swrt_fetch,

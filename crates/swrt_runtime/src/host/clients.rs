@@ -13,7 +13,7 @@ use super::HostInner;
 use crate::error::{HostError, ScriptError};
 use crate::realm::{
     ClientInfo, FetchEventResponse, HostCommand, HostRequest, JobRejection, MessageSender,
-    PageContext, PageEvaluation, RealmHandle, RealmKind, RegistrationView,
+    OpenedFrame, PageContext, PageEvaluation, RealmHandle, RealmKind, RegistrationView,
 };
 
 /// A client the host runs: a page, or a dedicated or shared worker.
@@ -185,19 +185,6 @@ async fn open_page_in(
         url,
         evaluation,
     })
-}
-
-/// A frame's document, as `op_swrt_frame_open` returns it.
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct OpenedFrame {
-    client_id: String,
-    url: String,
-    html: bool,
-    text: String,
-    /// The Content Security Policies the frame's document was served with.
-    csp: Vec<String>,
-    controller: Option<crate::realm::WorkerView>,
 }
 
 /// Navigates a new frame of page `parent_client_id` to `url`: the frame is

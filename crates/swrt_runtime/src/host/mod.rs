@@ -1,6 +1,7 @@
 //! The service-worker host: registrations, the install/activate lifecycle,
 //! page clients, starting workers on demand and stopping them when idle.
 
+mod background_fetch;
 mod clients;
 mod registration;
 mod workers;
@@ -12,10 +13,11 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use url::Url;
 
-pub(crate) use clients::OpenedFrame;
 pub use clients::PageHandle;
 pub(crate) use registration::{Registration, Version};
-pub use registration::{RegistrationInfo, WorkerState, WorkerType};
+pub use registration::{RegistrationInfo, WorkerState};
+
+use crate::worker_type::WorkerType;
 
 use crate::config::Limits;
 use crate::delegate::{HostDelegate, TracingDelegate};
@@ -157,7 +159,7 @@ impl ServiceWorkerHostBuilder {
         let host = self.build();
         if let Some(dir) = data_dir {
             host.inner.registrations_restored.send_replace(false);
-            let dispatcher = Arc::new(crate::background_fetch::RuntimeDispatcher {
+            let dispatcher = Arc::new(background_fetch::RuntimeDispatcher {
                 host: Arc::downgrade(&host.inner),
             });
             // Restore registrations before the engine starts re-dispatching.
@@ -809,7 +811,7 @@ async fn forward_progress(
             continue;
         };
         let command = crate::realm::HostCommand::Progress {
-            registration: crate::background_fetch::RegistrationData::from(&event.registration),
+            registration: event.registration.clone(),
             is_final: event.is_final,
         };
         for page in host.pages_of_origin(&origin) {

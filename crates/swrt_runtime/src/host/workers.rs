@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex};
 use url::Url;
 
 use super::clients::{navigate, page, PageEntry};
-use super::{HostInner, WorkerType};
+use super::HostInner;
 use crate::error::HostError;
 use crate::realm::{
     ClientWorkerContext, ClientWorkerKind, HostCommand, HostRequest, RealmHandle, RealmKind,
     RealmLink,
 };
+use crate::worker_type::WorkerType;
 
 /// The shared workers of the host, one per (script URL, name): the script
 /// URL carries the origin, so each origin has its own.

@@ -32,7 +32,7 @@ pub(crate) struct RealmContext {
 /// A service worker's own state.
 pub(crate) struct WorkerContext {
     /// Classic script or module: decides how the script and its imports load.
-    pub worker_type: crate::host::WorkerType,
+    pub worker_type: crate::worker_type::WorkerType,
     pub imports: Arc<ImportedScripts>,
     pub registration: RegistrationView,
     pub version: WorkerView,
@@ -87,7 +87,7 @@ pub(crate) struct ClientWorkerContext {
     /// The `name` option of the constructor.
     pub name: String,
     /// Classic script or module.
-    pub worker_type: crate::host::WorkerType,
+    pub worker_type: crate::worker_type::WorkerType,
     /// The worker controlling this client when it was created.
     pub controller: Option<WorkerView>,
     /// The Content Security Policies its script was served with.

@@ -37,6 +37,19 @@ pub struct ImportedScripts {
     pub(crate) install_finished: AtomicBool,
 }
 
+/// A frame's document, as `op_swrt_frame_open` returns it.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OpenedFrame {
+    pub client_id: String,
+    pub url: String,
+    pub html: bool,
+    pub text: String,
+    /// The Content Security Policies the frame's document was served with.
+    pub csp: Vec<String>,
+    pub controller: Option<WorkerView>,
+}
+
 /// A command from the host to a realm's JavaScript.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
@@ -91,8 +104,10 @@ pub enum HostCommand {
     /// Background Fetch progress of the realm's origin.
     #[serde(rename_all = "camelCase")]
     Progress {
-        /// The registration's attributes.
-        registration: crate::background_fetch::RegistrationData,
+        /// The registration's attributes, given to JS as
+        /// `BackgroundFetchRegistration` reads them.
+        #[serde(serialize_with = "crate::background_fetch::serialize_registration")]
+        registration: swrt_bgfetch::RegistrationSnapshot,
         /// True for the last notification of the fetch.
         is_final: bool,
     },
@@ -309,7 +324,7 @@ pub(crate) enum HostRequest {
         client_id: String,
         script_url: Url,
         scope: Option<Url>,
-        worker_type: crate::host::WorkerType,
+        worker_type: crate::worker_type::WorkerType,
         reply: oneshot::Sender<Result<RegisterResolution, JobRejection>>,
     },
     Registrations {
@@ -335,7 +350,7 @@ pub(crate) enum HostRequest {
     OpenFrame {
         parent_client_id: String,
         url: Url,
-        reply: oneshot::Sender<Result<crate::host::OpenedFrame, String>>,
+        reply: oneshot::Sender<Result<OpenedFrame, String>>,
     },
     /// A frame was removed from its document: its client ends.
     CloseFrame { client_id: String },
@@ -376,7 +391,7 @@ pub(crate) enum HostRequest {
         owner_id: String,
         client_id: String,
         script_url: Url,
-        worker_type: crate::host::WorkerType,
+        worker_type: crate::worker_type::WorkerType,
         name: String,
         reply: oneshot::Sender<Result<RealmLink, String>>,
     },
@@ -384,7 +399,7 @@ pub(crate) enum HostRequest {
     /// worker of (origin, script URL, name), started if needed.
     ConnectSharedWorker {
         script_url: Url,
-        worker_type: crate::host::WorkerType,
+        worker_type: crate::worker_type::WorkerType,
         name: String,
         message: RealmMessage,
         reply: oneshot::Sender<Result<(), String>>,

@@ -15,7 +15,7 @@ use super::module_loader::RealmModuleLoader;
 use super::{HostCommand, RealmContext, RealmKind, RealmShared, RealmSpec};
 use crate::delegate::TerminationReason;
 use crate::error::{HostError, ScriptError};
-use crate::host::WorkerType;
+use crate::worker_type::WorkerType;
 
 type Ready = oneshot::Sender<Result<v8::IsolateHandle, HostError>>;
 type Evaluated = oneshot::Sender<Result<(), ScriptError>>;

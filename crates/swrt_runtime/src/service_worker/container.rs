@@ -108,7 +108,7 @@ pub(crate) async fn op_swrt_sw_register(
     #[string] client: Option<String>,
 ) -> Result<Registered, ContainerError> {
     // The WorkerType enum was converted by WebIDL in JS.
-    let worker_type = crate::host::WorkerType::parse(&worker_type).ok_or_else(|| {
+    let worker_type = crate::worker_type::WorkerType::parse(&worker_type).ok_or_else(|| {
         ContainerError::Register(format!("'{worker_type}' is not a valid WorkerType"))
     })?;
     let (script_url, scope) = {

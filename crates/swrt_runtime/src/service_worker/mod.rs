@@ -8,7 +8,7 @@ pub(crate) mod scope;
 
 use deno_core::Extension;
 
-use crate::extension::js_file;
+use crate::embedded_js::js_file;
 
 deno_core::extension!(
     swrt_service_worker,

@@ -56,7 +56,7 @@ pub(crate) fn op_swrt_import_scripts(
     let ctx = state.borrow::<RealmContext>();
     let worker = state.borrow::<WorkerContext>();
     // HTML, importScripts(): a module worker's global throws TypeError.
-    if worker.worker_type == crate::host::WorkerType::Module {
+    if worker.worker_type == crate::worker_type::WorkerType::Module {
         return Err(ScopeError::ImportUrl(
             "Module scripts don't support importScripts().".into(),
         ));

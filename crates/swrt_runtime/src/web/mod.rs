@@ -8,7 +8,7 @@ pub(crate) mod realm;
 
 use deno_core::{ascii_str_include, Extension, ExtensionFileSource};
 
-use crate::extension::js_file;
+use crate::embedded_js::js_file;
 
 // deno_fetch's `22_http_client.js` loads `ext:deno_net/02_tls.js`; swrt
 // has no deno_net, so a stand-in module answers it.

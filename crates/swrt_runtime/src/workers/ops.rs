@@ -11,10 +11,10 @@ use deno_core::{op2, OpState};
 use serde::Serialize;
 
 use crate::error::ScriptError;
-use crate::host::WorkerType;
 use crate::realm::{
     ClientWorkerContext, HostCommand, HostRequest, PageContext, RealmContext, RealmLink, WorkerView,
 };
+use crate::worker_type::WorkerType;
 
 #[derive(Debug, thiserror::Error, deno_error::JsError)]
 pub(crate) enum WorkerError {
