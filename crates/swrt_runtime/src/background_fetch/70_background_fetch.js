@@ -41,7 +41,6 @@ const {
   SafeSet,
   Symbol,
   SymbolIterator,
-  SymbolToStringTag,
   TypeError,
   Uint8Array,
 } = primordials;
@@ -247,10 +246,6 @@ class BackgroundFetchRegistration extends EventTarget {
     const prefix = "Failed to execute 'matchAll' on 'BackgroundFetchRegistration'";
     return await matchRecords(this, prefix, request, options);
   }
-
-  get [SymbolToStringTag]() {
-    return "BackgroundFetchRegistration";
-  }
 }
 const BackgroundFetchRegistrationPrototype = BackgroundFetchRegistration.prototype;
 
@@ -298,6 +293,7 @@ const _onprogress = Symbol("onprogress");
   const descriptor = ObjectGetOwnPropertyDescriptor(holder, "onprogress");
   ObjectDefineProperty(BackgroundFetchRegistrationPrototype, "onprogress", { ...descriptor, enumerable: true });
 }
+webidl.configureInterface(BackgroundFetchRegistration);
 for (const name of ["abort", "match", "matchAll"]) {
   ObjectDefineProperty(BackgroundFetchRegistrationPrototype, name, { enumerable: true });
 }
@@ -330,19 +326,14 @@ async function matchRecords(registration, prefix, request, options) {
     if (error instanceof DOMException && error.name === "InvalidStateError") releasedRecords.add(uniqueId);
     throw error;
   }
-  return ArrayPrototypeMap(found, (record) => new BackgroundFetchRecord(illegal, uniqueId, record));
+  return ArrayPrototypeMap(found, (record) => recordObject(uniqueId, record));
 }
 
 // --- BackgroundFetchRecord -------------------------------------------------
 
 class BackgroundFetchRecord {
-  constructor(key = undefined, uniqueId, record) {
-    if (key !== illegal) throw new TypeError("Illegal constructor");
-    this[webidl.brand] = webidl.brand;
-    this[_request] = requestFromSpec(record.request);
-    this[_responseReady] = responseFor(uniqueId, record.index);
-    // An unobserved rejection (aborted record) is not an uncaught error.
-    this[_responseReady].catch(() => {});
+  constructor() {
+    webidl.illegalConstructor();
   }
   get request() {
     webidl.assertBranded(this, BackgroundFetchRecordPrototype);
@@ -357,13 +348,17 @@ class BackgroundFetchRecord {
     }
     return this[_responseReady];
   }
-  get [SymbolToStringTag]() {
-    return "BackgroundFetchRecord";
-  }
 }
+webidl.configureInterface(BackgroundFetchRecord);
 const BackgroundFetchRecordPrototype = BackgroundFetchRecord.prototype;
-for (const name of ["request", "responseReady"]) {
-  ObjectDefineProperty(BackgroundFetchRecordPrototype, name, { enumerable: true });
+
+function recordObject(uniqueId, record) {
+  const object = webidl.createBranded(BackgroundFetchRecord);
+  object[_request] = requestFromSpec(record.request);
+  object[_responseReady] = responseFor(uniqueId, record.index);
+  // An unobserved rejection (aborted record) is not an uncaught error.
+  object[_responseReady].catch(() => {});
+  return object;
 }
 
 async function responseFor(uniqueId, index) {
@@ -379,10 +374,8 @@ async function responseFor(uniqueId, index) {
 // --- BackgroundFetchManager ------------------------------------------------
 
 class BackgroundFetchManager {
-  constructor(key = undefined, scope) {
-    if (key !== illegal) throw new TypeError("Illegal constructor");
-    this[webidl.brand] = webidl.brand;
-    this[_scope] = scope;
+  constructor() {
+    webidl.illegalConstructor();
   }
 
   async fetch(id, requests, options = {}) {
@@ -436,15 +429,9 @@ class BackgroundFetchManager {
     webidl.assertBranded(this, BackgroundFetchManagerPrototype);
     return await op_swrt_bgfetch_ids(this[_scope]);
   }
-
-  get [SymbolToStringTag]() {
-    return "BackgroundFetchManager";
-  }
 }
+webidl.configureInterface(BackgroundFetchManager);
 const BackgroundFetchManagerPrototype = BackgroundFetchManager.prototype;
-for (const name of ["fetch", "get", "getIds"]) {
-  ObjectDefineProperty(BackgroundFetchManagerPrototype, name, { enumerable: true });
-}
 // Method lengths as the IDL declares (optional arguments do not count).
 ObjectDefineProperty(BackgroundFetchManagerPrototype.fetch, "length", { value: 2 });
 ObjectDefineProperty(BackgroundFetchRegistrationPrototype.matchAll, "length", { value: 0 });
@@ -456,7 +443,10 @@ const _manager = Symbol("backgroundFetch manager");
   const holder = {
     get backgroundFetch() {
       if (!(this instanceof ServiceWorkerRegistration)) throw new TypeError("Illegal invocation");
-      if (this[_manager] === undefined) this[_manager] = new BackgroundFetchManager(illegal, this.scope);
+      if (this[_manager] === undefined) {
+        this[_manager] = webidl.createBranded(BackgroundFetchManager);
+        this[_manager][_scope] = this.scope;
+      }
       return this[_manager];
     },
   };
@@ -497,12 +487,9 @@ class BackgroundFetchEvent extends ExtendableEvent {
     webidl.assertBranded(this, BackgroundFetchEventPrototype);
     return this[_registration];
   }
-  get [SymbolToStringTag]() {
-    return "BackgroundFetchEvent";
-  }
 }
+webidl.configureInterface(BackgroundFetchEvent);
 const BackgroundFetchEventPrototype = BackgroundFetchEvent.prototype;
-ObjectDefineProperty(BackgroundFetchEventPrototype, "registration", { enumerable: true });
 
 class BackgroundFetchUpdateUIEvent extends BackgroundFetchEvent {
   constructor(type, init) {
@@ -536,13 +523,9 @@ class BackgroundFetchUpdateUIEvent extends BackgroundFetchEvent {
     this.waitUntil(pending);
     await pending;
   }
-
-  get [SymbolToStringTag]() {
-    return "BackgroundFetchUpdateUIEvent";
-  }
 }
+webidl.configureInterface(BackgroundFetchUpdateUIEvent);
 const BackgroundFetchUpdateUIEventPrototype = BackgroundFetchUpdateUIEvent.prototype;
-ObjectDefineProperty(BackgroundFetchUpdateUIEventPrototype, "updateUI", { enumerable: true });
 ObjectDefineProperty(BackgroundFetchUpdateUIEventPrototype.updateUI, "length", { value: 0 });
 
 const UPDATE_UI_EVENTS = ["backgroundfetchsuccess", "backgroundfetchfail"];

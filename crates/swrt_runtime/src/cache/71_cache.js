@@ -26,14 +26,13 @@ const {
   op_swrt_cache_put,
   op_swrt_cache_delete_entries,
 } = core.ops;
-const { ArrayFrom, ArrayPrototypeMap, ObjectDefineProperty, ObjectFreeze, StringPrototypeSplit, StringPrototypeTrim, Symbol, SymbolToStringTag, TypeError } =
+const { ArrayFrom, ArrayPrototypeMap, ObjectFreeze, StringPrototypeSplit, StringPrototypeTrim, Symbol, TypeError } =
   primordials;
 const { DOMException, QuotaExceededError } = domException;
 const { Request } = requestModule;
 const { Response, fromInnerResponse, newInnerResponse } = responseModule;
 const { InnerBody } = bodyModule;
 
-const illegal = Symbol("illegal constructor");
 const _id = Symbol("cache id");
 
 /**
@@ -131,10 +130,8 @@ async function putIn(cacheId, request, response, prefix) {
 }
 
 class Cache {
-  constructor(key = undefined, id) {
-    if (key !== illegal) throw new TypeError("Illegal constructor");
-    this[webidl.brand] = webidl.brand;
-    this[_id] = id;
+  constructor() {
+    webidl.illegalConstructor();
   }
 
   async match(request, options = {}) {
@@ -213,16 +210,19 @@ class Cache {
     return ObjectFreeze(ArrayPrototypeMap(entries, (e) => new Request(e.request.url, { method: e.request.method, headers: e.request.headers })));
   }
 
-  get [SymbolToStringTag]() {
-    return "Cache";
-  }
 }
+webidl.configureInterface(Cache);
 const CachePrototype = Cache.prototype;
 
+function cacheObject(id) {
+  const cache = webidl.createBranded(Cache);
+  cache[_id] = id;
+  return cache;
+}
+
 class CacheStorage {
-  constructor(key = undefined) {
-    if (key !== illegal) throw new TypeError("Illegal constructor");
-    this[webidl.brand] = webidl.brand;
+  constructor() {
+    webidl.illegalConstructor();
   }
 
   async match(request, options = {}) {
@@ -248,7 +248,7 @@ class CacheStorage {
   async open(cacheName) {
     webidl.assertBranded(this, CacheStoragePrototype);
     webidl.requiredArguments(arguments.length, 1, "Failed to execute 'open' on 'CacheStorage'");
-    return new Cache(illegal, await op_swrt_cache_open(String(cacheName)));
+    return cacheObject(await op_swrt_cache_open(String(cacheName)));
   }
 
   async delete(cacheName) {
@@ -262,18 +262,11 @@ class CacheStorage {
     return await op_swrt_cache_keys();
   }
 
-  get [SymbolToStringTag]() {
-    return "CacheStorage";
-  }
 }
+webidl.configureInterface(CacheStorage);
 const CacheStoragePrototype = CacheStorage.prototype;
-for (const proto of [CachePrototype, CacheStoragePrototype]) {
-  for (const name of Object.getOwnPropertyNames(proto)) {
-    if (name !== "constructor") ObjectDefineProperty(proto, name, { enumerable: true });
-  }
-}
 
-const caches = new CacheStorage(illegal);
+const caches = webidl.createBranded(CacheStorage);
 
 function cacheDescriptors() {
   const d = (value) => ({ value, writable: true, enumerable: false, configurable: true });

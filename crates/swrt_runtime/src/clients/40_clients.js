@@ -5,16 +5,13 @@ const { core, primordials } = __bootstrap;
 const { messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
 const { op_swrt_clients_claim, op_swrt_clients_match_all, op_swrt_open_window, op_swrt_client_post_message } = core.ops;
-const { Symbol, SymbolToStringTag, TypeError, ArrayPrototypeMap, ArrayPrototypeFind } = primordials;
+const { Symbol, TypeError, ArrayPrototypeMap, ArrayPrototypeFind } = primordials;
 
-const illegal = Symbol("illegal constructor");
 const _data = Symbol("client data");
 
 class Client {
-  constructor(key = undefined, data) {
-    if (key !== illegal) throw new TypeError("Illegal constructor");
-    this[webidl.brand] = webidl.brand;
-    this[_data] = data;
+  constructor() {
+    webidl.illegalConstructor();
   }
   get url() {
     webidl.assertBranded(this, ClientPrototype);
@@ -40,10 +37,8 @@ class Client {
     // Delivery is asynchronous; a client that went away drops the message.
     op_swrt_client_post_message(this[_data].id, data);
   }
-  get [SymbolToStringTag]() {
-    return "Client";
-  }
 }
+webidl.configureInterface(Client);
 const ClientPrototype = Client.prototype;
 
 class WindowClient extends Client {
@@ -67,20 +62,19 @@ class WindowClient extends Client {
     webidl.assertBranded(this, WindowClientPrototype);
     return Promise.reject(new TypeError("navigate() is not supported for this client"));
   }
-  get [SymbolToStringTag]() {
-    return "WindowClient";
-  }
 }
+webidl.configureInterface(WindowClient);
 const WindowClientPrototype = WindowClient.prototype;
 
 function clientObject(data) {
-  return data.type === "window" ? new WindowClient(illegal, data) : new Client(illegal, data);
+  const client = webidl.createBranded(data.type === "window" ? WindowClient : Client);
+  client[_data] = data;
+  return client;
 }
 
 class Clients {
-  constructor(key = undefined) {
-    if (key !== illegal) throw new TypeError("Illegal constructor");
-    this[webidl.brand] = webidl.brand;
+  constructor() {
+    webidl.illegalConstructor();
   }
   async get(id) {
     webidl.assertBranded(this, ClientsPrototype);
@@ -111,13 +105,11 @@ class Clients {
     webidl.assertBranded(this, ClientsPrototype);
     await op_swrt_clients_claim();
   }
-  get [SymbolToStringTag]() {
-    return "Clients";
-  }
 }
+webidl.configureInterface(Clients);
 const ClientsPrototype = Clients.prototype;
 
-const clients = new Clients(illegal);
+const clients = webidl.createBranded(Clients);
 
 function clientsDescriptors() {
   const d = (value) => ({ value, writable: true, enumerable: false, configurable: true });
