@@ -1,4 +1,4 @@
-//! The control API and dashboard of `swrt serve` (feature `control`).
+//! The control API and dashboard of `swrt serve`.
 //!
 //! [`ControlServer`] serves, for one [`ServiceWorkerHost`]:
 //!
@@ -53,7 +53,7 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::ServerError;
+use swrt_server::ServerError;
 
 const DASHBOARD: &str = include_str!("dashboard.html");
 const OPENAPI: &str = include_str!("openapi.json");
@@ -159,7 +159,7 @@ impl ControlServerBuilder {
             loopback,
             reads_need_token,
         });
-        let (tx, task) = crate::serve_until_shutdown(listener, router(state));
+        let (tx, task) = swrt_server::serve_until_shutdown(listener, router(state));
         tracing::info!(%local_addr, "control API listening");
         Ok(ControlServer {
             local_addr,

@@ -7,13 +7,15 @@
 //! SIGTERM stop the engine first, which syncs and records every download in
 //! flight, then the workers.
 
+mod control;
+
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
+use control::{ControlHub, ControlServer};
 use swrt_runtime::{ConsoleLevel, HostDelegate, ScriptError, ServiceWorkerHost, TerminationReason};
-use swrt_server::control::{ControlHub, ControlServer};
 use swrt_server::StaticOrigin;
 use url::Url;
 
