@@ -1,6 +1,7 @@
 //! `fetch()` on reqwest: requests, redirects, cancellation, CORS and
 //! Subresource Integrity.
 
+mod network;
 pub(crate) mod ops;
 
 use deno_core::Extension;
