@@ -29,9 +29,23 @@ pub(crate) struct BackgroundFetchContext {
     pub allow_worker_fetch: bool,
 }
 
+/// Why a call through a [`BackgroundFetchContext`] failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ContextError {
+    /// The engine task panicked or was cancelled.
+    #[error("engine task failed: {0}")]
+    EngineTask(tokio::task::JoinError),
+    /// The blocking store task panicked or was cancelled.
+    #[error("store task failed: {0}")]
+    StoreTask(tokio::task::JoinError),
+    /// The store refused or failed the call.
+    #[error(transparent)]
+    Store(#[from] swrt_store::StoreError),
+}
+
 impl BackgroundFetchContext {
     /// Runs `fut` on the host runtime and waits for it.
-    pub(crate) async fn on_host<F>(&self, fut: F) -> Result<F::Output, String>
+    pub(crate) async fn on_host<F>(&self, fut: F) -> Result<F::Output, ContextError>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -39,11 +53,11 @@ impl BackgroundFetchContext {
         self.runtime
             .spawn(fut)
             .await
-            .map_err(|e| format!("engine task failed: {e}"))
+            .map_err(ContextError::EngineTask)
     }
 
     /// Runs a blocking store call on the host's blocking pool.
-    pub(crate) async fn with_store<T, F>(&self, f: F) -> Result<T, String>
+    pub(crate) async fn with_store<T, F>(&self, f: F) -> Result<T, ContextError>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> swrt_store::Result<T> + Send + 'static,
@@ -52,8 +66,8 @@ impl BackgroundFetchContext {
         self.runtime
             .spawn_blocking(move || f(&store))
             .await
-            .map_err(|e| format!("store task failed: {e}"))?
-            .map_err(|e| e.to_string())
+            .map_err(ContextError::StoreTask)?
+            .map_err(ContextError::Store)
     }
 }
 

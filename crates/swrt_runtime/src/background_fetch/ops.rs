@@ -19,7 +19,7 @@ use swrt_bgfetch::{
 use swrt_store::{Icon, MatchOptions};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::background_fetch::{BackgroundFetchContext, RegistrationData};
+use crate::background_fetch::{BackgroundFetchContext, ContextError, RegistrationData};
 use crate::realm::{HostRequest, RealmContext, WorkerContext};
 
 /// Errors with the class the spec names.
@@ -43,6 +43,12 @@ pub(crate) enum BgFetchError {
     #[class(generic)]
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<ContextError> for BgFetchError {
+    fn from(e: ContextError) -> Self {
+        BgFetchError::Internal(e.to_string())
+    }
 }
 
 impl From<EngineError> for BgFetchError {
@@ -175,7 +181,7 @@ pub(crate) async fn op_swrt_bgfetch_fetch(
     let result = ctx
         .on_host(async move { service.fetch(request).await })
         .await
-        .map_err(BgFetchError::Internal)?;
+        .map_err(BgFetchError::from)?;
     match result {
         Ok(snapshot) => Ok(FetchCallResult::Registered(RegistrationData::from(
             &snapshot,
@@ -204,7 +210,7 @@ pub(crate) async fn op_swrt_bgfetch_get(
     let found = ctx
         .on_host(async move { service.get(&scope, &id).await })
         .await
-        .map_err(BgFetchError::Internal)??;
+        .map_err(BgFetchError::from)??;
     Ok(found.as_ref().map(RegistrationData::from))
 }
 
@@ -220,7 +226,7 @@ pub(crate) async fn op_swrt_bgfetch_ids(
     Ok(ctx
         .on_host(async move { service.ids(&scope).await })
         .await
-        .map_err(BgFetchError::Internal)??)
+        .map_err(BgFetchError::from)??)
 }
 
 /// `BackgroundFetchRegistration.abort()`.
@@ -234,7 +240,7 @@ pub(crate) async fn op_swrt_bgfetch_abort(
     Ok(ctx
         .on_host(async move { service.abort_unique(&unique_id).await })
         .await
-        .map_err(BgFetchError::Internal)??)
+        .map_err(BgFetchError::from)??)
 }
 
 /// `CacheQueryOptions` as JS passes it.
@@ -279,7 +285,7 @@ pub(crate) async fn op_swrt_bgfetch_match_all(
     let records = ctx
         .on_host(async move { service.match_all(&unique_id, query.as_ref(), options).await })
         .await
-        .map_err(BgFetchError::Internal)??;
+        .map_err(BgFetchError::from)??;
     Ok(records
         .into_iter()
         .map(|r| RecordData {
@@ -350,7 +356,7 @@ pub(crate) async fn op_swrt_bgfetch_response(
     let meta = ctx
         .on_host(async move { service.response_ready(&uid, index).await })
         .await
-        .map_err(BgFetchError::Internal)?
+        .map_err(BgFetchError::from)?
         .map_err(|e| match e {
             RecordError::TypeError(m) => BgFetchError::Type(format!("Failed to fetch: {m}")),
             RecordError::Aborted(m) => BgFetchError::Abort(format!(
@@ -399,7 +405,7 @@ pub(crate) async fn op_swrt_bgfetch_update_ui(
     Ok(ctx
         .on_host(async move { service.update_ui(&unique_id, title, icons).await })
         .await
-        .map_err(BgFetchError::Internal)??)
+        .map_err(BgFetchError::from)??)
 }
 
 /// `test_driver.set_permission({name: "background-fetch"}, state)` and host

@@ -40,7 +40,7 @@ where
     let (ctx, origin) = context(&state.borrow())?;
     ctx.with_store(move |s| f(s, &origin))
         .await
-        .map_err(BgFetchError::Internal)
+        .map_err(BgFetchError::from)
 }
 
 #[op2]
@@ -142,7 +142,7 @@ pub(crate) async fn op_swrt_cache_match_all(
     let entries = ctx
         .with_store(move |s| s.cache_candidates(cache_id, None))
         .await
-        .map_err(BgFetchError::Internal)?;
+        .map_err(BgFetchError::from)?;
     Ok(entries
         .into_iter()
         .filter(|candidate| match &query {
@@ -181,7 +181,7 @@ pub(crate) async fn op_swrt_cache_body(
     let entries = ctx
         .with_store(move |s| s.cache_candidates(cache_id, None))
         .await
-        .map_err(BgFetchError::Internal)?;
+        .map_err(BgFetchError::from)?;
     let Some(path) = entries
         .into_iter()
         .find(|e| e.entry_id == entry_id)
@@ -401,7 +401,7 @@ pub(crate) async fn op_swrt_cache_put(
         s.cache_put(cache_id, &new, &replace).map(|_| None)
     })
     .await
-    .map_err(BgFetchError::Internal)
+    .map_err(BgFetchError::from)
 }
 
 /// `cache.delete(request, options)`: true when something was removed.
@@ -427,5 +427,5 @@ pub(crate) async fn op_swrt_cache_delete_entries(
         s.cache_delete_entries(cache_id, &ids).map(|n| n > 0)
     })
     .await
-    .map_err(BgFetchError::Internal)
+    .map_err(BgFetchError::from)
 }

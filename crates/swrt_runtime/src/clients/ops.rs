@@ -27,7 +27,7 @@ pub(crate) async fn op_swrt_clients_claim(state: Rc<RefCell<OpState>>) -> Result
     let version_id = own_version(&state);
     match ask_host(&state, |_, reply| HostRequest::Claim { version_id, reply }).await {
         Some(Ok(())) => Ok(()),
-        Some(Err(message)) => Err(ClientsError::InvalidState(message)),
+        Some(Err(refusal)) => Err(ClientsError::InvalidState(refusal.to_string())),
         None => Err(ClientsError::InvalidState("the host has shut down".into())),
     }
 }

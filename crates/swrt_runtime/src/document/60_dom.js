@@ -6,6 +6,11 @@
 // these nodes. Behaviour that depends on a node entering or leaving a
 // document (scripts that run, frames that load, CSP <meta> pragmas) is
 // delegated to hooks that the document module installs.
+//
+// One file past 500 lines on purpose: the node classes share internal
+// slots (children, parent, attributes) that the tree algorithms and the
+// serializer reach directly, which a split would have to export to every
+// realm script.
 (function () {
 const { core, primordials } = __bootstrap;
 const { event: eventModule, domException, url: urlModule } = core.loadExtScript("ext:swrt/01_web_platform.js");

@@ -168,7 +168,7 @@ pub(crate) async fn op_swrt_frame_open(
         });
     match answer.await {
         Ok(Ok(frame)) => Ok(frame),
-        Ok(Err(reason)) => Err(deno_error::JsErrorBox::type_error(reason)),
+        Ok(Err(reason)) => Err(deno_error::JsErrorBox::type_error(reason.to_string())),
         Err(_) => Err(deno_error::JsErrorBox::type_error("the host has shut down")),
     }
 }
@@ -207,7 +207,7 @@ pub(crate) async fn op_swrt_frame_open_remote(
             });
     match answer.await {
         Ok(Ok(client_id)) => Ok(client_id),
-        Ok(Err(reason)) => Err(deno_error::JsErrorBox::type_error(reason)),
+        Ok(Err(reason)) => Err(deno_error::JsErrorBox::type_error(reason.to_string())),
         Err(_) => Err(deno_error::JsErrorBox::type_error("the host has shut down")),
     }
 }

@@ -187,7 +187,7 @@ impl ServiceWorkerHostBuilder {
             let stored = context
                 .with_store(|s| s.list_registrations())
                 .await
-                .map_err(HostError::Engine)?;
+                .map_err(|e| HostError::Engine(e.to_string()))?;
             for row in stored.into_iter().filter(|r| r.state == "activated") {
                 host.inner.restore_registration(&row);
             }

@@ -10,6 +10,7 @@ use url::Url;
 
 use super::HostInner;
 use super::{Registration, Version};
+use crate::error::FrameError;
 use crate::error::{HostError, ScriptError};
 use crate::realm::{
     ClientInfo, FetchEventResponse, HostRequest, OpenedFrame, PageContext, PageEvaluation,
@@ -194,8 +195,8 @@ pub(super) async fn open_frame(
     host: &Arc<HostInner>,
     parent_client_id: &str,
     url: Url,
-) -> Result<OpenedFrame, String> {
-    let parent = page(host, parent_client_id).ok_or("the parent page is gone")?;
+) -> Result<OpenedFrame, FrameError> {
+    let parent = page(host, parent_client_id).ok_or(FrameError::ParentGone)?;
     let id = uuid::Uuid::new_v4().to_string();
     let (document, controller) = if url.as_str() == "about:srcdoc" {
         // Its markup comes from the parent; like about:blank it inherits
@@ -218,9 +219,7 @@ pub(super) async fn open_frame(
             .matching_registration(&url)
             .and_then(|r| r.active().map(|v| (r, v)));
         let controller = controlling.as_ref().map(|(_, v)| v.clone());
-        let document = navigate(host, &url, &id, controlling, "iframe")
-            .await
-            .map_err(|e| e.to_string())?;
+        let document = navigate(host, &url, &id, controlling, "iframe").await?;
         (document, controller)
     };
     host.pages.lock().unwrap().push(Arc::new(PageEntry {

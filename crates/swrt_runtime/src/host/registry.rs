@@ -125,9 +125,9 @@ impl HostInner {
             crate::loader::LoadError::MimeType(reason) => {
                 HostError::Security(format!("the script {url} was refused: {reason}"))
             }
-            crate::loader::LoadError::Failed(reason) => HostError::ScriptFetch {
+            other => HostError::ScriptFetch {
                 url: url.to_string(),
-                reason,
+                reason: other.to_string(),
             },
         })
     }

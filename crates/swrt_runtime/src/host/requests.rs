@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::clients::{offer_fetch_event, open_frame, open_page_in, page, PageEntry};
 use super::HostInner;
+use crate::error::{ClaimError, FrameError};
 use crate::realm::{HostCommand, HostRequest, JobRejection, MessageSender, RegistrationView};
 use tokio::sync::mpsc;
 
@@ -69,11 +70,11 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
         }
         HostRequest::Claim { version_id, reply } => {
             let Some((registration, version)) = host.version_by_id(version_id) else {
-                let _ = reply.send(Err("Only the active worker can claim clients.".into()));
+                let _ = reply.send(Err(ClaimError::NotActive));
                 return;
             };
             if registration.active().map(|a| a.id) != Some(version.id) {
-                let _ = reply.send(Err("Only the active worker can claim clients.".into()));
+                let _ = reply.send(Err(ClaimError::NotActive));
                 return;
             }
             if registration.is_unregistered() {
@@ -190,11 +191,11 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
         } => {
             host.spawn_job(move |host| async move {
                 let Some(parent) = page(&host, &parent_client_id) else {
-                    let _ = reply.send(Err("the parent page is gone".into()));
+                    let _ = reply.send(Err(FrameError::ParentGone));
                     return;
                 };
                 let opened = open_page_in(&host, url, None, Some(parent)).await;
-                let _ = reply.send(opened.map(|p| p.id).map_err(|e| e.to_string()));
+                let _ = reply.send(opened.map(|p| p.id).map_err(FrameError::from));
             });
         }
         HostRequest::FrameLoaded { frame_client_id } => {

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
 use crate::delegate::TerminationReason;
-use crate::error::{HostError, ScriptError};
+use crate::error::{ClaimError, FrameError, HostError, ScriptError, WorkerStartError};
 
 use super::RealmLink;
 
@@ -250,7 +250,7 @@ pub(crate) enum HostRequest {
     },
     Claim {
         version_id: u64,
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<(), ClaimError>>,
     },
     OpenWindow {
         script_url: Url,
@@ -298,7 +298,7 @@ pub(crate) enum HostRequest {
     OpenFrame {
         parent_client_id: String,
         url: Url,
-        reply: oneshot::Sender<Result<OpenedFrame, String>>,
+        reply: oneshot::Sender<Result<OpenedFrame, FrameError>>,
     },
     /// A frame was removed from its document: its client ends.
     CloseFrame { client_id: String },
@@ -306,7 +306,7 @@ pub(crate) enum HostRequest {
     OpenRemoteFrame {
         parent_client_id: String,
         url: Url,
-        reply: oneshot::Sender<Result<String, String>>,
+        reply: oneshot::Sender<Result<String, FrameError>>,
     },
     /// A cross-origin frame's document has loaded: its iframe element fires `load`.
     FrameLoaded { frame_client_id: String },
@@ -341,7 +341,7 @@ pub(crate) enum HostRequest {
         script_url: Url,
         worker_type: crate::worker_type::WorkerType,
         name: String,
-        reply: oneshot::Sender<Result<RealmLink, String>>,
+        reply: oneshot::Sender<Result<RealmLink, WorkerStartError>>,
     },
     /// `new SharedWorker()`: connect the port in `message` to the shared
     /// worker of (origin, script URL, name), started if needed.
@@ -350,7 +350,7 @@ pub(crate) enum HostRequest {
         worker_type: crate::worker_type::WorkerType,
         name: String,
         message: RealmMessage,
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<(), WorkerStartError>>,
     },
     /// `terminate()` or `close()`: stop a worker and the workers it owns.
     CloseWorker { client_id: String },

@@ -75,7 +75,7 @@ pub(crate) async fn op_swrt_worker_start(
     })
     .await
     .ok_or_else(|| WorkerError::InvalidState("the host has shut down".into()))?
-    .map_err(WorkerError::Network)?;
+    .map_err(|e| WorkerError::Network(e.to_string()))?;
     let mut state = state.borrow_mut();
     if !state.has::<OwnedWorkers>() {
         state.put(OwnedWorkers::default());
@@ -142,7 +142,7 @@ pub(crate) async fn op_swrt_shared_worker_connect(
     })
     .await
     .ok_or_else(|| WorkerError::InvalidState("the host has shut down".into()))?
-    .map_err(WorkerError::Network)
+    .map_err(|e| WorkerError::Network(e.to_string()))
 }
 
 /// Boot data for a dedicated or shared worker's JavaScript.
