@@ -8,7 +8,7 @@ const { core, primordials } = __bootstrap;
 const { event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
 const { op_swrt_skip_waiting, op_swrt_sw_update, op_swrt_sw_unregister } = core.ops;
-const { Symbol, SymbolToStringTag, TypeError, MapPrototypeGet, MapPrototypeSet, SafeMap } = primordials;
+const { Symbol, TypeError, MapPrototypeGet, MapPrototypeSet, SafeMap } = primordials;
 const { EventTarget, Event, defineEventHandler, setEventTargetData } = eventModule;
 
 const illegal = Symbol("illegal constructor");
@@ -46,10 +46,8 @@ class ServiceWorker extends EventTarget {
     if (this[_state] === "redundant") return;
     this[_env].postMessage(this[_id], data);
   }
-  get [SymbolToStringTag]() {
-    return "ServiceWorker";
-  }
 }
+webidl.configureInterface(ServiceWorker);
 const ServiceWorkerPrototype = ServiceWorker.prototype;
 defineEventHandler(ServiceWorker.prototype, "statechange");
 defineEventHandler(ServiceWorker.prototype, "error");
@@ -94,10 +92,8 @@ class ServiceWorkerRegistration extends EventTarget {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
     return await op_swrt_sw_unregister(this[_reg].scope);
   }
-  get [SymbolToStringTag]() {
-    return "ServiceWorkerRegistration";
-  }
 }
+webidl.configureInterface(ServiceWorkerRegistration);
 const ServiceWorkerRegistrationPrototype = ServiceWorkerRegistration.prototype;
 defineEventHandler(ServiceWorkerRegistration.prototype, "updatefound");
 

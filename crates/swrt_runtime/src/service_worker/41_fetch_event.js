@@ -10,7 +10,7 @@ const { EVENT_INIT_MEMBERS, ExtendableEvent, extendLifetime, isDispatching, setA
   "ext:swrt/20_extendable_event.js",
 );
 const { op_swrt_fetch_event_respond, op_swrt_take_body } = core.ops;
-const { ArrayFrom, ObjectDefineProperty, ObjectPrototypeIsPrototypeOf, Promise, PromiseResolve, Symbol, SymbolToStringTag, TypeError, Uint8Array } =
+const { ArrayFrom, ObjectDefineProperty, ObjectPrototypeIsPrototypeOf, Promise, PromiseResolve, Symbol, TypeError, Uint8Array } =
   primordials;
 const { DOMException } = domException;
 const { Request, toInnerRequest } = requestModule;
@@ -117,11 +117,8 @@ class FetchEvent extends ExtendableEvent {
     })();
     extendLifetime(this, settled);
   }
-
-  get [SymbolToStringTag]() {
-    return "FetchEvent";
-  }
 }
+webidl.configureInterface(FetchEvent);
 const FetchEventPrototype = FetchEvent.prototype;
 
 function errorMeta(message) {

@@ -8,7 +8,7 @@ const { createEnvironment, realmEnvironment, setPostMessageHook } = core.loadExt
   "ext:swrt/30_service_worker_objects.js",
 );
 const { op_swrt_sw_register, op_swrt_sw_register_seen, op_swrt_sw_registrations, op_swrt_sw_post_message, op_swrt_take_message } = core.ops;
-const { Symbol, SymbolToStringTag, TypeError, Promise, ArrayPrototypeMap, ArrayPrototypePush, ArrayPrototypeShift } =
+const { Symbol, TypeError, Promise, ArrayPrototypeMap, ArrayPrototypePush, ArrayPrototypeShift } =
   primordials;
 const { EventTarget, Event, MessageEvent, defineEventHandler, setEventTargetData } = eventModule;
 const { DOMException } = domException;
@@ -132,11 +132,8 @@ class ServiceWorkerContainer extends EventTarget {
       this[_resolveReady](this[_client].env.registrationObject(view));
     }
   }
-
-  get [SymbolToStringTag]() {
-    return "ServiceWorkerContainer";
-  }
 }
+webidl.configureInterface(ServiceWorkerContainer);
 const ServiceWorkerContainerPrototype = ServiceWorkerContainer.prototype;
 defineEventHandler(ServiceWorkerContainer.prototype, "controllerchange");
 defineEventHandler(ServiceWorkerContainer.prototype, "messageerror");

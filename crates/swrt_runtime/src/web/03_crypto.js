@@ -8,8 +8,6 @@ const { op_swrt_random_values, op_swrt_random_uuid } = core.ops;
 const {
   ArrayBufferIsView,
   ObjectPrototypeIsPrototypeOf,
-  Symbol,
-  SymbolToStringTag,
   TypedArrayPrototypeGetByteLength,
   TypedArrayPrototypeGetSymbolToStringTag,
   TypeError,
@@ -19,16 +17,14 @@ const {
 } = primordials;
 const { DOMException } = domException;
 
-const illegalConstructor = Symbol("illegalConstructor");
 const INTEGER_ARRAYS = [
   "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array",
   "Int32Array", "Uint32Array", "BigInt64Array", "BigUint64Array",
 ];
 
 class Crypto {
-  constructor(key = undefined) {
-    if (key !== illegalConstructor) throw new TypeError("Illegal constructor");
-    this[webidl.brand] = webidl.brand;
+  constructor() {
+    webidl.illegalConstructor();
   }
 
   getRandomValues(typedArray) {
@@ -67,15 +63,12 @@ class Crypto {
     webidl.assertBranded(this, CryptoPrototype);
     return op_swrt_random_uuid();
   }
-
-  get [SymbolToStringTag]() {
-    return "Crypto";
-  }
 }
+webidl.configureInterface(Crypto);
 const CryptoPrototype = Crypto.prototype;
 void ObjectPrototypeIsPrototypeOf;
 
-const crypto = new Crypto(illegalConstructor);
+const crypto = webidl.createBranded(Crypto);
 
 function cryptoDescriptors() {
   return {

@@ -6,7 +6,7 @@ const { core, primordials } = __bootstrap;
 const { domException, event: eventModule, messagePort, nonEnumerable, url: urlModule, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
 const { op_swrt_random_uuid, op_swrt_take_message, op_swrt_worker_start, op_swrt_worker_post, op_swrt_worker_terminate, op_swrt_shared_worker_connect } = core.ops;
-const { ArrayIsArray, ArrayPrototypeFilter, ArrayPrototypePush, ObjectPrototypeToString, SafeMap, String, Symbol, SymbolToStringTag, TypeError } = primordials;
+const { ArrayIsArray, ArrayPrototypeFilter, ArrayPrototypePush, ObjectPrototypeToString, SafeMap, String, Symbol, TypeError } = primordials;
 const { URL } = urlModule;
 const { DOMException } = domException;
 const { ErrorEvent, Event, EventTarget, MessageEvent, defineEventHandler } = eventModule;
@@ -121,11 +121,8 @@ class Worker extends EventTarget {
     ownedWorkers.delete(this[_id]);
     if (state.started) op_swrt_worker_terminate(this[_id]);
   }
-
-  get [SymbolToStringTag]() {
-    return "Worker";
-  }
 }
+webidl.configureInterface(Worker);
 for (const name of ["message", "messageerror", "error"]) defineEventHandler(Worker.prototype, name);
 
 class SharedWorker extends EventTarget {
@@ -147,11 +144,8 @@ class SharedWorker extends EventTarget {
   get port() {
     return this[_port];
   }
-
-  get [SymbolToStringTag]() {
-    return "SharedWorker";
-  }
 }
+webidl.configureInterface(SharedWorker);
 defineEventHandler(SharedWorker.prototype, "error");
 
 /** Takes a message out of the mailbox: [data, ports], or null when it cannot be read. */
