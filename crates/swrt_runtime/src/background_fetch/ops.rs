@@ -307,14 +307,33 @@ pub(crate) struct RecordResponse {
     body_rid: Option<ResourceId>,
 }
 
+/// Why a body stream read by JS broke off (JS sees a TypeError).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BodyStreamError {
+    /// Reading a Background Fetch record's body failed.
+    #[error(transparent)]
+    Record(#[from] swrt_bgfetch::RecordError),
+    /// A cached response's body file is gone.
+    #[error("cached body {} is missing: {source}", .path.display())]
+    Missing {
+        /// The body file.
+        path: std::path::PathBuf,
+        /// Why it could not be opened.
+        source: std::io::Error,
+    },
+    /// Reading a cached response's body file failed.
+    #[error(transparent)]
+    Read(std::io::Error),
+}
+
 /// A body read by JS through `readableStreamForRid`, fed by a pump task on
 /// the host runtime (the engine's stream also follows a live download).
 pub(crate) struct ChunkStreamResource {
-    rx: AsyncRefCell<(mpsc::Receiver<Result<Bytes, String>>, Bytes)>,
+    rx: AsyncRefCell<(mpsc::Receiver<Result<Bytes, BodyStreamError>>, Bytes)>,
 }
 
 impl ChunkStreamResource {
-    pub(crate) fn new(rx: mpsc::Receiver<Result<Bytes, String>>) -> Self {
+    pub(crate) fn new(rx: mpsc::Receiver<Result<Bytes, BodyStreamError>>) -> Self {
         ChunkStreamResource {
             rx: AsyncRefCell::new((rx, Bytes::new())),
         }
@@ -333,7 +352,7 @@ impl Resource for ChunkStreamResource {
             if pending.is_empty() {
                 match rx.recv().await {
                     None => return Ok(BufView::empty()),
-                    Some(Err(e)) => return Err(deno_error::JsErrorBox::type_error(e)),
+                    Some(Err(e)) => return Err(deno_error::JsErrorBox::type_error(e.to_string())),
                     Some(Ok(chunk)) => *pending = chunk,
                 }
             }
@@ -369,7 +388,7 @@ pub(crate) async fn op_swrt_bgfetch_response(
     ctx.runtime.spawn(async move {
         let mut stream = std::pin::pin!(stream);
         while let Some(item) = stream.next().await {
-            if tx.send(item.map_err(|e| e.to_string())).await.is_err() {
+            if tx.send(item.map_err(BodyStreamError::from)).await.is_err() {
                 return;
             }
         }

@@ -13,7 +13,9 @@ use swrt_store::{
 };
 use tokio::sync::mpsc;
 
-use crate::background_fetch::ops::{BgFetchError, ChunkStreamResource, QueryOptions};
+use crate::background_fetch::ops::{
+    BgFetchError, BodyStreamError, ChunkStreamResource, QueryOptions,
+};
 use crate::background_fetch::BackgroundFetchContext;
 use crate::realm::RealmContext;
 
@@ -196,10 +198,10 @@ pub(crate) async fn op_swrt_cache_body(
             Ok(f) => f,
             Err(e) => {
                 let _ = tx
-                    .send(Err(format!(
-                        "cached body {} is missing: {e}",
-                        path.display()
-                    )))
+                    .send(Err(BodyStreamError::Missing {
+                        path: path.clone(),
+                        source: e,
+                    }))
                     .await;
                 return;
             }
@@ -218,7 +220,7 @@ pub(crate) async fn op_swrt_cache_body(
                     }
                 }
                 Err(e) => {
-                    let _ = tx.send(Err(e.to_string())).await;
+                    let _ = tx.send(Err(BodyStreamError::Read(e))).await;
                     return;
                 }
             }
