@@ -3,6 +3,7 @@
 
 mod network;
 pub(crate) mod ops;
+mod request;
 
 use deno_core::Extension;
 

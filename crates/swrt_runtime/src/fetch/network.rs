@@ -10,7 +10,7 @@ use url::Url;
 
 use swrt_bgfetch::cors;
 
-use super::ops::{FetchArgs, FetchError};
+use super::request::{FetchArgs, FetchError};
 
 /// Redirects followed before a fetch fails, as the Fetch standard says.
 const MAX_REDIRECTS: usize = 20;
