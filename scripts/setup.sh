@@ -54,3 +54,12 @@ if [ ! -f "$dashboard/node_modules/playwright-core/package.json" ]; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix "$dashboard" --no-save --no-audit \
     --no-fund --ignore-scripts --loglevel=error >/dev/null
 fi
+# ... and scripts/test.sh lints the realms' JavaScript with npm ESLint,
+# installed into swrt_runtime's gitignored node_modules.
+runtime="$repo/crates/swrt_runtime"
+if [ ! -f "$runtime/node_modules/eslint/package.json" ] ||
+   [ ! -f "$runtime/node_modules/@eslint/js/package.json" ]; then
+  echo "setup: installing npm eslint@10.15.0 and @eslint/js into crates/swrt_runtime/node_modules" >&2
+  npm install --prefix "$runtime" --no-save --no-audit --no-fund --ignore-scripts \
+    --loglevel=error eslint@10.15.0 @eslint/js@10.0.1 >/dev/null
+fi

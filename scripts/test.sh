@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, unit tests, host tests and the
-# end-to-end runtime_tests, then the project's web-platform-tests (wpt/).
+# The whole test suite: formatting, lints (Rust, and ESLint over the realms'
+# JavaScript), unit tests, host tests and the end-to-end runtime_tests, then
+# the project's web-platform-tests (wpt/).
 # Installs what it lacks first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,8 @@ cd "$(dirname "$0")/.."
 
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
+echo "== eslint (crates/swrt_runtime/src/**/*.js)" >&2
+(cd crates/swrt_runtime && node_modules/.bin/eslint src)
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test" >&2

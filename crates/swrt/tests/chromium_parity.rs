@@ -28,8 +28,12 @@ fn tools_missing() -> Option<String> {
 fn parity_cases() -> Vec<(PathBuf, String, Vec<String>)> {
     let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runtime_tests/cases");
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(&cases).unwrap() {
-        let dir = entry.unwrap().path();
+    // Cases sit one level down, in their area's folder.
+    let dirs = std::fs::read_dir(&cases)
+        .unwrap()
+        .flat_map(|area| std::fs::read_dir(area.unwrap().path()).unwrap())
+        .map(|entry| entry.unwrap().path());
+    for dir in dirs {
         let Ok(text) = std::fs::read_to_string(dir.join("case.json")) else {
             continue;
         };

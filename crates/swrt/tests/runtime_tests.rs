@@ -1,4 +1,4 @@
-//! Runs every case under `runtime_tests/cases/`: a directory with real
+//! Runs every case under `runtime_tests/cases/<area>/`: a directory with real
 //! worker (and page) scripts and a `case.json` saying how to run `swrt` and
 //! what it must print. See runtime_tests/README.md for the format.
 
@@ -230,20 +230,38 @@ fn wait_with_limit(
     })
 }
 
+/// Every case directory under `dir`: one holding a `case.json`, found in
+/// the area folders (`bgfetch/`, `workers/`, ...) at any depth.
+fn find_cases(dir: &Path, cases: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.join("case.json").is_file() {
+            cases.push(path);
+        } else if path.is_dir() {
+            find_cases(&path, cases);
+        }
+    }
+}
+
 fn main() {
     let args = Arguments::from_args();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime_tests/cases");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .expect("runtime_tests/cases exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("case.json").is_file())
-        .collect();
+    assert!(root.is_dir(), "runtime_tests/cases exists");
+    let mut dirs = Vec::new();
+    find_cases(&root, &mut dirs);
     dirs.sort();
     let aux = aux_server::start();
     let trials = dirs
         .into_iter()
         .map(|dir| {
-            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            // `area/case`: a filter can name the case or its whole area.
+            let name = dir
+                .strip_prefix(&root)
+                .expect("found under the root")
+                .to_string_lossy()
+                .into_owned();
             let aux = aux.clone();
             Trial::test(name, move || run_case(&dir, &aux))
         })

@@ -1,11 +1,25 @@
 //! The JavaScript of the deno extensions swrt reuses, embedded at build time
-//! (see build.rs): realms never read it from the cargo registry.
+//! (see build.rs): realms never read it from the cargo registry; and
+//! [`js_file!`], which embeds swrt's own.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use deno_core::{Extension, ExtensionFileSource, ExtensionFileSourceCode};
+
+/// A feature folder's JavaScript, embedded in the binary (the path is
+/// relative to the file that names it). Every swrt script keeps the
+/// specifier `ext:swrt/<file>` whatever folder holds it.
+macro_rules! js_file {
+    ($name:literal) => {
+        deno_core::ExtensionFileSource::new(
+            concat!("ext:swrt/", $name),
+            deno_core::ascii_str_include!($name),
+        )
+    };
+}
+pub(crate) use js_file;
 
 include!(concat!(env!("OUT_DIR"), "/embedded_js.rs"));
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use url::Url;
+
 use deno_core::error::{CoreError, CoreErrorKind, JsError};
 
 /// A JavaScript exception, reduced to what a person needs to find it:
@@ -218,4 +220,60 @@ pub enum HostError {
     /// newer schema) or the Background Fetch engine could not start on it.
     #[error("cannot use the data dir: {0}")]
     DataDir(String),
+}
+
+/// Why `clients.claim()` was refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ClaimError {
+    /// Claim step 1: only the registration's active worker may claim.
+    #[error("Only the active worker can claim clients.")]
+    NotActive,
+}
+
+/// Why a frame's document could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FrameError {
+    /// The page that inserted the frame has gone.
+    #[error("the parent page is gone")]
+    ParentGone,
+    /// Navigating the frame failed.
+    #[error(transparent)]
+    Navigation(#[from] HostError),
+}
+
+/// Why `new Worker()` or `new SharedWorker()` could not start or reach its worker.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WorkerStartError {
+    /// The client that constructed the worker has gone.
+    #[error("the worker's owner is gone")]
+    OwnerGone,
+    /// HTML, "run a worker": the script must be same-origin with its owner.
+    #[error("the script '{script}' is not same-origin with '{owner}'")]
+    CrossOrigin {
+        /// The worker's script URL.
+        script: Url,
+        /// The owner's URL.
+        owner: Url,
+    },
+    /// SharedWorker constructor: a worker of the same URL and name runs as
+    /// the other type.
+    #[error(
+        "the shared worker '{script}' named '{name}' runs as a {running} script, not {requested}"
+    )]
+    TypeMismatch {
+        /// The worker's script URL.
+        script: Url,
+        /// The worker's name.
+        name: String,
+        /// The type it runs as.
+        running: &'static str,
+        /// The type asked for.
+        requested: &'static str,
+    },
+    /// The shared worker stopped before the port reached it.
+    #[error("the shared worker stopped")]
+    Stopped,
+    /// Fetching or starting the worker's script failed.
+    #[error(transparent)]
+    Start(#[from] HostError),
 }

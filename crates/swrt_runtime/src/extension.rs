@@ -1,4 +1,7 @@
-//! The deno_core extensions that make up a swrt realm.
+//! The deno_core extensions that make up each kind of swrt realm. Every
+//! feature folder declares its own extension (its ops and its JavaScript);
+//! this module puts them together per realm kind and adds the entry script
+//! that builds the kind's global scope.
 //!
 //! Reused from Deno: deno_webidl, deno_web (events, streams, URL, encoding,
 //! Blob, timers, console formatting, structuredClone) and deno_fetch's
@@ -9,172 +12,36 @@
 //! machine: its classes load on QuickJS with a single stand-in module
 //! (`ext:deno_net/02_tls.js`, loaded by `22_http_client.js`); the other module
 //! it needs, `ext:deno_telemetry`, is only loaded by `26_fetch.js`, which swrt
-//! never loads. `fetch()` itself lives in `js/10_fetch.js` on reqwest ops, so
+//! never loads. `fetch()` itself lives in `fetch/10_fetch.js` on reqwest ops, so
 //! redirects, cancellation and TLS are ours.
 
 use std::sync::Arc;
 
-use deno_core::{ascii_str_include, Extension, ExtensionFileSource};
+use deno_core::{Extension, ExtensionFileSource};
 
-use crate::embedded_js::embed;
-use crate::ops;
+use crate::embedded_js::{embed, js_file};
+use crate::realm::ClientWorkerKind;
 
-deno_core::extension!(
-    deno_net,
-    lazy_loaded_js =
-        ["02_tls.js" = { source = "(function(){ throw new Error('replaced at init'); })();" }],
-);
+// The entry scripts, one per realm kind: each runs at startup, after every
+// extension of its realm, and builds the global scope.
+deno_core::extension!(swrt_service_worker_realm, deps = [swrt_clients]);
+deno_core::extension!(swrt_window_realm, deps = [swrt_document]);
+deno_core::extension!(swrt_worker_realm, deps = [swrt_client_worker]);
 
-deno_core::extension!(
-    swrt_web,
-    deps = [deno_webidl, deno_web, deno_fetch, deno_crypto],
-    ops = [
-        ops::console::op_swrt_console,
-        ops::crypto::op_swrt_random_uuid,
-        ops::fetch::op_swrt_fetch,
-        ops::fetch::op_swrt_fetch_cancel_handle,
-        ops::fetch::op_swrt_csp_allows,
-        ops::fetch::op_swrt_integrity_matches,
-        ops::realm::op_swrt_next_command,
-        ops::realm::op_swrt_event_settled,
-        ops::realm::op_swrt_report_uncaught,
-        ops::realm::op_swrt_take_message,
-        ops::realm::op_swrt_take_body,
-        ops::container::op_swrt_sw_update,
-        ops::container::op_swrt_sw_unregister,
-        ops::container::op_swrt_sw_post_message,
-        ops::background_fetch::op_swrt_bgfetch_fetch,
-        ops::background_fetch::op_swrt_bgfetch_get,
-        ops::background_fetch::op_swrt_bgfetch_ids,
-        ops::background_fetch::op_swrt_bgfetch_abort,
-        ops::background_fetch::op_swrt_bgfetch_match_all,
-        ops::background_fetch::op_swrt_bgfetch_response,
-        ops::background_fetch::op_swrt_bgfetch_update_ui,
-        ops::background_fetch::op_swrt_bgfetch_set_permission,
-        ops::cache::op_swrt_cache_open,
-        ops::cache::op_swrt_cache_has,
-        ops::cache::op_swrt_cache_delete,
-        ops::cache::op_swrt_cache_keys,
-        ops::cache::op_swrt_cache_match_all,
-        ops::cache::op_swrt_cache_body,
-        ops::cache::op_swrt_cache_body_begin,
-        ops::cache::op_swrt_cache_body_write,
-        ops::cache::op_swrt_cache_put,
-        ops::cache::op_swrt_cache_delete_entries,
-    ],
-);
-
-deno_core::extension!(
-    swrt_worker,
-    deps = [swrt_web],
-    ops = [
-        ops::scope::op_swrt_worker_info,
-        ops::scope::op_swrt_import_scripts,
-        ops::scope::op_swrt_skip_waiting,
-        ops::scope::op_swrt_clients_claim,
-        ops::scope::op_swrt_open_window,
-        ops::scope::op_swrt_clients_match_all,
-        ops::scope::op_swrt_client_post_message,
-        ops::scope::op_swrt_fetch_event_respond,
-    ],
-);
-
-deno_core::extension!(
-    swrt_page,
-    deps = [swrt_web],
-    ops = [
-        ops::container::op_swrt_page_info,
-        ops::container::op_swrt_sw_register,
-        ops::container::op_swrt_sw_register_seen,
-        ops::container::op_swrt_fetch_event,
-        ops::container::op_swrt_sw_registrations,
-        crate::document::ops::op_swrt_html_parse,
-        crate::document::ops::op_swrt_html_parse_fragment,
-        crate::document::ops::op_swrt_inline_module,
-        crate::document::ops::op_swrt_resource_failed,
-        crate::document::frames::op_swrt_frame_create,
-        crate::document::frames::op_swrt_frame_destroy,
-        crate::document::frames::op_swrt_frame_eval,
-        crate::document::frames::op_swrt_frame_open,
-        crate::document::frames::op_swrt_frame_close,
-        crate::document::frames::op_swrt_frame_open_remote,
-        crate::document::frames::op_swrt_frame_loaded,
-        crate::document::frames::op_swrt_window_post_message,
-    ],
-);
-
-// The `Worker` and `SharedWorker` constructors: pages and dedicated and
-// shared workers can create workers.
-deno_core::extension!(
-    swrt_worker_owner,
-    deps = [swrt_web],
-    ops = [
-        ops::workers::op_swrt_worker_start,
-        ops::workers::op_swrt_worker_post,
-        ops::workers::op_swrt_worker_terminate,
-        ops::workers::op_swrt_shared_worker_connect,
-    ],
-);
-
-// The global scope of a dedicated or shared worker.
-deno_core::extension!(
-    swrt_client_worker,
-    deps = [swrt_worker_owner],
-    ops = [
-        ops::workers::op_swrt_client_worker_info,
-        ops::workers::op_swrt_worker_post_owner,
-        ops::workers::op_swrt_worker_close,
-        ops::workers::op_swrt_worker_import_scripts,
-        ops::workers::op_swrt_worker_fetch_event,
-    ],
-);
-
-/// The JavaScript of `js/`, embedded in the binary.
-macro_rules! js_file {
-    ($name:literal) => {
-        ExtensionFileSource::new(
-            concat!("ext:swrt/", $name),
-            ascii_str_include!(concat!("../../../js/", $name)),
-        )
-    };
+/// An entry extension running `file`.
+fn entry(mut extension: Extension, file: ExtensionFileSource) -> Extension {
+    extension.js_files = std::borrow::Cow::Owned(vec![file]);
+    extension
 }
 
-/// Modules shared by every realm, loaded on demand with `core.loadExtScript`.
-fn shared_lazy_js() -> Vec<ExtensionFileSource> {
-    vec![
-        js_file!("01_web_platform.js"),
-        js_file!("02_console.js"),
-        js_file!("03_crypto.js"),
-        js_file!("04_realm.js"),
-        js_file!("05_content_security_policy.js"),
-        js_file!("10_fetch.js"),
-        js_file!("20_extendable_event.js"),
-        js_file!("30_service_worker_objects.js"),
-        js_file!("40_clients.js"),
-        js_file!("41_fetch_event.js"),
-        js_file!("50_service_worker_container.js"),
-        js_file!("55_workers.js"),
-        js_file!("56_worker_global_scope.js"),
-        js_file!("60_dom.js"),
-        js_file!("61_html_document.js"),
-        js_file!("62_frames.js"),
-        js_file!("70_background_fetch.js"),
-        js_file!("71_cache.js"),
-    ]
-}
-
-/// deno_webidl, deno_web, the deno_net stand-in and deno_fetch (their JS
-/// embedded in the binary), then swrt_web.
+/// deno_webidl, deno_web, the deno_net stand-in, deno_fetch and deno_crypto
+/// (their JS embedded in the binary), then what every swrt realm has: the
+/// platform glue, `fetch()`, service-worker and registration objects, the
+/// Cache API and Background Fetch.
+///
 /// The location is left unset here: each realm binds its own when it gets
 /// its worker or page, so an engine can be created ahead of time.
-fn web_extensions(broadcast: deno_web::InMemoryBroadcastChannel) -> Vec<Extension> {
-    let mut net = deno_net::init();
-    net.lazy_loaded_js_files = std::borrow::Cow::Owned(vec![ExtensionFileSource::new(
-        "ext:deno_net/02_tls.js",
-        ascii_str_include!("../../../js/00_deno_net_tls.js"),
-    )]);
-    let mut web = swrt_web::init();
-    web.lazy_loaded_js_files = std::borrow::Cow::Owned(shared_lazy_js());
+fn common_extensions(broadcast: deno_web::InMemoryBroadcastChannel) -> Vec<Extension> {
     vec![
         embed(deno_webidl::deno_webidl::init()),
         embed(deno_web::deno_web::init(
@@ -183,46 +50,57 @@ fn web_extensions(broadcast: deno_web::InMemoryBroadcastChannel) -> Vec<Extensio
             false,
             broadcast,
         )),
-        net,
+        crate::web::deno_net_extension(),
         embed(deno_fetch::deno_fetch::init(deno_fetch::Options::default())),
         // WebCrypto: `crypto.getRandomValues()`, `randomUUID()` and `subtle`.
         embed(deno_crypto::deno_crypto::init(None)),
-        web,
+        crate::web::extension(),
+        crate::fetch::extension(),
+        crate::service_worker::extension(),
+        crate::cache::extension(),
+        crate::background_fetch::extension(),
     ]
 }
 
 /// Every extension of a service-worker realm, in dependency order.
 pub(crate) fn worker_extensions(broadcast: deno_web::InMemoryBroadcastChannel) -> Vec<Extension> {
-    let mut extensions = web_extensions(broadcast);
-    let mut worker = swrt_worker::init();
-    // The entry script runs at startup and builds the global scope.
-    worker.js_files = std::borrow::Cow::Owned(vec![js_file!("90_service_worker_main.js")]);
-    extensions.push(worker);
+    let mut extensions = common_extensions(broadcast);
+    extensions.push(crate::service_worker::scope_extension());
+    extensions.push(crate::clients::extension());
+    extensions.push(entry(
+        swrt_service_worker_realm::init(),
+        js_file!("realm/90_service_worker_main.js"),
+    ));
     extensions
 }
 
 /// Every extension of a page (window client) realm, in dependency order.
 pub(crate) fn page_extensions(broadcast: deno_web::InMemoryBroadcastChannel) -> Vec<Extension> {
-    let mut extensions = web_extensions(broadcast);
-    extensions.push(swrt_worker_owner::init());
-    let mut page = swrt_page::init();
-    page.js_files = std::borrow::Cow::Owned(vec![js_file!("91_window_main.js")]);
-    extensions.push(page);
+    let mut extensions = common_extensions(broadcast);
+    extensions.push(crate::workers::owner_extension());
+    extensions.push(crate::service_worker::container_extension());
+    extensions.push(crate::document::extension());
+    extensions.push(entry(
+        swrt_window_realm::init(),
+        js_file!("realm/91_window_main.js"),
+    ));
     extensions
 }
 
 /// Every extension of a dedicated or shared worker's realm, in dependency order.
 pub(crate) fn client_worker_extensions(
     broadcast: deno_web::InMemoryBroadcastChannel,
-    kind: crate::realm::ClientWorkerKind,
+    kind: ClientWorkerKind,
 ) -> Vec<Extension> {
-    let mut extensions = web_extensions(broadcast);
-    extensions.push(swrt_worker_owner::init());
-    let mut worker = swrt_client_worker::init();
-    worker.js_files = std::borrow::Cow::Owned(vec![match kind {
-        crate::realm::ClientWorkerKind::Dedicated => js_file!("92_dedicated_worker_main.js"),
-        crate::realm::ClientWorkerKind::Shared => js_file!("93_shared_worker_main.js"),
-    }]);
-    extensions.push(worker);
+    let mut extensions = common_extensions(broadcast);
+    extensions.push(crate::workers::owner_extension());
+    extensions.push(crate::workers::global_scope_extension());
+    extensions.push(entry(
+        swrt_worker_realm::init(),
+        match kind {
+            ClientWorkerKind::Dedicated => js_file!("realm/92_dedicated_worker_main.js"),
+            ClientWorkerKind::Shared => js_file!("realm/93_shared_worker_main.js"),
+        },
+    ));
     extensions
 }

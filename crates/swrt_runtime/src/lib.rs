@@ -8,26 +8,31 @@
 #![warn(missing_docs)]
 
 mod background_fetch;
+mod cache;
+mod clients;
 mod config;
 mod delegate;
 mod document;
 mod embedded_js;
 mod error;
 mod extension;
+mod fetch;
 mod host;
 mod loader;
 pub mod net;
-mod ops;
 mod realm;
 mod resolver;
+mod service_worker;
 mod ui;
+mod web;
+mod worker_type;
+mod workers;
 
 pub use config::{Limits, WorkerPrewarm};
 pub use delegate::{ConsoleLevel, HostDelegate, TerminationReason, TracingDelegate};
 pub use error::{HostError, ScriptError};
 pub use host::{
     PageHandle, RegistrationInfo, ServiceWorkerHost, ServiceWorkerHostBuilder, WorkerState,
-    WorkerType,
 };
 pub use loader::{is_javascript_mime, LoadError, LocalOriginMapping, ScriptLoader, ScriptSource};
 pub use realm::{ClientInfo, EventOutcome};
@@ -39,3 +44,4 @@ pub use resolver::{HostResolver, HOST_REQUEST_HEADER};
 // directly.
 pub use swrt_bgfetch;
 pub use ui::{BackgroundFetchUi, FetchControl, FetchPhase, FetchView};
+pub use worker_type::WorkerType;

@@ -58,6 +58,13 @@ pub enum LoadError {
     /// treats this as a security failure, not a network one.
     #[error("{0}")]
     MimeType(String),
+    /// A URL of the local origin whose path leads out of the origin's
+    /// directory (`..`, an absolute path).
+    #[error("{0} escapes the origin's directory")]
+    EscapesOrigin(Url),
+    /// The loader's runtime stopped before the fetch finished.
+    #[error("the script loader shut down")]
+    ShutDown,
     /// Anything else: a network error, an HTTP status, an unreadable file.
     #[error("{0}")]
     Failed(String),
@@ -193,11 +200,10 @@ impl ScriptLoader {
         self.inner.handle.spawn(async move {
             let _ = tx.send(this.fetch(&url).await);
         });
-        rx.recv()
-            .map_err(|_| "the script loader shut down".to_string())?
+        rx.recv().map_err(|_| LoadError::ShutDown)?
     }
 
-    fn local_path(&self, url: &Url) -> Result<Option<PathBuf>, String> {
+    fn local_path(&self, url: &Url) -> Result<Option<PathBuf>, LoadError> {
         let Some(local) = &self.inner.local else {
             return Ok(None);
         };
@@ -210,7 +216,7 @@ impl ScriptLoader {
             match component {
                 Component::Normal(part) => path.push(part),
                 Component::CurDir => {}
-                _ => return Err(format!("{url} escapes the origin's directory")),
+                _ => return Err(LoadError::EscapesOrigin(url.clone())),
             }
         }
         Ok(Some(path))

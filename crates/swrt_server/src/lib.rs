@@ -33,8 +33,6 @@
 #![warn(missing_docs)]
 
 mod conditional;
-#[cfg(feature = "control")]
-pub mod control;
 pub mod generated;
 mod handler;
 mod mime;
@@ -226,7 +224,7 @@ impl StaticOriginBuilder {
 
 /// Serves `app` on `listener` until the returned sender fires or is
 /// dropped, then drains gracefully (the task ends when it has).
-pub(crate) fn serve_until_shutdown(
+pub fn serve_until_shutdown(
     listener: tokio::net::TcpListener,
     app: axum::Router,
 ) -> (oneshot::Sender<()>, JoinHandle<io::Result<()>>) {

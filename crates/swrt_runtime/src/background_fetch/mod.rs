@@ -1,24 +1,20 @@
-//! The bridge between the host and the Background Fetch engine: the engine
-//! asks the host to wake a worker and dispatch its events (the
-//! [`EventDispatcher`] side), and realms reach the engine through ops (the
-//! [`BackgroundFetchContext`] side). Data flows one way each time:
-//! JS -> ops -> engine -> store; engine -> dispatcher -> worker.
+//! Background Fetch in a realm: its ops, its JavaScript and the
+//! [`BackgroundFetchContext`] through which they reach the engine
+//! (JS -> ops -> engine -> store). The other direction, the engine waking a
+//! worker to dispatch its events, is the host's (`host/background_fetch.rs`).
+
+pub(crate) mod ops;
 
 use std::future::Future;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
+use deno_core::Extension;
 use serde::Serialize;
-use serde_json::json;
-use swrt_bgfetch::{
-    BackgroundFetchEventRequest, BackgroundFetchService, DispatchError, DispatchOutcome,
-    EventDispatcher, RegistrationSnapshot,
-};
+use swrt_bgfetch::{BackgroundFetchService, RegistrationSnapshot};
 use swrt_store::{Icon, Store};
 use tokio::runtime::Handle;
-use url::Url;
 
-use crate::host::HostInner;
-use crate::realm::EventOutcome;
+use crate::embedded_js::js_file;
 
 /// What realms need to reach the engine and the store beside it.
 #[derive(Clone)]
@@ -33,9 +29,23 @@ pub(crate) struct BackgroundFetchContext {
     pub allow_worker_fetch: bool,
 }
 
+/// Why a call through a [`BackgroundFetchContext`] failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ContextError {
+    /// The engine task panicked or was cancelled.
+    #[error("engine task failed: {0}")]
+    EngineTask(tokio::task::JoinError),
+    /// The blocking store task panicked or was cancelled.
+    #[error("store task failed: {0}")]
+    StoreTask(tokio::task::JoinError),
+    /// The store refused or failed the call.
+    #[error(transparent)]
+    Store(#[from] swrt_store::StoreError),
+}
+
 impl BackgroundFetchContext {
     /// Runs `fut` on the host runtime and waits for it.
-    pub(crate) async fn on_host<F>(&self, fut: F) -> Result<F::Output, String>
+    pub(crate) async fn on_host<F>(&self, fut: F) -> Result<F::Output, ContextError>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -43,11 +53,11 @@ impl BackgroundFetchContext {
         self.runtime
             .spawn(fut)
             .await
-            .map_err(|e| format!("engine task failed: {e}"))
+            .map_err(ContextError::EngineTask)
     }
 
     /// Runs a blocking store call on the host's blocking pool.
-    pub(crate) async fn with_store<T, F>(&self, f: F) -> Result<T, String>
+    pub(crate) async fn with_store<T, F>(&self, f: F) -> Result<T, ContextError>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> swrt_store::Result<T> + Send + 'static,
@@ -56,8 +66,8 @@ impl BackgroundFetchContext {
         self.runtime
             .spawn_blocking(move || f(&store))
             .await
-            .map_err(|e| format!("store task failed: {e}"))?
-            .map_err(|e| e.to_string())
+            .map_err(ContextError::StoreTask)?
+            .map_err(ContextError::Store)
     }
 }
 
@@ -98,65 +108,33 @@ impl From<&RegistrationSnapshot> for RegistrationData {
     }
 }
 
-/// Wakes the registration's active worker (starting it, or restoring the
-/// registration from the store after a restart) and dispatches the event.
-pub(crate) struct RuntimeDispatcher {
-    pub host: Weak<HostInner>,
+deno_core::extension!(
+    swrt_background_fetch,
+    deps = [swrt_service_worker],
+    ops = [
+        ops::op_swrt_bgfetch_fetch,
+        ops::op_swrt_bgfetch_get,
+        ops::op_swrt_bgfetch_ids,
+        ops::op_swrt_bgfetch_abort,
+        ops::op_swrt_bgfetch_match_all,
+        ops::op_swrt_bgfetch_response,
+        ops::op_swrt_bgfetch_update_ui,
+        ops::op_swrt_bgfetch_set_permission,
+    ],
+);
+
+/// Serializes an engine snapshot in the shape of [`RegistrationData`].
+pub(crate) fn serialize_registration<S: serde::Serializer>(
+    registration: &RegistrationSnapshot,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    RegistrationData::from(registration).serialize(serializer)
 }
 
-#[async_trait::async_trait]
-impl EventDispatcher for RuntimeDispatcher {
-    async fn dispatch(
-        &self,
-        ev: BackgroundFetchEventRequest,
-    ) -> Result<DispatchOutcome, DispatchError> {
-        let gone = || DispatchError::WorkerUnavailable("the host is shutting down".into());
-        // Events interrupted by a crash are re-offered while the host is
-        // still restoring its registrations: wait for them, so a registration
-        // that is coming back is not taken for a missing one. The host is
-        // not held meanwhile, so a host that fails to start can drop.
-        let mut restored = self
-            .host
-            .upgrade()
-            .ok_or_else(gone)?
-            .registrations_restored
-            .subscribe();
-        restored.wait_for(|done| *done).await.map_err(|_| gone())?;
-        let host = self.host.upgrade().ok_or_else(gone)?;
-        let scope = Url::parse(&ev.registration.scope).map_err(|e| {
-            DispatchError::Fatal(format!("bad scope {}: {e}", ev.registration.scope))
-        })?;
-        let Some(registration) = host.registration_with_scope(&scope) else {
-            return Err(DispatchError::Fatal(format!(
-                "no registration for scope {scope}"
-            )));
-        };
-        let Some(version) = registration.active() else {
-            return Err(DispatchError::WorkerUnavailable(format!(
-                "no active worker for {scope}"
-            )));
-        };
-        let event_type = ev.kind.event_type();
-        tracing::info!(%scope, id = %ev.registration.id, event_type, attempt = ev.attempt, "dispatching");
-        let data = json!({ "registration": RegistrationData::from(&ev.registration) });
-        match version
-            .dispatch(&host, &registration, event_type, data)
-            .await
-        {
-            Ok(EventOutcome::Completed) => Ok(DispatchOutcome::Handled),
-            Ok(EventOutcome::Rejected(e)) | Ok(EventOutcome::ListenerThrew(e)) => {
-                Ok(DispatchOutcome::HandlerFailed(e.message))
-            }
-            // The handler itself made the host stop the worker (it ran past
-            // a budget or the heap limit): the event ended, as in Chromium;
-            // running it again would only repeat that.
-            Ok(EventOutcome::Terminated(reason)) => Ok(DispatchOutcome::HandlerFailed(format!(
-                "the worker was terminated during the event: {reason}"
-            ))),
-            Ok(EventOutcome::WorkerGone) => Err(DispatchError::WorkerUnavailable(
-                "the worker stopped during the event".into(),
-            )),
-            Err(e) => Err(DispatchError::WorkerUnavailable(e.to_string())),
-        }
-    }
+/// Background Fetch, in every realm.
+pub(crate) fn extension() -> Extension {
+    let mut extension = swrt_background_fetch::init();
+    extension.lazy_loaded_js_files =
+        std::borrow::Cow::Owned(vec![js_file!("70_background_fetch.js")]);
+    extension
 }

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use deno_core::{op2, v8, OpState};
 use tokio::sync::oneshot;
 
-use crate::host::OpenedFrame;
+use crate::realm::OpenedFrame;
 use crate::realm::{HostRequest, RealmContext};
 
 /// deno_core's embedder-data slots of a realm: its context state and module
@@ -168,7 +168,7 @@ pub(crate) async fn op_swrt_frame_open(
         });
     match answer.await {
         Ok(Ok(frame)) => Ok(frame),
-        Ok(Err(reason)) => Err(deno_error::JsErrorBox::type_error(reason)),
+        Ok(Err(reason)) => Err(deno_error::JsErrorBox::type_error(reason.to_string())),
         Err(_) => Err(deno_error::JsErrorBox::type_error("the host has shut down")),
     }
 }
@@ -207,7 +207,7 @@ pub(crate) async fn op_swrt_frame_open_remote(
             });
     match answer.await {
         Ok(Ok(client_id)) => Ok(client_id),
-        Ok(Err(reason)) => Err(deno_error::JsErrorBox::type_error(reason)),
+        Ok(Err(reason)) => Err(deno_error::JsErrorBox::type_error(reason.to_string())),
         Err(_) => Err(deno_error::JsErrorBox::type_error("the host has shut down")),
     }
 }
@@ -236,7 +236,7 @@ pub(crate) fn op_swrt_window_post_message(
     #[serde] data: deno_web::JsMessageData,
     #[string] target_origin: String,
 ) -> Result<(), deno_web::MessagePortError> {
-    let message = crate::ops::realm::outgoing_message(state, data)?;
+    let message = crate::web::realm::outgoing_message(state, data)?;
     let _ = state
         .borrow::<RealmContext>()
         .host_requests

@@ -1,5 +1,5 @@
-//! Page clients and everything realms ask of the host: registering from a
-//! page, messages between pages and workers, `clients.*`, `skipWaiting()`.
+//! Page clients: opening pages and frames, navigating them through their
+//! controller, and offering fetch events.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -8,12 +8,13 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use url::Url;
 
-use super::registration::{Registration, Version};
 use super::HostInner;
+use super::{Registration, Version};
+use crate::error::FrameError;
 use crate::error::{HostError, ScriptError};
 use crate::realm::{
-    ClientInfo, FetchEventResponse, HostCommand, HostRequest, JobRejection, MessageSender,
-    PageContext, PageEvaluation, RealmHandle, RealmKind, RegistrationView,
+    ClientInfo, FetchEventResponse, HostRequest, OpenedFrame, PageContext, PageEvaluation,
+    RealmHandle, RealmKind,
 };
 
 /// A client the host runs: a page, or a dedicated or shared worker.
@@ -24,16 +25,16 @@ pub(crate) struct PageEntry {
     /// top-level page's.
     pub(crate) handle: Arc<RealmHandle>,
     /// Version id of the worker controlling this client.
-    controller: Mutex<Option<u64>>,
+    pub(super) controller: Mutex<Option<u64>>,
     /// `window`, `worker` or `sharedworker`.
     pub(crate) client_type: &'static str,
     /// The client that created a dedicated worker; it stops with its owner.
     pub(crate) owner: Option<String>,
     /// For a frame (a nested browsing context), its parent's client id.
-    parent: Option<String>,
+    pub(super) parent: Option<String>,
     /// A cross-origin frame runs in a realm of its own; a same-origin frame
     /// shares its page's.
-    own_realm: bool,
+    pub(super) own_realm: bool,
     /// The origin: the URL's, or for about:srcdoc its parent's.
     pub(crate) origin: url::Origin,
 }
@@ -67,7 +68,7 @@ impl PageEntry {
         }
     }
 
-    fn info(&self) -> ClientInfo {
+    pub(super) fn info(&self) -> ClientInfo {
         ClientInfo {
             id: self.id.clone(),
             url: self.url.to_string(),
@@ -136,7 +137,7 @@ pub(crate) async fn open_page(
 
 /// Opens a page in a realm of its own: a top-level page, or (with `parent`)
 /// a cross-origin frame of that page.
-async fn open_page_in(
+pub(super) async fn open_page_in(
     host: &Arc<HostInner>,
     url: Url,
     module: Option<bool>,
@@ -187,28 +188,15 @@ async fn open_page_in(
     })
 }
 
-/// A frame's document, as `op_swrt_frame_open` returns it.
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct OpenedFrame {
-    client_id: String,
-    url: String,
-    html: bool,
-    text: String,
-    /// The Content Security Policies the frame's document was served with.
-    csp: Vec<String>,
-    controller: Option<crate::realm::WorkerView>,
-}
-
 /// Navigates a new frame of page `parent_client_id` to `url`: the frame is
 /// a client of its own, controlled by the worker whose scope holds its URL
 /// (which answers the navigation, destination "iframe").
-async fn open_frame(
+pub(super) async fn open_frame(
     host: &Arc<HostInner>,
     parent_client_id: &str,
     url: Url,
-) -> Result<OpenedFrame, String> {
-    let parent = page(host, parent_client_id).ok_or("the parent page is gone")?;
+) -> Result<OpenedFrame, FrameError> {
+    let parent = page(host, parent_client_id).ok_or(FrameError::ParentGone)?;
     let id = uuid::Uuid::new_v4().to_string();
     let (document, controller) = if url.as_str() == "about:srcdoc" {
         // Its markup comes from the parent; like about:blank it inherits
@@ -231,9 +219,7 @@ async fn open_frame(
             .matching_registration(&url)
             .and_then(|r| r.active().map(|v| (r, v)));
         let controller = controlling.as_ref().map(|(_, v)| v.clone());
-        let document = navigate(host, &url, &id, controlling, "iframe")
-            .await
-            .map_err(|e| e.to_string())?;
+        let document = navigate(host, &url, &id, controlling, "iframe").await?;
         (document, controller)
     };
     host.pages.lock().unwrap().push(Arc::new(PageEntry {
@@ -407,359 +393,4 @@ pub(crate) fn page(host: &HostInner, id: &str) -> Option<Arc<PageEntry>> {
         .iter()
         .find(|p| p.id == id)
         .cloned()
-}
-
-pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
-    match request {
-        HostRequest::SkipWaiting { version_id, reply } => {
-            if let Some((_, version)) = host.version_by_id(version_id) {
-                version.mark_skip_waiting();
-            }
-            let _ = reply.send(());
-        }
-        HostRequest::OpenWindow {
-            script_url,
-            url,
-            reply,
-        } => {
-            tracing::info!(%script_url, %url, "clients.openWindow");
-            let _ = reply.send(host.delegate.open_window(&script_url, &url));
-        }
-        HostRequest::MatchAll {
-            version_id,
-            options,
-            reply,
-        } => {
-            // Clients.matchAll: same-origin window clients, those controlled by
-            // this worker unless includeUncontrolled.
-            let Some((_, version)) = host.version_by_id(version_id) else {
-                let _ = reply.send(Vec::new());
-                return;
-            };
-            let own = Some(version.id);
-            let wanted = |p: &PageEntry| {
-                options.client_type == "all" || options.client_type == p.client_type
-            };
-            let clients = host
-                .pages_of_origin(&version.script_url)
-                .into_iter()
-                .filter(|p| wanted(p))
-                .filter(|p| options.include_uncontrolled || *p.controller.lock().unwrap() == own)
-                .map(|p| p.info())
-                .collect();
-            let _ = reply.send(clients);
-        }
-        HostRequest::Claim { version_id, reply } => {
-            let Some((registration, version)) = host.version_by_id(version_id) else {
-                let _ = reply.send(Err("Only the active worker can claim clients.".into()));
-                return;
-            };
-            if registration.active().map(|a| a.id) != Some(version.id) {
-                let _ = reply.send(Err("Only the active worker can claim clients.".into()));
-                return;
-            }
-            if registration.is_unregistered() {
-                // Still an active worker, but Match Service Worker
-                // Registration finds its registration for no client any
-                // more: nothing is claimed.
-                let _ = reply.send(Ok(()));
-                return;
-            }
-            let view = version.view();
-            for page in host.pages_of_origin(&registration.scope) {
-                let in_scope = host
-                    .matching_registration(&page.url)
-                    .is_some_and(|r| Arc::ptr_eq(&r, &registration));
-                let mut controller = page.controller.lock().unwrap();
-                if in_scope && *controller != Some(version.id) {
-                    *controller = Some(version.id);
-                    page.handle.send(HostCommand::Controller {
-                        client_id: page.id.clone(),
-                        controller: Some(view.clone()),
-                    });
-                }
-            }
-            let _ = reply.send(Ok(()));
-        }
-        HostRequest::PostToClient {
-            version_id,
-            client_id,
-            message,
-            reply,
-        } => {
-            let source = host.version_by_id(version_id).map(|(_, v)| v.view());
-            let delivered = match (page(host, &client_id), source) {
-                (Some(page), Some(source)) => {
-                    let message_id = page.handle.stash_message(message);
-                    page.handle.send(HostCommand::Message {
-                        client_id: page.id.clone(),
-                        message_id,
-                        source,
-                    })
-                }
-                _ => false,
-            };
-            let _ = reply.send(delivered);
-        }
-        HostRequest::Register {
-            client_id,
-            script_url,
-            scope,
-            worker_type,
-            reply,
-        } => {
-            let Some(page) = page(host, &client_id) else {
-                let _ = reply.send(Err(JobRejection::InvalidState("the page is gone".into())));
-                return;
-            };
-            // Register: the script must be same-origin with the page.
-            if script_url.origin() != page.url.origin() {
-                let _ = reply.send(Err(JobRejection::Security(format!(
-                    "The origin of the provided scriptURL ('{}') does not match the current origin ('{}').",
-                    script_url.origin().ascii_serialization(),
-                    page.url.origin().ascii_serialization()
-                ))));
-                return;
-            }
-            let registration = match host.registration_for_scope(&script_url, scope) {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = reply.send(Err((&e).into()));
-                    return;
-                }
-            };
-            let id = host.next_id.fetch_add(1, Ordering::Relaxed);
-            host.spawn_job(move |host| async move {
-                if let Err(error) = registration
-                    .update(&host, id, script_url.clone(), worker_type, Some(reply))
-                    .await
-                {
-                    // The page saw the rejection or the worker turn redundant;
-                    // the host still says why.
-                    tracing::info!(%script_url, "registration failed: {error}");
-                }
-            });
-        }
-        HostRequest::FetchEvent {
-            client_id,
-            mut request,
-            body,
-            reply,
-        } => {
-            // Handle Fetch: a page controlled by an active worker asks it first.
-            let controller = page(host, &client_id).and_then(|p| *p.controller.lock().unwrap());
-            let Some((registration, version)) = controller.and_then(|id| host.version_by_id(id))
-            else {
-                let _ = reply.send(None);
-                return;
-            };
-            request["clientId"] = serde_json::Value::from(client_id);
-            offer_fetch_event(host, registration, version, request, body, reply);
-        }
-        HostRequest::OpenFrame {
-            parent_client_id,
-            url,
-            reply,
-        } => {
-            host.spawn_job(move |host| async move {
-                let _ = reply.send(open_frame(&host, &parent_client_id, url).await);
-            });
-        }
-        HostRequest::OpenRemoteFrame {
-            parent_client_id,
-            url,
-            reply,
-        } => {
-            host.spawn_job(move |host| async move {
-                let Some(parent) = page(&host, &parent_client_id) else {
-                    let _ = reply.send(Err("the parent page is gone".into()));
-                    return;
-                };
-                let opened = open_page_in(&host, url, None, Some(parent)).await;
-                let _ = reply.send(opened.map(|p| p.id).map_err(|e| e.to_string()));
-            });
-        }
-        HostRequest::FrameLoaded { frame_client_id } => {
-            let parent = page(host, &frame_client_id)
-                .and_then(|frame| frame.parent.clone())
-                .and_then(|id| page(host, &id));
-            if let Some(parent) = parent {
-                parent.handle.send(HostCommand::FrameLoaded {
-                    client_id: parent.id.clone(),
-                    frame_client_id,
-                });
-            }
-        }
-        HostRequest::PostToWindow {
-            source_client_id,
-            target_client_id,
-            message,
-            target_origin,
-        } => {
-            // HTML window.postMessage: delivered only if the target's origin
-            // is the one the sender named ("*" for any).
-            let (Some(source), Some(target)) =
-                (page(host, &source_client_id), page(host, &target_client_id))
-            else {
-                return;
-            };
-            if target_origin != "*" && target_origin != target.origin.ascii_serialization() {
-                return;
-            }
-            let message_id = target.handle.stash_message(message);
-            target.handle.send(HostCommand::WindowMessage {
-                client_id: target.id.clone(),
-                message_id,
-                origin: source.origin.ascii_serialization(),
-                source_client_id,
-            });
-        }
-        HostRequest::CloseFrame { client_id } => {
-            let removed: Vec<_> = {
-                let mut pages = host.pages.lock().unwrap();
-                let (gone, kept): (Vec<_>, Vec<_>) = pages
-                    .drain(..)
-                    .partition(|p| p.id == client_id || p.parent.as_deref() == Some(&client_id));
-                *pages = kept;
-                gone
-            };
-            // A cross-origin frame's realm stops with it.
-            host.spawn_job(move |_| async move {
-                for page in removed {
-                    page.close().await;
-                }
-            });
-        }
-        HostRequest::FetchEventRespond {
-            request_id,
-            response,
-        } => {
-            if let Some(reply) = host.fetch_events.lock().unwrap().remove(&request_id) {
-                let _ = reply.send(response);
-            }
-        }
-        HostRequest::Update { scope, reply } => {
-            let Some(registration) = host.registration_with_scope(&scope) else {
-                let _ = reply.send(Err(JobRejection::InvalidState(
-                    "the registration was unregistered".into(),
-                )));
-                return;
-            };
-            let Some((script_url, worker_type)) = registration.newest_script() else {
-                let _ = reply.send(Err(JobRejection::InvalidState(
-                    "the registration has no worker to update".into(),
-                )));
-                return;
-            };
-            let id = host.next_id.fetch_add(1, Ordering::AcqRel);
-            host.spawn_job(move |host| async move {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                let job = registration.update(&host, id, script_url, worker_type, Some(tx));
-                // update() resolves with the job promise (the new worker is
-                // installing, or nothing changed), not when the job ends.
-                let answer = async {
-                    let answer = match rx.await {
-                        Ok(Ok((view, seen))) => {
-                            let _ = seen.send(());
-                            Ok(view)
-                        }
-                        Ok(Err(e)) => Err(e),
-                        Err(_) => Ok(registration.view()),
-                    };
-                    let _ = reply.send(answer);
-                };
-                let (result, ()) = tokio::join!(job, answer);
-                if let Err(error) = result {
-                    tracing::info!("update of {} failed: {error}", registration.scope);
-                }
-            });
-        }
-        HostRequest::HasActiveWorker { scope, reply } => {
-            let active = host
-                .registration_with_scope(&scope)
-                .and_then(|r| r.active())
-                .is_some();
-            let _ = reply.send(active);
-        }
-        HostRequest::Registrations { client_id, reply } => {
-            let views: Vec<RegistrationView> = match page(host, &client_id) {
-                Some(page) => host
-                    .registrations_of_origin(&page.url)
-                    .iter()
-                    .map(|r| r.view())
-                    .collect(),
-                None => Vec::new(),
-            };
-            let _ = reply.send(views);
-        }
-        HostRequest::Unregister { scope, reply } => {
-            let Some(registration_id) = host.unregister(&scope) else {
-                let _ = reply.send(false);
-                return;
-            };
-            // In flight until the registration is cleared, so a run does not
-            // end before a later one would stop finding it.
-            host.spawn_job(move |host| async move {
-                // Gone from the store and its background fetches stopped
-                // before the promise resolves: what the page does next (a
-                // restart, a new registration of the scope) finds neither.
-                host.forget_registration(&scope).await;
-                if let Some(context) = host.background_fetch.get() {
-                    if let Err(e) = context.service.abandon_registration(scope.as_str()).await {
-                        tracing::warn!(%scope, "cannot stop the background fetches of an unregistered registration: {e}");
-                    }
-                }
-                let _ = reply.send(true);
-                host.try_clear_registration(registration_id).await;
-            });
-        }
-        request @ (HostRequest::StartWorker { .. }
-        | HostRequest::ConnectSharedWorker { .. }
-        | HostRequest::CloseWorker { .. }) => super::workers::handle_request(host, request),
-        HostRequest::PostToWorker {
-            sender,
-            version_id,
-            message,
-            reply,
-        } => {
-            let Some((registration, version)) = host.version_by_id(version_id) else {
-                let _ = reply.send(false);
-                return;
-            };
-            // ExtendableMessageEvent source: the page's Client, or the
-            // sending worker's ServiceWorker object.
-            let data = match &sender {
-                MessageSender::Client(client_id) => page(host, client_id).map(|page| {
-                    json!({
-                        "source": page.info(),
-                        "origin": page.url.origin().ascii_serialization(),
-                    })
-                }),
-                MessageSender::Worker(id) => host.version_by_id(*id).map(|(_, from)| {
-                    json!({
-                        "sourceWorker": from.view(),
-                        "origin": from.script_url.origin().ascii_serialization(),
-                    })
-                }),
-            };
-            let Some(data) = data else {
-                let _ = reply.send(false);
-                return;
-            };
-            // Counted before replying, so the message event is "in flight"
-            // from the moment the sender's postMessage returns.
-            host.spawn_job(move |host| async move {
-                if let Err(error) = version
-                    .deliver_message(&host, &registration, message, data)
-                    .await
-                {
-                    tracing::warn!(
-                        "message to {} was not delivered: {error}",
-                        version.script_url
-                    );
-                }
-            });
-            let _ = reply.send(true);
-        }
-    }
 }

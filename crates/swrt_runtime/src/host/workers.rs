@@ -9,12 +9,14 @@ use std::sync::{Arc, Mutex};
 use url::Url;
 
 use super::clients::{navigate, page, PageEntry};
-use super::{HostInner, WorkerType};
+use super::HostInner;
 use crate::error::HostError;
+use crate::error::WorkerStartError;
 use crate::realm::{
     ClientWorkerContext, ClientWorkerKind, HostCommand, HostRequest, RealmHandle, RealmKind,
     RealmLink,
 };
+use crate::worker_type::WorkerType;
 
 /// The shared workers of the host, one per (script URL, name): the script
 /// URL carries the origin, so each origin has its own.
@@ -48,14 +50,14 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             reply,
         } => {
             let Some(owner) = page(host, &owner_id) else {
-                let _ = reply.send(Err("the worker's owner is gone".into()));
+                let _ = reply.send(Err(WorkerStartError::OwnerGone));
                 return;
             };
             if script_url.origin() != owner.url.origin() {
-                let _ = reply.send(Err(format!(
-                    "the script '{script_url}' is not same-origin with '{}'",
-                    owner.url
-                )));
+                let _ = reply.send(Err(WorkerStartError::CrossOrigin {
+                    script: script_url,
+                    owner: owner.url.clone(),
+                }));
                 return;
             }
             let owner_link = owner.handle.link();
@@ -72,7 +74,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                     Ok(entry) => Ok(entry.handle.link()),
                     Err(error) => {
                         tracing::warn!(%script_url, "worker script failed to load: {error}");
-                        Err(error.to_string())
+                        Err(error.into())
                     }
                 };
                 let _ = reply.send(answer);
@@ -156,7 +158,7 @@ async fn connect_shared(
     worker_type: WorkerType,
     name: String,
     message: crate::realm::RealmMessage,
-) -> Result<(), String> {
+) -> Result<(), WorkerStartError> {
     let key = (script_url.to_string(), name.clone());
     let _starting = host.shared_workers.starting.lock().await;
     let running = host
@@ -176,11 +178,12 @@ async fn connect_shared(
             // HTML, SharedWorker constructor: a worker of the same URL and
             // name but another type is an error.
             if running_type != worker_type {
-                return Err(format!(
-                    "the shared worker '{script_url}' named '{name}' runs as a {} script, not {}",
-                    running_type.as_str(),
-                    worker_type.as_str()
-                ));
+                return Err(WorkerStartError::TypeMismatch {
+                    script: script_url,
+                    name,
+                    running: running_type.as_str(),
+                    requested: worker_type.as_str(),
+                });
             }
             entry
         }
@@ -194,7 +197,7 @@ async fn connect_shared(
                 name,
                 owner: None,
             };
-            let entry = start_worker(host, start).await.map_err(|e| e.to_string())?;
+            let entry = start_worker(host, start).await?;
             host.shared_workers
                 .running
                 .lock()
@@ -210,7 +213,7 @@ async fn connect_shared(
     {
         Ok(())
     } else {
-        Err("the shared worker stopped".into())
+        Err(WorkerStartError::Stopped)
     }
 }
 

@@ -1,13 +1,16 @@
 //! What a realm's ops find in its `OpState`.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use deno_core::AsyncRefCell;
-use tokio::sync::mpsc;
+use deno_core::{AsyncRefCell, OpState};
+use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
-use super::{HostCommand, ImportedScripts, PendingEvents, RegistrationView, WorkerView};
+use super::{
+    HostCommand, HostRequest, ImportedScripts, PendingEvents, RegistrationView, WorkerView,
+};
 use crate::delegate::HostDelegate;
 use crate::loader::ScriptLoader;
 
@@ -29,7 +32,7 @@ pub(crate) struct RealmContext {
 /// A service worker's own state.
 pub(crate) struct WorkerContext {
     /// Classic script or module: decides how the script and its imports load.
-    pub worker_type: crate::host::WorkerType,
+    pub worker_type: crate::worker_type::WorkerType,
     pub imports: Arc<ImportedScripts>,
     pub registration: RegistrationView,
     pub version: WorkerView,
@@ -84,7 +87,7 @@ pub(crate) struct ClientWorkerContext {
     /// The `name` option of the constructor.
     pub name: String,
     /// Classic script or module.
-    pub worker_type: crate::host::WorkerType,
+    pub worker_type: crate::worker_type::WorkerType,
     /// The worker controlling this client when it was created.
     pub controller: Option<WorkerView>,
     /// The Content Security Policies its script was served with.
@@ -93,4 +96,20 @@ pub(crate) struct ClientWorkerContext {
     pub owner: Option<super::RealmLink>,
     /// Opens when the host has recorded the worker.
     pub start_gate: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
+/// Sends the request `request` builds (from the realm's context and a
+/// reply sender) to the host and waits for the reply; None when the host
+/// is gone.
+pub(crate) async fn ask_host<T>(
+    state: &Rc<RefCell<OpState>>,
+    request: impl FnOnce(&RealmContext, oneshot::Sender<T>) -> HostRequest,
+) -> Option<T> {
+    let (tx, rx) = oneshot::channel();
+    {
+        let state = state.borrow();
+        let ctx = state.borrow::<RealmContext>();
+        ctx.host_requests.send(request(ctx, tx));
+    }
+    rx.await.ok()
 }

@@ -1,0 +1,200 @@
+//! `swrt serve`: a long-running host for many origins' service workers,
+//! steered through an HTTP JSON control API with a web dashboard.
+//!
+//! Workers are registered by URL (any http(s) server; `--serve DIR` adds a
+//! loopback origin for convenience). State lives in `--data-dir`: on restart
+//! the registrations come back and unfinished downloads resume. SIGINT and
+//! SIGTERM stop the engine first, which syncs and records every download in
+//! flight, then the workers.
+
+mod control;
+
+use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use control::{ControlHub, ControlServer};
+use swrt_runtime::{
+    ConsoleLevel, HostDelegate, ScriptError, ServiceWorkerHost, TerminationReason, WorkerPrewarm,
+};
+use swrt_server::StaticOrigin;
+use url::Url;
+
+use crate::cli::ServeArgs;
+use crate::output::format_error;
+use crate::signal;
+
+/// In the data dir: the address `--serve DIR` was last served on.
+const SERVE_ORIGIN_FILE: &str = "serve-origin";
+
+pub async fn serve(args: ServeArgs) -> u8 {
+    match run(args).await {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("swrt serve: {message}");
+            2
+        }
+    }
+}
+
+async fn run(args: ServeArgs) -> Result<u8, String> {
+    let stop = signal::install();
+    let listen = resolve(&args.listen)?;
+    // Anyone who can call the API can make this machine download and run
+    // code: state-changing calls always need a token (a random one unless
+    // given), and beyond loopback every call does.
+    if args.token.as_deref() == Some("") {
+        return Err("--token must not be empty".into());
+    }
+    std::fs::create_dir_all(&args.data_dir)
+        .map_err(|e| format!("cannot create --data-dir {}: {e}", args.data_dir.display()))?;
+
+    let origin = match &args.serve {
+        None => None,
+        Some(dir) => {
+            let fresh = || StaticOrigin::builder(dir).shutdown_timeout(Duration::from_secs(1));
+            let mut builder = fresh();
+            // Without --serve-origin, the port of the last run: the workers
+            // registered from DIR keep their origin (and so their
+            // registrations and data) across restarts.
+            let remembered = args.data_dir.join(SERVE_ORIGIN_FILE);
+            let last = match &args.serve_origin {
+                Some(_) => None,
+                None => std::fs::read_to_string(&remembered)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<SocketAddr>().ok())
+                    .filter(|a| a.ip().is_loopback()),
+            };
+            if let Some(addr) = last {
+                builder = builder.bind(addr);
+            }
+            if let Some(text) = &args.serve_origin {
+                let url =
+                    Url::parse(text).map_err(|e| format!("bad --serve-origin {text}: {e}"))?;
+                let host = url.host_str().unwrap_or("127.0.0.1").to_string();
+                let addr = resolve(&format!(
+                    "{host}:{}",
+                    url.port_or_known_default().unwrap_or(80)
+                ))?;
+                if !addr.ip().is_loopback() {
+                    return Err(format!("--serve-origin {text} is not a loopback address"));
+                }
+                builder = builder
+                    .bind(addr)
+                    .host_name(host.trim_matches(|c| c == '[' || c == ']'));
+            }
+            let started = match (builder.start().await, last) {
+                (Ok(origin), _) => origin,
+                (Err(e), Some(addr)) => {
+                    eprintln!(
+                        "swrt serve: cannot serve {} on its previous address {addr} ({e}); \
+                         using a free port, so its workers' origin changes",
+                        dir.display()
+                    );
+                    fresh().start().await.map_err(|e| e.to_string())?
+                }
+                (Err(e), None) => return Err(e.to_string()),
+            };
+            if args.serve_origin.is_none() {
+                if let Err(e) = std::fs::write(&remembered, started.local_addr().to_string()) {
+                    eprintln!("swrt serve: cannot write {}: {e}", remembered.display());
+                }
+            }
+            Some(started)
+        }
+    };
+
+    let hub = ControlHub::new();
+    let host = ServiceWorkerHost::builder()
+        .delegate(Arc::new(ServeDelegate))
+        .data_dir(&args.data_dir)
+        .allow_worker_initiated_fetch(!args.no_worker_background_fetch)
+        .background_fetch_ui(hub.clone())
+        // A worker woken for an event takes a ready realm.
+        .prewarm(WorkerPrewarm::KeepOne)
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    let control = ControlServer::builder(host.clone(), hub)
+        .listen(listen)
+        .token(args.token.clone())
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let base = format!("http://{}/", control.local_addr());
+    // The first line is machine-readable (tests and scripts wait for it).
+    say(&format!("swrt serve: listening on {base}"));
+    let token = control.token();
+    say(&format!(
+        "  token:     {token}  (send Authorization: Bearer <token>)"
+    ));
+    say(&format!("  dashboard: {base}#token={token}"));
+    say(&format!("  API:       {base}openapi.json"));
+    say(&format!("  data dir:  {}", args.data_dir.display()));
+    if let Some(origin) = &origin {
+        say(&format!(
+            "  serving {} as {}",
+            origin.root().display(),
+            origin.origin()
+        ));
+    }
+    for registration in host.registrations() {
+        say(&format!("  restored registration {}", registration.scope));
+    }
+
+    let stop = stop.await;
+    say(&format!(
+        "swrt serve: {} received; saving downloads in flight and stopping",
+        match stop {
+            signal::Stop::Interrupt => "SIGINT",
+            signal::Stop::Terminate => "SIGTERM",
+        }
+    ));
+    control.shutdown().await;
+    host.shutdown().await;
+    if let Some(origin) = origin {
+        origin.shutdown().await;
+    }
+    say("swrt serve: stopped");
+    Ok(0)
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn resolve(text: &str) -> Result<SocketAddr, String> {
+    text.to_socket_addrs()
+        .map_err(|e| format!("bad address {text}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{text} resolves to no address"))
+}
+
+/// Worker output, one line each, prefixed with the script so many origins'
+/// workers can share one log.
+struct ServeDelegate;
+
+impl HostDelegate for ServeDelegate {
+    fn console(&self, script_url: &Url, _level: ConsoleLevel, message: &str) {
+        say(&format!("[{script_url}] {message}"));
+    }
+
+    fn open_window(&self, script_url: &Url, url: &Url) -> bool {
+        // A daemon has no windows; the request is reported so an operator
+        // (or a wrapper reading the log) can act on it.
+        say(&format!("[{script_url}] clients.openWindow({url})"));
+        false
+    }
+
+    fn uncaught_error(&self, script_url: &Url, error: &ScriptError) {
+        eprintln!("Uncaught error in {script_url}: {}", format_error(error));
+    }
+
+    fn worker_terminated(&self, script_url: &Url, reason: &TerminationReason) {
+        eprintln!("swrt serve: worker {script_url} was terminated: {reason}");
+    }
+}

@@ -1,0 +1,433 @@
+//! Ops behind `CacheStorage` and `Cache`: entries live in the store, bodies
+//! in files; the matching rules are the store's `request_matches_cached_item`.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use deno_core::{op2, AsyncRefCell, JsBuffer, OpState, RcRef, Resource, ResourceId};
+use serde::{Deserialize, Serialize};
+use swrt_store::{
+    request_matches_cached_item, BodyWriter, MatchOptions, MatchRequest, NewCacheEntry,
+};
+use tokio::sync::mpsc;
+
+use crate::background_fetch::ops::{
+    BgFetchError, BodyStreamError, ChunkStreamResource, QueryOptions,
+};
+use crate::background_fetch::BackgroundFetchContext;
+use crate::realm::RealmContext;
+
+fn context(state: &OpState) -> Result<(BackgroundFetchContext, String), BgFetchError> {
+    let ctx = state.try_borrow::<BackgroundFetchContext>().cloned().ok_or_else(|| {
+        BgFetchError::Type(
+            "The Cache API needs durable storage: start the host with a data dir (swrt run --data-dir DIR)".into(),
+        )
+    })?;
+    let origin = state
+        .borrow::<RealmContext>()
+        .url
+        .origin()
+        .ascii_serialization();
+    Ok((ctx, origin))
+}
+
+/// Runs a store call on the realm origin's caches.
+async fn caches_of_origin<T, F>(state: &Rc<RefCell<OpState>>, f: F) -> Result<T, BgFetchError>
+where
+    T: Send + 'static,
+    F: FnOnce(&swrt_store::Store, &str) -> swrt_store::Result<T> + Send + 'static,
+{
+    let (ctx, origin) = context(&state.borrow())?;
+    ctx.with_store(move |s| f(s, &origin))
+        .await
+        .map_err(BgFetchError::from)
+}
+
+#[op2]
+#[number]
+pub(crate) async fn op_swrt_cache_open(
+    state: Rc<RefCell<OpState>>,
+    #[string] name: String,
+) -> Result<i64, BgFetchError> {
+    caches_of_origin(&state, move |s, origin| s.cache_open(origin, &name)).await
+}
+
+#[op2]
+pub(crate) async fn op_swrt_cache_has(
+    state: Rc<RefCell<OpState>>,
+    #[string] name: String,
+) -> Result<bool, BgFetchError> {
+    caches_of_origin(&state, move |s, origin| s.cache_has(origin, &name)).await
+}
+
+#[op2]
+pub(crate) async fn op_swrt_cache_delete(
+    state: Rc<RefCell<OpState>>,
+    #[string] name: String,
+) -> Result<bool, BgFetchError> {
+    caches_of_origin(&state, move |s, origin| s.cache_delete(origin, &name)).await
+}
+
+#[op2]
+#[serde]
+pub(crate) async fn op_swrt_cache_keys(
+    state: Rc<RefCell<OpState>>,
+) -> Result<Vec<String>, BgFetchError> {
+    caches_of_origin(&state, |s, origin| s.cache_keys(origin)).await
+}
+
+/// A request as the Cache API compares it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CacheRequest {
+    url: String,
+    method: String,
+    headers: Vec<(String, String)>,
+}
+
+/// A stored entry, without its body.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CacheEntryData {
+    entry_id: f64,
+    request: CacheRequest,
+    status: u16,
+    status_text: String,
+    headers: Vec<(String, String)>,
+    response_type: String,
+    url_list: Vec<String>,
+    body_size: f64,
+}
+
+/// Cache "request matches cached item" for a query and a stored entry.
+fn matches(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    entry: &NewCacheEntry,
+    options: MatchOptions,
+) -> bool {
+    request_matches_cached_item(
+        MatchRequest {
+            method,
+            url,
+            headers,
+        },
+        MatchRequest {
+            method: &entry.method,
+            url: &entry.url,
+            headers: &entry.request_headers,
+        },
+        Some(&entry.response_headers),
+        options,
+    )
+}
+
+fn strip_fragment(url: &str) -> String {
+    url.split('#').next().unwrap_or(url).to_string()
+}
+
+/// Cache "query cache": the entries matching `query` (every entry when None),
+/// in insertion order.
+#[op2]
+#[serde]
+pub(crate) async fn op_swrt_cache_match_all(
+    state: Rc<RefCell<OpState>>,
+    #[number] cache_id: i64,
+    #[serde] query: Option<CacheRequest>,
+    #[serde] options: QueryOptions,
+) -> Result<Vec<CacheEntryData>, BgFetchError> {
+    let (ctx, _) = context(&state.borrow())?;
+    let options = MatchOptions::from(options);
+    let entries = ctx
+        .with_store(move |s| s.cache_candidates(cache_id, None))
+        .await
+        .map_err(BgFetchError::from)?;
+    Ok(entries
+        .into_iter()
+        .filter(|candidate| match &query {
+            None => true,
+            Some(q) => {
+                let e = &candidate.entry;
+                matches(&q.method, &q.url, &q.headers, e, options)
+            }
+        })
+        .map(|c| CacheEntryData {
+            entry_id: c.entry_id as f64,
+            request: CacheRequest {
+                url: c.entry.url,
+                method: c.entry.method,
+                headers: c.entry.request_headers,
+            },
+            status: c.entry.status,
+            status_text: c.entry.status_text,
+            headers: c.entry.response_headers,
+            response_type: c.entry.response_type,
+            url_list: c.entry.url_list,
+            body_size: c.entry.body_size as f64,
+        })
+        .collect())
+}
+
+/// Opens a stored body as a stream for a `Response`.
+#[op2]
+#[smi]
+pub(crate) async fn op_swrt_cache_body(
+    state: Rc<RefCell<OpState>>,
+    #[number] cache_id: i64,
+    #[number] entry_id: i64,
+) -> Result<Option<ResourceId>, BgFetchError> {
+    let (ctx, _) = context(&state.borrow())?;
+    let entries = ctx
+        .with_store(move |s| s.cache_candidates(cache_id, None))
+        .await
+        .map_err(BgFetchError::from)?;
+    let Some(path) = entries
+        .into_iter()
+        .find(|e| e.entry_id == entry_id)
+        .and_then(|e| e.entry.body_path)
+    else {
+        return Ok(None);
+    };
+    let (tx, rx) = mpsc::channel(4);
+    ctx.runtime.spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx
+                    .send(Err(BodyStreamError::Missing {
+                        path: path.clone(),
+                        source: e,
+                    }))
+                    .await;
+                return;
+            }
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match file.read(&mut buf).await {
+                Ok(0) => return,
+                Ok(n) => {
+                    if tx
+                        .send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(BodyStreamError::Read(e))).await;
+                    return;
+                }
+            }
+        }
+    });
+    Ok(Some(
+        state
+            .borrow_mut()
+            .resource_table
+            .add(ChunkStreamResource::new(rx)),
+    ))
+}
+
+/// A body being written for `cache.put()`, chunk by chunk so memory does not
+/// grow with the body.
+pub(crate) struct CacheBodyWriter {
+    writer: AsyncRefCell<Option<BodyWriter>>,
+}
+
+impl Resource for CacheBodyWriter {
+    fn name(&self) -> Cow<'_, str> {
+        "swrtCacheBodyWriter".into()
+    }
+}
+
+#[op2]
+#[smi]
+pub(crate) async fn op_swrt_cache_body_begin(
+    state: Rc<RefCell<OpState>>,
+) -> Result<ResourceId, BgFetchError> {
+    let (ctx, _) = context(&state.borrow())?;
+    let path = ctx.store.new_cache_body_path();
+    let writer = ctx
+        .runtime
+        .spawn_blocking(move || BodyWriter::create(&path))
+        .await
+        .map_err(|e| BgFetchError::Internal(e.to_string()))?
+        .map_err(|e| BgFetchError::Internal(e.to_string()))?;
+    Ok(state.borrow_mut().resource_table.add(CacheBodyWriter {
+        writer: AsyncRefCell::new(Some(writer)),
+    }))
+}
+
+#[op2]
+pub(crate) async fn op_swrt_cache_body_write(
+    state: Rc<RefCell<OpState>>,
+    #[smi] rid: ResourceId,
+    #[buffer] chunk: JsBuffer,
+) -> Result<(), BgFetchError> {
+    let (ctx, _) = context(&state.borrow())?;
+    let resource = state
+        .borrow()
+        .resource_table
+        .get::<CacheBodyWriter>(rid)
+        .map_err(|e| BgFetchError::Internal(e.to_string()))?;
+    let mut slot = RcRef::map(&resource, |r| &r.writer).borrow_mut().await;
+    let mut writer = slot
+        .take()
+        .ok_or_else(|| BgFetchError::InvalidState("the body was already committed".into()))?;
+    let chunk = chunk.to_vec();
+    let (writer, result) = ctx
+        .runtime
+        .spawn_blocking(move || {
+            let r = writer.write_chunk(&chunk);
+            (writer, r)
+        })
+        .await
+        .map_err(|e| BgFetchError::Internal(e.to_string()))?;
+    *slot = Some(writer);
+    result.map_err(|e| {
+        // ENOSPC / EDQUOT: the disk or the user's quota is full.
+        if matches!(e.raw_os_error(), Some(28) | Some(122)) {
+            BgFetchError::QuotaExceeded("The storage is full.".into())
+        } else {
+            BgFetchError::Internal(e.to_string())
+        }
+    })
+}
+
+/// The entry `cache.put()` stores.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PutEntry {
+    request: CacheRequest,
+    status: u16,
+    status_text: String,
+    headers: Vec<(String, String)>,
+    response_type: String,
+    url_list: Vec<String>,
+}
+
+/// A put refused because the origin's storage would exceed its quota; JS
+/// throws it as a `QuotaExceededError` with these `quota` and `requested`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct QuotaRejection {
+    message: String,
+    quota: u64,
+    requested: u64,
+}
+
+/// Cache "batch cache operations" for one put: syncs the body, then in one
+/// transaction removes the entries the request matches and inserts the new
+/// one. Resolves with a [`QuotaRejection`] instead when the origin's usage
+/// (Cache API and Background Fetch together) would pass its quota.
+#[op2]
+#[serde]
+pub(crate) async fn op_swrt_cache_put(
+    state: Rc<RefCell<OpState>>,
+    #[number] cache_id: i64,
+    #[smi] body_rid: Option<ResourceId>,
+    #[serde] entry: PutEntry,
+) -> Result<Option<QuotaRejection>, BgFetchError> {
+    let (ctx, origin) = context(&state.borrow())?;
+    let quota = ctx.service.limits().quota_per_origin;
+    let writer = match body_rid {
+        Some(rid) => {
+            let resource = state
+                .borrow_mut()
+                .resource_table
+                .take::<CacheBodyWriter>(rid)
+                .map_err(|e| BgFetchError::Internal(e.to_string()))?;
+            let writer = RcRef::map(&resource, |r| &r.writer)
+                .borrow_mut()
+                .await
+                .take();
+            writer
+        }
+        None => None,
+    };
+    let url = strip_fragment(&entry.request.url);
+    ctx.with_store(move |s| {
+        let (body_path, body_size) = match writer {
+            Some(mut w) => {
+                w.sync()?;
+                (Some(w.path().to_path_buf()), w.len())
+            }
+            None => (None, 0),
+        };
+        let existing = s.cache_candidates(cache_id, None)?;
+        let replaced: Vec<&swrt_store::CacheEntry> = existing
+            .iter()
+            .filter(|c| {
+                matches(
+                    &entry.request.method,
+                    &url,
+                    &entry.request.headers,
+                    &c.entry,
+                    MatchOptions::default(),
+                )
+            })
+            .collect();
+        let freed: u64 = replaced.iter().map(|c| c.entry.body_size).sum();
+        let usage = s.origin_usage(&origin)?.saturating_sub(freed);
+        if usage.saturating_add(body_size) > quota {
+            if let Some(path) = &body_path {
+                let _ = std::fs::remove_file(path);
+            }
+            return Ok(Some(QuotaRejection {
+                message: format!(
+                    "storing {body_size} bytes would pass the origin's quota of {quota} bytes ({usage} in use)"
+                ),
+                quota,
+                requested: body_size,
+            }));
+        }
+        let replace: Vec<i64> = replaced.iter().map(|c| c.entry_id).collect();
+        let new = NewCacheEntry {
+            url: url.clone(),
+            method: entry.request.method.clone(),
+            request_headers: entry.request.headers.clone(),
+            status: entry.status,
+            status_text: entry.status_text.clone(),
+            response_headers: entry.headers.clone(),
+            response_type: entry.response_type.clone(),
+            url_list: entry.url_list.clone(),
+            body_path,
+            body_size,
+        };
+        s.cache_put(cache_id, &new, &replace).map(|_| None)
+    })
+    .await
+    .map_err(BgFetchError::from)
+}
+
+/// `cache.delete(request, options)`: true when something was removed.
+#[op2]
+pub(crate) async fn op_swrt_cache_delete_entries(
+    state: Rc<RefCell<OpState>>,
+    #[number] cache_id: i64,
+    #[serde] query: CacheRequest,
+    #[serde] options: QueryOptions,
+) -> Result<bool, BgFetchError> {
+    let (ctx, _) = context(&state.borrow())?;
+    let options = MatchOptions::from(options);
+    ctx.with_store(move |s| {
+        let ids: Vec<i64> = s
+            .cache_candidates(cache_id, None)?
+            .into_iter()
+            .filter(|c| matches(&query.method, &query.url, &query.headers, &c.entry, options))
+            .map(|c| c.entry_id)
+            .collect();
+        if ids.is_empty() {
+            return Ok(false);
+        }
+        s.cache_delete_entries(cache_id, &ids).map(|n| n > 0)
+    })
+    .await
+    .map_err(BgFetchError::from)
+}

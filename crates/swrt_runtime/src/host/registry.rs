@@ -1,0 +1,331 @@
+//! The host's registrations: finding one by scope or URL, persisting and
+//! restoring them, unregistering and clearing, and the realms they run.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::worker_type::WorkerType;
+
+use crate::error::HostError;
+
+use super::{clients, register_job, HostInner, Registration, Version};
+
+impl HostInner {
+    /// The prewarmed realm for a worker that is starting, if one is ready
+    /// for this host's limits.
+    pub(crate) fn take_prewarmed(&self) -> Option<crate::realm::PrewarmedRealm> {
+        let taken = self.prewarmed.lock().unwrap().take();
+        taken.filter(|realm| realm.fits(self.limits.heap_limit_bytes))
+    }
+
+    /// A worker has started (in a prewarmed realm or not): a host that keeps
+    /// a realm ready starts the next one now, not while the worker's script
+    /// and first event compete with it for the CPU.
+    pub(crate) fn worker_started(&self) {
+        if self.prewarm == crate::config::WorkerPrewarm::KeepOne {
+            self.refill_prewarmed();
+        }
+    }
+
+    /// Starts creating a realm for the next worker, unless one is there or
+    /// the host does not prewarm.
+    pub(crate) fn refill_prewarmed(&self) {
+        if self.prewarm == crate::config::WorkerPrewarm::Off {
+            return;
+        }
+        let mut slot = self.prewarmed.lock().unwrap();
+        if slot.is_some() {
+            return;
+        }
+        match crate::realm::PrewarmedRealm::spawn(self.limits.heap_limit_bytes) {
+            Ok(realm) => *slot = Some(realm),
+            Err(e) => tracing::warn!("cannot prewarm a worker realm: {e}"),
+        }
+    }
+
+    /// Removes `registration` from the registration map if it has no worker
+    /// at all (its first job failed), so it is neither kept nor found.
+    pub(crate) fn remove_if_empty(&self, registration: &Arc<Registration>) {
+        if registration.versions().is_empty() {
+            self.registrations
+                .lock()
+                .unwrap()
+                .retain(|r| !Arc::ptr_eq(r, registration));
+        }
+    }
+
+    pub(super) fn registration_for_scope(
+        &self,
+        script_url: &Url,
+        scope: Option<Url>,
+    ) -> Result<Arc<Registration>, HostError> {
+        let scope = register_job::resolve_scope(script_url, scope)?;
+        let mut all = self.registrations.lock().unwrap();
+        Ok(match all.iter().find(|r| r.scope == scope) {
+            Some(r) => r.clone(),
+            None => {
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let r = Arc::new(Registration::new(id, scope, self.limits.event_timeout));
+                all.push(r.clone());
+                r
+            }
+        })
+    }
+
+    /// A registration whose worker activated in an earlier run: its active
+    /// version is restored without install/activate (the script is fetched
+    /// when the worker first starts).
+    pub(super) fn restore_registration(&self, row: &swrt_store::SwRegistration) {
+        let (Ok(scope), Ok(script_url), Some(worker_type)) = (
+            Url::parse(&row.scope),
+            Url::parse(&row.script_url),
+            WorkerType::parse(&row.worker_type),
+        ) else {
+            tracing::warn!(
+                scope = row.scope,
+                script_url = row.script_url,
+                worker_type = row.worker_type,
+                "skipping a stored registration with a bad URL or worker type"
+            );
+            return;
+        };
+        let registration_id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let version_id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let registration = Arc::new(Registration::restored(
+            scope,
+            script_url,
+            worker_type,
+            row,
+            (registration_id, version_id),
+            self.limits.event_timeout,
+        ));
+        self.registrations.lock().unwrap().push(registration);
+    }
+
+    /// Records an activated registration so a later run finds it.
+    /// The worker's script and script resource map go with it: a later
+    /// run starts the installed code, even when the origin is unreachable.
+    pub(crate) async fn persist_registration(&self, scope: &Url, version: &Version) {
+        let Some(context) = self.background_fetch.get().cloned() else {
+            return;
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let row = swrt_store::SwRegistration {
+            scope: scope.to_string(),
+            script_url: version.script_url.to_string(),
+            state: "activated".into(),
+            worker_type: version.worker_type.as_str().into(),
+            script_source: version.installed_source(),
+            imported_scripts: version.imported_scripts(),
+            script_csp: version.installed_csp(),
+            created_ms: now,
+            updated_ms: now,
+        };
+        if let Err(e) = context.with_store(move |s| s.put_registration(&row)).await {
+            tracing::warn!("cannot persist the registration: {e}");
+        }
+    }
+
+    /// Deletes an unregistered registration's stored row.
+    pub(crate) async fn forget_registration(&self, scope: &Url) {
+        let Some(context) = self.background_fetch.get().cloned() else {
+            return;
+        };
+        let scope = scope.to_string();
+        if let Err(e) = context
+            .with_store(move |s| s.delete_registration(&scope))
+            .await
+        {
+            tracing::warn!("cannot delete the stored registration: {e}");
+        }
+    }
+
+    /// Fetches a script (a worker's, an imported one, a page's) through the
+    /// host's loader.
+    pub(crate) async fn fetch_script(
+        &self,
+        url: &Url,
+    ) -> Result<crate::loader::ScriptSource, HostError> {
+        self.loader.fetch(url).await.map_err(|error| match error {
+            // Service Workers, Update: a script that is not JavaScript is
+            // rejected as a security error.
+            crate::loader::LoadError::MimeType(reason) => {
+                HostError::Security(format!("the script {url} was refused: {reason}"))
+            }
+            other => HostError::ScriptFetch {
+                url: url.to_string(),
+                reason: other.to_string(),
+            },
+        })
+    }
+
+    /// Spawns host work a realm started. It counts as in flight (see
+    /// [`ServiceWorkerHost::events_in_flight`]) from this call until it
+    /// ends, so a run cannot end in between.
+    pub(crate) fn spawn_job<F>(self: &Arc<Self>, job: impl FnOnce(Arc<HostInner>) -> F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        struct InFlight(Arc<HostInner>);
+        impl Drop for InFlight {
+            fn drop(&mut self) {
+                self.0.jobs_in_flight.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.jobs_in_flight.fetch_add(1, Ordering::AcqRel);
+        let in_flight = InFlight(self.clone());
+        let job = job(self.clone());
+        tokio::spawn(async move {
+            job.await;
+            drop(in_flight);
+        });
+    }
+
+    /// Service Workers "Unregister": removes the registration from the scope
+    /// map (later lookups, registers and pages do not find it) and returns
+    /// its id, or None when no registration has that scope. The caller then
+    /// forgets the stored row, stops the registration's background fetches,
+    /// resolves the page's promise and runs [`Self::try_clear_registration`].
+    pub(crate) fn unregister(&self, scope: &Url) -> Option<u64> {
+        let registration = {
+            let mut all = self.registrations.lock().unwrap();
+            let index = all.iter().position(|r| &r.scope == scope)?;
+            all.remove(index)
+        };
+        registration.mark_unregistered();
+        let id = registration.id;
+        self.uninstalling.lock().unwrap().push(registration);
+        Some(id)
+    }
+
+    /// Service Workers "Try Clear Registration": an unregistered registration
+    /// is cleared (every worker redundant and stopped) once no page is
+    /// controlled by it, no update job is running for it and its workers
+    /// have no events in flight. Called again when any of those ends.
+    pub(crate) async fn try_clear_registration(self: &Arc<Self>, registration_id: u64) {
+        let Some(registration) = self
+            .uninstalling
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.id == registration_id)
+            .cloned()
+        else {
+            return;
+        };
+        // A running job tries again when it ends.
+        let Some(_job) = registration.try_hold_jobs() else {
+            return;
+        };
+        let ids: Vec<u64> = registration.versions().iter().map(|v| v.id).collect();
+        let in_use = self
+            .pages
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|p| p.controller_id().is_some_and(|id| ids.contains(&id)));
+        if in_use || registration.events_in_flight() > 0 {
+            return;
+        }
+        let claimed = {
+            let mut list = self.uninstalling.lock().unwrap();
+            let before = list.len();
+            list.retain(|r| r.id != registration_id);
+            list.len() < before
+        };
+        if claimed {
+            registration.clear(self).await;
+        }
+    }
+
+    pub(crate) fn registration_with_scope(&self, scope: &Url) -> Option<Arc<Registration>> {
+        self.registrations
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| &r.scope == scope)
+            .cloned()
+    }
+
+    /// Service Workers "Match Service Worker Registration": longest scope prefix.
+    pub(crate) fn matching_registration(&self, url: &Url) -> Option<Arc<Registration>> {
+        self.registrations
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| url.as_str().starts_with(r.scope.as_str()))
+            .max_by_key(|r| r.scope.as_str().len())
+            .cloned()
+    }
+
+    pub(super) fn registrations_of_origin(&self, url: &Url) -> Vec<Arc<Registration>> {
+        self.registrations
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.scope.origin() == url.origin())
+            .cloned()
+            .collect()
+    }
+
+    /// A worker version of a registration, unregistered ones included.
+    pub(crate) fn version_by_id(&self, id: u64) -> Option<(Arc<Registration>, Arc<Version>)> {
+        let mut registrations = self.registrations.lock().unwrap().clone();
+        registrations.extend(self.uninstalling.lock().unwrap().iter().cloned());
+        registrations.into_iter().find_map(|r| {
+            r.versions()
+                .into_iter()
+                .find(|v| v.id == id)
+                .map(|v| (r, v))
+        })
+    }
+
+    pub(crate) fn pages_of_origin(&self, url: &Url) -> Vec<Arc<clients::PageEntry>> {
+        self.pages
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.origin == url.origin())
+            .cloned()
+            .collect()
+    }
+
+    /// What a new realm of this host needs, for `url` running `source`.
+    pub(crate) fn realm_spec(
+        &self,
+        url: &Url,
+        source: String,
+        kind: crate::realm::RealmKind,
+    ) -> crate::realm::RealmSpec {
+        crate::realm::RealmSpec {
+            url: url.clone(),
+            source,
+            kind,
+            limits: self.limits.clone(),
+            delegate: self.delegate.clone(),
+            loader: self.loader.clone(),
+            host_requests: self.requests.clone(),
+            background_fetch: self.background_fetch.get().cloned(),
+            resolver: self.resolver.clone(),
+            broadcast: self.broadcast_channel(url),
+        }
+    }
+
+    pub(crate) fn broadcast_channel(&self, url: &Url) -> deno_web::InMemoryBroadcastChannel {
+        self.broadcast
+            .lock()
+            .unwrap()
+            .entry(url.origin().ascii_serialization())
+            .or_default()
+            .clone()
+    }
+
+    pub(crate) fn version_started(&self, version: &Version) {
+        tracing::debug!(script_url = %version.script_url, id = version.id, "worker started");
+    }
+}

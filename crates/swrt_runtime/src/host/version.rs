@@ -1,0 +1,296 @@
+//! A service-worker version (Chromium's `service_worker_version`): one
+//! script of a registration, its state, and the realm that runs it while it
+//! is started.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use url::Url;
+
+use super::registration::Registration;
+use super::HostInner;
+use crate::error::HostError;
+use crate::realm::{
+    EventOutcome, ImportedScripts, RealmHandle, RealmKind, RegistrationView, WorkerContext,
+    WorkerView,
+};
+use crate::worker_type::WorkerType;
+
+/// A worker version's state (ServiceWorkerState).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerState {
+    /// Evaluated, not yet installing.
+    Parsed,
+    /// `install` is being dispatched.
+    Installing,
+    /// Installed, waiting to activate.
+    Installed,
+    /// `activate` is being dispatched.
+    Activating,
+    /// Active: receives functional events.
+    Activated,
+    /// Replaced or failed.
+    Redundant,
+}
+
+impl WorkerState {
+    /// The ServiceWorkerState enum string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerState::Parsed => "parsed",
+            WorkerState::Installing => "installing",
+            WorkerState::Installed => "installed",
+            WorkerState::Activating => "activating",
+            WorkerState::Activated => "activated",
+            WorkerState::Redundant => "redundant",
+        }
+    }
+}
+
+pub(crate) struct Version {
+    pub(crate) id: u64,
+    pub(crate) script_url: Url,
+    pub(crate) worker_type: WorkerType,
+    /// The script, once fetched (a restored version fetches it on first start).
+    pub(super) script_source: Mutex<Option<String>>,
+    /// The Content Security Policies the script was served with.
+    pub(super) script_csp: Mutex<Vec<String>>,
+    pub(super) imports: Arc<ImportedScripts>,
+    pub(super) state: Mutex<WorkerState>,
+    pub(super) runner: tokio::sync::Mutex<Option<Arc<RealmHandle>>>,
+    pub(super) skip_waiting: AtomicBool,
+    /// Bumped on every dispatch; an idle stop only fires if it did not move.
+    pub(super) activity: AtomicU64,
+    pub(super) in_flight: AtomicU64,
+    /// Whether the script listened for `fetch` the last time it ran.
+    pub(super) fetch_handler_seen: Mutex<bool>,
+}
+
+impl Version {
+    pub(crate) fn state(&self) -> WorkerState {
+        *self.state.lock().unwrap()
+    }
+
+    pub(crate) fn view(&self) -> WorkerView {
+        WorkerView {
+            id: self.id,
+            script_url: self.script_url.to_string(),
+            state: self.state().as_str().to_string(),
+        }
+    }
+
+    /// The running worker, starting it (and evaluating the script) if needed.
+    pub(super) async fn running(
+        self: &Arc<Self>,
+        host: &HostInner,
+        registration: &Registration,
+    ) -> Result<Arc<RealmHandle>, HostError> {
+        let mut runner = self.runner.lock().await;
+        if let Some(handle) = runner.as_ref() {
+            if handle.is_alive() {
+                return Ok(handle.clone());
+            }
+            tracing::info!(script_url = %self.script_url, "restarting a stopped worker");
+        }
+        let cached = self.script_source.lock().unwrap().clone();
+        let source = match cached {
+            Some(source) => source,
+            None => {
+                let script = host.fetch_script(&self.script_url).await?;
+                *self.script_source.lock().unwrap() = Some(script.text.clone());
+                *self.script_csp.lock().unwrap() = script.csp;
+                script.text
+            }
+        };
+        let csp = self.installed_csp();
+        let spec = host.realm_spec(
+            &self.script_url,
+            source,
+            RealmKind::Worker(WorkerContext {
+                worker_type: self.worker_type,
+                imports: self.imports.clone(),
+                registration: registration.view(),
+                version: self.view(),
+                csp,
+            }),
+        );
+        let started = RealmHandle::start_in(spec, host.take_prewarmed()).await;
+        host.worker_started();
+        let (handle, _) = started?;
+        host.version_started(self);
+        *self.fetch_handler_seen.lock().unwrap() = handle.has_fetch_handler();
+        let handle = Arc::new(handle);
+        *runner = Some(handle.clone());
+        Ok(handle)
+    }
+
+    /// Dispatches an event and schedules the idle stop afterwards.
+    pub(crate) async fn dispatch(
+        self: &Arc<Self>,
+        host: &Arc<HostInner>,
+        registration: &Registration,
+        event_type: &str,
+        data: Value,
+    ) -> Result<EventOutcome, HostError> {
+        self.dispatch_with(host, registration, event_type, data, |_, _| {})
+            .await
+    }
+
+    /// Dispatches a `message` event carrying `message` (taken by the worker
+    /// from its mailbox by id).
+    pub(crate) async fn deliver_message(
+        self: &Arc<Self>,
+        host: &Arc<HostInner>,
+        registration: &Registration,
+        message: crate::realm::RealmMessage,
+        data: Value,
+    ) -> Result<EventOutcome, HostError> {
+        self.dispatch_with(host, registration, "message", data, |handle, data| {
+            data["messageId"] = Value::from(handle.stash_message(message));
+        })
+        .await
+    }
+
+    /// Dispatches a `fetch` event; the request body, if any, waits in the
+    /// worker's mailbox as bytes (the event data carries its id).
+    pub(crate) async fn dispatch_fetch(
+        self: &Arc<Self>,
+        host: &Arc<HostInner>,
+        registration: &Registration,
+        data: Value,
+        body: Option<Vec<u8>>,
+    ) -> Result<EventOutcome, HostError> {
+        self.dispatch_with(host, registration, "fetch", data, |handle, data| {
+            if let Some(body) = body {
+                data["bodyId"] = Value::from(handle.stash_body(body));
+            }
+        })
+        .await
+    }
+
+    /// Starts the worker if needed, lets `prepare` put what the event needs
+    /// into the running worker, dispatches, and schedules the idle stop.
+    pub(super) async fn dispatch_with(
+        self: &Arc<Self>,
+        host: &Arc<HostInner>,
+        registration: &Registration,
+        event_type: &str,
+        mut data: Value,
+        prepare: impl FnOnce(&RealmHandle, &mut Value),
+    ) -> Result<EventOutcome, HostError> {
+        self.activity.fetch_add(1, Ordering::AcqRel);
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let result = async {
+            let handle = self.running(host, registration).await?;
+            prepare(&handle, &mut data);
+            Ok(handle
+                .dispatch(event_type, data, host.limits.wait_until_timeout)
+                .await)
+        }
+        .await;
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.schedule_idle_stop(host);
+        if registration.is_unregistered() {
+            // The last event of an unregistered registration may be what
+            // kept it from being cleared.
+            let id = registration.id;
+            host.spawn_job(move |host| async move { host.try_clear_registration(id).await });
+        }
+        result
+    }
+
+    pub(super) fn schedule_idle_stop(self: &Arc<Self>, host: &Arc<HostInner>) {
+        let seen = self.activity.load(Ordering::Acquire);
+        let version = Arc::downgrade(self);
+        let idle = host.limits.idle_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(idle).await;
+            let Some(version) = version.upgrade() else {
+                return;
+            };
+            if version.activity.load(Ordering::Acquire) != seen
+                || version.in_flight.load(Ordering::Acquire) > 0
+            {
+                return;
+            }
+            let handle = version.runner.lock().await.take();
+            if let Some(handle) = handle {
+                tracing::debug!(script_url = %version.script_url, "stopping idle worker");
+                if let Ok(handle) = Arc::try_unwrap(handle) {
+                    handle.stop().await;
+                }
+            }
+        });
+    }
+
+    pub(super) async fn stop(&self) {
+        let handle = self.runner.lock().await.take();
+        if let Some(handle) = handle {
+            if let Ok(handle) = Arc::try_unwrap(handle) {
+                handle.stop().await;
+            }
+        }
+    }
+
+    /// `skipWaiting()` was called: activate without waiting for the
+    /// current worker's events.
+    pub(crate) fn mark_skip_waiting(&self) {
+        self.skip_waiting.store(true, Ordering::Release);
+    }
+
+    /// The script as installed (None until fetched).
+    pub(crate) fn installed_source(&self) -> Option<String> {
+        self.script_source.lock().unwrap().clone()
+    }
+
+    /// The Content Security Policies of the installed script.
+    pub(crate) fn installed_csp(&self) -> Vec<String> {
+        self.script_csp.lock().unwrap().clone()
+    }
+
+    /// The script resource map's imported scripts, sorted by URL.
+    pub(crate) fn imported_scripts(&self) -> Vec<(String, String)> {
+        let mut scripts: Vec<_> = self
+            .imports
+            .scripts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(url, text)| (url.clone(), text.clone()))
+            .collect();
+        scripts.sort();
+        scripts
+    }
+
+    /// Whether this version's script listens for `fetch` (known once it ran;
+    /// a version that never ran in this process is assumed to).
+    pub(crate) async fn has_fetch_handler(&self) -> bool {
+        match self.runner.lock().await.as_ref() {
+            Some(handle) => handle.has_fetch_handler(),
+            None => *self.fetch_handler_seen.lock().unwrap(),
+        }
+    }
+
+    /// Sends a command to the worker if it is running (progress needs no wake-up).
+    pub(crate) async fn send_if_running(&self, command: crate::realm::HostCommand) {
+        if let Some(handle) = self.runner.lock().await.as_ref() {
+            handle.send(command);
+        }
+    }
+
+    pub(super) async fn push_registration(
+        &self,
+        view: RegistrationView,
+        limit: std::time::Duration,
+    ) {
+        let handle = self.runner.lock().await.clone();
+        if let Some(handle) = handle {
+            handle.update_registration(view, limit).await;
+        }
+    }
+
+    pub(super) fn events_in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire) as usize
+    }
+}
