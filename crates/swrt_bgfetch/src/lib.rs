@@ -41,7 +41,6 @@ pub mod range;
 mod records;
 pub mod scheduler;
 mod service;
-mod shared_store;
 mod types;
 
 pub use dispatch::{
@@ -52,5 +51,5 @@ pub use limits::{Limits, DECODED_BODY_FLOOR};
 pub use service::{
     default_client, BackgroundFetchService, BackgroundFetchServiceBuilder, MAX_ID_BYTES,
 };
-pub use swrt_store::{MatchOptions, StoreError};
+pub use swrt_store::{MatchOptions, Store, StoreError};
 pub use types::*;

@@ -12,7 +12,6 @@ use crate::progress::ProgressHub;
 use crate::scheduler::{Peaks, Scheduler, SchedulerCaps};
 use crate::types::*;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use swrt_store::{FetchState, NewFetch, NewRequest, Store, StoreError};
 use tokio::sync::{broadcast, watch};
@@ -22,7 +21,7 @@ pub const MAX_ID_BYTES: usize = 1 << 20;
 
 /// Builds a [`BackgroundFetchService`].
 pub struct BackgroundFetchServiceBuilder {
-    data_dir: PathBuf,
+    store: Arc<Store>,
     limits: Limits,
     dispatcher: Option<Arc<dyn EventDispatcher>>,
     client: Option<reqwest::Client>,
@@ -51,14 +50,14 @@ impl BackgroundFetchServiceBuilder {
         self
     }
 
-    /// Open the data directory (fails with [`StoreError::Locked`] if another
-    /// process uses it), repair half-finished state, resume every active fetch
-    /// and re-dispatch unfinished terminal events. Must run inside a tokio runtime.
+    /// Repair half-finished state in the store, resume every active fetch
+    /// and re-dispatch unfinished terminal events. Must run inside a tokio
+    /// runtime. Fails with [`EngineError::Stopped`] if the store is closed.
     pub async fn start(self) -> Result<BackgroundFetchService, EngineError> {
-        let dir = self.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(dir))
-            .await
-            .map_err(|_| EngineError::Stopped)??;
+        if self.store.is_closed() {
+            return Err(EngineError::Stopped);
+        }
+        let store = self.store;
         let client = match self.client {
             Some(c) => c,
             None => {
@@ -111,10 +110,13 @@ pub struct BackgroundFetchService {
 }
 
 impl BackgroundFetchService {
-    /// Start building a service on `data_dir`.
-    pub fn builder(data_dir: impl Into<PathBuf>) -> BackgroundFetchServiceBuilder {
+    /// Start building a service on `store`, which the caller opened and
+    /// owns: the engine keeps its fetches there next to what the host keeps
+    /// (service-worker registrations, the Cache API), and never closes it.
+    /// One engine per store.
+    pub fn builder(store: Arc<Store>) -> BackgroundFetchServiceBuilder {
         BackgroundFetchServiceBuilder {
-            data_dir: data_dir.into(),
+            store,
             limits: Limits::default(),
             dispatcher: None,
             client: None,
@@ -512,9 +514,9 @@ impl BackgroundFetchService {
     /// its body and recording its durable byte count (the next start resumes
     /// it with `Range`), stop the controllers and event deliveries (a
     /// terminal event that was running is offered again on the next start,
-    /// with `attempt > 0`), commit queued record completions, close the
-    /// database and release the data-directory lock, so that a new service
-    /// can start on the same directory as soon as this returns.
+    /// with `attempt > 0`) and commit queued record completions. The store
+    /// stays open: its owner closes it ([`Store::close`]) to release the
+    /// data directory, and a new service can start on it at once.
     ///
     /// Idempotent; concurrent callers all wait for the same shutdown. After
     /// it, `fetch()` rejects and the other calls fail with

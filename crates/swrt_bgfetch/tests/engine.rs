@@ -755,12 +755,8 @@ async fn second_engine_on_same_dir_is_refused() {
         }
     }
     // The first engine's tasks still run in this runtime and hold the lock,
-    // so the second open must fail with a clear error.
-    let err = BackgroundFetchService::builder(dir.path())
-        .start()
-        .await
-        .err()
-        .unwrap();
+    // so opening the data dir for a second engine must fail with a clear error.
+    let err = Store::open(dir.path()).err().unwrap();
     assert!(err.to_string().contains("in use"), "{err}");
     let _ = uid;
 }

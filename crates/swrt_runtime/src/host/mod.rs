@@ -180,7 +180,17 @@ impl ServiceWorkerHostBuilder {
                 )
                 .build()
                 .map_err(|e| HostError::Engine(format!("HTTP client: {e}")))?;
-            let service = swrt_bgfetch::BackgroundFetchService::builder(&dir)
+            // The host owns the store: registrations, the Cache API and the
+            // Background Fetch engine keep their state in it.
+            let store = {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || swrt_store::Store::open(dir))
+                    .await
+                    .map_err(|e| HostError::DataDir(e.to_string()))?
+                    .map(Arc::new)
+                    .map_err(|e| HostError::DataDir(e.to_string()))?
+            };
+            let service = swrt_bgfetch::BackgroundFetchService::builder(store.clone())
                 .http_client(client)
                 .limits(bg_limits)
                 .dispatcher(dispatcher)
@@ -188,7 +198,7 @@ impl ServiceWorkerHostBuilder {
                 .await
                 .map_err(|e| HostError::DataDir(e.to_string()))?;
             let context = crate::background_fetch::BackgroundFetchContext {
-                store: service.store(),
+                store,
                 service,
                 runtime: tokio::runtime::Handle::current(),
                 allow_worker_fetch,
@@ -203,7 +213,7 @@ impl ServiceWorkerHostBuilder {
             let progress = context.service.subscribe();
             // The Background Fetch UI follows the engine's progress (see ui.rs).
             if let Some(ui) = background_fetch_ui {
-                crate::ui::spawn(context.service.clone(), ui);
+                crate::ui::spawn(context.service.clone(), context.store.clone(), ui);
             }
             let _ = host.inner.background_fetch.set(context);
             // Only now can a worker started for an event use the store
@@ -447,6 +457,13 @@ impl ServiceWorkerHost {
         self.inner.background_fetch.get().map(|c| &c.service)
     }
 
+    /// The durable store of a host started with a data dir (registrations,
+    /// Cache API, background fetches). Its calls block: run them on a
+    /// blocking thread.
+    pub fn store(&self) -> Option<Arc<swrt_store::Store>> {
+        self.inner.background_fetch.get().map(|c| c.store.clone())
+    }
+
     /// Sets a permission for `origin` (the host's permission prompt, or
     /// WPT's `test_driver.set_permission`). `background-fetch`: anything but
     /// `granted` makes `fetch()` reject with NotAllowedError. Returns false
@@ -498,6 +515,16 @@ impl ServiceWorkerHost {
         registrations.extend(self.inner.uninstalling.lock().unwrap().iter().cloned());
         for registration in registrations {
             registration.stop_all().await;
+        }
+        // Last, once no worker can reach it: close the store, which releases
+        // the data dir for the next host.
+        if let Some(context) = self.inner.background_fetch.get() {
+            let store = context.store.clone();
+            match tokio::task::spawn_blocking(move || store.close()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "closing the store"),
+                Err(e) => tracing::warn!(error = %e, "closing the store"),
+            }
         }
     }
 }
@@ -769,6 +796,14 @@ impl HostInner {
             loader: self.loader.clone(),
             host_requests: self.requests.clone(),
             background_fetch: self.background_fetch.get().cloned(),
+            caches: self
+                .background_fetch
+                .get()
+                .map(|c| crate::ops::cache::CacheStorageContext {
+                    store: c.store.clone(),
+                    runtime: c.runtime.clone(),
+                    quota_per_origin: c.service.limits().quota_per_origin,
+                }),
             resolver: self.resolver.clone(),
             broadcast: self.broadcast_channel(url),
         }

@@ -28,9 +28,6 @@ pub(crate) enum BgFetchError {
     #[class(type)]
     #[error("{0}")]
     Type(String),
-    #[class("DOMExceptionQuotaExceededError")]
-    #[error("{0}")]
-    QuotaExceeded(String),
     #[class("DOMExceptionNotAllowedError")]
     #[error("{0}")]
     NotAllowed(String),
