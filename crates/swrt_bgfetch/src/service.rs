@@ -13,7 +13,7 @@ use crate::scheduler::{Peaks, Scheduler, SchedulerCaps};
 use crate::types::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use swrt_store::{FetchState, NewFetch, NewRequest, Store, StoreError};
+use swrt_store::{CreateFetchError, FetchLimits, FetchState, NewFetch, NewRequest, Store};
 use tokio::sync::{broadcast, watch};
 
 /// Chromium's limit on the length of a developer id.
@@ -207,59 +207,13 @@ impl BackgroundFetchService {
                 "The id is longer than 1 MiB.".into(),
             ));
         }
-        let store = inner.data.store().clone();
-        let (scope, id) = (req.scope.clone(), req.id.clone());
-        let dup = {
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || store.active_fetch(&scope, &id))
-                .await
-                .map_err(|e| FetchRejection::Internal(e.to_string()))?
-                .map_err(|e| FetchRejection::Internal(e.to_string()))?
-        };
-        if dup.is_some() {
-            return Err(FetchRejection::TypeError(
-                "There already is a registration for the given id.".into(),
-            ));
-        }
-        // Chromium limits active fetches per origin; neither the draft nor
-        // Chromium's error mapping names an exception for it. swrt treats it
-        // as a resource limit: QuotaExceededError.
-        let o = origin.clone();
-        let active = {
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || store.count_active(&o))
-                .await
-                .map_err(|e| FetchRejection::Internal(e.to_string()))?
-                .map_err(|e| FetchRejection::Internal(e.to_string()))?
-        };
-        if active >= inner.limits.max_active_fetches_per_origin {
-            return Err(FetchRejection::QuotaExceeded(Quota::message(format!(
-                "Too many active background fetches for this origin (limit {}).",
-                inner.limits.max_active_fetches_per_origin
-            ))));
-        }
-        // Step 4: downloadTotal larger than the free quota.
+        // Step 4 (downloadTotal larger than the free quota) is checked by the
+        // store together with the id and the origin's active fetches, in the
+        // transaction that inserts the fetch; step 5 persists and starts it.
         let upload_total: u64 = new_requests
             .iter()
             .map(|r| r.body.as_ref().map_or(0, |b| b.len() as u64))
             .sum();
-        let free = inner
-            .limits
-            .quota_per_origin
-            .saturating_sub(inner.data.usage(&origin));
-        // The rejection says what was asked for and the origin's quota.
-        if req.options.download_total > free || upload_total > free {
-            let requested = req.options.download_total.max(upload_total);
-            return Err(FetchRejection::QuotaExceeded(Quota {
-                message: format!(
-                    "Quota exceeded: {requested} bytes requested, {free} of the origin's {} bytes free.",
-                    inner.limits.quota_per_origin
-                ),
-                quota: Some(inner.limits.quota_per_origin),
-                requested: Some(requested),
-            }));
-        }
-        // Step 5: persist and start.
         let nf = NewFetch {
             unique_id: uuid::Uuid::new_v4().to_string(),
             scope: req.scope.clone(),
@@ -271,20 +225,17 @@ impl BackgroundFetchService {
             ui_data: None,
             policy_json: serde_json::to_string(&req.policy).unwrap_or_else(|_| "{}".into()),
         };
-        let row = tokio::task::spawn_blocking(move || store.insert_fetch(&nf, &new_requests))
+        let limits = FetchLimits {
+            max_active_per_origin: inner.limits.max_active_fetches_per_origin,
+            quota_per_origin: inner.limits.quota_per_origin,
+            usage_estimate: inner.data.usage(&origin),
+        };
+        let row = inner
+            .data
+            .run(move |s| Ok(s.create_fetch(&nf, &new_requests, &limits)))
             .await
             .map_err(|e| FetchRejection::Internal(e.to_string()))?
-            .map_err(|e| match e {
-                StoreError::DuplicateActive { .. } => FetchRejection::TypeError(
-                    "There already is a registration for the given id.".into(),
-                ),
-                e if e.is_storage_full() => FetchRejection::QuotaExceeded(Quota {
-                    message: "Quota exceeded: the disk is full.".into(),
-                    quota: None,
-                    requested: Some(upload_total),
-                }),
-                e => FetchRejection::Internal(e.to_string()),
-            })?;
+            .map_err(|e| create_rejection(e, upload_total))?;
         inner.data.add_usage(&origin, upload_total as i64);
         tracing::info!(fetch = %row.unique_id, id = %row.id, records = req.requests.len(), "background fetch registered");
         let snap = RegistrationSnapshot::from_row(&row);
@@ -564,6 +515,41 @@ impl BackgroundFetchService {
 
     pub(crate) fn inner(&self) -> &Arc<Inner> {
         &self.inner
+    }
+}
+
+/// The rejection `fetch()` gives for a fetch the store refused to create.
+fn create_rejection(e: CreateFetchError, upload_total: u64) -> FetchRejection {
+    match e {
+        CreateFetchError::IdExists { .. } => FetchRejection::TypeError(
+            "There already is a registration for the given id.".into(),
+        ),
+        // Chromium limits active fetches per origin; neither the draft nor
+        // Chromium's error mapping names an exception for it. swrt treats it
+        // as a resource limit: QuotaExceededError.
+        CreateFetchError::TooManyActive { limit } => FetchRejection::QuotaExceeded(
+            Quota::message(format!(
+                "Too many active background fetches for this origin (limit {limit})."
+            )),
+        ),
+        // The rejection says what was asked for and the origin's quota.
+        CreateFetchError::QuotaExceeded {
+            requested,
+            free,
+            quota,
+        } => FetchRejection::QuotaExceeded(Quota {
+            message: format!(
+                "Quota exceeded: {requested} bytes requested, {free} of the origin's {quota} bytes free."
+            ),
+            quota: Some(quota),
+            requested: Some(requested),
+        }),
+        CreateFetchError::Store(e) if e.is_storage_full() => FetchRejection::QuotaExceeded(Quota {
+            message: "Quota exceeded: the disk is full.".into(),
+            quota: None,
+            requested: Some(upload_total),
+        }),
+        CreateFetchError::Store(e) => FetchRejection::Internal(e.to_string()),
     }
 }
 

@@ -4,7 +4,6 @@ use crate::error::{Result, StoreError};
 use crate::model::*;
 use crate::{add_usage, now_ms, Store};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
-use std::io::Write;
 use std::path::PathBuf;
 
 const FETCH_COLS: &str =
@@ -148,99 +147,6 @@ impl Store {
     /// Where the response body of record `index` is stored.
     pub fn response_body_path(&self, unique_id: &str, index: u32) -> PathBuf {
         self.abs(&Self::response_body_rel(unique_id, index))
-    }
-
-    /// Persist a new active fetch with its records, in one transaction.
-    ///
-    /// Request bodies are written and synced to files first; if the
-    /// transaction fails (e.g. [`StoreError::DuplicateActive`]) they are removed.
-    pub fn insert_fetch(&self, f: &NewFetch, requests: &[NewRequest]) -> Result<FetchRow> {
-        let body_dir = self.fetch_body_dir(&f.unique_id);
-        let res = self.insert_fetch_inner(f, requests);
-        if res.is_err() {
-            let _ = std::fs::remove_dir_all(&body_dir);
-        }
-        res
-    }
-
-    fn insert_fetch_inner(&self, f: &NewFetch, requests: &[NewRequest]) -> Result<FetchRow> {
-        let mut req_paths = Vec::with_capacity(requests.len());
-        for (i, r) in requests.iter().enumerate() {
-            match &r.body {
-                Some(b) => {
-                    let rel = format!("bodies/{}/{i}.req", sanitize(&f.unique_id));
-                    let path = self.abs(&rel);
-                    std::fs::create_dir_all(path.parent().expect("has parent"))?;
-                    let mut file = std::fs::File::create(&path)?;
-                    file.write_all(b)?;
-                    file.sync_all()?;
-                    req_paths.push(Some(rel));
-                }
-                None => req_paths.push(None),
-            }
-        }
-        let upload_total: u64 = requests
-            .iter()
-            .map(|r| r.body.as_ref().map_or(0, |b| b.len() as u64))
-            .sum();
-        let now = now_ms();
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        let dup: Option<String> = tx
-            .query_row(
-                "SELECT unique_id FROM bg_fetches WHERE scope = ?1 AND id = ?2 AND state = 'active'",
-                params![f.scope, f.id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if dup.is_some() {
-            return Err(StoreError::DuplicateActive {
-                scope: f.scope.clone(),
-                id: f.id.clone(),
-            });
-        }
-        tx.execute(
-            "INSERT INTO bg_fetches(unique_id, scope, id, origin, title, icons_json, ui_data,
-                download_total, upload_total, state, created_ms, updated_ms, policy_json)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active', ?10, ?10, ?11)",
-            params![
-                f.unique_id,
-                f.scope,
-                f.id,
-                f.origin,
-                f.title,
-                serde_json::to_string(&f.icons)?,
-                f.ui_data,
-                f.download_total as i64,
-                upload_total as i64,
-                now,
-                f.policy_json
-            ],
-        )?;
-        for (i, (r, rel)) in requests.iter().zip(&req_paths).enumerate() {
-            tx.execute(
-                "INSERT INTO bg_records(fetch_uid, idx, method, url, req_headers, mode, credentials,
-                    req_body_path, req_body_len, integrity)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    f.unique_id,
-                    i as i64,
-                    r.method,
-                    r.url,
-                    serde_json::to_string(&r.headers)?,
-                    r.mode,
-                    r.credentials,
-                    rel,
-                    r.body.as_ref().map_or(0, |b| b.len() as i64),
-                    r.integrity
-                ],
-            )?;
-        }
-        add_usage(&tx, &f.origin, upload_total as i64)?;
-        let row = get_fetch_tx(&tx, &f.unique_id)?
-            .ok_or_else(|| StoreError::NotFound(f.unique_id.clone()))?;
-        tx.commit()?;
-        Ok(row)
     }
 
     /// A fetch by internal id, in any state.
@@ -749,7 +655,7 @@ fn record_bytes(tx: &Transaction<'_>, unique_id: &str, index: u32) -> Result<(St
     .ok_or_else(|| StoreError::NotFound(format!("record {unique_id}/{index}")))
 }
 
-fn get_fetch_tx(tx: &Transaction<'_>, unique_id: &str) -> Result<Option<FetchRow>> {
+pub(crate) fn get_fetch_tx(tx: &Transaction<'_>, unique_id: &str) -> Result<Option<FetchRow>> {
     Ok(tx
         .query_row(
             &format!("SELECT {FETCH_COLS} FROM bg_fetches WHERE unique_id = ?1"),
@@ -769,7 +675,7 @@ pub(crate) fn remove_dir_if_exists(p: &std::path::Path) -> Result<()> {
 
 /// Keep ids usable as a directory name whatever a caller passes: the engine
 /// uses uuids, but the store must not let a `..` escape `bodies/`.
-fn sanitize(id: &str) -> String {
+pub(crate) fn sanitize(id: &str) -> String {
     id.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {

@@ -21,6 +21,7 @@
 
 mod body;
 mod cache;
+mod create;
 #[cfg(test)]
 mod decode_properties;
 mod error;
@@ -32,6 +33,7 @@ mod schema;
 
 pub use body::BodyWriter;
 pub use cache::{CacheEntry, NewCacheEntry};
+pub use create::{CreateFetchError, FetchLimits};
 pub use error::{is_storage_full_io, Result, StoreError};
 pub use matching::{request_matches_cached_item, MatchOptions, MatchRequest};
 pub use model::*;

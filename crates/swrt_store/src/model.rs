@@ -131,7 +131,7 @@ pub struct Icon {
     pub label: String,
 }
 
-/// Input for [`crate::Store::insert_fetch`].
+/// Input for [`crate::Store::create_fetch`].
 #[derive(Debug, Clone)]
 pub struct NewFetch {
     /// Internal id (uuid v4 string); also the body directory name.
