@@ -3,7 +3,7 @@
 //! to completion.
 
 use crate::completion;
-use crate::downloader;
+use crate::download;
 use crate::engine::{FetchCtx, Inner, JobGuard};
 use crate::progress::ProgressLimiter;
 use crate::types::PolicyContext;
@@ -117,7 +117,7 @@ async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
         while set.len() < window && !ctx.cancel.is_cancelled() {
             match todo.next() {
                 Some(rec) => {
-                    set.spawn(downloader::run_record(inner.clone(), ctx.clone(), rec));
+                    set.spawn(download::run_record(inner.clone(), ctx.clone(), rec));
                 }
                 None => break,
             }

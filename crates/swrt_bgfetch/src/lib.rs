@@ -8,9 +8,9 @@
 //! | `data` | BackgroundFetchDataManager | all store access, quota estimate, group commit |
 //! | `scheduler` | BackgroundFetchScheduler | connection slots, round-robin fairness |
 //! | `controller` | BackgroundFetchJobController | one per fetch: run records, decide the result |
-//! | `downloader` | DownloadService | one per record: HTTP, redirects, CORS, resume, disk |
+//! | `download` | DownloadService | one per record: the HTTP attempt (CORS, redirects), the body sink (disk, checkpoints), the retry loop |
 //! | `completion` + [`EventDispatcher`] | BackgroundFetchEventDispatcher | terminal event, cleanup |
-//! | `policy`, [`cors`] | (Blink/network service) | per-record URL policy; `cors` is the CORS protocol the runtime's `fetch()` uses too |
+//! | `policy`, [`cors`], [`fetch_steps`] | (Blink/network service) | per-record URL policy; `cors` (the CORS protocol) and `fetch_steps` (redirects, null-body statuses) are shared with the runtime's `fetch()` |
 //! | [`integrity`] | (Blink SubresourceIntegrity) | `Request.integrity` checks, hashed as bytes arrive |
 //! | `progress` | BackgroundFetchRegistrationNotifier | rate-limited progress broadcast |
 //!
@@ -30,9 +30,10 @@ mod controller;
 pub mod cors;
 mod data;
 mod dispatch;
-mod downloader;
+mod download;
 mod engine;
 mod error;
+pub mod fetch_steps;
 pub mod integrity;
 mod limits;
 pub mod policy;

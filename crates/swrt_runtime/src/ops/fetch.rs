@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::realm::RealmContext;
-use swrt_bgfetch::cors;
+use swrt_bgfetch::{cors, fetch_steps};
 
 /// Redirects followed before a fetch fails, as the Fetch standard says.
 const MAX_REDIRECTS: usize = 20;
@@ -276,7 +276,7 @@ pub(crate) async fn op_swrt_fetch(
             url_list,
         ),
     };
-    let null_body = matches!(status.as_u16(), 101 | 103 | 204 | 205 | 304)
+    let null_body = fetch_steps::is_null_body_status(status.as_u16())
         || matches!(kind, ResponseKind::Opaque | ResponseKind::OpaqueRedirect);
     if let (Some(_), ResponseKind::Opaque) = (&integrity, kind) {
         // Subresource Integrity: an opaque response is not eligible for
@@ -564,8 +564,7 @@ async fn run_fetch(
             Some(Tainting::Basic) | None => ResponseKind::Basic,
         };
         let status = response.status().as_u16();
-        let location = response.headers().get(reqwest::header::LOCATION).cloned();
-        let (true, Some(location)) = (matches!(status, 301 | 302 | 303 | 307 | 308), location)
+        let Some(location) = fetch_steps::redirect_location(status, response.headers()).cloned()
         else {
             return Ok((response, url_list, kind));
         };
@@ -577,12 +576,12 @@ async fn run_fetch(
         if url_list.len() > MAX_REDIRECTS {
             return Err(FetchError::TooManyRedirects);
         }
-        let location = location
-            .to_str()
-            .map_err(|_| FetchError::Network("bad Location".into()))?;
-        let next = url
-            .join(location)
-            .map_err(|_| FetchError::InvalidUrl(location.to_string()))?;
+        let next = fetch_steps::resolve_location(&url, &location).map_err(|e| match e {
+            fetch_steps::LocationError::NotAscii => FetchError::Network("bad Location".into()),
+            fetch_steps::LocationError::Invalid { location, .. } => {
+                FetchError::InvalidUrl(location)
+            }
+        })?;
         if let Some(request) = &mut cors_request {
             // "HTTP-redirect fetch" steps 8-9 and 11.
             let has_credentials = !next.username().is_empty() || next.password().is_some();
@@ -600,9 +599,7 @@ async fn run_fetch(
         }
         // HTTP-redirect fetch step 12: 301/302 turn POST into GET, 303 turns
         // everything but GET/HEAD into GET, and the body is dropped.
-        if ((status == 301 || status == 302) && method == reqwest::Method::POST)
-            || (status == 303 && method != reqwest::Method::GET && method != reqwest::Method::HEAD)
-        {
+        if fetch_steps::redirect_rewrites_to_get(status, method.as_str()) {
             method = reqwest::Method::GET;
             body = None;
             for name in [
