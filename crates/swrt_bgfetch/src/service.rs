@@ -13,7 +13,10 @@ use crate::scheduler::{Peaks, Scheduler, SchedulerCaps};
 use crate::types::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use swrt_store::{CreateFetchError, FetchLimits, FetchState, NewFetch, NewRequest, Store};
+use swrt_store::{
+    CreateFetchError, CredentialsMode, FetchLimits, FetchState, NewFetch, NewRequest, RequestMode,
+    Store,
+};
 use tokio::sync::{broadcast, watch};
 
 /// Chromium's limit on the length of a developer id.
@@ -563,29 +566,30 @@ fn validate_request(r: &RequestSpec) -> Result<NewRequest, FetchRejection> {
             r.url
         )));
     }
-    match r.mode.as_str() {
-        "cors" | "same-origin" => {}
-        "no-cors" => {
+    let mode = match RequestMode::parse(&r.mode) {
+        Some(m @ (RequestMode::Cors | RequestMode::SameOrigin)) => m,
+        Some(RequestMode::NoCors) => {
             return Err(FetchRejection::TypeError(
                 "Requests with 'no-cors' mode are not allowed.".into(),
             ))
         }
-        "navigate" => return Err(FetchRejection::TypeError(
+        Some(RequestMode::Navigate) => return Err(FetchRejection::TypeError(
             "Cannot construct a Request with a RequestInit whose mode member is set as 'navigate'."
                 .into(),
         )),
-        m => {
+        None => {
             return Err(FetchRejection::TypeError(format!(
-                "Invalid request mode {m:?}"
+                "Invalid request mode {:?}",
+                r.mode
             )))
         }
-    }
-    if !matches!(r.credentials.as_str(), "omit" | "same-origin" | "include") {
+    };
+    let Some(credentials) = CredentialsMode::parse(&r.credentials) else {
         return Err(FetchRejection::TypeError(format!(
             "Invalid credentials mode {:?}",
             r.credentials
         )));
-    }
+    };
     if r.method.is_empty()
         || !r
             .method
@@ -632,8 +636,8 @@ fn validate_request(r: &RequestSpec) -> Result<NewRequest, FetchRejection> {
         method,
         url: url.to_string(),
         headers: r.headers.clone(),
-        mode: r.mode.clone(),
-        credentials: r.credentials.clone(),
+        mode,
+        credentials,
         body: r.body.clone(),
         integrity: r.integrity.clone(),
     })

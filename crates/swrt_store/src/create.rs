@@ -251,8 +251,8 @@ mod tests {
             method: if body.is_some() { "POST" } else { "GET" }.into(),
             url: "https://a.test/1".into(),
             headers: vec![],
-            mode: "cors".into(),
-            credentials: "same-origin".into(),
+            mode: crate::RequestMode::Cors,
+            credentials: crate::CredentialsMode::SameOrigin,
             body: body.map(<[u8]>::to_vec),
             integrity: String::new(),
         }

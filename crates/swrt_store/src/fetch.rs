@@ -86,9 +86,7 @@ impl Store {
                     status: status.clamp(0, 999) as u16,
                     status_text: row.get::<_, Option<String>>(10)?.unwrap_or_default(),
                     headers: json_col(rh.as_deref().unwrap_or("[]"))?,
-                    response_type: row
-                        .get::<_, Option<String>>(12)?
-                        .unwrap_or_else(|| "basic".into()),
+                    response_type: row.get::<_, Option<ResponseType>>(12)?.unwrap_or_default(),
                     url_list: json_col(ul.as_deref().unwrap_or("[]"))?,
                     etag: row.get(14)?,
                     last_modified: row.get(15)?,
@@ -735,8 +733,8 @@ mod tests {
             method: if body.is_some() { "POST" } else { "GET" }.into(),
             url: url.into(),
             headers: vec![("x-a".into(), "1".into())],
-            mode: "cors".into(),
-            credentials: "same-origin".into(),
+            mode: RequestMode::Cors,
+            credentials: CredentialsMode::SameOrigin,
             body: body.map(|b| b.to_vec()),
             integrity: String::new(),
         }
@@ -773,7 +771,7 @@ mod tests {
         let meta = ResponseMeta {
             status: 200,
             status_text: "OK".into(),
-            response_type: "basic".into(),
+            response_type: ResponseType::Basic,
             etag: Some("\"e\"".into()),
             ..Default::default()
         };

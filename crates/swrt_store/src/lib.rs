@@ -369,7 +369,7 @@ mod tests {
             s.put_registration(&SwRegistration {
                 scope: "https://a.test/".into(),
                 script_url: "https://a.test/sw.js".into(),
-                state: "activated".into(),
+                state: WorkerState::Activated,
                 created_ms: 1,
                 updated_ms: 2,
                 worker_type: "module".into(),

@@ -16,14 +16,16 @@ use futures::TryStreamExt;
 use reqwest::header;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
-use swrt_store::{FailureReason, RecordOutcome, ResponseMeta};
+use swrt_store::{
+    CredentialsMode, FailureReason, RecordOutcome, RequestMode, ResponseMeta, ResponseType,
+};
 use url::Url;
 
 impl Downloader {
     pub(super) async fn attempt(&mut self) -> Result<RecordOutcome, Fail> {
         let origin_url = self.ctx.origin_url.clone();
         let origin = self.ctx.origin.clone();
-        let include = self.rec.credentials == "include";
+        let include = self.rec.credentials == CredentialsMode::Include;
         let range_from = match self.sink.resumable_len() {
             Some(n) if self.resumable() => Some(n),
             _ => None,
@@ -47,7 +49,7 @@ impl Downloader {
             policy::check_request_url(&cur, &origin_url, &self.ctx.policy, redirects)
                 .map_err(Fail::Fatal)?;
             let cross = cors::is_cross_origin(&cur, &origin_url);
-            if cross && self.rec.mode == "same-origin" {
+            if cross && self.rec.mode == RequestMode::SameOrigin {
                 return Err(Fail::Fatal(format!(
                     "{cur} is cross-origin and the request mode is same-origin"
                 )));
@@ -232,7 +234,11 @@ impl Downloader {
                 status: status.as_u16(),
                 status_text: status.canonical_reason().unwrap_or("").to_string(),
                 headers: cors::exposed_headers(&h, tainted, include),
-                response_type: if tainted { "cors" } else { "basic" }.into(),
+                response_type: if tainted {
+                    ResponseType::Cors
+                } else {
+                    ResponseType::Basic
+                },
                 url_list,
                 etag: if encoding.is_none() {
                     get(header::ETAG)

@@ -8,7 +8,6 @@ use std::future::Future;
 use std::sync::{Arc, Weak};
 
 use serde::Serialize;
-use serde_json::json;
 use swrt_bgfetch::{
     BackgroundFetchEventRequest, BackgroundFetchService, DispatchError, DispatchOutcome,
     EventDispatcher, RegistrationSnapshot,
@@ -98,6 +97,12 @@ impl From<&RegistrationSnapshot> for RegistrationData {
     }
 }
 
+/// `BackgroundFetchEventInit`: what the event's JS constructor receives.
+#[derive(Debug, Serialize)]
+struct BackgroundFetchEventInit {
+    registration: RegistrationData,
+}
+
 /// Wakes the registration's active worker (starting it, or restoring the
 /// registration from the store after a restart) and dispatches the event.
 pub(crate) struct RuntimeDispatcher {
@@ -138,7 +143,11 @@ impl EventDispatcher for RuntimeDispatcher {
         };
         let event_type = ev.kind.event_type();
         tracing::info!(%scope, id = %ev.registration.id, event_type, attempt = ev.attempt, "dispatching");
-        let data = json!({ "registration": RegistrationData::from(&ev.registration) });
+        let init = BackgroundFetchEventInit {
+            registration: RegistrationData::from(&ev.registration),
+        };
+        let data = serde_json::to_value(&init)
+            .map_err(|e| DispatchError::Fatal(format!("event data: {e}")))?;
         match version
             .dispatch(&host, &registration, event_type, data)
             .await

@@ -207,7 +207,10 @@ impl ServiceWorkerHostBuilder {
                 .with_store(|s| s.list_registrations())
                 .await
                 .map_err(HostError::Engine)?;
-            for row in stored.into_iter().filter(|r| r.state == "activated") {
+            for row in stored
+                .into_iter()
+                .filter(|r| r.state == swrt_store::WorkerState::Activated)
+            {
                 host.inner.restore_registration(&row);
             }
             let progress = context.service.subscribe();
@@ -603,7 +606,7 @@ impl HostInner {
         let row = swrt_store::SwRegistration {
             scope: scope.to_string(),
             script_url: version.script_url.to_string(),
-            state: "activated".into(),
+            state: swrt_store::WorkerState::Activated,
             worker_type: version.worker_type.as_str().into(),
             script_source: version.installed_source(),
             imported_scripts: version.imported_scripts(),
