@@ -464,6 +464,38 @@ impl BackgroundFetchService {
         self.inner.progress.subscribe()
     }
 
+    /// The state of one fetch as a `watch`: the receiver holds the latest
+    /// [`ProgressEvent`] of the fetch (counters, the result once decided,
+    /// `recordsAvailable`) and changes with each progress notification,
+    /// rate-limited like [`BackgroundFetchService::subscribe`]. A subscriber
+    /// that comes late starts from the current state. Once the fetch is
+    /// done the channel closes, its last state still readable. `None` for
+    /// an unknown fetch.
+    pub async fn watch(
+        &self,
+        unique_id: &str,
+    ) -> Result<Option<watch::Receiver<ProgressEvent>>, EngineError> {
+        let Some(first) = self.current_state(unique_id).await? else {
+            return Ok(None);
+        };
+        let rx = self.inner.progress.watch(first);
+        // A change published between the read and the watch's creation
+        // reached no watcher: read again, now that one exists.
+        if let Some(now) = self.current_state(unique_id).await? {
+            self.inner.progress.refresh(now);
+        }
+        Ok(Some(rx))
+    }
+
+    async fn current_state(&self, unique_id: &str) -> Result<Option<ProgressEvent>, EngineError> {
+        let u = unique_id.to_string();
+        let row = self.inner.data.run(move |st| st.get_fetch(&u)).await?;
+        Ok(row.map(|r| ProgressEvent {
+            is_final: r.result != swrt_store::FetchResult::Pending,
+            registration: self.inner.snapshot(&r),
+        }))
+    }
+
     /// Stop the engine: refuse new fetches, stop every download after syncing
     /// its body and recording its durable byte count (the next start resumes
     /// it with `Range`), stop the controllers and event deliveries (a
