@@ -25,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+mod builder;
 mod completion;
 mod controller;
 pub mod cors;
@@ -43,14 +44,14 @@ mod records;
 pub mod scheduler;
 mod service;
 mod types;
+mod validate;
 
+pub use builder::{default_client, BackgroundFetchServiceBuilder};
 pub use dispatch::{
     BackgroundFetchEventRequest, DispatchError, DispatchOutcome, EventDispatcher, EventKind,
 };
 pub use error::{EngineError, FetchRejection, Quota, RecordError};
 pub use limits::{Limits, DECODED_BODY_FLOOR};
-pub use service::{
-    default_client, BackgroundFetchService, BackgroundFetchServiceBuilder, MAX_ID_BYTES,
-};
+pub use service::{BackgroundFetchService, MAX_ID_BYTES};
 pub use swrt_store::{MatchOptions, Store, StoreError};
 pub use types::*;

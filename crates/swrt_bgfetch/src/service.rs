@@ -1,110 +1,23 @@
 //! The entry point: [`BackgroundFetchService`] (Chromium's
-//! BackgroundFetchContext + BackgroundFetchServiceImpl).
+//! BackgroundFetchContext + BackgroundFetchServiceImpl). Its builder is in
+//! `builder`, the checks of `fetch()`'s input in `validate`.
 
+use crate::builder::BackgroundFetchServiceBuilder;
 use crate::completion;
 use crate::controller;
-use crate::data::DataManager;
-use crate::dispatch::{BackgroundFetchEventRequest, EventDispatcher, EventKind};
+use crate::dispatch::{BackgroundFetchEventRequest, EventKind};
 use crate::engine::Inner;
-use crate::error::{EngineError, FetchRejection, Quota};
+use crate::error::{EngineError, FetchRejection};
 use crate::limits::Limits;
-use crate::progress::ProgressHub;
-use crate::scheduler::{Peaks, Scheduler, SchedulerCaps};
+use crate::scheduler::Peaks;
 use crate::types::*;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use swrt_store::{
-    CreateFetchError, CredentialsMode, FetchLimits, FetchState, NewFetch, NewRequest, RequestMode,
-    Store,
-};
+use crate::validate::{create_rejection, validate_request};
+use std::sync::Arc;
+use swrt_store::{FetchLimits, FetchState, NewFetch, Store};
 use tokio::sync::{broadcast, watch};
 
 /// Chromium's limit on the length of a developer id.
 pub const MAX_ID_BYTES: usize = 1 << 20;
-
-/// Builds a [`BackgroundFetchService`].
-pub struct BackgroundFetchServiceBuilder {
-    store: Arc<Store>,
-    limits: Limits,
-    dispatcher: Option<Arc<dyn EventDispatcher>>,
-    client: Option<reqwest::Client>,
-}
-
-impl BackgroundFetchServiceBuilder {
-    /// Use `limits` instead of the defaults.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Who runs service-worker events. Without one, every terminal event is
-    /// treated as handled at once.
-    pub fn dispatcher(mut self, d: Arc<dyn EventDispatcher>) -> Self {
-        self.dispatcher = Some(d);
-        self
-    }
-
-    /// Use a custom HTTP client (e.g. with a resolver that maps test hosts
-    /// to loopback). It must not follow redirects and must not decode bodies
-    /// (`redirect(Policy::none())`, `no_gzip()`, `no_brotli()`, `no_deflate()`):
-    /// the engine does both itself.
-    pub fn http_client(mut self, c: reqwest::Client) -> Self {
-        self.client = Some(c);
-        self
-    }
-
-    /// Repair half-finished state in the store, resume every active fetch
-    /// and re-dispatch unfinished terminal events. Must run inside a tokio
-    /// runtime. Fails with [`EngineError::Stopped`] if the store is closed.
-    pub async fn start(self) -> Result<BackgroundFetchService, EngineError> {
-        if self.store.is_closed() {
-            return Err(EngineError::Stopped);
-        }
-        let store = self.store;
-        let client = match self.client {
-            Some(c) => c,
-            None => {
-                default_client(&self.limits).map_err(|e| EngineError::TypeError(e.to_string()))?
-            }
-        };
-        let inner = Arc::new(Inner {
-            data: DataManager::new(store),
-            sched: Scheduler::new(SchedulerCaps {
-                global: self.limits.global_connections,
-                per_fetch: self.limits.per_fetch_connections,
-                per_host: self.limits.per_host_connections,
-            }),
-            limits: self.limits,
-            client,
-            dispatcher: self.dispatcher,
-            progress: ProgressHub::new(),
-            running: Mutex::new(HashMap::new()),
-            permissions: Mutex::new(HashMap::new()),
-            abandoned: Mutex::new(std::collections::HashSet::new()),
-            jobs: watch::channel(0).0,
-            shutdown: tokio_util::sync::CancellationToken::new(),
-            shutdown_done: tokio::sync::OnceCell::new(),
-            preflights: Default::default(),
-        });
-        let svc = BackgroundFetchService { inner };
-        svc.recover().await?;
-        Ok(svc)
-    }
-}
-
-/// The HTTP client the engine uses by default.
-pub fn default_client(limits: &Limits) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_gzip()
-        .no_brotli()
-        .no_deflate()
-        .connect_timeout(limits.connect_timeout)
-        .pool_max_idle_per_host(limits.per_host_connections.max(1))
-        .tcp_nodelay(true)
-        .user_agent(concat!("swrt-bgfetch/", env!("CARGO_PKG_VERSION")))
-        .build()
-}
 
 /// The Background Fetch engine. Cheap to clone; all clones share one engine.
 #[derive(Clone)]
@@ -113,6 +26,10 @@ pub struct BackgroundFetchService {
 }
 
 impl BackgroundFetchService {
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        BackgroundFetchService { inner }
+    }
+
     /// Start building a service on `store`, which the caller opened and
     /// owns: the engine keeps its fetches there next to what the host keeps
     /// (service-worker registrations, the Cache API), and never closes it.
@@ -128,7 +45,7 @@ impl BackgroundFetchService {
 
     /// Restart recovery: fetches that were running resume, settled ones
     /// whose event was not delivered wait for it.
-    async fn recover(&self) -> Result<(), EngineError> {
+    pub(crate) async fn recover(&self) -> Result<(), EngineError> {
         let inner = &self.inner;
         let retention_ms = inner.limits.click_retention.as_millis() as i64;
         let (active, settled, dispatched) = inner
@@ -551,126 +468,4 @@ impl BackgroundFetchService {
     pub(crate) fn inner(&self) -> &Arc<Inner> {
         &self.inner
     }
-}
-
-/// The rejection `fetch()` gives for a fetch the store refused to create.
-fn create_rejection(e: CreateFetchError, upload_total: u64) -> FetchRejection {
-    match e {
-        CreateFetchError::IdExists { .. } => FetchRejection::TypeError(
-            "There already is a registration for the given id.".into(),
-        ),
-        // Chromium limits active fetches per origin; neither the draft nor
-        // Chromium's error mapping names an exception for it. swrt treats it
-        // as a resource limit: QuotaExceededError.
-        CreateFetchError::TooManyActive { limit } => FetchRejection::QuotaExceeded(
-            Quota::message(format!(
-                "Too many active background fetches for this origin (limit {limit})."
-            )),
-        ),
-        // The rejection says what was asked for and the origin's quota.
-        CreateFetchError::QuotaExceeded {
-            requested,
-            free,
-            quota,
-        } => FetchRejection::QuotaExceeded(Quota {
-            message: format!(
-                "Quota exceeded: {requested} bytes requested, {free} of the origin's {quota} bytes free."
-            ),
-            quota: Some(quota),
-            requested: Some(requested),
-        }),
-        CreateFetchError::Store(e) if e.is_storage_full() => FetchRejection::QuotaExceeded(Quota {
-            message: "Quota exceeded: the disk is full.".into(),
-            quota: None,
-            requested: Some(upload_total),
-        }),
-        CreateFetchError::Store(e) => FetchRejection::Internal(e.to_string()),
-    }
-}
-
-/// Request-constructor validation (step 2).
-fn validate_request(r: &RequestSpec) -> Result<NewRequest, FetchRejection> {
-    let url = url::Url::parse(&r.url)
-        .map_err(|e| FetchRejection::TypeError(format!("Invalid URL {:?}: {e}", r.url)))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(FetchRejection::TypeError(format!(
-            "Request cannot be constructed from a URL that includes credentials: {}",
-            r.url
-        )));
-    }
-    let mode = match RequestMode::parse(&r.mode) {
-        Some(m @ (RequestMode::Cors | RequestMode::SameOrigin)) => m,
-        Some(RequestMode::NoCors) => {
-            return Err(FetchRejection::TypeError(
-                "Requests with 'no-cors' mode are not allowed.".into(),
-            ))
-        }
-        Some(RequestMode::Navigate) => return Err(FetchRejection::TypeError(
-            "Cannot construct a Request with a RequestInit whose mode member is set as 'navigate'."
-                .into(),
-        )),
-        None => {
-            return Err(FetchRejection::TypeError(format!(
-                "Invalid request mode {:?}",
-                r.mode
-            )))
-        }
-    };
-    let Some(credentials) = CredentialsMode::parse(&r.credentials) else {
-        return Err(FetchRejection::TypeError(format!(
-            "Invalid credentials mode {:?}",
-            r.credentials
-        )));
-    };
-    if r.method.is_empty()
-        || !r
-            .method
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-    {
-        return Err(FetchRejection::TypeError(format!(
-            "'{}' is not a valid HTTP method.",
-            r.method
-        )));
-    }
-    // Fetch "normalize a method" for the standard methods.
-    let upper = r.method.to_ascii_uppercase();
-    let method = if matches!(
-        upper.as_str(),
-        "DELETE" | "GET" | "HEAD" | "OPTIONS" | "POST" | "PUT"
-    ) {
-        upper
-    } else {
-        r.method.clone()
-    };
-    if matches!(
-        method.to_ascii_uppercase().as_str(),
-        "CONNECT" | "TRACE" | "TRACK"
-    ) {
-        return Err(FetchRejection::TypeError(format!(
-            "'{}' HTTP method is unsupported.",
-            r.method
-        )));
-    }
-    if r.body.is_some() && matches!(method.as_str(), "GET" | "HEAD") {
-        return Err(FetchRejection::TypeError(
-            "Request with GET/HEAD method cannot have body.".into(),
-        ));
-    }
-    for (k, v) in &r.headers {
-        if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err()
-            || reqwest::header::HeaderValue::from_str(v).is_err()
-        {
-            return Err(FetchRejection::TypeError(format!("Invalid header {k:?}")));
-        }
-    }
-    Ok(NewRequest {
-        method,
-        url: url.to_string(),
-        headers: r.headers.clone(),
-        mode,
-        credentials,
-        body: r.body.clone(),
-        integrity: r.integrity.clone(),
-    })
 }

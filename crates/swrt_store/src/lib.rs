@@ -28,6 +28,7 @@ mod error;
 mod fetch;
 mod matching;
 mod model;
+mod records;
 mod registrations;
 mod schema;
 

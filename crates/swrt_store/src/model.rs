@@ -109,6 +109,8 @@ wire_enum!(
     }
 );
 
+// The macro derives a fixed list of traits; Default is written by hand.
+#[allow(clippy::derivable_impls)]
 impl Default for ResponseType {
     fn default() -> Self {
         ResponseType::Basic

@@ -205,7 +205,8 @@ mod tests {
         let m = meta(Some(1000), Some("\"v1\""));
         let ok = headers(&[("content-range", "bytes 400-999/1000"), ("etag", "\"v1\"")]);
         assert_eq!(check_resumed_206(Some(&m), &ok, 400), Ok(()));
-        let cases: &[(&[(&'static str, &'static str)], u64, &str)] = &[
+        type Headers = &'static [(&'static str, &'static str)];
+        let cases: &[(Headers, u64, &str)] = &[
             (&[("etag", "\"v1\"")], 400, "without Content-Range"),
             (
                 &[("content-range", "bytes 400-999/*"), ("etag", "\"v1\"")],
