@@ -4,7 +4,7 @@
 //!
 //! | module | Chromium counterpart | responsibility |
 //! |---|---|---|
-//! | [`service`](BackgroundFetchService) | BackgroundFetchContext / ServiceImpl | public API, call-time validation |
+//! | [`service`](BackgroundFetchService), `builder`, `validate` | BackgroundFetchContext / ServiceImpl | public API; the builder takes the host's [`Store`]; `fetch()`'s input checks |
 //! | `data` | BackgroundFetchDataManager | all store access, quota estimate, group commit |
 //! | `scheduler` | BackgroundFetchScheduler | connection slots, round-robin fairness |
 //! | `controller` | BackgroundFetchJobController | one per fetch: run records, decide the result |
@@ -12,7 +12,13 @@
 //! | `completion` + [`EventDispatcher`] | BackgroundFetchEventDispatcher | terminal event, cleanup |
 //! | `policy`, [`cors`], [`fetch_steps`] | (Blink/network service) | per-record URL policy; `cors` (the CORS protocol) and `fetch_steps` (redirects, null-body statuses) are shared with the runtime's `fetch()` |
 //! | [`integrity`] | (Blink SubresourceIntegrity) | `Request.integrity` checks, hashed as bytes arrive |
-//! | `progress` | BackgroundFetchRegistrationNotifier | rate-limited progress broadcast |
+//! | `progress` | BackgroundFetchRegistrationNotifier | rate-limited progress: a broadcast of every fetch, and a `watch` per fetch ([`BackgroundFetchService::watch`]) |
+//!
+//! The store belongs to the host, which opens it, hands it to
+//! [`BackgroundFetchService::builder`] and closes it after
+//! [`BackgroundFetchService::shutdown`]; creating a fetch is one store
+//! transaction that checks the id, the origin's active fetches and its
+//! quota ([`Store::create_fetch`]).
 //!
 //! Data flow: `fetch()` validates and persists -> a controller starts
 //! downloaders for its pending records (a bounded window at a time) ->
