@@ -275,12 +275,12 @@ async fn latest(host: &ServiceWorkerHost, views: Vec<FetchView>) -> Vec<FetchVie
 }
 
 async fn wait_leftover_events(host: &ServiceWorkerHost, origin: &str) {
-    let Some(service) = host.background_fetch() else {
+    let Some(store) = host.store() else {
         return;
     };
     let deadline = Instant::now() + LEFTOVER_EVENT_WAIT;
     loop {
-        let store = service.store();
+        let store = store.clone();
         let origin = origin.to_string();
         let pending = tokio::task::spawn_blocking(move || {
             let mut n = 0;

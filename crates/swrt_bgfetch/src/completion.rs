@@ -10,6 +10,7 @@ use swrt_store::FetchState;
 /// Drive a settled fetch to `done`. With `redispatch` the fetch is already
 /// `dispatched` (a previous process died during the event) and the same
 /// event is offered again.
+#[tracing::instrument(name = "completion", skip(inner, uid), fields(fetch = %uid))]
 pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
     // On shutdown the fetch stays `settled` (or `dispatched`) and the next
     // start offers the event.
@@ -24,7 +25,7 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
             Ok(true) => {}
             Ok(false) => return,
             Err(e) => {
-                tracing::error!(fetch = %uid, error = %e, "cannot mark fetch dispatched");
+                tracing::error!(error = %e, "cannot mark fetch dispatched");
                 return;
             }
         }
@@ -34,7 +35,7 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
         Ok(Some(r)) if r.state == FetchState::Dispatched => r,
         Ok(_) => return,
         Err(e) => {
-            tracing::error!(fetch = %uid, error = %e, "cannot load fetch");
+            tracing::error!(error = %e, "cannot load fetch");
             return;
         }
     };
@@ -46,7 +47,7 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
         .unwrap_or_else(|p| p.into_inner())
         .remove(uid);
     if abandoned {
-        tracing::info!(fetch = %uid, "registration gone: no terminal event");
+        tracing::info!("registration gone: no terminal event");
     } else if let Some(d) = &inner.dispatcher {
         let mut attempt = u32::from(redispatch);
         let mut failures = 0;
@@ -56,7 +57,7 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
                 registration: snapshot.clone(),
                 attempt,
             };
-            tracing::info!(fetch = %uid, event = kind.event_type(), attempt, "dispatching");
+            tracing::info!(event = kind.event_type(), attempt, "dispatching");
             let res = tokio::select! {
                 r = d.dispatch(ev) => r,
                 // Shutdown during the event: like a crash, it stays
@@ -66,7 +67,7 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
             match res {
                 Ok(DispatchOutcome::Handled) => break,
                 Ok(DispatchOutcome::HandlerFailed(m)) => {
-                    tracing::warn!(fetch = %uid, event = kind.event_type(), error = %m, "handler failed; event ended");
+                    tracing::warn!(event = kind.event_type(), error = %m, "handler failed; event ended");
                     break;
                 }
                 Err(DispatchError::WorkerUnavailable(m))
@@ -75,18 +76,18 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
                     failures += 1;
                     attempt += 1;
                     let delay = inner.limits.backoff(failures - 1);
-                    tracing::warn!(fetch = %uid, error = %m, ?delay, "worker unavailable; re-offering event");
+                    tracing::warn!(error = %m, ?delay, "worker unavailable; re-offering event");
                     tokio::time::sleep(delay).await;
                 }
                 Err(DispatchError::WorkerUnavailable(m)) => {
                     // Never lose the records for a failure that may pass:
                     // the fetch stays `dispatched`, and the next start
                     // offers the event again.
-                    tracing::warn!(fetch = %uid, error = %m, "worker unavailable after every retry; records kept, the event is offered again at the next start");
+                    tracing::warn!(error = %m, "worker unavailable after every retry; records kept, the event is offered again at the next start");
                     return;
                 }
                 Err(DispatchError::Fatal(m)) => {
-                    tracing::warn!(fetch = %uid, error = %m, "event cannot be delivered; releasing the records");
+                    tracing::warn!(error = %m, "event cannot be delivered; releasing the records");
                     break;
                 }
             }
@@ -130,13 +131,13 @@ async fn finish_lifetime(inner: &Arc<Inner>, uid: &str) {
     {
         Ok(row) => row,
         Err(e) => {
-            tracing::error!(fetch = %uid, error = %e, "cannot finish fetch");
+            tracing::error!(error = %e, "cannot finish fetch");
             return;
         }
     };
     if let Some(row) = released {
         inner.data.add_usage(&row.origin, -(freed as i64));
-        tracing::info!(fetch = %uid, "records released");
+        tracing::info!("records released");
         // Every realm's registration objects learn that `recordsAvailable`
         // is false now (the result went out earlier; this repeats it).
         inner

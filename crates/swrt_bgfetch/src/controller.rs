@@ -3,7 +3,7 @@
 //! to completion.
 
 use crate::completion;
-use crate::downloader;
+use crate::download;
 use crate::engine::{FetchCtx, Inner, JobGuard};
 use crate::progress::ProgressLimiter;
 use crate::types::PolicyContext;
@@ -44,6 +44,7 @@ async fn fail_unstartable(inner: &Arc<Inner>, row: &FetchRow) -> bool {
     true
 }
 
+#[tracing::instrument(name = "fetch", skip_all, fields(fetch = %row.unique_id))]
 async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
     let uid = row.unique_id.clone();
     let records = {
@@ -51,7 +52,7 @@ async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
         match inner.data.run(move |s| s.records(&id)).await {
             Ok(r) => r,
             Err(e) => {
-                tracing::error!(fetch = %uid, error = %e, "cannot load records; failing fetch");
+                tracing::error!(error = %e, "cannot load records; failing fetch");
                 return fail_unstartable(&inner, &row).await;
             }
         }
@@ -59,7 +60,7 @@ async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
     let origin_url = match url::Url::parse(&row.origin) {
         Ok(u) => u,
         Err(e) => {
-            tracing::error!(fetch = %uid, error = %e, "stored origin is invalid; failing fetch");
+            tracing::error!(error = %e, "stored origin is invalid; failing fetch");
             return fail_unstartable(&inner, &row).await;
         }
     };
@@ -99,7 +100,7 @@ async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
             ctx.stop(FailureReason::Aborted);
         }
     }
-    tracing::info!(fetch = %uid, records = records.len(), "fetch running");
+    tracing::info!(records = records.len(), "fetch running");
 
     // Record tasks start lazily, a window at a time, instead of one task
     // per record up front (10,000 parked tasks cost ~50 MiB). The window is
@@ -117,7 +118,7 @@ async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
         while set.len() < window && !ctx.cancel.is_cancelled() {
             match todo.next() {
                 Some(rec) => {
-                    set.spawn(downloader::run_record(inner.clone(), ctx.clone(), rec));
+                    set.spawn(download::run_record(inner.clone(), ctx.clone(), rec));
                 }
                 None => break,
             }
@@ -131,7 +132,7 @@ async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
             Some(Ok(())) => {}
             Some(Err(e)) => {
                 // A panicking downloader must not leave the fetch hanging.
-                tracing::error!(fetch = %uid, error = %e, "downloader task failed");
+                tracing::error!(error = %e, "downloader task failed");
                 ctx.note_failure(FailureReason::FetchError);
             }
         }
@@ -140,7 +141,7 @@ async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
     if inner.stopping() && ctx.stop_reason().is_none() {
         // Shutdown, not a result: leave the fetch active for the next start.
         inner.lock_running().remove(&uid);
-        tracing::info!(fetch = %uid, "fetch interrupted by engine shutdown");
+        tracing::info!("fetch interrupted by engine shutdown");
         return false;
     }
     let (result, reason) = match ctx.stop_reason().or_else(|| ctx.first_failure()) {
@@ -172,6 +173,7 @@ async fn refresh_ui(inner: &Arc<Inner>, ctx: &Arc<FetchCtx>) {
 
 /// `active` -> `settled` and the final progress event. A no-op if someone
 /// else (abort) settled first.
+#[tracing::instrument(name = "settle", skip_all, fields(fetch = %uid))]
 pub(crate) async fn settle(
     inner: &Arc<Inner>,
     uid: &str,
@@ -190,7 +192,7 @@ pub(crate) async fn settle(
                     // The disk is full (whatever ended the fetch): it fails
                     // with quota-exceeded, its bodies go to make room, and
                     // the reserve covers the store's own writes.
-                    tracing::warn!(fetch = %id, error = %e, "disk full while settling; freeing the fetch's bodies");
+                    tracing::warn!(error = %e, "disk full while settling; freeing the fetch's bodies");
                     s.release_space_reserve();
                     let dir = s.fetch_body_dir(&id);
                     if let Err(e) = std::fs::remove_dir_all(&dir) {
@@ -212,13 +214,13 @@ pub(crate) async fn settle(
         .await;
     match settled {
         Ok(true) => {
-            tracing::info!(fetch = %uid, result = %result, reason = %reason, "fetch settled");
+            tracing::info!(result = %result, reason = %reason, "fetch settled");
             emit_final(inner, uid, ctx).await;
             true
         }
         Ok(false) => false,
         Err(e) => {
-            tracing::error!(fetch = %uid, error = %e, "cannot settle fetch");
+            tracing::error!(error = %e, "cannot settle fetch");
             false
         }
     }

@@ -6,6 +6,9 @@
 //! Everything here is pure (headers in, verdicts out) except
 //! [`PreflightCache`], which is thread-safe, so one instance can serve many
 //! fetches of a process.
+//!
+//! One protocol, one file: it passes 500 lines because a third of it is the
+//! tests, which check the pieces against each other.
 
 use reqwest::header::HeaderMap;
 use std::collections::HashMap;

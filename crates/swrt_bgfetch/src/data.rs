@@ -61,8 +61,7 @@ pub(crate) struct DataManager {
 }
 
 impl DataManager {
-    pub(crate) fn new(store: Store) -> Arc<Self> {
-        let store = Arc::new(store);
+    pub(crate) fn new(store: Arc<Store>) -> Arc<Self> {
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(finisher_loop(store.clone(), rx));
         Arc::new(DataManager {
@@ -152,8 +151,9 @@ impl DataManager {
         rx.await.map_err(|_| stopped())?
     }
 
-    /// Commit what is queued, stop the group committer, close the store and
-    /// release the data-directory lock. Idempotent.
+    /// Commit what is queued and stop the group committer; later store
+    /// calls fail with [`EngineError::Stopped`]. The store itself stays open
+    /// for its owner. Idempotent.
     pub(crate) async fn close(&self) {
         drop(
             self.finisher
@@ -169,12 +169,9 @@ impl DataManager {
         if let Some(t) = task {
             let _ = t.await;
         }
-        let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || store.close()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "closing the store"),
-            Err(e) => tracing::warn!(error = %e, "closing the store"),
-        }
+        // Waits for the calls in progress, then refuses new ones.
+        let _all = self.calls.acquire_many(STORE_CALLS_AT_ONCE as u32).await;
+        self.calls.close();
     }
 }
 

@@ -4,15 +4,21 @@
 //!
 //! | module | Chromium counterpart | responsibility |
 //! |---|---|---|
-//! | [`service`](BackgroundFetchService) | BackgroundFetchContext / ServiceImpl | public API, call-time validation |
+//! | [`service`](BackgroundFetchService), `builder`, `validate` | BackgroundFetchContext / ServiceImpl | public API; the builder takes the host's [`Store`]; `fetch()`'s input checks |
 //! | `data` | BackgroundFetchDataManager | all store access, quota estimate, group commit |
 //! | `scheduler` | BackgroundFetchScheduler | connection slots, round-robin fairness |
 //! | `controller` | BackgroundFetchJobController | one per fetch: run records, decide the result |
-//! | `downloader` | DownloadService | one per record: HTTP, redirects, CORS, resume, disk |
+//! | `download` | DownloadService | one per record: the HTTP attempt (CORS, redirects), the body sink (disk, checkpoints), the retry loop |
 //! | `completion` + [`EventDispatcher`] | BackgroundFetchEventDispatcher | terminal event, cleanup |
-//! | `policy`, [`cors`] | (Blink/network service) | per-record URL policy; `cors` is the CORS protocol the runtime's `fetch()` uses too |
+//! | `policy`, [`cors`], [`fetch_steps`] | (Blink/network service) | per-record URL policy; `cors` (the CORS protocol) and `fetch_steps` (redirects, null-body statuses) are shared with the runtime's `fetch()` |
 //! | [`integrity`] | (Blink SubresourceIntegrity) | `Request.integrity` checks, hashed as bytes arrive |
-//! | `progress` | BackgroundFetchRegistrationNotifier | rate-limited progress broadcast |
+//! | `progress` | BackgroundFetchRegistrationNotifier | rate-limited progress: a broadcast of every fetch, and a `watch` per fetch ([`BackgroundFetchService::watch`]) |
+//!
+//! The store belongs to the host, which opens it, hands it to
+//! [`BackgroundFetchService::builder`] and closes it after
+//! [`BackgroundFetchService::shutdown`]; creating a fetch is one store
+//! transaction that checks the id, the origin's active fetches and its
+//! quota ([`Store::create_fetch`]).
 //!
 //! Data flow: `fetch()` validates and persists -> a controller starts
 //! downloaders for its pending records (a bounded window at a time) ->
@@ -25,14 +31,16 @@
 
 #![warn(missing_docs)]
 
+mod builder;
 mod completion;
 mod controller;
 pub mod cors;
 mod data;
 mod dispatch;
-mod downloader;
+mod download;
 mod engine;
 mod error;
+pub mod fetch_steps;
 pub mod integrity;
 mod limits;
 pub mod policy;
@@ -41,16 +49,15 @@ pub mod range;
 mod records;
 pub mod scheduler;
 mod service;
-mod shared_store;
 mod types;
+mod validate;
 
+pub use builder::{default_client, BackgroundFetchServiceBuilder};
 pub use dispatch::{
     BackgroundFetchEventRequest, DispatchError, DispatchOutcome, EventDispatcher, EventKind,
 };
 pub use error::{EngineError, FetchRejection, Quota, RecordError};
 pub use limits::{Limits, DECODED_BODY_FLOOR};
-pub use service::{
-    default_client, BackgroundFetchService, BackgroundFetchServiceBuilder, MAX_ID_BYTES,
-};
-pub use swrt_store::{MatchOptions, StoreError};
+pub use service::{BackgroundFetchService, MAX_ID_BYTES};
+pub use swrt_store::{MatchOptions, Store, StoreError};
 pub use types::*;

@@ -1,108 +1,23 @@
 //! The entry point: [`BackgroundFetchService`] (Chromium's
-//! BackgroundFetchContext + BackgroundFetchServiceImpl).
+//! BackgroundFetchContext + BackgroundFetchServiceImpl). Its builder is in
+//! `builder`, the checks of `fetch()`'s input in `validate`.
 
+use crate::builder::BackgroundFetchServiceBuilder;
 use crate::completion;
 use crate::controller;
-use crate::data::DataManager;
-use crate::dispatch::{BackgroundFetchEventRequest, EventDispatcher, EventKind};
+use crate::dispatch::{BackgroundFetchEventRequest, EventKind};
 use crate::engine::Inner;
-use crate::error::{EngineError, FetchRejection, Quota};
+use crate::error::{EngineError, FetchRejection};
 use crate::limits::Limits;
-use crate::progress::ProgressHub;
-use crate::scheduler::{Peaks, Scheduler, SchedulerCaps};
+use crate::scheduler::Peaks;
 use crate::types::*;
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use swrt_store::{FetchState, NewFetch, NewRequest, Store, StoreError};
+use crate::validate::{create_rejection, validate_request};
+use std::sync::Arc;
+use swrt_store::{FetchLimits, FetchState, NewFetch, Store};
 use tokio::sync::{broadcast, watch};
 
 /// Chromium's limit on the length of a developer id.
 pub const MAX_ID_BYTES: usize = 1 << 20;
-
-/// Builds a [`BackgroundFetchService`].
-pub struct BackgroundFetchServiceBuilder {
-    data_dir: PathBuf,
-    limits: Limits,
-    dispatcher: Option<Arc<dyn EventDispatcher>>,
-    client: Option<reqwest::Client>,
-}
-
-impl BackgroundFetchServiceBuilder {
-    /// Use `limits` instead of the defaults.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Who runs service-worker events. Without one, every terminal event is
-    /// treated as handled at once.
-    pub fn dispatcher(mut self, d: Arc<dyn EventDispatcher>) -> Self {
-        self.dispatcher = Some(d);
-        self
-    }
-
-    /// Use a custom HTTP client (e.g. with a resolver that maps test hosts
-    /// to loopback). It must not follow redirects and must not decode bodies
-    /// (`redirect(Policy::none())`, `no_gzip()`, `no_brotli()`, `no_deflate()`):
-    /// the engine does both itself.
-    pub fn http_client(mut self, c: reqwest::Client) -> Self {
-        self.client = Some(c);
-        self
-    }
-
-    /// Open the data directory (fails with [`StoreError::Locked`] if another
-    /// process uses it), repair half-finished state, resume every active fetch
-    /// and re-dispatch unfinished terminal events. Must run inside a tokio runtime.
-    pub async fn start(self) -> Result<BackgroundFetchService, EngineError> {
-        let dir = self.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(dir))
-            .await
-            .map_err(|_| EngineError::Stopped)??;
-        let client = match self.client {
-            Some(c) => c,
-            None => {
-                default_client(&self.limits).map_err(|e| EngineError::TypeError(e.to_string()))?
-            }
-        };
-        let inner = Arc::new(Inner {
-            data: DataManager::new(store),
-            sched: Scheduler::new(SchedulerCaps {
-                global: self.limits.global_connections,
-                per_fetch: self.limits.per_fetch_connections,
-                per_host: self.limits.per_host_connections,
-            }),
-            limits: self.limits,
-            client,
-            dispatcher: self.dispatcher,
-            progress: ProgressHub::new(),
-            running: Mutex::new(HashMap::new()),
-            permissions: Mutex::new(HashMap::new()),
-            abandoned: Mutex::new(std::collections::HashSet::new()),
-            jobs: watch::channel(0).0,
-            shutdown: tokio_util::sync::CancellationToken::new(),
-            shutdown_done: tokio::sync::OnceCell::new(),
-            preflights: Default::default(),
-        });
-        let svc = BackgroundFetchService { inner };
-        svc.recover().await?;
-        Ok(svc)
-    }
-}
-
-/// The HTTP client the engine uses by default.
-pub fn default_client(limits: &Limits) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_gzip()
-        .no_brotli()
-        .no_deflate()
-        .connect_timeout(limits.connect_timeout)
-        .pool_max_idle_per_host(limits.per_host_connections.max(1))
-        .tcp_nodelay(true)
-        .user_agent(concat!("swrt-bgfetch/", env!("CARGO_PKG_VERSION")))
-        .build()
-}
 
 /// The Background Fetch engine. Cheap to clone; all clones share one engine.
 #[derive(Clone)]
@@ -111,10 +26,17 @@ pub struct BackgroundFetchService {
 }
 
 impl BackgroundFetchService {
-    /// Start building a service on `data_dir`.
-    pub fn builder(data_dir: impl Into<PathBuf>) -> BackgroundFetchServiceBuilder {
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        BackgroundFetchService { inner }
+    }
+
+    /// Start building a service on `store`, which the caller opened and
+    /// owns: the engine keeps its fetches there next to what the host keeps
+    /// (service-worker registrations, the Cache API), and never closes it.
+    /// One engine per store.
+    pub fn builder(store: Arc<Store>) -> BackgroundFetchServiceBuilder {
         BackgroundFetchServiceBuilder {
-            data_dir: data_dir.into(),
+            store,
             limits: Limits::default(),
             dispatcher: None,
             client: None,
@@ -123,7 +45,7 @@ impl BackgroundFetchService {
 
     /// Restart recovery: fetches that were running resume, settled ones
     /// whose event was not delivered wait for it.
-    async fn recover(&self) -> Result<(), EngineError> {
+    pub(crate) async fn recover(&self) -> Result<(), EngineError> {
         let inner = &self.inner;
         let retention_ms = inner.limits.click_retention.as_millis() as i64;
         let (active, settled, dispatched) = inner
@@ -205,59 +127,13 @@ impl BackgroundFetchService {
                 "The id is longer than 1 MiB.".into(),
             ));
         }
-        let store = inner.data.store().clone();
-        let (scope, id) = (req.scope.clone(), req.id.clone());
-        let dup = {
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || store.active_fetch(&scope, &id))
-                .await
-                .map_err(|e| FetchRejection::Internal(e.to_string()))?
-                .map_err(|e| FetchRejection::Internal(e.to_string()))?
-        };
-        if dup.is_some() {
-            return Err(FetchRejection::TypeError(
-                "There already is a registration for the given id.".into(),
-            ));
-        }
-        // Chromium limits active fetches per origin; neither the draft nor
-        // Chromium's error mapping names an exception for it. swrt treats it
-        // as a resource limit: QuotaExceededError.
-        let o = origin.clone();
-        let active = {
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || store.count_active(&o))
-                .await
-                .map_err(|e| FetchRejection::Internal(e.to_string()))?
-                .map_err(|e| FetchRejection::Internal(e.to_string()))?
-        };
-        if active >= inner.limits.max_active_fetches_per_origin {
-            return Err(FetchRejection::QuotaExceeded(Quota::message(format!(
-                "Too many active background fetches for this origin (limit {}).",
-                inner.limits.max_active_fetches_per_origin
-            ))));
-        }
-        // Step 4: downloadTotal larger than the free quota.
+        // Step 4 (downloadTotal larger than the free quota) is checked by the
+        // store together with the id and the origin's active fetches, in the
+        // transaction that inserts the fetch; step 5 persists and starts it.
         let upload_total: u64 = new_requests
             .iter()
             .map(|r| r.body.as_ref().map_or(0, |b| b.len() as u64))
             .sum();
-        let free = inner
-            .limits
-            .quota_per_origin
-            .saturating_sub(inner.data.usage(&origin));
-        // The rejection says what was asked for and the origin's quota.
-        if req.options.download_total > free || upload_total > free {
-            let requested = req.options.download_total.max(upload_total);
-            return Err(FetchRejection::QuotaExceeded(Quota {
-                message: format!(
-                    "Quota exceeded: {requested} bytes requested, {free} of the origin's {} bytes free.",
-                    inner.limits.quota_per_origin
-                ),
-                quota: Some(inner.limits.quota_per_origin),
-                requested: Some(requested),
-            }));
-        }
-        // Step 5: persist and start.
         let nf = NewFetch {
             unique_id: uuid::Uuid::new_v4().to_string(),
             scope: req.scope.clone(),
@@ -269,20 +145,17 @@ impl BackgroundFetchService {
             ui_data: None,
             policy_json: serde_json::to_string(&req.policy).unwrap_or_else(|_| "{}".into()),
         };
-        let row = tokio::task::spawn_blocking(move || store.insert_fetch(&nf, &new_requests))
+        let limits = FetchLimits {
+            max_active_per_origin: inner.limits.max_active_fetches_per_origin,
+            quota_per_origin: inner.limits.quota_per_origin,
+            usage_estimate: inner.data.usage(&origin),
+        };
+        let row = inner
+            .data
+            .run(move |s| Ok(s.create_fetch(&nf, &new_requests, &limits)))
             .await
             .map_err(|e| FetchRejection::Internal(e.to_string()))?
-            .map_err(|e| match e {
-                StoreError::DuplicateActive { .. } => FetchRejection::TypeError(
-                    "There already is a registration for the given id.".into(),
-                ),
-                e if e.is_storage_full() => FetchRejection::QuotaExceeded(Quota {
-                    message: "Quota exceeded: the disk is full.".into(),
-                    quota: None,
-                    requested: Some(upload_total),
-                }),
-                e => FetchRejection::Internal(e.to_string()),
-            })?;
+            .map_err(|e| create_rejection(e, upload_total))?;
         inner.data.add_usage(&origin, upload_total as i64);
         tracing::info!(fetch = %row.unique_id, id = %row.id, records = req.requests.len(), "background fetch registered");
         let snap = RegistrationSnapshot::from_row(&row);
@@ -508,13 +381,45 @@ impl BackgroundFetchService {
         self.inner.progress.subscribe()
     }
 
+    /// The state of one fetch as a `watch`: the receiver holds the latest
+    /// [`ProgressEvent`] of the fetch (counters, the result once decided,
+    /// `recordsAvailable`) and changes with each progress notification,
+    /// rate-limited like [`BackgroundFetchService::subscribe`]. A subscriber
+    /// that comes late starts from the current state. Once the fetch is
+    /// done the channel closes, its last state still readable. `None` for
+    /// an unknown fetch.
+    pub async fn watch(
+        &self,
+        unique_id: &str,
+    ) -> Result<Option<watch::Receiver<ProgressEvent>>, EngineError> {
+        let Some(first) = self.current_state(unique_id).await? else {
+            return Ok(None);
+        };
+        let rx = self.inner.progress.watch(first);
+        // A change published between the read and the watch's creation
+        // reached no watcher: read again, now that one exists.
+        if let Some(now) = self.current_state(unique_id).await? {
+            self.inner.progress.refresh(now);
+        }
+        Ok(Some(rx))
+    }
+
+    async fn current_state(&self, unique_id: &str) -> Result<Option<ProgressEvent>, EngineError> {
+        let u = unique_id.to_string();
+        let row = self.inner.data.run(move |st| st.get_fetch(&u)).await?;
+        Ok(row.map(|r| ProgressEvent {
+            is_final: r.result != swrt_store::FetchResult::Pending,
+            registration: self.inner.snapshot(&r),
+        }))
+    }
+
     /// Stop the engine: refuse new fetches, stop every download after syncing
     /// its body and recording its durable byte count (the next start resumes
     /// it with `Range`), stop the controllers and event deliveries (a
     /// terminal event that was running is offered again on the next start,
-    /// with `attempt > 0`), commit queued record completions, close the
-    /// database and release the data-directory lock, so that a new service
-    /// can start on the same directory as soon as this returns.
+    /// with `attempt > 0`) and commit queued record completions. The store
+    /// stays open: its owner closes it ([`Store::close`]) to release the
+    /// data directory, and a new service can start on it at once.
     ///
     /// Idempotent; concurrent callers all wait for the same shutdown. After
     /// it, `fetch()` rejects and the other calls fail with
@@ -563,90 +468,4 @@ impl BackgroundFetchService {
     pub(crate) fn inner(&self) -> &Arc<Inner> {
         &self.inner
     }
-}
-
-/// Request-constructor validation (step 2).
-fn validate_request(r: &RequestSpec) -> Result<NewRequest, FetchRejection> {
-    let url = url::Url::parse(&r.url)
-        .map_err(|e| FetchRejection::TypeError(format!("Invalid URL {:?}: {e}", r.url)))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(FetchRejection::TypeError(format!(
-            "Request cannot be constructed from a URL that includes credentials: {}",
-            r.url
-        )));
-    }
-    match r.mode.as_str() {
-        "cors" | "same-origin" => {}
-        "no-cors" => {
-            return Err(FetchRejection::TypeError(
-                "Requests with 'no-cors' mode are not allowed.".into(),
-            ))
-        }
-        "navigate" => return Err(FetchRejection::TypeError(
-            "Cannot construct a Request with a RequestInit whose mode member is set as 'navigate'."
-                .into(),
-        )),
-        m => {
-            return Err(FetchRejection::TypeError(format!(
-                "Invalid request mode {m:?}"
-            )))
-        }
-    }
-    if !matches!(r.credentials.as_str(), "omit" | "same-origin" | "include") {
-        return Err(FetchRejection::TypeError(format!(
-            "Invalid credentials mode {:?}",
-            r.credentials
-        )));
-    }
-    if r.method.is_empty()
-        || !r
-            .method
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-    {
-        return Err(FetchRejection::TypeError(format!(
-            "'{}' is not a valid HTTP method.",
-            r.method
-        )));
-    }
-    // Fetch "normalize a method" for the standard methods.
-    let upper = r.method.to_ascii_uppercase();
-    let method = if matches!(
-        upper.as_str(),
-        "DELETE" | "GET" | "HEAD" | "OPTIONS" | "POST" | "PUT"
-    ) {
-        upper
-    } else {
-        r.method.clone()
-    };
-    if matches!(
-        method.to_ascii_uppercase().as_str(),
-        "CONNECT" | "TRACE" | "TRACK"
-    ) {
-        return Err(FetchRejection::TypeError(format!(
-            "'{}' HTTP method is unsupported.",
-            r.method
-        )));
-    }
-    if r.body.is_some() && matches!(method.as_str(), "GET" | "HEAD") {
-        return Err(FetchRejection::TypeError(
-            "Request with GET/HEAD method cannot have body.".into(),
-        ));
-    }
-    for (k, v) in &r.headers {
-        if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err()
-            || reqwest::header::HeaderValue::from_str(v).is_err()
-        {
-            return Err(FetchRejection::TypeError(format!("Invalid header {k:?}")));
-        }
-    }
-    Ok(NewRequest {
-        method,
-        url: url.to_string(),
-        headers: r.headers.clone(),
-        mode: r.mode.clone(),
-        credentials: r.credentials.clone(),
-        body: r.body.clone(),
-        integrity: r.integrity.clone(),
-    })
 }

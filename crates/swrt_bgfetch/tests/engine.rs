@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use std::sync::Arc;
 use std::time::Duration;
 use swrt_bgfetch::*;
 
@@ -755,12 +756,8 @@ async fn second_engine_on_same_dir_is_refused() {
         }
     }
     // The first engine's tasks still run in this runtime and hold the lock,
-    // so the second open must fail with a clear error.
-    let err = BackgroundFetchService::builder(dir.path())
-        .start()
-        .await
-        .err()
-        .unwrap();
+    // so opening the data dir for a second engine must fail with a clear error.
+    let err = Store::open(dir.path()).err().unwrap();
     assert!(err.to_string().contains("in use"), "{err}");
     let _ = uid;
 }
@@ -938,4 +935,68 @@ async fn server_that_never_sends_headers_fails_the_fetch() {
     assert!(error.contains("no response headers"), "{error}");
     // The first attempt and each retry reached the server.
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+/// A registration object follows its own fetch through `watch`: it sees
+/// the downloads progress and the result, and the channel closes with
+/// `recordsAvailable` false once the terminal event ended. One that starts
+/// watching after the result was decided starts from it, and one that
+/// starts after the end gets the final state at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watching_a_fetch_follows_it_and_late_watchers_start_from_the_latest() {
+    let srv = start_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, rec) = start_engine(dir.path(), test_limits()).await;
+    // The terminal event waits for a permit, so the fetch stays settled.
+    let hold = Arc::new(tokio::sync::Semaphore::new(0));
+    let _ = rec.hold.set(hold.clone());
+    let urls = [srv.url("n=300000&chunk=30000&delay_ms=2&key=w")];
+    let reg = svc
+        .fetch(request(&origin_of(&srv), "w", &urls))
+        .await
+        .unwrap();
+    let mut early = svc.watch(&reg.unique_id).await.unwrap().unwrap();
+    assert_eq!(early.borrow().registration.id, "w");
+    let mut seen = Vec::new();
+    let decided = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let now = early.borrow_and_update().clone();
+            seen.push(now.registration.downloaded);
+            if now.is_final {
+                return now;
+            }
+            early.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the result is decided");
+    assert_eq!(decided.registration.result, FetchResult::Success);
+    assert_eq!(decided.registration.downloaded, 300000);
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(decided.registration.records_available);
+
+    // Late: the fetch is settled and its event is running.
+    let late = svc.watch(&reg.unique_id).await.unwrap().unwrap();
+    assert!(late.borrow().is_final);
+    assert_eq!(late.borrow().registration.result, FetchResult::Success);
+    assert_eq!(late.borrow().registration.downloaded, 300000);
+
+    // The event ends: both see the end, and their channels close.
+    hold.add_permits(1);
+    for mut rx in [early, late] {
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while rx.changed().await.is_ok() {}
+        })
+        .await
+        .expect("the watch closes when the fetch is done");
+        let last = rx.borrow().clone();
+        assert_eq!(last.registration.state, FetchState::Done);
+        assert!(!last.registration.records_available);
+    }
+    // After the end: the final state at once.
+    let after = svc.watch(&reg.unique_id).await.unwrap().unwrap();
+    assert_eq!(after.borrow().registration.state, FetchState::Done);
+    assert!(after.has_changed().is_err());
+    assert!(svc.watch("no-such-fetch").await.unwrap().is_none());
+    svc.shutdown().await;
 }

@@ -43,6 +43,7 @@ struct Scripted {
     terminal_calls: AtomicUsize,
     notify: tokio::sync::Notify,
     svc: std::sync::OnceLock<BackgroundFetchService>,
+    store: std::sync::OnceLock<Arc<Store>>,
     /// Title set with `update_ui` during a success event.
     ui_title: Option<String>,
     ui_result: Mutex<Option<bool>>,
@@ -57,9 +58,15 @@ impl Scripted {
             terminal_calls: AtomicUsize::new(0),
             notify: tokio::sync::Notify::new(),
             svc: std::sync::OnceLock::new(),
+            store: std::sync::OnceLock::new(),
             ui_title: None,
             ui_result: Mutex::new(None),
         })
+    }
+
+    /// Close the store [`start_with`] opened, after the engine shut down.
+    async fn close_store(&self) {
+        close_store(self.store.get().expect("started with start_with")).await;
     }
 
     fn calls(&self) -> Vec<(EventKind, u32, RegistrationSnapshot)> {
@@ -115,7 +122,9 @@ async fn start_with(
     d: Arc<Scripted>,
 ) -> BackgroundFetchService {
     init_tracing();
-    let svc = BackgroundFetchService::builder(dir)
+    let store = open_store(dir).await;
+    let _ = d.store.set(store.clone());
+    let svc = BackgroundFetchService::builder(store)
         .limits(limits)
         .dispatcher(d.clone())
         .start()
@@ -163,9 +172,10 @@ async fn shutdown_mid_body_then_resume_with_range_in_same_process() {
     ));
     // No result was decided: shutdown is not an outcome.
     assert!(rec1.terminal(&reg.unique_id).is_empty());
+    rec1.close_store().await;
 
-    // Same process, same directory: the lock was released. `svc` (and the
-    // recorder's clone of it) is still alive on purpose.
+    // Same process, same directory: the owner's close released the lock.
+    // `svc` (and the recorder's clone of it) is still alive on purpose.
     let (svc2, rec2) = start_engine(dir.path(), test_limits()).await;
     bounded("resumed fetch", svc2.wait_idle()).await;
     let ev = rec2.terminal(&reg.unique_id);
@@ -342,6 +352,7 @@ async fn worker_unavailable_beyond_retries_keeps_the_records_for_the_next_start(
     assert!(dir.path().join("bodies").join(&reg.unique_id).exists());
     assert!(svc.origin_usage(&srv.base) > 0);
     svc.shutdown().await;
+    d.close_store().await;
 
     // The next start offers it again (as a redelivery) and then cleans up.
     let d2 = Scripted::new(0, false);
@@ -362,6 +373,7 @@ async fn worker_unavailable_beyond_retries_keeps_the_records_for_the_next_start(
     assert_eq!(svc2.origin_usage(&srv.base), 0);
     // Delivered once: a third start does not offer it again.
     svc2.shutdown().await;
+    d2.close_store().await;
     let d3 = Scripted::new(0, false);
     let svc3 = start_with(dir.path(), test_limits(), d3.clone()).await;
     bounded("idle", svc3.wait_idle()).await;
@@ -397,6 +409,7 @@ async fn event_interrupted_by_a_crash_is_offered_again_after_restart() {
     // The process "dies" during the event: shutdown stops waiting for it.
     bounded("shutdown with a hanging event", svc.shutdown()).await;
     drop(svc);
+    hang.close_store().await;
 
     let rec = Scripted::new(0, false);
     let svc2 = start_with(dir.path(), test_limits(), rec.clone()).await;
@@ -416,6 +429,7 @@ async fn event_interrupted_by_a_crash_is_offered_again_after_restart() {
     assert_eq!(done.state, FetchState::Done);
     // Third start: nothing left to deliver.
     svc2.shutdown().await;
+    rec.close_store().await;
     let again = Scripted::new(0, false);
     let svc3 = start_with(dir.path(), test_limits(), again.clone()).await;
     bounded("idle", svc3.wait_idle()).await;
@@ -528,6 +542,7 @@ async fn filling_the_disk_fails_the_fetch_and_the_next_start_works() {
     assert_eq!(done.failure_reason, FailureReason::QuotaExceeded);
     assert!(!disk.path().join("bodies").join(&reg.unique_id).exists());
     svc.shutdown().await;
+    d.close_store().await;
 
     let d2 = Scripted::new(0, false);
     let svc2 = start_with(disk.path(), test_limits(), d2.clone()).await;
@@ -550,4 +565,5 @@ async fn filling_the_disk_fails_the_fetch_and_the_next_start_works() {
     // Everything was released: no usage is left on the origin.
     assert_eq!(svc2.origin_usage(&srv.base), 0);
     svc2.shutdown().await;
+    d2.close_store().await;
 }

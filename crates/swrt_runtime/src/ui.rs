@@ -238,6 +238,8 @@ struct Shown {
 /// Turns the engine's progress broadcast into [`BackgroundFetchUi`] calls.
 struct Forwarder {
     service: BackgroundFetchService,
+    /// The host's store, for the scan of unfinished fetches.
+    store: Arc<swrt_store::Store>,
     ui: Arc<dyn BackgroundFetchUi>,
     shown: HashMap<String, Shown>,
 }
@@ -283,7 +285,7 @@ impl Forwarder {
     /// Unfinished fetches already in the store: resumed after a restart, or
     /// started before the first notification reached us.
     async fn scan(&mut self) {
-        let store = self.service.store();
+        let store = self.store.clone();
         let ids = tokio::task::spawn_blocking(move || {
             let mut ids = Vec::new();
             for state in [
@@ -364,12 +366,17 @@ impl Forwarder {
 
 /// Starts forwarding `service`'s progress to `ui`, on the current tokio
 /// runtime, until the engine shuts down.
-pub(crate) fn spawn(service: BackgroundFetchService, ui: Arc<dyn BackgroundFetchUi>) {
+pub(crate) fn spawn(
+    service: BackgroundFetchService,
+    store: Arc<swrt_store::Store>,
+    ui: Arc<dyn BackgroundFetchUi>,
+) {
     // Subscribe before scanning, so nothing between the two is lost.
     let mut progress = service.subscribe();
     tokio::spawn(async move {
         let mut forwarder = Forwarder {
             service,
+            store,
             ui,
             shown: HashMap::new(),
         };

@@ -53,8 +53,8 @@ fn request() -> NewRequest {
         method: "POST".into(),
         url: "https://a.test/x".into(),
         headers: vec![("x-a".into(), "1".into())],
-        mode: "cors".into(),
-        credentials: "same-origin".into(),
+        mode: crate::RequestMode::Cors,
+        credentials: crate::CredentialsMode::SameOrigin,
         body: Some(b"body".to_vec()),
         integrity: String::new(),
     }

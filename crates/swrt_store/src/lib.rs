@@ -21,17 +21,20 @@
 
 mod body;
 mod cache;
+mod create;
 #[cfg(test)]
 mod decode_properties;
 mod error;
 mod fetch;
 mod matching;
 mod model;
+mod records;
 mod registrations;
 mod schema;
 
 pub use body::BodyWriter;
 pub use cache::{CacheEntry, NewCacheEntry};
+pub use create::{CreateFetchError, FetchLimits};
 pub use error::{is_storage_full_io, Result, StoreError};
 pub use matching::{request_matches_cached_item, MatchOptions, MatchRequest};
 pub use model::*;
@@ -367,7 +370,7 @@ mod tests {
             s.put_registration(&SwRegistration {
                 scope: "https://a.test/".into(),
                 script_url: "https://a.test/sw.js".into(),
-                state: "activated".into(),
+                state: WorkerState::Activated,
                 created_ms: 1,
                 updated_ms: 2,
                 worker_type: "module".into(),

@@ -20,6 +20,119 @@ macro_rules! text_enum {
     };
 }
 
+/// Like `text_enum!`, for values that also cross the engine's boundary as
+/// text: serde and SQLite read and write the same text as `as_str`.
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vm])* $v),+ }
+        impl $name {
+            /// The text stored in the database and exposed to script.
+            pub fn as_str(self) -> &'static str { match self { $($name::$v => $s),+ } }
+            /// Parse the text.
+            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$v),)+ _ => None } }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
+        }
+        impl PartialEq<&str> for $name {
+            fn eq(&self, text: &&str) -> bool { self.as_str() == *text }
+        }
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                $name::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        concat!("invalid ", stringify!($name), " {:?}"),
+                        text
+                    ))
+                })
+            }
+        }
+        impl rusqlite::types::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+            }
+        }
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                let text = v.as_str()?;
+                $name::parse(text).ok_or_else(|| {
+                    rusqlite::types::FromSqlError::Other(Box::new(crate::StoreError::Corrupt(
+                        format!(concat!(stringify!($name), ": {:?}"), text),
+                    )))
+                })
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// Fetch `RequestMode`.
+    RequestMode {
+        /// `navigate`.
+        Navigate = "navigate",
+        /// `same-origin`: a cross-origin URL is a network error.
+        SameOrigin = "same-origin",
+        /// `no-cors`.
+        NoCors = "no-cors",
+        /// `cors` (the default of a constructed `Request`).
+        Cors = "cors",
+    }
+);
+
+wire_enum!(
+    /// Fetch `RequestCredentials`.
+    CredentialsMode {
+        /// `omit`.
+        Omit = "omit",
+        /// `same-origin` (the default).
+        SameOrigin = "same-origin",
+        /// `include`: credentials go cross-origin too.
+        Include = "include",
+    }
+);
+
+wire_enum!(
+    /// `Response.type` of a stored response.
+    ResponseType {
+        /// Same-origin.
+        Basic = "basic",
+        /// Cross-origin, through the CORS protocol.
+        Cors = "cors",
+    }
+);
+
+// The macro derives a fixed list of traits; Default is written by hand.
+#[allow(clippy::derivable_impls)]
+impl Default for ResponseType {
+    fn default() -> Self {
+        ResponseType::Basic
+    }
+}
+
+wire_enum!(
+    /// `ServiceWorker.state` of a registration's stored worker.
+    WorkerState {
+        /// `installing`.
+        Installing = "installing",
+        /// `installed`.
+        Installed = "installed",
+        /// `activating`.
+        Activating = "activating",
+        /// `activated`.
+        Activated = "activated",
+        /// `redundant`.
+        Redundant = "redundant",
+    }
+);
+
 text_enum!(
     /// Lifecycle of a background fetch row.
     FetchState {
@@ -96,8 +209,8 @@ pub struct SwRegistration {
     pub scope: String,
     /// Script URL.
     pub script_url: String,
-    /// Worker state (`installing`, `installed`, `activating`, `activated`, `redundant`).
-    pub state: String,
+    /// The stored worker's state.
+    pub state: WorkerState,
     /// The worker's type: `classic` or `module` (RegistrationOptions.type).
     pub worker_type: String,
     /// The active worker's script as installed (None for rows written before
@@ -131,7 +244,7 @@ pub struct Icon {
     pub label: String,
 }
 
-/// Input for [`crate::Store::insert_fetch`].
+/// Input for [`crate::Store::create_fetch`].
 #[derive(Debug, Clone)]
 pub struct NewFetch {
     /// Internal id (uuid v4 string); also the body directory name.
@@ -164,10 +277,10 @@ pub struct NewRequest {
     pub url: String,
     /// Header list in order.
     pub headers: Vec<(String, String)>,
-    /// Request mode (`cors`, `same-origin`, `navigate`).
-    pub mode: String,
-    /// Credentials mode (`omit`, `same-origin`, `include`).
-    pub credentials: String,
+    /// Request mode.
+    pub mode: RequestMode,
+    /// Credentials mode.
+    pub credentials: CredentialsMode,
     /// Request body bytes, written to a body file on insert.
     pub body: Option<Vec<u8>>,
     /// `Request.integrity` (Subresource Integrity metadata; empty = none).
@@ -235,8 +348,8 @@ pub struct ResponseMeta {
     /// Headers as exposed to script (already CORS-filtered, without
     /// `Content-Range`/`Content-Length`).
     pub headers: Vec<(String, String)>,
-    /// Response type: `basic` or `cors`.
-    pub response_type: String,
+    /// Response type.
+    pub response_type: ResponseType,
     /// Every URL visited, redirects included.
     pub url_list: Vec<String>,
     /// `ETag` of the first response (resume validator).
@@ -261,9 +374,9 @@ pub struct RecordRow {
     /// Request headers.
     pub headers: Vec<(String, String)>,
     /// Request mode.
-    pub mode: String,
+    pub mode: RequestMode,
     /// Credentials mode.
-    pub credentials: String,
+    pub credentials: CredentialsMode,
     /// Request body file (absolute), if any.
     pub request_body_path: Option<PathBuf>,
     /// Request body length.
@@ -309,4 +422,39 @@ pub struct RecordFinish {
     /// The body was appended (and synced) to the fetch's pack file at this
     /// offset instead of its own file.
     pub packed_offset: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_enums_cross_serde_and_sqlite_as_their_text() {
+        assert_eq!(
+            serde_json::to_string(&RequestMode::SameOrigin).unwrap(),
+            "\"same-origin\""
+        );
+        assert_eq!(
+            serde_json::from_str::<CredentialsMode>("\"include\"").unwrap(),
+            CredentialsMode::Include
+        );
+        let err = serde_json::from_str::<RequestMode>("\"sideways\"").unwrap_err();
+        assert!(err.to_string().contains("sideways"), "{err}");
+        assert_eq!(ResponseType::Cors, "cors");
+
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t(v TEXT)").unwrap();
+        conn.execute("INSERT INTO t VALUES (?1)", [WorkerState::Activated])
+            .unwrap();
+        let text: String = conn.query_row("SELECT v FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(text, "activated");
+        let back: WorkerState = conn.query_row("SELECT v FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(back, WorkerState::Activated);
+        // A value this build does not know is a corrupt row, not a panic.
+        conn.execute("UPDATE t SET v = 'paused'", []).unwrap();
+        let err = conn
+            .query_row("SELECT v FROM t", [], |r| r.get::<_, WorkerState>(0))
+            .unwrap_err();
+        assert!(err.to_string().contains("paused"), "{err}");
+    }
 }

@@ -183,12 +183,16 @@ async fn main() -> Result<()> {
         export_dir: cli.export_dir.clone(),
         event_log: cli.event_log.clone(),
     });
-    let svc = BackgroundFetchService::builder(&cli.data_dir)
+    let dir = cli.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(dir))
+        .await?
+        .with_context(|| format!("opening {}", cli.data_dir.display()))?;
+    let svc = BackgroundFetchService::builder(Arc::new(store))
         .limits(limits)
         .dispatcher(dispatcher.clone())
         .start()
         .await
-        .with_context(|| format!("opening {}", cli.data_dir.display()))?;
+        .with_context(|| format!("starting on {}", cli.data_dir.display()))?;
     let _ = dispatcher.svc.set(svc.clone());
 
     if !cli.quiet {

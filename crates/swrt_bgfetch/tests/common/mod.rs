@@ -268,6 +268,8 @@ pub type Event = (
 #[derive(Default)]
 pub struct Recorder {
     pub svc: std::sync::OnceLock<BackgroundFetchService>,
+    /// The store the test opened for the engine (the engine never closes it).
+    pub store: std::sync::OnceLock<Arc<Store>>,
     pub events: Mutex<Vec<Event>>,
     pub notify: tokio::sync::Notify,
     /// When set, a terminal event's lifetime lasts until the test adds a
@@ -352,7 +354,9 @@ pub async fn start_engine(
 ) -> (BackgroundFetchService, Arc<Recorder>) {
     init_tracing();
     let rec = Arc::new(Recorder::default());
-    let svc = BackgroundFetchService::builder(dir)
+    let store = open_store(dir).await;
+    let _ = rec.store.set(store.clone());
+    let svc = BackgroundFetchService::builder(store)
         .limits(limits)
         .dispatcher(rec.clone())
         .start()
@@ -360,6 +364,32 @@ pub async fn start_engine(
         .unwrap();
     let _ = rec.svc.set(svc.clone());
     (svc, rec)
+}
+
+/// Open the data directory as a host does before it starts the engine.
+pub async fn open_store(dir: &std::path::Path) -> Arc<Store> {
+    let dir = dir.to_path_buf();
+    let store = tokio::task::spawn_blocking(move || Store::open(dir))
+        .await
+        .unwrap()
+        .unwrap();
+    Arc::new(store)
+}
+
+/// Close a store after its engine shut down, releasing the data directory.
+pub async fn close_store(store: &Arc<Store>) {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || store.close())
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+impl Recorder {
+    /// Close the store [`start_engine`] opened.
+    pub async fn close_store(&self) {
+        close_store(self.store.get().expect("started with start_engine")).await;
+    }
 }
 
 pub fn request(origin: &str, id: &str, urls: &[String]) -> FetchRequest {

@@ -28,9 +28,6 @@ pub(crate) enum BgFetchError {
     #[class(type)]
     #[error("{0}")]
     Type(String),
-    #[class("DOMExceptionQuotaExceededError")]
-    #[error("{0}")]
-    QuotaExceeded(String),
     #[class("DOMExceptionNotAllowedError")]
     #[error("{0}")]
     NotAllowed(String),
@@ -404,7 +401,7 @@ pub(crate) async fn op_swrt_bgfetch_response(
         status: meta.status,
         status_text: meta.status_text,
         headers: meta.headers,
-        response_type: meta.response_type,
+        response_type: meta.response_type.as_str().into(),
         url_list: meta.url_list,
         body_rid,
     })

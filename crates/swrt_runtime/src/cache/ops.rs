@@ -4,24 +4,66 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use deno_core::{op2, AsyncRefCell, JsBuffer, OpState, RcRef, Resource, ResourceId};
 use serde::{Deserialize, Serialize};
 use swrt_store::{
-    request_matches_cached_item, BodyWriter, MatchOptions, MatchRequest, NewCacheEntry,
+    request_matches_cached_item, BodyWriter, MatchOptions, MatchRequest, NewCacheEntry, Store,
 };
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
-use crate::background_fetch::ops::{
-    BgFetchError, BodyStreamError, ChunkStreamResource, QueryOptions,
-};
-use crate::background_fetch::BackgroundFetchContext;
+use crate::background_fetch::ops::{BodyStreamError, ChunkStreamResource, QueryOptions};
 use crate::realm::RealmContext;
 
-fn context(state: &OpState) -> Result<(BackgroundFetchContext, String), BgFetchError> {
-    let ctx = state.try_borrow::<BackgroundFetchContext>().cloned().ok_or_else(|| {
-        BgFetchError::Type(
+/// Errors of the Cache API, with the class the spec names.
+#[derive(Debug, thiserror::Error, deno_error::JsError)]
+pub(crate) enum CacheError {
+    #[class(type)]
+    #[error("{0}")]
+    Type(String),
+    #[class("DOMExceptionQuotaExceededError")]
+    #[error("{0}")]
+    QuotaExceeded(String),
+    #[class("DOMExceptionInvalidStateError")]
+    #[error("{0}")]
+    InvalidState(String),
+    #[class(generic)]
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// What realms need for the Cache API: the host's store and runtime, and
+/// the per-origin quota the Cache API shares with Background Fetch.
+#[derive(Clone)]
+pub(crate) struct CacheStorageContext {
+    pub store: Arc<Store>,
+    /// The host's multi-thread runtime: body reads outlive a realm's turn.
+    pub runtime: Handle,
+    pub quota_per_origin: u64,
+}
+
+impl CacheStorageContext {
+    /// Runs a blocking store call on the host's blocking pool.
+    async fn with_store<T, F>(&self, f: F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> swrt_store::Result<T> + Send + 'static,
+    {
+        let store = self.store.clone();
+        self.runtime
+            .spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| format!("store task failed: {e}"))?
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn context(state: &OpState) -> Result<(CacheStorageContext, String), CacheError> {
+    let ctx = state.try_borrow::<CacheStorageContext>().cloned().ok_or_else(|| {
+        CacheError::Type(
             "The Cache API needs durable storage: start the host with a data dir (swrt run --data-dir DIR)".into(),
         )
     })?;
@@ -34,7 +76,7 @@ fn context(state: &OpState) -> Result<(BackgroundFetchContext, String), BgFetchE
 }
 
 /// Runs a store call on the realm origin's caches.
-async fn caches_of_origin<T, F>(state: &Rc<RefCell<OpState>>, f: F) -> Result<T, BgFetchError>
+async fn caches_of_origin<T, F>(state: &Rc<RefCell<OpState>>, f: F) -> Result<T, CacheError>
 where
     T: Send + 'static,
     F: FnOnce(&swrt_store::Store, &str) -> swrt_store::Result<T> + Send + 'static,
@@ -42,7 +84,7 @@ where
     let (ctx, origin) = context(&state.borrow())?;
     ctx.with_store(move |s| f(s, &origin))
         .await
-        .map_err(BgFetchError::from)
+        .map_err(CacheError::Internal)
 }
 
 #[op2]
@@ -50,7 +92,7 @@ where
 pub(crate) async fn op_swrt_cache_open(
     state: Rc<RefCell<OpState>>,
     #[string] name: String,
-) -> Result<i64, BgFetchError> {
+) -> Result<i64, CacheError> {
     caches_of_origin(&state, move |s, origin| s.cache_open(origin, &name)).await
 }
 
@@ -58,7 +100,7 @@ pub(crate) async fn op_swrt_cache_open(
 pub(crate) async fn op_swrt_cache_has(
     state: Rc<RefCell<OpState>>,
     #[string] name: String,
-) -> Result<bool, BgFetchError> {
+) -> Result<bool, CacheError> {
     caches_of_origin(&state, move |s, origin| s.cache_has(origin, &name)).await
 }
 
@@ -66,7 +108,7 @@ pub(crate) async fn op_swrt_cache_has(
 pub(crate) async fn op_swrt_cache_delete(
     state: Rc<RefCell<OpState>>,
     #[string] name: String,
-) -> Result<bool, BgFetchError> {
+) -> Result<bool, CacheError> {
     caches_of_origin(&state, move |s, origin| s.cache_delete(origin, &name)).await
 }
 
@@ -74,7 +116,7 @@ pub(crate) async fn op_swrt_cache_delete(
 #[serde]
 pub(crate) async fn op_swrt_cache_keys(
     state: Rc<RefCell<OpState>>,
-) -> Result<Vec<String>, BgFetchError> {
+) -> Result<Vec<String>, CacheError> {
     caches_of_origin(&state, |s, origin| s.cache_keys(origin)).await
 }
 
@@ -138,13 +180,13 @@ pub(crate) async fn op_swrt_cache_match_all(
     #[number] cache_id: i64,
     #[serde] query: Option<CacheRequest>,
     #[serde] options: QueryOptions,
-) -> Result<Vec<CacheEntryData>, BgFetchError> {
+) -> Result<Vec<CacheEntryData>, CacheError> {
     let (ctx, _) = context(&state.borrow())?;
     let options = MatchOptions::from(options);
     let entries = ctx
         .with_store(move |s| s.cache_candidates(cache_id, None))
         .await
-        .map_err(BgFetchError::from)?;
+        .map_err(CacheError::Internal)?;
     Ok(entries
         .into_iter()
         .filter(|candidate| match &query {
@@ -178,12 +220,12 @@ pub(crate) async fn op_swrt_cache_body(
     state: Rc<RefCell<OpState>>,
     #[number] cache_id: i64,
     #[number] entry_id: i64,
-) -> Result<Option<ResourceId>, BgFetchError> {
+) -> Result<Option<ResourceId>, CacheError> {
     let (ctx, _) = context(&state.borrow())?;
     let entries = ctx
         .with_store(move |s| s.cache_candidates(cache_id, None))
         .await
-        .map_err(BgFetchError::from)?;
+        .map_err(CacheError::Internal)?;
     let Some(path) = entries
         .into_iter()
         .find(|e| e.entry_id == entry_id)
@@ -250,15 +292,15 @@ impl Resource for CacheBodyWriter {
 #[smi]
 pub(crate) async fn op_swrt_cache_body_begin(
     state: Rc<RefCell<OpState>>,
-) -> Result<ResourceId, BgFetchError> {
+) -> Result<ResourceId, CacheError> {
     let (ctx, _) = context(&state.borrow())?;
     let path = ctx.store.new_cache_body_path();
     let writer = ctx
         .runtime
         .spawn_blocking(move || BodyWriter::create(&path))
         .await
-        .map_err(|e| BgFetchError::Internal(e.to_string()))?
-        .map_err(|e| BgFetchError::Internal(e.to_string()))?;
+        .map_err(|e| CacheError::Internal(e.to_string()))?
+        .map_err(|e| CacheError::Internal(e.to_string()))?;
     Ok(state.borrow_mut().resource_table.add(CacheBodyWriter {
         writer: AsyncRefCell::new(Some(writer)),
     }))
@@ -269,17 +311,17 @@ pub(crate) async fn op_swrt_cache_body_write(
     state: Rc<RefCell<OpState>>,
     #[smi] rid: ResourceId,
     #[buffer] chunk: JsBuffer,
-) -> Result<(), BgFetchError> {
+) -> Result<(), CacheError> {
     let (ctx, _) = context(&state.borrow())?;
     let resource = state
         .borrow()
         .resource_table
         .get::<CacheBodyWriter>(rid)
-        .map_err(|e| BgFetchError::Internal(e.to_string()))?;
+        .map_err(|e| CacheError::Internal(e.to_string()))?;
     let mut slot = RcRef::map(&resource, |r| &r.writer).borrow_mut().await;
     let mut writer = slot
         .take()
-        .ok_or_else(|| BgFetchError::InvalidState("the body was already committed".into()))?;
+        .ok_or_else(|| CacheError::InvalidState("the body was already committed".into()))?;
     let chunk = chunk.to_vec();
     let (writer, result) = ctx
         .runtime
@@ -288,14 +330,14 @@ pub(crate) async fn op_swrt_cache_body_write(
             (writer, r)
         })
         .await
-        .map_err(|e| BgFetchError::Internal(e.to_string()))?;
+        .map_err(|e| CacheError::Internal(e.to_string()))?;
     *slot = Some(writer);
     result.map_err(|e| {
         // ENOSPC / EDQUOT: the disk or the user's quota is full.
         if matches!(e.raw_os_error(), Some(28) | Some(122)) {
-            BgFetchError::QuotaExceeded("The storage is full.".into())
+            CacheError::QuotaExceeded("The storage is full.".into())
         } else {
-            BgFetchError::Internal(e.to_string())
+            CacheError::Internal(e.to_string())
         }
     })
 }
@@ -333,16 +375,16 @@ pub(crate) async fn op_swrt_cache_put(
     #[number] cache_id: i64,
     #[smi] body_rid: Option<ResourceId>,
     #[serde] entry: PutEntry,
-) -> Result<Option<QuotaRejection>, BgFetchError> {
+) -> Result<Option<QuotaRejection>, CacheError> {
     let (ctx, origin) = context(&state.borrow())?;
-    let quota = ctx.service.limits().quota_per_origin;
+    let quota = ctx.quota_per_origin;
     let writer = match body_rid {
         Some(rid) => {
             let resource = state
                 .borrow_mut()
                 .resource_table
                 .take::<CacheBodyWriter>(rid)
-                .map_err(|e| BgFetchError::Internal(e.to_string()))?;
+                .map_err(|e| CacheError::Internal(e.to_string()))?;
             let writer = RcRef::map(&resource, |r| &r.writer)
                 .borrow_mut()
                 .await
@@ -403,7 +445,7 @@ pub(crate) async fn op_swrt_cache_put(
         s.cache_put(cache_id, &new, &replace).map(|_| None)
     })
     .await
-    .map_err(BgFetchError::from)
+    .map_err(CacheError::Internal)
 }
 
 /// `cache.delete(request, options)`: true when something was removed.
@@ -413,7 +455,7 @@ pub(crate) async fn op_swrt_cache_delete_entries(
     #[number] cache_id: i64,
     #[serde] query: CacheRequest,
     #[serde] options: QueryOptions,
-) -> Result<bool, BgFetchError> {
+) -> Result<bool, CacheError> {
     let (ctx, _) = context(&state.borrow())?;
     let options = MatchOptions::from(options);
     ctx.with_store(move |s| {
@@ -429,5 +471,5 @@ pub(crate) async fn op_swrt_cache_delete_entries(
         s.cache_delete_entries(cache_id, &ids).map(|n| n > 0)
     })
     .await
-    .map_err(BgFetchError::from)
+    .map_err(CacheError::Internal)
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use url::Url;
 
-use swrt_bgfetch::cors;
+use swrt_bgfetch::{cors, fetch_steps};
 
 use super::request::{FetchArgs, FetchError};
 
@@ -291,8 +291,7 @@ pub(super) async fn run_fetch(
             Some(Tainting::Basic) | None => ResponseKind::Basic,
         };
         let status = response.status().as_u16();
-        let location = response.headers().get(reqwest::header::LOCATION).cloned();
-        let (true, Some(location)) = (matches!(status, 301 | 302 | 303 | 307 | 308), location)
+        let Some(location) = fetch_steps::redirect_location(status, response.headers()).cloned()
         else {
             return Ok((response, url_list, kind));
         };
@@ -304,12 +303,12 @@ pub(super) async fn run_fetch(
         if url_list.len() > MAX_REDIRECTS {
             return Err(FetchError::TooManyRedirects);
         }
-        let location = location
-            .to_str()
-            .map_err(|_| FetchError::Network("bad Location".into()))?;
-        let next = url
-            .join(location)
-            .map_err(|_| FetchError::InvalidUrl(location.to_string()))?;
+        let next = fetch_steps::resolve_location(&url, &location).map_err(|e| match e {
+            fetch_steps::LocationError::NotAscii => FetchError::Network("bad Location".into()),
+            fetch_steps::LocationError::Invalid { location, .. } => {
+                FetchError::InvalidUrl(location)
+            }
+        })?;
         if let Some(request) = &mut cors_request {
             // "HTTP-redirect fetch" steps 8-9 and 11.
             let has_credentials = !next.username().is_empty() || next.password().is_some();
@@ -327,9 +326,7 @@ pub(super) async fn run_fetch(
         }
         // HTTP-redirect fetch step 12: 301/302 turn POST into GET, 303 turns
         // everything but GET/HEAD into GET, and the body is dropped.
-        if ((status == 301 || status == 302) && method == reqwest::Method::POST)
-            || (status == 303 && method != reqwest::Method::GET && method != reqwest::Method::HEAD)
-        {
+        if fetch_steps::redirect_rewrites_to_get(status, method.as_str()) {
             method = reqwest::Method::GET;
             body = None;
             for name in [

@@ -16,7 +16,7 @@ use futures::{Stream, StreamExt};
 use serde::Serialize;
 
 use crate::realm::RealmContext;
-use swrt_bgfetch::cors;
+use swrt_bgfetch::{cors, fetch_steps};
 
 use super::network::{describe, run_fetch, ResponseKind};
 use super::request::{FetchArgs, FetchError};
@@ -142,7 +142,7 @@ pub(crate) async fn op_swrt_fetch(
             url_list,
         ),
     };
-    let null_body = matches!(status.as_u16(), 101 | 103 | 204 | 205 | 304)
+    let null_body = fetch_steps::is_null_body_status(status.as_u16())
         || matches!(kind, ResponseKind::Opaque | ResponseKind::OpaqueRedirect);
     if let (Some(_), ResponseKind::Opaque) = (&integrity, kind) {
         // Subresource Integrity: an opaque response is not eligible for

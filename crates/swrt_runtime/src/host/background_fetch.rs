@@ -4,13 +4,19 @@
 
 use std::sync::Weak;
 
-use serde_json::json;
+use serde::Serialize;
 use swrt_bgfetch::{BackgroundFetchEventRequest, DispatchError, DispatchOutcome, EventDispatcher};
 use url::Url;
 
 use super::HostInner;
 use crate::background_fetch::RegistrationData;
 use crate::realm::EventOutcome;
+
+/// `BackgroundFetchEventInit`: what the event's JS constructor receives.
+#[derive(Debug, Serialize)]
+struct BackgroundFetchEventInit {
+    registration: RegistrationData,
+}
 
 /// Wakes the registration's active worker (starting it, or restoring the
 /// registration from the store after a restart) and dispatches the event.
@@ -52,7 +58,11 @@ impl EventDispatcher for RuntimeDispatcher {
         };
         let event_type = ev.kind.event_type();
         tracing::info!(%scope, id = %ev.registration.id, event_type, attempt = ev.attempt, "dispatching");
-        let data = json!({ "registration": RegistrationData::from(&ev.registration) });
+        let init = BackgroundFetchEventInit {
+            registration: RegistrationData::from(&ev.registration),
+        };
+        let data = serde_json::to_value(&init)
+            .map_err(|e| DispatchError::Fatal(format!("event data: {e}")))?;
         match version
             .dispatch(&host, &registration, event_type, data)
             .await

@@ -179,7 +179,17 @@ impl ServiceWorkerHostBuilder {
                 )
                 .build()
                 .map_err(|e| HostError::Engine(format!("HTTP client: {e}")))?;
-            let service = swrt_bgfetch::BackgroundFetchService::builder(&dir)
+            // The host owns the store: registrations, the Cache API and the
+            // Background Fetch engine keep their state in it.
+            let store = {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || swrt_store::Store::open(dir))
+                    .await
+                    .map_err(|e| HostError::DataDir(e.to_string()))?
+                    .map(Arc::new)
+                    .map_err(|e| HostError::DataDir(e.to_string()))?
+            };
+            let service = swrt_bgfetch::BackgroundFetchService::builder(store.clone())
                 .http_client(client)
                 .limits(bg_limits)
                 .dispatcher(dispatcher)
@@ -187,7 +197,7 @@ impl ServiceWorkerHostBuilder {
                 .await
                 .map_err(|e| HostError::DataDir(e.to_string()))?;
             let context = crate::background_fetch::BackgroundFetchContext {
-                store: service.store(),
+                store,
                 service,
                 runtime: tokio::runtime::Handle::current(),
                 allow_worker_fetch,
@@ -196,13 +206,16 @@ impl ServiceWorkerHostBuilder {
                 .with_store(|s| s.list_registrations())
                 .await
                 .map_err(|e| HostError::Engine(e.to_string()))?;
-            for row in stored.into_iter().filter(|r| r.state == "activated") {
+            for row in stored
+                .into_iter()
+                .filter(|r| r.state == swrt_store::WorkerState::Activated)
+            {
                 host.inner.restore_registration(&row);
             }
             let progress = context.service.subscribe();
             // The Background Fetch UI follows the engine's progress (see ui.rs).
             if let Some(ui) = background_fetch_ui {
-                crate::ui::spawn(context.service.clone(), ui);
+                crate::ui::spawn(context.service.clone(), context.store.clone(), ui);
             }
             let _ = host.inner.background_fetch.set(context);
             // Only now can a worker started for an event use the store

@@ -235,6 +235,13 @@ impl ServiceWorkerHost {
         self.inner.background_fetch.get().map(|c| &c.service)
     }
 
+    /// The durable store of a host started with a data dir (registrations,
+    /// Cache API, background fetches). Its calls block: run them on a
+    /// blocking thread.
+    pub fn store(&self) -> Option<Arc<swrt_store::Store>> {
+        self.inner.background_fetch.get().map(|c| c.store.clone())
+    }
+
     /// Sets a permission for `origin` (the host's permission prompt, or
     /// WPT's `test_driver.set_permission`). `background-fetch`: anything but
     /// `granted` makes `fetch()` reject with NotAllowedError. Returns false
@@ -288,6 +295,16 @@ impl ServiceWorkerHost {
         registrations.extend(self.inner.uninstalling.lock().unwrap().iter().cloned());
         for registration in registrations {
             registration.stop_all().await;
+        }
+        // Last, once no worker can reach it: close the store, which releases
+        // the data dir for the next host.
+        if let Some(context) = self.inner.background_fetch.get() {
+            let store = context.store.clone();
+            match tokio::task::spawn_blocking(move || store.close()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "closing the store"),
+                Err(e) => tracing::warn!(error = %e, "closing the store"),
+            }
         }
     }
 }

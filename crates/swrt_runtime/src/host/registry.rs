@@ -118,7 +118,7 @@ impl HostInner {
         let row = swrt_store::SwRegistration {
             scope: scope.to_string(),
             script_url: version.script_url.to_string(),
-            state: "activated".into(),
+            state: swrt_store::WorkerState::Activated,
             worker_type: version.worker_type.as_str().into(),
             script_source: version.installed_source(),
             imported_scripts: version.imported_scripts(),
@@ -311,6 +311,14 @@ impl HostInner {
             loader: self.loader.clone(),
             host_requests: self.requests.clone(),
             background_fetch: self.background_fetch.get().cloned(),
+            caches: self
+                .background_fetch
+                .get()
+                .map(|c| crate::cache::ops::CacheStorageContext {
+                    store: c.store.clone(),
+                    runtime: c.runtime.clone(),
+                    quota_per_origin: c.service.limits().quota_per_origin,
+                }),
             resolver: self.resolver.clone(),
             broadcast: self.broadcast_channel(url),
         }

@@ -70,6 +70,8 @@ pub(crate) struct RealmSpec {
     pub host_requests: HostRequestSender,
     /// The engine and store, for hosts with a data dir.
     pub background_fetch: Option<crate::background_fetch::BackgroundFetchContext>,
+    /// The Cache API's store, for hosts with a data dir.
+    pub caches: Option<crate::cache::ops::CacheStorageContext>,
     /// Host-name resolution (and which names count as trustworthy).
     pub resolver: Arc<crate::HostResolver>,
     /// The origin's BroadcastChannel bus, shared by its pages and workers.

@@ -676,6 +676,9 @@ fn bind_engine(
         if let Some(context) = spec.background_fetch.clone() {
             op_state.put(context);
         }
+        if let Some(caches) = spec.caches.clone() {
+            op_state.put(caches);
+        }
         match spec.kind {
             RealmKind::Worker(worker) => op_state.put(worker),
             RealmKind::Page(page) => op_state.put(page),

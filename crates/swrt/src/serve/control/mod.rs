@@ -453,9 +453,12 @@ async fn register_worker(State(ctx): State<Shared>, Json(body): Json<RegisterBod
 /// Every fetch the engine still knows: running, finishing, and finished
 /// ones kept for clicks.
 async fn all_fetches(
+    host: &ServiceWorkerHost,
     service: &swrt_bgfetch::BackgroundFetchService,
 ) -> Result<Vec<FetchView>, String> {
-    let store = service.store();
+    let store = host
+        .store()
+        .ok_or("this host runs without a data dir, so without a store")?;
     let ids = tokio::task::spawn_blocking(move || {
         let mut rows = Vec::new();
         for state in [
@@ -485,7 +488,7 @@ async fn list_fetches(State(ctx): State<Shared>) -> Response {
         Ok(s) => s,
         Err(r) => return r,
     };
-    match all_fetches(service).await {
+    match all_fetches(&ctx.host, service).await {
         Ok(views) => Json(views).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal", &e),
     }
@@ -667,7 +670,7 @@ async fn events(State(ctx): State<Shared>) -> Response {
     };
     // Subscribe before listing, so no change between the two is lost.
     let changes = ctx.hub.subscribe();
-    let initial = all_fetches(&service).await.unwrap_or_default();
+    let initial = all_fetches(&ctx.host, &service).await.unwrap_or_default();
     let to_event = |v: &FetchView| {
         Event::default()
             .event("fetch")
