@@ -105,6 +105,16 @@ pub struct RunArgs {
     /// Stop a worker after this many idle seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub idle_timeout: f64,
+    /// Run offline: Background Sync events do not fire (their registrations
+    /// are kept for a later run); by default the host is online and the run
+    /// waits for every sync event of the origin, retries included.
+    #[arg(long)]
+    pub offline: bool,
+    /// Delay before a failed sync event's first retry; each later retry
+    /// waits three times as long, and the third attempt is the last
+    /// (Chromium waits five minutes).
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    pub sync_retry_delay: f64,
     /// Run FILE (a classic script or an ES module) in a page of the origin;
     /// the page may register the worker itself, so <SW> becomes optional.
     #[arg(long, value_name = "FILE")]

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use swrt_runtime::{HostError, Limits, LocalOriginMapping, ServiceWorkerHost, WorkerPrewarm};
+use swrt_runtime::{
+    BackgroundSyncConfig, HostError, Limits, LocalOriginMapping, ServiceWorkerHost, WorkerPrewarm,
+};
 use swrt_server::StaticOrigin;
 use url::Url;
 
@@ -52,6 +54,10 @@ pub async fn run(args: RunArgs) -> u8 {
         Ok(l) => l,
         Err(e) => return usage(e),
     };
+    let sync_retry_delay = match seconds("sync-retry-delay", args.sync_retry_delay) {
+        Ok(d) => d,
+        Err(e) => return usage(e),
+    };
     let timeout = match args
         .timeout
         .map(|secs| seconds("timeout", secs))
@@ -94,7 +100,12 @@ pub async fn run(args: RunArgs) -> u8 {
         .allow_worker_initiated_fetch(!args.no_worker_background_fetch)
         // The first worker's engine is created while the origin and the
         // script are fetched.
-        .prewarm(WorkerPrewarm::First);
+        .prewarm(WorkerPrewarm::First)
+        .background_sync(BackgroundSyncConfig {
+            online: !args.offline,
+            min_retry_delay: sync_retry_delay,
+            ..BackgroundSyncConfig::default()
+        });
     if let Some(local) = origin.local.clone() {
         builder = builder.local_origin(local);
     }
@@ -138,6 +149,7 @@ pub async fn run(args: RunArgs) -> u8 {
             host.events_in_flight() == 0
                 && host.pages_idle()
                 && host.background_fetch_work(&origin_name).await == 0
+                && host.background_sync_work(&origin_name).await == 0
         };
         loop {
             if quiet().await {

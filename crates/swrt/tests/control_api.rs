@@ -278,3 +278,56 @@ async fn served_directory_keeps_its_origin_across_restarts() {
     assert!(origins[0].starts_with("http://127.0.0.1:"), "{origins:?}");
     assert_eq!(origins[0], origins[1]);
 }
+
+/// Background Sync through the daemon: while the API says the host is
+/// offline, a registered sync waits; `POST /api/network` online fires it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn going_online_through_the_api_fires_background_sync() {
+    let site = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(
+        site.path().join("sw.js"),
+        r#"
+self.addEventListener("activate", (event) => event.waitUntil((async () => {
+  await self.registration.sync.register("outbox");
+  await fetch("/ping?event=registered");
+})()));
+self.addEventListener("sync", (event) =>
+  event.waitUntil(fetch(`/ping?event=sync&tag=${event.tag}`)));
+"#,
+    )
+    .unwrap();
+    let (origin, seen) = origin(site.path(), vec![], MIB).await;
+    let (mut serve, _out, api, token) = start_serve(data.path()).await;
+    let client = control_client(&token);
+    let network = |online: bool| {
+        client
+            .post(format!("{api}api/network"))
+            .json(&serde_json::json!({ "online": online }))
+            .send()
+    };
+    assert!(network(false).await.unwrap().status().is_success());
+    register_worker(&client, &api, &origin.origin().join("sw.js").unwrap()).await;
+    until("the sync registration", Duration::from_secs(30), || {
+        seen.pinged("event=registered")
+    })
+    .await;
+    // Offline: the registration is kept and nothing fires.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !seen.pinged("event=sync"),
+        "{:?}",
+        seen.pings.lock().unwrap()
+    );
+    assert!(network(true).await.unwrap().status().is_success());
+    until(
+        "the sync event once online",
+        Duration::from_secs(30),
+        || seen.pinged("event=sync&tag=outbox"),
+    )
+    .await;
+    signal(&serve, "TERM");
+    assert!(wait_exit(&mut serve, Duration::from_secs(20))
+        .await
+        .success());
+}

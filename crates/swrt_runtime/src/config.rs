@@ -52,3 +52,31 @@ pub enum WorkerPrewarm {
     /// each time a worker takes it (a daemon that wakes workers).
     KeepOne,
 }
+
+/// Background Sync: when `sync` events fire and how failed ones are retried.
+///
+/// The defaults are Chromium's: three attempts, the first retry after five
+/// minutes and each later one three times as long.
+#[derive(Debug, Clone)]
+pub struct BackgroundSyncConfig {
+    /// Whether the host is online: sync events fire only while it is.
+    pub online: bool,
+    /// Delay before the first retry of a failed event.
+    pub min_retry_delay: Duration,
+    /// Each later retry waits this many times as long as the one before.
+    pub retry_delay_factor: u32,
+    /// Events dispatched for one registration before it is dropped; the
+    /// last has `lastChance` set.
+    pub max_attempts: u32,
+}
+
+impl Default for BackgroundSyncConfig {
+    fn default() -> Self {
+        BackgroundSyncConfig {
+            online: true,
+            min_retry_delay: Duration::from_secs(5 * 60),
+            retry_delay_factor: 3,
+            max_attempts: 3,
+        }
+    }
+}

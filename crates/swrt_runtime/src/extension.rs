@@ -59,6 +59,7 @@ fn common_extensions(broadcast: deno_web::InMemoryBroadcastChannel) -> Vec<Exten
         crate::service_worker::extension(),
         crate::cache::extension(),
         crate::background_fetch::extension(),
+        crate::background_sync::extension(),
     ]
 }
 

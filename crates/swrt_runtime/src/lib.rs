@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod background_fetch;
+mod background_sync;
 mod cache;
 mod clients;
 mod config;
@@ -28,7 +29,7 @@ mod web;
 mod worker_type;
 mod workers;
 
-pub use config::{Limits, WorkerPrewarm};
+pub use config::{BackgroundSyncConfig, Limits, WorkerPrewarm};
 pub use delegate::{ConsoleLevel, HostDelegate, TerminationReason, TracingDelegate};
 pub use error::{HostError, ScriptError};
 pub use host::{

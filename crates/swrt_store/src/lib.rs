@@ -31,6 +31,7 @@ mod model;
 mod records;
 mod registrations;
 mod schema;
+mod sync;
 
 pub use body::BodyWriter;
 pub use cache::{CacheEntry, NewCacheEntry};
@@ -39,6 +40,7 @@ pub use error::{is_storage_full_io, Result, StoreError};
 pub use matching::{request_matches_cached_item, MatchOptions, MatchRequest};
 pub use model::*;
 pub use schema::SCHEMA_VERSION;
+pub use sync::{DueSync, SyncAfter, SyncOutcome, SyncState};
 
 use rusqlite::Connection;
 

@@ -121,6 +121,18 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sw_registrations ADD COLUMN script_csp TEXT NOT NULL DEFAULT '[]';
     "#,
+    // 6: Background Sync registrations, one per (scope, tag).
+    r#"
+    CREATE TABLE sync_registrations (
+        scope TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (scope, tag)
+    );
+    "#,
 ];
 
 /// Highest schema version this build understands.

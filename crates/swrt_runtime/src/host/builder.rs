@@ -27,9 +27,16 @@ pub struct ServiceWorkerHostBuilder {
     // The Background Fetch UI (see ui.rs).
     pub(super) background_fetch_ui: Option<Arc<dyn crate::ui::BackgroundFetchUi>>,
     pub(super) prewarm: crate::config::WorkerPrewarm,
+    pub(super) background_sync: crate::config::BackgroundSyncConfig,
 }
 
 impl ServiceWorkerHostBuilder {
+    /// Background Sync: online or not, and how failed events are retried.
+    pub fn background_sync(mut self, config: crate::config::BackgroundSyncConfig) -> Self {
+        self.background_sync = config;
+        self
+    }
+
     /// Whether to create service-worker realms ahead of the workers that
     /// will run in them (default: off).
     pub fn prewarm(mut self, prewarm: crate::config::WorkerPrewarm) -> Self {
@@ -153,6 +160,7 @@ impl ServiceWorkerHostBuilder {
         let data_dir = self.data_dir.clone();
         let bg_limits = self.background_fetch_limits.clone();
         let allow_worker_fetch = self.allow_worker_fetch;
+        let sync_config = self.background_sync.clone();
         let host = self.build();
         if let Some(dir) = data_dir {
             host.inner.registrations_restored.send_replace(false);
@@ -217,6 +225,13 @@ impl ServiceWorkerHostBuilder {
             if let Some(ui) = background_fetch_ui {
                 crate::ui::spawn(context.service.clone(), context.store.clone(), ui);
             }
+            let scheduler = super::SyncScheduler::start(
+                Arc::downgrade(&host.inner),
+                context.store.clone(),
+                sync_config,
+            )
+            .await;
+            let _ = host.inner.background_sync.set(scheduler);
             let _ = host.inner.background_fetch.set(context);
             // Only now can a worker started for an event use the store
             // (Cache API, records): release the events waiting for this.
@@ -255,6 +270,7 @@ impl ServiceWorkerHostBuilder {
             registrations_restored: tokio::sync::watch::Sender::new(true),
             prewarm: self.prewarm,
             prewarmed: Mutex::new(None),
+            background_sync: std::sync::OnceLock::new(),
         });
         inner.refill_prewarmed();
         handle.spawn(super::requests::serve_requests(

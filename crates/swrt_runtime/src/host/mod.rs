@@ -2,6 +2,7 @@
 //! page clients, starting workers on demand and stopping them when idle.
 
 mod background_fetch;
+mod background_sync;
 mod builder;
 mod clients;
 mod register_job;
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use url::Url;
 
+pub(crate) use background_sync::SyncScheduler;
 pub use builder::ServiceWorkerHostBuilder;
 pub use clients::PageHandle;
 pub(crate) use registration::Registration;
@@ -76,6 +78,8 @@ pub(crate) struct HostInner {
     /// Set once the engine started (hosts with a data dir).
     pub(crate) background_fetch:
         std::sync::OnceLock<crate::background_fetch::BackgroundFetchContext>,
+    /// Set once the sync scheduler started (hosts with a data dir).
+    pub(crate) background_sync: std::sync::OnceLock<Arc<SyncScheduler>>,
     prewarm: crate::config::WorkerPrewarm,
     /// The service-worker realm created ahead of the next worker's start.
     prewarmed: Mutex<Option<crate::realm::PrewarmedRealm>>,
@@ -95,6 +99,7 @@ impl ServiceWorkerHost {
             root_certificates: Vec::new(),
             background_fetch_ui: None,
             prewarm: crate::config::WorkerPrewarm::Off,
+            background_sync: crate::config::BackgroundSyncConfig::default(),
         }
     }
 
@@ -240,6 +245,24 @@ impl ServiceWorkerHost {
     /// blocking thread.
     pub fn store(&self) -> Option<Arc<swrt_store::Store>> {
         self.inner.background_fetch.get().map(|c| c.store.clone())
+    }
+
+    /// Tells the host whether it is online (Background Sync): going online
+    /// fires the sync events that are due; offline, none fires. No effect
+    /// on a host without a data dir.
+    pub fn set_online(&self, online: bool) {
+        if let Some(scheduler) = self.inner.background_sync.get() {
+            scheduler.set_online(online);
+        }
+    }
+
+    /// Background Sync work of `origin`'s registrations: events firing and,
+    /// while online, registrations that will still fire (retries included).
+    pub async fn background_sync_work(&self, origin: &str) -> usize {
+        match self.inner.background_sync.get() {
+            Some(scheduler) => scheduler.work(origin).await,
+            None => 0,
+        }
     }
 
     /// Sets a permission for `origin` (the host's permission prompt, or

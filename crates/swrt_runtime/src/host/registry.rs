@@ -137,8 +137,12 @@ impl HostInner {
             return;
         };
         let scope = scope.to_string();
+        // Its sync registrations go with it (Background Sync).
         if let Err(e) = context
-            .with_store(move |s| s.delete_registration(&scope))
+            .with_store(move |s| {
+                s.sync_remove_scope(&scope)?;
+                s.delete_registration(&scope)
+            })
             .await
         {
             tracing::warn!("cannot delete the stored registration: {e}");
@@ -311,6 +315,13 @@ impl HostInner {
             loader: self.loader.clone(),
             host_requests: self.requests.clone(),
             background_fetch: self.background_fetch.get().cloned(),
+            background_sync: self.background_fetch.get().and_then(|c| {
+                Some(crate::background_sync::BackgroundSyncContext {
+                    store: c.store.clone(),
+                    runtime: c.runtime.clone(),
+                    scheduler: self.background_sync.get()?.clone(),
+                })
+            }),
             caches: self
                 .background_fetch
                 .get()

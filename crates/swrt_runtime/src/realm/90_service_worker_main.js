@@ -30,6 +30,7 @@ const {
 } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { clientObject, clients, clientsDescriptors } = core.loadExtScript("ext:swrt/40_clients.js");
 const { backgroundFetchDescriptors, createBackgroundFetchEvent, onProgress, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
+const { backgroundSyncDescriptors, createSyncEvent } = core.loadExtScript("ext:swrt/72_background_sync.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 const { createFetchEvent, fetchEventDescriptors } = core.loadExtScript("ext:swrt/41_fetch_event.js");
 
@@ -59,6 +60,7 @@ for (const name of ["error", "languagechange", "offline", "online", "rejectionha
 const SCOPE_EVENT_HANDLERS = [
   "install", "activate", "fetch", "message", "messageerror",
   "backgroundfetchsuccess", "backgroundfetchfail", "backgroundfetchabort", "backgroundfetchclick",
+  "sync",
 ];
 
 // Some articles and some real worker code spell the failure event
@@ -150,6 +152,7 @@ function bootstrap() {
   ObjectDefineProperties(globalThis, serviceWorkerObjectDescriptors());
   ObjectDefineProperties(globalThis, clientsDescriptors());
   ObjectDefineProperties(globalThis, backgroundFetchDescriptors(true));
+  ObjectDefineProperties(globalThis, backgroundSyncDescriptors(true));
   ObjectDefineProperties(globalThis, cacheDescriptors());
   ObjectDefineProperties(globalThis, fetchEventDescriptors());
   ObjectDefineProperties(globalThis, {
@@ -216,6 +219,8 @@ function createEvent(type, data) {
       return createFetchEvent(data);
     case "message":
       return messageEvent(data);
+    case "sync":
+      return createSyncEvent(data);
     default:
       return new ExtendableEvent(type);
   }

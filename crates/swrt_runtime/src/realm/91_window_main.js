@@ -27,6 +27,7 @@ const { createDocument, domDescriptors } = core.loadExtScript("ext:swrt/60_dom.j
 const { configureDocument, contentSecurityPolicies, loadHtml, runClassic } = core.loadExtScript("ext:swrt/61_html_document.js");
 const frames = core.loadExtScript("ext:swrt/62_frames.js");
 const { backgroundFetchDescriptors, onProgress, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
+const { backgroundSyncDescriptors } = core.loadExtScript("ext:swrt/72_background_sync.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 const { ownerCommandHandlers, workerConstructorDescriptors } = core.loadExtScript("ext:swrt/55_workers.js");
 
@@ -132,6 +133,7 @@ function bootstrap() {
     ...containerDescriptors(),
     ...domDescriptors(),
     ...backgroundFetchDescriptors(false),
+    ...backgroundSyncDescriptors(false),
     ...cacheDescriptors(),
     ...workerConstructorDescriptors(true),
     console: consoleDescriptor(),

@@ -72,6 +72,8 @@ pub(crate) struct RealmSpec {
     pub background_fetch: Option<crate::background_fetch::BackgroundFetchContext>,
     /// The Cache API's store, for hosts with a data dir.
     pub caches: Option<crate::cache::ops::CacheStorageContext>,
+    /// Background Sync's store and scheduler, for hosts with a data dir.
+    pub background_sync: Option<crate::background_sync::BackgroundSyncContext>,
     /// Host-name resolution (and which names count as trustworthy).
     pub resolver: Arc<crate::HostResolver>,
     /// The origin's BroadcastChannel bus, shared by its pages and workers.

@@ -679,6 +679,9 @@ fn bind_engine(
         if let Some(caches) = spec.caches.clone() {
             op_state.put(caches);
         }
+        if let Some(sync) = spec.background_sync.clone() {
+            op_state.put(sync);
+        }
         match spec.kind {
             RealmKind::Worker(worker) => op_state.put(worker),
             RealmKind::Page(page) => op_state.put(page),

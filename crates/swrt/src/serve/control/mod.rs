@@ -7,6 +7,8 @@
 //! * `GET /openapi.json`: the OpenAPI 3 description of everything below;
 //! * `/api/workers`: list, and register or update a worker by script URL;
 //! * `/api/fetches`: start, list, get, abort and click background fetches;
+//! * `POST /api/network`: declare the host online or offline (Background
+//!   Sync events fire only while it is online; going online fires them);
 //! * `GET /api/events`: every fetch's changes as Server-Sent Events.
 //!
 //! Fetch changes reach the server through a [`ControlHub`], which is the
@@ -246,6 +248,7 @@ fn router(state: Shared) -> Router {
         .route("/api/fetches/{unique_id}", get(get_fetch))
         .route("/api/fetches/{unique_id}/abort", post(abort_fetch))
         .route("/api/fetches/{unique_id}/click", post(click_fetch))
+        .route("/api/network", post(set_network))
         .route("/api/events", get(events));
     Router::new()
         .route("/", get(|| async { Html(DASHBOARD) }))
@@ -663,6 +666,18 @@ async fn click_fetch(State(ctx): State<Shared>, Path(unique_id): Path<String>) -
     (StatusCode::ACCEPTED, Json(json!({ "clicked": true }))).into_response()
 }
 
+#[derive(Deserialize)]
+struct NetworkBody {
+    online: bool,
+}
+
+/// Background Sync fires while the host is online: a host that knows its
+/// network state (or a test) says so here; going online fires what is due.
+async fn set_network(State(ctx): State<Shared>, Json(body): Json<NetworkBody>) -> Response {
+    ctx.host.set_online(body.online);
+    Json(json!({ "online": body.online })).into_response()
+}
+
 async fn events(State(ctx): State<Shared>) -> Response {
     let service = match engine(&ctx) {
         Ok(s) => s.clone(),
@@ -751,6 +766,7 @@ mod tests {
             "/api/fetches/{unique_id}",
             "/api/fetches/{unique_id}/abort",
             "/api/fetches/{unique_id}/click",
+            "/api/network",
             "/api/events",
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} missing");
