@@ -25,6 +25,7 @@ mod cache;
 mod decode_properties;
 mod error;
 mod fetch;
+mod indexeddb;
 mod matching;
 mod model;
 mod registrations;
@@ -32,6 +33,7 @@ mod schema;
 
 pub use body::BodyWriter;
 pub use cache::{CacheEntry, NewCacheEntry};
+pub use indexeddb::{IdbChange, IdbDatabaseRow, IdbRecordRow};
 pub use error::{is_storage_full_io, Result, StoreError};
 pub use matching::{request_matches_cached_item, MatchOptions, MatchRequest};
 pub use model::*;
@@ -247,6 +249,9 @@ impl Store {
                   FROM bg_records r JOIN bg_fetches f ON f.unique_id = r.fetch_uid
                 UNION ALL
                 SELECT c.origin, e.body_size FROM cache_entries e JOIN caches c ON c.cache_id = e.cache_id
+                UNION ALL
+                SELECT d.origin, LENGTH(r.key) + LENGTH(r.value) + LENGTH(r.index_keys)
+                  FROM idb_records r JOIN idb_databases d ON d.db_id = r.db_id
              ) GROUP BY origin",
             [],
         )?;
@@ -254,7 +259,8 @@ impl Store {
         Ok(())
     }
 
-    /// Bytes stored for `origin` (background-fetch bodies plus Cache API bodies).
+    /// Bytes stored for `origin`: background-fetch bodies, Cache API bodies
+    /// and IndexedDB records.
     pub fn origin_usage(&self, origin: &str) -> Result<u64> {
         use rusqlite::OptionalExtension;
         let v: Option<i64> = self
