@@ -241,6 +241,13 @@ pub(crate) async fn op_idb_estimate(state: Rc<RefCell<OpState>>) -> Result<(u64,
     Ok((usage, backend.quota()))
 }
 
+/// Resolves on a later turn of the event loop: each IndexedDB event is
+/// fired in a task of its own, after the microtasks of the one before.
+#[op2]
+pub(crate) async fn op_idb_tick() {
+    tokio::task::yield_now().await;
+}
+
 #[op2]
 pub(crate) fn op_idb_txn_create(
     state: &mut OpState,

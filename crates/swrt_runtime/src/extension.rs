@@ -188,6 +188,7 @@ fn web_extensions(
         net,
         embed(deno_fetch::deno_fetch::init(deno_fetch::Options::default())),
         web,
+        swrt_indexeddb::swrt_indexeddb::init(),
     ]
 }
 

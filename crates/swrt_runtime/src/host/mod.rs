@@ -205,6 +205,7 @@ impl ServiceWorkerHostBuilder {
             if let Some(ui) = background_fetch_ui {
                 crate::ui::spawn(context.service.clone(), ui);
             }
+            host.inner.indexeddb.attach_store(context.store.clone());
             let _ = host.inner.background_fetch.set(context);
             // Only now can a worker started for an event use the store
             // (Cache API, records): release the events waiting for this.
@@ -226,6 +227,7 @@ impl ServiceWorkerHostBuilder {
         let (requests_tx, requests_rx) = HostRequestSender::channel();
         let inner = Arc::new(HostInner {
             limits: self.limits,
+            indexeddb: swrt_indexeddb::Backend::new(self.background_fetch_limits.quota_per_origin),
             delegate: self.delegate,
             loader,
             registrations: Mutex::new(Vec::new()),
@@ -255,6 +257,8 @@ pub struct ServiceWorkerHost {
 
 pub(crate) struct HostInner {
     pub(crate) limits: Limits,
+    /// Every origin's IndexedDB databases, shared by all realms.
+    pub(crate) indexeddb: Arc<swrt_indexeddb::Backend>,
     pub(crate) delegate: Arc<dyn HostDelegate>,
     pub(crate) loader: ScriptLoader,
     registrations: Mutex<Vec<Arc<Registration>>>,
@@ -769,6 +773,7 @@ impl HostInner {
             loader: self.loader.clone(),
             host_requests: self.requests.clone(),
             background_fetch: self.background_fetch.get().cloned(),
+            indexeddb: self.indexeddb.clone(),
             resolver: self.resolver.clone(),
             broadcast: self.broadcast_channel(url),
         }

@@ -226,6 +226,8 @@ pub(crate) struct RealmSpec {
     pub host_requests: HostRequestSender,
     /// The engine and store, for hosts with a data dir.
     pub background_fetch: Option<crate::background_fetch::BackgroundFetchContext>,
+    /// The process's IndexedDB databases.
+    pub indexeddb: Arc<swrt_indexeddb::Backend>,
     /// Host-name resolution (and which names count as trustworthy).
     pub resolver: Arc<crate::HostResolver>,
     /// The origin's BroadcastChannel bus, shared by its pages and workers.

@@ -558,6 +558,11 @@ fn create_runtime(
         if let Some(context) = spec.background_fetch.clone() {
             op_state.put(context);
         }
+        let origin = spec.url.origin();
+        op_state.put(swrt_indexeddb::IdbRealm::new(
+            spec.indexeddb.clone(),
+            origin.is_tuple().then(|| origin.ascii_serialization()),
+        ));
         match spec.kind {
             RealmKind::Worker(worker) => op_state.put(worker),
             RealmKind::Page(page) => op_state.put(page),
