@@ -937,7 +937,6 @@ async function runTransaction(tx) {
     if (!wasCommitting) tx[_state] = "active";
     if (failed) {
       const proceed = fire(request, simpleEvent("error", true, true), [tx, tx[_db]]);
-      if (tx[_state] === "active") tx[_state] = "inactive";
       if (proceed && tx[_state] !== "finished") abortTransaction(tx, request[_error]);
     } else {
       fire(request, simpleEvent("success"));
