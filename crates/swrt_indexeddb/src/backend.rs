@@ -790,7 +790,7 @@ impl Backend {
                 .ok_or_else(|| IdbError::InvalidState("The transaction has finished.".into()))?;
             let writes = t.mode == Mode::Versionchange || !t.dirty.is_empty() || !t.cleared.is_empty();
             match (writes, self.store.get()) {
-                (true, Some(store)) => Some((store.clone(), encode_changes(&state.data, t))),
+                (true, Some(store)) => Some((store.clone(), encode_changes(&db.name, &state.data, t))),
                 _ => None,
             }
         };
@@ -909,10 +909,10 @@ async fn blocking<T: Send + 'static>(
         .map_err(IdbError::from)
 }
 
-fn encode_changes(data: &DbData, t: &Txn) -> (IdbDatabaseRow, Vec<IdbChange>) {
+fn encode_changes(name: &str, data: &DbData, t: &Txn) -> (IdbDatabaseRow, Vec<IdbChange>) {
     let meta = data.meta();
     let row = IdbDatabaseRow {
-        name: String::new(),
+        name: name.to_owned(),
         version: data.version,
         meta: serde_json::to_string(&meta).unwrap_or_else(|_| "{}".into()),
     };
