@@ -260,7 +260,7 @@ enum Undo {
     Clear {
         store: u64,
         records: BTreeMap<Vec<u8>, Record>,
-        entries: Vec<(u64, BTreeSet<(Vec<u8>, Vec<u8>)>)>,
+        entries: Vec<(u64, BTreeSet<Entry>)>,
     },
 }
 
@@ -343,6 +343,10 @@ pub enum OpenStep {
     },
 }
 
+/// An open or delete request holding its database's open queue, with the
+/// version an open asks for.
+type PendingRequest = (Arc<Database>, OwnedMutexGuard<()>, Option<u64>);
+
 /// The databases of every origin in the process.
 pub struct Backend {
     store: OnceLock<Arc<Store>>,
@@ -350,7 +354,7 @@ pub struct Backend {
     databases: Mutex<HashMap<(String, String), Arc<Database>>>,
     /// Open and delete requests waiting for an upgrade or for other
     /// connections to close, with the database's open queue they hold.
-    pending: Mutex<HashMap<u64, (Arc<Database>, OwnedMutexGuard<()>, Option<u64>)>>,
+    pending: Mutex<HashMap<u64, PendingRequest>>,
     next_id: AtomicU64,
 }
 
@@ -500,28 +504,30 @@ impl Backend {
         let guard = db.open_queue.clone().lock_owned().await;
         self.load(&db).await?;
         let conn = self.id();
-        let mut state = lock(&db);
-        let current = state.data.version;
-        let requested = version.unwrap_or(current.max(1));
-        if requested < current {
-            return Err(IdbError::Version(format!(
-                "The requested version ({requested}) is less than the existing version ({current})."
-            )));
-        }
-        state.conns.insert(
-            conn,
-            Conn {
-                close_pending: false,
-                events,
-                unacked: 0,
-            },
-        );
-        if requested == current {
-            let meta = state.data.meta();
-            return Ok((db.clone(), OpenStep::Opened { conn, meta }));
-        }
-        let others = Self::send_versionchange(&mut state, conn, current, Some(requested));
-        drop(state);
+        let (current, requested, others) = {
+            let mut state = lock(&db);
+            let current = state.data.version;
+            let requested = version.unwrap_or(current.max(1));
+            if requested < current {
+                return Err(IdbError::Version(format!(
+                    "The requested version ({requested}) is less than the existing version ({current})."
+                )));
+            }
+            state.conns.insert(
+                conn,
+                Conn {
+                    close_pending: false,
+                    events,
+                    unacked: 0,
+                },
+            );
+            if requested == current {
+                let meta = state.data.meta();
+                return Ok((db.clone(), OpenStep::Opened { conn, meta }));
+            }
+            let others = Self::send_versionchange(&mut state, conn, current, Some(requested));
+            (current, requested, others)
+        };
         let blocked = self.await_acks(&db, &others).await;
         self.pending
             .lock()
@@ -569,9 +575,12 @@ impl Backend {
         let mut blocked = false;
         wait_until(db, |state| {
             Self::reap_closed(state);
-            let waiting = others
-                .iter()
-                .any(|id| state.conns.get(id).is_some_and(|c| c.unacked > 0 && !c.close_pending));
+            let waiting = others.iter().any(|id| {
+                state
+                    .conns
+                    .get(id)
+                    .is_some_and(|c| c.unacked > 0 && !c.close_pending)
+            });
             blocked = others
                 .iter()
                 .any(|id| state.conns.get(id).is_some_and(|c| !c.close_pending));
@@ -586,7 +595,7 @@ impl Backend {
         let busy: BTreeSet<u64> = state.txns.values().map(|t| t.conn).collect();
         state
             .conns
-            .retain(|id, c| !(c.close_pending && !busy.contains(id)));
+            .retain(|id, c| !c.close_pending || busy.contains(id));
     }
 
     /// A connection's realm dispatched its `versionchange` event.
@@ -615,7 +624,9 @@ impl Backend {
         let txn = self.id();
         let mut state = lock(&db);
         if !state.conns.contains_key(&conn) {
-            return Err(IdbError::Abort("The connection was closed before the upgrade".into()));
+            return Err(IdbError::Abort(
+                "The connection was closed before the upgrade".into(),
+            ));
         }
         let snapshot = state.data.clone();
         state.data.version = version;
@@ -710,15 +721,21 @@ impl Backend {
     ) -> Result<u64> {
         let mut state = lock(db);
         if state.conns.get(&conn).is_none_or(|c| c.close_pending) {
-            return Err(IdbError::InvalidState("The database connection is closing.".into()));
+            return Err(IdbError::InvalidState(
+                "The database connection is closing.".into(),
+            ));
         }
         for id in scope {
             if !state.data.stores.contains_key(id) {
-                return Err(IdbError::NotFound("One of the specified object stores was not found.".into()));
+                return Err(IdbError::NotFound(
+                    "One of the specified object stores was not found.".into(),
+                ));
             }
         }
         if mode == Mode::Versionchange {
-            return Err(IdbError::InvalidState("versionchange transactions come from open()".into()));
+            return Err(IdbError::InvalidState(
+                "versionchange transactions come from open()".into(),
+            ));
         }
         let txn = self.id();
         state.txns.insert(
@@ -788,9 +805,12 @@ impl Backend {
                 .txns
                 .get(&txn)
                 .ok_or_else(|| IdbError::InvalidState("The transaction has finished.".into()))?;
-            let writes = t.mode == Mode::Versionchange || !t.dirty.is_empty() || !t.cleared.is_empty();
+            let writes =
+                t.mode == Mode::Versionchange || !t.dirty.is_empty() || !t.cleared.is_empty();
             match (writes, self.store.get()) {
-                (true, Some(store)) => Some((store.clone(), encode_changes(&db.name, &state.data, t))),
+                (true, Some(store)) => {
+                    Some((store.clone(), encode_changes(&db.name, &state.data, t)))
+                }
                 _ => None,
             }
         };
@@ -929,7 +949,9 @@ fn encode_changes(name: &str, data: &DbData, t: &Txn) -> (IdbDatabaseRow, Vec<Id
         // An upgrade may create, delete and rename object stores and
         // indexes: write the database whole.
         for id in before.stores.keys().chain(data.stores.keys()) {
-            changes.push(IdbChange::ClearStore { store_id: *id as i64 });
+            changes.push(IdbChange::ClearStore {
+                store_id: *id as i64,
+            });
         }
         for (id, s) in &data.stores {
             for (key, r) in &s.records {
@@ -938,7 +960,9 @@ fn encode_changes(name: &str, data: &DbData, t: &Txn) -> (IdbDatabaseRow, Vec<Id
         }
     } else {
         for id in &t.cleared {
-            changes.push(IdbChange::ClearStore { store_id: *id as i64 });
+            changes.push(IdbChange::ClearStore {
+                store_id: *id as i64,
+            });
         }
         for (id, key) in &t.dirty {
             match data.stores.get(id).and_then(|s| s.records.get(key)) {
@@ -1021,7 +1045,10 @@ fn decode_database(row: &IdbDatabaseRow, records: Vec<IdbRecordRow>) -> Result<D
     }
     for r in records {
         let Some(store) = data.stores.get_mut(&(r.store_id as u64)) else {
-            tracing::warn!(store = r.store_id, "IndexedDB record of an unknown object store skipped");
+            tracing::warn!(
+                store = r.store_id,
+                "IndexedDB record of an unknown object store skipped"
+            );
             continue;
         };
         let index_keys = decode_index_keys(&r.index_keys)
@@ -1050,10 +1077,14 @@ impl Backend {
             .get_mut(&txn)
             .ok_or_else(|| IdbError::InvalidState("The transaction has finished.".into()))?;
         if !t.started {
-            return Err(IdbError::InvalidState("The transaction has not started.".into()));
+            return Err(IdbError::InvalidState(
+                "The transaction has not started.".into(),
+            ));
         }
         if write && t.mode == Mode::Readonly {
-            return Err(IdbError::InvalidState("The transaction is read-only.".into()));
+            return Err(IdbError::InvalidState(
+                "The transaction is read-only.".into(),
+            ));
         }
         f(data, t)
     }
@@ -1066,7 +1097,9 @@ impl Backend {
     ) -> Result<T> {
         self.with_txn(db, txn, true, |data, t| {
             if t.mode != Mode::Versionchange {
-                return Err(IdbError::InvalidState("Not in a versionchange transaction.".into()));
+                return Err(IdbError::InvalidState(
+                    "Not in a versionchange transaction.".into(),
+                ));
             }
             f(data)
         })
@@ -1083,7 +1116,9 @@ impl Backend {
     ) -> Result<u64> {
         self.schema_change(db, txn, |data| {
             if data.stores.values().any(|s| s.meta.name == name) {
-                return Err(IdbError::Constraint(format!("An object store named {name:?} already exists.")));
+                return Err(IdbError::Constraint(format!(
+                    "An object store named {name:?} already exists."
+                )));
             }
             data.next_id += 1;
             let id = data.next_id;
@@ -1119,8 +1154,14 @@ impl Backend {
     /// Renames an object store.
     pub fn rename_store(&self, db: &Database, txn: u64, store: u64, name: &str) -> Result<()> {
         self.schema_change(db, txn, |data| {
-            if data.stores.values().any(|s| s.meta.name == name && s.meta.id != store) {
-                return Err(IdbError::Constraint(format!("An object store named {name:?} already exists.")));
+            if data
+                .stores
+                .values()
+                .any(|s| s.meta.name == name && s.meta.id != store)
+            {
+                return Err(IdbError::Constraint(format!(
+                    "An object store named {name:?} already exists."
+                )));
             }
             let s = data
                 .stores
@@ -1133,6 +1174,10 @@ impl Backend {
 
     /// `createIndex`: returns its id. Its entries are added with
     /// [`Backend::add_index_keys`] for each existing record.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the IDL operation's arguments plus the transaction"
+    )]
     pub fn create_index(
         &self,
         db: &Database,
@@ -1151,7 +1196,9 @@ impl Backend {
                 .get_mut(&store)
                 .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
             if s.indexes.values().any(|i| i.meta.name == name) {
-                return Err(IdbError::Constraint(format!("An index named {name:?} already exists.")));
+                return Err(IdbError::Constraint(format!(
+                    "An index named {name:?} already exists."
+                )));
             }
             s.indexes.insert(
                 id,
@@ -1238,14 +1285,26 @@ impl Backend {
     }
 
     /// Renames an index.
-    pub fn rename_index(&self, db: &Database, txn: u64, store: u64, index: u64, name: &str) -> Result<()> {
+    pub fn rename_index(
+        &self,
+        db: &Database,
+        txn: u64,
+        store: u64,
+        index: u64,
+        name: &str,
+    ) -> Result<()> {
         self.schema_change(db, txn, |data| {
             let s = data
                 .stores
                 .get_mut(&store)
                 .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
-            if s.indexes.values().any(|i| i.meta.name == name && i.meta.id != index) {
-                return Err(IdbError::Constraint(format!("An index named {name:?} already exists.")));
+            if s.indexes
+                .values()
+                .any(|i| i.meta.name == name && i.meta.id != index)
+            {
+                return Err(IdbError::Constraint(format!(
+                    "An index named {name:?} already exists."
+                )));
             }
             let ix = s
                 .indexes
@@ -1266,15 +1325,24 @@ impl Backend {
                 .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
             let current = s.meta.generator;
             if current > 9007199254740992.0 {
-                return Err(IdbError::Constraint("The key generator is exhausted.".into()));
+                return Err(IdbError::Constraint(
+                    "The key generator is exhausted.".into(),
+                ));
             }
-            t.undo.push(Undo::Generator { store, old: current });
+            t.undo.push(Undo::Generator {
+                store,
+                old: current,
+            });
             s.meta.generator = current + 1.0;
             Ok(current)
         })
     }
 
     /// `put` / `add` of a record whose key and index keys script computed.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the IDL operation's arguments plus the transaction"
+    )]
     pub fn put(
         &self,
         db: &Database,
@@ -1291,7 +1359,9 @@ impl Backend {
                 .get_mut(&store)
                 .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
             if no_overwrite && s.records.contains_key(&key) {
-                return Err(IdbError::Constraint("A record with this key already exists.".into()));
+                return Err(IdbError::Constraint(
+                    "A record with this key already exists.".into(),
+                ));
             }
             let mut index_keys = index_keys;
             for (id, keys) in index_keys.iter_mut() {
@@ -1383,6 +1453,10 @@ impl Backend {
 
     /// Up to `limit` records of `store` (or of its index `index`) in
     /// `range`, in `direction` order (0: no limit).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the IDL operation's arguments plus the transaction"
+    )]
     pub fn get_all(
         &self,
         db: &Database,
@@ -1398,7 +1472,11 @@ impl Backend {
                 .stores
                 .get(&store)
                 .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
-            let limit = if limit == 0 { usize::MAX } else { limit as usize };
+            let limit = if limit == 0 {
+                usize::MAX
+            } else {
+                limit as usize
+            };
             let mut out = Vec::new();
             let mut step = CursorStep::default();
             while out.len() < limit {
@@ -1413,7 +1491,14 @@ impl Backend {
     }
 
     /// The number of records (or index entries) in `range`.
-    pub fn count(&self, db: &Database, txn: u64, store: u64, index: Option<u64>, range: &KeyRange) -> Result<u64> {
+    pub fn count(
+        &self,
+        db: &Database,
+        txn: u64,
+        store: u64,
+        index: Option<u64>,
+        range: &KeyRange,
+    ) -> Result<u64> {
         self.with_txn(db, txn, false, |data, _| {
             let s = data
                 .stores
@@ -1433,6 +1518,10 @@ impl Backend {
     }
 
     /// One cursor step: the record after `step.position` in `direction`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the IDL operation's arguments plus the transaction"
+    )]
     pub fn cursor_step(
         &self,
         db: &Database,
@@ -1548,7 +1637,9 @@ fn empty<T: Ord>(lower: &Bound<T>, upper: &Bound<T>) -> bool {
     use Bound::*;
     match (lower, upper) {
         (Included(l), Included(u)) => l > u,
-        (Included(l), Excluded(u)) | (Excluded(l), Included(u)) | (Excluded(l), Excluded(u)) => l >= u,
+        (Included(l), Excluded(u)) | (Excluded(l), Included(u)) | (Excluded(l), Excluded(u)) => {
+            l >= u
+        }
         _ => false,
     }
 }
@@ -1582,7 +1673,11 @@ fn cursor_find(
                 return Ok(None);
             }
             let mut iter = s.records.range::<Vec<u8>, _>((lower, upper));
-            let hit = if forward { iter.next() } else { iter.next_back() };
+            let hit = if forward {
+                iter.next()
+            } else {
+                iter.next_back()
+            };
             Ok(hit.map(|(k, r)| Found {
                 key: k.clone(),
                 primary_key: k.clone(),
@@ -1597,12 +1692,18 @@ fn cursor_find(
             let (mut lower, mut upper) = entry_bounds(range);
             if let Some((k, pk)) = &step.position {
                 match direction {
-                    Direction::Next => lower = tighter_lower(lower, Bound::Excluded((k.clone(), pk.clone()))),
+                    Direction::Next => {
+                        lower = tighter_lower(lower, Bound::Excluded((k.clone(), pk.clone())))
+                    }
                     Direction::NextUnique => {
                         lower = tighter_lower(lower, Bound::Included((successor(k), Vec::new())))
                     }
-                    Direction::Prev => upper = tighter_upper(upper, Bound::Excluded((k.clone(), pk.clone()))),
-                    Direction::PrevUnique => upper = tighter_upper(upper, Bound::Excluded((k.clone(), Vec::new()))),
+                    Direction::Prev => {
+                        upper = tighter_upper(upper, Bound::Excluded((k.clone(), pk.clone())))
+                    }
+                    Direction::PrevUnique => {
+                        upper = tighter_upper(upper, Bound::Excluded((k.clone(), Vec::new())))
+                    }
                 }
             }
             if let Some(t) = &step.target_key {
@@ -1622,7 +1723,11 @@ fn cursor_find(
                 return Ok(None);
             }
             let mut iter = ix.entries.range((lower.clone(), upper));
-            let hit = if forward { iter.next() } else { iter.next_back() };
+            let hit = if forward {
+                iter.next()
+            } else {
+                iter.next_back()
+            };
             let Some((k, mut pk)) = hit.map(|(k, pk)| (k, pk)) else {
                 return Ok(None);
             };
@@ -1630,7 +1735,10 @@ fn cursor_find(
                 // The first record of this key (still inside the range).
                 let first = ix
                     .entries
-                    .range((tighter_lower(lower, Bound::Included((k.clone(), Vec::new()))), Bound::Unbounded))
+                    .range((
+                        tighter_lower(lower, Bound::Included((k.clone(), Vec::new()))),
+                        Bound::Unbounded,
+                    ))
                     .next();
                 if let Some((_, first_pk)) = first {
                     pk = first_pk;
@@ -1648,5 +1756,416 @@ fn cursor_find(
                 value,
             }))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Key;
+
+    const ORIGIN: &str = "https://a.test";
+
+    fn k(n: f64) -> Vec<u8> {
+        Key::Number(n).encode()
+    }
+
+    fn s(text: &str) -> Vec<u8> {
+        Key::string(text).encode()
+    }
+
+    /// Opens `name` at version 1 with one object store (id returned) and
+    /// an index on it, committed.
+    async fn setup(backend: &Backend, name: &str, unique: bool) -> (Arc<Database>, u64, u64, u64) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        // The connection listens for versionchange as long as the test runs.
+        std::mem::forget(rx);
+        let (db, step) = backend.open(ORIGIN, name, Some(1), tx).await.unwrap();
+        let OpenStep::Upgrade { conn, blocked, .. } = step else {
+            panic!("a new database needs an upgrade");
+        };
+        assert!(!blocked);
+        let (txn, meta) = backend.upgrade(conn).await.unwrap();
+        assert_eq!(meta.version, 1);
+        let store = backend
+            .create_store(&db, txn, "s", serde_json::Value::Null, true)
+            .unwrap();
+        let index = backend
+            .create_index(&db, txn, store, "i", serde_json::json!("x"), unique, false)
+            .unwrap();
+        backend.commit(&db, txn).await.unwrap();
+        (db, conn, store, index)
+    }
+
+    fn put(
+        backend: &Backend,
+        db: &Database,
+        txn: u64,
+        store: u64,
+        index: u64,
+        key: f64,
+        tag: &str,
+    ) -> Result<()> {
+        backend.put(
+            db,
+            txn,
+            store,
+            k(key),
+            tag.as_bytes().to_vec(),
+            vec![(index, vec![s(tag)])],
+            false,
+        )
+    }
+
+    fn keys(found: &[Found]) -> Vec<Key> {
+        found
+            .iter()
+            .map(|f| Key::decode(&f.primary_key).unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn overlapping_writers_serialise_and_readers_share() {
+        let backend = Backend::new(u64::MAX);
+        let (db, conn, store, _) = setup(&backend, "sched", false).await;
+        let w1 = backend
+            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .unwrap();
+        let r1 = backend
+            .create_transaction(&db, conn, &[store], Mode::Readonly)
+            .unwrap();
+        let w2 = backend
+            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .unwrap();
+        assert!(backend.try_start(&db, w1));
+        assert!(
+            !backend.try_start(&db, r1),
+            "a reader waits for an earlier overlapping writer"
+        );
+        assert!(!backend.try_start(&db, w2));
+        backend.commit(&db, w1).await.unwrap();
+        assert!(backend.try_start(&db, r1));
+        assert!(
+            !backend.try_start(&db, w2),
+            "a writer waits for an earlier reader"
+        );
+        let r2 = backend
+            .create_transaction(&db, conn, &[store], Mode::Readonly)
+            .unwrap();
+        assert!(
+            !backend.try_start(&db, r2),
+            "and later readers wait for that writer"
+        );
+        let waiting = {
+            let backend = backend.clone();
+            let db = db.clone();
+            tokio::spawn(async move { backend.start(&db, w2).await })
+        };
+        backend.commit(&db, r1).await.unwrap();
+        waiting.await.unwrap();
+        backend.abort(&db, w2);
+        assert!(backend.try_start(&db, r2));
+    }
+
+    #[tokio::test]
+    async fn abort_undoes_puts_deletes_clears_and_key_generation() {
+        let backend = Backend::new(u64::MAX);
+        let (db, conn, store, index) = setup(&backend, "undo", false).await;
+        let t1 = backend
+            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .unwrap();
+        assert!(backend.try_start(&db, t1));
+        assert_eq!(backend.generate_key(&db, t1, store).unwrap(), 1.0);
+        put(&backend, &db, t1, store, index, 1.0, "a").unwrap();
+        put(&backend, &db, t1, store, index, 2.0, "b").unwrap();
+        backend.commit(&db, t1).await.unwrap();
+
+        let t2 = backend
+            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .unwrap();
+        assert!(backend.try_start(&db, t2));
+        put(&backend, &db, t2, store, index, 1.0, "changed").unwrap();
+        backend
+            .delete(
+                &db,
+                t2,
+                store,
+                &KeyRange {
+                    lower: Some(k(2.0)),
+                    upper: Some(k(2.0)),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        backend.clear(&db, t2, store).unwrap();
+        put(&backend, &db, t2, store, index, 50.0, "z").unwrap();
+        assert_eq!(backend.generate_key(&db, t2, store).unwrap(), 51.0);
+        backend.abort(&db, t2);
+
+        let t3 = backend
+            .create_transaction(&db, conn, &[store], Mode::Readonly)
+            .unwrap();
+        assert!(backend.try_start(&db, t3));
+        let all = backend
+            .get_all(
+                &db,
+                t3,
+                store,
+                None,
+                &KeyRange::default(),
+                0,
+                Direction::Next,
+            )
+            .unwrap();
+        assert_eq!(keys(&all), vec![Key::Number(1.0), Key::Number(2.0)]);
+        assert_eq!(&*all[0].value, b"a");
+        let by_index = backend
+            .get_all(
+                &db,
+                t3,
+                store,
+                Some(index),
+                &KeyRange::default(),
+                0,
+                Direction::Next,
+            )
+            .unwrap();
+        assert_eq!(
+            keys(&by_index),
+            vec![Key::Number(1.0), Key::Number(2.0)],
+            "index entries restored"
+        );
+        assert!(backend.generate_key(&db, t3, store).is_err(), "readonly");
+        backend.abort(&db, t3);
+        let t4 = backend
+            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .unwrap();
+        assert!(backend.try_start(&db, t4));
+        assert_eq!(
+            backend.generate_key(&db, t4, store).unwrap(),
+            3.0,
+            "the generator was rolled back"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_unique_index_refuses_a_second_record_with_its_key() {
+        let backend = Backend::new(u64::MAX);
+        let (db, conn, store, index) = setup(&backend, "unique", true).await;
+        let t = backend
+            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .unwrap();
+        assert!(backend.try_start(&db, t));
+        put(&backend, &db, t, store, index, 1.0, "a").unwrap();
+        let err = put(&backend, &db, t, store, index, 2.0, "a").unwrap_err();
+        assert!(matches!(err, IdbError::Constraint(_)), "{err}");
+        put(&backend, &db, t, store, index, 1.0, "a").unwrap();
+        let err = backend
+            .put(&db, t, store, k(1.0), vec![], vec![], true)
+            .unwrap_err();
+        assert!(
+            matches!(err, IdbError::Constraint(_)),
+            "add() of an existing key: {err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn index_cursors_walk_every_direction() {
+        let backend = Backend::new(u64::MAX);
+        let (db, conn, store, index) = setup(&backend, "cursor", false).await;
+        let t = backend
+            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .unwrap();
+        assert!(backend.try_start(&db, t));
+        for (key, tag) in [(1.0, "a"), (2.0, "b"), (3.0, "a"), (4.0, "c"), (5.0, "b")] {
+            put(&backend, &db, t, store, index, key, tag).unwrap();
+        }
+        let walk = |direction| {
+            let found = backend
+                .get_all(
+                    &db,
+                    t,
+                    store,
+                    Some(index),
+                    &KeyRange::default(),
+                    0,
+                    direction,
+                )
+                .unwrap();
+            keys(&found)
+                .into_iter()
+                .map(|k| match k {
+                    Key::Number(n) => n as u32,
+                    _ => unreachable!(),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(walk(Direction::Next), [1, 3, 2, 5, 4]);
+        assert_eq!(walk(Direction::Prev), [4, 5, 2, 3, 1]);
+        assert_eq!(walk(Direction::NextUnique), [1, 2, 4]);
+        assert_eq!(walk(Direction::PrevUnique), [4, 2, 1]);
+        let range = KeyRange {
+            lower: Some(s("a")),
+            upper: Some(s("b")),
+            lower_open: true,
+            upper_open: false,
+        };
+        assert_eq!(
+            backend.count(&db, t, store, Some(index), &range).unwrap(),
+            2
+        );
+        let step = CursorStep {
+            position: Some((s("a"), k(1.0))),
+            target_key: Some(s("b")),
+            target_primary_key: Some(k(5.0)),
+            count: 1,
+        };
+        let found = backend
+            .cursor_step(
+                &db,
+                t,
+                store,
+                Some(index),
+                &KeyRange::default(),
+                Direction::Next,
+                &step,
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(Key::decode(&found.primary_key).unwrap(), Key::Number(5.0));
+    }
+
+    #[tokio::test]
+    async fn committed_data_is_loaded_by_the_next_process() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store_handle = Arc::new(Store::open(dir.path()).unwrap());
+            let backend = Backend::new(u64::MAX);
+            backend.attach_store(store_handle.clone());
+            let (db, conn, store, index) = setup(&backend, "durable", false).await;
+            let t = backend
+                .create_transaction(&db, conn, &[store], Mode::Readwrite)
+                .unwrap();
+            assert!(backend.try_start(&db, t));
+            put(&backend, &db, t, store, index, 7.0, "seven").unwrap();
+            backend.commit(&db, t).await.unwrap();
+            // Not committed: must not be on disk.
+            let t = backend
+                .create_transaction(&db, conn, &[store], Mode::Readwrite)
+                .unwrap();
+            assert!(backend.try_start(&db, t));
+            put(&backend, &db, t, store, index, 8.0, "eight").unwrap();
+            assert!(
+                store_handle.origin_usage(ORIGIN).unwrap() > 0,
+                "usage counted"
+            );
+            store_handle.close().unwrap();
+        }
+        let backend = Backend::new(u64::MAX);
+        backend.attach_store(Arc::new(Store::open(dir.path()).unwrap()));
+        assert_eq!(
+            backend.databases(ORIGIN).await.unwrap(),
+            vec![("durable".to_owned(), 1)]
+        );
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let (db, step) = backend.open(ORIGIN, "durable", None, tx).await.unwrap();
+        let OpenStep::Opened { conn, meta } = step else {
+            panic!("no upgrade for an existing database");
+        };
+        let store = meta.stores[0].id;
+        let index = meta.stores[0].indexes[0].id;
+        let t = backend
+            .create_transaction(&db, conn, &[store], Mode::Readonly)
+            .unwrap();
+        assert!(backend.try_start(&db, t));
+        let all = backend
+            .get_all(
+                &db,
+                t,
+                store,
+                Some(index),
+                &KeyRange::default(),
+                0,
+                Direction::Next,
+            )
+            .unwrap();
+        assert_eq!(keys(&all), vec![Key::Number(7.0)]);
+        assert_eq!(&*all[0].value, b"seven");
+        assert_eq!(backend.databases("https://b.test").await.unwrap(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn a_commit_over_quota_aborts_and_leaves_the_data_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = Backend::new(200);
+        backend.attach_store(Arc::new(Store::open(dir.path()).unwrap()));
+        let (db, conn, store, index) = setup(&backend, "quota", false).await;
+        let t = backend
+            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .unwrap();
+        assert!(backend.try_start(&db, t));
+        backend
+            .put(
+                &db,
+                t,
+                store,
+                k(1.0),
+                vec![0; 500],
+                vec![(index, vec![s("a")])],
+                false,
+            )
+            .unwrap();
+        let err = backend.commit(&db, t).await.unwrap_err();
+        assert!(matches!(err, IdbError::QuotaExceeded(_)), "{err}");
+        let t = backend
+            .create_transaction(&db, conn, &[store], Mode::Readonly)
+            .unwrap();
+        assert!(backend.try_start(&db, t));
+        assert_eq!(
+            backend
+                .count(&db, t, store, None, &KeyRange::default())
+                .unwrap(),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn an_upgrade_waits_until_other_connections_close() {
+        let backend = Backend::new(u64::MAX);
+        let (db, conn, _, _) = setup(&backend, "versions", false).await;
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let opening = {
+            let backend = backend.clone();
+            tokio::spawn(async move { backend.open(ORIGIN, "versions", Some(2), tx).await })
+        };
+        // The first connection is sent versionchange; it handles it and stays open.
+        tokio::task::yield_now().await;
+        loop {
+            if lock(&db).conns.get(&conn).is_some_and(|c| c.unacked > 0) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        backend.versionchange_handled(&db, conn);
+        let (_, step) = opening.await.unwrap().unwrap();
+        let OpenStep::Upgrade {
+            conn: new_conn,
+            old_version,
+            blocked,
+        } = step
+        else {
+            panic!("version 2 needs an upgrade");
+        };
+        assert_eq!(old_version, 1);
+        assert!(blocked, "the first connection is still open");
+        let upgrading = {
+            let backend = backend.clone();
+            tokio::spawn(async move { backend.upgrade(new_conn).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!upgrading.is_finished());
+        backend.close(&db, conn);
+        let (_, meta) = upgrading.await.unwrap().unwrap();
+        assert_eq!(meta.version, 2);
     }
 }

@@ -273,8 +273,13 @@ mod tests {
             any::<f64>()
                 .prop_filter("keys are never NaN", |n| !n.is_nan())
                 .prop_map(Key::Number),
-            prop_oneof![Just(0.0), Just(-1.0), Just(1e12), any::<i32>().prop_map(f64::from)]
-                .prop_map(Key::Date),
+            prop_oneof![
+                Just(0.0),
+                Just(-1.0),
+                Just(1e12),
+                any::<i32>().prop_map(f64::from)
+            ]
+            .prop_map(Key::Date),
             proptest::collection::vec(
                 prop_oneof![Just(0u16), Just(0xD800), Just(0xFFFF), any::<u16>()],
                 0..5
@@ -324,7 +329,12 @@ mod tests {
         ];
         for pair in keys.windows(2) {
             assert!(pair[0] < pair[1], "{:?} < {:?}", pair[0], pair[1]);
-            assert!(pair[0].encode() < pair[1].encode(), "{:?} < {:?}", pair[0], pair[1]);
+            assert!(
+                pair[0].encode() < pair[1].encode(),
+                "{:?} < {:?}",
+                pair[0],
+                pair[1]
+            );
         }
     }
 

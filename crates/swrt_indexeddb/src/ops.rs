@@ -148,7 +148,10 @@ pub(crate) struct UpgradeResult {
 
 #[op2]
 #[serde]
-pub(crate) async fn op_idb_upgrade(state: Rc<RefCell<OpState>>, conn: f64) -> Result<UpgradeResult> {
+pub(crate) async fn op_idb_upgrade(
+    state: Rc<RefCell<OpState>>,
+    conn: f64,
+) -> Result<UpgradeResult> {
     let (backend, _) = realm(&state);
     let conn = conn as u64;
     let result = backend.upgrade(conn).await;
@@ -209,7 +212,11 @@ pub(crate) async fn op_idb_delete_database(
 ) -> Result<(u64, bool)> {
     let (backend, origin) = realm(&state);
     let (request, blocked) = backend.delete_database(&origin?, &name).await?;
-    state.borrow_mut().borrow_mut::<IdbRealm>().pending.insert(request);
+    state
+        .borrow_mut()
+        .borrow_mut::<IdbRealm>()
+        .pending
+        .insert(request);
     Ok((request, blocked))
 }
 
@@ -221,7 +228,11 @@ pub(crate) async fn op_idb_delete_database_finish(
     let (backend, _) = realm(&state);
     let request = request as u64;
     let result = backend.finish_delete(request).await;
-    state.borrow_mut().borrow_mut::<IdbRealm>().pending.remove(&request);
+    state
+        .borrow_mut()
+        .borrow_mut::<IdbRealm>()
+        .pending
+        .remove(&request);
     Ok(result? as f64)
 }
 
@@ -261,7 +272,9 @@ pub(crate) fn op_idb_txn_create(
         "readwrite" => Mode::Readwrite,
         _ => Mode::Readonly,
     };
-    let txn = realm.backend.create_transaction(&db, conn as u64, &scope, mode)?;
+    let txn = realm
+        .backend
+        .create_transaction(&db, conn as u64, &scope, mode)?;
     realm.txns.insert(txn, db);
     Ok(txn as f64)
 }
@@ -295,7 +308,11 @@ pub(crate) async fn op_idb_txn_commit(state: Rc<RefCell<OpState>>, txn: f64) -> 
         (realm.backend.clone(), realm.txn(txn)?)
     };
     let result = backend.commit(&db, txn as u64).await;
-    state.borrow_mut().borrow_mut::<IdbRealm>().txns.remove(&(txn as u64));
+    state
+        .borrow_mut()
+        .borrow_mut::<IdbRealm>()
+        .txns
+        .remove(&(txn as u64));
     result
 }
 
@@ -335,7 +352,8 @@ pub(crate) fn op_idb_create_store(
     auto_increment: bool,
 ) -> Result<f64> {
     with_txn(state, txn, |b, db, t| {
-        b.create_store(db, t, &name, key_path, auto_increment).map(|id| id as f64)
+        b.create_store(db, t, &name, key_path, auto_increment)
+            .map(|id| id as f64)
     })
 }
 
@@ -351,7 +369,9 @@ pub(crate) fn op_idb_rename_store(
     store: f64,
     #[string] name: String,
 ) -> Result<()> {
-    with_txn(state, txn, |b, db, t| b.rename_store(db, t, store as u64, &name))
+    with_txn(state, txn, |b, db, t| {
+        b.rename_store(db, t, store as u64, &name)
+    })
 }
 
 #[op2]
@@ -386,8 +406,15 @@ pub(crate) fn op_idb_add_index_keys(
 }
 
 #[op2(fast)]
-pub(crate) fn op_idb_delete_index(state: &mut OpState, txn: f64, store: f64, index: f64) -> Result<()> {
-    with_txn(state, txn, |b, db, t| b.delete_index(db, t, store as u64, index as u64))
+pub(crate) fn op_idb_delete_index(
+    state: &mut OpState,
+    txn: f64,
+    store: f64,
+    index: f64,
+) -> Result<()> {
+    with_txn(state, txn, |b, db, t| {
+        b.delete_index(db, t, store as u64, index as u64)
+    })
 }
 
 #[op2(fast)]
@@ -421,7 +448,15 @@ pub(crate) fn op_idb_put(
 ) -> Result<()> {
     let index_keys = unpack_index_keys(index_keys)?;
     with_txn(state, txn, |b, db, t| {
-        b.put(db, t, store as u64, key.to_vec(), value.to_vec(), index_keys, no_overwrite)
+        b.put(
+            db,
+            t,
+            store as u64,
+            key.to_vec(),
+            value.to_vec(),
+            index_keys,
+            no_overwrite,
+        )
     })
 }
 
@@ -477,7 +512,8 @@ pub(crate) fn op_idb_count(
 ) -> Result<f64> {
     let r = range(lower, upper, flags);
     with_txn(state, txn, |b, db, t| {
-        b.count(db, t, store as u64, index(index_id), &r).map(|n| n as f64)
+        b.count(db, t, store as u64, index(index_id), &r)
+            .map(|n| n as f64)
     })
 }
 
@@ -499,7 +535,15 @@ pub(crate) fn op_idb_get_all(
 ) -> Result<Vec<u8>> {
     let r = range(lower, upper, flags);
     let found = with_txn(state, txn, |b, db, t| {
-        b.get_all(db, t, store as u64, index(index_id), &r, limit, direction(dir))
+        b.get_all(
+            db,
+            t,
+            store as u64,
+            index(index_id),
+            &r,
+            limit,
+            direction(dir),
+        )
     })?;
     let mut out = Vec::new();
     for f in &found {
@@ -539,7 +583,15 @@ pub(crate) fn op_idb_cursor(
         count,
     };
     let found = with_txn(state, txn, |b, db, t| {
-        b.cursor_step(db, t, store as u64, index(index_id), &r, direction(dir), &step)
+        b.cursor_step(
+            db,
+            t,
+            store as u64,
+            index(index_id),
+            &r,
+            direction(dir),
+            &step,
+        )
     })?;
     let mut out = Vec::new();
     if let Some(f) = &found {

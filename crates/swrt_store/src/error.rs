@@ -46,7 +46,9 @@ pub enum StoreError {
     #[error("{0}")]
     DatabaseLost(String),
     /// A write would take the origin past its storage quota; nothing was written.
-    #[error("storage quota exceeded: {usage} bytes used, {requested} more requested, quota {quota}")]
+    #[error(
+        "storage quota exceeded: {usage} bytes used, {requested} more requested, quota {quota}"
+    )]
     QuotaExceeded {
         /// Bytes the origin stores now.
         usage: u64,

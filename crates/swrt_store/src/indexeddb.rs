@@ -225,7 +225,12 @@ impl Store {
     }
 }
 
-fn stored_size(tx: &rusqlite::Transaction<'_>, db_id: i64, store_id: i64, key: &[u8]) -> Result<i64> {
+fn stored_size(
+    tx: &rusqlite::Transaction<'_>,
+    db_id: i64,
+    store_id: i64,
+    key: &[u8],
+) -> Result<i64> {
     Ok(tx
         .prepare_cached(
             "SELECT LENGTH(key) + LENGTH(value) + LENGTH(index_keys) FROM idb_records
@@ -266,7 +271,10 @@ mod tests {
             s.idb_commit(
                 o,
                 &db(1),
-                &[IdbChange::Put(row(1, b"k1", b"v1")), IdbChange::Put(row(1, b"k2", b"vv2"))],
+                &[
+                    IdbChange::Put(row(1, b"k1", b"v1")),
+                    IdbChange::Put(row(1, b"k2", b"vv2")),
+                ],
                 u64::MAX,
             )
             .unwrap();
@@ -275,7 +283,10 @@ mod tests {
                 o,
                 &db(1),
                 &[
-                    IdbChange::Delete { store_id: 1, key: b"k1".to_vec() },
+                    IdbChange::Delete {
+                        store_id: 1,
+                        key: b"k1".to_vec(),
+                    },
                     IdbChange::Put(row(1, b"k2", b"v")),
                 ],
                 u64::MAX,
@@ -306,11 +317,17 @@ mod tests {
             .idb_commit(
                 o,
                 &db(2),
-                &[IdbChange::ClearStore { store_id: 1 }, IdbChange::Put(row(1, b"b", b"12345678901"))],
+                &[
+                    IdbChange::ClearStore { store_id: 1 },
+                    IdbChange::Put(row(1, b"b", b"12345678901")),
+                ],
                 10,
             )
             .unwrap_err();
-        assert!(matches!(err, StoreError::QuotaExceeded { quota: 10, .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::QuotaExceeded { quota: 10, .. }),
+            "{err}"
+        );
         let (found, records) = s.idb_load(o, "db").unwrap().unwrap();
         assert_eq!(found.version, 1);
         assert_eq!(records, vec![row(1, b"a", b"1234")]);

@@ -33,8 +33,8 @@ mod schema;
 
 pub use body::BodyWriter;
 pub use cache::{CacheEntry, NewCacheEntry};
-pub use indexeddb::{IdbChange, IdbDatabaseRow, IdbRecordRow};
 pub use error::{is_storage_full_io, Result, StoreError};
+pub use indexeddb::{IdbChange, IdbDatabaseRow, IdbRecordRow};
 pub use matching::{request_matches_cached_item, MatchOptions, MatchRequest};
 pub use model::*;
 pub use schema::SCHEMA_VERSION;
