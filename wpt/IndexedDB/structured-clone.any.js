@@ -50,3 +50,23 @@ promise_test(async (t) => {
   assert_throws_dom("DataCloneError", () => store.put(() => 1, 1));
   await completed(tx);
 }, "put() of a value that cannot be cloned throws DataCloneError");
+
+promise_test(async (t) => {
+  const db = await createDb(t, (db) => db.createObjectStore("s"));
+  const tx = db.transaction("s", "readwrite");
+  const blob = new Blob(["hello ", new Uint8Array([119, 111, 114, 108, 100])], { type: "text/plain" });
+  const file = new File([blob.slice(0, 5)], "greeting.txt", { type: "text/x-greeting", lastModified: 42 });
+  tx.objectStore("s").put({ blob, nested: { file } }, 1);
+  await completed(tx);
+  const got = await result(db.transaction("s").objectStore("s").get(1));
+  assert_true(got.blob instanceof Blob);
+  assert_equals(got.blob.type, "text/plain");
+  assert_equals(got.blob.size, 11);
+  assert_equals(await got.blob.text(), "hello world");
+  const f = got.nested.file;
+  assert_true(f instanceof File);
+  assert_equals(f.name, "greeting.txt");
+  assert_equals(f.lastModified, 42);
+  assert_equals(f.type, "text/x-greeting");
+  assert_equals(await f.text(), "hello");
+}, "Blob and File values round-trip with their bytes, type, name and lastModified");

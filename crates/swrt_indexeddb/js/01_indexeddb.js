@@ -39,6 +39,8 @@ const {
   op_idb_get_all,
   op_idb_cursor,
   op_idb_tick,
+  op_idb_blob_read,
+  op_idb_blob_insert,
 } = core.ops;
 const {
   ArrayBufferIsView,
@@ -58,6 +60,7 @@ const {
   NumberIsNaN,
   ObjectDefineProperty,
   ObjectFreeze,
+  ObjectKeys,
   ObjectPrototypeHasOwnProperty,
   ObjectPrototypeIsPrototypeOf,
   Promise,
@@ -85,6 +88,7 @@ for (const name of [
   "ConstraintError", "DataError", "TransactionInactiveError", "ReadOnlyError",
   "VersionError", "UnknownError", "NotFoundError", "InvalidStateError",
   "AbortError", "QuotaExceededError", "SecurityError", "InvalidAccessError",
+  "DataCloneError",
 ]) {
   try {
     core.registerErrorBuilder(`DOMException${name}`, (message) => new DOMException(message, name));
@@ -402,12 +406,78 @@ function injectKey(value, key, keyPath) {
 // ---------------------------------------------------------------------------
 // Values and byte strings.
 
+// A stored value is one byte of kind, then: (0) the structured clone's
+// bytes, or (1) for a value holding Blobs or Files, the packed list of each
+// blob part's id and bytes followed by the clone's bytes. A clone refers to
+// blob parts by id in its realm's blob store; the bytes beside it let any
+// realm, in this process or a later one, read the value back.
+const PLAIN = 0, WITH_BLOBS = 1;
+const BLOB_TYPES = ["Blob", "File"];
+
+function holdsBlob(value, seen) {
+  if (value === null || typeof value !== "object") return false;
+  if (seen.has(value)) return false;
+  seen.add(value);
+  if (ObjectPrototypeIsPrototypeOf(file.Blob.prototype, value)) return true;
+  if (isBufferSource(value) || ObjectPrototypeIsPrototypeOf(DatePrototype, value)) return false;
+  if (value instanceof Map) {
+    for (const [k, v] of value) if (holdsBlob(k, seen) || holdsBlob(v, seen)) return true;
+    return false;
+  }
+  if (value instanceof Set) {
+    for (const v of value) if (holdsBlob(v, seen)) return true;
+    return false;
+  }
+  for (const key of ObjectKeys(value)) {
+    if (holdsBlob(value[key], seen)) return true;
+  }
+  return false;
+}
+
+function withKind(kind, bytes) {
+  const out = new Uint8Array(bytes.length + 1);
+  out[0] = kind;
+  out.set(bytes, 1);
+  return out;
+}
+
 function cloneValue(value) {
-  return messagePort.serializeJsMessageData(value, []).data;
+  const data = messagePort.serializeJsMessageData(value, []).data;
+  if (!holdsBlob(value, new SafeSet())) return withKind(PLAIN, data);
+  // The ids of the blob parts this clone refers to.
+  const ids = [];
+  const deserializers = { ...core.getCloneableDeserializers() };
+  for (const type of BLOB_TYPES) {
+    deserializers[type] = (d) => {
+      for (const part of d.parts) ArrayPrototypePush(ids, String(part.uuid));
+      return {};
+    };
+  }
+  core.deserialize(data, { deserializers });
+  const parts = [];
+  for (const id of ids) ArrayPrototypePush(parts, asciiBytes(id), op_idb_blob_read(id));
+  ArrayPrototypePush(parts, data);
+  return withKind(WITH_BLOBS, pack(parts));
 }
 
 function restoreValue(bytes) {
-  return messagePort.deserializeJsMessageData(bytes)[0];
+  if (bytes[0] === PLAIN) return messagePort.deserializeJsMessageData(bytes.subarray(1))[0];
+  const parts = unpack(bytes.subarray(1));
+  const ids = new SafeMap();
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    let id = "";
+    for (const b of parts[i]) id += StringFromCharCode(b);
+    ids.set(id, op_idb_blob_insert(parts[i + 1]));
+  }
+  const original = core.getCloneableDeserializers();
+  const deserializers = { ...original };
+  for (const type of BLOB_TYPES) {
+    deserializers[type] = (d) => original[type]({
+      ...d,
+      parts: d.parts.map((part) => ({ uuid: ids.get(String(part.uuid)), size: part.size })),
+    });
+  }
+  return core.deserialize(parts[parts.length - 1], { deserializers });
 }
 
 /** Length-prefixed (u32 little endian) byte strings, back to back. */

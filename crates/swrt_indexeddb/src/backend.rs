@@ -57,6 +57,10 @@ pub enum IdbError {
     #[class("DOMExceptionUnknownError")]
     #[error("{0}")]
     Unknown(String),
+    /// A value that cannot be stored (a Blob whose bytes are gone).
+    #[class("DOMExceptionDataCloneError")]
+    #[error("{0}")]
+    DataClone(String),
     /// The realm has no usable origin.
     #[class("DOMExceptionSecurityError")]
     #[error("{0}")]

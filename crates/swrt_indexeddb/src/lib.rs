@@ -29,6 +29,8 @@ deno_core::extension!(
         ops::op_idb_databases,
         ops::op_idb_estimate,
         ops::op_idb_tick,
+        ops::op_idb_blob_read,
+        ops::op_idb_blob_insert,
         ops::op_idb_txn_create,
         ops::op_idb_txn_try_start,
         ops::op_idb_txn_start,

@@ -252,6 +252,32 @@ pub(crate) async fn op_idb_estimate(state: Rc<RefCell<OpState>>) -> Result<(u64,
     Ok((usage, backend.quota()))
 }
 
+fn blob_store(state: &OpState) -> Arc<dyn deno_web::BlobStoreTrait> {
+    state.borrow::<Arc<dyn deno_web::BlobStoreTrait>>().clone()
+}
+
+/// The bytes of a blob part of the realm's blob store, for a stored value
+/// that must outlive the realm.
+#[op2]
+#[buffer]
+pub(crate) fn op_idb_blob_read(state: &mut OpState, #[string] id: &str) -> Result<Vec<u8>> {
+    use futures::FutureExt;
+    let gone = || IdbError::DataClone("The Blob's data is no longer available.".into());
+    let id = uuid::Uuid::parse_str(id).map_err(|_| gone())?;
+    let part = blob_store(state).get_part(&id).ok_or_else(gone)?;
+    // Parts are bytes in memory: reading them completes at once.
+    let bytes = part.read().now_or_never().ok_or_else(gone)?.to_vec();
+    Ok(bytes)
+}
+
+/// Puts stored Blob bytes in the realm's blob store; returns the part's id.
+#[op2]
+#[string]
+pub(crate) fn op_idb_blob_insert(state: &mut OpState, #[buffer] bytes: &[u8]) -> String {
+    let part = deno_web::InMemoryBlobPart::from(bytes.to_vec());
+    blob_store(state).insert_part(Arc::new(part)).to_string()
+}
+
 /// Resolves on a later turn of the event loop: each IndexedDB event is
 /// fired in a task of its own, after the microtasks of the one before.
 #[op2]

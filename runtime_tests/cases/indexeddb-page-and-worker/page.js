@@ -14,7 +14,12 @@ db.onversionchange = (e) => {
 };
 const tx = db.transaction("notes", "readwrite");
 for (const text of ["alpha", "beta", "gamma"]) {
-  tx.objectStore("notes").add({ text, tag: text === "beta" ? "b" : "a", when: new Date(Date.UTC(2020, 0, 1)) });
+  tx.objectStore("notes").add({
+    text,
+    tag: text === "beta" ? "b" : "a",
+    when: new Date(Date.UTC(2020, 0, 1)),
+    attachment: new Blob([`${text} bytes`], { type: "text/plain" }),
+  });
 }
 await completed(tx);
 console.log("page: wrote 3 notes");

@@ -6,6 +6,7 @@ self.addEventListener("message", (event) => {
     const tagged = await done(store.index("byTag").getAll("a"));
     const first = tagged[0];
     console.log("sw: tag a", tagged.map((n) => n.text).join(","), first.when instanceof Date, first.when.toISOString());
+    console.log("sw: attachment", first.attachment.type, await first.attachment.text());
     const tx = db.transaction("notes", "readwrite");
     tx.objectStore("notes").put({ text: "from the worker", tag: "w" });
     await completed(tx);
