@@ -80,6 +80,7 @@ const {
   ArrayBufferPrototype,
   DatePrototype,
   Date,
+  DateNow,
 } = primordials;
 const { DOMException } = domException;
 const { Event, EventTarget, defineEventHandler, dispatch, setIsTrusted } = eventModule;
@@ -976,19 +977,57 @@ function queueRequest(tx, source, run, request = null) {
   return request;
 }
 
-/** Runs a transaction: waits for the scheduler, then one task per request. */
+/**
+ * Queues `fn` as a task of its own (an immediate: it runs in the event
+ * loop's next turn, with a microtask checkpoint before it).
+ */
+function queueTask(fn) {
+  core.immediateRefCount(true);
+  core.queueImmediate({
+    _onImmediate() {
+      core.immediateRefCount(false);
+      fn();
+    },
+    _destroyed: false,
+    _idleNext: null,
+    _idlePrev: null,
+    asyncId: 0,
+    triggerAsyncId: 0,
+  });
+}
+
+/** How long one task may fire events before it yields to other tasks (ms). */
+const TASK_BUDGET_MS = 8;
+
+/** Runs a transaction: waits for the scheduler, then fires its requests' events. */
 async function runTransaction(tx) {
   if (!op_idb_txn_try_start(tx[_id])) await op_idb_txn_start(tx[_id]);
   tx[_started] = true;
+  queueTask(() => fireRequests(tx));
+}
+
+/**
+ * Performs queued requests in order and fires each one's event, each as the
+ * spec's task: the transaction is active while the event is dispatched and
+ * through the microtask checkpoint after it (so a promise continuation may
+ * place the next request), inactive after. Events fired back to back in one
+ * event loop turn are still separated by that checkpoint, as tasks are.
+ */
+function fireRequests(tx) {
+  const started = DateNow();
+  if (tx[_state] === "finished") return;
+  if (tx[_state] === "active") tx[_state] = "inactive";
   while (true) {
-    await nextTask();
-    if (tx[_state] === "finished") return;
-    if (tx[_state] === "active") tx[_state] = "inactive";
-    if (tx[_queue].length === 0) {
-      await commitTransaction(tx);
+    const queue = tx[_queue];
+    if (queue.length === 0) {
+      commitTransaction(tx);
       return;
     }
-    const { request, run } = tx[_queue].shift();
+    if (DateNow() - started > TASK_BUDGET_MS) {
+      queueTask(() => fireRequests(tx));
+      return;
+    }
+    const { request, run } = queue.shift();
     let failed = false;
     try {
       request[_result] = run();
@@ -1001,17 +1040,23 @@ async function runTransaction(tx) {
         : new DOMException(String(error?.message ?? error), "UnknownError");
     }
     request[_done] = true;
-    const i = ArrayPrototypeIndexOf(tx[_pending], request);
-    if (i >= 0) tx[_pending].splice(i, 1);
-    const wasCommitting = tx[_state] === "committing";
-    if (!wasCommitting) tx[_state] = "active";
+    const pending = tx[_pending];
+    if (pending[0] === request) {
+      pending.shift();
+    } else {
+      const i = ArrayPrototypeIndexOf(pending, request);
+      if (i >= 0) pending.splice(i, 1);
+    }
+    if (tx[_state] !== "committing") tx[_state] = "active";
     if (failed) {
       const proceed = fire(request, simpleEvent("error", true, true), [tx, tx[_db]]);
       if (proceed && tx[_state] !== "finished") abortTransaction(tx, request[_error]);
     } else {
       fire(request, simpleEvent("success"));
     }
+    core.runMicrotasks();
     if (tx[_state] === "finished") return;
+    if (tx[_state] === "active") tx[_state] = "inactive";
   }
 }
 
