@@ -84,3 +84,18 @@ promise_test(async (t) => {
   assert_equals(await result(tx.objectStore("renamed").getKey(7)), 7);
   await completed(tx);
 }, "Schema errors: ConstraintError, SyntaxError, InvalidAccessError, InvalidStateError");
+
+promise_test(async (t) => {
+  const name = dbName(t);
+  t.add_cleanup(() => opened(indexedDB.deleteDatabase(name)));
+  const request = indexedDB.open(name, 1);
+  request.onupgradeneeded = async () => {
+    const store = request.result.createObjectStore("s");
+    await Promise.resolve();
+    await Promise.resolve();
+    store.put("placed after two awaits", 1);
+  };
+  const db = await opened(request);
+  assert_equals(await result(db.transaction("s").objectStore("s").get(1)), "placed after two awaits");
+  db.close();
+}, "The upgrade transaction stays active in the microtasks after upgradeneeded");

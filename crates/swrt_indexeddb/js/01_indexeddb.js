@@ -1751,7 +1751,8 @@ async function openDatabase(request, name, version) {
   request[_result] = db;
   request[_transaction] = tx;
   fire(request, new IDBVersionChangeEvent("upgradeneeded", { oldVersion: opened.oldVersion, newVersion }));
-  if (tx[_state] === "active") tx[_state] = "inactive";
+  // The transaction stays active through the microtasks after the event
+  // (an async upgrade callback); its first task makes it inactive.
   runTransaction(tx);
   const committed = await finished;
   request[_transaction] = null;
