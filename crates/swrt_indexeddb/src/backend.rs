@@ -711,8 +711,27 @@ impl Backend {
                 c.close_pending = true;
             }
             Self::reap_closed(&mut state);
+            self.unload_if_idle(db, &mut state);
         }
         db.changed.notify_waiters();
+    }
+
+    /// Drops a database nobody uses from memory (the store has all of it;
+    /// the next open loads it again), so a long-running host holds only
+    /// the databases in use. Not while an open or delete holds its queue.
+    fn unload_if_idle(&self, db: &Database, state: &mut DbState) {
+        if self.store.get().is_none()
+            || !state.loaded
+            || !state.conns.is_empty()
+            || !state.txns.is_empty()
+        {
+            return;
+        }
+        if db.open_queue.try_lock().is_err() {
+            return;
+        }
+        state.loaded = false;
+        state.data = DbData::default();
     }
 
     /// Creates a transaction over `scope` (object store ids).
@@ -858,6 +877,7 @@ impl Backend {
             }
             Self::reap_closed(&mut state);
             drop(t.open_guard.take());
+            self.unload_if_idle(db, &mut state);
         }
         db.changed.notify_waiters();
     }
@@ -2096,6 +2116,15 @@ mod tests {
         assert_eq!(keys(&all), vec![Key::Number(7.0)]);
         assert_eq!(&*all[0].value, b"seven");
         assert_eq!(backend.databases("https://b.test").await.unwrap(), vec![]);
+        backend.commit(&db, t).await.unwrap();
+        backend.close(&db, conn);
+        assert!(!lock(&db).loaded, "a database nobody uses leaves memory");
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let (_, step) = backend.open(ORIGIN, "durable", None, tx).await.unwrap();
+        let OpenStep::Opened { meta, .. } = step else {
+            panic!("no upgrade for an existing database");
+        };
+        assert_eq!(meta.version, 1, "and is loaded again from the store");
     }
 
     #[tokio::test]
