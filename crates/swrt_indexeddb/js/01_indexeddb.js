@@ -890,8 +890,9 @@ async function listenForVersionChange(db) {
 
 const _id = Symbol("id"), _db = Symbol("db"), _mode = Symbol("mode"), _state = Symbol("state"),
   _queue = Symbol("queue"), _scopeNames = Symbol("scope names"), _stores = Symbol("stores"),
-  _durability = Symbol("durability"), _pending = Symbol("pending requests"),
-  _openRequest = Symbol("open request"), _finished = Symbol("finished"), _started = Symbol("started");
+  _durability = Symbol("durability"),
+  _openRequest = Symbol("open request"), _finished = Symbol("finished"), _started = Symbol("started"),
+  _head = Symbol("queue head");
 
 class IDBTransaction extends EventTarget {
   constructor(key = undefined, db, id, mode, scopeNames, durability) {
@@ -905,8 +906,9 @@ class IDBTransaction extends EventTarget {
     this[_durability] = durability;
     this[_state] = "active";
     this[_error] = null;
+    // Requests not yet performed, in order, from index _head on.
     this[_queue] = [];
-    this[_pending] = [];
+    this[_head] = 0;
     this[_stores] = new SafeMap();
     this[_openRequest] = null;
     this[_started] = false;
@@ -972,8 +974,7 @@ function queueRequest(tx, source, run, request = null) {
     request[_transaction] = tx;
   }
   request[_done] = false;
-  ArrayPrototypePush(tx[_queue], { request, run });
-  ArrayPrototypePush(tx[_pending], request);
+  ArrayPrototypePush(tx[_queue], { request, run, internal: false });
   return request;
 }
 
@@ -1019,7 +1020,9 @@ function fireRequests(tx) {
   if (tx[_state] === "active") tx[_state] = "inactive";
   while (true) {
     const queue = tx[_queue];
-    if (queue.length === 0) {
+    if (tx[_head] === queue.length) {
+      queue.length = 0;
+      tx[_head] = 0;
       commitTransaction(tx);
       return;
     }
@@ -1027,7 +1030,8 @@ function fireRequests(tx) {
       queueTask(() => fireRequests(tx));
       return;
     }
-    const { request, run } = queue.shift();
+    const { request, run } = queue[tx[_head]];
+    queue[tx[_head]++] = undefined;
     let failed = false;
     try {
       request[_result] = run();
@@ -1040,13 +1044,6 @@ function fireRequests(tx) {
         : new DOMException(String(error?.message ?? error), "UnknownError");
     }
     request[_done] = true;
-    const pending = tx[_pending];
-    if (pending[0] === request) {
-      pending.shift();
-    } else {
-      const i = ArrayPrototypeIndexOf(pending, request);
-      if (i >= 0) pending.splice(i, 1);
-    }
     if (tx[_state] !== "committing") tx[_state] = "active";
     if (failed) {
       const proceed = fire(request, simpleEvent("error", true, true), [tx, tx[_db]]);
@@ -1099,9 +1096,13 @@ function finishAbort(tx, error, queued) {
     db[_closePending] = true;
     for (const store of tx[_stores].values()) store[_deleted] = false;
   }
-  const pending = tx[_pending];
-  tx[_pending] = [];
+  const pending = [];
+  for (let i = tx[_head]; i < tx[_queue].length; i++) {
+    const entry = tx[_queue][i];
+    if (!entry.internal) ArrayPrototypePush(pending, entry.request);
+  }
   tx[_queue] = [];
+  tx[_head] = 0;
   const deliver = () => {
     for (const request of pending) {
       request[_done] = true;
@@ -1264,7 +1265,7 @@ class IDBObjectStore {
       return undefined;
     });
     // That request is internal: no script sees it.
-    tx[_pending].pop();
+    tx[_queue][tx[_queue].length - 1].internal = true;
     return this.index(name);
   }
   deleteIndex(name) {
