@@ -22,6 +22,7 @@ const {
   op_idb_txn_try_start,
   op_idb_txn_start,
   op_idb_txn_commit,
+  op_idb_txn_hold,
   op_idb_txn_abort,
   op_idb_meta,
   op_idb_create_store,
@@ -1002,6 +1003,8 @@ const TASK_BUDGET_MS = 8;
 
 /** Runs a transaction: waits for the scheduler, then fires its requests' events. */
 async function runTransaction(tx) {
+  // Keeps the realm counted as busy until the transaction ends.
+  op_idb_txn_hold(tx[_id]);
   if (!op_idb_txn_try_start(tx[_id])) await op_idb_txn_start(tx[_id]);
   tx[_started] = true;
   queueTask(() => fireRequests(tx));

@@ -818,6 +818,11 @@ impl Backend {
         .await;
     }
 
+    /// Waits until `txn` has committed or aborted.
+    pub async fn finished(&self, db: &Database, txn: u64) {
+        wait_until(db, |state| !state.txns.contains_key(&txn)).await;
+    }
+
     /// Commits `txn`: its changes reach the store (one SQLite transaction)
     /// before this returns. On a store failure the transaction is aborted
     /// and the error returned.

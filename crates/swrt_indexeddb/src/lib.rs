@@ -34,6 +34,7 @@ deno_core::extension!(
         ops::op_idb_txn_create,
         ops::op_idb_txn_try_start,
         ops::op_idb_txn_start,
+        ops::op_idb_txn_hold,
         ops::op_idb_txn_commit,
         ops::op_idb_txn_abort,
         ops::op_idb_meta,

@@ -326,6 +326,21 @@ pub(crate) async fn op_idb_txn_start(state: Rc<RefCell<OpState>>, txn: f64) {
     }
 }
 
+/// Pending until the transaction has finished: a realm with a running
+/// transaction has work in flight (its requests' events are fired by
+/// immediates, which the host's idle check does not see).
+#[op2]
+pub(crate) async fn op_idb_txn_hold(state: Rc<RefCell<OpState>>, txn: f64) {
+    let found = {
+        let state = state.borrow();
+        let realm = state.borrow::<IdbRealm>();
+        realm.txn(txn).ok().map(|db| (realm.backend.clone(), db))
+    };
+    if let Some((backend, db)) = found {
+        backend.finished(&db, txn as u64).await;
+    }
+}
+
 #[op2]
 pub(crate) async fn op_idb_txn_commit(state: Rc<RefCell<OpState>>, txn: f64) -> Result<()> {
     let (backend, db) = {
