@@ -1617,21 +1617,22 @@ function cursorStep(cursor, target, count) {
   const store = cursorStore(cursor);
   const tx = store[_txn];
   const range = cursor[_range];
-  const position = cursor[_keyBytes] === null ? EMPTY : pack([cursor[_keyBytes], cursor[_primaryBytes]]);
   const what = cursor[_keyOnly] ? 3 : 7;
   const out = op_idb_cursor(tx[_id], store[_storeId], cursor[_indexId], range.lower, range.upper, range.flags,
-    ArrayPrototypeIndexOf(DIRECTIONS, cursor[_direction]), position, target, count, what);
+    ArrayPrototypeIndexOf(DIRECTIONS, cursor[_direction]), cursor[_keyBytes] ?? EMPTY,
+    cursor[_primaryBytes] ?? EMPTY, target, count, what);
   if (out.length === 0) {
     cursor[_key] = undefined;
     cursor[_primaryKey] = undefined;
     cursor[_value] = undefined;
     return null;
   }
+  // Each step's buffer is new: the cursor may keep views into it.
   const parts = unpack(out);
-  cursor[_keyBytes] = parts[0].slice();
-  cursor[_primaryBytes] = parts[1].slice();
+  cursor[_keyBytes] = parts[0];
+  cursor[_primaryBytes] = parts[1];
   cursor[_key] = decodeKey(parts[0]);
-  cursor[_primaryKey] = decodeKey(parts[1]);
+  cursor[_primaryKey] = cursor[_indexId] === -1 ? decodeKey(parts[0]) : decodeKey(parts[1]);
   cursor[_value] = cursor[_keyOnly] ? undefined : restoreValue(parts[2]);
   cursor[_gotValue] = true;
   return cursor;

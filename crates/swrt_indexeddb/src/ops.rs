@@ -594,7 +594,8 @@ pub(crate) fn op_idb_get_all(
 }
 
 /// One cursor step (see `op_idb_get_all` for the result); empty when the
-/// cursor is done. Empty key arguments are absent.
+/// cursor is done. Empty key arguments are absent; `target` is the packed
+/// key (and primary key) of `continue()` / `continuePrimaryKey()`.
 #[op2]
 #[buffer]
 pub(crate) fn op_idb_cursor(
@@ -606,19 +607,17 @@ pub(crate) fn op_idb_cursor(
     #[buffer] upper: &[u8],
     flags: u32,
     dir: u32,
-    #[buffer] position: &[u8],
+    #[buffer] position_key: &[u8],
+    #[buffer] position_primary_key: &[u8],
     #[buffer] target: &[u8],
     count: u32,
     what: u32,
 ) -> Result<Vec<u8>> {
     let r = range(lower, upper, flags);
-    let mut position = unpack(position)?.into_iter();
     let mut target = unpack(target)?.into_iter();
     let step = CursorStep {
-        position: match (position.next(), position.next()) {
-            (Some(k), Some(pk)) => Some((k, pk)),
-            _ => None,
-        },
+        position: (!position_key.is_empty())
+            .then(|| (position_key.to_vec(), position_primary_key.to_vec())),
         target_key: target.next(),
         target_primary_key: target.next(),
         count,
