@@ -118,3 +118,29 @@ promise_test(async (t) => {
   });
   await completed(tx);
 }, "update() and delete() in a readonly transaction are ReadOnlyError");
+
+promise_test(async (t) => {
+  const db = await createDb(t, (db) => {
+    const s = db.createObjectStore("s");
+    for (let i = 0; i < 100; i += 2) s.put(i, i);
+  });
+  const tx = db.transaction("s", "readwrite");
+  const store = tx.objectStore("s");
+  const request = store.openCursor();
+  const seen = [];
+  await new Promise((resolve) => {
+    request.onsuccess = () => {
+      const cursor = request.result;
+      if (!cursor) return resolve();
+      seen.push(cursor.key);
+      if (cursor.key === 10) {
+        store.delete(12);
+        store.put("new", 13);
+      }
+      cursor.continue();
+    };
+  });
+  assert_equals(seen.slice(0, 8).join(), "0,2,4,6,8,10,13,14", "writes made while iterating are seen");
+  assert_equals(seen.length, 50);
+  await completed(tx);
+}, "A cursor sees the writes its transaction makes while it iterates");

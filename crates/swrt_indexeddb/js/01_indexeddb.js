@@ -910,6 +910,8 @@ class IDBTransaction extends EventTarget {
     // Requests not yet performed, in order, from index _head on.
     this[_queue] = [];
     this[_head] = 0;
+    // Counts performed writes: a cursor's prefetched records are stale after one.
+    this[_writes] = 0;
     this[_stores] = new SafeMap();
     this[_openRequest] = null;
     this[_started] = false;
@@ -1178,6 +1180,7 @@ class IDBObjectStore {
     const storeId = this[_storeId];
     return queueRequest(tx, this, () => {
       op_idb_delete(tx[_id], storeId, range.lower, range.upper, range.flags);
+      tx[_writes]++;
       return undefined;
     });
   }
@@ -1187,6 +1190,7 @@ class IDBObjectStore {
     const storeId = this[_storeId];
     return queueRequest(tx, this, () => {
       op_idb_clear(tx[_id], storeId);
+      tx[_writes]++;
       return undefined;
     });
   }
@@ -1365,6 +1369,7 @@ function addOrPut(store, value, key, keyGiven, noOverwrite) {
       }
     }
     op_idb_put(tx[_id], storeId, k, bytes, indexBytes, noOverwrite);
+    tx[_writes]++;
     return decodeKey(k);
   });
 }
@@ -1474,7 +1479,9 @@ const DIRECTIONS = ["next", "nextunique", "prev", "prevunique"];
 const _direction = Symbol("direction"), _range = Symbol("range"), _position = Symbol("position"),
   _key = Symbol("key"), _primaryKey = Symbol("primary key"), _value = Symbol("value"),
   _gotValue = Symbol("got value"), _request = Symbol("request"), _keyOnly = Symbol("key only"),
-  _keyBytes = Symbol("key bytes"), _primaryBytes = Symbol("primary key bytes");
+  _keyBytes = Symbol("key bytes"), _primaryBytes = Symbol("primary key bytes"),
+  _cache = Symbol("prefetched records"), _cacheAt = Symbol("prefetch position"),
+  _cacheWrites = Symbol("writes when prefetched"), _writes = Symbol("writes");
 
 class IDBCursor {
   constructor(key = undefined, source, indexId, range, direction, keyOnly) {
@@ -1492,6 +1499,9 @@ class IDBCursor {
     this[_value] = undefined;
     this[_gotValue] = false;
     this[_request] = null;
+    this[_cache] = null;
+    this[_cacheAt] = 0;
+    this[_cacheWrites] = 0;
   }
   get source() { webidl.assertBranded(this, IDBCursorPrototype); return this[_source]; }
   get direction() { webidl.assertBranded(this, IDBCursorPrototype); return this[_direction]; }
@@ -1566,6 +1576,7 @@ class IDBCursor {
     const storeId = meta.id;
     const request = queueRequest(tx, this, () => {
       op_idb_put(tx[_id], storeId, pk, clone, indexBytes, false);
+      tx[_writes]++;
       return decodeKey(pk);
     });
     return request;
@@ -1582,6 +1593,7 @@ class IDBCursor {
     const storeId = store[_storeId];
     return queueRequest(tx, this, () => {
       op_idb_delete(tx[_id], storeId, pk, pk, 0);
+      tx[_writes]++;
       return undefined;
     });
   }
@@ -1613,27 +1625,44 @@ function checkCursor(cursor) {
   if (!cursor[_gotValue]) throw new DOMException("The cursor is being iterated or has iterated past its end.", "InvalidStateError");
 }
 
+/** Records a cursor asks for beyond the one it needs: continue() calls to come. */
+const CURSOR_PREFETCH = 31;
+
 function cursorStep(cursor, target, count) {
   const store = cursorStore(cursor);
   const tx = store[_txn];
-  const range = cursor[_range];
   const what = cursor[_keyOnly] ? 3 : 7;
-  const out = op_idb_cursor(tx[_id], store[_storeId], cursor[_indexId], range.lower, range.upper, range.flags,
-    ArrayPrototypeIndexOf(DIRECTIONS, cursor[_direction]), cursor[_keyBytes] ?? EMPTY,
-    cursor[_primaryBytes] ?? EMPTY, target, count, what);
-  if (out.length === 0) {
+  const fields = cursor[_keyOnly] ? 2 : 3;
+  let parts;
+  const cache = cursor[_cache];
+  if (target === EMPTY && count === 1 && cache !== null && cursor[_cacheWrites] === tx[_writes] &&
+      cursor[_cacheAt] < cache.length) {
+    parts = cache;
+  } else {
+    const range = cursor[_range];
+    const out = op_idb_cursor(tx[_id], store[_storeId], cursor[_indexId], range.lower, range.upper, range.flags,
+      ArrayPrototypeIndexOf(DIRECTIONS, cursor[_direction]), cursor[_keyBytes] ?? EMPTY,
+      cursor[_primaryBytes] ?? EMPTY, target, count, what, CURSOR_PREFETCH);
+    // Each step's buffer is new: the cursor may keep views into it.
+    parts = unpack(out);
+    cursor[_cache] = parts;
+    cursor[_cacheAt] = 0;
+    cursor[_cacheWrites] = tx[_writes];
+  }
+  const at = cursor[_cacheAt];
+  if (at >= parts.length) {
+    cursor[_cache] = null;
     cursor[_key] = undefined;
     cursor[_primaryKey] = undefined;
     cursor[_value] = undefined;
     return null;
   }
-  // Each step's buffer is new: the cursor may keep views into it.
-  const parts = unpack(out);
-  cursor[_keyBytes] = parts[0];
-  cursor[_primaryBytes] = parts[1];
-  cursor[_key] = decodeKey(parts[0]);
-  cursor[_primaryKey] = cursor[_indexId] === -1 ? decodeKey(parts[0]) : decodeKey(parts[1]);
-  cursor[_value] = cursor[_keyOnly] ? undefined : restoreValue(parts[2]);
+  cursor[_cacheAt] = at + fields;
+  cursor[_keyBytes] = parts[at];
+  cursor[_primaryBytes] = parts[at + 1];
+  cursor[_key] = decodeKey(parts[at]);
+  cursor[_primaryKey] = decodeKey(parts[at + 1]);
+  cursor[_value] = cursor[_keyOnly] ? undefined : restoreValue(parts[at + 2]);
   cursor[_gotValue] = true;
   return cursor;
 }

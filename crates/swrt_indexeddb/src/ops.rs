@@ -595,7 +595,8 @@ pub(crate) fn op_idb_get_all(
 
 /// One cursor step (see `op_idb_get_all` for the result); empty when the
 /// cursor is done. Empty key arguments are absent; `target` is the packed
-/// key (and primary key) of `continue()` / `continuePrimaryKey()`.
+/// key (and primary key) of `continue()` / `continuePrimaryKey()`. Up to
+/// `prefetch` records after the one found follow it.
 #[op2]
 #[buffer]
 pub(crate) fn op_idb_cursor(
@@ -612,6 +613,7 @@ pub(crate) fn op_idb_cursor(
     #[buffer] target: &[u8],
     count: u32,
     what: u32,
+    prefetch: u32,
 ) -> Result<Vec<u8>> {
     let r = range(lower, upper, flags);
     let mut target = unpack(target)?.into_iter();
@@ -634,8 +636,33 @@ pub(crate) fn op_idb_cursor(
         )
     })?;
     let mut out = Vec::new();
-    if let Some(f) = &found {
-        pack_found(&mut out, f, what);
+    let Some(mut last) = found else {
+        return Ok(out);
+    };
+    pack_found(&mut out, &last, what);
+    // The records after it, for `continue()` calls to come.
+    for _ in 0..prefetch {
+        let step = CursorStep {
+            position: Some((last.key.clone(), last.primary_key.clone())),
+            count: 1,
+            ..CursorStep::default()
+        };
+        let next = with_txn(state, txn, |b, db, t| {
+            b.cursor_step(
+                db,
+                t,
+                store as u64,
+                index(index_id),
+                &r,
+                direction(dir),
+                &step,
+            )
+        })?;
+        let Some(next) = next else {
+            break;
+        };
+        pack_found(&mut out, &next, what);
+        last = next;
     }
     Ok(out)
 }
