@@ -34,10 +34,12 @@ fi
 # wpt-runner (never copied into the repository) ...
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 if [ ! -f "$repo/wpt/node_modules/wpt-runner/testharness/testharness.js" ] ||
-   [ ! -f "$repo/wpt/node_modules/@webref/idl/background-fetch.idl" ]; then
-  echo "setup: installing npm wpt-runner@7.0.0 and @webref/idl into wpt/node_modules" >&2
+   [ ! -f "$repo/wpt/node_modules/@webref/idl/background-fetch.idl" ] ||
+   [ ! -f "$repo/wpt/node_modules/idb-keyval/dist/umd.js" ]; then
+  # idb-keyval: wpt/IndexedDB/idb-keyval.any.js runs the real library.
+  echo "setup: installing npm wpt-runner@7.0.0, @webref/idl and idb-keyval into wpt/node_modules" >&2
   npm install --prefix "$repo/wpt" --no-save --no-audit --no-fund --ignore-scripts \
-    --loglevel=error wpt-runner@7.0.0 @webref/idl@3.85.0 >/dev/null
+    --loglevel=error wpt-runner@7.0.0 @webref/idl@3.85.0 idb-keyval@6.3.0 >/dev/null
 fi
 # ... and runs the test tree's Python handlers with PyPI's wptserve.
 if ! python3 -c "import wptserve" >/dev/null 2>&1; then

@@ -45,6 +45,18 @@ pub enum StoreError {
     /// deleted or truncated, and opening would forget those downloads.
     #[error("{0}")]
     DatabaseLost(String),
+    /// A write would take the origin past its storage quota; nothing was written.
+    #[error(
+        "storage quota exceeded: {usage} bytes used, {requested} more requested, quota {quota}"
+    )]
+    QuotaExceeded {
+        /// Bytes the origin stores now.
+        usage: u64,
+        /// Bytes the write would add.
+        requested: u64,
+        /// The origin's quota.
+        quota: u64,
+    },
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),

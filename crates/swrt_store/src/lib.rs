@@ -26,6 +26,7 @@ mod create;
 mod decode_properties;
 mod error;
 mod fetch;
+mod indexeddb;
 mod matching;
 mod model;
 mod records;
@@ -37,6 +38,7 @@ pub use body::BodyWriter;
 pub use cache::{CacheEntry, NewCacheEntry};
 pub use create::{CreateFetchError, FetchLimits};
 pub use error::{is_storage_full_io, Result, StoreError};
+pub use indexeddb::{IdbChange, IdbDatabaseRow, IdbRecordRow};
 pub use matching::{request_matches_cached_item, MatchOptions, MatchRequest};
 pub use model::*;
 pub use schema::SCHEMA_VERSION;
@@ -252,6 +254,9 @@ impl Store {
                   FROM bg_records r JOIN bg_fetches f ON f.unique_id = r.fetch_uid
                 UNION ALL
                 SELECT c.origin, e.body_size FROM cache_entries e JOIN caches c ON c.cache_id = e.cache_id
+                UNION ALL
+                SELECT d.origin, LENGTH(r.key) + LENGTH(r.value) + LENGTH(r.index_keys)
+                  FROM idb_records r JOIN idb_databases d ON d.db_id = r.db_id
              ) GROUP BY origin",
             [],
         )?;
@@ -259,7 +264,8 @@ impl Store {
         Ok(())
     }
 
-    /// Bytes stored for `origin` (background-fetch bodies plus Cache API bodies).
+    /// Bytes stored for `origin`: background-fetch bodies, Cache API bodies
+    /// and IndexedDB records.
     pub fn origin_usage(&self, origin: &str) -> Result<u64> {
         use rusqlite::OptionalExtension;
         let v: Option<i64> = self

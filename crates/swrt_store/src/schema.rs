@@ -121,7 +121,29 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sw_registrations ADD COLUMN script_csp TEXT NOT NULL DEFAULT '[]';
     "#,
-    // 6: Background Sync registrations, one per (scope, tag).
+    // 6: IndexedDB. `meta` is the database's version, object stores,
+    // indexes and key generators (JSON, owned by swrt_indexeddb); a record
+    // keeps its encoded key, its serialized value and its index keys, so
+    // the indexes are rebuilt from the records without running script.
+    r#"
+    CREATE TABLE idb_databases (
+        db_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+        origin   TEXT NOT NULL,
+        name     TEXT NOT NULL,
+        version  INTEGER NOT NULL,
+        meta     TEXT NOT NULL,
+        UNIQUE (origin, name)
+    );
+    CREATE TABLE idb_records (
+        db_id       INTEGER NOT NULL REFERENCES idb_databases(db_id) ON DELETE CASCADE,
+        store_id    INTEGER NOT NULL,
+        key         BLOB NOT NULL,
+        value       BLOB NOT NULL,
+        index_keys  BLOB NOT NULL,
+        PRIMARY KEY (db_id, store_id, key)
+    ) WITHOUT ROWID;
+    "#,
+    // 7: Background Sync registrations, one per (scope, tag).
     r#"
     CREATE TABLE sync_registrations (
         scope TEXT NOT NULL,

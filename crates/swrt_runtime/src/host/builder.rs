@@ -232,6 +232,7 @@ impl ServiceWorkerHostBuilder {
             )
             .await;
             let _ = host.inner.background_sync.set(scheduler);
+            host.inner.indexeddb.attach_store(context.store.clone());
             let _ = host.inner.background_fetch.set(context);
             // Only now can a worker started for an event use the store
             // (Cache API, records): release the events waiting for this.
@@ -253,6 +254,7 @@ impl ServiceWorkerHostBuilder {
         let (requests_tx, requests_rx) = HostRequestSender::channel();
         let inner = Arc::new(HostInner {
             limits: self.limits,
+            indexeddb: swrt_indexeddb::Backend::new(self.background_fetch_limits.quota_per_origin),
             delegate: self.delegate,
             loader,
             registrations: Mutex::new(Vec::new()),

@@ -41,6 +41,8 @@ pub struct ServiceWorkerHost {
 
 pub(crate) struct HostInner {
     pub(crate) limits: Limits,
+    /// Every origin's IndexedDB databases, shared by all realms.
+    pub(crate) indexeddb: Arc<swrt_indexeddb::Backend>,
     pub(crate) delegate: Arc<dyn HostDelegate>,
     pub(crate) loader: ScriptLoader,
     registrations: Mutex<Vec<Arc<Registration>>>,

@@ -315,6 +315,7 @@ impl HostInner {
             loader: self.loader.clone(),
             host_requests: self.requests.clone(),
             background_fetch: self.background_fetch.get().cloned(),
+            indexeddb: self.indexeddb.clone(),
             background_sync: self.background_fetch.get().and_then(|c| {
                 Some(crate::background_sync::BackgroundSyncContext {
                     store: c.store.clone(),

@@ -13,6 +13,7 @@ const {
   nonEnumerable,
   webGlobalDescriptors,
   webidl,
+  indexedDbModule,
 } = core.loadExtScript("ext:swrt/01_web_platform.js");
 const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
 const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
@@ -49,6 +50,7 @@ class Navigator {
   get languages() { return ["en-US"]; }
   get onLine() { return true; }
   get hardwareConcurrency() { return 2; }
+  get storage() { return indexedDbModule().storage; }
   get [SymbolToStringTag]() { return "Navigator"; }
 }
 

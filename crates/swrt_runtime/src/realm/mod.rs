@@ -74,6 +74,8 @@ pub(crate) struct RealmSpec {
     pub caches: Option<crate::cache::ops::CacheStorageContext>,
     /// Background Sync's store and scheduler, for hosts with a data dir.
     pub background_sync: Option<crate::background_sync::BackgroundSyncContext>,
+    /// The process's IndexedDB databases.
+    pub indexeddb: Arc<swrt_indexeddb::Backend>,
     /// Host-name resolution (and which names count as trustworthy).
     pub resolver: Arc<crate::HostResolver>,
     /// The origin's BroadcastChannel bus, shared by its pages and workers.

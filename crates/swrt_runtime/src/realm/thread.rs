@@ -505,8 +505,9 @@ async fn settle(js: &mut JsRuntime, shared: &Arc<RealmShared>) {
 
 /// Whether the realm's event loop has more than listeners left: timers,
 /// fetches and other ops. Waiting for host commands, for messages on a
-/// MessagePort or for a BroadcastChannel is listening: those only matter
-/// once something is sent, and a sent message counts on the sender's side.
+/// MessagePort, a BroadcastChannel or an IndexedDB `versionchange` is
+/// listening: those only matter once something is sent, and a sent message
+/// counts on the sender's side.
 fn has_pending_activity(stats: &deno_core::stats::RuntimeActivityStatsFactory) -> bool {
     let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
     stats
@@ -518,7 +519,10 @@ fn has_pending_activity(stats: &deno_core::stats::RuntimeActivityStatsFactory) -
         .any(|activity| match activity {
             deno_core::stats::RuntimeActivity::AsyncOp(_, _, name) => !matches!(
                 *name,
-                "op_swrt_next_command" | "op_message_port_recv_message" | "op_broadcast_recv"
+                "op_swrt_next_command"
+                    | "op_message_port_recv_message"
+                    | "op_broadcast_recv"
+                    | "op_idb_versionchange_next"
             ),
             deno_core::stats::RuntimeActivity::Resource(..) => false,
             _ => true,
@@ -682,6 +686,11 @@ fn bind_engine(
         if let Some(sync) = spec.background_sync.clone() {
             op_state.put(sync);
         }
+        let origin = spec.url.origin();
+        op_state.put(swrt_indexeddb::IdbRealm::new(
+            spec.indexeddb.clone(),
+            origin.is_tuple().then(|| origin.ascii_serialization()),
+        ));
         match spec.kind {
             RealmKind::Worker(worker) => op_state.put(worker),
             RealmKind::Page(page) => op_state.put(page),

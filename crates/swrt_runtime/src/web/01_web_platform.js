@@ -74,9 +74,45 @@ function getterOnly(getter) {
 }
 
 
+/** IndexedDB and StorageManager, loaded on first use. */
+function indexedDbModule() {
+  return core.loadExtScript("ext:swrt_indexeddb/01_indexeddb.js");
+}
+
+/** A global interface loaded on first access, then a plain data property. */
+function lazyInterface(name) {
+  return {
+    get() {
+      const value = indexedDbModule().interfaces[name];
+      ObjectDefineProperty(this ?? globalThis, name, nonEnumerable(value));
+      return value;
+    },
+    set(value) {
+      ObjectDefineProperty(this ?? globalThis, name, nonEnumerable(value));
+    },
+    enumerable: false,
+    configurable: true,
+  };
+}
+
+function indexedDbDescriptors() {
+  const descriptors = {
+    indexedDB: { get: () => indexedDbModule().indexedDB, set() {}, enumerable: true, configurable: true },
+  };
+  for (const name of [
+    "IDBFactory", "IDBOpenDBRequest", "IDBRequest", "IDBDatabase", "IDBTransaction",
+    "IDBObjectStore", "IDBIndex", "IDBCursor", "IDBCursorWithValue", "IDBKeyRange",
+    "IDBVersionChangeEvent", "DOMStringList", "StorageManager",
+  ]) {
+    descriptors[name] = lazyInterface(name);
+  }
+  return descriptors;
+}
+
 /** Interfaces and functions every realm exposes (HTML's shared globals). */
 function webGlobalDescriptors() {
   return {
+    ...indexedDbDescriptors(),
     AbortController: nonEnumerable(abortSignal.AbortController),
     AbortSignal: nonEnumerable(abortSignal.AbortSignal),
     Blob: nonEnumerable(file.Blob),
@@ -181,6 +217,7 @@ class WorkerNavigator {
   get languages() { return ["en-US"]; }
   get onLine() { return true; }
   get hardwareConcurrency() { return 2; }
+  get storage() { return indexedDbModule().storage; }
   get [SymbolToStringTag]() { return "WorkerNavigator"; }
 }
 
@@ -214,6 +251,7 @@ return {
   request,
   response,
   webGlobalDescriptors,
+  indexedDbModule,
   WorkerNavigator,
   createWorkerNavigator,
   registerDomExceptionBuilders,
