@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
-echo "== eslint (crates/swrt_runtime/src/**/*.js)" >&2
+echo "== eslint (crates/swrt_runtime/src/**/*.js, crates/swrt_indexeddb/js/*.js)" >&2
 (cd crates/swrt_runtime && node_modules/.bin/eslint src)
+(cd crates/swrt_indexeddb && ../swrt_runtime/node_modules/.bin/eslint --config ../swrt_runtime/eslint.config.mjs js)
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test" >&2

@@ -4,7 +4,9 @@ import js from "@eslint/js";
 
 export default [
   {
-    files: ["src/**/*.js"],
+    // src/ here; js/ in crates that are features of their own (swrt_indexeddb),
+    // linted with this config from their folder by scripts/test.sh.
+    files: ["src/**/*.js", "js/**/*.js"],
     ...js.configs.recommended,
     languageOptions: {
       ecmaVersion: 2024,

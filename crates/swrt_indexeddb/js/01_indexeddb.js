@@ -1476,7 +1476,7 @@ function indexMeta(index) {
 // IDBCursor / IDBCursorWithValue.
 
 const DIRECTIONS = ["next", "nextunique", "prev", "prevunique"];
-const _direction = Symbol("direction"), _range = Symbol("range"), _position = Symbol("position"),
+const _direction = Symbol("direction"), _range = Symbol("range"),
   _key = Symbol("key"), _primaryKey = Symbol("primary key"), _value = Symbol("value"),
   _gotValue = Symbol("got value"), _request = Symbol("request"), _keyOnly = Symbol("key only"),
   _keyBytes = Symbol("key bytes"), _primaryBytes = Symbol("primary key bytes"),
