@@ -119,17 +119,11 @@ deno_core::extension!(
         ops::op_swrt_bgfetch_match_all,
         ops::op_swrt_bgfetch_response,
         ops::op_swrt_bgfetch_update_ui,
+        ops::op_swrt_bgfetch_watch,
+        ops::op_swrt_bgfetch_watch_next,
         ops::op_swrt_bgfetch_set_permission,
     ],
 );
-
-/// Serializes an engine snapshot in the shape of [`RegistrationData`].
-pub(crate) fn serialize_registration<S: serde::Serializer>(
-    registration: &RegistrationSnapshot,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    RegistrationData::from(registration).serialize(serializer)
-}
 
 /// Background Fetch, in every realm.
 pub(crate) fn extension() -> Extension {

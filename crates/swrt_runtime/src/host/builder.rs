@@ -4,8 +4,6 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 
-use url::Url;
-
 use crate::config::Limits;
 use crate::delegate::HostDelegate;
 use crate::error::HostError;
@@ -212,7 +210,6 @@ impl ServiceWorkerHostBuilder {
             {
                 host.inner.restore_registration(&row);
             }
-            let progress = context.service.subscribe();
             // The Background Fetch UI follows the engine's progress (see ui.rs).
             if let Some(ui) = background_fetch_ui {
                 crate::ui::spawn(context.service.clone(), context.store.clone(), ui);
@@ -221,7 +218,6 @@ impl ServiceWorkerHostBuilder {
             // Only now can a worker started for an event use the store
             // (Cache API, records): release the events waiting for this.
             host.inner.registrations_restored.send_replace(true);
-            tokio::spawn(forward_progress(Arc::downgrade(&host.inner), progress));
         }
         Ok(host)
     }
@@ -262,41 +258,6 @@ impl ServiceWorkerHostBuilder {
             requests_rx,
         ));
         ServiceWorkerHost { inner }
-    }
-}
-
-/// Engine -> host -> realms: every progress notification goes to each page
-/// and running worker of the fetch's origin, which update their live
-/// `BackgroundFetchRegistration` objects.
-async fn forward_progress(
-    host: std::sync::Weak<HostInner>,
-    mut progress: tokio::sync::broadcast::Receiver<swrt_bgfetch::ProgressEvent>,
-) {
-    loop {
-        let event = match progress.recv().await {
-            Ok(event) => event,
-            // Missed intermediate values; the next one carries the latest state.
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        };
-        let Some(host) = host.upgrade() else {
-            return;
-        };
-        let Ok(origin) = Url::parse(&event.registration.origin) else {
-            continue;
-        };
-        let command = crate::realm::HostCommand::Progress {
-            registration: event.registration.clone(),
-            is_final: event.is_final,
-        };
-        for page in host.pages_of_origin(&origin) {
-            page.handle.send(command.clone());
-        }
-        for registration in host.registrations_of_origin(&origin) {
-            for version in registration.versions() {
-                version.send_if_running(command.clone()).await;
-            }
-        }
     }
 }
 

@@ -507,6 +507,7 @@ async fn settle(js: &mut JsRuntime, shared: &Arc<RealmShared>) {
 /// fetches and other ops. Waiting for host commands, for messages on a
 /// MessagePort or for a BroadcastChannel is listening: those only matter
 /// once something is sent, and a sent message counts on the sender's side.
+/// So is a `BackgroundFetchRegistration` waiting for its fetch's progress.
 fn has_pending_activity(stats: &deno_core::stats::RuntimeActivityStatsFactory) -> bool {
     let filter = deno_core::stats::RuntimeActivityStatsFilter::all();
     stats
@@ -518,7 +519,10 @@ fn has_pending_activity(stats: &deno_core::stats::RuntimeActivityStatsFactory) -
         .any(|activity| match activity {
             deno_core::stats::RuntimeActivity::AsyncOp(_, _, name) => !matches!(
                 *name,
-                "op_swrt_next_command" | "op_message_port_recv_message" | "op_broadcast_recv"
+                "op_swrt_next_command"
+                    | "op_message_port_recv_message"
+                    | "op_broadcast_recv"
+                    | "op_swrt_bgfetch_watch_next"
             ),
             deno_core::stats::RuntimeActivity::Resource(..) => false,
             _ => true,
