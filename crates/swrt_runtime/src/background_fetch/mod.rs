@@ -4,6 +4,8 @@
 //! worker to dispatch its events, is the host's (`host/background_fetch.rs`).
 
 pub(crate) mod ops;
+pub(crate) mod progress;
+pub mod ui;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -119,8 +121,8 @@ deno_core::extension!(
         ops::op_swrt_bgfetch_match_all,
         ops::op_swrt_bgfetch_response,
         ops::op_swrt_bgfetch_update_ui,
-        ops::op_swrt_bgfetch_watch,
-        ops::op_swrt_bgfetch_watch_next,
+        progress::op_swrt_bgfetch_watch,
+        progress::op_swrt_bgfetch_watch_next,
         ops::op_swrt_bgfetch_set_permission,
     ],
 );

@@ -22,8 +22,8 @@ pub struct ServiceWorkerHostBuilder {
     pub(super) allow_worker_fetch: bool,
     pub(super) resolver: crate::HostResolver,
     pub(super) root_certificates: Vec<reqwest::Certificate>,
-    // The Background Fetch UI (see ui.rs).
-    pub(super) background_fetch_ui: Option<Arc<dyn crate::ui::BackgroundFetchUi>>,
+    // The Background Fetch UI (see background_fetch/ui.rs).
+    pub(super) background_fetch_ui: Option<Arc<dyn crate::background_fetch::ui::BackgroundFetchUi>>,
     pub(super) prewarm: crate::config::WorkerPrewarm,
 }
 
@@ -128,7 +128,10 @@ impl ServiceWorkerHostBuilder {
     /// title, icons, progress and result, and gets a [`crate::FetchControl`]
     /// to click or abort it. Only hosts with a [`data_dir`](Self::data_dir)
     /// run background fetches.
-    pub fn background_fetch_ui(mut self, ui: Arc<dyn crate::ui::BackgroundFetchUi>) -> Self {
+    pub fn background_fetch_ui(
+        mut self,
+        ui: Arc<dyn crate::background_fetch::ui::BackgroundFetchUi>,
+    ) -> Self {
         self.background_fetch_ui = Some(ui);
         self
     }
@@ -210,9 +213,13 @@ impl ServiceWorkerHostBuilder {
             {
                 host.inner.restore_registration(&row);
             }
-            // The Background Fetch UI follows the engine's progress (see ui.rs).
+            // The Background Fetch UI follows the engine's progress (see background_fetch/ui.rs).
             if let Some(ui) = background_fetch_ui {
-                crate::ui::spawn(context.service.clone(), context.store.clone(), ui);
+                crate::background_fetch::ui::spawn(
+                    context.service.clone(),
+                    context.store.clone(),
+                    ui,
+                );
             }
             let _ = host.inner.background_fetch.set(context);
             // Only now can a worker started for an event use the store
