@@ -27,6 +27,30 @@ pub(crate) struct ProgressWatchResource {
     cancel: CancelHandle,
 }
 
+impl ProgressWatchResource {
+    fn new(rx: watch::Receiver<ProgressEvent>) -> Self {
+        ProgressWatchResource {
+            rx: AsyncRefCell::new(rx),
+            first: Cell::new(true),
+            cancel: CancelHandle::new(),
+        }
+    }
+
+    /// The current state on the first call, then each change; None once
+    /// the fetch is done (its last state handed out) or the resource closed.
+    async fn next(self: Rc<Self>) -> Option<ProgressEvent> {
+        let mut rx = RcRef::map(&self, |r| &r.rx).borrow_mut().await;
+        if self.first.replace(false) {
+            return Some(rx.borrow_and_update().clone());
+        }
+        let cancel = RcRef::map(&self, |r| &r.cancel);
+        match rx.changed().or_cancel(cancel).await {
+            Ok(Ok(())) => Some(rx.borrow_and_update().clone()),
+            Ok(Err(_)) | Err(_) => None,
+        }
+    }
+}
+
 impl Resource for ProgressWatchResource {
     fn name(&self) -> Cow<'_, str> {
         "swrtBackgroundFetchProgress".into()
@@ -72,11 +96,7 @@ pub(crate) async fn op_swrt_bgfetch_watch(
         state
             .borrow_mut()
             .resource_table
-            .add(ProgressWatchResource {
-                rx: AsyncRefCell::new(rx),
-                first: Cell::new(true),
-                cancel: CancelHandle::new(),
-            })
+            .add(ProgressWatchResource::new(rx))
     }))
 }
 
@@ -95,14 +115,63 @@ pub(crate) async fn op_swrt_bgfetch_watch_next(
     else {
         return Ok(None);
     };
-    let mut rx = RcRef::map(&resource, |r| &r.rx).borrow_mut().await;
-    if resource.first.replace(false) {
-        return Ok(Some(ProgressData::from(&*rx.borrow_and_update())));
+    Ok(resource.next().await.as_ref().map(ProgressData::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use swrt_bgfetch::RegistrationSnapshot;
+    use swrt_store::{FailureReason, FetchResult, FetchState};
+
+    fn event(downloaded: u64, state: FetchState) -> ProgressEvent {
+        ProgressEvent {
+            registration: RegistrationSnapshot {
+                unique_id: "f".into(),
+                scope: "https://a.test/".into(),
+                id: "x".into(),
+                origin: "https://a.test".into(),
+                title: String::new(),
+                icons: vec![],
+                upload_total: 0,
+                uploaded: 0,
+                download_total: 0,
+                downloaded,
+                result: FetchResult::Pending,
+                failure_reason: FailureReason::None,
+                records_available: true,
+                state,
+            },
+            is_final: false,
+        }
     }
-    let cancel = RcRef::map(&resource, |r| &r.cancel);
-    match rx.changed().or_cancel(cancel).await {
-        Ok(Ok(())) => Ok(Some(ProgressData::from(&*rx.borrow_and_update()))),
-        // Closed: the fetch is done and its last state was handed out.
-        Ok(Err(_)) | Err(_) => Ok(None),
+
+    fn downloaded(event: Option<ProgressEvent>) -> Option<u64> {
+        event.map(|e| e.registration.downloaded)
+    }
+
+    #[tokio::test]
+    async fn the_current_state_first_then_each_change_then_none_when_done() {
+        let (tx, rx) = watch::channel(event(5, FetchState::Active));
+        // Seen by the engine's watch already: a late object still gets it first.
+        let resource = Rc::new(ProgressWatchResource::new(rx));
+        assert_eq!(downloaded(resource.clone().next().await), Some(5));
+        tx.send_replace(event(9, FetchState::Active));
+        assert_eq!(downloaded(resource.clone().next().await), Some(9));
+        // The last state before the engine drops the watch is not lost.
+        tx.send_replace(event(12, FetchState::Done));
+        drop(tx);
+        assert_eq!(downloaded(resource.clone().next().await), Some(12));
+        assert_eq!(downloaded(resource.next().await), None);
+    }
+
+    #[tokio::test]
+    async fn closing_ends_a_pending_wait() {
+        let (_tx, rx) = watch::channel(event(1, FetchState::Active));
+        let resource = Rc::new(ProgressWatchResource::new(rx));
+        assert_eq!(downloaded(resource.clone().next().await), Some(1));
+        let waiting = resource.clone().next();
+        resource.close();
+        assert_eq!(downloaded(waiting.await), None);
     }
 }
