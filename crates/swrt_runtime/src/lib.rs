@@ -24,7 +24,6 @@ pub mod net;
 mod realm;
 mod resolver;
 mod service_worker;
-mod ui;
 mod web;
 mod worker_type;
 mod workers;
@@ -43,6 +42,6 @@ pub use reqwest::Certificate;
 pub use resolver::{HostResolver, HOST_REQUEST_HEADER};
 // The Background Fetch UI, and the engine for embedders that drive it
 // directly.
+pub use background_fetch::ui::{BackgroundFetchUi, FetchControl, FetchPhase, FetchView};
 pub use swrt_bgfetch;
-pub use ui::{BackgroundFetchUi, FetchControl, FetchPhase, FetchView};
 pub use worker_type::WorkerType;

@@ -28,6 +28,8 @@ const {
   op_swrt_bgfetch_match_all,
   op_swrt_bgfetch_response,
   op_swrt_bgfetch_update_ui,
+  op_swrt_bgfetch_watch,
+  op_swrt_bgfetch_watch_next,
 } = core.ops;
 const {
   ArrayFrom,
@@ -38,8 +40,8 @@ const {
   ObjectFreeze,
   ObjectGetOwnPropertyDescriptor,
   Promise,
+  PromisePrototypeCatch,
   PromiseReject,
-  SafeMap,
   SafeSet,
   Symbol,
   SymbolIterator,
@@ -142,51 +144,43 @@ function requestFromSpec(spec) {
 
 // --- BackgroundFetchRegistration ------------------------------------------
 
-const liveRegistrations = new SafeMap(); // uniqueId -> Set<BackgroundFetchRegistration>
-
-// The latest progress of fetches this realm has no object for yet. A fetch
-// starts downloading before fetch() resolves, and its progress reaches the
-// realm on its own path: a short fetch can finish before fetch() (or get())
-// hands out its object, and that object must still learn the result.
-const unclaimedProgress = new SafeMap(); // uniqueId -> { data, isFinal }
-const UNCLAIMED_PROGRESS_MAX = 256;
-
 // Fetches whose records are gone: their success/fail event's lifetime ended
 // (here, or in the worker, as the engine reports). `recordsAvailable` is then
 // false on every object for the registration, whenever it was made.
 const releasedRecords = new SafeSet(); // uniqueId
 
-/**
- * A progress notification from the host (engine -> host -> every realm of
- * the origin). Applied in a task of its own, as the spec queues one: host
- * commands are handled in promise jobs, and a progress event fired there
- * could fall between fetch() resolving and the caller's continuation, before
- * the caller has added its listener.
- */
-function onProgress(data, isFinal) {
-  FunctionPrototypeCall(timers.setTimeout, globalThis, () => applyProgress(data, isFinal), 0);
+/** Resolves in a task of its own (a zero-delay timer). */
+function nextTask() {
+  return new Promise((resolve) => FunctionPrototypeCall(timers.setTimeout, globalThis, resolve, 0));
 }
 
-function applyProgress(data, isFinal) {
+/**
+ * Follows the fetch's state for one registration object, from the state the
+ * engine has now (the object may come from an older read) until the fetch
+ * is done. Each change is applied in a task of its own, as the spec queues
+ * one: a progress event fired in the op's promise job could fall between
+ * fetch() resolving and the caller's continuation, before the caller has
+ * added its listener.
+ */
+async function followProgress(registration) {
+  const rid = await op_swrt_bgfetch_watch(registration[_data].uniqueId);
+  if (rid === null) return;
+  try {
+    for (;;) {
+      const next = await op_swrt_bgfetch_watch_next(rid);
+      if (next === null) return;
+      await nextTask();
+      applyProgress(registration, next.registration, next.isFinal);
+    }
+  } finally {
+    core.tryClose(rid);
+  }
+}
+
+function applyProgress(registration, data, isFinal) {
   // The engine repeats the final values once the records are gone.
   if (isFinal && data.result !== "" && !data.recordsAvailable) releasedRecords.add(data.uniqueId);
-  const objects = liveRegistrations.get(data.uniqueId);
-  if (!objects) {
-    unclaimedProgress.delete(data.uniqueId);
-    unclaimedProgress.set(data.uniqueId, { data, isFinal });
-    if (unclaimedProgress.size > UNCLAIMED_PROGRESS_MAX) {
-      unclaimedProgress.delete(unclaimedProgress.keys().next().value);
-    }
-    return;
-  }
-  for (const registration of objects) updateRegistration(registration, data);
-  if (isFinal) liveRegistrations.delete(data.uniqueId);
-}
-
-/** Whether progress `a` is later than the snapshot `b` of the same fetch. */
-function isLater(a, b) {
-  if (b.result !== "") return false;
-  return a.result !== "" || a.downloaded + a.uploaded > b.downloaded + b.uploaded;
+  updateRegistration(registration, data);
 }
 
 function changed(a, b) {
@@ -206,17 +200,9 @@ function updateRegistration(registration, data) {
 
 function registrationObject(data, scope) {
   const registration = new BackgroundFetchRegistration(illegal, data, scope);
-  let set = liveRegistrations.get(data.uniqueId);
-  if (!set) {
-    set = new SafeSet();
-    liveRegistrations.set(data.uniqueId, set);
-  }
-  set.add(registration);
-  const early = unclaimedProgress.get(data.uniqueId);
-  if (early !== undefined) {
-    unclaimedProgress.delete(data.uniqueId);
-    if (isLater(early.data, data)) onProgress(early.data, early.isFinal);
-  }
+  // Progress is best effort: a subscription that fails leaves the object
+  // with the state it was made from.
+  PromisePrototypeCatch(followProgress(registration), () => {});
   return registration;
 }
 
@@ -570,7 +556,6 @@ function backgroundFetchDescriptors(serviceWorker) {
 
 void ArrayIsArray;
 void ObjectFreeze;
-void Promise;
 void PromiseReject;
 void RequestPrototype;
 void headersModule;
@@ -581,7 +566,6 @@ return {
   BackgroundFetchUpdateUIEvent,
   backgroundFetchDescriptors,
   createBackgroundFetchEvent,
-  onProgress,
   setCspProvider,
 };
 })();

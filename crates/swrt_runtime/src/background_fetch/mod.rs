@@ -4,6 +4,8 @@
 //! worker to dispatch its events, is the host's (`host/background_fetch.rs`).
 
 pub(crate) mod ops;
+pub(crate) mod progress;
+pub mod ui;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -119,17 +121,11 @@ deno_core::extension!(
         ops::op_swrt_bgfetch_match_all,
         ops::op_swrt_bgfetch_response,
         ops::op_swrt_bgfetch_update_ui,
+        progress::op_swrt_bgfetch_watch,
+        progress::op_swrt_bgfetch_watch_next,
         ops::op_swrt_bgfetch_set_permission,
     ],
 );
-
-/// Serializes an engine snapshot in the shape of [`RegistrationData`].
-pub(crate) fn serialize_registration<S: serde::Serializer>(
-    registration: &RegistrationSnapshot,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    RegistrationData::from(registration).serialize(serializer)
-}
 
 /// Background Fetch, in every realm.
 pub(crate) fn extension() -> Extension {

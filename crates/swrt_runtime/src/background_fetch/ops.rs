@@ -60,7 +60,7 @@ impl From<EngineError> for BgFetchError {
     }
 }
 
-fn context(state: &OpState) -> Result<BackgroundFetchContext, BgFetchError> {
+pub(super) fn context(state: &OpState) -> Result<BackgroundFetchContext, BgFetchError> {
     state.try_borrow::<BackgroundFetchContext>().cloned().ok_or_else(|| {
         BgFetchError::Type(
             "Background Fetch needs durable storage: start the host with a data dir (swrt run --data-dir DIR)".into(),

@@ -4,8 +4,6 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 
-use url::Url;
-
 use crate::config::Limits;
 use crate::delegate::HostDelegate;
 use crate::error::HostError;
@@ -24,8 +22,8 @@ pub struct ServiceWorkerHostBuilder {
     pub(super) allow_worker_fetch: bool,
     pub(super) resolver: crate::HostResolver,
     pub(super) root_certificates: Vec<reqwest::Certificate>,
-    // The Background Fetch UI (see ui.rs).
-    pub(super) background_fetch_ui: Option<Arc<dyn crate::ui::BackgroundFetchUi>>,
+    // The Background Fetch UI (see background_fetch/ui.rs).
+    pub(super) background_fetch_ui: Option<Arc<dyn crate::background_fetch::ui::BackgroundFetchUi>>,
     pub(super) prewarm: crate::config::WorkerPrewarm,
     pub(super) background_sync: crate::config::BackgroundSyncConfig,
 }
@@ -137,7 +135,10 @@ impl ServiceWorkerHostBuilder {
     /// title, icons, progress and result, and gets a [`crate::FetchControl`]
     /// to click or abort it. Only hosts with a [`data_dir`](Self::data_dir)
     /// run background fetches.
-    pub fn background_fetch_ui(mut self, ui: Arc<dyn crate::ui::BackgroundFetchUi>) -> Self {
+    pub fn background_fetch_ui(
+        mut self,
+        ui: Arc<dyn crate::background_fetch::ui::BackgroundFetchUi>,
+    ) -> Self {
         self.background_fetch_ui = Some(ui);
         self
     }
@@ -220,10 +221,13 @@ impl ServiceWorkerHostBuilder {
             {
                 host.inner.restore_registration(&row);
             }
-            let progress = context.service.subscribe();
-            // The Background Fetch UI follows the engine's progress (see ui.rs).
+            // The Background Fetch UI follows the engine's progress (see background_fetch/ui.rs).
             if let Some(ui) = background_fetch_ui {
-                crate::ui::spawn(context.service.clone(), context.store.clone(), ui);
+                crate::background_fetch::ui::spawn(
+                    context.service.clone(),
+                    context.store.clone(),
+                    ui,
+                );
             }
             let scheduler = super::SyncScheduler::start(
                 Arc::downgrade(&host.inner),
@@ -237,7 +241,6 @@ impl ServiceWorkerHostBuilder {
             // Only now can a worker started for an event use the store
             // (Cache API, records): release the events waiting for this.
             host.inner.registrations_restored.send_replace(true);
-            tokio::spawn(forward_progress(Arc::downgrade(&host.inner), progress));
         }
         Ok(host)
     }
@@ -280,41 +283,6 @@ impl ServiceWorkerHostBuilder {
             requests_rx,
         ));
         ServiceWorkerHost { inner }
-    }
-}
-
-/// Engine -> host -> realms: every progress notification goes to each page
-/// and running worker of the fetch's origin, which update their live
-/// `BackgroundFetchRegistration` objects.
-async fn forward_progress(
-    host: std::sync::Weak<HostInner>,
-    mut progress: tokio::sync::broadcast::Receiver<swrt_bgfetch::ProgressEvent>,
-) {
-    loop {
-        let event = match progress.recv().await {
-            Ok(event) => event,
-            // Missed intermediate values; the next one carries the latest state.
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        };
-        let Some(host) = host.upgrade() else {
-            return;
-        };
-        let Ok(origin) = Url::parse(&event.registration.origin) else {
-            continue;
-        };
-        let command = crate::realm::HostCommand::Progress {
-            registration: event.registration.clone(),
-            is_final: event.is_final,
-        };
-        for page in host.pages_of_origin(&origin) {
-            page.handle.send(command.clone());
-        }
-        for registration in host.registrations_of_origin(&origin) {
-            for version in registration.versions() {
-                version.send_if_running(command.clone()).await;
-            }
-        }
     }
 }
 

@@ -272,13 +272,6 @@ impl Version {
         }
     }
 
-    /// Sends a command to the worker if it is running (progress needs no wake-up).
-    pub(crate) async fn send_if_running(&self, command: crate::realm::HostCommand) {
-        if let Some(handle) = self.runner.lock().await.as_ref() {
-            handle.send(command);
-        }
-    }
-
     pub(super) async fn push_registration(
         &self,
         view: RegistrationView,

@@ -29,7 +29,7 @@ const {
   updateRegistration,
 } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { clientObject, clients, clientsDescriptors } = core.loadExtScript("ext:swrt/40_clients.js");
-const { backgroundFetchDescriptors, createBackgroundFetchEvent, onProgress, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
+const { backgroundFetchDescriptors, createBackgroundFetchEvent, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
 const { backgroundSyncDescriptors, createSyncEvent } = core.loadExtScript("ext:swrt/72_background_sync.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 const { createFetchEvent, fetchEventDescriptors } = core.loadExtScript("ext:swrt/41_fetch_event.js");
@@ -233,9 +233,6 @@ function commandLoop() {
     },
     registration(command) {
       updateRegistration(command.registration);
-    },
-    progress(command) {
-      onProgress(command.registration, command.isFinal);
     },
   });
 }

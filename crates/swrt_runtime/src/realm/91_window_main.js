@@ -27,7 +27,7 @@ const { containerDescriptors, createContainer, enableClientMessages, onControlle
 const { createDocument, domDescriptors } = core.loadExtScript("ext:swrt/60_dom.js");
 const { configureDocument, contentSecurityPolicies, loadHtml, runClassic } = core.loadExtScript("ext:swrt/61_html_document.js");
 const frames = core.loadExtScript("ext:swrt/62_frames.js");
-const { backgroundFetchDescriptors, onProgress, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
+const { backgroundFetchDescriptors, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
 const { backgroundSyncDescriptors } = core.loadExtScript("ext:swrt/72_background_sync.js");
 const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
 const { ownerCommandHandlers, workerConstructorDescriptors } = core.loadExtScript("ext:swrt/55_workers.js");
@@ -265,9 +265,6 @@ function bootstrap() {
     },
     frameLoaded(command) {
       frames.onFrameLoaded(command.frameClientId);
-    },
-    progress(command) {
-      onProgress(command.registration, command.isFinal);
     },
   });
 }

@@ -78,16 +78,6 @@ pub enum HostCommand {
         /// The sender's client.
         source_client_id: String,
     },
-    /// Background Fetch progress of the realm's origin.
-    #[serde(rename_all = "camelCase")]
-    Progress {
-        /// The registration's attributes, given to JS as
-        /// `BackgroundFetchRegistration` reads them.
-        #[serde(serialize_with = "crate::background_fetch::serialize_registration")]
-        registration: swrt_bgfetch::RegistrationSnapshot,
-        /// True for the last notification of the fetch.
-        is_final: bool,
-    },
     /// A message from a service worker to a page (`Client.postMessage`);
     /// the page takes its body from the mailbox with `op_swrt_take_message`.
     #[serde(rename_all = "camelCase")]

@@ -5,9 +5,12 @@
 //! request channel ([`HostRequest`]).
 
 mod context;
+mod engine;
+mod evaluate;
 mod messages;
 mod module_loader;
 mod prewarm;
+
 mod thread;
 mod watchdog;
 

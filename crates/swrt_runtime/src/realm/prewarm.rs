@@ -9,7 +9,8 @@
 
 use tokio::sync::oneshot;
 
-use super::thread::{self, Claim, EngineKind, EngineParams};
+use super::engine::{EngineKind, EngineParams};
+use super::thread::{self, Claim};
 use crate::error::HostError;
 
 /// A thread whose engine is being created (or is ready), waiting for its
