@@ -76,6 +76,20 @@ impl From<String> for LoadError {
     }
 }
 
+/// The cache mode of a script request (Fetch, "request's cache mode"), as
+/// the Service Workers Update algorithm and `updateViaCache` choose it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScriptCacheMode {
+    /// "default": caches between swrt and the server may answer.
+    #[default]
+    Default,
+    /// "no-cache": a cached answer must be revalidated with the server.
+    /// swrt keeps no HTTP cache of its own; Fetch's HTTP-network-or-cache
+    /// fetch sends `Cache-Control: max-age=0` for this mode, which makes
+    /// proxies and the server revalidate.
+    NoCache,
+}
+
 /// What a fetch is for: the response types it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Destination {
@@ -151,19 +165,31 @@ impl ScriptLoader {
 
     /// Fetches `url` as a classic worker script.
     pub async fn fetch(&self, url: &Url) -> Result<ScriptSource, LoadError> {
-        self.fetch_for(url, Destination::Script).await
+        self.fetch_for(url, Destination::Script, ScriptCacheMode::Default)
+            .await
+    }
+
+    /// Fetches `url` as a worker script with the given cache mode.
+    pub async fn fetch_with_cache_mode(
+        &self,
+        url: &Url,
+        cache_mode: ScriptCacheMode,
+    ) -> Result<ScriptSource, LoadError> {
+        self.fetch_for(url, Destination::Script, cache_mode).await
     }
 
     /// Fetches a page: an HTML document (`text/html`), or a script that runs
     /// as the page (a JavaScript MIME type).
     pub async fn fetch_document(&self, url: &Url) -> Result<ScriptSource, LoadError> {
-        self.fetch_for(url, Destination::Document).await
+        self.fetch_for(url, Destination::Document, ScriptCacheMode::Default)
+            .await
     }
 
     async fn fetch_for(
         &self,
         url: &Url,
         destination: Destination,
+        cache_mode: ScriptCacheMode,
     ) -> Result<ScriptSource, LoadError> {
         if let Some(path) = self.local_path(url)? {
             return read_file(url, path).await;
@@ -175,16 +201,17 @@ impl ScriptLoader {
                     .map_err(|_| format!("not a local path: {url}"))?;
                 read_file(url, path).await
             }
-            "http" | "https" => {
-                tokio::time::timeout(self.inner.timeout, self.fetch_http(url, destination))
-                    .await
-                    .map_err(|_| {
-                        format!(
-                            "the server did not deliver the script within {} s",
-                            self.inner.timeout.as_secs_f64()
-                        )
-                    })?
-            }
+            "http" | "https" => tokio::time::timeout(
+                self.inner.timeout,
+                self.fetch_http(url, destination, cache_mode),
+            )
+            .await
+            .map_err(|_| {
+                format!(
+                    "the server did not deliver the script within {} s",
+                    self.inner.timeout.as_secs_f64()
+                )
+            })?,
             other => Err(LoadError::Failed(format!(
                 "scheme '{other}' is not supported for worker scripts"
             ))),
@@ -193,12 +220,16 @@ impl ScriptLoader {
 
     /// Blocking variant for `importScripts()`, which is synchronous by spec.
     /// Must be called from a thread that is not driving `self`'s runtime.
-    pub fn fetch_blocking(&self, url: &Url) -> Result<ScriptSource, LoadError> {
+    pub fn fetch_blocking(
+        &self,
+        url: &Url,
+        cache_mode: ScriptCacheMode,
+    ) -> Result<ScriptSource, LoadError> {
         let (tx, rx) = std::sync::mpsc::channel();
         let this = self.clone();
         let url = url.clone();
         self.inner.handle.spawn(async move {
-            let _ = tx.send(this.fetch(&url).await);
+            let _ = tx.send(this.fetch_with_cache_mode(&url, cache_mode).await);
         });
         rx.recv().map_err(|_| LoadError::ShutDown)?
     }
@@ -226,8 +257,12 @@ impl ScriptLoader {
         &self,
         url: &Url,
         destination: Destination,
+        cache_mode: ScriptCacheMode,
     ) -> Result<ScriptSource, LoadError> {
         let mut request = self.inner.client.get(url.clone());
+        if cache_mode == ScriptCacheMode::NoCache {
+            request = request.header(reqwest::header::CACHE_CONTROL, "max-age=0");
+        }
         if destination == Destination::Script {
             request = request.header("Service-Worker", "script");
         } else {

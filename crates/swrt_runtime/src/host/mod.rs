@@ -20,7 +20,7 @@ use url::Url;
 pub use builder::ServiceWorkerHostBuilder;
 pub use clients::PageHandle;
 pub(crate) use registration::Registration;
-pub use registration::RegistrationInfo;
+pub use registration::{RegistrationInfo, UpdateViaCache};
 pub(crate) use version::Version;
 pub use version::WorkerState;
 
@@ -127,7 +127,14 @@ impl ServiceWorkerHost {
         let registration = self.inner.registration_for_scope(&script_url, scope)?;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         registration
-            .update(&self.inner, id, script_url, worker_type, None)
+            .update(
+                &self.inner,
+                id,
+                script_url,
+                worker_type,
+                register_job::UpdateJobOptions::default(),
+                None,
+            )
             .await?;
         Ok(registration.info())
     }

@@ -125,6 +125,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             script_url,
             scope,
             worker_type,
+            update_via_cache,
             reply,
         } => {
             let Some(page) = page(host, &client_id) else {
@@ -150,7 +151,17 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let id = host.next_id.fetch_add(1, Ordering::Relaxed);
             host.spawn_job(move |host| async move {
                 if let Err(error) = registration
-                    .update(&host, id, script_url.clone(), worker_type, Some(reply))
+                    .update(
+                        &host,
+                        id,
+                        script_url.clone(),
+                        worker_type,
+                        super::register_job::UpdateJobOptions {
+                            update_via_cache: Some(update_via_cache),
+                            force_bypass_cache: false,
+                        },
+                        Some(reply),
+                    )
                     .await
                 {
                     // The page saw the rejection or the worker turn redundant;
@@ -273,7 +284,14 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let id = host.next_id.fetch_add(1, Ordering::AcqRel);
             host.spawn_job(move |host| async move {
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                let job = registration.update(&host, id, script_url, worker_type, Some(tx));
+                let job = registration.update(
+                    &host,
+                    id,
+                    script_url,
+                    worker_type,
+                    super::register_job::UpdateJobOptions::default(),
+                    Some(tx),
+                );
                 // update() resolves with the job promise (the new worker is
                 // installing, or nothing changed), not when the job ends.
                 let answer = async {

@@ -159,6 +159,8 @@ pub struct RegistrationView {
     /// Bumped by every state change: a realm ignores a snapshot older than
     /// the one it has (a job's reply can arrive after later state pushes).
     pub generation: u64,
+    /// `updateViaCache`: "imports", "all" or "none".
+    pub update_via_cache: String,
 }
 
 /// A `ServiceWorker` object's data.
@@ -273,6 +275,7 @@ pub(crate) enum HostRequest {
         script_url: Url,
         scope: Option<Url>,
         worker_type: crate::worker_type::WorkerType,
+        update_via_cache: crate::host::UpdateViaCache,
         reply: oneshot::Sender<Result<RegisterResolution, JobRejection>>,
     },
     Registrations {

@@ -45,6 +45,9 @@ pub(crate) use watchdog::BusyClock;
 pub struct ImportedScripts {
     pub(crate) scripts: Mutex<HashMap<String, String>>,
     pub(crate) install_finished: AtomicBool,
+    /// Imports fetched while installing bypass the HTTP cache (the
+    /// registration's `updateViaCache` is "none", or it is stale).
+    pub(crate) bypass_http_cache: AtomicBool,
 }
 
 /// What runs in a realm.

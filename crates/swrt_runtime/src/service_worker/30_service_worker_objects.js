@@ -80,7 +80,7 @@ class ServiceWorkerRegistration extends EventTarget {
   }
   get updateViaCache() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
-    return "imports";
+    return this[_reg].updateViaCache;
   }
   async update() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);

@@ -28,8 +28,6 @@ webidl.converters.ServiceWorkerUpdateViaCache = webidl.createEnumConverter("Serv
   "all",
   "none",
 ]);
-// updateViaCache is validated; swrt keeps no HTTP cache for scripts, so every
-// value behaves as "none" (each update fetches from the network).
 webidl.converters.RegistrationOptions = webidl.createDictionaryConverter("RegistrationOptions", [
   { key: "scope", converter: webidl.converters.USVString },
   { key: "type", converter: webidl.converters.WorkerType, defaultValue: "classic" },
@@ -74,7 +72,13 @@ class ServiceWorkerContainer extends EventTarget {
     scriptURL = webidl.converters.USVString(scriptURL, prefix, "Argument 1");
     options = webidl.converters.RegistrationOptions(options, prefix, "Argument 2");
     const scope = options.scope === undefined ? null : options.scope;
-    const { registration: view, ackId } = await op_swrt_sw_register(scriptURL, scope, options.type, this[_client].id);
+    const { registration: view, ackId } = await op_swrt_sw_register(
+      scriptURL,
+      scope,
+      options.type,
+      options.updateViaCache,
+      this[_client].id,
+    );
     const registration = this[_client].env.registrationObject(view);
     this.#checkReady(view);
     // State changes are tasks queued after the job promise resolved: tell the

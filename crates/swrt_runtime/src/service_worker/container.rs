@@ -105,12 +105,19 @@ pub(crate) async fn op_swrt_sw_register(
     #[string] script_url: String,
     #[string] scope: Option<String>,
     #[string] worker_type: String,
+    #[string] update_via_cache: String,
     #[string] client: Option<String>,
 ) -> Result<Registered, ContainerError> {
     // The WorkerType enum was converted by WebIDL in JS.
     let worker_type = crate::worker_type::WorkerType::parse(&worker_type).ok_or_else(|| {
         ContainerError::Register(format!("'{worker_type}' is not a valid WorkerType"))
     })?;
+    let update_via_cache =
+        crate::host::UpdateViaCache::parse(&update_via_cache).ok_or_else(|| {
+            ContainerError::Register(format!(
+                "'{update_via_cache}' is not a valid ServiceWorkerUpdateViaCache"
+            ))
+        })?;
     let (script_url, scope) = {
         let state = state.borrow();
         let base = &state.borrow::<RealmContext>().url;
@@ -139,6 +146,7 @@ pub(crate) async fn op_swrt_sw_register(
         script_url,
         scope,
         worker_type,
+        update_via_cache,
         reply,
     })
     .await
