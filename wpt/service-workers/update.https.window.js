@@ -77,3 +77,14 @@ for (const [mode, main, imported] of [["imports", "max-age=0", "-"], ["all", "-"
     assert_equals(seen.imported, imported, "the imported script's fetch");
   }, `updateViaCache '${mode}' decides which script fetches of update() bypass the HTTP cache`);
 }
+
+promise_test(async (t) => {
+  const registration = await registered_and_active(
+    t, worker_url("mode=changing&import=module"), "resources/scope/update-via-cache-module",
+    { type: "module", updateViaCache: "none" });
+  await registration.update();
+  const worker = registration.installing || registration.waiting || registration.active;
+  const seen = await post_and_wait(worker, "cache-control?");
+  assert_equals(seen.main, "max-age=0", "the main module's fetch");
+  assert_equals(seen.imported, "max-age=0", "the imported module's fetch");
+}, "updateViaCache 'none' makes the fetches of a module worker's graph bypass the HTTP cache");

@@ -2,7 +2,8 @@
 # mode=same: the same bytes every time; mode=changing: new bytes on each
 # request; mode=fail-after-first: 404 after the first request (counted under
 # token). The script reports the Cache-Control header of the request that
-# fetched it, and of the request for the script it imports (import=1).
+# fetched it, and of the request for the script it imports (import=1, with
+# importScripts; import=module, a static import of a module worker).
 from wptserve.utils import isomorphic_decode
 
 
@@ -21,8 +22,10 @@ def main(request, response):
     if kind == b"import":
         return headers, "self.importCacheControl = %r;\n" % cache_control
     version = count if mode == b"changing" else 0
-    body = "// version %d\nself.mainCacheControl = %r;\nself.importCacheControl = '-';\n" % (version, cache_control)
-    if request.GET.first(b"import", b"0") == b"1":
+    body = "// version %d\nself.mainCacheControl = %r;\nif (self.importCacheControl === undefined) self.importCacheControl = '-';\n" % (version, cache_control)
+    if request.GET.first(b"import", b"0") == b"module":
+        body = "import './update-worker.py?kind=import&token=%s';\n" % isomorphic_decode(token) + body
+    elif request.GET.first(b"import", b"0") == b"1":
         body += "importScripts('update-worker.py?kind=import&token=%s');\n" % isomorphic_decode(token)
     body += """
 self.addEventListener('message', (e) => {
