@@ -337,6 +337,10 @@ pub(crate) async fn navigate(
         "resultingClientId": client_id,
     });
     let (reply, answer) = oneshot::channel();
+    // Handle Fetch: after a navigation, a stale registration is soft-updated.
+    if document {
+        host.soft_update_if_stale(&registration);
+    }
     offer_fetch_event(host, registration, version, request, None, reply);
     let Some(response) = answer.await.ok().flatten() else {
         return network().await;

@@ -184,9 +184,12 @@ impl ServiceWorkerHost {
         let version = registration
             .active()
             .ok_or_else(|| HostError::Invalid(format!("no active worker for scope {scope}")))?;
-        version
+        let outcome = version
             .dispatch(&self.inner, &registration, event_type, data)
-            .await
+            .await;
+        // Fire Functional Event: a stale registration is soft-updated.
+        self.inner.soft_update_if_stale(&registration);
+        outcome
     }
 
     /// Number of events, across all workers, whose lifetime has not ended,

@@ -308,6 +308,35 @@ impl Registration {
     }
 }
 
+impl HostInner {
+    /// Service Workers "Soft Update", run after a navigation and after a
+    /// functional event when the registration is stale: an update job with
+    /// the force bypass cache flag, whose outcome only the host sees.
+    pub(crate) fn soft_update_if_stale(self: &Arc<Self>, registration: &Arc<Registration>) {
+        if registration.is_unregistered() || !registration.is_stale(std::time::SystemTime::now()) {
+            return;
+        }
+        let Some((script_url, worker_type)) = registration.newest_script() else {
+            return;
+        };
+        let registration = registration.clone();
+        let id = self.next_id.fetch_add(1, Ordering::AcqRel);
+        tracing::debug!(scope = %registration.scope, "soft update of a stale registration");
+        self.spawn_job(move |host| async move {
+            let options = UpdateJobOptions {
+                update_via_cache: None,
+                force_bypass_cache: true,
+            };
+            if let Err(error) = registration
+                .update(&host, id, script_url, worker_type, options, None)
+                .await
+            {
+                tracing::info!(scope = %registration.scope, "soft update failed: {error}");
+            }
+        });
+    }
+}
+
 /// Update step "for each importUrl of the script resource map": fetch every
 /// imported script again and compare it with what the worker installed.
 async fn imports_unchanged(

@@ -165,6 +165,12 @@ impl Registration {
             fetch_handler_seen: Mutex::new(true),
         });
         registration.slots.lock().unwrap().active = Some(version);
+        // The row was last written when its worker was installed by an
+        // update check: the closest stored time to the last update check.
+        if let Ok(ms) = u64::try_from(row.updated_ms) {
+            *registration.last_update_check.lock().unwrap() =
+                Some(SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
+        }
         registration
     }
 
