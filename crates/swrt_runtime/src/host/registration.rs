@@ -12,7 +12,10 @@ use crate::loader::ScriptCacheMode;
 
 use super::version::{Version, WorkerState};
 use super::HostInner;
-use crate::realm::{ImportedScripts, RegistrationView};
+use crate::realm::{
+    ImportedScripts, JobRejection, NavigationPreloadAction, NavigationPreloadState,
+    RegistrationView,
+};
 use crate::worker_type::WorkerType;
 
 /// A snapshot of a registration for embedders.
@@ -123,6 +126,8 @@ pub(crate) struct Registration {
     pub(super) update_via_cache: Mutex<UpdateViaCache>,
     /// When an update last fetched the main script successfully.
     pub(super) last_update_check: Mutex<Option<SystemTime>>,
+    /// Navigation preload: enabled flag and header value.
+    pub(super) navigation_preload: Mutex<NavigationPreloadState>,
 }
 
 impl Registration {
@@ -185,7 +190,28 @@ impl Registration {
             generation: AtomicU64::new(0),
             update_via_cache: Mutex::default(),
             last_update_check: Mutex::new(None),
+            navigation_preload: Mutex::default(),
         }
+    }
+
+    /// Runs a `NavigationPreloadManager` method: enable(), disable() and
+    /// setHeaderValue() need an active worker (InvalidStateError).
+    pub(crate) fn navigation_preload(
+        &self,
+        action: NavigationPreloadAction,
+    ) -> Result<NavigationPreloadState, JobRejection> {
+        if action != NavigationPreloadAction::GetState && self.active().is_none() {
+            return Err(JobRejection::InvalidState(
+                "the registration has no active worker".into(),
+            ));
+        }
+        let mut state = self.navigation_preload.lock().unwrap();
+        match action {
+            NavigationPreloadAction::SetEnabled(enabled) => state.enabled = enabled,
+            NavigationPreloadAction::SetHeaderValue(value) => state.header_value = value,
+            NavigationPreloadAction::GetState => {}
+        }
+        Ok(state.clone())
     }
 
     /// The registration's update via cache mode.
@@ -354,6 +380,26 @@ mod tests {
         assert_eq!(UpdateViaCache::parse("none"), Some(UpdateViaCache::None));
         assert_eq!(UpdateViaCache::parse("sometimes"), None);
         assert_eq!(UpdateViaCache::default().as_str(), "imports");
+    }
+
+    #[test]
+    fn navigation_preload_needs_an_active_worker_to_change() {
+        let registration = Registration::new(
+            1,
+            Url::parse("http://localhost/app/").unwrap(),
+            Duration::from_secs(1),
+        );
+        assert_eq!(
+            registration.navigation_preload(NavigationPreloadAction::GetState),
+            Ok(NavigationPreloadState {
+                enabled: false,
+                header_value: "true".into()
+            })
+        );
+        assert!(matches!(
+            registration.navigation_preload(NavigationPreloadAction::SetEnabled(true)),
+            Err(JobRejection::InvalidState(_))
+        ));
     }
 
     #[test]

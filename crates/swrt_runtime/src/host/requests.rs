@@ -268,6 +268,19 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 let _ = reply.send(response);
             }
         }
+        HostRequest::NavigationPreload {
+            scope,
+            action,
+            reply,
+        } => {
+            let answer = match host.registration_with_scope(&scope) {
+                Some(registration) => registration.navigation_preload(action),
+                None => Err(JobRejection::InvalidState(
+                    "the registration was unregistered".into(),
+                )),
+            };
+            let _ = reply.send(answer);
+        }
         HostRequest::Update { scope, reply } => {
             let Some(registration) = host.registration_with_scope(&scope) else {
                 let _ = reply.send(Err(JobRejection::InvalidState(

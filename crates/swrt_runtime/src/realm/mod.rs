@@ -32,8 +32,8 @@ pub use messages::{
     WorkerView,
 };
 pub(crate) use messages::{
-    HostRequest, HostRequestSender, JobRejection, MatchAllOptions, MessageSender, OpenedFrame,
-    RealmMessage, RegisterResolution,
+    HostRequest, HostRequestSender, JobRejection, MatchAllOptions, MessageSender,
+    NavigationPreloadAction, NavigationPreloadState, OpenedFrame, RealmMessage, RegisterResolution,
 };
 pub(crate) use prewarm::PrewarmedRealm;
 pub(crate) use watchdog::BusyClock;

@@ -202,6 +202,44 @@ pub(crate) async fn op_swrt_sw_unregister(
     )
 }
 
+/// A `NavigationPreloadManager` method: `action` is "enable", "disable",
+/// "setHeaderValue" (with `value`) or "getState".
+#[op2]
+#[serde]
+pub(crate) async fn op_swrt_navigation_preload(
+    state: Rc<RefCell<OpState>>,
+    #[string] scope: String,
+    #[string] action: String,
+    #[string] value: Option<String>,
+) -> Result<crate::realm::NavigationPreloadState, ContainerError> {
+    use crate::realm::NavigationPreloadAction;
+    let scope = url::Url::parse(&scope)
+        .map_err(|_| ContainerError::InvalidState(format!("invalid scope {scope}")))?;
+    let action = match (action.as_str(), value) {
+        ("enable", _) => NavigationPreloadAction::SetEnabled(true),
+        ("disable", _) => NavigationPreloadAction::SetEnabled(false),
+        ("setHeaderValue", Some(value)) => NavigationPreloadAction::SetHeaderValue(value),
+        ("getState", _) => NavigationPreloadAction::GetState,
+        (other, _) => {
+            return Err(ContainerError::InvalidState(format!(
+                "unknown navigation preload action '{other}'"
+            )))
+        }
+    };
+    match ask_host(&state, |_, reply| HostRequest::NavigationPreload {
+        scope,
+        action,
+        reply,
+    })
+    .await
+    {
+        Some(answer) => answer.map_err(Into::into),
+        None => Err(ContainerError::InvalidState(
+            "the host has shut down".into(),
+        )),
+    }
+}
+
 /// `registration.update()`: runs the Update algorithm for the scope; resolves
 /// with the registration once its job settled.
 #[op2]
