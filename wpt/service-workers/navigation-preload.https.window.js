@@ -33,3 +33,20 @@ promise_test(async (t) => {
   await promise_rejects_dom(t, "InvalidStateError", registration.navigationPreload.setHeaderValue("x"));
   assert_object_equals(await registration.navigationPreload.getState(), { enabled: false, headerValue: "true" });
 }, "without an active worker, enable(), disable() and setHeaderValue() reject with InvalidStateError");
+
+promise_test(async (t) => {
+  const scope = "resources/frame-scope/";
+  const registration = await service_worker_unregister_and_register(t, "resources/preload-worker.js", scope);
+  await wait_for_state(t, registration.installing, "activated");
+  const title = async (url) => {
+    const frame = await with_iframe(url);
+    t.add_cleanup(() => frame.remove());
+    return frame.contentDocument.title;
+  };
+  assert_equals(await title(scope + "preload-echo.py?disabled"), "no preload", "disabled: undefined");
+  await registration.navigationPreload.enable();
+  assert_equals(await title(scope + "preload-echo.py?enabled"), "true 201 header true",
+                "enabled: the preload's response, sent with the default header value");
+  await registration.navigationPreload.setHeaderValue("custom value");
+  assert_equals(await title(scope + "preload-echo.py?custom"), "true 201 header custom value");
+}, "a navigation's FetchEvent.preloadResponse is the navigation preload's response when enabled");

@@ -99,6 +99,21 @@ enum Destination {
     Document,
 }
 
+/// The answer to a navigation preload request, whatever its status.
+#[derive(Debug, Clone)]
+pub struct PreloadResponse {
+    /// The URL that answered (after redirects).
+    pub url: Url,
+    /// HTTP status.
+    pub status: u16,
+    /// HTTP status text.
+    pub status_text: String,
+    /// Header names and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
 /// A directory that stands in for an origin that no server serves.
 #[derive(Debug, Clone)]
 pub struct LocalOriginMapping {
@@ -176,6 +191,64 @@ impl ScriptLoader {
         cache_mode: ScriptCacheMode,
     ) -> Result<ScriptSource, LoadError> {
         self.fetch_for(url, Destination::Script, cache_mode).await
+    }
+
+    /// Service Workers, navigation preload: the navigation's request with a
+    /// `Service-Worker-Navigation-Preload` header, answered whatever its
+    /// status or type.
+    pub async fn fetch_navigation_preload(
+        &self,
+        url: &Url,
+        header_value: &str,
+    ) -> Result<PreloadResponse, LoadError> {
+        if !matches!(url.scheme(), "http" | "https") || self.local_path(url)?.is_some() {
+            return Err(LoadError::Failed(format!(
+                "no navigation preload for {url}: it is not served over HTTP"
+            )));
+        }
+        let request = self
+            .inner
+            .client
+            .get(url.clone())
+            .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header("Service-Worker-Navigation-Preload", header_value);
+        let fetch = async {
+            let response = request
+                .send()
+                .await
+                .map_err(|e| format!("network error: {e}"))?;
+            let status = response.status();
+            let headers = response
+                .headers()
+                .iter()
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+                })
+                .collect();
+            let url = response.url().clone();
+            let mut body = Vec::new();
+            let mut chunks = response.bytes_stream();
+            while let Some(chunk) = chunks.next().await {
+                let chunk = chunk.map_err(|e| format!("network error: {e}"))?;
+                if body.len() + chunk.len() > MAX_SCRIPT_BYTES {
+                    return Err(LoadError::Failed(format!(
+                        "the navigation preload response is larger than {} MiB",
+                        MAX_SCRIPT_BYTES >> 20
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(PreloadResponse {
+                url,
+                status: status.as_u16(),
+                status_text: status.canonical_reason().unwrap_or("").to_string(),
+                headers,
+                body,
+            })
+        };
+        tokio::time::timeout(self.inner.timeout, fetch)
+            .await
+            .map_err(|_| LoadError::Failed(format!("the navigation preload of {url} timed out")))?
     }
 
     /// Fetches a page: an HTML document (`text/html`), or a script that runs

@@ -184,7 +184,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 return;
             };
             request["clientId"] = serde_json::Value::from(client_id);
-            offer_fetch_event(host, registration, version, request, body, reply);
+            offer_fetch_event(host, registration, version, request, body, None, reply);
         }
         HostRequest::OpenFrame {
             parent_client_id,

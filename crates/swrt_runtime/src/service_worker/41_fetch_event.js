@@ -16,6 +16,7 @@ const {
   ObjectPrototypeIsPrototypeOf,
   Promise,
   PromisePrototypeThen,
+  PromiseReject,
   PromiseResolve,
   Symbol,
   TypeError,
@@ -23,12 +24,13 @@ const {
 } = primordials;
 const { DOMException } = domException;
 const { Request, toInnerRequest } = requestModule;
-const { ResponsePrototype } = responseModule;
+const { Response, ResponsePrototype } = responseModule;
 
 const _request = Symbol("request");
 const _clientId = Symbol("clientId");
 const _resultingClientId = Symbol("resultingClientId");
 const _replacesClientId = Symbol("replacesClientId");
+const _preloadResponse = Symbol("preloadResponse");
 const _settleHandled = Symbol("settle handled");
 const _handled = Symbol("handled");
 const _respondWithEntered = Symbol("respond-with entered flag");
@@ -67,6 +69,8 @@ class FetchEvent extends ExtendableEvent {
     this[_replacesClientId] = init.replacesClientId;
     this[_handled] = init.handled ?? new Promise(() => {});
     this[_settleHandled] = null;
+    // A constructed event, and a navigation without preload, have none.
+    this[_preloadResponse] = PromiseResolve(undefined);
     this[_respondWithEntered] = false;
   }
   get request() {
@@ -91,7 +95,7 @@ class FetchEvent extends ExtendableEvent {
   }
   get preloadResponse() {
     webidl.assertBranded(this, FetchEventPrototype);
-    return PromiseResolve(undefined);
+    return this[_preloadResponse];
   }
 
   // respondWith(r): section 4.6.7.
@@ -143,6 +147,22 @@ class FetchEvent extends ExtendableEvent {
 webidl.configureInterface(FetchEvent);
 const FetchEventPrototype = FetchEvent.prototype;
 
+/** The navigation preload's answer as a Response, or its network error as a TypeError. */
+function preloadResponse(preload) {
+  if (preload.error) {
+    const rejected = PromiseReject(new TypeError(`The navigation preload request failed: ${preload.error}`));
+    PromisePrototypeThen(rejected, undefined, () => {});
+    return rejected;
+  }
+  const bytes = preload.bodyId === undefined ? null : op_swrt_take_body(preload.bodyId);
+  const nullBody = preload.status === 204 || preload.status === 205 || preload.status === 304;
+  return PromiseResolve(new Response(nullBody ? null : bytes, {
+    status: preload.status,
+    statusText: preload.statusText,
+    headers: preload.headers,
+  }));
+}
+
 function errorMeta(message) {
   return { status: 0, statusText: "", headers: [], urlList: [], responseType: "error", error: message };
 }
@@ -182,6 +202,7 @@ function createFetchEvent(data) {
     handled,
   });
   event[_requestId] = data.requestId;
+  if (data.preload) event[_preloadResponse] = preloadResponse(data.preload);
   event[_settleHandled] = (ok) => {
     event[_settleHandled] = null;
     if (ok) resolveHandled(undefined);
