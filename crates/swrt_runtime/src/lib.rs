@@ -34,7 +34,9 @@ pub use error::{HostError, ScriptError};
 pub use host::{
     PageHandle, RegistrationInfo, ServiceWorkerHost, ServiceWorkerHostBuilder, WorkerState,
 };
-pub use loader::{is_javascript_mime, LoadError, LocalOriginMapping, ScriptLoader, ScriptSource};
+pub use loader::{
+    is_javascript_mime, LoadError, LocalOriginMapping, ScriptCacheMode, ScriptLoader, ScriptSource,
+};
 pub use realm::{ClientInfo, EventOutcome};
 /// A TLS root certificate for
 /// [`ServiceWorkerHostBuilder::add_root_certificate`] (reqwest's type).

@@ -76,6 +76,20 @@ impl From<String> for LoadError {
     }
 }
 
+/// The cache mode of a script request (Fetch, "request's cache mode"), as
+/// the Service Workers Update algorithm and `updateViaCache` choose it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScriptCacheMode {
+    /// "default": caches between swrt and the server may answer.
+    #[default]
+    Default,
+    /// "no-cache": a cached answer must be revalidated with the server.
+    /// swrt keeps no HTTP cache of its own; Fetch's HTTP-network-or-cache
+    /// fetch sends `Cache-Control: max-age=0` for this mode, which makes
+    /// proxies and the server revalidate.
+    NoCache,
+}
+
 /// What a fetch is for: the response types it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Destination {
@@ -83,6 +97,21 @@ enum Destination {
     Script,
     /// A page: an HTML document, or a script that runs as the page.
     Document,
+}
+
+/// The answer to a navigation preload request, whatever its status.
+#[derive(Debug, Clone)]
+pub struct PreloadResponse {
+    /// The URL that answered (after redirects).
+    pub url: Url,
+    /// HTTP status.
+    pub status: u16,
+    /// HTTP status text.
+    pub status_text: String,
+    /// Header names and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
 }
 
 /// A directory that stands in for an origin that no server serves.
@@ -151,19 +180,89 @@ impl ScriptLoader {
 
     /// Fetches `url` as a classic worker script.
     pub async fn fetch(&self, url: &Url) -> Result<ScriptSource, LoadError> {
-        self.fetch_for(url, Destination::Script).await
+        self.fetch_for(url, Destination::Script, ScriptCacheMode::Default)
+            .await
+    }
+
+    /// Fetches `url` as a worker script with the given cache mode.
+    pub async fn fetch_with_cache_mode(
+        &self,
+        url: &Url,
+        cache_mode: ScriptCacheMode,
+    ) -> Result<ScriptSource, LoadError> {
+        self.fetch_for(url, Destination::Script, cache_mode).await
+    }
+
+    /// Service Workers, navigation preload: the navigation's request with a
+    /// `Service-Worker-Navigation-Preload` header, answered whatever its
+    /// status or type.
+    pub async fn fetch_navigation_preload(
+        &self,
+        url: &Url,
+        header_value: &str,
+    ) -> Result<PreloadResponse, LoadError> {
+        if !matches!(url.scheme(), "http" | "https") || self.local_path(url)?.is_some() {
+            return Err(LoadError::Failed(format!(
+                "no navigation preload for {url}: it is not served over HTTP"
+            )));
+        }
+        let request = self
+            .inner
+            .client
+            .get(url.clone())
+            .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header("Service-Worker-Navigation-Preload", header_value);
+        let fetch = async {
+            let response = request
+                .send()
+                .await
+                .map_err(|e| format!("network error: {e}"))?;
+            let status = response.status();
+            let headers = response
+                .headers()
+                .iter()
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+                })
+                .collect();
+            let url = response.url().clone();
+            let mut body = Vec::new();
+            let mut chunks = response.bytes_stream();
+            while let Some(chunk) = chunks.next().await {
+                let chunk = chunk.map_err(|e| format!("network error: {e}"))?;
+                if body.len() + chunk.len() > MAX_SCRIPT_BYTES {
+                    return Err(LoadError::Failed(format!(
+                        "the navigation preload response is larger than {} MiB",
+                        MAX_SCRIPT_BYTES >> 20
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(PreloadResponse {
+                url,
+                status: status.as_u16(),
+                status_text: status.canonical_reason().unwrap_or("").to_string(),
+                headers,
+                body,
+            })
+        };
+        tokio::time::timeout(self.inner.timeout, fetch)
+            .await
+            .map_err(|_| LoadError::Failed(format!("the navigation preload of {url} timed out")))?
     }
 
     /// Fetches a page: an HTML document (`text/html`), or a script that runs
     /// as the page (a JavaScript MIME type).
     pub async fn fetch_document(&self, url: &Url) -> Result<ScriptSource, LoadError> {
-        self.fetch_for(url, Destination::Document).await
+        self.fetch_for(url, Destination::Document, ScriptCacheMode::Default)
+            .await
     }
 
     async fn fetch_for(
         &self,
         url: &Url,
         destination: Destination,
+        cache_mode: ScriptCacheMode,
     ) -> Result<ScriptSource, LoadError> {
         if let Some(path) = self.local_path(url)? {
             return read_file(url, path).await;
@@ -175,16 +274,17 @@ impl ScriptLoader {
                     .map_err(|_| format!("not a local path: {url}"))?;
                 read_file(url, path).await
             }
-            "http" | "https" => {
-                tokio::time::timeout(self.inner.timeout, self.fetch_http(url, destination))
-                    .await
-                    .map_err(|_| {
-                        format!(
-                            "the server did not deliver the script within {} s",
-                            self.inner.timeout.as_secs_f64()
-                        )
-                    })?
-            }
+            "http" | "https" => tokio::time::timeout(
+                self.inner.timeout,
+                self.fetch_http(url, destination, cache_mode),
+            )
+            .await
+            .map_err(|_| {
+                format!(
+                    "the server did not deliver the script within {} s",
+                    self.inner.timeout.as_secs_f64()
+                )
+            })?,
             other => Err(LoadError::Failed(format!(
                 "scheme '{other}' is not supported for worker scripts"
             ))),
@@ -193,12 +293,16 @@ impl ScriptLoader {
 
     /// Blocking variant for `importScripts()`, which is synchronous by spec.
     /// Must be called from a thread that is not driving `self`'s runtime.
-    pub fn fetch_blocking(&self, url: &Url) -> Result<ScriptSource, LoadError> {
+    pub fn fetch_blocking(
+        &self,
+        url: &Url,
+        cache_mode: ScriptCacheMode,
+    ) -> Result<ScriptSource, LoadError> {
         let (tx, rx) = std::sync::mpsc::channel();
         let this = self.clone();
         let url = url.clone();
         self.inner.handle.spawn(async move {
-            let _ = tx.send(this.fetch(&url).await);
+            let _ = tx.send(this.fetch_with_cache_mode(&url, cache_mode).await);
         });
         rx.recv().map_err(|_| LoadError::ShutDown)?
     }
@@ -226,8 +330,12 @@ impl ScriptLoader {
         &self,
         url: &Url,
         destination: Destination,
+        cache_mode: ScriptCacheMode,
     ) -> Result<ScriptSource, LoadError> {
         let mut request = self.inner.client.get(url.clone());
+        if cache_mode == ScriptCacheMode::NoCache {
+            request = request.header(reqwest::header::CACHE_CONTROL, "max-age=0");
+        }
         if destination == Destination::Script {
             request = request.header("Service-Worker", "script");
         } else {

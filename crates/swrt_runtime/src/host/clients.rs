@@ -16,6 +16,7 @@ use crate::realm::{
     ClientInfo, FetchEventResponse, HostRequest, OpenedFrame, PageContext, PageEvaluation,
     RealmHandle, RealmKind,
 };
+use crate::realm::{NavigationPreloadAction, NavigationPreloadState};
 
 /// A client the host runs: a page, or a dedicated or shared worker.
 pub(crate) struct PageEntry {
@@ -252,6 +253,7 @@ pub(crate) fn offer_fetch_event(
     version: Arc<Version>,
     mut request: serde_json::Value,
     body: Option<Vec<u8>>,
+    preload_body: Option<Vec<u8>>,
     reply: oneshot::Sender<Option<FetchEventResponse>>,
 ) {
     let request_id = host.next_id.fetch_add(1, Ordering::AcqRel);
@@ -262,7 +264,7 @@ pub(crate) fn offer_fetch_event(
         // (Handle Fetch: the "set of event types to handle").
         if version.has_fetch_handler().await {
             let outcome = version
-                .dispatch_fetch(&host, &registration, request, body)
+                .dispatch_fetch(&host, &registration, request, body, preload_body)
                 .await;
             if let Err(error) = &outcome {
                 tracing::warn!("fetch event not delivered: {error}");
@@ -336,8 +338,49 @@ pub(crate) async fn navigate(
         "redirect": "manual",
         "resultingClientId": client_id,
     });
+    let mut request = request;
+    let mut preload_body = None;
+    if document {
+        // Handle Fetch, navigation preload: with preload enabled, the
+        // request goes to the network with the registration's header value,
+        // and the event's preloadResponse is its answer.
+        let preload = registration.navigation_preload(NavigationPreloadAction::GetState);
+        if let Ok(NavigationPreloadState {
+            enabled: true,
+            header_value,
+        }) = preload
+        {
+            request["preload"] = match host
+                .loader
+                .fetch_navigation_preload(url, &header_value)
+                .await
+            {
+                Ok(response) => {
+                    preload_body = Some(response.body);
+                    json!({
+                        "status": response.status,
+                        "statusText": response.status_text,
+                        "headers": response.headers,
+                        "url": response.url.as_str(),
+                    })
+                }
+                Err(error) => json!({ "error": error.to_string() }),
+            };
+        }
+        // Handle Fetch: after a navigation, a stale registration is
+        // soft-updated.
+        host.soft_update_if_stale(&registration);
+    }
     let (reply, answer) = oneshot::channel();
-    offer_fetch_event(host, registration, version, request, None, reply);
+    offer_fetch_event(
+        host,
+        registration,
+        version,
+        request,
+        None,
+        preload_body,
+        reply,
+    );
     let Some(response) = answer.await.ok().flatten() else {
         return network().await;
     };

@@ -22,7 +22,7 @@ pub(crate) use background_sync::SyncScheduler;
 pub use builder::ServiceWorkerHostBuilder;
 pub use clients::PageHandle;
 pub(crate) use registration::Registration;
-pub use registration::RegistrationInfo;
+pub use registration::{RegistrationInfo, UpdateViaCache};
 pub(crate) use version::Version;
 pub use version::WorkerState;
 
@@ -134,7 +134,14 @@ impl ServiceWorkerHost {
         let registration = self.inner.registration_for_scope(&script_url, scope)?;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         registration
-            .update(&self.inner, id, script_url, worker_type, None)
+            .update(
+                &self.inner,
+                id,
+                script_url,
+                worker_type,
+                register_job::UpdateJobOptions::default(),
+                None,
+            )
             .await?;
         Ok(registration.info())
     }
@@ -184,9 +191,12 @@ impl ServiceWorkerHost {
         let version = registration
             .active()
             .ok_or_else(|| HostError::Invalid(format!("no active worker for scope {scope}")))?;
-        version
+        let outcome = version
             .dispatch(&self.inner, &registration, event_type, data)
-            .await
+            .await;
+        // Fire Functional Event: a stale registration is soft-updated.
+        self.inner.soft_update_if_stale(&registration);
+        outcome
     }
 
     /// Number of events, across all workers, whose lifetime has not ended,

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use url::Url;
 
-use super::registration::Registration;
+use super::registration::{Registration, UpdateViaCache};
 use super::version::{Version, WorkerState};
 use super::HostInner;
 use crate::error::{HostError, ScriptError};
@@ -79,6 +79,15 @@ pub(crate) fn check_max_scope(
     Ok(())
 }
 
+/// What an update job carries besides the script (Service Workers, "job").
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct UpdateJobOptions {
+    /// register()'s `updateViaCache`; None keeps the registration's.
+    pub(crate) update_via_cache: Option<UpdateViaCache>,
+    /// The job's "force bypass cache flag" (a soft update sets it).
+    pub(crate) force_bypass_cache: bool,
+}
+
 impl Registration {
     /// Update + Install + Activate for a new script. `installing` learns
     /// when the job's promise resolves (the new worker is installing) or that
@@ -89,6 +98,7 @@ impl Registration {
         id: u64,
         script_url: Url,
         worker_type: WorkerType,
+        options: UpdateJobOptions,
         installing: Option<
             tokio::sync::oneshot::Sender<
                 Result<crate::realm::RegisterResolution, crate::realm::JobRejection>,
@@ -98,7 +108,7 @@ impl Registration {
         let _job = self.jobs.lock().await;
         let mut installing = installing;
         let result = self
-            .run_update(host, id, script_url, worker_type, &mut installing)
+            .run_update(host, id, script_url, worker_type, options, &mut installing)
             .await;
         if result.is_err() {
             // Update, on failure: a registration that never got a worker
@@ -124,6 +134,7 @@ impl Registration {
         id: u64,
         script_url: Url,
         worker_type: WorkerType,
+        options: UpdateJobOptions,
         installing: &mut Option<
             tokio::sync::oneshot::Sender<
                 Result<crate::realm::RegisterResolution, crate::realm::JobRejection>,
@@ -131,8 +142,16 @@ impl Registration {
         >,
     ) -> Result<(), HostError> {
         // Update: fetch the script. Its request's redirect mode is "error":
-        // a redirected response is a network error.
-        let script = host.fetch_script(&script_url).await?;
+        // a redirected response is a network error. updateViaCache, the
+        // job's force bypass flag and staleness choose its cache mode.
+        let update_via_cache = options
+            .update_via_cache
+            .unwrap_or_else(|| self.update_via_cache());
+        let has_worker = !self.versions().is_empty();
+        let stale = has_worker && self.is_stale(std::time::SystemTime::now());
+        let cache_mode = update_via_cache.main_script_cache_mode(options.force_bypass_cache, stale);
+        let script = host.fetch_script_with(&script_url, cache_mode).await?;
+        *self.last_update_check.lock().unwrap() = Some(std::time::SystemTime::now());
         if script.url != script_url {
             return Err(HostError::ScriptFetch {
                 url: script_url.to_string(),
@@ -144,6 +163,10 @@ impl Registration {
             &script.url,
             script.service_worker_allowed.as_deref(),
         )?;
+        // Update, when nothing changed, and Install: the registration takes
+        // the job's update via cache mode.
+        *self.update_via_cache.lock().unwrap() = update_via_cache;
+        let imported_cache_mode = update_via_cache.imported_script_cache_mode(stale);
         // Update step "byte-for-byte identical": an unchanged script of the
         // newest worker, of the same type, with unchanged imported scripts,
         // means there is nothing to install.
@@ -154,7 +177,7 @@ impl Registration {
             if same_url
                 && same_bytes
                 && newest.state() != WorkerState::Redundant
-                && imports_unchanged(host, &newest).await?
+                && imports_unchanged(host, &newest, imported_cache_mode).await?
             {
                 if let Some(tx) = installing.take() {
                     let (seen_tx, _) = tokio::sync::oneshot::channel();
@@ -169,7 +192,12 @@ impl Registration {
             worker_type,
             script_source: Mutex::new(Some(script.text)),
             script_csp: Mutex::new(script.csp),
-            imports: Arc::default(),
+            imports: Arc::new(crate::realm::ImportedScripts {
+                bypass_http_cache: AtomicBool::new(
+                    imported_cache_mode == crate::loader::ScriptCacheMode::NoCache,
+                ),
+                ..Default::default()
+            }),
             state: Mutex::new(WorkerState::Parsed),
             runner: tokio::sync::Mutex::new(None),
             skip_waiting: AtomicBool::new(false),
@@ -280,15 +308,48 @@ impl Registration {
     }
 }
 
+impl HostInner {
+    /// Service Workers "Soft Update", run after a navigation and after a
+    /// functional event when the registration is stale: an update job with
+    /// the force bypass cache flag, whose outcome only the host sees.
+    pub(crate) fn soft_update_if_stale(self: &Arc<Self>, registration: &Arc<Registration>) {
+        if registration.is_unregistered() || !registration.is_stale(std::time::SystemTime::now()) {
+            return;
+        }
+        let Some((script_url, worker_type)) = registration.newest_script() else {
+            return;
+        };
+        let registration = registration.clone();
+        let id = self.next_id.fetch_add(1, Ordering::AcqRel);
+        tracing::debug!(scope = %registration.scope, "soft update of a stale registration");
+        self.spawn_job(move |host| async move {
+            let options = UpdateJobOptions {
+                update_via_cache: None,
+                force_bypass_cache: true,
+            };
+            if let Err(error) = registration
+                .update(&host, id, script_url, worker_type, options, None)
+                .await
+            {
+                tracing::info!(scope = %registration.scope, "soft update failed: {error}");
+            }
+        });
+    }
+}
+
 /// Update step "for each importUrl of the script resource map": fetch every
 /// imported script again and compare it with what the worker installed.
-async fn imports_unchanged(host: &HostInner, newest: &Version) -> Result<bool, HostError> {
+async fn imports_unchanged(
+    host: &HostInner,
+    newest: &Version,
+    cache_mode: crate::loader::ScriptCacheMode,
+) -> Result<bool, HostError> {
     for (url, installed) in newest.imported_scripts() {
         let parsed = Url::parse(&url).map_err(|_| HostError::ScriptFetch {
             url: url.clone(),
             reason: "not a URL".into(),
         })?;
-        let fetched = host.fetch_script(&parsed).await?;
+        let fetched = host.fetch_script_with(&parsed, cache_mode).await?;
         if fetched.text != installed {
             tracing::debug!(%url, "an imported script changed");
             return Ok(false);

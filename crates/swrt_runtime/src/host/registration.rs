@@ -4,12 +4,18 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use url::Url;
 
+use crate::loader::ScriptCacheMode;
+
 use super::version::{Version, WorkerState};
 use super::HostInner;
-use crate::realm::{ImportedScripts, RegistrationView};
+use crate::realm::{
+    ImportedScripts, JobRejection, NavigationPreloadAction, NavigationPreloadState,
+    RegistrationView,
+};
 use crate::worker_type::WorkerType;
 
 /// A snapshot of a registration for embedders.
@@ -23,6 +29,75 @@ pub struct RegistrationInfo {
     pub waiting: Option<(Url, WorkerState)>,
     /// Script URL and state of the installing worker, if any.
     pub installing: Option<(Url, WorkerState)>,
+}
+
+/// How long after its last update check a registration is stale (Service
+/// Workers, "stale": more than 86400 seconds).
+pub(crate) const STALE_AFTER: Duration = Duration::from_secs(86_400);
+
+/// A registration's update via cache mode (Service Workers
+/// `ServiceWorkerUpdateViaCache`): which script fetches of an update may be
+/// answered by the HTTP cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UpdateViaCache {
+    /// Imported scripts may come from the cache; the main script may not.
+    #[default]
+    Imports,
+    /// The main script and imported scripts may come from the cache.
+    All,
+    /// No script fetch of an update may come from the cache.
+    None,
+}
+
+impl UpdateViaCache {
+    /// The mode a `ServiceWorkerUpdateViaCache` string names.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "imports" => Some(Self::Imports),
+            "all" => Some(Self::All),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+
+    /// The enum value scripts see.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Imports => "imports",
+            Self::All => "all",
+            Self::None => "none",
+        }
+    }
+
+    /// Update, "perform the fetch" for the main script: its cache mode is
+    /// "no-cache" unless the mode is "all", and always when the job forces a
+    /// bypass (a soft update) or the registration is stale.
+    pub fn main_script_cache_mode(self, force_bypass: bool, stale: bool) -> ScriptCacheMode {
+        if self != Self::All || force_bypass || stale {
+            ScriptCacheMode::NoCache
+        } else {
+            ScriptCacheMode::Default
+        }
+    }
+
+    /// Update, "perform the fetch" for an imported script (importScripts or
+    /// a module of the graph): "no-cache" when the mode is "none" or the
+    /// registration is stale.
+    pub fn imported_script_cache_mode(self, stale: bool) -> ScriptCacheMode {
+        if self == Self::None || stale {
+            ScriptCacheMode::NoCache
+        } else {
+            ScriptCacheMode::Default
+        }
+    }
+}
+
+/// Service Workers, "stale": the last update check is more than a day old.
+/// A registration never checked is not stale.
+pub(crate) fn is_stale(last_update_check: Option<SystemTime>, now: SystemTime) -> bool {
+    last_update_check
+        .and_then(|checked| now.duration_since(checked).ok())
+        .is_some_and(|age| age > STALE_AFTER)
 }
 
 #[derive(Default)]
@@ -47,6 +122,12 @@ pub(crate) struct Registration {
     pub(super) ack_limit: std::time::Duration,
     /// Bumped by every state change (see [`RegistrationView::generation`]).
     pub(super) generation: AtomicU64,
+    /// Which script fetches of an update may use the HTTP cache.
+    pub(super) update_via_cache: Mutex<UpdateViaCache>,
+    /// When an update last fetched the main script successfully.
+    pub(super) last_update_check: Mutex<Option<SystemTime>>,
+    /// Navigation preload: enabled flag and header value.
+    pub(super) navigation_preload: Mutex<NavigationPreloadState>,
 }
 
 impl Registration {
@@ -72,6 +153,7 @@ impl Registration {
         let imports = ImportedScripts {
             scripts: Mutex::new(imported_scripts.iter().cloned().collect()),
             install_finished: AtomicBool::new(installed),
+            bypass_http_cache: AtomicBool::new(false),
         };
         let version = Arc::new(Version {
             id,
@@ -88,6 +170,12 @@ impl Registration {
             fetch_handler_seen: Mutex::new(true),
         });
         registration.slots.lock().unwrap().active = Some(version);
+        // The row was last written when its worker was installed by an
+        // update check: the closest stored time to the last update check.
+        if let Ok(ms) = u64::try_from(row.updated_ms) {
+            *registration.last_update_check.lock().unwrap() =
+                Some(SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
+        }
         registration
     }
 
@@ -100,7 +188,40 @@ impl Registration {
             unregistered: AtomicBool::new(false),
             jobs: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
+            update_via_cache: Mutex::default(),
+            last_update_check: Mutex::new(None),
+            navigation_preload: Mutex::default(),
         }
+    }
+
+    /// Runs a `NavigationPreloadManager` method: enable(), disable() and
+    /// setHeaderValue() need an active worker (InvalidStateError).
+    pub(crate) fn navigation_preload(
+        &self,
+        action: NavigationPreloadAction,
+    ) -> Result<NavigationPreloadState, JobRejection> {
+        if action != NavigationPreloadAction::GetState && self.active().is_none() {
+            return Err(JobRejection::InvalidState(
+                "the registration has no active worker".into(),
+            ));
+        }
+        let mut state = self.navigation_preload.lock().unwrap();
+        match action {
+            NavigationPreloadAction::SetEnabled(enabled) => state.enabled = enabled,
+            NavigationPreloadAction::SetHeaderValue(value) => state.header_value = value,
+            NavigationPreloadAction::GetState => {}
+        }
+        Ok(state.clone())
+    }
+
+    /// The registration's update via cache mode.
+    pub(crate) fn update_via_cache(&self) -> UpdateViaCache {
+        *self.update_via_cache.lock().unwrap()
+    }
+
+    /// The registration is stale (see [`is_stale`]) at `now`.
+    pub(crate) fn is_stale(&self, now: SystemTime) -> bool {
+        is_stale(*self.last_update_check.lock().unwrap(), now)
     }
 
     /// Installing, waiting and active versions, in that order.
@@ -176,6 +297,7 @@ impl Registration {
             waiting: slots.waiting.as_ref().map(|v| v.view()),
             active: slots.active.as_ref().map(|v| v.view()),
             generation: self.generation.load(Ordering::Acquire),
+            update_via_cache: self.update_via_cache().as_str().to_string(),
         }
     }
 
@@ -231,5 +353,69 @@ impl Registration {
         *version.state.lock().unwrap() = state;
         self.generation.fetch_add(1, Ordering::AcqRel);
         tracing::debug!(script_url = %version.script_url, state = state.as_str(), "worker state");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_via_cache_decides_which_fetches_bypass_the_cache() {
+        use ScriptCacheMode::{Default, NoCache};
+        let cases = [
+            (UpdateViaCache::Imports, NoCache, Default),
+            (UpdateViaCache::All, Default, Default),
+            (UpdateViaCache::None, NoCache, NoCache),
+        ];
+        for (mode, main, imported) in cases {
+            assert_eq!(mode.main_script_cache_mode(false, false), main, "{mode:?}");
+            assert_eq!(mode.imported_script_cache_mode(false), imported, "{mode:?}");
+            // A stale registration bypasses the cache for every fetch.
+            assert_eq!(mode.main_script_cache_mode(false, true), NoCache);
+            assert_eq!(mode.imported_script_cache_mode(true), NoCache);
+            // A soft update bypasses it for the main script.
+            assert_eq!(mode.main_script_cache_mode(true, false), NoCache);
+        }
+        assert_eq!(UpdateViaCache::parse("none"), Some(UpdateViaCache::None));
+        assert_eq!(UpdateViaCache::parse("sometimes"), None);
+        assert_eq!(UpdateViaCache::default().as_str(), "imports");
+    }
+
+    #[test]
+    fn navigation_preload_needs_an_active_worker_to_change() {
+        let registration = Registration::new(
+            1,
+            Url::parse("http://localhost/app/").unwrap(),
+            Duration::from_secs(1),
+        );
+        assert_eq!(
+            registration.navigation_preload(NavigationPreloadAction::GetState),
+            Ok(NavigationPreloadState {
+                enabled: false,
+                header_value: "true".into()
+            })
+        );
+        assert!(matches!(
+            registration.navigation_preload(NavigationPreloadAction::SetEnabled(true)),
+            Err(JobRejection::InvalidState(_))
+        ));
+    }
+
+    #[test]
+    fn stale_after_a_day_without_an_update_check() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(10 * 86_400);
+        assert!(!is_stale(None, now), "never checked is not stale");
+        assert!(!is_stale(Some(now), now));
+        assert!(
+            !is_stale(Some(now - STALE_AFTER), now),
+            "exactly a day is not stale"
+        );
+        assert!(is_stale(
+            Some(now - STALE_AFTER - Duration::from_secs(1)),
+            now
+        ));
+        // A check recorded after `now` (a clock step back) is not stale.
+        assert!(!is_stale(Some(now + Duration::from_secs(60)), now));
     }
 }

@@ -155,7 +155,18 @@ impl HostInner {
         &self,
         url: &Url,
     ) -> Result<crate::loader::ScriptSource, HostError> {
-        self.loader.fetch(url).await.map_err(|error| match error {
+        self.fetch_script_with(url, crate::loader::ScriptCacheMode::Default)
+            .await
+    }
+
+    /// [`Self::fetch_script`] with the cache mode an update chose.
+    pub(crate) async fn fetch_script_with(
+        &self,
+        url: &Url,
+        cache_mode: crate::loader::ScriptCacheMode,
+    ) -> Result<crate::loader::ScriptSource, HostError> {
+        let fetched = self.loader.fetch_with_cache_mode(url, cache_mode).await;
+        fetched.map_err(|error| match error {
             // Service Workers, Update: a script that is not JavaScript is
             // rejected as a security error.
             crate::loader::LoadError::MimeType(reason) => {

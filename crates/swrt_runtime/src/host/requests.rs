@@ -125,6 +125,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             script_url,
             scope,
             worker_type,
+            update_via_cache,
             reply,
         } => {
             let Some(page) = page(host, &client_id) else {
@@ -150,7 +151,17 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let id = host.next_id.fetch_add(1, Ordering::Relaxed);
             host.spawn_job(move |host| async move {
                 if let Err(error) = registration
-                    .update(&host, id, script_url.clone(), worker_type, Some(reply))
+                    .update(
+                        &host,
+                        id,
+                        script_url.clone(),
+                        worker_type,
+                        super::register_job::UpdateJobOptions {
+                            update_via_cache: Some(update_via_cache),
+                            force_bypass_cache: false,
+                        },
+                        Some(reply),
+                    )
                     .await
                 {
                     // The page saw the rejection or the worker turn redundant;
@@ -173,7 +184,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 return;
             };
             request["clientId"] = serde_json::Value::from(client_id);
-            offer_fetch_event(host, registration, version, request, body, reply);
+            offer_fetch_event(host, registration, version, request, body, None, reply);
         }
         HostRequest::OpenFrame {
             parent_client_id,
@@ -257,6 +268,19 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 let _ = reply.send(response);
             }
         }
+        HostRequest::NavigationPreload {
+            scope,
+            action,
+            reply,
+        } => {
+            let answer = match host.registration_with_scope(&scope) {
+                Some(registration) => registration.navigation_preload(action),
+                None => Err(JobRejection::InvalidState(
+                    "the registration was unregistered".into(),
+                )),
+            };
+            let _ = reply.send(answer);
+        }
         HostRequest::Update { scope, reply } => {
             let Some(registration) = host.registration_with_scope(&scope) else {
                 let _ = reply.send(Err(JobRejection::InvalidState(
@@ -273,7 +297,14 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let id = host.next_id.fetch_add(1, Ordering::AcqRel);
             host.spawn_job(move |host| async move {
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                let job = registration.update(&host, id, script_url, worker_type, Some(tx));
+                let job = registration.update(
+                    &host,
+                    id,
+                    script_url,
+                    worker_type,
+                    super::register_job::UpdateJobOptions::default(),
+                    Some(tx),
+                );
                 // update() resolves with the job promise (the new worker is
                 // installing, or nothing changed), not when the job ends.
                 let answer = async {

@@ -152,18 +152,26 @@ impl Version {
         .await
     }
 
-    /// Dispatches a `fetch` event; the request body, if any, waits in the
-    /// worker's mailbox as bytes (the event data carries its id).
+    /// Dispatches a `fetch` event; the request body and a navigation
+    /// preload response's body, if any, wait in the worker's mailbox as
+    /// bytes (the event data carries their ids as `bodyId` and
+    /// `preload.bodyId`).
     pub(crate) async fn dispatch_fetch(
         self: &Arc<Self>,
         host: &Arc<HostInner>,
         registration: &Registration,
         data: Value,
         body: Option<Vec<u8>>,
+        preload_body: Option<Vec<u8>>,
     ) -> Result<EventOutcome, HostError> {
         self.dispatch_with(host, registration, "fetch", data, |handle, data| {
             if let Some(body) = body {
                 data["bodyId"] = Value::from(handle.stash_body(body));
+            }
+            if let Some(body) = preload_body {
+                if data["preload"].is_object() {
+                    data["preload"]["bodyId"] = Value::from(handle.stash_body(body));
+                }
             }
         })
         .await

@@ -149,6 +149,8 @@ pub struct RegistrationView {
     /// Bumped by every state change: a realm ignores a snapshot older than
     /// the one it has (a job's reply can arrive after later state pushes).
     pub generation: u64,
+    /// `updateViaCache`: "imports", "all" or "none".
+    pub update_via_cache: String,
 }
 
 /// A `ServiceWorker` object's data.
@@ -263,6 +265,7 @@ pub(crate) enum HostRequest {
         script_url: Url,
         scope: Option<Url>,
         worker_type: crate::worker_type::WorkerType,
+        update_via_cache: crate::host::UpdateViaCache,
         reply: oneshot::Sender<Result<RegisterResolution, JobRejection>>,
     },
     Registrations {
@@ -311,6 +314,12 @@ pub(crate) enum HostRequest {
     FetchEventRespond {
         request_id: u64,
         response: Option<FetchEventResponse>,
+    },
+    /// A `NavigationPreloadManager` method of the registration with `scope`.
+    NavigationPreload {
+        scope: Url,
+        action: NavigationPreloadAction,
+        reply: oneshot::Sender<Result<NavigationPreloadState, JobRejection>>,
     },
     /// `registration.update()` from a page or a worker.
     Update {
@@ -376,6 +385,37 @@ impl std::fmt::Debug for RealmMessage {
 /// the page sends once its `register()` continuation has run, so state
 /// changes reach it afterwards (as tasks queued after the job promise).
 pub(crate) type RegisterResolution = (RegistrationView, oneshot::Sender<()>);
+
+/// What a `NavigationPreloadManager` method asks of its registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NavigationPreloadAction {
+    /// `enable()` (true) or `disable()` (false).
+    SetEnabled(bool),
+    /// `setHeaderValue(value)`.
+    SetHeaderValue(String),
+    /// `getState()`.
+    GetState,
+}
+
+/// A registration's navigation preload state (`NavigationPreloadState`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NavigationPreloadState {
+    /// Whether navigations send a preload request.
+    pub enabled: bool,
+    /// The `Service-Worker-Navigation-Preload` header's value.
+    pub header_value: String,
+}
+
+impl Default for NavigationPreloadState {
+    /// Service Workers: disabled, with the header value "true".
+    fn default() -> Self {
+        NavigationPreloadState {
+            enabled: false,
+            header_value: "true".into(),
+        }
+    }
+}
 
 /// Why a register or update job was rejected, by the error class the
 /// page's promise rejects with (Service Workers, "Reject Job Promise").

@@ -35,8 +35,8 @@ pub use messages::{
     WorkerView,
 };
 pub(crate) use messages::{
-    HostRequest, HostRequestSender, JobRejection, MatchAllOptions, MessageSender, OpenedFrame,
-    RealmMessage, RegisterResolution,
+    HostRequest, HostRequestSender, JobRejection, MatchAllOptions, MessageSender,
+    NavigationPreloadAction, NavigationPreloadState, OpenedFrame, RealmMessage, RegisterResolution,
 };
 pub(crate) use prewarm::PrewarmedRealm;
 pub(crate) use watchdog::BusyClock;
@@ -48,6 +48,9 @@ pub(crate) use watchdog::BusyClock;
 pub struct ImportedScripts {
     pub(crate) scripts: Mutex<HashMap<String, String>>,
     pub(crate) install_finished: AtomicBool,
+    /// Imports fetched while installing bypass the HTTP cache (the
+    /// registration's `updateViaCache` is "none", or it is stale).
+    pub(crate) bypass_http_cache: AtomicBool,
 }
 
 /// What runs in a realm.

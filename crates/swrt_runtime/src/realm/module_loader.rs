@@ -92,7 +92,19 @@ impl ModuleLoader for RealmModuleLoader {
                             "Failed to load module {specifier}: it was not imported while the worker installed"
                         )));
                     }
-                    let script = loader.fetch(&specifier).await.map_err(|e| {
+                    // A service worker's module graph: the registration's
+                    // updateViaCache decides whether the fetch may use the
+                    // HTTP cache, as for importScripts().
+                    let cache_mode = if imports
+                        .as_ref()
+                        .is_some_and(|map| map.bypass_http_cache.load(Ordering::Acquire))
+                    {
+                        crate::loader::ScriptCacheMode::NoCache
+                    } else {
+                        crate::loader::ScriptCacheMode::Default
+                    };
+                    let fetched = loader.fetch_with_cache_mode(&specifier, cache_mode).await;
+                    let script = fetched.map_err(|e| {
                         JsErrorBox::type_error(format!("Failed to load module {specifier}: {e}"))
                     })?;
                     if let Some(map) = &imports {

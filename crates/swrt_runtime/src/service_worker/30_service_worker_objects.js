@@ -7,7 +7,7 @@
 const { core, primordials } = __bootstrap;
 const { event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
-const { op_swrt_skip_waiting, op_swrt_sw_update, op_swrt_sw_unregister } = core.ops;
+const { op_swrt_navigation_preload, op_swrt_skip_waiting, op_swrt_sw_update, op_swrt_sw_unregister } = core.ops;
 const { Symbol, TypeError, MapPrototypeGet, MapPrototypeSet, SafeMap } = primordials;
 const { EventTarget, Event, defineEventHandler, setEventTargetData } = eventModule;
 
@@ -17,6 +17,8 @@ const _scriptURL = Symbol("script url");
 const _state = Symbol("state");
 const _reg = Symbol("registration data");
 const _env = Symbol("environment");
+const _preload = Symbol("navigation preload manager");
+const _scope = Symbol("scope");
 
 class ServiceWorker extends EventTarget {
   constructor(key = undefined, id, scriptURL, state, env) {
@@ -53,6 +55,42 @@ defineEventHandler(ServiceWorker.prototype, "statechange");
 defineEventHandler(ServiceWorker.prototype, "error");
 
 
+// NavigationPreloadManager (Service Workers section 3.3): the navigation
+// preload state is kept by the host, per registration.
+class NavigationPreloadManager {
+  constructor(key = undefined, scope) {
+    if (key !== illegal) throw new TypeError("Illegal constructor");
+    this[webidl.brand] = webidl.brand;
+    this[_scope] = scope;
+  }
+  async enable() {
+    webidl.assertBranded(this, NavigationPreloadManagerPrototype);
+    await op_swrt_navigation_preload(this[_scope], "enable", null);
+  }
+  async disable() {
+    webidl.assertBranded(this, NavigationPreloadManagerPrototype);
+    await op_swrt_navigation_preload(this[_scope], "disable", null);
+  }
+  async setHeaderValue(value) {
+    webidl.assertBranded(this, NavigationPreloadManagerPrototype);
+    const prefix = "Failed to execute 'setHeaderValue' on 'NavigationPreloadManager'";
+    webidl.requiredArguments(arguments.length, 1, prefix);
+    value = webidl.converters.ByteString(value, prefix, "Argument 1");
+    // A header value has no leading or trailing whitespace, NUL, CR or LF.
+    if (/^[\t ]|[\t ]$|[\0\r\n]/.test(value)) {
+      throw new TypeError(`${prefix}: '${value}' is not a valid header value.`);
+    }
+    await op_swrt_navigation_preload(this[_scope], "setHeaderValue", value);
+  }
+  async getState() {
+    webidl.assertBranded(this, NavigationPreloadManagerPrototype);
+    const state = await op_swrt_navigation_preload(this[_scope], "getState", null);
+    return { enabled: state.enabled, headerValue: state.headerValue };
+  }
+}
+webidl.configureInterface(NavigationPreloadManager);
+const NavigationPreloadManagerPrototype = NavigationPreloadManager.prototype;
+
 class ServiceWorkerRegistration extends EventTarget {
   constructor(key = undefined, data, env) {
     if (key !== illegal) throw new TypeError("Illegal constructor");
@@ -61,6 +99,7 @@ class ServiceWorkerRegistration extends EventTarget {
     this[webidl.brand] = webidl.brand;
     this[_env] = env;
     this[_reg] = data;
+    this[_preload] = new NavigationPreloadManager(illegal, data.scope);
   }
   get scope() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
@@ -78,9 +117,13 @@ class ServiceWorkerRegistration extends EventTarget {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
     return this[_env].workerObject(this[_reg].active);
   }
+  get navigationPreload() {
+    webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
+    return this[_preload];
+  }
   get updateViaCache() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
-    return "imports";
+    return this[_reg].updateViaCache;
   }
   async update() {
     webidl.assertBranded(this, ServiceWorkerRegistrationPrototype);
@@ -186,10 +229,12 @@ function serviceWorkerObjectDescriptors() {
   return {
     ServiceWorker: d(ServiceWorker),
     ServiceWorkerRegistration: d(ServiceWorkerRegistration),
+    NavigationPreloadManager: d(NavigationPreloadManager),
   };
 }
 
 return {
+  NavigationPreloadManager,
   ServiceWorker,
   ServiceWorkerRegistration,
   createEnvironment,

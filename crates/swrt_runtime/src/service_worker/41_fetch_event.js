@@ -10,15 +10,28 @@ const { EVENT_INIT_MEMBERS, ExtendableEvent, extendLifetime, isDispatching, setA
   "ext:swrt/20_extendable_event.js",
 );
 const { op_swrt_fetch_event_respond, op_swrt_take_body } = core.ops;
-const { ArrayFrom, ObjectDefineProperty, ObjectPrototypeIsPrototypeOf, Promise, PromiseResolve, Symbol, TypeError, Uint8Array } =
-  primordials;
+const {
+  ArrayFrom,
+  ObjectDefineProperty,
+  ObjectPrototypeIsPrototypeOf,
+  Promise,
+  PromisePrototypeThen,
+  PromiseReject,
+  PromiseResolve,
+  Symbol,
+  TypeError,
+  Uint8Array,
+} = primordials;
 const { DOMException } = domException;
 const { Request, toInnerRequest } = requestModule;
-const { ResponsePrototype } = responseModule;
+const { Response, ResponsePrototype } = responseModule;
 
 const _request = Symbol("request");
 const _clientId = Symbol("clientId");
 const _resultingClientId = Symbol("resultingClientId");
+const _replacesClientId = Symbol("replacesClientId");
+const _preloadResponse = Symbol("preloadResponse");
+const _settleHandled = Symbol("settle handled");
 const _handled = Symbol("handled");
 const _respondWithEntered = Symbol("respond-with entered flag");
 const _requestId = Symbol("host request id");
@@ -34,6 +47,7 @@ webidl.converters.FetchEventInit = webidl.createDictionaryConverter("FetchEventI
   },
   { key: "clientId", converter: webidl.converters.DOMString, defaultValue: "" },
   { key: "resultingClientId", converter: webidl.converters.DOMString, defaultValue: "" },
+  { key: "replacesClientId", converter: webidl.converters.DOMString, defaultValue: "" },
   { key: "handled", converter: webidl.converters.any },
 ]);
 
@@ -52,7 +66,11 @@ class FetchEvent extends ExtendableEvent {
     this[_request] = init.request;
     this[_clientId] = init.clientId;
     this[_resultingClientId] = init.resultingClientId;
+    this[_replacesClientId] = init.replacesClientId;
     this[_handled] = init.handled ?? new Promise(() => {});
+    this[_settleHandled] = null;
+    // A constructed event, and a navigation without preload, have none.
+    this[_preloadResponse] = PromiseResolve(undefined);
     this[_respondWithEntered] = false;
   }
   get request() {
@@ -67,13 +85,17 @@ class FetchEvent extends ExtendableEvent {
     webidl.assertBranded(this, FetchEventPrototype);
     return this[_resultingClientId];
   }
+  get replacesClientId() {
+    webidl.assertBranded(this, FetchEventPrototype);
+    return this[_replacesClientId];
+  }
   get handled() {
     webidl.assertBranded(this, FetchEventPrototype);
     return this[_handled];
   }
   get preloadResponse() {
     webidl.assertBranded(this, FetchEventPrototype);
-    return PromiseResolve(undefined);
+    return this[_preloadResponse];
   }
 
   // respondWith(r): section 4.6.7.
@@ -95,14 +117,17 @@ class FetchEvent extends ExtendableEvent {
         response = await r;
       } catch (error) {
         answer(requestId, errorMeta(`the promise rejected: ${error?.message ?? error}`), null);
+        this[_settleHandled]?.(false);
         return;
       }
       if (response === null || typeof response !== "object" || !ObjectPrototypeIsPrototypeOf(ResponsePrototype, response)) {
         answer(requestId, errorMeta("the value is not a Response"), null);
+        this[_settleHandled]?.(false);
         return;
       }
       if (response.bodyUsed) {
         answer(requestId, errorMeta("the Response body is already used"), null);
+        this[_settleHandled]?.(false);
         return;
       }
       const bytes = response.body === null ? null : new Uint8Array(await response.arrayBuffer());
@@ -114,12 +139,29 @@ class FetchEvent extends ExtendableEvent {
         responseType: response.type,
         error: null,
       }, bytes);
+      this[_settleHandled]?.(true);
     })();
     extendLifetime(this, settled);
   }
 }
 webidl.configureInterface(FetchEvent);
 const FetchEventPrototype = FetchEvent.prototype;
+
+/** The navigation preload's answer as a Response, or its network error as a TypeError. */
+function preloadResponse(preload) {
+  if (preload.error) {
+    const rejected = PromiseReject(new TypeError(`The navigation preload request failed: ${preload.error}`));
+    PromisePrototypeThen(rejected, undefined, () => {});
+    return rejected;
+  }
+  const bytes = preload.bodyId === undefined ? null : op_swrt_take_body(preload.bodyId);
+  const nullBody = preload.status === 204 || preload.status === 205 || preload.status === 304;
+  return PromiseResolve(new Response(nullBody ? null : bytes, {
+    status: preload.status,
+    statusText: preload.statusText,
+    headers: preload.headers,
+  }));
+}
 
 function errorMeta(message) {
   return { status: 0, statusText: "", headers: [], urlList: [], responseType: "error", error: message };
@@ -139,15 +181,44 @@ function createFetchEvent(data) {
   const request = new Request(data.url, init);
   if (data.mode === "navigate") toInnerRequest(request).mode = "navigate";
   if (data.destination) toInnerRequest(request).destination = data.destination;
+  // Handle Fetch: the event's handled promise resolves once the response
+  // (or the fallback to the network) is passed on, and rejects with a
+  // NetworkError when the fetch fails because of the event.
+  let resolveHandled;
+  let rejectHandled;
+  const handled = new Promise((resolve, reject) => {
+    resolveHandled = resolve;
+    rejectHandled = reject;
+  });
+  // A rejection nobody listens to is not an error of the worker's script.
+  PromisePrototypeThen(handled, undefined, () => {});
   const event = new FetchEvent("fetch", {
     request,
+    // Handle Fetch: the event is cancelable.
+    cancelable: true,
     clientId: data.clientId ?? "",
     resultingClientId: data.resultingClientId ?? "",
+    replacesClientId: data.replacesClientId ?? "",
+    handled,
   });
   event[_requestId] = data.requestId;
-  // Handle Fetch: no respondWith() during dispatch means the network.
+  if (data.preload) event[_preloadResponse] = preloadResponse(data.preload);
+  event[_settleHandled] = (ok) => {
+    event[_settleHandled] = null;
+    if (ok) resolveHandled(undefined);
+    else rejectHandled(new DOMException("The service worker did not handle the request.", "NetworkError"));
+  };
   setAfterDispatch(event, () => {
-    if (!event[_respondWithEntered]) answer(data.requestId, null, null);
+    if (event[_respondWithEntered]) return;
+    // Handle Fetch: a canceled event without respondWith() is a network
+    // error; otherwise the request goes to the network.
+    if (event.defaultPrevented) {
+      answer(data.requestId, errorMeta("the fetch event was canceled"), null);
+      event[_settleHandled](false);
+    } else {
+      answer(data.requestId, null, null);
+      event[_settleHandled](true);
+    }
   });
   return event;
 }

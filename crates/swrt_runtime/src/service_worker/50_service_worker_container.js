@@ -17,6 +17,8 @@ const illegal = Symbol("illegal constructor");
 const _controller = Symbol("controller");
 const _ready = Symbol("ready");
 const _resolveReady = Symbol("resolve ready");
+const _readySettled = Symbol("ready settled");
+const _checkReady = Symbol("check ready");
 const _messagesEnabled = Symbol("client message queue enabled");
 const _queue = Symbol("queued messages");
 const _onmessage = Symbol("onmessage");
@@ -28,8 +30,6 @@ webidl.converters.ServiceWorkerUpdateViaCache = webidl.createEnumConverter("Serv
   "all",
   "none",
 ]);
-// updateViaCache is validated; swrt keeps no HTTP cache for scripts, so every
-// value behaves as "none" (each update fetches from the network).
 webidl.converters.RegistrationOptions = webidl.createDictionaryConverter("RegistrationOptions", [
   { key: "scope", converter: webidl.converters.USVString },
   { key: "type", converter: webidl.converters.WorkerType, defaultValue: "classic" },
@@ -52,8 +52,12 @@ class ServiceWorkerContainer extends EventTarget {
     this[_messagesEnabled] = false;
     this[_queue] = [];
     this[_onmessage] = null;
+    this[_readySettled] = false;
     this[_ready] = new Promise((resolve) => {
-      this[_resolveReady] = resolve;
+      this[_resolveReady] = (registration) => {
+        this[_readySettled] = true;
+        resolve(registration);
+      };
     });
   }
 
@@ -64,6 +68,9 @@ class ServiceWorkerContainer extends EventTarget {
 
   get ready() {
     webidl.assertBranded(this, ServiceWorkerContainerPrototype);
+    // ready: while the promise is pending, look for the matching
+    // registration; if it has an active worker, resolve with it.
+    if (!this[_readySettled]) this[_checkReady]();
     return this[_ready];
   }
 
@@ -74,9 +81,15 @@ class ServiceWorkerContainer extends EventTarget {
     scriptURL = webidl.converters.USVString(scriptURL, prefix, "Argument 1");
     options = webidl.converters.RegistrationOptions(options, prefix, "Argument 2");
     const scope = options.scope === undefined ? null : options.scope;
-    const { registration: view, ackId } = await op_swrt_sw_register(scriptURL, scope, options.type, this[_client].id);
+    const { registration: view, ackId } = await op_swrt_sw_register(
+      scriptURL,
+      scope,
+      options.type,
+      options.updateViaCache,
+      this[_client].id,
+    );
     const registration = this[_client].env.registrationObject(view);
-    this.#checkReady(view);
+    if (view.active && scopeMatches(view.scope, this[_client].url)) this[_checkReady]();
     // State changes are tasks queued after the job promise resolved: tell the
     // host once the caller's continuation has had its turn.
     setTimeout(() => op_swrt_sw_register_seen(ackId), 0);
@@ -127,9 +140,21 @@ class ServiceWorkerContainer extends EventTarget {
     });
   }
 
-  #checkReady(view) {
-    if (view.active && scopeMatches(view.scope, this[_client].url)) {
-      this[_resolveReady](this[_client].env.registrationObject(view));
+  /**
+   * Resolves `ready` with "Match Service Worker Registration" for the
+   * client's URL (the longest matching scope among the registrations not
+   * unregistered) when that registration has an active worker.
+   */
+  async [_checkReady]() {
+    if (this[_readySettled]) return;
+    const all = await op_swrt_sw_registrations(this[_client].id);
+    const url = this[_client].url;
+    let best = null;
+    for (const view of all) {
+      if (scopeMatches(view.scope, url) && (best === null || view.scope.length > best.scope.length)) best = view;
+    }
+    if (best !== null && best.active && !this[_readySettled]) {
+      this[_resolveReady](this[_client].env.registrationObject(best));
     }
   }
 }
@@ -177,9 +202,8 @@ function onRegistration(view) {
   for (const container of containers.values()) {
     const { env, url } = container[_client];
     if (env.existingRegistration(view)) env.registrationObject(view);
-    if (view.active && scopeMatches(view.scope, url)) {
-      container[_resolveReady](env.registrationObject(view));
-    }
+    // Update Registration State: a new active worker may settle `ready`.
+    if (view.active && !container[_readySettled] && scopeMatches(view.scope, url)) container[_checkReady]();
   }
 }
 

@@ -105,12 +105,19 @@ pub(crate) async fn op_swrt_sw_register(
     #[string] script_url: String,
     #[string] scope: Option<String>,
     #[string] worker_type: String,
+    #[string] update_via_cache: String,
     #[string] client: Option<String>,
 ) -> Result<Registered, ContainerError> {
     // The WorkerType enum was converted by WebIDL in JS.
     let worker_type = crate::worker_type::WorkerType::parse(&worker_type).ok_or_else(|| {
         ContainerError::Register(format!("'{worker_type}' is not a valid WorkerType"))
     })?;
+    let update_via_cache =
+        crate::host::UpdateViaCache::parse(&update_via_cache).ok_or_else(|| {
+            ContainerError::Register(format!(
+                "'{update_via_cache}' is not a valid ServiceWorkerUpdateViaCache"
+            ))
+        })?;
     let (script_url, scope) = {
         let state = state.borrow();
         let base = &state.borrow::<RealmContext>().url;
@@ -139,6 +146,7 @@ pub(crate) async fn op_swrt_sw_register(
         script_url,
         scope,
         worker_type,
+        update_via_cache,
         reply,
     })
     .await
@@ -192,6 +200,44 @@ pub(crate) async fn op_swrt_sw_unregister(
             .await
             .unwrap_or(false),
     )
+}
+
+/// A `NavigationPreloadManager` method: `action` is "enable", "disable",
+/// "setHeaderValue" (with `value`) or "getState".
+#[op2]
+#[serde]
+pub(crate) async fn op_swrt_navigation_preload(
+    state: Rc<RefCell<OpState>>,
+    #[string] scope: String,
+    #[string] action: String,
+    #[string] value: Option<String>,
+) -> Result<crate::realm::NavigationPreloadState, ContainerError> {
+    use crate::realm::NavigationPreloadAction;
+    let scope = url::Url::parse(&scope)
+        .map_err(|_| ContainerError::InvalidState(format!("invalid scope {scope}")))?;
+    let action = match (action.as_str(), value) {
+        ("enable", _) => NavigationPreloadAction::SetEnabled(true),
+        ("disable", _) => NavigationPreloadAction::SetEnabled(false),
+        ("setHeaderValue", Some(value)) => NavigationPreloadAction::SetHeaderValue(value),
+        ("getState", _) => NavigationPreloadAction::GetState,
+        (other, _) => {
+            return Err(ContainerError::InvalidState(format!(
+                "unknown navigation preload action '{other}'"
+            )))
+        }
+    };
+    match ask_host(&state, |_, reply| HostRequest::NavigationPreload {
+        scope,
+        action,
+        reply,
+    })
+    .await
+    {
+        Some(answer) => answer.map_err(Into::into),
+        None => Err(ContainerError::InvalidState(
+            "the host has shut down".into(),
+        )),
+    }
 }
 
 /// `registration.update()`: runs the Update algorithm for the scope; resolves

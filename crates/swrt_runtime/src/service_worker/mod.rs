@@ -15,6 +15,7 @@ deno_core::extension!(
     deps = [swrt_fetch],
     ops = [
         container::op_swrt_sw_update,
+        container::op_swrt_navigation_preload,
         container::op_swrt_sw_unregister,
         container::op_swrt_sw_post_message,
     ],

@@ -84,7 +84,15 @@ pub(crate) fn op_swrt_import_scripts(
                 "the script at '{key}' was not imported during installation"
             )));
         }
-        let script = ctx.loader.fetch_blocking(&url).map_err(|e| {
+        // Service Workers, importScripts "perform the fetch": the
+        // registration's updateViaCache says whether this fetch may use the
+        // HTTP cache.
+        let cache_mode = if imports.bypass_http_cache.load(Ordering::Acquire) {
+            crate::loader::ScriptCacheMode::NoCache
+        } else {
+            crate::loader::ScriptCacheMode::Default
+        };
+        let script = ctx.loader.fetch_blocking(&url, cache_mode).map_err(|e| {
             ScopeError::ImportNetwork(format!("the script at '{key}' failed to load: {e}"))
         })?;
         imports

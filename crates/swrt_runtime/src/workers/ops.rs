@@ -235,11 +235,14 @@ pub(crate) fn op_swrt_worker_import_scripts(
     }
     let mut sources = Vec::with_capacity(resolved.len());
     for url in resolved {
-        let script = ctx.loader.fetch_blocking(&url).map_err(|e| {
-            WorkerError::Network(format!(
-                "Failed to execute 'importScripts': the script at '{url}' failed to load: {e}"
-            ))
-        })?;
+        let script = ctx
+            .loader
+            .fetch_blocking(&url, crate::loader::ScriptCacheMode::Default)
+            .map_err(|e| {
+                WorkerError::Network(format!(
+                    "Failed to execute 'importScripts': the script at '{url}' failed to load: {e}"
+                ))
+            })?;
         sources.push((script.url.to_string(), script.text));
     }
     Ok(sources)
