@@ -118,6 +118,7 @@ const {
   SafeWeakMap,
   SetPrototypeHas,
   StringPrototypeStartsWith,
+  SymbolFor,
   WeakMapPrototypeGet,
   WeakMapPrototypeSet,
 } = primordials;
@@ -128,16 +129,26 @@ const {
  * support). Its built-ins look them up there when they run (Atomics.waitAsync,
  * Intl time zones, module source imports), so they cannot be deleted. Leave
  * them out of the global object's key lists, so a script that enumerates the
- * global sees the web platform and what it defined itself.
+ * global sees the web platform and what it defined itself. The same goes for
+ * the console's inspection hooks and the host-object brand that deno's
+ * classes carry on their prototypes (registered symbols no web interface
+ * has).
  */
 function unlistEngineGlobals() {
   const global = globalThis;
   // Every symbol key the global has before page or worker code runs is the
   // runtime's (a browser's global object has none of its own).
   const internalSymbols = new SafeSet(ArrayPrototypeFilter(ReflectOwnKeys(global), (key) => typeof key === "symbol"));
+  const inspectionHooks = new SafeSet([
+    SymbolFor("Deno.privateCustomInspect"),
+    SymbolFor("Deno.customInspect"),
+    SymbolFor("Deno.core.hostObject"),
+  ]);
   const isEngineKey = (key) =>
     typeof key === "string" ? StringPrototypeStartsWith(key, "__v8x") : SetPrototypeHas(internalSymbols, key);
-  const withoutEngineKeys = (keys) => ArrayPrototypeFilter(keys, (key) => !isEngineKey(key));
+  const isHidden = (target, key) =>
+    typeof key === "symbol" && SetPrototypeHas(inspectionHooks, key) ? true : target === global && isEngineKey(key);
+  const visibleKeys = (target, keys) => ArrayPrototypeFilter(keys, (key) => !isHidden(target, key));
   // Replacements keep the originals' source text (`[native code]`).
   const originals = new SafeWeakMap();
   const replace = (holder, name, original, replacement) => {
@@ -149,28 +160,24 @@ function unlistEngineGlobals() {
   replace(Object, "getOwnPropertyNames", ObjectGetOwnPropertyNames, {
     getOwnPropertyNames(target) {
       const keys = ObjectGetOwnPropertyNames(target);
-      return target === global ? withoutEngineKeys(keys) : keys;
+      return target === global ? visibleKeys(target, keys) : keys;
     },
   }.getOwnPropertyNames);
   replace(Reflect, "ownKeys", ReflectOwnKeys, {
     ownKeys(target) {
-      const keys = ReflectOwnKeys(target);
-      return target === global ? withoutEngineKeys(keys) : keys;
+      return visibleKeys(target, ReflectOwnKeys(target));
     },
   }.ownKeys);
   replace(Object, "getOwnPropertySymbols", ObjectGetOwnPropertySymbols, {
     getOwnPropertySymbols(target) {
-      const keys = ObjectGetOwnPropertySymbols(target);
-      return target === global ? withoutEngineKeys(keys) : keys;
+      return visibleKeys(target, ObjectGetOwnPropertySymbols(target));
     },
   }.getOwnPropertySymbols);
   replace(Object, "getOwnPropertyDescriptors", ObjectGetOwnPropertyDescriptors, {
     getOwnPropertyDescriptors(target) {
       const descriptors = ObjectGetOwnPropertyDescriptors(target);
-      if (target === global) {
-        for (const key of ReflectOwnKeys(descriptors)) {
-          if (isEngineKey(key)) ReflectDeleteProperty(descriptors, key);
-        }
+      for (const key of ReflectOwnKeys(descriptors)) {
+        if (isHidden(target, key)) ReflectDeleteProperty(descriptors, key);
       }
       return descriptors;
     },

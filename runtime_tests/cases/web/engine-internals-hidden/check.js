@@ -12,6 +12,11 @@ function globalListing() {
     listed.push(...Object.getOwnPropertyNames(proto));
   }
   for (const key in globalThis) listed.push(key);
+  // The web interfaces' prototypes carry no runtime hooks either.
+  for (const name of Object.getOwnPropertyNames(globalThis)) {
+    const proto = /^[A-Z]/.test(name) && typeof globalThis[name] === "function" ? globalThis[name].prototype : null;
+    if (proto && proto !== Object.prototype && proto !== Function.prototype) listed.push(...Reflect.ownKeys(proto), ...Object.getOwnPropertySymbols(proto));
+  }
   const found = [...new Set(listed.filter(internal).map(String))];
   // The script's own globals stay listed.
   const mine = Symbol("mine");
