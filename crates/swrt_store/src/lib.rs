@@ -381,7 +381,7 @@ mod tests {
                 state: WorkerState::Activated,
                 created_ms: 1,
                 updated_ms: 2,
-                worker_type: "module".into(),
+                worker_type: ScriptType::Module,
                 script_source: Some("import './a.js';".into()),
                 imported_scripts: vec![("https://a.test/a.js".into(), "export {};".into())],
                 script_csp: vec!["connect-src 'self'".into()],

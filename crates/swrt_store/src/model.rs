@@ -74,6 +74,16 @@ macro_rules! wire_enum {
 }
 
 wire_enum!(
+    /// How a stored worker's script runs (RegistrationOptions.type).
+    ScriptType {
+        /// A classic script.
+        Classic = "classic",
+        /// An ES module.
+        Module = "module",
+    }
+);
+
+wire_enum!(
     /// Fetch `RequestMode`.
     RequestMode {
         /// `navigate`.
@@ -211,8 +221,8 @@ pub struct SwRegistration {
     pub script_url: String,
     /// The stored worker's state.
     pub state: WorkerState,
-    /// The worker's type: `classic` or `module` (RegistrationOptions.type).
-    pub worker_type: String,
+    /// The worker's type (RegistrationOptions.type).
+    pub worker_type: ScriptType,
     /// The active worker's script as installed (None for rows written before
     /// schema 3: the script is fetched when the worker first starts).
     pub script_source: Option<String>,

@@ -78,16 +78,17 @@ impl HostInner {
     /// version is restored without install/activate (the script is fetched
     /// when the worker first starts).
     pub(super) fn restore_registration(&self, row: &swrt_store::SwRegistration) {
-        let (Ok(scope), Ok(script_url), Some(worker_type)) = (
-            Url::parse(&row.scope),
-            Url::parse(&row.script_url),
-            WorkerType::parse(&row.worker_type),
-        ) else {
+        // An unknown worker type is a corrupt row, refused when it is read.
+        let worker_type = match row.worker_type {
+            swrt_store::ScriptType::Classic => WorkerType::Classic,
+            swrt_store::ScriptType::Module => WorkerType::Module,
+        };
+        let (Ok(scope), Ok(script_url)) = (Url::parse(&row.scope), Url::parse(&row.script_url))
+        else {
             tracing::warn!(
                 scope = row.scope,
                 script_url = row.script_url,
-                worker_type = row.worker_type,
-                "skipping a stored registration with a bad URL or worker type"
+                "skipping a stored registration with a bad URL"
             );
             return;
         };
@@ -119,7 +120,10 @@ impl HostInner {
             scope: scope.to_string(),
             script_url: version.script_url.to_string(),
             state: swrt_store::WorkerState::Activated,
-            worker_type: version.worker_type.as_str().into(),
+            worker_type: match version.worker_type {
+                WorkerType::Classic => swrt_store::ScriptType::Classic,
+                WorkerType::Module => swrt_store::ScriptType::Module,
+            },
             script_source: version.installed_source(),
             imported_scripts: version.imported_scripts(),
             script_csp: version.installed_csp(),
