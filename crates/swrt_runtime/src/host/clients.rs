@@ -1,6 +1,7 @@
 //! Page clients: opening pages and frames, navigating them through their
 //! controller, and offering fetch events.
 
+use crate::sync::Locked;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -43,7 +44,7 @@ pub(crate) struct PageEntry {
 impl PageEntry {
     /// Version id of the worker controlling this page, if any.
     pub(crate) fn controller_id(&self) -> Option<u64> {
-        *self.controller.lock().unwrap()
+        *self.controller.locked()
     }
 
     /// A worker client's entry.
@@ -170,7 +171,7 @@ pub(super) async fn open_page_in(
         }),
     ))
     .await?;
-    host.pages.lock().unwrap().push(Arc::new(PageEntry {
+    host.pages.locked().push(Arc::new(PageEntry {
         id: id.clone(),
         url: url.clone(),
         handle: Arc::new(handle),
@@ -223,7 +224,7 @@ pub(super) async fn open_frame(
         let document = navigate(host, &url, &id, controlling, "iframe").await?;
         (document, controller)
     };
-    host.pages.lock().unwrap().push(Arc::new(PageEntry {
+    host.pages.locked().push(Arc::new(PageEntry {
         id: id.clone(),
         url: url.clone(),
         handle: parent.handle.clone(),
@@ -257,7 +258,7 @@ pub(crate) fn offer_fetch_event(
     reply: oneshot::Sender<Option<FetchEventResponse>>,
 ) {
     let request_id = host.next_id.fetch_add(1, Ordering::AcqRel);
-    host.fetch_events.lock().unwrap().insert(request_id, reply);
+    host.fetch_events.locked().insert(request_id, reply);
     request["requestId"] = serde_json::Value::from(request_id);
     host.spawn_job(move |host| async move {
         // A worker without a fetch listener is not woken for one
@@ -430,10 +431,5 @@ pub(crate) async fn navigate(
 }
 
 pub(crate) fn page(host: &HostInner, id: &str) -> Option<Arc<PageEntry>> {
-    host.pages
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|p| p.id == id)
-        .cloned()
+    host.pages.locked().iter().find(|p| p.id == id).cloned()
 }

@@ -12,6 +12,7 @@ mod requests;
 mod version;
 mod workers;
 
+use crate::sync::Locked;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -167,8 +168,7 @@ impl ServiceWorkerHost {
     pub fn registrations(&self) -> Vec<RegistrationInfo> {
         self.inner
             .registrations
-            .lock()
-            .unwrap()
+            .locked()
             .iter()
             .map(|r| r.info())
             .collect()
@@ -206,8 +206,7 @@ impl ServiceWorkerHost {
         let events: usize = self
             .inner
             .registrations
-            .lock()
-            .unwrap()
+            .locked()
             .iter()
             .map(|r| r.events_in_flight())
             .sum();
@@ -225,7 +224,7 @@ impl ServiceWorkerHost {
     /// a realm that ran between two reads is not idle, so a message that
     /// moved between two realms during the check is never missed.
     pub fn pages_idle(&self) -> bool {
-        let clients: Vec<_> = self.inner.pages.lock().unwrap().clone();
+        let clients: Vec<_> = self.inner.pages.locked().clone();
         let turns: Vec<u64> = clients.iter().map(|c| c.handle.turns()).collect();
         let idle = |c: &Arc<clients::PageEntry>| !c.handle.is_alive() || c.handle.is_idle();
         clients.iter().all(idle)
@@ -241,7 +240,7 @@ impl ServiceWorkerHost {
     /// another over a MessagePort (which nothing counts while it travels)
     /// would have woken its receiver.
     pub fn client_turns(&self) -> Option<u64> {
-        let clients = self.inner.pages.lock().unwrap();
+        let clients = self.inner.pages.locked();
         let live: Vec<_> = clients.iter().filter(|c| c.handle.is_alive()).collect();
         (!live.is_empty()).then(|| live.iter().map(|c| c.handle.turns()).sum())
     }
@@ -313,12 +312,12 @@ impl ServiceWorkerHost {
     /// again on the next start, so stopping its worker loses nothing.
     pub async fn shutdown(&self) {
         // A realm nobody will claim ends as soon as its engine exists.
-        drop(self.inner.prewarmed.lock().unwrap().take());
+        drop(self.inner.prewarmed.locked().take());
         // The engine first: it saves downloads in flight.
         if let Some(context) = self.inner.background_fetch.get() {
             context.service.shutdown().await;
         }
-        let pages: Vec<_> = self.inner.pages.lock().unwrap().drain(..).collect();
+        let pages: Vec<_> = self.inner.pages.locked().drain(..).collect();
         // Frames that share a page's realm go first, so the page's handle
         // is the last one and stops its realm.
         let (frames, pages): (Vec<_>, Vec<_>) = pages.into_iter().partition(|p| p.shares_realm());
@@ -326,8 +325,8 @@ impl ServiceWorkerHost {
         for page in pages {
             page.close().await;
         }
-        let mut registrations: Vec<_> = self.inner.registrations.lock().unwrap().clone();
-        registrations.extend(self.inner.uninstalling.lock().unwrap().iter().cloned());
+        let mut registrations: Vec<_> = self.inner.registrations.locked().clone();
+        registrations.extend(self.inner.uninstalling.locked().iter().cloned());
         for registration in registrations {
             registration.stop_all().await;
         }

@@ -2,6 +2,7 @@
 //! the scope checks of Register and the Update, Install and Activate
 //! algorithms of the Service Workers spec (§Update, §Install, §Activate).
 
+use crate::sync::Locked;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -151,7 +152,7 @@ impl Registration {
         let stale = has_worker && self.is_stale(std::time::SystemTime::now());
         let cache_mode = update_via_cache.main_script_cache_mode(options.force_bypass_cache, stale);
         let script = host.fetch_script_with(&script_url, cache_mode).await?;
-        *self.last_update_check.lock().unwrap() = Some(std::time::SystemTime::now());
+        *self.last_update_check.locked() = Some(std::time::SystemTime::now());
         if script.url != script_url {
             return Err(HostError::ScriptFetch {
                 url: script_url.to_string(),
@@ -165,15 +166,14 @@ impl Registration {
         )?;
         // Update, when nothing changed, and Install: the registration takes
         // the job's update via cache mode.
-        *self.update_via_cache.lock().unwrap() = update_via_cache;
+        *self.update_via_cache.locked() = update_via_cache;
         let imported_cache_mode = update_via_cache.imported_script_cache_mode(stale);
         // Update step "byte-for-byte identical": an unchanged script of the
         // newest worker, of the same type, with unchanged imported scripts,
         // means there is nothing to install.
         if let Some(newest) = self.versions().first().cloned() {
             let same_url = newest.script_url == script.url && newest.worker_type == worker_type;
-            let same_bytes =
-                newest.script_source.lock().unwrap().as_deref() == Some(script.text.as_str());
+            let same_bytes = newest.script_source.locked().as_deref() == Some(script.text.as_str());
             if same_url
                 && same_bytes
                 && newest.state() != WorkerState::Redundant
@@ -209,7 +209,7 @@ impl Registration {
         version.running(host, self).await?;
 
         // Install.
-        self.slots.lock().unwrap().installing = Some(version.clone());
+        self.slots.locked().installing = Some(version.clone());
         self.set_state(&version, WorkerState::Installing);
         // Install step 4: resolve the job promise with the registration,
         // and let the page's continuation run before the state moves on.
@@ -226,7 +226,7 @@ impl Registration {
             .install_finished
             .store(true, Ordering::Release);
         if !outcome.is_success() {
-            self.slots.lock().unwrap().installing = None;
+            self.slots.locked().installing = None;
             self.set_state(&version, WorkerState::Redundant);
             self.publish(host).await;
             version.push_registration(self.view(), self.ack_limit).await;
@@ -245,7 +245,7 @@ impl Registration {
             });
         }
         {
-            let mut slots = self.slots.lock().unwrap();
+            let mut slots = self.slots.locked();
             slots.installing = None;
             slots.waiting = Some(version.clone());
         }
@@ -255,7 +255,7 @@ impl Registration {
         // Try Activate: the waiting worker activates as soon as the old one
         // has no events in flight. A registration unregistered meanwhile
         // activates nothing: its waiting worker goes when it is cleared.
-        let previous = self.slots.lock().unwrap().active.clone();
+        let previous = self.slots.locked().active.clone();
         if let Some(previous) = &previous {
             while previous.events_in_flight() > 0
                 && !version.skip_waiting.load(Ordering::Acquire)
@@ -269,7 +269,7 @@ impl Registration {
             return Ok(());
         }
         {
-            let mut slots = self.slots.lock().unwrap();
+            let mut slots = self.slots.locked();
             slots.waiting = None;
             slots.active = Some(version.clone());
         }

@@ -2,6 +2,7 @@
 //! `service_worker_registration`): its scope and its installing, waiting and
 //! active versions.
 
+use crate::sync::Locked;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -169,11 +170,11 @@ impl Registration {
             in_flight: AtomicU64::new(0),
             fetch_handler_seen: Mutex::new(true),
         });
-        registration.slots.lock().unwrap().active = Some(version);
+        registration.slots.locked().active = Some(version);
         // The row was last written when its worker was installed by an
         // update check: the closest stored time to the last update check.
         if let Ok(ms) = u64::try_from(row.updated_ms) {
-            *registration.last_update_check.lock().unwrap() =
+            *registration.last_update_check.locked() =
                 Some(SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
         }
         registration
@@ -205,7 +206,7 @@ impl Registration {
                 "the registration has no active worker".into(),
             ));
         }
-        let mut state = self.navigation_preload.lock().unwrap();
+        let mut state = self.navigation_preload.locked();
         match action {
             NavigationPreloadAction::SetEnabled(enabled) => state.enabled = enabled,
             NavigationPreloadAction::SetHeaderValue(value) => state.header_value = value,
@@ -216,17 +217,17 @@ impl Registration {
 
     /// The registration's update via cache mode.
     pub(crate) fn update_via_cache(&self) -> UpdateViaCache {
-        *self.update_via_cache.lock().unwrap()
+        *self.update_via_cache.locked()
     }
 
     /// The registration is stale (see [`is_stale`]) at `now`.
     pub(crate) fn is_stale(&self, now: SystemTime) -> bool {
-        is_stale(*self.last_update_check.lock().unwrap(), now)
+        is_stale(*self.last_update_check.locked(), now)
     }
 
     /// Installing, waiting and active versions, in that order.
     pub(crate) fn versions(&self) -> Vec<Arc<Version>> {
-        let slots = self.slots.lock().unwrap();
+        let slots = self.slots.locked();
         [&slots.installing, &slots.waiting, &slots.active]
             .into_iter()
             .flatten()
@@ -260,7 +261,7 @@ impl Registration {
     /// and stops, and the registration objects of pages and workers empty.
     pub(crate) async fn clear(&self, host: &HostInner) {
         let cleared: Vec<Arc<Version>> = {
-            let mut slots = self.slots.lock().unwrap();
+            let mut slots = self.slots.locked();
             [
                 slots.installing.take(),
                 slots.waiting.take(),
@@ -285,11 +286,11 @@ impl Registration {
     }
 
     pub(crate) fn active(&self) -> Option<Arc<Version>> {
-        self.slots.lock().unwrap().active.clone()
+        self.slots.locked().active.clone()
     }
 
     pub(crate) fn view(&self) -> RegistrationView {
-        let slots = self.slots.lock().unwrap();
+        let slots = self.slots.locked();
         RegistrationView {
             id: self.id,
             scope: self.scope.to_string(),
@@ -302,7 +303,7 @@ impl Registration {
     }
 
     pub(crate) fn info(&self) -> RegistrationInfo {
-        let slots = self.slots.lock().unwrap();
+        let slots = self.slots.locked();
         let describe =
             |v: &Option<Arc<Version>>| v.as_ref().map(|v| (v.script_url.clone(), v.state()));
         RegistrationInfo {
@@ -314,7 +315,7 @@ impl Registration {
     }
 
     pub(crate) fn events_in_flight(&self) -> usize {
-        let slots = self.slots.lock().unwrap();
+        let slots = self.slots.locked();
         [&slots.installing, &slots.waiting, &slots.active]
             .into_iter()
             .flatten()
@@ -350,7 +351,7 @@ impl Registration {
     }
 
     pub(super) fn set_state(&self, version: &Version, state: WorkerState) {
-        *version.state.lock().unwrap() = state;
+        *version.state.locked() = state;
         self.generation.fetch_add(1, Ordering::AcqRel);
         tracing::debug!(script_url = %version.script_url, state = state.as_str(), "worker state");
     }

@@ -1,6 +1,7 @@
 //! The host's registrations: finding one by scope or URL, persisting and
 //! restoring them, unregistering and clearing, and the realms they run.
 
+use crate::sync::Locked;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ impl HostInner {
     /// The prewarmed realm for a worker that is starting, if one is ready
     /// for this host's limits.
     pub(crate) fn take_prewarmed(&self) -> Option<crate::realm::PrewarmedRealm> {
-        let taken = self.prewarmed.lock().unwrap().take();
+        let taken = self.prewarmed.locked().take();
         taken.filter(|realm| realm.fits(self.limits.heap_limit_bytes))
     }
 
@@ -35,7 +36,7 @@ impl HostInner {
         if self.prewarm == crate::config::WorkerPrewarm::Off {
             return;
         }
-        let mut slot = self.prewarmed.lock().unwrap();
+        let mut slot = self.prewarmed.locked();
         if slot.is_some() {
             return;
         }
@@ -50,8 +51,7 @@ impl HostInner {
     pub(crate) fn remove_if_empty(&self, registration: &Arc<Registration>) {
         if registration.versions().is_empty() {
             self.registrations
-                .lock()
-                .unwrap()
+                .locked()
                 .retain(|r| !Arc::ptr_eq(r, registration));
         }
     }
@@ -62,7 +62,7 @@ impl HostInner {
         scope: Option<Url>,
     ) -> Result<Arc<Registration>, HostError> {
         let scope = register_job::resolve_scope(script_url, scope)?;
-        let mut all = self.registrations.lock().unwrap();
+        let mut all = self.registrations.locked();
         Ok(match all.iter().find(|r| r.scope == scope) {
             Some(r) => r.clone(),
             None => {
@@ -102,7 +102,7 @@ impl HostInner {
             (registration_id, version_id),
             self.limits.event_timeout,
         ));
-        self.registrations.lock().unwrap().push(registration);
+        self.registrations.locked().push(registration);
     }
 
     /// Records an activated registration so a later run finds it.
@@ -212,13 +212,13 @@ impl HostInner {
     /// resolves the page's promise and runs [`Self::try_clear_registration`].
     pub(crate) fn unregister(&self, scope: &Url) -> Option<u64> {
         let registration = {
-            let mut all = self.registrations.lock().unwrap();
+            let mut all = self.registrations.locked();
             let index = all.iter().position(|r| &r.scope == scope)?;
             all.remove(index)
         };
         registration.mark_unregistered();
         let id = registration.id;
-        self.uninstalling.lock().unwrap().push(registration);
+        self.uninstalling.locked().push(registration);
         Some(id)
     }
 
@@ -229,8 +229,7 @@ impl HostInner {
     pub(crate) async fn try_clear_registration(self: &Arc<Self>, registration_id: u64) {
         let Some(registration) = self
             .uninstalling
-            .lock()
-            .unwrap()
+            .locked()
             .iter()
             .find(|r| r.id == registration_id)
             .cloned()
@@ -244,15 +243,14 @@ impl HostInner {
         let ids: Vec<u64> = registration.versions().iter().map(|v| v.id).collect();
         let in_use = self
             .pages
-            .lock()
-            .unwrap()
+            .locked()
             .iter()
             .any(|p| p.controller_id().is_some_and(|id| ids.contains(&id)));
         if in_use || registration.events_in_flight() > 0 {
             return;
         }
         let claimed = {
-            let mut list = self.uninstalling.lock().unwrap();
+            let mut list = self.uninstalling.locked();
             let before = list.len();
             list.retain(|r| r.id != registration_id);
             list.len() < before
@@ -264,8 +262,7 @@ impl HostInner {
 
     pub(crate) fn registration_with_scope(&self, scope: &Url) -> Option<Arc<Registration>> {
         self.registrations
-            .lock()
-            .unwrap()
+            .locked()
             .iter()
             .find(|r| &r.scope == scope)
             .cloned()
@@ -274,8 +271,7 @@ impl HostInner {
     /// Service Workers "Match Service Worker Registration": longest scope prefix.
     pub(crate) fn matching_registration(&self, url: &Url) -> Option<Arc<Registration>> {
         self.registrations
-            .lock()
-            .unwrap()
+            .locked()
             .iter()
             .filter(|r| url.as_str().starts_with(r.scope.as_str()))
             .max_by_key(|r| r.scope.as_str().len())
@@ -284,8 +280,7 @@ impl HostInner {
 
     pub(super) fn registrations_of_origin(&self, url: &Url) -> Vec<Arc<Registration>> {
         self.registrations
-            .lock()
-            .unwrap()
+            .locked()
             .iter()
             .filter(|r| r.scope.origin() == url.origin())
             .cloned()
@@ -294,8 +289,8 @@ impl HostInner {
 
     /// A worker version of a registration, unregistered ones included.
     pub(crate) fn version_by_id(&self, id: u64) -> Option<(Arc<Registration>, Arc<Version>)> {
-        let mut registrations = self.registrations.lock().unwrap().clone();
-        registrations.extend(self.uninstalling.lock().unwrap().iter().cloned());
+        let mut registrations = self.registrations.locked().clone();
+        registrations.extend(self.uninstalling.locked().iter().cloned());
         registrations.into_iter().find_map(|r| {
             r.versions()
                 .into_iter()
@@ -306,8 +301,7 @@ impl HostInner {
 
     pub(crate) fn pages_of_origin(&self, url: &Url) -> Vec<Arc<clients::PageEntry>> {
         self.pages
-            .lock()
-            .unwrap()
+            .locked()
             .iter()
             .filter(|p| p.origin == url.origin())
             .cloned()
@@ -353,8 +347,7 @@ impl HostInner {
 
     pub(crate) fn broadcast_channel(&self, url: &Url) -> deno_web::InMemoryBroadcastChannel {
         self.broadcast
-            .lock()
-            .unwrap()
+            .locked()
             .entry(url.origin().ascii_serialization())
             .or_default()
             .clone()

@@ -1,6 +1,7 @@
 //! Everything realms ask of the host: registering from a page, messages
 //! between pages and workers, `clients.*`, `skipWaiting()`.
 
+use crate::sync::Locked;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -63,7 +64,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 .pages_of_origin(&version.script_url)
                 .into_iter()
                 .filter(|p| wanted(p))
-                .filter(|p| options.include_uncontrolled || *p.controller.lock().unwrap() == own)
+                .filter(|p| options.include_uncontrolled || *p.controller.locked() == own)
                 .map(|p| p.info())
                 .collect();
             let _ = reply.send(clients);
@@ -89,7 +90,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 let in_scope = host
                     .matching_registration(&page.url)
                     .is_some_and(|r| Arc::ptr_eq(&r, &registration));
-                let mut controller = page.controller.lock().unwrap();
+                let mut controller = page.controller.locked();
                 if in_scope && *controller != Some(version.id) {
                     *controller = Some(version.id);
                     page.handle.send(HostCommand::Controller {
@@ -177,7 +178,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             reply,
         } => {
             // Handle Fetch: a page controlled by an active worker asks it first.
-            let controller = page(host, &client_id).and_then(|p| *p.controller.lock().unwrap());
+            let controller = page(host, &client_id).and_then(|p| *p.controller.locked());
             let Some((registration, version)) = controller.and_then(|id| host.version_by_id(id))
             else {
                 let _ = reply.send(None);
@@ -246,7 +247,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
         }
         HostRequest::CloseFrame { client_id } => {
             let removed: Vec<_> = {
-                let mut pages = host.pages.lock().unwrap();
+                let mut pages = host.pages.locked();
                 let (gone, kept): (Vec<_>, Vec<_>) = pages
                     .drain(..)
                     .partition(|p| p.id == client_id || p.parent.as_deref() == Some(&client_id));
@@ -264,7 +265,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             request_id,
             response,
         } => {
-            if let Some(reply) = host.fetch_events.lock().unwrap().remove(&request_id) {
+            if let Some(reply) = host.fetch_events.locked().remove(&request_id) {
                 let _ = reply.send(response);
             }
         }

@@ -2,6 +2,7 @@
 //! script of a registration, its state, and the realm that runs it while it
 //! is started.
 
+use crate::sync::Locked;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -69,7 +70,7 @@ pub(crate) struct Version {
 
 impl Version {
     pub(crate) fn state(&self) -> WorkerState {
-        *self.state.lock().unwrap()
+        *self.state.locked()
     }
 
     pub(crate) fn view(&self) -> WorkerView {
@@ -93,13 +94,13 @@ impl Version {
             }
             tracing::info!(script_url = %self.script_url, "restarting a stopped worker");
         }
-        let cached = self.script_source.lock().unwrap().clone();
+        let cached = self.script_source.locked().clone();
         let source = match cached {
             Some(source) => source,
             None => {
                 let script = host.fetch_script(&self.script_url).await?;
-                *self.script_source.lock().unwrap() = Some(script.text.clone());
-                *self.script_csp.lock().unwrap() = script.csp;
+                *self.script_source.locked() = Some(script.text.clone());
+                *self.script_csp.locked() = script.csp;
                 script.text
             }
         };
@@ -119,7 +120,7 @@ impl Version {
         host.worker_started();
         let (handle, _) = started?;
         host.version_started(self);
-        *self.fetch_handler_seen.lock().unwrap() = handle.has_fetch_handler();
+        *self.fetch_handler_seen.locked() = handle.has_fetch_handler();
         let handle = Arc::new(handle);
         *runner = Some(handle.clone());
         Ok(handle)
@@ -249,12 +250,12 @@ impl Version {
 
     /// The script as installed (None until fetched).
     pub(crate) fn installed_source(&self) -> Option<String> {
-        self.script_source.lock().unwrap().clone()
+        self.script_source.locked().clone()
     }
 
     /// The Content Security Policies of the installed script.
     pub(crate) fn installed_csp(&self) -> Vec<String> {
-        self.script_csp.lock().unwrap().clone()
+        self.script_csp.locked().clone()
     }
 
     /// The script resource map's imported scripts, sorted by URL.
@@ -262,8 +263,7 @@ impl Version {
         let mut scripts: Vec<_> = self
             .imports
             .scripts
-            .lock()
-            .unwrap()
+            .locked()
             .iter()
             .map(|(url, text)| (url.clone(), text.clone()))
             .collect();
@@ -276,7 +276,7 @@ impl Version {
     pub(crate) async fn has_fetch_handler(&self) -> bool {
         match self.runner.lock().await.as_ref() {
             Some(handle) => handle.has_fetch_handler(),
-            None => *self.fetch_handler_seen.lock().unwrap(),
+            None => *self.fetch_handler_seen.locked(),
         }
     }
 

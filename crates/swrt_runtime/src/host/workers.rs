@@ -3,6 +3,7 @@
 //! scope is controlled (its `fetch()` goes to the service worker) and
 //! `clients.matchAll()` reports it as `worker` or `sharedworker`.
 
+use crate::sync::Locked;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -145,7 +146,7 @@ async fn start_worker(
         start.kind.client_type(),
         owner_id,
     ));
-    host.pages.lock().unwrap().push(entry.clone());
+    host.pages.locked().push(entry.clone());
     let _ = gate_tx.send(());
     Ok(entry)
 }
@@ -161,13 +162,7 @@ async fn connect_shared(
 ) -> Result<(), WorkerStartError> {
     let key = (script_url.to_string(), name.clone());
     let _starting = host.shared_workers.starting.lock().await;
-    let running = host
-        .shared_workers
-        .running
-        .lock()
-        .unwrap()
-        .get(&key)
-        .cloned();
+    let running = host.shared_workers.running.locked().get(&key).cloned();
     let running = running.and_then(|(id, running_type)| {
         page(host, &id)
             .filter(|entry| entry.handle.is_alive())
@@ -200,8 +195,7 @@ async fn connect_shared(
             let entry = start_worker(host, start).await?;
             host.shared_workers
                 .running
-                .lock()
-                .unwrap()
+                .locked()
                 .insert(key, (client_id, worker_type));
             entry
         }
@@ -220,7 +214,7 @@ async fn connect_shared(
 /// Stops the worker `client_id` and, with it, every worker it owns.
 fn close_worker(host: &Arc<HostInner>, client_id: &str) {
     let closed: Vec<Arc<PageEntry>> = {
-        let mut pages = host.pages.lock().unwrap();
+        let mut pages = host.pages.locked();
         let mut doomed = vec![client_id.to_string()];
         let mut index = 0;
         while index < doomed.len() {
@@ -244,8 +238,7 @@ fn close_worker(host: &Arc<HostInner>, client_id: &str) {
     }
     host.shared_workers
         .running
-        .lock()
-        .unwrap()
+        .locked()
         .retain(|_, (id, _)| !closed.iter().any(|c| &c.id == id));
     for entry in closed {
         tracing::debug!(url = %entry.url, id = %entry.id, "worker closed");

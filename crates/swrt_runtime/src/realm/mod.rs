@@ -14,6 +14,7 @@ mod prewarm;
 mod thread;
 mod watchdog;
 
+use crate::sync::Locked;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -123,7 +124,7 @@ impl RealmShared {
     /// Records why the realm is being terminated. Only the first reason
     /// counts and is reported to the delegate; returns true for that one.
     pub(crate) fn mark_terminated(&self, reason: TerminationReason) -> bool {
-        let mut slot = self.termination.lock().unwrap();
+        let mut slot = self.termination.locked();
         if slot.is_some() {
             return false;
         }
@@ -135,20 +136,20 @@ impl RealmShared {
 
     /// Whether a limit terminated the realm.
     pub(crate) fn is_terminated(&self) -> bool {
-        self.termination.lock().unwrap().is_some()
+        self.termination.locked().is_some()
     }
 
     /// Puts a message in the mailbox; returns its id.
     pub(crate) fn stash_message(&self, message: RealmMessage) -> u64 {
         let id = self.next_message_id.fetch_add(1, Ordering::Relaxed);
-        self.mailbox.lock().unwrap().insert(id, message);
+        self.mailbox.locked().insert(id, message);
         id
     }
 
     /// Ends every open event with the termination reason (or "worker gone").
     pub(crate) fn fail_pending(&self) {
-        let reason = self.termination.lock().unwrap().clone();
-        let pending: Vec<_> = self.pending.lock().unwrap().drain().collect();
+        let reason = self.termination.locked().clone();
+        let pending: Vec<_> = self.pending.locked().drain().collect();
         for (_, reply) in pending {
             let _ = reply.send(match &reason {
                 Some(r) => EventOutcome::Terminated(r.clone()),
@@ -199,7 +200,7 @@ impl RealmLink {
         let id = self.shared.stash_message(message);
         let sent = self.send_work(wrap(id));
         if !sent {
-            self.shared.mailbox.lock().unwrap().remove(&id);
+            self.shared.mailbox.locked().remove(&id);
         }
         sent
     }
@@ -277,7 +278,7 @@ impl RealmHandle {
             }
             Err(_) => {
                 let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-                let reason = shared.termination.lock().unwrap().clone();
+                let reason = shared.termination.locked().clone();
                 return Err(match reason {
                     Some(reason) => HostError::Terminated {
                         url: url.to_string(),
@@ -303,7 +304,7 @@ impl RealmHandle {
 
     /// True while the thread runs and no limit terminated it.
     pub(crate) fn is_alive(&self) -> bool {
-        self.shared.termination.lock().unwrap().is_none()
+        self.shared.termination.locked().is_none()
             && self.thread.as_ref().is_some_and(|t| !t.is_finished())
     }
 
@@ -317,14 +318,14 @@ impl RealmHandle {
     ) -> EventOutcome {
         let event_id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.shared.pending.lock().unwrap().insert(event_id, tx);
+        self.shared.pending.locked().insert(event_id, tx);
         let command = HostCommand::Dispatch {
             event_id,
             event_type: event_type.to_string(),
             data,
         };
         if !self.push(command) {
-            self.shared.pending.lock().unwrap().remove(&event_id);
+            self.shared.pending.locked().remove(&event_id);
             return self.gone_outcome();
         }
         match tokio::time::timeout(wait_until_timeout, rx).await {
@@ -347,16 +348,16 @@ impl RealmHandle {
     ) {
         let ack_id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.shared.pending.lock().unwrap().insert(ack_id, tx);
+        self.shared.pending.locked().insert(ack_id, tx);
         if !self.push(HostCommand::Registration {
             ack_id,
             registration,
         }) {
-            self.shared.pending.lock().unwrap().remove(&ack_id);
+            self.shared.pending.locked().remove(&ack_id);
             return;
         }
         let _ = tokio::time::timeout(limit, rx).await;
-        self.shared.pending.lock().unwrap().remove(&ack_id);
+        self.shared.pending.locked().remove(&ack_id);
     }
 
     /// Puts a message in the realm's mailbox; returns its id.
@@ -381,7 +382,7 @@ impl RealmHandle {
     /// Puts a request body in the realm's mailbox; returns its id.
     pub(crate) fn stash_body(&self, body: Vec<u8>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.shared.bodies.lock().unwrap().insert(id, body);
+        self.shared.bodies.locked().insert(id, body);
         id
     }
 
@@ -415,7 +416,7 @@ impl RealmHandle {
     }
 
     fn gone_outcome(&self) -> EventOutcome {
-        match self.shared.termination.lock().unwrap().clone() {
+        match self.shared.termination.locked().clone() {
             Some(reason) => EventOutcome::Terminated(reason),
             None => EventOutcome::WorkerGone,
         }

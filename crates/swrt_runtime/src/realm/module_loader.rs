@@ -2,6 +2,7 @@
 //! worker scripts: `import` in a page's script, and the static imports of a
 //! module service worker.
 
+use crate::sync::Locked;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -79,7 +80,7 @@ impl ModuleLoader for RealmModuleLoader {
             let key = specifier.to_string();
             let recorded = imports
                 .as_ref()
-                .and_then(|map| map.scripts.lock().unwrap().get(&key).cloned())
+                .and_then(|map| map.scripts.locked().get(&key).cloned())
                 .or_else(|| inline.borrow().get(&key).cloned());
             let text = match recorded {
                 Some(text) => text,
@@ -108,7 +109,7 @@ impl ModuleLoader for RealmModuleLoader {
                         JsErrorBox::type_error(format!("Failed to load module {specifier}: {e}"))
                     })?;
                     if let Some(map) = &imports {
-                        map.scripts.lock().unwrap().insert(key, script.text.clone());
+                        map.scripts.locked().insert(key, script.text.clone());
                     }
                     script.text
                 }

@@ -4,6 +4,7 @@
 //! The engine's creation and binding live in `engine.rs`, the script's
 //! evaluation in `evaluate.rs`.
 
+use crate::sync::Locked;
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::task::Poll;
@@ -217,7 +218,7 @@ async fn run_realm(
             result.map(drop).map_err(|e| ScriptError::from_js_error(&e))
         };
         if let Err(error) = evaluated {
-            let terminated = shared.termination.lock().unwrap().clone();
+            let terminated = shared.termination.locked().clone();
             let _ = ready.send(Err(match terminated {
                 Some(reason) => HostError::Terminated {
                     url: url.to_string(),
@@ -299,7 +300,7 @@ async fn run_realm(
             }
         }
     }
-    if let Some(reason) = shared.termination.lock().unwrap().clone() {
+    if let Some(reason) = shared.termination.locked().clone() {
         tracing::debug!(%url, %reason, "realm thread ends after termination");
     }
 }

@@ -1,6 +1,7 @@
 //! Enforces the time budget: JavaScript that runs longer than the event
 //! timeout without returning to the event loop is terminated.
 
+use crate::sync::Locked;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -50,7 +51,7 @@ pub(crate) fn spawn(shared: Arc<RealmShared>, isolate: IsolateHandle, budget: Du
         loop {
             tokio::time::sleep(tick).await;
             let Some(shared) = weak.upgrade() else { return };
-            if shared.termination.lock().unwrap().is_some() {
+            if shared.termination.locked().is_some() {
                 return;
             }
             if shared.busy.busy_for().is_some_and(|busy| busy > budget) {

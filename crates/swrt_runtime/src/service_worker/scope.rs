@@ -2,6 +2,7 @@
 //! `skipWaiting()` and answering a `FetchEvent`.
 
 use crate::realm::ask_host;
+use crate::sync::Locked;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -73,7 +74,7 @@ pub(crate) fn op_swrt_import_scripts(
     let mut sources = Vec::with_capacity(resolved.len());
     for url in resolved {
         let key = url.to_string();
-        if let Some(text) = imports.scripts.lock().unwrap().get(&key) {
+        if let Some(text) = imports.scripts.locked().get(&key) {
             sources.push((key, text.clone()));
             continue;
         }
@@ -97,8 +98,7 @@ pub(crate) fn op_swrt_import_scripts(
         })?;
         imports
             .scripts
-            .lock()
-            .unwrap()
+            .locked()
             .insert(key.clone(), script.text.clone());
         sources.push((script.url.to_string(), script.text));
     }

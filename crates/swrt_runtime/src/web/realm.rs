@@ -1,6 +1,7 @@
 //! Ops every realm has: the host command loop, event lifetime reports and
 //! uncaught-error reports.
 
+use crate::sync::Locked;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -50,7 +51,7 @@ pub(crate) fn op_swrt_event_settled(
     #[serde] report: SettleReport,
 ) {
     let ctx = state.borrow::<RealmContext>();
-    let Some(reply) = ctx.pending.lock().unwrap().remove(&event_id) else {
+    let Some(reply) = ctx.pending.locked().remove(&event_id) else {
         return;
     };
     let error = || {
@@ -82,8 +83,7 @@ pub(crate) fn op_swrt_take_message(
         .borrow::<RealmContext>()
         .shared
         .mailbox
-        .lock()
-        .unwrap()
+        .locked()
         .remove(&message_id)?;
     let transferables = deno_web::serialize_transferables(state, message.transferables);
     Some(deno_web::JsMessageData {
@@ -103,8 +103,7 @@ pub(crate) fn op_swrt_take_body(
         .borrow::<RealmContext>()
         .shared
         .bodies
-        .lock()
-        .unwrap()
+        .locked()
         .remove(&body_id)?;
     Some(body.into())
 }
