@@ -1,7 +1,6 @@
 //! Page clients: opening pages and frames, navigating them through their
 //! controller, and offering fetch events.
 
-use crate::sync::Locked;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -18,6 +17,7 @@ use crate::realm::{
     RealmHandle, RealmKind,
 };
 use crate::realm::{NavigationPreloadAction, NavigationPreloadState};
+use crate::sync::Locked;
 
 /// A client the host runs: a page, or a dedicated or shared worker.
 pub(crate) struct PageEntry {

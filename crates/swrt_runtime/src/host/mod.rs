@@ -12,7 +12,6 @@ mod requests;
 mod version;
 mod workers;
 
-use crate::sync::Locked;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -27,6 +26,7 @@ pub use registration::{RegistrationInfo, UpdateViaCache};
 pub(crate) use version::Version;
 pub use version::WorkerState;
 
+use crate::sync::Locked;
 use crate::worker_type::WorkerType;
 
 use crate::config::Limits;

@@ -2,7 +2,6 @@
 //! the scope checks of Register and the Update, Install and Activate
 //! algorithms of the Service Workers spec (§Update, §Install, §Activate).
 
-use crate::sync::Locked;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -14,6 +13,7 @@ use super::version::{Version, WorkerState};
 use super::HostInner;
 use crate::error::{HostError, ScriptError};
 use crate::realm::EventOutcome;
+use crate::sync::Locked;
 use crate::worker_type::WorkerType;
 
 /// Scope defaults to the script's directory; it must be same-origin with the

@@ -2,7 +2,6 @@
 //! `service_worker_registration`): its scope and its installing, waiting and
 //! active versions.
 
-use crate::sync::Locked;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -10,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use url::Url;
 
 use crate::loader::ScriptCacheMode;
+use crate::sync::Locked;
 
 use super::version::{Version, WorkerState};
 use super::HostInner;

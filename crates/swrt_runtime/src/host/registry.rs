@@ -1,12 +1,12 @@
 //! The host's registrations: finding one by scope or URL, persisting and
 //! restoring them, unregistering and clearing, and the realms they run.
 
-use crate::sync::Locked;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use url::Url;
 
+use crate::sync::Locked;
 use crate::worker_type::WorkerType;
 
 use crate::error::HostError;

@@ -1,7 +1,6 @@
 //! Everything realms ask of the host: registering from a page, messages
 //! between pages and workers, `clients.*`, `skipWaiting()`.
 
-use crate::sync::Locked;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -11,6 +10,7 @@ use super::clients::{offer_fetch_event, open_frame, open_page_in, page, PageEntr
 use super::HostInner;
 use crate::error::{ClaimError, FrameError};
 use crate::realm::{HostCommand, HostRequest, JobRejection, MessageSender, RegistrationView};
+use crate::sync::Locked;
 use tokio::sync::mpsc;
 
 /// Answers what realms ask of the host.

@@ -2,7 +2,6 @@
 //! script of a registration, its state, and the realm that runs it while it
 //! is started.
 
-use crate::sync::Locked;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +15,7 @@ use crate::realm::{
     EventOutcome, ImportedScripts, RealmHandle, RealmKind, RegistrationView, WorkerContext,
     WorkerView,
 };
+use crate::sync::Locked;
 use crate::worker_type::WorkerType;
 
 /// A worker version's state (ServiceWorkerState).

@@ -3,7 +3,6 @@
 //! scope is controlled (its `fetch()` goes to the service worker) and
 //! `clients.matchAll()` reports it as `worker` or `sharedworker`.
 
-use crate::sync::Locked;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +16,7 @@ use crate::realm::{
     ClientWorkerContext, ClientWorkerKind, HostCommand, HostRequest, RealmHandle, RealmKind,
     RealmLink,
 };
+use crate::sync::Locked;
 use crate::worker_type::WorkerType;
 
 /// The shared workers of the host, one per (script URL, name): the script

@@ -14,7 +14,6 @@ mod prewarm;
 mod thread;
 mod watchdog;
 
-use crate::sync::Locked;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,6 +26,7 @@ use crate::config::Limits;
 use crate::delegate::{HostDelegate, TerminationReason};
 use crate::error::{HostError, ScriptError};
 use crate::loader::ScriptLoader;
+use crate::sync::Locked;
 
 pub(crate) use context::{
     ask_host, ClientWorkerContext, ClientWorkerKind, PageContext, RealmContext, WorkerContext,

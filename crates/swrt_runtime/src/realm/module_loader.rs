@@ -2,7 +2,6 @@
 //! worker scripts: `import` in a page's script, and the static imports of a
 //! module service worker.
 
-use crate::sync::Locked;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -16,6 +15,7 @@ use deno_error::JsErrorBox;
 use super::ImportedScripts;
 use crate::document::InlineModules;
 use crate::loader::ScriptLoader;
+use crate::sync::Locked;
 
 /// The loader of a realm. An engine can be created before it is known which
 /// worker it will run (a prewarmed realm), so what it loads from is bound

@@ -4,7 +4,6 @@
 //! The engine's creation and binding live in `engine.rs`, the script's
 //! evaluation in `evaluate.rs`.
 
-use crate::sync::Locked;
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::task::Poll;
@@ -18,6 +17,7 @@ use super::evaluate::{
 };
 use super::{HostCommand, RealmKind, RealmShared, RealmSpec};
 use crate::error::{HostError, ScriptError};
+use crate::sync::Locked;
 use crate::worker_type::WorkerType;
 
 pub(crate) type Ready = oneshot::Sender<Result<v8::IsolateHandle, HostError>>;

@@ -1,7 +1,6 @@
 //! Enforces the time budget: JavaScript that runs longer than the event
 //! timeout without returning to the event loop is terminated.
 
-use crate::sync::Locked;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -10,6 +9,7 @@ use deno_core::v8::IsolateHandle;
 
 use super::RealmShared;
 use crate::delegate::TerminationReason;
+use crate::sync::Locked;
 
 fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();

@@ -1,7 +1,6 @@
 //! Ops every realm has: the host command loop, event lifetime reports and
 //! uncaught-error reports.
 
-use crate::sync::Locked;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -11,6 +10,7 @@ use serde::Deserialize;
 
 use crate::error::ScriptError;
 use crate::realm::{EventOutcome, HostCommand, RealmContext};
+use crate::sync::Locked;
 
 /// The next command from the host. The JS command loop awaits this forever;
 /// `None` means the host dropped the realm.
