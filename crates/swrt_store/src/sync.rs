@@ -216,12 +216,15 @@ impl Store {
         )?)
     }
 
-    /// Registrations of `scope` that are not finished: counted as work by a
-    /// run that waits for its worker.
-    pub fn sync_count(&self, scope_prefix: &str) -> Result<usize> {
+    /// Registrations of `origin`'s scopes (`origin` serialized without a
+    /// trailing slash, as `https://a.test:8443`): work a run waits for.
+    pub fn sync_count(&self, origin: &str) -> Result<usize> {
+        // A scope of the origin is the origin followed by its path, so the
+        // prefix ends with the path's first slash (`http://a` is not a
+        // prefix of `http://a:8080/`'s scopes).
         let n: i64 = self.conn()?.query_row(
             "SELECT COUNT(*) FROM sync_registrations WHERE substr(scope, 1, length(?1)) = ?1",
-            [scope_prefix],
+            [format!("{origin}/")],
             |r| r.get(0),
         )?;
         Ok(n as usize)
@@ -288,6 +291,17 @@ mod tests {
             .sync_finish("https://a/", "t", SyncOutcome::Failed, 3, 9_000)
             .unwrap();
         assert_eq!(after, SyncAfter::Removed);
+    }
+
+    #[test]
+    fn counts_only_the_scopes_of_one_origin() {
+        let (_dir, s) = store();
+        s.sync_register("http://a/", "t").unwrap();
+        s.sync_register("http://a/app/", "t").unwrap();
+        s.sync_register("http://a:8080/", "t").unwrap();
+        s.sync_register("http://ab/", "t").unwrap();
+        assert_eq!(s.sync_count("http://a").unwrap(), 2);
+        assert_eq!(s.sync_count("http://a:8080").unwrap(), 1);
     }
 
     #[test]

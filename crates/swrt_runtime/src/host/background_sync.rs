@@ -68,8 +68,9 @@ impl SyncScheduler {
         self.wake.notify_one();
     }
 
-    /// Sync work of the scopes under `origin`: events firing, and, while
-    /// online, registrations that will fire (retries included).
+    /// Sync work a run on `origin` waits for: events being dispatched (of
+    /// any origin: a host run by `swrt run` has one), and, while online, the
+    /// origin's registrations that will still fire (retries included).
     pub(crate) async fn work(&self, origin: &str) -> usize {
         let firing = self.firing.load(Ordering::Acquire);
         if !self.is_online() {
