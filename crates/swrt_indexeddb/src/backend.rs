@@ -226,6 +226,20 @@ struct ObjectStore {
     indexes: BTreeMap<u64, Index>,
 }
 
+impl ObjectStore {
+    fn index(&self, id: u64) -> Result<&Index> {
+        self.indexes
+            .get(&id)
+            .ok_or_else(|| IdbError::NotFound("No such index.".into()))
+    }
+
+    fn index_mut(&mut self, id: u64) -> Result<&mut Index> {
+        self.indexes
+            .get_mut(&id)
+            .ok_or_else(|| IdbError::NotFound("No such index.".into()))
+    }
+}
+
 #[derive(Clone, Default)]
 struct DbData {
     version: u64,
@@ -234,6 +248,18 @@ struct DbData {
 }
 
 impl DbData {
+    fn store(&self, id: u64) -> Result<&ObjectStore> {
+        self.stores
+            .get(&id)
+            .ok_or_else(|| IdbError::NotFound("No such object store.".into()))
+    }
+
+    fn store_mut(&mut self, id: u64) -> Result<&mut ObjectStore> {
+        self.stores
+            .get_mut(&id)
+            .ok_or_else(|| IdbError::NotFound("No such object store.".into()))
+    }
+
     fn meta(&self) -> DbMeta {
         DbMeta {
             version: self.version,
@@ -1192,10 +1218,7 @@ impl Backend {
                     "An object store named {name:?} already exists."
                 )));
             }
-            let s = data
-                .stores
-                .get_mut(&store)
-                .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
+            let s = data.store_mut(store)?;
             s.meta.name = name.to_owned();
             Ok(())
         })
@@ -1220,10 +1243,7 @@ impl Backend {
         self.schema_change(db, txn, |data| {
             data.next_id += 1;
             let id = data.next_id;
-            let s = data
-                .stores
-                .get_mut(&store)
-                .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
+            let s = data.store_mut(store)?;
             if s.indexes.values().any(|i| i.meta.name == name) {
                 return Err(IdbError::Constraint(format!(
                     "An index named {name:?} already exists."
@@ -1257,14 +1277,8 @@ impl Backend {
         keys: Vec<Vec<u8>>,
     ) -> Result<()> {
         self.schema_change(db, txn, |data| {
-            let s = data
-                .stores
-                .get_mut(&store)
-                .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
-            let ix = s
-                .indexes
-                .get_mut(&index)
-                .ok_or_else(|| IdbError::NotFound("No such index.".into()))?;
+            let s = data.store_mut(store)?;
+            let ix = s.index_mut(index)?;
             if ix.meta.unique {
                 for k in &keys {
                     if first_entry(&ix.entries, k).is_some_and(|pk| pk != primary_key) {
@@ -1291,10 +1305,7 @@ impl Backend {
     /// `deleteIndex`.
     pub fn delete_index(&self, db: &Database, txn: u64, store: u64, index: u64) -> Result<()> {
         self.schema_change(db, txn, |data| {
-            let s = data
-                .stores
-                .get_mut(&store)
-                .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
+            let s = data.store_mut(store)?;
             s.indexes
                 .remove(&index)
                 .ok_or_else(|| IdbError::NotFound("No such index.".into()))?;
@@ -1323,10 +1334,7 @@ impl Backend {
         name: &str,
     ) -> Result<()> {
         self.schema_change(db, txn, |data| {
-            let s = data
-                .stores
-                .get_mut(&store)
-                .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
+            let s = data.store_mut(store)?;
             if s.indexes
                 .values()
                 .any(|i| i.meta.name == name && i.meta.id != index)
@@ -1335,10 +1343,7 @@ impl Backend {
                     "An index named {name:?} already exists."
                 )));
             }
-            let ix = s
-                .indexes
-                .get_mut(&index)
-                .ok_or_else(|| IdbError::NotFound("No such index.".into()))?;
+            let ix = s.index_mut(index)?;
             ix.meta.name = name.to_owned();
             Ok(())
         })
@@ -1348,10 +1353,7 @@ impl Backend {
     /// "generate a key"); a ConstraintError once it passes 2^53.
     pub fn generate_key(&self, db: &Database, txn: u64, store: u64) -> Result<f64> {
         self.with_txn(db, txn, true, |data, t| {
-            let s = data
-                .stores
-                .get_mut(&store)
-                .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
+            let s = data.store_mut(store)?;
             let current = s.meta.generator;
             if current > 9007199254740992.0 {
                 return Err(IdbError::Constraint(
@@ -1383,10 +1385,7 @@ impl Backend {
         no_overwrite: bool,
     ) -> Result<()> {
         self.with_txn(db, txn, true, |data, t| {
-            let s = data
-                .stores
-                .get_mut(&store)
-                .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
+            let s = data.store_mut(store)?;
             if no_overwrite && s.records.contains_key(&key) {
                 return Err(IdbError::Constraint(
                     "A record with this key already exists.".into(),
@@ -1396,10 +1395,7 @@ impl Backend {
             for (id, keys) in index_keys.iter_mut() {
                 keys.sort();
                 keys.dedup();
-                let ix = s
-                    .indexes
-                    .get(id)
-                    .ok_or_else(|| IdbError::NotFound("No such index.".into()))?;
+                let ix = s.index(*id)?;
                 if ix.meta.unique {
                     for k in keys.iter() {
                         if first_entry(&ix.entries, k).is_some_and(|pk| pk != key.as_slice()) {
@@ -1438,10 +1434,7 @@ impl Backend {
     /// Deletes the records in `range`.
     pub fn delete(&self, db: &Database, txn: u64, store: u64, range: &KeyRange) -> Result<()> {
         self.with_txn(db, txn, true, |data, t| {
-            let s = data
-                .stores
-                .get_mut(&store)
-                .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
+            let s = data.store_mut(store)?;
             let keys: Vec<Vec<u8>> = s
                 .records
                 .range::<Vec<u8>, _>(key_bounds(range))
@@ -1459,10 +1452,7 @@ impl Backend {
     /// Removes every record of `store`.
     pub fn clear(&self, db: &Database, txn: u64, store: u64) -> Result<()> {
         self.with_txn(db, txn, true, |data, t| {
-            let s = data
-                .stores
-                .get_mut(&store)
-                .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
+            let s = data.store_mut(store)?;
             let records = std::mem::take(&mut s.records);
             let entries = s
                 .indexes
@@ -1497,10 +1487,7 @@ impl Backend {
         direction: Direction,
     ) -> Result<Vec<Found>> {
         self.with_txn(db, txn, false, |data, _| {
-            let s = data
-                .stores
-                .get(&store)
-                .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
+            let s = data.store(store)?;
             let limit = if limit == 0 {
                 usize::MAX
             } else {
@@ -1529,17 +1516,11 @@ impl Backend {
         range: &KeyRange,
     ) -> Result<u64> {
         self.with_txn(db, txn, false, |data, _| {
-            let s = data
-                .stores
-                .get(&store)
-                .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
+            let s = data.store(store)?;
             Ok(match index {
                 None => s.records.range::<Vec<u8>, _>(key_bounds(range)).count() as u64,
                 Some(index) => {
-                    let ix = s
-                        .indexes
-                        .get(&index)
-                        .ok_or_else(|| IdbError::NotFound("No such index.".into()))?;
+                    let ix = s.index(index)?;
                     ix.entries.range(entry_bounds(range)).count() as u64
                 }
             })
@@ -1562,10 +1543,7 @@ impl Backend {
         step: &CursorStep,
     ) -> Result<Option<Found>> {
         self.with_txn(db, txn, false, |data, _| {
-            let s = data
-                .stores
-                .get(&store)
-                .ok_or_else(|| IdbError::NotFound("No such object store.".into()))?;
+            let s = data.store(store)?;
             let mut step = step.clone();
             let count = step.count.max(1);
             let mut found = None;
@@ -1714,10 +1692,7 @@ fn cursor_find(
             }))
         }
         Some(index) => {
-            let ix = s
-                .indexes
-                .get(&index)
-                .ok_or_else(|| IdbError::NotFound("No such index.".into()))?;
+            let ix = s.index(index)?;
             let (mut lower, mut upper) = entry_bounds(range);
             if let Some((k, pk)) = &step.position {
                 match direction {
