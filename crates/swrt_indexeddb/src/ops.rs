@@ -64,6 +64,17 @@ impl IdbRealm {
     }
 }
 
+/// The backend and the database of transaction `txn`, for an async op
+/// (taken out of the OpState before the op awaits).
+fn backend_and_txn(
+    state: &Rc<RefCell<OpState>>,
+    txn: f64,
+) -> Result<(Arc<Backend>, Arc<Database>)> {
+    let state = state.borrow();
+    let realm = state.borrow::<IdbRealm>();
+    Ok((realm.backend.clone(), realm.txn(txn)?))
+}
+
 impl Drop for IdbRealm {
     fn drop(&mut self) {
         for (txn, db) in self.txns.drain() {
@@ -316,12 +327,7 @@ pub(crate) fn op_idb_txn_try_start(state: &mut OpState, txn: f64) -> bool {
 
 #[op2]
 pub(crate) async fn op_idb_txn_start(state: Rc<RefCell<OpState>>, txn: f64) {
-    let found = {
-        let state = state.borrow();
-        let realm = state.borrow::<IdbRealm>();
-        realm.txn(txn).ok().map(|db| (realm.backend.clone(), db))
-    };
-    if let Some((backend, db)) = found {
+    if let Ok((backend, db)) = backend_and_txn(&state, txn) {
         backend.start(&db, txn as u64).await;
     }
 }
@@ -331,23 +337,14 @@ pub(crate) async fn op_idb_txn_start(state: Rc<RefCell<OpState>>, txn: f64) {
 /// immediates, which the host's idle check does not see).
 #[op2]
 pub(crate) async fn op_idb_txn_hold(state: Rc<RefCell<OpState>>, txn: f64) {
-    let found = {
-        let state = state.borrow();
-        let realm = state.borrow::<IdbRealm>();
-        realm.txn(txn).ok().map(|db| (realm.backend.clone(), db))
-    };
-    if let Some((backend, db)) = found {
+    if let Ok((backend, db)) = backend_and_txn(&state, txn) {
         backend.finished(&db, txn as u64).await;
     }
 }
 
 #[op2]
 pub(crate) async fn op_idb_txn_commit(state: Rc<RefCell<OpState>>, txn: f64) -> Result<()> {
-    let (backend, db) = {
-        let state = state.borrow();
-        let realm = state.borrow::<IdbRealm>();
-        (realm.backend.clone(), realm.txn(txn)?)
-    };
+    let (backend, db) = backend_and_txn(&state, txn)?;
     let result = backend.commit(&db, txn as u64).await;
     state
         .borrow_mut()
