@@ -77,6 +77,7 @@ impl BackgroundFetchServiceBuilder {
             shutdown: tokio_util::sync::CancellationToken::new(),
             shutdown_done: tokio::sync::OnceCell::new(),
             preflights: Default::default(),
+            pins: Default::default(),
         });
         let svc = BackgroundFetchService::from_inner(inner);
         svc.recover().await?;

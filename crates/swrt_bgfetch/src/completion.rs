@@ -101,31 +101,29 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
 /// the registration.
 async fn finish_lifetime(inner: &Arc<Inner>, uid: &str) {
     let id = uid.to_string();
-    let freed: u64 = inner
-        .data
-        .run(move |s| {
-            Ok(s.records(&id)?
-                .iter()
-                .map(|r| r.bytes_stored + r.request_body_len)
-                .sum())
-        })
-        .await
-        .unwrap_or(0);
-    let id = uid.to_string();
+    let pins = inner.pins.clone();
     let released = match inner
         .data
         .run(move |s| {
+            let records = s.records(&id)?;
+            let freed: u64 = records
+                .iter()
+                .map(|r| r.bytes_stored + r.request_body_len)
+                .sum();
             let done = s.mark_done(&id)?;
             let row = s.get_fetch(&id)?;
-            // Delete bodies after the commit; start-up repair deletes them
-            // again if we crash in between.
+            // Delete bodies after the commit (start-up repair deletes them
+            // again if we crash in between), unless a realm still holds
+            // record objects: then the last of them deletes them.
             let dir = s.fetch_body_dir(&id);
-            if let Err(e) = std::fs::remove_dir_all(&dir) {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(path = %dir.display(), error = %e, "cannot delete bodies");
+            if !(done && pins.retire_if_pinned(&id, records, dir.clone())) {
+                if let Err(e) = std::fs::remove_dir_all(&dir) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        tracing::warn!(path = %dir.display(), error = %e, "cannot delete bodies");
+                    }
                 }
             }
-            Ok(row.filter(|_| done))
+            Ok(row.filter(|_| done).map(|row| (row, freed)))
         })
         .await
     {
@@ -135,7 +133,7 @@ async fn finish_lifetime(inner: &Arc<Inner>, uid: &str) {
             return;
         }
     };
-    if let Some(row) = released {
+    if let Some((row, freed)) = released {
         inner.data.add_usage(&row.origin, -(freed as i64));
         tracing::info!("records released");
         // Every realm's registration objects learn that `recordsAvailable`

@@ -55,6 +55,8 @@ pub(crate) struct Inner {
     pub shutdown_done: tokio::sync::OnceCell<()>,
     /// Successful CORS preflights, shared by all fetches.
     pub preflights: crate::cors::PreflightCache,
+    /// Realms holding record objects keep ended fetches' bodies readable.
+    pub pins: Arc<crate::record_pins::RecordPins>,
 }
 
 /// Decrements the job count when dropped.

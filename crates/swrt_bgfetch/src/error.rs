@@ -65,6 +65,9 @@ pub enum EngineError {
     /// The engine is shutting down.
     #[error("engine stopped")]
     Stopped,
+    /// Reading one record failed.
+    #[error(transparent)]
+    Record(#[from] RecordError),
 }
 
 /// Why a record's body stream or `responseReady` failed.

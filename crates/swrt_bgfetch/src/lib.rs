@@ -46,6 +46,7 @@ mod limits;
 pub mod policy;
 mod progress;
 pub mod range;
+mod record_pins;
 mod records;
 pub mod scheduler;
 mod service;
@@ -58,6 +59,8 @@ pub use dispatch::{
 };
 pub use error::{EngineError, FetchRejection, Quota, RecordError};
 pub use limits::{Limits, DECODED_BODY_FLOOR};
+pub use record_pins::RecordsPin;
+pub use records::RecordResponse;
 pub use service::{BackgroundFetchService, MAX_ID_BYTES};
 pub use swrt_store::{MatchOptions, Store, StoreError};
 pub use types::*;

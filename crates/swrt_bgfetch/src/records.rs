@@ -6,7 +6,8 @@ use crate::error::{EngineError, RecordError};
 use crate::service::BackgroundFetchService;
 use crate::types::{RecordInfo, RequestSpec};
 use bytes::Bytes;
-use futures::Stream;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
 use std::sync::Arc;
 use swrt_store::{FetchState, MatchOptions, MatchRequest, RecordOutcome, RecordRow, ResponseMeta};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -14,10 +15,56 @@ use tokio::sync::watch;
 
 const READ_CHUNK: usize = 64 << 10;
 
+/// A record's response: what `responseReady` resolves with.
+pub struct RecordResponse {
+    /// The response head.
+    pub meta: ResponseMeta,
+    /// The body (see `body_stream`).
+    pub body: BoxStream<'static, Result<Bytes, RecordError>>,
+    /// The body's length, known once the record finished.
+    pub length: Option<u64>,
+}
+
 impl BackgroundFetchService {
-    /// Every record of a fetch. Fails with `RecordsUnavailable` once the
-    /// terminal event has ended (`match`/`matchAll` -> InvalidStateError).
+    /// Every record of a fetch, request bodies included. Fails with
+    /// `RecordsUnavailable` once the terminal event has ended.
     pub async fn records(&self, unique_id: &str) -> Result<Vec<RecordInfo>, EngineError> {
+        let mut records = self.record_heads(unique_id).await?;
+        for record in &mut records {
+            if record.has_request_body {
+                record.request.body = self.request_body(unique_id, record.index).await?;
+            }
+        }
+        Ok(records)
+    }
+
+    /// A realm's hold on a fetch's records: while it lives, records it was
+    /// handed keep their request and response bodies readable after the
+    /// terminal event ends. Take it before `match_all`.
+    pub fn pin_records(&self, unique_id: &str) -> crate::RecordsPin {
+        self.inner().pins.pin(unique_id)
+    }
+
+    /// A record's request body, read when a `BackgroundFetchRecord`'s
+    /// `request` is first used (also after the event ended, while pinned).
+    pub async fn request_body(
+        &self,
+        unique_id: &str,
+        index: u32,
+    ) -> Result<Option<Vec<u8>>, RecordError> {
+        let rec = load_record(self.inner(), unique_id, index).await?;
+        match rec.request_body_path {
+            Some(p) => Ok(Some(tokio::fs::read(&p).await.map_err(|e| {
+                RecordError::Io(format!("request body {}: {e}", p.display()))
+            })?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every record of a fetch without request bodies (`has_request_body`
+    /// says which have one). Fails with `RecordsUnavailable` once the
+    /// terminal event has ended (`match`/`matchAll` -> InvalidStateError).
+    async fn record_heads(&self, unique_id: &str) -> Result<Vec<RecordInfo>, EngineError> {
         let inner = self.inner();
         let u = unique_id.to_string();
         let (row, recs) = inner
@@ -31,15 +78,7 @@ impl BackgroundFetchService {
         let ctx = inner.ctx(unique_id);
         let mut out = Vec::with_capacity(recs.len());
         for r in recs {
-            let body = match &r.request_body_path {
-                Some(p) => Some(
-                    tokio::fs::read(p)
-                        .await
-                        .map_err(|e| EngineError::Store(e.into()))?,
-                ),
-                None => None,
-            };
-            let mut info = to_info(&r, body);
+            let mut info = to_info(&r);
             if let Some(l) = ctx.as_ref().and_then(|c| c.live_get(r.index)) {
                 info.response = l.meta.or(info.response);
                 if let Some(o) = l.outcome {
@@ -60,7 +99,7 @@ impl BackgroundFetchService {
         query: Option<&RequestSpec>,
         opts: MatchOptions,
     ) -> Result<Vec<RecordInfo>, EngineError> {
-        let recs = self.records(unique_id).await?;
+        let recs = self.record_heads(unique_id).await?;
         let Some(q) = query else { return Ok(recs) };
         let qm = MatchRequest {
             method: &q.method,
@@ -86,6 +125,53 @@ impl BackgroundFetchService {
     /// for a failed record and AbortError for one the fetch ended before it
     /// finished.
     pub async fn response_ready(
+        &self,
+        unique_id: &str,
+        index: u32,
+    ) -> Result<ResponseMeta, RecordError> {
+        self.response(unique_id, index).await.map(|r| r.meta)
+    }
+
+    /// `responseReady` and the body it carries: the response head (as
+    /// `response_ready`), a stream of the body (as `body_stream`) and, for a
+    /// record that finished, the body's length. A record that finished is
+    /// read from the store once for all three.
+    pub async fn response(
+        &self,
+        unique_id: &str,
+        index: u32,
+    ) -> Result<RecordResponse, RecordError> {
+        let inner = self.inner().clone();
+        if live_rx(&inner, unique_id, index).is_none() {
+            let rec = load_record(&inner, unique_id, index).await?;
+            if rec.outcome != RecordOutcome::Pending {
+                return match (rec.outcome, rec.response.clone()) {
+                    (RecordOutcome::Complete | RecordOutcome::BadStatus, Some(meta)) => {
+                        let length = Some(rec.bytes_stored);
+                        let mut body = BodyState::new(&inner, unique_id, index);
+                        body.generation = Some(0);
+                        body.settled = Some(rec);
+                        Ok(RecordResponse {
+                            meta,
+                            body: body.into_stream().boxed(),
+                            length,
+                        })
+                    }
+                    (o, _) => Err(outcome_error(o, rec.error_message)),
+                };
+            }
+        }
+        let meta = self.live_response_head(unique_id, index).await?;
+        Ok(RecordResponse {
+            meta,
+            body: self.body_stream(unique_id, index).boxed(),
+            length: None,
+        })
+    }
+
+    /// The response head of a record that is still downloading (or was, a
+    /// moment ago): waits for it on the record's live state.
+    async fn live_response_head(
         &self,
         unique_id: &str,
         index: u32,
@@ -129,17 +215,27 @@ impl BackgroundFetchService {
         unique_id: &str,
         index: u32,
     ) -> impl Stream<Item = Result<Bytes, RecordError>> + Send + 'static {
-        let st = BodyState {
-            inner: self.inner().clone(),
+        BodyState::new(self.inner(), unique_id, index).into_stream()
+    }
+}
+
+impl BodyState {
+    fn new(inner: &Arc<Inner>, unique_id: &str, index: u32) -> Self {
+        BodyState {
+            inner: inner.clone(),
             unique_id: unique_id.to_string(),
             index,
             file: None,
             pos: 0,
             live: None,
             generation: None,
+            settled: None,
             done: false,
-        };
-        futures::stream::unfold(st, |mut st| async move {
+        }
+    }
+
+    fn into_stream(self) -> impl Stream<Item = Result<Bytes, RecordError>> + Send + 'static {
+        futures::stream::unfold(self, |mut st| async move {
             if st.done {
                 return None;
             }
@@ -155,7 +251,7 @@ impl BackgroundFetchService {
     }
 }
 
-fn to_info(r: &RecordRow, body: Option<Vec<u8>>) -> RecordInfo {
+fn to_info(r: &RecordRow) -> RecordInfo {
     RecordInfo {
         unique_id: r.fetch_uid.clone(),
         index: r.index,
@@ -165,9 +261,10 @@ fn to_info(r: &RecordRow, body: Option<Vec<u8>>) -> RecordInfo {
             headers: r.headers.clone(),
             mode: r.mode.as_str().into(),
             credentials: r.credentials.as_str().into(),
-            body,
+            body: None,
             integrity: r.integrity.clone(),
         },
+        has_request_body: r.request_body_path.is_some(),
         outcome: r.outcome,
         response: r.response.clone(),
         bytes_stored: r.bytes_stored,
@@ -237,7 +334,11 @@ async fn load_record(
         .await
         .map_err(|e| RecordError::Io(e.to_string()))?;
     if row.is_some_and(|r| r.state == FetchState::Done) {
-        return Err(RecordError::Io("records are no longer available".into()));
+        // A realm that holds the records pinned them before they went.
+        return inner
+            .pins
+            .retired_record(unique_id, index)
+            .ok_or_else(|| RecordError::Io("records are no longer available".into()));
     }
     rec.ok_or_else(|| RecordError::Io(format!("no record {index} in {unique_id}")))
 }
@@ -250,6 +351,8 @@ struct BodyState {
     pos: u64,
     live: Option<watch::Receiver<LiveRecord>>,
     generation: Option<u32>,
+    /// The record's row once it finished (it does not change after that).
+    settled: Option<RecordRow>,
     done: bool,
 }
 
@@ -287,15 +390,20 @@ impl BodyState {
                     }
                 }
                 None => {
-                    let rec = load_record(&self.inner, &self.unique_id, self.index).await?;
+                    let rec = match self.settled.take() {
+                        Some(rec) => rec,
+                        None => load_record(&self.inner, &self.unique_id, self.index).await?,
+                    };
                     self.generation.get_or_insert(0);
-                    let src = match rec.body_path {
-                        Some(p) => (p, rec.body_offset),
+                    let src = match &rec.body_path {
+                        Some(p) => (p.clone(), rec.body_offset),
                         None => own_file(),
                     };
                     match rec.outcome {
                         RecordOutcome::Complete | RecordOutcome::BadStatus => {
-                            (rec.bytes_stored, true, src)
+                            let available = rec.bytes_stored;
+                            self.settled = Some(rec);
+                            (available, true, src)
                         }
                         o => return Err(outcome_error(o, rec.error_message)),
                     }

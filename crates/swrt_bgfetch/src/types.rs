@@ -190,8 +190,10 @@ pub struct RecordInfo {
     pub unique_id: String,
     /// Index in the request list.
     pub index: u32,
-    /// The request (body included).
+    /// The request (its body only from `records()`).
     pub request: RequestSpec,
+    /// Whether the request has a body (read with `request_body`).
+    pub has_request_body: bool,
     /// Outcome so far.
     pub outcome: RecordOutcome,
     /// Response head, once it arrived (CORS-filtered; without

@@ -38,6 +38,8 @@ pub enum TerminationReason {
     HeapLimitReached,
     /// An event's `waitUntil` lifetime exceeded the cap.
     WaitUntilTimeout,
+    /// The JavaScript engine failed (a panic in the engine's code).
+    EngineFailed,
 }
 
 impl std::fmt::Display for TerminationReason {
@@ -46,6 +48,7 @@ impl std::fmt::Display for TerminationReason {
             TerminationReason::TimeBudgetExceeded => "script ran past the event time budget",
             TerminationReason::HeapLimitReached => "heap limit reached",
             TerminationReason::WaitUntilTimeout => "waitUntil() lifetime exceeded its cap",
+            TerminationReason::EngineFailed => "the JavaScript engine failed",
         })
     }
 }

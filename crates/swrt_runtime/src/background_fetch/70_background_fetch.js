@@ -26,6 +26,7 @@ const {
   op_swrt_bgfetch_ids,
   op_swrt_bgfetch_abort,
   op_swrt_bgfetch_match_all,
+  op_swrt_bgfetch_request_body,
   op_swrt_bgfetch_response,
   op_swrt_bgfetch_update_ui,
   op_swrt_bgfetch_watch,
@@ -59,6 +60,7 @@ const _scope = Symbol("scope");
 const _data = Symbol("registration data");
 const _request = Symbol("request");
 const _responseReady = Symbol("responseReady");
+const _record = Symbol("record");
 const _registration = Symbol("registration");
 const _updateUICalled = Symbol("updateUI called");
 const _settledResult = Symbol("result delivered");
@@ -127,8 +129,11 @@ function isSequence(value) {
     typeof value[SymbolIterator] === "function";
 }
 
-/** A copy of a stored request, body included (`record.request`). */
-function requestFromSpec(spec) {
+/**
+ * A copy of a stored request (`record.request`). Its body, if any, is a
+ * stream that reads the stored bytes when it is first pulled.
+ */
+function requestFromSpec(uniqueId, index, spec, hasBody) {
   const init = {
     method: spec.method,
     headers: spec.headers,
@@ -136,8 +141,16 @@ function requestFromSpec(spec) {
     credentials: spec.credentials,
     integrity: spec.integrity ?? "",
   };
-  if (spec.body !== null && spec.body !== undefined && spec.method !== "GET" && spec.method !== "HEAD") {
-    init.body = spec.body;
+  if (hasBody && spec.method !== "GET" && spec.method !== "HEAD") {
+    init.body = new streams.ReadableStream({
+      type: "bytes",
+      async pull(controller) {
+        const bytes = await op_swrt_bgfetch_request_body(uniqueId, index);
+        if (bytes !== null && bytes.byteLength > 0) controller.enqueue(bytes);
+        controller.close();
+      },
+    });
+    init.duplex = "half";
   }
   return new Request(spec.url, init);
 }
@@ -325,6 +338,8 @@ class BackgroundFetchRecord {
   }
   get request() {
     webidl.assertBranded(this, BackgroundFetchRecordPrototype);
+    const record = this[_record];
+    this[_request] ??= requestFromSpec(record.uniqueId, record.index, record.request, record.hasRequestBody);
     return this[_request];
   }
   get responseReady() {
@@ -334,20 +349,40 @@ class BackgroundFetchRecord {
     } catch (error) {
       return PromiseReject(error);
     }
+    if (this[_responseReady] === undefined) {
+      this[_responseReady] = responseFor(this[_record].uniqueId, this[_record].index);
+      // An unobserved rejection (aborted record) is not an uncaught error.
+      PromisePrototypeCatch(this[_responseReady], () => {});
+    }
     return this[_responseReady];
   }
 }
 webidl.configureInterface(BackgroundFetchRecord);
 const BackgroundFetchRecordPrototype = BackgroundFetchRecord.prototype;
 
+// A record holds only what identifies it: the engine keeps its bodies (the
+// realm pinned them in matchAll), and its Request and Response are made when
+// first used, so a fetch of 100,000 records fits in a worker's heap.
 function recordObject(uniqueId, record) {
   const object = webidl.createBranded(BackgroundFetchRecord);
-  object[_request] = requestFromSpec(record.request);
-  object[_responseReady] = responseFor(uniqueId, record.index);
-  // An unobserved rejection (aborted record) is not an uncaught error.
-  object[_responseReady].catch(() => {});
+  record.uniqueId = uniqueId;
+  object[_record] = record;
   return object;
 }
+
+/**
+ * A small body read along with the response head. A handler keeps its
+ * records, and with them their responses, for the whole event: once read,
+ * the body lets go of its bytes.
+ */
+class RecordStaticBody extends InnerBody {
+  consume() {
+    const bytes = super.consume();
+    if (typeof this.streamOrStatic.consumed === "boolean") this.streamOrStatic.body = EMPTY_BODY;
+    return bytes;
+  }
+}
+const EMPTY_BODY = new Uint8Array();
 
 async function responseFor(uniqueId, index) {
   const r = await op_swrt_bgfetch_response(uniqueId, index);
@@ -355,7 +390,11 @@ async function responseFor(uniqueId, index) {
   inner.headerList = r.headers;
   inner.urlList = r.urlList;
   inner.type = r.responseType === "cors" ? "cors" : "basic";
-  if (r.bodyRid !== null) inner.body = new InnerBody(streams.readableStreamForRid(r.bodyRid));
+  if (r.bodyBytes !== null) {
+    inner.body = new RecordStaticBody({ body: r.bodyBytes, consumed: false });
+  } else if (r.bodyRid !== null) {
+    inner.body = new InnerBody(streams.readableStreamForRid(r.bodyRid));
+  }
   return fromInnerResponse(inner, "immutable");
 }
 

@@ -119,6 +119,7 @@ deno_core::extension!(
         ops::op_swrt_bgfetch_ids,
         ops::op_swrt_bgfetch_abort,
         ops::op_swrt_bgfetch_match_all,
+        ops::op_swrt_bgfetch_request_body,
         ops::op_swrt_bgfetch_response,
         ops::op_swrt_bgfetch_update_ui,
         progress::op_swrt_bgfetch_watch,

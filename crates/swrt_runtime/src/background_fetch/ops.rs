@@ -259,13 +259,21 @@ impl From<QueryOptions> for MatchOptions {
     }
 }
 
-/// A record for `match()`/`matchAll()`.
+/// A record for `match()`/`matchAll()`: its request without the body, which
+/// `op_swrt_bgfetch_request_body` reads when the record's `request` is used.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RecordData {
     index: u32,
     request: JsRequest<ToJsBuffer>,
+    has_request_body: bool,
 }
+
+/// The fetches whose records this realm was handed: the realm's pins keep
+/// their bodies readable until the realm ends (records build their request
+/// and response on first use, which may come after the event ended).
+#[derive(Default)]
+struct RealmRecordPins(std::collections::HashMap<String, swrt_bgfetch::RecordsPin>);
 
 #[op2]
 #[serde]
@@ -279,29 +287,65 @@ pub(crate) async fn op_swrt_bgfetch_match_all(
     let service = ctx.service.clone();
     let options = MatchOptions::from(options);
     let query = query.map(RequestSpec::from);
+    // Pinned before the records are read: if the event ends in between,
+    // the read fails, or the pin keeps what was read.
+    let pin = ctx.service.pin_records(&unique_id);
+    let uid = unique_id.clone();
     let records = ctx
-        .on_host(async move { service.match_all(&unique_id, query.as_ref(), options).await })
+        .on_host(async move { service.match_all(&uid, query.as_ref(), options).await })
         .await
         .map_err(BgFetchError::from)??;
+    {
+        let mut state = state.borrow_mut();
+        if !state.has::<RealmRecordPins>() {
+            state.put(RealmRecordPins::default());
+        }
+        state
+            .borrow_mut::<RealmRecordPins>()
+            .0
+            .entry(unique_id)
+            .or_insert(pin);
+    }
     Ok(records
         .into_iter()
         .map(|r| RecordData {
             index: r.index,
             request: r.request.into(),
+            has_request_body: r.has_request_body,
         })
         .collect())
+}
+
+/// The body of a record's request, read when `record.request` is first used.
+#[op2]
+#[serde]
+pub(crate) async fn op_swrt_bgfetch_request_body(
+    state: Rc<RefCell<OpState>>,
+    #[string] unique_id: String,
+    #[smi] index: u32,
+) -> Result<Option<ToJsBuffer>, BgFetchError> {
+    let ctx = context(&state.borrow())?;
+    let service = ctx.service.clone();
+    let body = ctx
+        .on_host(async move { service.request_body(&unique_id, index).await })
+        .await
+        .map_err(BgFetchError::from)?
+        .map_err(|e| BgFetchError::Type(e.to_string()))?;
+    Ok(body.map(ToJsBuffer::from))
 }
 
 /// The response of a record, as `responseReady` resolves it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct RecordResponse {
+pub(crate) struct RecordResponseData {
     status: u16,
     status_text: String,
     headers: Vec<(String, String)>,
     response_type: String,
     url_list: Vec<String>,
     body_rid: Option<ResourceId>,
+    /// A small finished body, read with the head (then `body_rid` is null).
+    body_bytes: Option<ToJsBuffer>,
 }
 
 /// Why a body stream read by JS broke off (JS sees a TypeError).
@@ -327,12 +371,27 @@ pub(crate) enum BodyStreamError {
 /// the host runtime (the engine's stream also follows a live download).
 pub(crate) struct ChunkStreamResource {
     rx: AsyncRefCell<(mpsc::Receiver<Result<Bytes, BodyStreamError>>, Bytes)>,
+    /// Starts the pump on the first read, if it was not started already.
+    start: RefCell<Option<Box<dyn FnOnce()>>>,
 }
 
 impl ChunkStreamResource {
+    /// A stream whose pump already runs.
     pub(crate) fn new(rx: mpsc::Receiver<Result<Bytes, BodyStreamError>>) -> Self {
         ChunkStreamResource {
             rx: AsyncRefCell::new((rx, Bytes::new())),
+            start: RefCell::new(None),
+        }
+    }
+
+    /// A stream whose pump `start` starts when JS first reads it.
+    pub(crate) fn starting(
+        rx: mpsc::Receiver<Result<Bytes, BodyStreamError>>,
+        start: Box<dyn FnOnce()>,
+    ) -> Self {
+        ChunkStreamResource {
+            rx: AsyncRefCell::new((rx, Bytes::new())),
+            start: RefCell::new(Some(start)),
         }
     }
 }
@@ -343,6 +402,9 @@ impl Resource for ChunkStreamResource {
     }
 
     fn read(self: Rc<Self>, limit: usize) -> AsyncResult<BufView> {
+        if let Some(start) = self.start.borrow_mut().take() {
+            start();
+        }
         Box::pin(async move {
             let mut guard = RcRef::map(&self, |r| &r.rx).borrow_mut().await;
             let (rx, pending) = &mut *guard;
@@ -365,12 +427,28 @@ pub(crate) async fn op_swrt_bgfetch_response(
     state: Rc<RefCell<OpState>>,
     #[string] unique_id: String,
     #[smi] index: u32,
-) -> Result<RecordResponse, BgFetchError> {
+) -> Result<RecordResponseData, BgFetchError> {
     let ctx = context(&state.borrow())?;
     let service = ctx.service.clone();
-    let uid = unique_id.clone();
-    let meta = ctx
-        .on_host(async move { service.response_ready(&uid, index).await })
+    let (meta, body) = ctx
+        .on_host(async move {
+            let response = service.response(&unique_id, index).await?;
+            // A small finished body comes along with the head: a Response
+            // with a static body is a fraction of the heap of one with a
+            // stream, and needs no further op.
+            let body = match response.length {
+                Some(length) if length <= INLINE_BODY_MAX => {
+                    let mut bytes = Vec::with_capacity(length as usize);
+                    let mut stream = response.body;
+                    while let Some(chunk) = stream.next().await {
+                        bytes.extend_from_slice(&chunk?);
+                    }
+                    RecordBody::Inline(bytes)
+                }
+                _ => RecordBody::Stream(response.body),
+            };
+            Ok::<_, RecordError>((response.meta, body))
+        })
         .await
         .map_err(BgFetchError::from)?
         .map_err(|e| match e {
@@ -380,31 +458,48 @@ pub(crate) async fn op_swrt_bgfetch_response(
             )),
             other => BgFetchError::Type(other.to_string()),
         })?;
-    let (tx, rx) = mpsc::channel(4);
-    let stream = ctx.service.body_stream(&unique_id, index);
-    ctx.runtime.spawn(async move {
-        let mut stream = std::pin::pin!(stream);
-        while let Some(item) = stream.next().await {
-            if tx.send(item.map_err(BodyStreamError::from)).await.is_err() {
-                return;
-            }
-        }
-    });
     let null_body = matches!(meta.status, 101 | 103 | 204 | 205 | 304);
-    let body_rid = (!null_body).then(|| {
+    let (stream, body_bytes) = match body {
+        _ if null_body => (None, None),
+        RecordBody::Inline(bytes) => (None, Some(ToJsBuffer::from(bytes))),
+        RecordBody::Stream(stream) => (Some(stream), None),
+    };
+    let body_rid = stream.map(|stream| {
+        let (tx, rx) = mpsc::channel(4);
+        let pump = async move {
+            let mut stream = std::pin::pin!(stream);
+            while let Some(item) = stream.next().await {
+                if tx.send(item.map_err(BodyStreamError::from)).await.is_err() {
+                    return;
+                }
+            }
+        };
+        let runtime = ctx.runtime.clone();
+        // The file is opened when the body is first read: a handler that
+        // takes many responses holds no file or buffer for unread ones.
+        let start = Box::new(move || drop(runtime.spawn(pump)));
         state
             .borrow_mut()
             .resource_table
-            .add(ChunkStreamResource::new(rx))
+            .add(ChunkStreamResource::starting(rx, start))
     });
-    Ok(RecordResponse {
+    Ok(RecordResponseData {
         status: meta.status,
         status_text: meta.status_text,
         headers: meta.headers,
         response_type: meta.response_type.as_str().into(),
         url_list: meta.url_list,
         body_rid,
+        body_bytes,
     })
+}
+
+/// Bodies up to this size are read with the response head.
+const INLINE_BODY_MAX: u64 = 4096;
+
+enum RecordBody {
+    Inline(Vec<u8>),
+    Stream(futures::stream::BoxStream<'static, Result<Bytes, RecordError>>),
 }
 
 /// `BackgroundFetchUpdateUIEvent.updateUI()`; the JS side enforces "once per

@@ -4,6 +4,7 @@
 //! [`HostCommand`]s; the realm answers through oneshot replies and the host
 //! request channel ([`HostRequest`]).
 
+mod contained;
 mod context;
 mod engine;
 mod evaluate;

@@ -11,6 +11,7 @@ use std::task::Poll;
 use deno_core::{v8, JsRuntime, PollEventLoopOptions};
 use tokio::sync::{mpsc, oneshot};
 
+use super::contained::run_contained;
 use super::engine::{bind_engine, Engine, EngineParams};
 use super::evaluate::{
     evaluate_client_worker, evaluate_page, evaluate_worker_module, load_document, EvaluationWatch,
@@ -33,9 +34,9 @@ pub(crate) fn run(claim: Claim) {
         }
     };
     let shared = claim.shared.clone();
-    runtime.block_on(async move {
+    runtime.block_on(async {
         let engine = Engine::new(EngineParams::of(&claim.spec));
-        run_claimed(engine, claim).await
+        run_contained(&shared, run_claimed(engine, claim)).await
     });
     shared.fail_pending();
 }
@@ -60,7 +61,7 @@ pub(crate) fn run_prewarmed(params: EngineParams, claims: oneshot::Receiver<Clai
             return;
         };
         let shared = claim.shared.clone();
-        run_claimed(engine, claim).await;
+        run_contained(&shared, run_claimed(engine, claim)).await;
         shared.fail_pending();
     });
 }
