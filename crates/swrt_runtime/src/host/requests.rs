@@ -9,7 +9,10 @@ use serde_json::json;
 use super::clients::{offer_fetch_event, open_frame, open_page_in, page, PageEntry};
 use super::HostInner;
 use crate::error::{ClaimError, FrameError};
-use crate::realm::{HostCommand, HostRequest, JobRejection, MessageSender, RegistrationView};
+use crate::realm::{
+    HostCommand, HostRequest, JobRejection, MessageSender, NavigationPreloadAction,
+    RegistrationView,
+};
 use crate::sync::Locked;
 use tokio::sync::mpsc;
 
@@ -274,13 +277,24 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             action,
             reply,
         } => {
-            let answer = match host.registration_with_scope(&scope) {
-                Some(registration) => registration.navigation_preload(action),
-                None => Err(JobRejection::InvalidState(
+            let Some(registration) = host.registration_with_scope(&scope) else {
+                let _ = reply.send(Err(JobRejection::InvalidState(
                     "the registration was unregistered".into(),
-                )),
+                )));
+                return;
             };
-            let _ = reply.send(answer);
+            let changes_state = action != NavigationPreloadAction::GetState;
+            let answer = registration.navigation_preload(action);
+            if !changes_state || answer.is_err() {
+                let _ = reply.send(answer);
+                return;
+            }
+            // The state is the registration's and outlives a restart: the
+            // promise resolves once it is stored.
+            host.spawn_job(move |host| async move {
+                host.persist_navigation_preload(&registration).await;
+                let _ = reply.send(answer);
+            });
         }
         HostRequest::Update { scope, reply } => {
             let Some(registration) = host.registration_with_scope(&scope) else {
