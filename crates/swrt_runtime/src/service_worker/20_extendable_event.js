@@ -3,13 +3,23 @@
 // when that lifetime ends.
 (function () {
 const { core, primordials } = __bootstrap;
-const { domException, event: eventModule, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { domException, event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
 const { describeError } = core.loadExtScript("ext:swrt/04_realm.js");
 const { op_swrt_event_settled } = core.ops;
-const { ArrayPrototypePush, PromisePrototypeThen, PromiseResolve, Symbol, SymbolFor, TypeError } = primordials;
+const {
+  ArrayPrototypePush,
+  ObjectFreeze,
+  ObjectPrototypeIsPrototypeOf,
+  PromisePrototypeThen,
+  PromiseResolve,
+  Symbol,
+  SymbolFor,
+  TypeError,
+} = primordials;
 const { DOMException } = domException;
 const { Event } = eventModule;
+const { MessagePort } = messagePort;
 
 const _extendLifetimePromises = Symbol("extend lifetime promises");
 const _pendingPromises = Symbol("pending promises count");
@@ -64,6 +74,7 @@ class ExtendableEvent extends Event {
     addLifetimePromise(this, PromiseResolve(f));
   }
 }
+webidl.configureInterface(ExtendableEvent);
 const ExtendableEventPrototype = ExtendableEvent.prototype;
 
 const _data = Symbol("data");
@@ -72,6 +83,32 @@ const _lastEventId = Symbol("lastEventId");
 const _source = Symbol("source");
 const _ports = Symbol("ports");
 
+// (Client or ServiceWorker or MessagePort)?: a platform object of one of
+// the three interfaces, or null. Client and ServiceWorker are defined by
+// scripts that load after this one, so they are looked up on first use.
+function convertMessageSource(V, prefix, context) {
+  if (V === null || V === undefined) return null;
+  const { Client } = core.loadExtScript("ext:swrt/40_clients.js");
+  const { ServiceWorker } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
+  if (
+    ObjectPrototypeIsPrototypeOf(Client.prototype, V) ||
+    ObjectPrototypeIsPrototypeOf(ServiceWorker.prototype, V) ||
+    ObjectPrototypeIsPrototypeOf(MessagePort.prototype, V)
+  ) {
+    return V;
+  }
+  throw webidl.makeException(
+    TypeError,
+    "is not of type '(Client or ServiceWorker or MessagePort)'.",
+    prefix,
+    context,
+  );
+}
+
+const convertMessagePorts = webidl.createSequenceConverter(
+  webidl.createInterfaceConverter("MessagePort", MessagePort.prototype),
+);
+
 webidl.converters.ExtendableMessageEventInit = webidl.createDictionaryConverter(
   "ExtendableMessageEventInit",
   EVENT_INIT_MEMBERS,
@@ -79,8 +116,8 @@ webidl.converters.ExtendableMessageEventInit = webidl.createDictionaryConverter(
     { key: "data", converter: webidl.converters.any, defaultValue: null },
     { key: "origin", converter: webidl.converters.USVString, defaultValue: "" },
     { key: "lastEventId", converter: webidl.converters.DOMString, defaultValue: "" },
-    { key: "source", converter: webidl.converters.any, defaultValue: null },
-    { key: "ports", converter: webidl.converters.any, defaultValue: [] },
+    { key: "source", converter: convertMessageSource, defaultValue: null },
+    { key: "ports", converter: convertMessagePorts, defaultValue: [] },
   ],
 );
 
@@ -96,7 +133,8 @@ class ExtendableMessageEvent extends ExtendableEvent {
     this[_origin] = init.origin;
     this[_lastEventId] = init.lastEventId;
     this[_source] = init.source;
-    this[_ports] = Object.freeze([...init.ports]);
+    // FrozenArray<MessagePort>: one frozen array, the same on every get.
+    this[_ports] = ObjectFreeze(init.ports);
   }
   get data() {
     webidl.assertBranded(this, ExtendableMessageEventPrototype);
@@ -119,6 +157,7 @@ class ExtendableMessageEvent extends ExtendableEvent {
     return this[_ports];
   }
 }
+webidl.configureInterface(ExtendableMessageEvent);
 const ExtendableMessageEventPrototype = ExtendableMessageEvent.prototype;
 
 /** An ExtendableEvent is active while dispatching or while promises are pending. */
