@@ -70,8 +70,15 @@ impl PageEntry {
         }
     }
 
-    pub(super) fn info(&self) -> ClientInfo {
+    pub(super) fn info(&self, host: &HostInner) -> ClientInfo {
+        let mut ancestor_origins = Vec::new();
+        let mut parent = self.parent.clone();
+        while let Some(entry) = parent.and_then(|id| page(host, &id)) {
+            ancestor_origins.push(entry.origin.ascii_serialization());
+            parent = entry.parent.clone();
+        }
         ClientInfo {
+            ancestor_origins,
             id: self.id.clone(),
             url: self.url.to_string(),
             client_type: self.client_type.into(),

@@ -68,7 +68,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 .into_iter()
                 .filter(|p| wanted(p))
                 .filter(|p| options.include_uncontrolled || *p.controller.locked() == own)
-                .map(|p| p.info())
+                .map(|p| p.info(host))
                 .collect();
             let _ = reply.send(clients);
         }
@@ -396,7 +396,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let data = match &sender {
                 MessageSender::Client(client_id) => page(host, client_id).map(|page| {
                     json!({
-                        "source": page.info(),
+                        "source": page.info(host),
                         "origin": page.url.origin().ascii_serialization(),
                     })
                 }),

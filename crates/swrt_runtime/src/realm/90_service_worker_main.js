@@ -10,6 +10,7 @@ const {
   location: locationModule,
   messagePort,
   nonEnumerable,
+  rejectionsAsPromise,
   webGlobalDescriptors,
   webidl,
   WorkerNavigator,
@@ -31,12 +32,12 @@ const {
 const { clientObject, clients, clientsDescriptors } = core.loadExtScript("ext:swrt/40_clients.js");
 const { backgroundFetchDescriptors, createBackgroundFetchEvent, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
 const { backgroundSyncDescriptors, createSyncEvent } = core.loadExtScript("ext:swrt/72_background_sync.js");
-const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
+const { cacheDescriptors, cachesAttribute } = core.loadExtScript("ext:swrt/71_cache.js");
 const { createFetchEvent, fetchEventDescriptors } = core.loadExtScript("ext:swrt/41_fetch_event.js");
 
 const { op_swrt_worker_info, op_swrt_import_scripts, op_swrt_take_message, op_swrt_sw_post_message } = core.ops;
 const { hideInternals, installErrorReporting, runCommandLoop, runImportedScripts } = core.loadExtScript("ext:swrt/04_realm.js");
-const { FunctionPrototypeCall, ObjectGetOwnPropertyDescriptor, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
+const { FunctionPrototypeCall, ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyDescriptors, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
 const { WorkerGlobalScope } = globalInterfaces;
 const { defineEventHandler } = eventModule;
 
@@ -131,6 +132,43 @@ function defineGlobalEventHandler(type) {
 
 const navigator = createWorkerNavigator();
 
+/** `self`, as the ServiceWorkerGlobalScope's own members see it: an accessor
+ * or operation of the global called on another object throws TypeError. */
+function checkedGlobal(object) {
+  if ((object ?? globalThis) !== globalThis) throw new TypeError("Illegal invocation");
+}
+
+/**
+ * ServiceWorkerGlobalScope's attributes and operation. It is a [Global]
+ * interface, so they are own properties of the global object, enumerable
+ * as Web IDL says.
+ */
+function scopeMembers() {
+  const members = {
+    get clients() {
+      checkedGlobal(this);
+      return clients;
+    },
+    get registration() {
+      checkedGlobal(this);
+      return ownRegistration;
+    },
+    get serviceWorker() {
+      checkedGlobal(this);
+      return ownVersion;
+    },
+    skipWaiting() {
+      return rejectionsAsPromise(() => {
+        checkedGlobal(this);
+        return skipWaiting();
+      });
+    },
+  };
+  const descriptors = ObjectGetOwnPropertyDescriptors(members);
+  for (const name in descriptors) descriptors[name].enumerable = true;
+  return descriptors;
+}
+
 let ownVersion = null;
 let ownRegistration = null;
 
@@ -154,6 +192,7 @@ function bootstrap() {
   ObjectDefineProperties(globalThis, backgroundFetchDescriptors(true));
   ObjectDefineProperties(globalThis, backgroundSyncDescriptors(true));
   ObjectDefineProperties(globalThis, cacheDescriptors());
+  ObjectDefineProperty(WorkerGlobalScope.prototype, "caches", cachesAttribute(WorkerGlobalScope.prototype));
   ObjectDefineProperties(globalThis, fetchEventDescriptors());
   ObjectDefineProperties(globalThis, {
     console: consoleDescriptor(),
@@ -165,10 +204,7 @@ function bootstrap() {
     WorkerLocation: locationModule.workerLocationConstructorDescriptor,
     location: locationModule.workerLocationDescriptor,
     navigator: { get: () => navigator, enumerable: true, configurable: true },
-    clients: { get: () => clients, enumerable: true, configurable: true },
-    registration: { get: () => ownRegistration, enumerable: true, configurable: true },
-    serviceWorker: { get: () => ownVersion, enumerable: true, configurable: true },
-    skipWaiting: nonEnumerable(() => skipWaiting()),
+    ...scopeMembers(),
     isSecureContext: { get: () => info.secureContext, enumerable: true, configurable: true },
   });
   installGlobalScope(ServiceWorkerGlobalScope.prototype);

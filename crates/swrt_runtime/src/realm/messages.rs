@@ -485,4 +485,7 @@ pub struct ClientInfo {
     pub client_type: String,
     /// `top-level`, `nested` (a frame) or `none` (a worker).
     pub frame_type: String,
+    /// A window's ancestor origins (HTML `Location.ancestorOrigins`): the
+    /// origins of its parent, its parent's parent, ..., nearest first.
+    pub ancestor_origins: Vec<String>,
 }
