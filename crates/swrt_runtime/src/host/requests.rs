@@ -10,7 +10,7 @@ use super::clients::{offer_fetch_event, open_frame, open_page_in, page, PageEntr
 use super::HostInner;
 use crate::error::{ClaimError, FrameError};
 use crate::realm::{
-    HostCommand, HostRequest, JobRejection, MessageSender, NavigationPreloadAction,
+    ContainerClient, HostCommand, HostRequest, JobRejection, MessageSender, NavigationPreloadAction,
     RegistrationView,
 };
 use crate::sync::Locked;
@@ -29,6 +29,15 @@ pub(super) async fn serve_requests(
         // Handled: what it started is counted by its job or by the realm
         // it was delivered to.
         host.requests.handled();
+    }
+}
+
+/// The URL of a container's client: a page's (None once it closed), or the
+/// service worker's script URL.
+fn container_client_url(host: &HostInner, client: &ContainerClient) -> Option<url::Url> {
+    match client {
+        ContainerClient::Page(client_id) => page(host, client_id).map(|page| page.url.clone()),
+        ContainerClient::ServiceWorker(script_url) => Some(script_url.clone()),
     }
 }
 
@@ -125,23 +134,23 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let _ = reply.send(delivered);
         }
         HostRequest::Register {
-            client_id,
+            client,
             script_url,
             scope,
             worker_type,
             update_via_cache,
             reply,
         } => {
-            let Some(page) = page(host, &client_id) else {
+            let Some(client_url) = container_client_url(host, &client) else {
                 let _ = reply.send(Err(JobRejection::InvalidState("the page is gone".into())));
                 return;
             };
-            // Register: the script must be same-origin with the page.
-            if script_url.origin() != page.url.origin() {
+            // Register: the script must be same-origin with the client.
+            if script_url.origin() != client_url.origin() {
                 let _ = reply.send(Err(JobRejection::Security(format!(
                     "The origin of the provided scriptURL ('{}') does not match the current origin ('{}').",
                     script_url.origin().ascii_serialization(),
-                    page.url.origin().ascii_serialization()
+                    client_url.origin().ascii_serialization()
                 ))));
                 return;
             }
@@ -346,10 +355,10 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 .is_some();
             let _ = reply.send(active);
         }
-        HostRequest::Registrations { client_id, reply } => {
-            let views: Vec<RegistrationView> = match page(host, &client_id) {
-                Some(page) => host
-                    .registrations_of_origin(&page.url)
+        HostRequest::Registrations { client, reply } => {
+            let views: Vec<RegistrationView> = match container_client_url(host, &client) {
+                Some(url) => host
+                    .registrations_of_origin(&url)
                     .iter()
                     .map(|r| r.view())
                     .collect(),

@@ -261,7 +261,7 @@ pub(crate) enum HostRequest {
         reply: oneshot::Sender<bool>,
     },
     Register {
-        client_id: String,
+        client: ContainerClient,
         script_url: Url,
         scope: Option<Url>,
         worker_type: crate::worker_type::WorkerType,
@@ -269,7 +269,7 @@ pub(crate) enum HostRequest {
         reply: oneshot::Sender<Result<RegisterResolution, JobRejection>>,
     },
     Registrations {
-        client_id: String,
+        client: ContainerClient,
         reply: oneshot::Sender<Vec<RegistrationView>>,
     },
     HasActiveWorker {
@@ -395,6 +395,17 @@ pub(crate) enum NavigationPreloadAction {
     SetHeaderValue(String),
     /// `getState()`.
     GetState,
+}
+
+/// The client a `ServiceWorkerContainer` belongs to, as its register jobs
+/// and registration lookups name it.
+#[derive(Debug, Clone)]
+pub(crate) enum ContainerClient {
+    /// A page or frame, by client id: it must still be open.
+    Page(String),
+    /// A service worker, by its script URL: its container belongs to the
+    /// worker's own realm, which the host knows as a version, not a client.
+    ServiceWorker(Url),
 }
 
 /// A registration's navigation preload state (`NavigationPreloadState`).
