@@ -389,6 +389,8 @@ mod tests {
                 navigation_preload_enabled: true,
                 navigation_preload_header: "v2".into(),
                 last_update_check_ms: Some(3),
+                router_rules: r#"[{"condition":{"requestMode":"navigate"},"source":"network"}]"#
+                    .into(),
             })
             .unwrap();
         }
@@ -404,6 +406,7 @@ mod tests {
         assert!(r.navigation_preload_enabled);
         assert_eq!(r.navigation_preload_header, "v2");
         assert_eq!(r.last_update_check_ms, Some(3));
+        assert!(r.router_rules.contains("navigate"));
         assert_eq!(s.list_registrations().unwrap().len(), 1);
 
         // The registration's own state changes without rewriting its worker.

@@ -254,6 +254,10 @@ pub struct SwRegistration {
     /// When an update last fetched the main script, ms since epoch (None
     /// for rows written before schema 8).
     pub last_update_check_ms: Option<i64>,
+    /// The active worker's list of router rules (static routing), as JSON
+    /// text that the runtime reads and writes (`[]` for rows written before
+    /// schema 8).
+    pub router_rules: String,
     /// Creation time, ms since epoch.
     pub created_ms: i64,
     /// Last update, ms since epoch.

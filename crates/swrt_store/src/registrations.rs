@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension};
 /// The columns [`from_row`] reads, in its order.
 const COLUMNS: &str = "scope, script_url, state, created_ms, updated_ms, worker_type, \
      script_source, imported_scripts, script_csp, update_via_cache, \
-     navigation_preload_enabled, navigation_preload_header, last_update_check_ms";
+     navigation_preload_enabled, navigation_preload_header, last_update_check_ms, router_rules";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SwRegistration> {
     Ok(SwRegistration {
@@ -25,6 +25,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SwRegistration> {
         navigation_preload_enabled: r.get(10)?,
         navigation_preload_header: r.get(11)?,
         last_update_check_ms: r.get(12)?,
+        router_rules: r.get(13)?,
     })
 }
 
@@ -45,12 +46,13 @@ impl Store {
         self.conn()?.execute(
             "INSERT INTO sw_registrations(scope, script_url, state, created_ms, updated_ms,
                 worker_type, script_source, imported_scripts, script_csp, update_via_cache,
-                navigation_preload_enabled, navigation_preload_header, last_update_check_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                navigation_preload_enabled, navigation_preload_header, last_update_check_ms,
+                router_rules)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT(scope) DO UPDATE SET script_url = ?2, state = ?3, updated_ms = ?5,
                 worker_type = ?6, script_source = ?7, imported_scripts = ?8, script_csp = ?9,
                 update_via_cache = ?10, navigation_preload_enabled = ?11,
-                navigation_preload_header = ?12, last_update_check_ms = ?13",
+                navigation_preload_header = ?12, last_update_check_ms = ?13, router_rules = ?14",
             params![
                 reg.scope,
                 reg.script_url,
@@ -65,6 +67,7 @@ impl Store {
                 reg.navigation_preload_enabled,
                 reg.navigation_preload_header,
                 reg.last_update_check_ms,
+                reg.router_rules,
             ],
         )?;
         Ok(())

@@ -157,12 +157,14 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 8: what a registration keeps besides its worker: its update via cache
     // mode, its navigation preload state and when an update last checked
-    // its script (NULL for rows written before: `updated_ms` stands in).
+    // its script (NULL for rows written before: `updated_ms` stands in);
+    // and the active worker's router rules (JSON, owned by swrt_runtime).
     r#"
     ALTER TABLE sw_registrations ADD COLUMN update_via_cache TEXT NOT NULL DEFAULT 'imports';
     ALTER TABLE sw_registrations ADD COLUMN navigation_preload_enabled INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE sw_registrations ADD COLUMN navigation_preload_header TEXT NOT NULL DEFAULT 'true';
     ALTER TABLE sw_registrations ADD COLUMN last_update_check_ms INTEGER;
+    ALTER TABLE sw_registrations ADD COLUMN router_rules TEXT NOT NULL DEFAULT '[]';
     "#,
 ];
 
@@ -242,14 +244,18 @@ mod tests {
         )
         .unwrap();
         migrate(&mut conn).unwrap();
-        let row: (String, bool, String, Option<i64>) = conn
+        let row: (String, bool, String, Option<i64>, String) = conn
             .query_row(
                 "SELECT update_via_cache, navigation_preload_enabled,
-                        navigation_preload_header, last_update_check_ms FROM sw_registrations",
+                        navigation_preload_header, last_update_check_ms, router_rules
+                 FROM sw_registrations",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .unwrap();
-        assert_eq!(row, ("imports".into(), false, "true".into(), None));
+        assert_eq!(
+            row,
+            ("imports".into(), false, "true".into(), None, "[]".into())
+        );
     }
 }

@@ -206,6 +206,7 @@ impl Registration {
             activity: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             fetch_handler_seen: Mutex::new(true),
+            router: Mutex::default(),
         });
         // Run the script ("Run Service Worker"): a throw here fails the job.
         version.running(host, self).await?;

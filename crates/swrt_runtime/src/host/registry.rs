@@ -137,6 +137,8 @@ impl HostInner {
             navigation_preload_enabled: preload.enabled,
             navigation_preload_header: preload.header_value,
             last_update_check_ms: registration.last_update_check().map(millis_since_epoch),
+            router_rules: serde_json::to_string(&version.router_rules())
+                .expect("router rules serialize"),
             created_ms: now,
             updated_ms: now,
         };

@@ -10,8 +10,8 @@ use super::clients::{offer_fetch_event, open_frame, open_page_in, page, PageEntr
 use super::HostInner;
 use crate::error::{ClaimError, FrameError};
 use crate::realm::{
-    ContainerClient, HostCommand, HostRequest, JobRejection, MessageSender, NavigationPreloadAction,
-    RegistrationView,
+    ContainerClient, HostCommand, HostRequest, JobRejection, MessageSender,
+    NavigationPreloadAction, RegistrationView,
 };
 use crate::sync::Locked;
 use tokio::sync::mpsc;
@@ -48,6 +48,19 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 version.mark_skip_waiting();
             }
             let _ = reply.send(());
+        }
+        HostRequest::AddRoutes {
+            version_id,
+            rules,
+            reply,
+        } => {
+            let Some((_, version)) = host.version_by_id(version_id) else {
+                let _ = reply.send(Err("the worker is gone".into()));
+                return;
+            };
+            host.spawn_job(move |_| async move {
+                let _ = reply.send(version.add_routes(rules).await);
+            });
         }
         HostRequest::OpenWindow {
             script_url,

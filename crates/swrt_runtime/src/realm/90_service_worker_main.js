@@ -20,7 +20,8 @@ const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
 const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
 const { fetch, setConnectSrcProvider } = core.loadExtScript("ext:swrt/10_fetch.js");
 const { connectSrcOf } = core.loadExtScript("ext:swrt/05_content_security_policy.js");
-const { dispatchTrusted, ExtendableEvent, ExtendableMessageEvent, extendableEventDescriptors } = core.loadExtScript("ext:swrt/20_extendable_event.js");
+const { dispatchTrusted, ExtendableEvent, ExtendableMessageEvent, extendableEventDescriptors, InstallEvent } =
+  core.loadExtScript("ext:swrt/20_extendable_event.js");
 const {
   registrationObject,
   setPostMessageHook,
@@ -275,6 +276,8 @@ function createEvent(type, data) {
       return messageEvent(data);
     case "sync":
       return createSyncEvent(data);
+    case "install":
+      return new InstallEvent(type);
     default:
       return new ExtendableEvent(type);
   }

@@ -240,6 +240,12 @@ pub(crate) enum HostRequest {
         version_id: u64,
         reply: oneshot::Sender<()>,
     },
+    /// `InstallEvent.addRoutes()`: rules to check and add to the worker's list.
+    AddRoutes {
+        version_id: u64,
+        rules: Vec<crate::service_worker::router::RouterRuleInit>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     Claim {
         version_id: u64,
         reply: oneshot::Sender<Result<(), ClaimError>>,

@@ -3,10 +3,12 @@
 // when that lifetime ends.
 (function () {
 const { core, primordials } = __bootstrap;
-const { domException, event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { domException, event: eventModule, messagePort, rejectionsAsPromise, webidl } = core.loadExtScript(
+  "ext:swrt/01_web_platform.js",
+);
 
 const { describeError } = core.loadExtScript("ext:swrt/04_realm.js");
-const { op_swrt_event_settled } = core.ops;
+const { op_swrt_add_routes, op_swrt_event_settled } = core.ops;
 const {
   ArrayPrototypePush,
   ObjectFreeze,
@@ -15,6 +17,7 @@ const {
   PromiseResolve,
   Symbol,
   SymbolFor,
+  SymbolIterator,
   TypeError,
 } = primordials;
 const { DOMException } = domException;
@@ -160,6 +163,104 @@ class ExtendableMessageEvent extends ExtendableEvent {
 webidl.configureInterface(ExtendableMessageEvent);
 const ExtendableMessageEventPrototype = ExtendableMessageEvent.prototype;
 
+// Static routing's dictionaries (Service Workers, "RouterRule").
+webidl.converters.RunningStatus = webidl.createEnumConverter("RunningStatus", ["running", "not-running"]);
+webidl.converters.RouterSourceEnum = webidl.createEnumConverter("RouterSourceEnum", [
+  "cache",
+  "fetch-event",
+  "network",
+  "race-network-and-fetch-handler",
+]);
+webidl.converters.RequestDestination = webidl.createEnumConverter("RequestDestination", [
+  "", "audio", "audioworklet", "document", "embed", "font", "frame", "iframe", "image", "json",
+  "manifest", "object", "paintworklet", "report", "script", "sharedworker", "style", "track",
+  "video", "worker", "xslt",
+]);
+webidl.converters.URLPatternInit = webidl.createDictionaryConverter(
+  "URLPatternInit",
+  ["protocol", "username", "password", "hostname", "port", "pathname", "search", "hash", "baseURL"].map((key) => ({
+    key,
+    converter: webidl.converters.USVString,
+  })),
+);
+// URLPatternCompatible: swrt has no URLPattern interface, so a
+// URLPatternInit or a constructor string.
+function convertUrlPatternCompatible(V, prefix, context, opts) {
+  if (V !== null && typeof V === "object") return webidl.converters.URLPatternInit(V, prefix, context, opts);
+  return webidl.converters.USVString(V, prefix, context, opts);
+}
+webidl.converters.RouterCondition = webidl.createDictionaryConverter("RouterCondition", [
+  { key: "urlPattern", converter: convertUrlPatternCompatible },
+  { key: "requestMethod", converter: webidl.converters.ByteString },
+  { key: "requestMode", converter: (V, p, c, o) => webidl.converters.RequestMode(V, p, c, o) },
+  { key: "requestDestination", converter: webidl.converters.RequestDestination },
+  { key: "runningStatus", converter: webidl.converters.RunningStatus },
+  // Recursive members: the converters exist once this statement has run.
+  { key: "_or", converter: (V, p, c, o) => webidl.converters["sequence<RouterCondition>"](V, p, c, o) },
+  { key: "not", converter: (V, p, c, o) => webidl.converters.RouterCondition(V, p, c, o) },
+]);
+webidl.converters["sequence<RouterCondition>"] = webidl.createSequenceConverter(webidl.converters.RouterCondition);
+webidl.converters.RouterSourceDict = webidl.createDictionaryConverter("RouterSourceDict", [
+  { key: "cacheName", converter: webidl.converters.DOMString },
+]);
+// RouterSource = (RouterSourceDict or RouterSourceEnum).
+function convertRouterSource(V, prefix, context, opts) {
+  if (V === null || V === undefined || typeof V === "object" || typeof V === "function") {
+    return webidl.converters.RouterSourceDict(V, prefix, context, opts);
+  }
+  return webidl.converters.RouterSourceEnum(V, prefix, context, opts);
+}
+webidl.converters.RouterRule = webidl.createDictionaryConverter("RouterRule", [
+  { key: "condition", converter: webidl.converters.RouterCondition, required: true },
+  { key: "source", converter: convertRouterSource, required: true },
+]);
+webidl.converters["sequence<RouterRule>"] = webidl.createSequenceConverter(webidl.converters.RouterRule);
+// (RouterRule or sequence<RouterRule>): an object with @@iterator is a
+// sequence, anything else the dictionary.
+function convertRouterRules(V, prefix, context) {
+  if (V !== null && typeof V === "object" && typeof V[SymbolIterator] === "function") {
+    return webidl.converters["sequence<RouterRule>"](V, prefix, context);
+  }
+  return [webidl.converters.RouterRule(V, prefix, context)];
+}
+
+// Service Workers section 4.5 (InstallEvent): the install event, whose
+// addRoutes() adds the worker's router rules.
+class InstallEvent extends ExtendableEvent {
+  constructor(type, eventInitDict = undefined) {
+    const prefix = "Failed to construct 'InstallEvent'";
+    webidl.requiredArguments(arguments.length, 1, prefix);
+    type = webidl.converters.DOMString(type, prefix, "Argument 1");
+    eventInitDict = webidl.converters.ExtendableEventInit(eventInitDict, prefix, "Argument 2");
+    super(type, eventInitDict);
+  }
+
+  addRoutes(rules) {
+    return rejectionsAsPromise(() => {
+      webidl.assertBranded(this, InstallEventPrototype);
+      const prefix = "Failed to execute 'addRoutes' on 'InstallEvent'";
+      webidl.requiredArguments(arguments.length, 1, prefix);
+      rules = convertRouterRules(rules, prefix, "Argument 1");
+      // Only the install event the worker is getting may add its routes,
+      // while the event can still be extended.
+      if (!this.isTrusted || !isActive(this)) {
+        throw new DOMException(
+          `${prefix}: routes can only be added while the worker's install event is active.`,
+          "InvalidStateError",
+        );
+      }
+      // The host checks the rules ("Verify Router Condition") and adds
+      // them; the install waits for that, but a refused rule only rejects
+      // this promise.
+      const added = op_swrt_add_routes(rules);
+      addLifetimePromise(this, PromisePrototypeThen(added, () => {}, () => {}));
+      return added;
+    });
+  }
+}
+webidl.configureInterface(InstallEvent);
+const InstallEventPrototype = InstallEvent.prototype;
+
 /** An ExtendableEvent is active while dispatching or while promises are pending. */
 function isActive(event) {
   return !event[_timedOut] && (event[_dispatching] || event[_pendingPromises] > 0);
@@ -279,6 +380,7 @@ function extendableEventDescriptors() {
   return {
     ExtendableEvent: { value: ExtendableEvent, writable: true, enumerable: false, configurable: true },
     ExtendableMessageEvent: { value: ExtendableMessageEvent, writable: true, enumerable: false, configurable: true },
+    InstallEvent: { value: InstallEvent, writable: true, enumerable: false, configurable: true },
   };
 }
 
@@ -294,6 +396,7 @@ return {
   ExtendableEvent,
   ExtendableMessageEvent,
   ExtendableEventPrototype,
+  InstallEvent,
   isActive,
   whenLifetimeEnds,
   lifetimeRejection,

@@ -10,8 +10,8 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::realm::{
-    ContainerClient, HostRequest, JobRejection, MessageSender, PageContext, RealmContext, RegistrationView,
-    WorkerContext, WorkerView,
+    ContainerClient, HostRequest, JobRejection, MessageSender, PageContext, RealmContext,
+    RegistrationView, WorkerContext, WorkerView,
 };
 
 #[derive(Debug, thiserror::Error, deno_error::JsError)]

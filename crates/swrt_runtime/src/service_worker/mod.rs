@@ -4,6 +4,7 @@
 //! `ServiceWorkerContainer` pages register with.
 
 pub(crate) mod container;
+pub(crate) mod router;
 pub(crate) mod scope;
 
 use deno_core::Extension;
@@ -28,6 +29,7 @@ deno_core::extension!(
         scope::op_swrt_worker_info,
         scope::op_swrt_import_scripts,
         scope::op_swrt_skip_waiting,
+        scope::op_swrt_add_routes,
         scope::op_swrt_fetch_event_respond,
     ],
 );
