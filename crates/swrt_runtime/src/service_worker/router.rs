@@ -415,4 +415,22 @@ mod tests {
             "an empty _or matches nothing"
         );
     }
+
+    /// Rules are stored with the worker as JSON and compiled again when it
+    /// is restored: what is written reads back as the same rules.
+    #[test]
+    fn stored_rules_read_back_the_same() {
+        let added: Vec<RouterRuleInit> = serde_json::from_value(serde_json::json!([
+            { "condition": { "urlPattern": { "pathname": "/a/*", "baseURL": "https://a.test/" } }, "source": {} },
+            { "condition": { "_or": [{ "runningStatus": "not-running" }] }, "source": { "cacheName": "v1" } },
+            { "condition": { "not": { "urlPattern": "/b" } }, "source": "race-network-and-fetch-handler" }
+        ]))
+        .unwrap();
+        let stored = serde_json::to_string(&added).unwrap();
+        let read: Vec<RouterRuleInit> = serde_json::from_str(&stored).unwrap();
+        assert_eq!(read, added);
+        assert_eq!(read[0].source, RouterSourceInit::Dict { cache_name: None });
+        let compiled = rules(serde_json::from_str(&stored).unwrap(), true).unwrap();
+        assert_eq!(compiled[1].source, RouterSource::Cache(Some("v1".into())));
+    }
 }
