@@ -178,7 +178,8 @@ impl Registration {
         let script_csp = row.script_csp.clone();
         let imported_scripts = &row.imported_scripts;
         let (registration_id, id) = ids;
-        let script_url_for_router = script_url.clone();
+        // Its router rules, compiled against its script URL.
+        let router = super::version::Router::restored(&row.router_rules, &script_url);
         let registration = Registration::new(registration_id, scope, ack_limit);
         // The installed script and its script resource map come back as
         // they were. A row from before they were stored has neither: the
@@ -202,10 +203,7 @@ impl Registration {
             activity: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             fetch_handler_seen: Mutex::new(true),
-            router: Mutex::new(super::version::Router::restored(
-                &row.router_rules,
-                &script_url_for_router,
-            )),
+            router: Mutex::new(router),
         });
         registration.slots.locked().active = Some(version);
         *registration.update_via_cache.locked() = row.update_via_cache.into();

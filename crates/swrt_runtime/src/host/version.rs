@@ -78,7 +78,7 @@ pub(crate) struct Version {
 #[derive(Default)]
 pub(crate) struct Router {
     pub(crate) added: Vec<RouterRuleInit>,
-    pub(crate) rules: Arc<Vec<RouterRule>>,
+    pub(crate) rules: Vec<Arc<RouterRule>>,
 }
 
 impl Router {
@@ -95,7 +95,7 @@ impl Router {
         match compile_rules(&added, script_url, true) {
             Ok(rules) => Router {
                 added,
-                rules: Arc::new(rules),
+                rules: rules.into_iter().map(Arc::new).collect(),
             },
             Err(error) => {
                 tracing::warn!(%script_url, "dropping the stored router rules: {error}");
@@ -111,16 +111,8 @@ impl Version {
     pub(crate) async fn add_routes(&self, added: Vec<RouterRuleInit>) -> Result<(), String> {
         let compiled = compile_rules(&added, &self.script_url, self.has_fetch_handler().await)?;
         let mut router = self.router.locked();
-        let mut rules: Vec<RouterRule> = Vec::new();
-        // The list is a copy with the new rules appended ("routerRules").
-        let mut all_added = router.added.clone();
-        all_added.extend(added);
-        rules.extend(compile_rules(&router.added, &self.script_url, true)?);
-        rules.extend(compiled);
-        *router = Router {
-            added: all_added,
-            rules: Arc::new(rules),
-        };
+        router.added.extend(added);
+        router.rules.extend(compiled.into_iter().map(Arc::new));
         Ok(())
     }
 

@@ -3,6 +3,8 @@
 //! Condition" says, and consulted by Handle Fetch before a fetch event
 //! ("Get Router Source").
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use url::Url;
 use urlpattern::{UrlPattern, UrlPatternInit, UrlPatternMatchInput, UrlPatternOptions};
@@ -314,7 +316,7 @@ impl RouterCondition {
 /// "Get Router Source": the source of the first rule whose condition
 /// matches `request`, if any. `running` says whether the worker runs.
 pub(crate) fn router_source<'r>(
-    rules: &'r [RouterRule],
+    rules: &'r [Arc<RouterRule>],
     request: &RoutedRequest<'_>,
     running: bool,
 ) -> Option<&'r RouterSource> {
@@ -328,17 +330,21 @@ pub(crate) fn router_source<'r>(
 mod tests {
     use super::*;
 
-    fn rules(json: serde_json::Value, has_fetch_handler: bool) -> Result<Vec<RouterRule>, String> {
+    fn rules(
+        json: serde_json::Value,
+        has_fetch_handler: bool,
+    ) -> Result<Vec<Arc<RouterRule>>, String> {
         let init: Vec<RouterRuleInit> = serde_json::from_value(json).unwrap();
-        compile_rules(
+        let compiled = compile_rules(
             &init,
             &Url::parse("https://a.test/app/sw.js").unwrap(),
             has_fetch_handler,
-        )
+        )?;
+        Ok(compiled.into_iter().map(Arc::new).collect())
     }
 
     fn source(
-        rules: &[RouterRule],
+        rules: &[Arc<RouterRule>],
         url: &str,
         method: &str,
         running: bool,
