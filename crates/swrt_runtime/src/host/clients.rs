@@ -400,12 +400,14 @@ async fn cached_response(
     let found = context
         .with_store(move |store| {
             let names = match cache_name {
-                Some(name) if store.cache_has(&origin, &name)? => vec![name],
-                Some(_) => Vec::new(),
+                Some(name) => vec![name],
                 None => store.cache_keys(&origin)?,
             };
             for name in names {
-                let cache_id = store.cache_open(&origin, &name)?;
+                // A cache deleted meanwhile (or never opened) holds nothing.
+                let Some(cache_id) = store.cache_id(&origin, &name)? else {
+                    continue;
+                };
                 let query = swrt_store::MatchRequest {
                     method: &method,
                     url: &url,
