@@ -1,6 +1,7 @@
-// ServiceWorkerContainer (navigator.serviceWorker) of a page realm
-// (Service Workers section 3.4), over ops that ask the host. A page has one
-// container and each of its frames another, keyed by client id.
+// ServiceWorkerContainer (navigator.serviceWorker) of a page or service
+// worker realm (Service Workers section 3.4), over ops that ask the host. A
+// page has one container and each of its frames another, keyed by client
+// id; a service worker has one of its own.
 (function () {
 const { core, primordials } = __bootstrap;
 const { defineBrandedEventHandler, domException, event: eventModule, messagePort, rejectionsAsPromise, webidl } =

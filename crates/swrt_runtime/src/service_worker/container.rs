@@ -1,5 +1,5 @@
-//! Ops of a page's `navigator.serviceWorker` (ServiceWorkerContainer) and of
-//! the `ServiceWorker` objects a page holds.
+//! Ops of `navigator.serviceWorker` (ServiceWorkerContainer) in pages and
+//! service workers, and of the `ServiceWorker` objects a page holds.
 
 use crate::realm::ask_host;
 use std::cell::RefCell;

@@ -64,7 +64,9 @@ pub(crate) fn scope_extension() -> Extension {
     extension
 }
 
-/// A page's `navigator.serviceWorker`.
+/// `navigator.serviceWorker` of a page, and of a service worker (whose
+/// realm never calls the page-only ops, `op_swrt_page_info` and
+/// `op_swrt_fetch_event`).
 pub(crate) fn container_extension() -> Extension {
     let mut extension = swrt_service_worker_container::init();
     extension.lazy_loaded_js_files =
