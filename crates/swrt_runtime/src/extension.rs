@@ -68,6 +68,8 @@ fn common_extensions(broadcast: deno_web::InMemoryBroadcastChannel) -> Vec<Exten
 pub(crate) fn worker_extensions(broadcast: deno_web::InMemoryBroadcastChannel) -> Vec<Extension> {
     let mut extensions = common_extensions(broadcast);
     extensions.push(crate::service_worker::scope_extension());
+    // WorkerNavigator.serviceWorker: a service worker has a container too.
+    extensions.push(crate::service_worker::container_extension());
     extensions.push(crate::clients::extension());
     extensions.push(entry(
         swrt_service_worker_realm::init(),

@@ -212,6 +212,44 @@ impl ScriptLoader {
             .get(url.clone())
             .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
             .header("Service-Worker-Navigation-Preload", header_value);
+        self.send_buffered(request, url, "navigation preload").await
+    }
+
+    /// Static routing, the network side of "race-network-and-fetch-handler":
+    /// a same-origin request of a controlled client, answered whatever its
+    /// status, its body read in full.
+    pub(crate) async fn fetch_routed(
+        &self,
+        method: &str,
+        url: &Url,
+        headers: &[(String, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<PreloadResponse, LoadError> {
+        if !matches!(url.scheme(), "http" | "https") || self.local_path(url)?.is_some() {
+            return Err(LoadError::Failed(format!(
+                "no network fetch for {url}: it is not served over HTTP"
+            )));
+        }
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| LoadError::Failed(format!("'{method}' is not a method")))?;
+        let mut request = self.inner.client.request(method, url.clone());
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        self.send_buffered(request, url, "network").await
+    }
+
+    /// Sends `request` and reads its response in full, within the loader's
+    /// time and size bounds.
+    async fn send_buffered(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &Url,
+        what: &str,
+    ) -> Result<PreloadResponse, LoadError> {
         let fetch = async {
             let response = request
                 .send()
@@ -232,7 +270,7 @@ impl ScriptLoader {
                 let chunk = chunk.map_err(|e| format!("network error: {e}"))?;
                 if body.len() + chunk.len() > MAX_SCRIPT_BYTES {
                     return Err(LoadError::Failed(format!(
-                        "the navigation preload response is larger than {} MiB",
+                        "the {what} response is larger than {} MiB",
                         MAX_SCRIPT_BYTES >> 20
                     )));
                 }
@@ -248,7 +286,7 @@ impl ScriptLoader {
         };
         tokio::time::timeout(self.inner.timeout, fetch)
             .await
-            .map_err(|_| LoadError::Failed(format!("the navigation preload of {url} timed out")))?
+            .map_err(|_| LoadError::Failed(format!("the {what} fetch of {url} timed out")))?
     }
 
     /// Fetches a page: an HTML document (`text/html`), or a script that runs

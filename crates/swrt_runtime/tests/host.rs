@@ -378,3 +378,56 @@ async fn hostile_script_servers_fail_the_fetch() {
         .to_string();
     assert!(endless.contains("larger than 32 MiB"), "{endless}");
 }
+
+/// A registration's last update check is stored: an update that finds the
+/// script unchanged (so no new worker is stored) still moves it, and a host
+/// restarted on the same data dir finds the time it recorded, which decides
+/// when the registration is stale and soft-updated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_update_check_survives_a_restart() {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("sw.js"), COUNTER).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let start = || async {
+        ServiceWorkerHost::builder()
+            .local_origin(LocalOriginMapping {
+                origin: origin(),
+                dir: site.path().to_path_buf(),
+            })
+            .data_dir(data.path())
+            .start()
+            .await
+            .unwrap()
+    };
+    let last_check = |host: &ServiceWorkerHost| {
+        let registrations = host.registrations();
+        assert_eq!(registrations.len(), 1);
+        registrations[0]
+            .last_update_check
+            .expect("the registration was checked")
+    };
+
+    let host = start().await;
+    register(&host, "sw.js").await;
+    let installed = last_check(&host);
+    // Let the clock leave the millisecond in which the worker was installed
+    // and stored, so the update check's time is a later one.
+    let stored = SystemTime::now();
+    while SystemTime::now() <= stored + Duration::from_millis(2) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    register(&host, "sw.js").await;
+    let checked = last_check(&host);
+    assert!(checked > installed, "the unchanged update was a check");
+    host.shutdown().await;
+
+    let host = start().await;
+    let millis = checked.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    assert_eq!(
+        last_check(&host),
+        UNIX_EPOCH + Duration::from_millis(millis),
+        "restored at the stored millisecond"
+    );
+    host.shutdown().await;
+}

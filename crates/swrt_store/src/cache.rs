@@ -76,6 +76,18 @@ impl Store {
         )?)
     }
 
+    /// The id of `origin`'s cache `name`, if there is one (nothing is created).
+    pub fn cache_id(&self, origin: &str, name: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT cache_id FROM caches WHERE origin = ?1 AND name = ?2",
+                params![origin, name],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Whether `origin` has a cache called `name`.
     pub fn cache_has(&self, origin: &str, name: &str) -> Result<bool> {
         Ok(self
@@ -327,8 +339,14 @@ mod tests {
         let s = Store::open(dir.path()).unwrap();
         let o = "https://a.test";
         assert!(!s.cache_has(o, "v1").unwrap());
+        assert_eq!(s.cache_id(o, "v1").unwrap(), None);
+        assert!(
+            !s.cache_has(o, "v1").unwrap(),
+            "looking up an id creates nothing"
+        );
         let c = s.cache_open(o, "v1").unwrap();
         assert_eq!(s.cache_open(o, "v1").unwrap(), c);
+        assert_eq!(s.cache_id(o, "v1").unwrap(), Some(c));
         s.cache_open(o, "v2").unwrap();
         assert_eq!(s.cache_keys(o).unwrap(), vec!["v1", "v2"]);
 

@@ -385,6 +385,12 @@ mod tests {
                 script_source: Some("import './a.js';".into()),
                 imported_scripts: vec![("https://a.test/a.js".into(), "export {};".into())],
                 script_csp: vec!["connect-src 'self'".into()],
+                update_via_cache: UpdateViaCache::None,
+                navigation_preload_enabled: true,
+                navigation_preload_header: "v2".into(),
+                last_update_check_ms: Some(3),
+                router_rules: r#"[{"condition":{"requestMode":"navigate"},"source":"network"}]"#
+                    .into(),
             })
             .unwrap();
         }
@@ -396,7 +402,38 @@ mod tests {
         assert_eq!(r.script_source.as_deref(), Some("import './a.js';"));
         assert_eq!(r.imported_scripts[0].0, "https://a.test/a.js");
         assert_eq!(r.script_csp, ["connect-src 'self'"]);
+        assert_eq!(r.update_via_cache, UpdateViaCache::None);
+        assert!(r.navigation_preload_enabled);
+        assert_eq!(r.navigation_preload_header, "v2");
+        assert_eq!(r.last_update_check_ms, Some(3));
+        assert!(r.router_rules.contains("navigate"));
         assert_eq!(s.list_registrations().unwrap().len(), 1);
+
+        // The registration's own state changes without rewriting its worker.
+        assert!(s
+            .set_registration_update_check("https://a.test/", 40, UpdateViaCache::All)
+            .unwrap());
+        assert!(s
+            .set_registration_navigation_preload("https://a.test/", false, "v3")
+            .unwrap());
+        let r = s.get_registration("https://a.test/").unwrap().unwrap();
+        assert_eq!(
+            (r.update_via_cache, r.last_update_check_ms),
+            (UpdateViaCache::All, Some(40))
+        );
+        assert_eq!(
+            (
+                r.navigation_preload_enabled,
+                r.navigation_preload_header.as_str()
+            ),
+            (false, "v3")
+        );
+        assert_eq!(r.script_source.as_deref(), Some("import './a.js';"));
+        assert!(
+            !s.set_registration_navigation_preload("https://b.test/", true, "x")
+                .unwrap(),
+            "no row for a registration that is not stored"
+        );
     }
 
     #[test]

@@ -84,6 +84,18 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// A registration's update via cache mode (`ServiceWorkerUpdateViaCache`).
+    UpdateViaCache {
+        /// Imported scripts may come from the HTTP cache, the main script not.
+        Imports = "imports",
+        /// Every script fetch of an update may come from the HTTP cache.
+        All = "all",
+        /// No script fetch of an update may come from the HTTP cache.
+        None = "none",
+    }
+);
+
+wire_enum!(
     /// Fetch `RequestMode`.
     RequestMode {
         /// `navigate`.
@@ -232,6 +244,20 @@ pub struct SwRegistration {
     /// The `Content-Security-Policy` header values its script was served
     /// with.
     pub script_csp: Vec<String>,
+    /// Which script fetches of an update may use the HTTP cache
+    /// (`imports` for rows written before schema 8).
+    pub update_via_cache: UpdateViaCache,
+    /// Navigation preload: whether navigations send a preload request.
+    pub navigation_preload_enabled: bool,
+    /// Navigation preload: the `Service-Worker-Navigation-Preload` value.
+    pub navigation_preload_header: String,
+    /// When an update last fetched the main script, ms since epoch (None
+    /// for rows written before schema 8).
+    pub last_update_check_ms: Option<i64>,
+    /// The active worker's list of router rules (static routing), as JSON
+    /// text that the runtime reads and writes (`[]` for rows written before
+    /// schema 8).
+    pub router_rules: String,
     /// Creation time, ms since epoch.
     pub created_ms: i64,
     /// Last update, ms since epoch.

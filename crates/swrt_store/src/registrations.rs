@@ -1,9 +1,14 @@
 //! Service-worker registration rows.
 
 use crate::error::Result;
-use crate::model::SwRegistration;
+use crate::model::{SwRegistration, UpdateViaCache};
 use crate::Store;
 use rusqlite::{params, OptionalExtension};
+
+/// The columns [`from_row`] reads, in its order.
+const COLUMNS: &str = "scope, script_url, state, created_ms, updated_ms, worker_type, \
+     script_source, imported_scripts, script_csp, update_via_cache, \
+     navigation_preload_enabled, navigation_preload_header, last_update_check_ms, router_rules";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SwRegistration> {
     Ok(SwRegistration {
@@ -16,6 +21,11 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SwRegistration> {
         script_source: r.get(6)?,
         imported_scripts: json_column(r, 7)?,
         script_csp: json_column(r, 8)?,
+        update_via_cache: r.get(9)?,
+        navigation_preload_enabled: r.get(10)?,
+        navigation_preload_header: r.get(11)?,
+        last_update_check_ms: r.get(12)?,
+        router_rules: r.get(13)?,
     })
 }
 
@@ -35,10 +45,14 @@ impl Store {
     pub fn put_registration(&self, reg: &SwRegistration) -> Result<()> {
         self.conn()?.execute(
             "INSERT INTO sw_registrations(scope, script_url, state, created_ms, updated_ms,
-                worker_type, script_source, imported_scripts, script_csp)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                worker_type, script_source, imported_scripts, script_csp, update_via_cache,
+                navigation_preload_enabled, navigation_preload_header, last_update_check_ms,
+                router_rules)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT(scope) DO UPDATE SET script_url = ?2, state = ?3, updated_ms = ?5,
-                worker_type = ?6, script_source = ?7, imported_scripts = ?8, script_csp = ?9",
+                worker_type = ?6, script_source = ?7, imported_scripts = ?8, script_csp = ?9,
+                update_via_cache = ?10, navigation_preload_enabled = ?11,
+                navigation_preload_header = ?12, last_update_check_ms = ?13, router_rules = ?14",
             params![
                 reg.scope,
                 reg.script_url,
@@ -49,9 +63,47 @@ impl Store {
                 reg.script_source,
                 serde_json::to_string(&reg.imported_scripts).expect("strings serialize"),
                 serde_json::to_string(&reg.script_csp).expect("strings serialize"),
+                reg.update_via_cache,
+                reg.navigation_preload_enabled,
+                reg.navigation_preload_header,
+                reg.last_update_check_ms,
+                reg.router_rules,
             ],
         )?;
         Ok(())
+    }
+
+    /// Records an update check of a stored registration: when it fetched the
+    /// main script and the update via cache mode it now has. Returns whether
+    /// the registration is stored (one whose first worker has not activated
+    /// yet is not).
+    pub fn set_registration_update_check(
+        &self,
+        scope: &str,
+        last_update_check_ms: i64,
+        update_via_cache: UpdateViaCache,
+    ) -> Result<bool> {
+        Ok(self.conn()?.execute(
+            "UPDATE sw_registrations SET last_update_check_ms = ?2, update_via_cache = ?3
+             WHERE scope = ?1",
+            params![scope, last_update_check_ms, update_via_cache],
+        )? == 1)
+    }
+
+    /// Records a stored registration's navigation preload state. Returns
+    /// whether the registration is stored.
+    pub fn set_registration_navigation_preload(
+        &self,
+        scope: &str,
+        enabled: bool,
+        header_value: &str,
+    ) -> Result<bool> {
+        Ok(self.conn()?.execute(
+            "UPDATE sw_registrations
+             SET navigation_preload_enabled = ?2, navigation_preload_header = ?3
+             WHERE scope = ?1",
+            params![scope, enabled, header_value],
+        )? == 1)
     }
 
     /// A registration by scope.
@@ -59,7 +111,7 @@ impl Store {
         Ok(self
             .conn()?
             .query_row(
-                "SELECT scope, script_url, state, created_ms, updated_ms, worker_type, script_source, imported_scripts, script_csp FROM sw_registrations WHERE scope = ?1",
+                &format!("SELECT {COLUMNS} FROM sw_registrations WHERE scope = ?1"),
                 [scope],
                 from_row,
             )
@@ -69,9 +121,9 @@ impl Store {
     /// All registrations, by scope.
     pub fn list_registrations(&self) -> Result<Vec<SwRegistration>> {
         let conn = self.conn()?;
-        let mut st = conn.prepare(
-            "SELECT scope, script_url, state, created_ms, updated_ms, worker_type, script_source, imported_scripts, script_csp FROM sw_registrations ORDER BY scope",
-        )?;
+        let mut st = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM sw_registrations ORDER BY scope"
+        ))?;
         let v = st
             .query_map([], from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;

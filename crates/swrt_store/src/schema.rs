@@ -155,6 +155,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (scope, tag)
     );
     "#,
+    // 8: what a registration keeps besides its worker: its update via cache
+    // mode, its navigation preload state and when an update last checked
+    // its script (NULL for rows written before: `updated_ms` stands in);
+    // and the active worker's router rules (JSON, owned by swrt_runtime).
+    r#"
+    ALTER TABLE sw_registrations ADD COLUMN update_via_cache TEXT NOT NULL DEFAULT 'imports';
+    ALTER TABLE sw_registrations ADD COLUMN navigation_preload_enabled INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sw_registrations ADD COLUMN navigation_preload_header TEXT NOT NULL DEFAULT 'true';
+    ALTER TABLE sw_registrations ADD COLUMN last_update_check_ms INTEGER;
+    ALTER TABLE sw_registrations ADD COLUMN router_rules TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];
 
 /// Highest schema version this build understands.
@@ -213,5 +224,38 @@ mod tests {
         assert_eq!(worker_type, "classic");
         assert_eq!(source, None, "fetched again on first start, as before");
         assert_eq!(imports, "[]");
+    }
+
+    /// A store of schema 7 opens with its registrations' update via cache
+    /// mode, navigation preload state and last update check at the values a
+    /// registration starts with (the last check unknown).
+    #[test]
+    fn upgrade_from_version_7_gives_registrations_default_settings() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (i, sql) in MIGRATIONS.iter().take(7).enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+                .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO sw_registrations(scope, script_url, state, created_ms, updated_ms)
+             VALUES ('https://a.test/', 'https://a.test/sw.js', 'activated', 1, 5)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let row: (String, bool, String, Option<i64>, String) = conn
+            .query_row(
+                "SELECT update_via_cache, navigation_preload_enabled,
+                        navigation_preload_header, last_update_check_ms, router_rules
+                 FROM sw_registrations",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            ("imports".into(), false, "true".into(), None, "[]".into())
+        );
     }
 }

@@ -26,8 +26,17 @@ const {
   op_swrt_cache_put,
   op_swrt_cache_delete_entries,
 } = core.ops;
-const { ArrayFrom, ArrayPrototypeMap, ObjectFreeze, StringPrototypeSplit, StringPrototypeTrim, Symbol, TypeError } =
-  primordials;
+const {
+  ArrayFrom,
+  ArrayPrototypeMap,
+  ObjectFreeze,
+  ObjectGetOwnPropertyDescriptor,
+  ObjectPrototypeIsPrototypeOf,
+  StringPrototypeSplit,
+  StringPrototypeTrim,
+  Symbol,
+  TypeError,
+} = primordials;
 const { DOMException, QuotaExceededError } = domException;
 const { Request } = requestModule;
 const { Response, fromInnerResponse, newInnerResponse } = responseModule;
@@ -268,16 +277,34 @@ const CacheStoragePrototype = CacheStorage.prototype;
 
 const caches = webidl.createBranded(CacheStorage);
 
+/** The Cache and CacheStorage interface objects of a global. */
 function cacheDescriptors() {
   const d = (value) => ({ value, writable: true, enumerable: false, configurable: true });
   return {
     Cache: d(Cache),
     CacheStorage: d(CacheStorage),
-    caches: { get: () => caches, enumerable: true, configurable: true },
   };
+}
+
+/**
+ * The `caches` attribute (WindowOrWorkerGlobalScope) for globals whose
+ * interface prototype object is `globalPrototype`: an own property of a
+ * Window (a [Global] interface), a property of WorkerGlobalScope.prototype
+ * in workers. Its getter refuses any other object.
+ */
+function cachesAttribute(globalPrototype) {
+  const holder = {
+    get caches() {
+      if (!ObjectPrototypeIsPrototypeOf(globalPrototype, this ?? globalThis)) {
+        throw new TypeError("Illegal invocation");
+      }
+      return caches;
+    },
+  };
+  return { ...ObjectGetOwnPropertyDescriptor(holder, "caches"), enumerable: true, configurable: true };
 }
 
 void DOMException;
 
-return { cacheDescriptors };
+return { cacheDescriptors, cachesAttribute };
 })();

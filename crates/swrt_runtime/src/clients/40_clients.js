@@ -2,12 +2,21 @@
 // owns the client list; these objects are views of what it reports.
 (function () {
 const { core, primordials } = __bootstrap;
-const { messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { messagePort, rejectionsAsPromise, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
 
 const { op_swrt_clients_claim, op_swrt_clients_match_all, op_swrt_open_window, op_swrt_client_post_message } = core.ops;
-const { Symbol, TypeError, ArrayPrototypeMap, ArrayPrototypeFind } = primordials;
+const {
+  ArrayPrototypeFind,
+  ArrayPrototypeMap,
+  ObjectFreeze,
+  PromiseReject,
+  PromiseResolve,
+  Symbol,
+  TypeError,
+} = primordials;
 
 const _data = Symbol("client data");
+const _ancestorOrigins = Symbol("ancestor origins");
 
 class Client {
   constructor() {
@@ -52,15 +61,24 @@ class WindowClient extends Client {
   }
   get ancestorOrigins() {
     webidl.assertBranded(this, WindowClientPrototype);
-    return [];
+    // [SameObject] FrozenArray<USVString>.
+    this[_ancestorOrigins] ??= ObjectFreeze([...(this[_data].ancestorOrigins ?? [])]);
+    return this[_ancestorOrigins];
   }
   focus() {
-    webidl.assertBranded(this, WindowClientPrototype);
-    return Promise.resolve(this);
+    return rejectionsAsPromise(() => {
+      webidl.assertBranded(this, WindowClientPrototype);
+      return PromiseResolve(this);
+    });
   }
-  navigate(_url) {
-    webidl.assertBranded(this, WindowClientPrototype);
-    return Promise.reject(new TypeError("navigate() is not supported for this client"));
+  navigate(url) {
+    return rejectionsAsPromise(() => {
+      webidl.assertBranded(this, WindowClientPrototype);
+      const prefix = "Failed to execute 'navigate' on 'WindowClient'";
+      webidl.requiredArguments(arguments.length, 1, prefix);
+      webidl.converters.USVString(url, prefix, "Argument 1");
+      return PromiseReject(new TypeError(`${prefix}: swrt cannot navigate a client from its service worker`));
+    });
   }
 }
 webidl.configureInterface(WindowClient);
@@ -78,6 +96,7 @@ class Clients {
   }
   async get(id) {
     webidl.assertBranded(this, ClientsPrototype);
+    webidl.requiredArguments(arguments.length, 1, "Failed to execute 'get' on 'Clients'");
     id = webidl.converters.DOMString(id, "Failed to execute 'get' on 'Clients'", "Argument 1");
     const all = await op_swrt_clients_match_all({ includeUncontrolled: true, type: "all" });
     const found = ArrayPrototypeFind(all, (c) => c.id === id);
@@ -95,6 +114,7 @@ class Clients {
   }
   async openWindow(url) {
     webidl.assertBranded(this, ClientsPrototype);
+    webidl.requiredArguments(arguments.length, 1, "Failed to execute 'openWindow' on 'Clients'");
     url = webidl.converters.USVString(url, "Failed to execute 'openWindow' on 'Clients'", "Argument 1");
     // The host opens the window (or reports it to an embedder); swrt has no
     // page realm to hand back here, which the spec allows: resolve null.

@@ -17,6 +17,7 @@ use crate::realm::{
     RealmHandle, RealmKind,
 };
 use crate::realm::{NavigationPreloadAction, NavigationPreloadState};
+use crate::service_worker::router::RouterSource;
 use crate::sync::Locked;
 
 /// A client the host runs: a page, or a dedicated or shared worker.
@@ -70,8 +71,15 @@ impl PageEntry {
         }
     }
 
-    pub(super) fn info(&self) -> ClientInfo {
+    pub(super) fn info(&self, host: &HostInner) -> ClientInfo {
+        let mut ancestor_origins = Vec::new();
+        let mut parent = self.parent.clone();
+        while let Some(entry) = parent.and_then(|id| page(host, &id)) {
+            ancestor_origins.push(entry.origin.ascii_serialization());
+            parent = entry.parent.clone();
+        }
         ClientInfo {
+            ancestor_origins,
             id: self.id.clone(),
             url: self.url.to_string(),
             client_type: self.client_type.into(),
@@ -258,28 +266,231 @@ pub(crate) fn offer_fetch_event(
     reply: oneshot::Sender<Option<FetchEventResponse>>,
 ) {
     let request_id = host.next_id.fetch_add(1, Ordering::AcqRel);
-    host.fetch_events.locked().insert(request_id, reply);
     request["requestId"] = serde_json::Value::from(request_id);
     host.spawn_job(move |host| async move {
-        // A worker without a fetch listener is not woken for one
-        // (Handle Fetch: the "set of event types to handle").
-        if version.has_fetch_handler().await {
-            let outcome = version
-                .dispatch_fetch(&host, &registration, request, body, preload_body)
-                .await;
-            if let Err(error) = &outcome {
-                tracing::warn!("fetch event not delivered: {error}");
+        // Handle Fetch: the worker's router rules come first.
+        let reply = match version.router_source(&request).await {
+            Some(RouterSource::Network) => {
+                let _ = reply.send(None);
+                return;
             }
-        }
-        // No answer by the end of the event (or no worker): the network.
-        // Queued behind the worker's own answer, which was sent on the
-        // same channel before the event ended, so that answer wins when
-        // there is one.
-        let _ = host.requests.send(HostRequest::FetchEventRespond {
+            Some(RouterSource::Cache(name)) => {
+                // Nothing in the cache: the network.
+                let cached = cached_response(&host, &version.script_url, name, &request).await;
+                let _ = reply.send(cached);
+                return;
+            }
+            Some(RouterSource::RaceNetworkAndFetchHandler)
+                if same_origin(&request, &version.script_url) =>
+            {
+                let (event_reply, event_answer) = oneshot::channel();
+                let network = network_response(&host, request.clone(), body.clone());
+                // The event runs to its end whichever answer wins.
+                tokio::spawn({
+                    let host = host.clone();
+                    async move {
+                        dispatch_fetch_event(
+                            &host,
+                            &registration,
+                            &version,
+                            request,
+                            body,
+                            preload_body,
+                            request_id,
+                            event_reply,
+                        )
+                        .await
+                    }
+                });
+                let event = async move {
+                    let answer = event_answer.await.ok().flatten();
+                    answer.filter(|answer| answer.error.is_none())
+                };
+                tokio::pin!(network, event);
+                let winner = tokio::select! {
+                    network_answer = &mut network => match network_answer {
+                        Some(answer) => Some(answer),
+                        None => event.await,
+                    },
+                    event_answer = &mut event => match event_answer {
+                        Some(answer) => Some(answer),
+                        None => network.await,
+                    },
+                };
+                let _ = reply.send(winner);
+                return;
+            }
+            _ => reply,
+        };
+        dispatch_fetch_event(
+            &host,
+            &registration,
+            &version,
+            request,
+            body,
+            preload_body,
             request_id,
-            response: None,
-        });
+            reply,
+        )
+        .await;
     });
+}
+
+/// Dispatches the fetch event; `reply` gets the worker's answer, or None
+/// (the network) once the event ended without one.
+#[allow(clippy::too_many_arguments)]
+async fn dispatch_fetch_event(
+    host: &Arc<HostInner>,
+    registration: &Arc<Registration>,
+    version: &Arc<Version>,
+    request: serde_json::Value,
+    body: Option<Vec<u8>>,
+    preload_body: Option<Vec<u8>>,
+    request_id: u64,
+    reply: oneshot::Sender<Option<FetchEventResponse>>,
+) {
+    host.fetch_events.locked().insert(request_id, reply);
+    // A worker without a fetch listener is not woken for one
+    // (Handle Fetch: the "set of event types to handle").
+    if version.has_fetch_handler().await {
+        let outcome = version
+            .dispatch_fetch(host, registration, request, body, preload_body)
+            .await;
+        if let Err(error) = &outcome {
+            tracing::warn!("fetch event not delivered: {error}");
+        }
+    }
+    // No answer by the end of the event (or no worker): the network.
+    // Queued behind the worker's own answer, which was sent on the
+    // same channel before the event ended, so that answer wins when
+    // there is one.
+    let _ = host.requests.send(HostRequest::FetchEventRespond {
+        request_id,
+        response: None,
+    });
+}
+
+/// The request (a fetch event's JSON) is same-origin with the worker.
+fn same_origin(request: &serde_json::Value, script_url: &Url) -> bool {
+    request["url"]
+        .as_str()
+        .and_then(|url| Url::parse(url).ok())
+        .is_some_and(|url| url.origin() == script_url.origin())
+}
+
+/// The header list of a fetch event's request JSON.
+fn request_headers(request: &serde_json::Value) -> Vec<(String, String)> {
+    serde_json::from_value(request["headers"].clone()).unwrap_or_default()
+}
+
+/// Static routing, source "cache": the first response in the named cache
+/// (or in the origin's caches, in creation order) that matches the request
+/// as `caches.match()` would.
+async fn cached_response(
+    host: &HostInner,
+    script_url: &Url,
+    cache_name: Option<String>,
+    request: &serde_json::Value,
+) -> Option<FetchEventResponse> {
+    let context = host.background_fetch.get()?.clone();
+    let origin = script_url.origin().ascii_serialization();
+    let url = request["url"].as_str()?.to_string();
+    let method = request["method"].as_str().unwrap_or("GET").to_string();
+    let headers = request_headers(request);
+    let found = context
+        .with_store(move |store| {
+            let names = match cache_name {
+                Some(name) => vec![name],
+                None => store.cache_keys(&origin)?,
+            };
+            for name in names {
+                // A cache deleted meanwhile (or never opened) holds nothing.
+                let Some(cache_id) = store.cache_id(&origin, &name)? else {
+                    continue;
+                };
+                let query = swrt_store::MatchRequest {
+                    method: &method,
+                    url: &url,
+                    headers: &headers,
+                };
+                let hit = store
+                    .cache_candidates(cache_id, Some(&url))?
+                    .into_iter()
+                    .find(|candidate| {
+                        let entry = &candidate.entry;
+                        swrt_store::request_matches_cached_item(
+                            query,
+                            swrt_store::MatchRequest {
+                                method: &entry.method,
+                                url: &entry.url,
+                                headers: &entry.request_headers,
+                            },
+                            Some(&entry.response_headers),
+                            swrt_store::MatchOptions::default(),
+                        )
+                    });
+                if let Some(hit) = hit {
+                    return Ok(Some(hit.entry));
+                }
+            }
+            Ok(None)
+        })
+        .await;
+    let entry = match found {
+        Ok(entry) => entry?,
+        Err(error) => {
+            tracing::warn!("the router's cache lookup failed: {error}");
+            return None;
+        }
+    };
+    let body = match &entry.body_path {
+        Some(path) => match tokio::fs::read(path).await {
+            Ok(body) => body,
+            Err(error) => {
+                tracing::warn!(path = %path.display(), "cannot read a cached body: {error}");
+                return None;
+            }
+        },
+        None => Vec::new(),
+    };
+    Some(FetchEventResponse {
+        status: entry.status,
+        status_text: entry.status_text,
+        headers: entry.response_headers,
+        url_list: entry.url_list,
+        response_type: entry.response_type,
+        error: None,
+        body,
+    })
+}
+
+/// Static routing, the network side of "race-network-and-fetch-handler".
+async fn network_response(
+    host: &HostInner,
+    request: serde_json::Value,
+    body: Option<Vec<u8>>,
+) -> Option<FetchEventResponse> {
+    let url = Url::parse(request["url"].as_str()?).ok()?;
+    let method = request["method"].as_str().unwrap_or("GET");
+    let fetched = host
+        .loader
+        .fetch_routed(method, &url, &request_headers(&request), body)
+        .await;
+    match fetched {
+        Ok(response) => Some(FetchEventResponse {
+            status: response.status,
+            status_text: response.status_text,
+            headers: response.headers,
+            url_list: vec![response.url.to_string()],
+            response_type: "basic".into(),
+            error: None,
+            body: response.body,
+        }),
+        Err(error) => {
+            tracing::debug!(%url, "the raced network fetch failed: {error}");
+            None
+        }
+    }
 }
 
 /// A client's source: HTML to parse, or a script that runs as the page or

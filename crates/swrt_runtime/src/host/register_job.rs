@@ -165,8 +165,10 @@ impl Registration {
             script.service_worker_allowed.as_deref(),
         )?;
         // Update, when nothing changed, and Install: the registration takes
-        // the job's update via cache mode.
+        // the job's update via cache mode. A stored registration keeps it and
+        // the last update check across restarts.
         *self.update_via_cache.locked() = update_via_cache;
+        host.persist_update_check(self).await;
         let imported_cache_mode = update_via_cache.imported_script_cache_mode(stale);
         // Update step "byte-for-byte identical": an unchanged script of the
         // newest worker, of the same type, with unchanged imported scripts,
@@ -204,6 +206,7 @@ impl Registration {
             activity: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             fetch_handler_seen: Mutex::new(true),
+            router: Mutex::default(),
         });
         // Run the script ("Run Service Worker"): a throw here fails the job.
         version.running(host, self).await?;
@@ -297,11 +300,8 @@ impl Registration {
         }
         self.set_state(&version, WorkerState::Activated);
         // Unregistered while it installed or activated: nothing to keep.
-        if host
-            .registration_with_scope(&self.scope)
-            .is_some_and(|current| Arc::ptr_eq(&current, self))
-        {
-            host.persist_registration(&self.scope, &version).await;
+        if host.is_current(self) {
+            host.persist_registration(self, &version).await;
         }
         self.publish(host).await;
         Ok(())

@@ -30,6 +30,15 @@ pub struct RegistrationInfo {
     pub waiting: Option<(Url, WorkerState)>,
     /// Script URL and state of the installing worker, if any.
     pub installing: Option<(Url, WorkerState)>,
+    /// Which script fetches of an update may use the HTTP cache.
+    pub update_via_cache: UpdateViaCache,
+    /// When an update last fetched the main script (None: never, or not
+    /// known for a registration stored by an older version).
+    pub last_update_check: Option<SystemTime>,
+    /// Whether navigations in scope send a navigation preload request.
+    pub navigation_preload_enabled: bool,
+    /// The `Service-Worker-Navigation-Preload` header value they send.
+    pub navigation_preload_header: String,
 }
 
 /// How long after its last update check a registration is stale (Service
@@ -93,6 +102,26 @@ impl UpdateViaCache {
     }
 }
 
+impl From<swrt_store::UpdateViaCache> for UpdateViaCache {
+    fn from(stored: swrt_store::UpdateViaCache) -> Self {
+        match stored {
+            swrt_store::UpdateViaCache::Imports => Self::Imports,
+            swrt_store::UpdateViaCache::All => Self::All,
+            swrt_store::UpdateViaCache::None => Self::None,
+        }
+    }
+}
+
+impl From<UpdateViaCache> for swrt_store::UpdateViaCache {
+    fn from(mode: UpdateViaCache) -> Self {
+        match mode {
+            UpdateViaCache::Imports => Self::Imports,
+            UpdateViaCache::All => Self::All,
+            UpdateViaCache::None => Self::None,
+        }
+    }
+}
+
 /// Service Workers, "stale": the last update check is more than a day old.
 /// A registration never checked is not stale.
 pub(crate) fn is_stale(last_update_check: Option<SystemTime>, now: SystemTime) -> bool {
@@ -129,6 +158,9 @@ pub(crate) struct Registration {
     pub(super) last_update_check: Mutex<Option<SystemTime>>,
     /// Navigation preload: enabled flag and header value.
     pub(super) navigation_preload: Mutex<NavigationPreloadState>,
+    /// Held while the registration's state is written to the store, so
+    /// writes land in the order of the changes they record.
+    pub(super) store_writes: tokio::sync::Mutex<()>,
 }
 
 impl Registration {
@@ -146,6 +178,8 @@ impl Registration {
         let script_csp = row.script_csp.clone();
         let imported_scripts = &row.imported_scripts;
         let (registration_id, id) = ids;
+        // Its router rules, compiled against its script URL.
+        let router = super::version::Router::restored(&row.router_rules, &script_url);
         let registration = Registration::new(registration_id, scope, ack_limit);
         // The installed script and its script resource map come back as
         // they were. A row from before they were stored has neither: the
@@ -169,11 +203,18 @@ impl Registration {
             activity: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             fetch_handler_seen: Mutex::new(true),
+            router: Mutex::new(router),
         });
         registration.slots.locked().active = Some(version);
-        // The row was last written when its worker was installed by an
-        // update check: the closest stored time to the last update check.
-        if let Ok(ms) = u64::try_from(row.updated_ms) {
+        *registration.update_via_cache.locked() = row.update_via_cache.into();
+        *registration.navigation_preload.locked() = NavigationPreloadState {
+            enabled: row.navigation_preload_enabled,
+            header_value: row.navigation_preload_header.clone(),
+        };
+        // A row stored before the last check was kept was last written when
+        // its worker was installed by an update check: the closest time.
+        let last_check_ms = row.last_update_check_ms.unwrap_or(row.updated_ms);
+        if let Ok(ms) = u64::try_from(last_check_ms) {
             *registration.last_update_check.locked() =
                 Some(SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
         }
@@ -192,6 +233,7 @@ impl Registration {
             update_via_cache: Mutex::default(),
             last_update_check: Mutex::new(None),
             navigation_preload: Mutex::default(),
+            store_writes: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -213,6 +255,16 @@ impl Registration {
             NavigationPreloadAction::GetState => {}
         }
         Ok(state.clone())
+    }
+
+    /// The registration's navigation preload state.
+    pub(crate) fn navigation_preload_state(&self) -> NavigationPreloadState {
+        self.navigation_preload.locked().clone()
+    }
+
+    /// When an update last fetched the main script.
+    pub(crate) fn last_update_check(&self) -> Option<SystemTime> {
+        *self.last_update_check.locked()
     }
 
     /// The registration's update via cache mode.
@@ -306,11 +358,16 @@ impl Registration {
         let slots = self.slots.locked();
         let describe =
             |v: &Option<Arc<Version>>| v.as_ref().map(|v| (v.script_url.clone(), v.state()));
+        let preload = self.navigation_preload_state();
         RegistrationInfo {
             scope: self.scope.clone(),
             active: describe(&slots.active),
             waiting: describe(&slots.waiting),
             installing: describe(&slots.installing),
+            update_via_cache: self.update_via_cache(),
+            last_update_check: self.last_update_check(),
+            navigation_preload_enabled: preload.enabled,
+            navigation_preload_header: preload.header_value,
         }
     }
 

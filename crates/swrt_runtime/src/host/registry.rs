@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use url::Url;
 
@@ -108,16 +109,21 @@ impl HostInner {
     /// Records an activated registration so a later run finds it.
     /// The worker's script and script resource map go with it: a later
     /// run starts the installed code, even when the origin is unreachable.
-    pub(crate) async fn persist_registration(&self, scope: &Url, version: &Version) {
+    /// So do the registration's update via cache mode, navigation preload
+    /// state and last update check.
+    pub(crate) async fn persist_registration(
+        &self,
+        registration: &Registration,
+        version: &Version,
+    ) {
         let Some(context) = self.background_fetch.get().cloned() else {
             return;
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let _writing = registration.store_writes.lock().await;
+        let now = millis_since_epoch(SystemTime::now());
+        let preload = registration.navigation_preload_state();
         let row = swrt_store::SwRegistration {
-            scope: scope.to_string(),
+            scope: registration.scope.to_string(),
             script_url: version.script_url.to_string(),
             state: swrt_store::WorkerState::Activated,
             worker_type: match version.worker_type {
@@ -127,12 +133,72 @@ impl HostInner {
             script_source: version.installed_source(),
             imported_scripts: version.imported_scripts(),
             script_csp: version.installed_csp(),
+            update_via_cache: registration.update_via_cache().into(),
+            navigation_preload_enabled: preload.enabled,
+            navigation_preload_header: preload.header_value,
+            last_update_check_ms: registration.last_update_check().map(millis_since_epoch),
+            router_rules: serde_json::to_string(&version.router_rules())
+                .expect("router rules serialize"),
             created_ms: now,
             updated_ms: now,
         };
         if let Err(e) = context.with_store(move |s| s.put_registration(&row)).await {
             tracing::warn!("cannot persist the registration: {e}");
         }
+    }
+
+    /// Records an update check of a stored registration: its last update
+    /// check time and the update via cache mode the job gave it. A
+    /// registration not stored yet gets both with its first worker.
+    pub(crate) async fn persist_update_check(&self, registration: &Arc<Registration>) {
+        let Some(context) = self.background_fetch.get().cloned() else {
+            return;
+        };
+        let _writing = registration.store_writes.lock().await;
+        if !self.is_current(registration) {
+            return;
+        }
+        let Some(checked) = registration.last_update_check() else {
+            return;
+        };
+        let scope = registration.scope.to_string();
+        let checked_ms = millis_since_epoch(checked);
+        let mode = registration.update_via_cache().into();
+        if let Err(e) = context
+            .with_store(move |s| s.set_registration_update_check(&scope, checked_ms, mode))
+            .await
+        {
+            tracing::warn!("cannot persist the registration's update check: {e}");
+        }
+    }
+
+    /// Records a stored registration's navigation preload state, as it is
+    /// when the write runs (a later change writes again after it).
+    pub(crate) async fn persist_navigation_preload(&self, registration: &Arc<Registration>) {
+        let Some(context) = self.background_fetch.get().cloned() else {
+            return;
+        };
+        let _writing = registration.store_writes.lock().await;
+        if !self.is_current(registration) {
+            return;
+        }
+        let scope = registration.scope.to_string();
+        let state = registration.navigation_preload_state();
+        if let Err(e) = context
+            .with_store(move |s| {
+                s.set_registration_navigation_preload(&scope, state.enabled, &state.header_value)
+            })
+            .await
+        {
+            tracing::warn!("cannot persist the navigation preload state: {e}");
+        }
+    }
+
+    /// `registration` is the one the scope map holds for its scope (not
+    /// unregistered, nor replaced by a later registration of that scope).
+    pub(crate) fn is_current(&self, registration: &Arc<Registration>) -> bool {
+        self.registration_with_scope(&registration.scope)
+            .is_some_and(|current| Arc::ptr_eq(&current, registration))
     }
 
     /// Deletes an unregistered registration's stored row.
@@ -356,4 +422,11 @@ impl HostInner {
     pub(crate) fn version_started(&self, version: &Version) {
         tracing::debug!(script_url = %version.script_url, id = version.id, "worker started");
     }
+}
+
+/// Milliseconds since the Unix epoch (0 for a time before it).
+fn millis_since_epoch(time: SystemTime) -> i64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }

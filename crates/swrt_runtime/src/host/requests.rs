@@ -9,7 +9,10 @@ use serde_json::json;
 use super::clients::{offer_fetch_event, open_frame, open_page_in, page, PageEntry};
 use super::HostInner;
 use crate::error::{ClaimError, FrameError};
-use crate::realm::{HostCommand, HostRequest, JobRejection, MessageSender, RegistrationView};
+use crate::realm::{
+    ContainerClient, HostCommand, HostRequest, JobRejection, MessageSender,
+    NavigationPreloadAction, RegistrationView,
+};
 use crate::sync::Locked;
 use tokio::sync::mpsc;
 
@@ -29,6 +32,15 @@ pub(super) async fn serve_requests(
     }
 }
 
+/// The URL of a container's client: a page's (None once it closed), or the
+/// service worker's script URL.
+fn container_client_url(host: &HostInner, client: &ContainerClient) -> Option<url::Url> {
+    match client {
+        ContainerClient::Page(client_id) => page(host, client_id).map(|page| page.url.clone()),
+        ContainerClient::ServiceWorker(script_url) => Some(script_url.clone()),
+    }
+}
+
 pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
     match request {
         HostRequest::SkipWaiting { version_id, reply } => {
@@ -36,6 +48,19 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 version.mark_skip_waiting();
             }
             let _ = reply.send(());
+        }
+        HostRequest::AddRoutes {
+            version_id,
+            rules,
+            reply,
+        } => {
+            let Some((_, version)) = host.version_by_id(version_id) else {
+                let _ = reply.send(Err("the worker is gone".into()));
+                return;
+            };
+            host.spawn_job(move |_| async move {
+                let _ = reply.send(version.add_routes(rules).await);
+            });
         }
         HostRequest::OpenWindow {
             script_url,
@@ -65,7 +90,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 .into_iter()
                 .filter(|p| wanted(p))
                 .filter(|p| options.include_uncontrolled || *p.controller.locked() == own)
-                .map(|p| p.info())
+                .map(|p| p.info(host))
                 .collect();
             let _ = reply.send(clients);
         }
@@ -122,23 +147,23 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let _ = reply.send(delivered);
         }
         HostRequest::Register {
-            client_id,
+            client,
             script_url,
             scope,
             worker_type,
             update_via_cache,
             reply,
         } => {
-            let Some(page) = page(host, &client_id) else {
+            let Some(client_url) = container_client_url(host, &client) else {
                 let _ = reply.send(Err(JobRejection::InvalidState("the page is gone".into())));
                 return;
             };
-            // Register: the script must be same-origin with the page.
-            if script_url.origin() != page.url.origin() {
+            // Register: the script must be same-origin with the client.
+            if script_url.origin() != client_url.origin() {
                 let _ = reply.send(Err(JobRejection::Security(format!(
                     "The origin of the provided scriptURL ('{}') does not match the current origin ('{}').",
                     script_url.origin().ascii_serialization(),
-                    page.url.origin().ascii_serialization()
+                    client_url.origin().ascii_serialization()
                 ))));
                 return;
             }
@@ -274,13 +299,24 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             action,
             reply,
         } => {
-            let answer = match host.registration_with_scope(&scope) {
-                Some(registration) => registration.navigation_preload(action),
-                None => Err(JobRejection::InvalidState(
+            let Some(registration) = host.registration_with_scope(&scope) else {
+                let _ = reply.send(Err(JobRejection::InvalidState(
                     "the registration was unregistered".into(),
-                )),
+                )));
+                return;
             };
-            let _ = reply.send(answer);
+            let changes_state = action != NavigationPreloadAction::GetState;
+            let answer = registration.navigation_preload(action);
+            if !changes_state || answer.is_err() {
+                let _ = reply.send(answer);
+                return;
+            }
+            // The state is the registration's and outlives a restart: the
+            // promise resolves once it is stored.
+            host.spawn_job(move |host| async move {
+                host.persist_navigation_preload(&registration).await;
+                let _ = reply.send(answer);
+            });
         }
         HostRequest::Update { scope, reply } => {
             let Some(registration) = host.registration_with_scope(&scope) else {
@@ -332,10 +368,10 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
                 .is_some();
             let _ = reply.send(active);
         }
-        HostRequest::Registrations { client_id, reply } => {
-            let views: Vec<RegistrationView> = match page(host, &client_id) {
-                Some(page) => host
-                    .registrations_of_origin(&page.url)
+        HostRequest::Registrations { client, reply } => {
+            let views: Vec<RegistrationView> = match container_client_url(host, &client) {
+                Some(url) => host
+                    .registrations_of_origin(&url)
                     .iter()
                     .map(|r| r.view())
                     .collect(),
@@ -382,7 +418,7 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
             let data = match &sender {
                 MessageSender::Client(client_id) => page(host, client_id).map(|page| {
                     json!({
-                        "source": page.info(),
+                        "source": page.info(host),
                         "origin": page.url.origin().ascii_serialization(),
                     })
                 }),

@@ -15,6 +15,9 @@ use crate::realm::{
     EventOutcome, ImportedScripts, RealmHandle, RealmKind, RegistrationView, WorkerContext,
     WorkerView,
 };
+use crate::service_worker::router::{
+    compile_rules, router_source, RoutedRequest, RouterRule, RouterRuleInit, RouterSource,
+};
 use crate::sync::Locked;
 use crate::worker_type::WorkerType;
 
@@ -66,9 +69,76 @@ pub(crate) struct Version {
     pub(super) in_flight: AtomicU64,
     /// Whether the script listened for `fetch` the last time it ran.
     pub(super) fetch_handler_seen: Mutex<bool>,
+    /// Its list of router rules (static routing), as added and compiled.
+    pub(super) router: Mutex<Router>,
+}
+
+/// A worker's list of router rules: what script gave (stored with the
+/// worker) and the compiled rules Handle Fetch consults.
+#[derive(Default)]
+pub(crate) struct Router {
+    pub(crate) added: Vec<RouterRuleInit>,
+    pub(crate) rules: Vec<Arc<RouterRule>>,
+}
+
+impl Router {
+    /// A stored worker's rules, compiled again; rules that no longer
+    /// compile (a row edited by hand) are dropped with a warning.
+    pub(crate) fn restored(stored: &str, script_url: &Url) -> Self {
+        let added = match serde_json::from_str::<Vec<RouterRuleInit>>(stored) {
+            Ok(added) => added,
+            Err(error) => {
+                tracing::warn!(%script_url, "dropping the stored router rules: {error}");
+                return Router::default();
+            }
+        };
+        match compile_rules(&added, script_url, true) {
+            Ok(rules) => Router {
+                added,
+                rules: rules.into_iter().map(Arc::new).collect(),
+            },
+            Err(error) => {
+                tracing::warn!(%script_url, "dropping the stored router rules: {error}");
+                Router::default()
+            }
+        }
+    }
 }
 
 impl Version {
+    /// `InstallEvent.addRoutes()`: checks `added` and appends it to the
+    /// worker's list of router rules.
+    pub(crate) async fn add_routes(&self, added: Vec<RouterRuleInit>) -> Result<(), String> {
+        let compiled = compile_rules(&added, &self.script_url, self.has_fetch_handler().await)?;
+        let mut router = self.router.locked();
+        router.added.extend(added);
+        router.rules.extend(compiled.into_iter().map(Arc::new));
+        Ok(())
+    }
+
+    /// The router rules as script added them, to store with the worker.
+    pub(crate) fn router_rules(&self) -> Vec<RouterRuleInit> {
+        self.router.locked().added.clone()
+    }
+
+    /// Handle Fetch, "Get Router Source" for `request` (the JSON a fetch
+    /// event is made from): None when no rule matches.
+    pub(crate) async fn router_source(&self, request: &Value) -> Option<RouterSource> {
+        let rules = self.router.locked().rules.clone();
+        if rules.is_empty() {
+            return None;
+        }
+        let url = Url::parse(request["url"].as_str()?).ok()?;
+        let routed = RoutedRequest {
+            url: &url,
+            method: request["method"].as_str().unwrap_or("GET"),
+            mode: request["mode"].as_str().unwrap_or("no-cors"),
+            destination: request["destination"].as_str().unwrap_or(""),
+        };
+        let running = self.runner.lock().await.is_some();
+        router_source(&rules, &routed, running).cloned()
+    }
+
     pub(crate) fn state(&self) -> WorkerState {
         *self.state.locked()
     }

@@ -10,6 +10,7 @@ const {
   location: locationModule,
   messagePort,
   nonEnumerable,
+  rejectionsAsPromise,
   webGlobalDescriptors,
   webidl,
   WorkerNavigator,
@@ -19,7 +20,8 @@ const { consoleDescriptor } = core.loadExtScript("ext:swrt/02_console.js");
 const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
 const { fetch, setConnectSrcProvider } = core.loadExtScript("ext:swrt/10_fetch.js");
 const { connectSrcOf } = core.loadExtScript("ext:swrt/05_content_security_policy.js");
-const { dispatchTrusted, ExtendableEvent, ExtendableMessageEvent, extendableEventDescriptors } = core.loadExtScript("ext:swrt/20_extendable_event.js");
+const { dispatchTrusted, ExtendableEvent, ExtendableMessageEvent, extendableEventDescriptors, InstallEvent } =
+  core.loadExtScript("ext:swrt/20_extendable_event.js");
 const {
   registrationObject,
   setPostMessageHook,
@@ -29,14 +31,17 @@ const {
   updateRegistration,
 } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { clientObject, clients, clientsDescriptors } = core.loadExtScript("ext:swrt/40_clients.js");
+const { containerDescriptors, createContainer, onRegistration } = core.loadExtScript(
+  "ext:swrt/50_service_worker_container.js",
+);
 const { backgroundFetchDescriptors, createBackgroundFetchEvent, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
 const { backgroundSyncDescriptors, createSyncEvent } = core.loadExtScript("ext:swrt/72_background_sync.js");
-const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
+const { cacheDescriptors, cachesAttribute } = core.loadExtScript("ext:swrt/71_cache.js");
 const { createFetchEvent, fetchEventDescriptors } = core.loadExtScript("ext:swrt/41_fetch_event.js");
 
 const { op_swrt_worker_info, op_swrt_import_scripts, op_swrt_take_message, op_swrt_sw_post_message } = core.ops;
 const { hideInternals, installErrorReporting, runCommandLoop, runImportedScripts } = core.loadExtScript("ext:swrt/04_realm.js");
-const { FunctionPrototypeCall, ObjectGetOwnPropertyDescriptor, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
+const { FunctionPrototypeCall, ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyDescriptors, ObjectPrototypeIsPrototypeOf, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
 const { WorkerGlobalScope } = globalInterfaces;
 const { defineEventHandler } = eventModule;
 
@@ -131,6 +136,43 @@ function defineGlobalEventHandler(type) {
 
 const navigator = createWorkerNavigator();
 
+/** `self`, as the ServiceWorkerGlobalScope's own members see it: an accessor
+ * or operation of the global called on another object throws TypeError. */
+function checkedGlobal(object) {
+  if ((object ?? globalThis) !== globalThis) throw new TypeError("Illegal invocation");
+}
+
+/**
+ * ServiceWorkerGlobalScope's attributes and operation. It is a [Global]
+ * interface, so they are own properties of the global object, enumerable
+ * as Web IDL says.
+ */
+function scopeMembers() {
+  const members = {
+    get clients() {
+      checkedGlobal(this);
+      return clients;
+    },
+    get registration() {
+      checkedGlobal(this);
+      return ownRegistration;
+    },
+    get serviceWorker() {
+      checkedGlobal(this);
+      return ownVersion;
+    },
+    skipWaiting() {
+      return rejectionsAsPromise(() => {
+        checkedGlobal(this);
+        return skipWaiting();
+      });
+    },
+  };
+  const descriptors = ObjectGetOwnPropertyDescriptors(members);
+  for (const name in descriptors) descriptors[name].enumerable = true;
+  return descriptors;
+}
+
 let ownVersion = null;
 let ownRegistration = null;
 
@@ -154,7 +196,23 @@ function bootstrap() {
   ObjectDefineProperties(globalThis, backgroundFetchDescriptors(true));
   ObjectDefineProperties(globalThis, backgroundSyncDescriptors(true));
   ObjectDefineProperties(globalThis, cacheDescriptors());
+  ObjectDefineProperty(WorkerGlobalScope.prototype, "caches", cachesAttribute(WorkerGlobalScope.prototype));
   ObjectDefineProperties(globalThis, fetchEventDescriptors());
+  ObjectDefineProperties(globalThis, containerDescriptors());
+  // WorkerNavigator.serviceWorker: the worker's own container. A service
+  // worker is never controlled, so its controller is null.
+  const container = createContainer(info.scriptUrl, null);
+  const workerNavigatorMembers = {
+    get serviceWorker() {
+      if (!ObjectPrototypeIsPrototypeOf(WorkerNavigator.prototype, this)) throw new TypeError("Illegal invocation");
+      return container;
+    },
+  };
+  ObjectDefineProperty(WorkerNavigator.prototype, "serviceWorker", {
+    ...ObjectGetOwnPropertyDescriptor(workerNavigatorMembers, "serviceWorker"),
+    enumerable: true,
+    configurable: true,
+  });
   ObjectDefineProperties(globalThis, {
     console: consoleDescriptor(),
     fetch: nonEnumerable(fetch),
@@ -165,10 +223,7 @@ function bootstrap() {
     WorkerLocation: locationModule.workerLocationConstructorDescriptor,
     location: locationModule.workerLocationDescriptor,
     navigator: { get: () => navigator, enumerable: true, configurable: true },
-    clients: { get: () => clients, enumerable: true, configurable: true },
-    registration: { get: () => ownRegistration, enumerable: true, configurable: true },
-    serviceWorker: { get: () => ownVersion, enumerable: true, configurable: true },
-    skipWaiting: nonEnumerable(() => skipWaiting()),
+    ...scopeMembers(),
     isSecureContext: { get: () => info.secureContext, enumerable: true, configurable: true },
   });
   installGlobalScope(ServiceWorkerGlobalScope.prototype);
@@ -221,6 +276,8 @@ function createEvent(type, data) {
       return messageEvent(data);
     case "sync":
       return createSyncEvent(data);
+    case "install":
+      return new InstallEvent(type);
     default:
       return new ExtendableEvent(type);
   }
@@ -233,6 +290,7 @@ function commandLoop() {
     },
     registration(command) {
       updateRegistration(command.registration);
+      onRegistration(command.registration);
     },
   });
 }

@@ -29,7 +29,7 @@ const { configureDocument, contentSecurityPolicies, loadHtml, runClassic } = cor
 const frames = core.loadExtScript("ext:swrt/62_frames.js");
 const { backgroundFetchDescriptors, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
 const { backgroundSyncDescriptors } = core.loadExtScript("ext:swrt/72_background_sync.js");
-const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
+const { cacheDescriptors, cachesAttribute } = core.loadExtScript("ext:swrt/71_cache.js");
 const { ownerCommandHandlers, workerConstructorDescriptors } = core.loadExtScript("ext:swrt/55_workers.js");
 
 const { op_swrt_page_info, op_swrt_fetch_event, op_swrt_frame_loaded } = core.ops;
@@ -39,12 +39,18 @@ const { Event, MessageEvent, EventTargetPrototype, defineEventHandler, setEventT
 
 const illegal = Symbol("illegal constructor");
 
+const _serviceWorker = Symbol("service worker container");
+
 class Navigator {
   constructor(key = undefined, serviceWorker) {
     if (key !== illegal) throw new TypeError("Illegal constructor");
-    this.serviceWorkerContainer = serviceWorker;
+    this[webidl.brand] = webidl.brand;
+    this[_serviceWorker] = serviceWorker;
   }
-  get serviceWorker() { return this.serviceWorkerContainer; }
+  get serviceWorker() {
+    webidl.assertBranded(this, Navigator.prototype);
+    return this[_serviceWorker];
+  }
   get userAgent() { return "swrt/0.1"; }
   get language() { return "en-US"; }
   get languages() { return ["en-US"]; }
@@ -53,6 +59,7 @@ class Navigator {
   get storage() { return indexedDbModule().storage; }
   get [SymbolToStringTag]() { return "Navigator"; }
 }
+webidl.configureInterface(Navigator);
 
 for (const name of ["load", "message", "messageerror", "unhandledrejection", "rejectionhandled", "beforeunload", "unload", "pageshow"]) {
   defineEventHandler(Window.prototype, name);
@@ -137,6 +144,7 @@ function bootstrap() {
     ...backgroundFetchDescriptors(false),
     ...backgroundSyncDescriptors(false),
     ...cacheDescriptors(),
+    caches: cachesAttribute(Window.prototype),
     ...workerConstructorDescriptors(true),
     console: consoleDescriptor(),
     Window: nonEnumerable(Window),

@@ -240,6 +240,12 @@ pub(crate) enum HostRequest {
         version_id: u64,
         reply: oneshot::Sender<()>,
     },
+    /// `InstallEvent.addRoutes()`: rules to check and add to the worker's list.
+    AddRoutes {
+        version_id: u64,
+        rules: Vec<crate::service_worker::router::RouterRuleInit>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     Claim {
         version_id: u64,
         reply: oneshot::Sender<Result<(), ClaimError>>,
@@ -261,7 +267,7 @@ pub(crate) enum HostRequest {
         reply: oneshot::Sender<bool>,
     },
     Register {
-        client_id: String,
+        client: ContainerClient,
         script_url: Url,
         scope: Option<Url>,
         worker_type: crate::worker_type::WorkerType,
@@ -269,7 +275,7 @@ pub(crate) enum HostRequest {
         reply: oneshot::Sender<Result<RegisterResolution, JobRejection>>,
     },
     Registrations {
-        client_id: String,
+        client: ContainerClient,
         reply: oneshot::Sender<Vec<RegistrationView>>,
     },
     HasActiveWorker {
@@ -397,6 +403,17 @@ pub(crate) enum NavigationPreloadAction {
     GetState,
 }
 
+/// The client a `ServiceWorkerContainer` belongs to, as its register jobs
+/// and registration lookups name it.
+#[derive(Debug, Clone)]
+pub(crate) enum ContainerClient {
+    /// A page or frame, by client id: it must still be open.
+    Page(String),
+    /// A service worker, by its script URL: its container belongs to the
+    /// worker's own realm, which the host knows as a version, not a client.
+    ServiceWorker(Url),
+}
+
 /// A registration's navigation preload state (`NavigationPreloadState`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -485,4 +502,7 @@ pub struct ClientInfo {
     pub client_type: String,
     /// `top-level`, `nested` (a frame) or `none` (a worker).
     pub frame_type: String,
+    /// A window's ancestor origins (HTML `Location.ancestorOrigins`): the
+    /// origins of its parent, its parent's parent, ..., nearest first.
+    pub ancestor_origins: Vec<String>,
 }

@@ -37,7 +37,7 @@ pub use messages::{
     WorkerView,
 };
 pub(crate) use messages::{
-    HostRequest, HostRequestSender, JobRejection, MatchAllOptions, MessageSender,
+    ContainerClient, HostRequest, HostRequestSender, JobRejection, MatchAllOptions, MessageSender,
     NavigationPreloadAction, NavigationPreloadState, OpenedFrame, RealmMessage, RegisterResolution,
 };
 pub(crate) use prewarm::PrewarmedRealm;

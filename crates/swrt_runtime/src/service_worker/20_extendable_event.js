@@ -3,13 +3,26 @@
 // when that lifetime ends.
 (function () {
 const { core, primordials } = __bootstrap;
-const { domException, event: eventModule, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { domException, event: eventModule, messagePort, rejectionsAsPromise, webidl } = core.loadExtScript(
+  "ext:swrt/01_web_platform.js",
+);
 
 const { describeError } = core.loadExtScript("ext:swrt/04_realm.js");
-const { op_swrt_event_settled } = core.ops;
-const { ArrayPrototypePush, PromisePrototypeThen, PromiseResolve, Symbol, SymbolFor, TypeError } = primordials;
+const { op_swrt_add_routes, op_swrt_event_settled } = core.ops;
+const {
+  ArrayPrototypePush,
+  ObjectFreeze,
+  ObjectPrototypeIsPrototypeOf,
+  PromisePrototypeThen,
+  PromiseResolve,
+  Symbol,
+  SymbolFor,
+  SymbolIterator,
+  TypeError,
+} = primordials;
 const { DOMException } = domException;
 const { Event } = eventModule;
+const { MessagePort } = messagePort;
 
 const _extendLifetimePromises = Symbol("extend lifetime promises");
 const _pendingPromises = Symbol("pending promises count");
@@ -64,6 +77,7 @@ class ExtendableEvent extends Event {
     addLifetimePromise(this, PromiseResolve(f));
   }
 }
+webidl.configureInterface(ExtendableEvent);
 const ExtendableEventPrototype = ExtendableEvent.prototype;
 
 const _data = Symbol("data");
@@ -72,6 +86,32 @@ const _lastEventId = Symbol("lastEventId");
 const _source = Symbol("source");
 const _ports = Symbol("ports");
 
+// (Client or ServiceWorker or MessagePort)?: a platform object of one of
+// the three interfaces, or null. Client and ServiceWorker are defined by
+// scripts that load after this one, so they are looked up on first use.
+function convertMessageSource(V, prefix, context) {
+  if (V === null || V === undefined) return null;
+  const { Client } = core.loadExtScript("ext:swrt/40_clients.js");
+  const { ServiceWorker } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
+  if (
+    ObjectPrototypeIsPrototypeOf(Client.prototype, V) ||
+    ObjectPrototypeIsPrototypeOf(ServiceWorker.prototype, V) ||
+    ObjectPrototypeIsPrototypeOf(MessagePort.prototype, V)
+  ) {
+    return V;
+  }
+  throw webidl.makeException(
+    TypeError,
+    "is not of type '(Client or ServiceWorker or MessagePort)'.",
+    prefix,
+    context,
+  );
+}
+
+const convertMessagePorts = webidl.createSequenceConverter(
+  webidl.createInterfaceConverter("MessagePort", MessagePort.prototype),
+);
+
 webidl.converters.ExtendableMessageEventInit = webidl.createDictionaryConverter(
   "ExtendableMessageEventInit",
   EVENT_INIT_MEMBERS,
@@ -79,8 +119,8 @@ webidl.converters.ExtendableMessageEventInit = webidl.createDictionaryConverter(
     { key: "data", converter: webidl.converters.any, defaultValue: null },
     { key: "origin", converter: webidl.converters.USVString, defaultValue: "" },
     { key: "lastEventId", converter: webidl.converters.DOMString, defaultValue: "" },
-    { key: "source", converter: webidl.converters.any, defaultValue: null },
-    { key: "ports", converter: webidl.converters.any, defaultValue: [] },
+    { key: "source", converter: convertMessageSource, defaultValue: null },
+    { key: "ports", converter: convertMessagePorts, defaultValue: [] },
   ],
 );
 
@@ -96,7 +136,8 @@ class ExtendableMessageEvent extends ExtendableEvent {
     this[_origin] = init.origin;
     this[_lastEventId] = init.lastEventId;
     this[_source] = init.source;
-    this[_ports] = Object.freeze([...init.ports]);
+    // FrozenArray<MessagePort>: one frozen array, the same on every get.
+    this[_ports] = ObjectFreeze(init.ports);
   }
   get data() {
     webidl.assertBranded(this, ExtendableMessageEventPrototype);
@@ -119,7 +160,106 @@ class ExtendableMessageEvent extends ExtendableEvent {
     return this[_ports];
   }
 }
+webidl.configureInterface(ExtendableMessageEvent);
 const ExtendableMessageEventPrototype = ExtendableMessageEvent.prototype;
+
+// Static routing's dictionaries (Service Workers, "RouterRule").
+webidl.converters.RunningStatus = webidl.createEnumConverter("RunningStatus", ["running", "not-running"]);
+webidl.converters.RouterSourceEnum = webidl.createEnumConverter("RouterSourceEnum", [
+  "cache",
+  "fetch-event",
+  "network",
+  "race-network-and-fetch-handler",
+]);
+webidl.converters.RequestDestination = webidl.createEnumConverter("RequestDestination", [
+  "", "audio", "audioworklet", "document", "embed", "font", "frame", "iframe", "image", "json",
+  "manifest", "object", "paintworklet", "report", "script", "sharedworker", "style", "track",
+  "video", "worker", "xslt",
+]);
+webidl.converters.URLPatternInit = webidl.createDictionaryConverter(
+  "URLPatternInit",
+  ["protocol", "username", "password", "hostname", "port", "pathname", "search", "hash", "baseURL"].map((key) => ({
+    key,
+    converter: webidl.converters.USVString,
+  })),
+);
+// URLPatternCompatible: swrt has no URLPattern interface, so a
+// URLPatternInit or a constructor string.
+function convertUrlPatternCompatible(V, prefix, context, opts) {
+  if (V !== null && typeof V === "object") return webidl.converters.URLPatternInit(V, prefix, context, opts);
+  return webidl.converters.USVString(V, prefix, context, opts);
+}
+webidl.converters.RouterCondition = webidl.createDictionaryConverter("RouterCondition", [
+  { key: "urlPattern", converter: convertUrlPatternCompatible },
+  { key: "requestMethod", converter: webidl.converters.ByteString },
+  { key: "requestMode", converter: (V, p, c, o) => webidl.converters.RequestMode(V, p, c, o) },
+  { key: "requestDestination", converter: webidl.converters.RequestDestination },
+  { key: "runningStatus", converter: webidl.converters.RunningStatus },
+  // Recursive members: the converters exist once this statement has run.
+  { key: "_or", converter: (V, p, c, o) => webidl.converters["sequence<RouterCondition>"](V, p, c, o) },
+  { key: "not", converter: (V, p, c, o) => webidl.converters.RouterCondition(V, p, c, o) },
+]);
+webidl.converters["sequence<RouterCondition>"] = webidl.createSequenceConverter(webidl.converters.RouterCondition);
+webidl.converters.RouterSourceDict = webidl.createDictionaryConverter("RouterSourceDict", [
+  { key: "cacheName", converter: webidl.converters.DOMString },
+]);
+// RouterSource = (RouterSourceDict or RouterSourceEnum).
+function convertRouterSource(V, prefix, context, opts) {
+  if (V === null || V === undefined || typeof V === "object" || typeof V === "function") {
+    return webidl.converters.RouterSourceDict(V, prefix, context, opts);
+  }
+  return webidl.converters.RouterSourceEnum(V, prefix, context, opts);
+}
+webidl.converters.RouterRule = webidl.createDictionaryConverter("RouterRule", [
+  { key: "condition", converter: webidl.converters.RouterCondition, required: true },
+  { key: "source", converter: convertRouterSource, required: true },
+]);
+webidl.converters["sequence<RouterRule>"] = webidl.createSequenceConverter(webidl.converters.RouterRule);
+// (RouterRule or sequence<RouterRule>): an object with @@iterator is a
+// sequence, anything else the dictionary.
+function convertRouterRules(V, prefix, context) {
+  if (V !== null && typeof V === "object" && typeof V[SymbolIterator] === "function") {
+    return webidl.converters["sequence<RouterRule>"](V, prefix, context);
+  }
+  return [webidl.converters.RouterRule(V, prefix, context)];
+}
+
+// Service Workers section 4.5 (InstallEvent): the install event, whose
+// addRoutes() adds the worker's router rules.
+class InstallEvent extends ExtendableEvent {
+  constructor(type, eventInitDict = undefined) {
+    const prefix = "Failed to construct 'InstallEvent'";
+    webidl.requiredArguments(arguments.length, 1, prefix);
+    type = webidl.converters.DOMString(type, prefix, "Argument 1");
+    eventInitDict = webidl.converters.ExtendableEventInit(eventInitDict, prefix, "Argument 2");
+    super(type, eventInitDict);
+  }
+
+  addRoutes(rules) {
+    return rejectionsAsPromise(() => {
+      webidl.assertBranded(this, InstallEventPrototype);
+      const prefix = "Failed to execute 'addRoutes' on 'InstallEvent'";
+      webidl.requiredArguments(arguments.length, 1, prefix);
+      rules = convertRouterRules(rules, prefix, "Argument 1");
+      // Only the install event the worker is getting may add its routes,
+      // while the event can still be extended.
+      if (!this.isTrusted || !isActive(this)) {
+        throw new DOMException(
+          `${prefix}: routes can only be added while the worker's install event is active.`,
+          "InvalidStateError",
+        );
+      }
+      // The host checks the rules ("Verify Router Condition") and adds
+      // them; the install waits for that, but a refused rule only rejects
+      // this promise.
+      const added = op_swrt_add_routes(rules);
+      addLifetimePromise(this, PromisePrototypeThen(added, () => {}, () => {}));
+      return added;
+    });
+  }
+}
+webidl.configureInterface(InstallEvent);
+const InstallEventPrototype = InstallEvent.prototype;
 
 /** An ExtendableEvent is active while dispatching or while promises are pending. */
 function isActive(event) {
@@ -240,6 +380,7 @@ function extendableEventDescriptors() {
   return {
     ExtendableEvent: { value: ExtendableEvent, writable: true, enumerable: false, configurable: true },
     ExtendableMessageEvent: { value: ExtendableMessageEvent, writable: true, enumerable: false, configurable: true },
+    InstallEvent: { value: InstallEvent, writable: true, enumerable: false, configurable: true },
   };
 }
 
@@ -255,6 +396,7 @@ return {
   ExtendableEvent,
   ExtendableMessageEvent,
   ExtendableEventPrototype,
+  InstallEvent,
   isActive,
   whenLifetimeEnds,
   lifetimeRejection,

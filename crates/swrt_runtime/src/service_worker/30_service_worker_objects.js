@@ -5,11 +5,13 @@
 // has its own (its objects post messages as the frame's client).
 (function () {
 const { core, primordials } = __bootstrap;
-const { event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { defineBrandedEventHandler, event: eventModule, messagePort, webidl } = core.loadExtScript(
+  "ext:swrt/01_web_platform.js",
+);
 
 const { op_swrt_navigation_preload, op_swrt_skip_waiting, op_swrt_sw_update, op_swrt_sw_unregister } = core.ops;
 const { Symbol, TypeError, MapPrototypeGet, MapPrototypeSet, SafeMap } = primordials;
-const { EventTarget, Event, defineEventHandler, setEventTargetData } = eventModule;
+const { EventTarget, Event, setEventTargetData } = eventModule;
 
 const illegal = Symbol("illegal constructor");
 const _id = Symbol("version id");
@@ -51,8 +53,8 @@ class ServiceWorker extends EventTarget {
 }
 webidl.configureInterface(ServiceWorker);
 const ServiceWorkerPrototype = ServiceWorker.prototype;
-defineEventHandler(ServiceWorker.prototype, "statechange");
-defineEventHandler(ServiceWorker.prototype, "error");
+defineBrandedEventHandler(ServiceWorker.prototype, "statechange");
+defineBrandedEventHandler(ServiceWorker.prototype, "error");
 
 
 // NavigationPreloadManager (Service Workers section 3.3): the navigation
@@ -138,7 +140,7 @@ class ServiceWorkerRegistration extends EventTarget {
 }
 webidl.configureInterface(ServiceWorkerRegistration);
 const ServiceWorkerRegistrationPrototype = ServiceWorkerRegistration.prototype;
-defineEventHandler(ServiceWorkerRegistration.prototype, "updatefound");
+defineBrandedEventHandler(ServiceWorkerRegistration.prototype, "updatefound");
 
 /**
  * The ServiceWorker and ServiceWorkerRegistration objects of one

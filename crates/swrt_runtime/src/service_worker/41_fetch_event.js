@@ -3,7 +3,7 @@
 // the network.
 (function () {
 const { core, primordials } = __bootstrap;
-const { domException, request: requestModule, response: responseModule, webidl } = core.loadExtScript(
+const { domException, rejectionsAsPromise, request: requestModule, response: responseModule, webidl } = core.loadExtScript(
   "ext:swrt/01_web_platform.js",
 );
 const { EVENT_INIT_MEMBERS, ExtendableEvent, extendLifetime, isDispatching, setAfterDispatch } = core.loadExtScript(
@@ -90,12 +90,16 @@ class FetchEvent extends ExtendableEvent {
     return this[_replacesClientId];
   }
   get handled() {
-    webidl.assertBranded(this, FetchEventPrototype);
-    return this[_handled];
+    return rejectionsAsPromise(() => {
+      webidl.assertBranded(this, FetchEventPrototype);
+      return this[_handled];
+    });
   }
   get preloadResponse() {
-    webidl.assertBranded(this, FetchEventPrototype);
-    return this[_preloadResponse];
+    return rejectionsAsPromise(() => {
+      webidl.assertBranded(this, FetchEventPrototype);
+      return this[_preloadResponse];
+    });
   }
 
   // respondWith(r): section 4.6.7.

@@ -1,16 +1,18 @@
-// ServiceWorkerContainer (navigator.serviceWorker) of a page realm
-// (Service Workers section 3.4), over ops that ask the host. A page has one
-// container and each of its frames another, keyed by client id.
+// ServiceWorkerContainer (navigator.serviceWorker) of a page or service
+// worker realm (Service Workers section 3.4), over ops that ask the host. A
+// page has one container and each of its frames another, keyed by client
+// id; a service worker has one of its own.
 (function () {
 const { core, primordials } = __bootstrap;
-const { domException, event: eventModule, messagePort, webidl } = core.loadExtScript("ext:swrt/01_web_platform.js");
+const { defineBrandedEventHandler, domException, event: eventModule, messagePort, rejectionsAsPromise, webidl } =
+  core.loadExtScript("ext:swrt/01_web_platform.js");
 const { createEnvironment, realmEnvironment, setPostMessageHook } = core.loadExtScript(
   "ext:swrt/30_service_worker_objects.js",
 );
 const { op_swrt_sw_register, op_swrt_sw_register_seen, op_swrt_sw_registrations, op_swrt_sw_post_message, op_swrt_take_message } = core.ops;
 const { Symbol, TypeError, Promise, ArrayPrototypeMap, ArrayPrototypePush, ArrayPrototypeShift } =
   primordials;
-const { EventTarget, Event, MessageEvent, defineEventHandler, setEventTargetData } = eventModule;
+const { EventTarget, Event, MessageEvent, setEventTargetData } = eventModule;
 const { DOMException } = domException;
 
 const illegal = Symbol("illegal constructor");
@@ -67,11 +69,13 @@ class ServiceWorkerContainer extends EventTarget {
   }
 
   get ready() {
-    webidl.assertBranded(this, ServiceWorkerContainerPrototype);
-    // ready: while the promise is pending, look for the matching
-    // registration; if it has an active worker, resolve with it.
-    if (!this[_readySettled]) this[_checkReady]();
-    return this[_ready];
+    return rejectionsAsPromise(() => {
+      webidl.assertBranded(this, ServiceWorkerContainerPrototype);
+      // ready: while the promise is pending, look for the matching
+      // registration; if it has an active worker, resolve with it.
+      if (!this[_readySettled]) this[_checkReady]();
+      return this[_ready];
+    });
   }
 
   async register(scriptURL, options = undefined) {
@@ -160,8 +164,8 @@ class ServiceWorkerContainer extends EventTarget {
 }
 webidl.configureInterface(ServiceWorkerContainer);
 const ServiceWorkerContainerPrototype = ServiceWorkerContainer.prototype;
-defineEventHandler(ServiceWorkerContainer.prototype, "controllerchange");
-defineEventHandler(ServiceWorkerContainer.prototype, "messageerror");
+defineBrandedEventHandler(ServiceWorkerContainer.prototype, "controllerchange");
+defineBrandedEventHandler(ServiceWorkerContainer.prototype, "messageerror");
 
 // The containers of the realm's page and frames, by client id.
 const containers = new Map();

@@ -1,5 +1,5 @@
-//! Ops of a page's `navigator.serviceWorker` (ServiceWorkerContainer) and of
-//! the `ServiceWorker` objects a page holds.
+//! Ops of `navigator.serviceWorker` (ServiceWorkerContainer) in pages and
+//! service workers, and of the `ServiceWorker` objects a page holds.
 
 use crate::realm::ask_host;
 use std::cell::RefCell;
@@ -10,8 +10,8 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::realm::{
-    HostRequest, JobRejection, MessageSender, PageContext, RealmContext, RegistrationView,
-    WorkerContext, WorkerView,
+    ContainerClient, HostRequest, JobRejection, MessageSender, PageContext, RealmContext,
+    RegistrationView, WorkerContext, WorkerView,
 };
 
 #[derive(Debug, thiserror::Error, deno_error::JsError)]
@@ -65,9 +65,17 @@ pub(crate) fn op_swrt_page_info(state: &mut OpState) -> PageBootInfo {
     }
 }
 
-/// The calling client: a frame names itself; otherwise the realm's page.
-fn client_id(state: &Rc<RefCell<OpState>>, client: Option<String>) -> String {
-    client.unwrap_or_else(|| state.borrow().borrow::<PageContext>().client_id.clone())
+/// The calling container's client: a frame names itself; otherwise the
+/// realm's page, or in a service worker's realm the worker itself.
+fn container_client(state: &Rc<RefCell<OpState>>, client: Option<String>) -> ContainerClient {
+    if let Some(client_id) = client {
+        return ContainerClient::Page(client_id);
+    }
+    let state = state.borrow();
+    match state.try_borrow::<PageContext>() {
+        Some(page) => ContainerClient::Page(page.client_id.clone()),
+        None => ContainerClient::ServiceWorker(state.borrow::<RealmContext>().url.clone()),
+    }
 }
 
 /// Register jobs whose page continuation has not run yet.
@@ -140,9 +148,9 @@ pub(crate) async fn op_swrt_sw_register(
         };
         (script_url, scope)
     };
-    let client_id = client_id(&state, client);
+    let client = container_client(&state, client);
     match ask_host(&state, |_, reply| HostRequest::Register {
-        client_id,
+        client,
         script_url,
         scope,
         worker_type,
@@ -179,9 +187,9 @@ pub(crate) async fn op_swrt_sw_registrations(
     state: Rc<RefCell<OpState>>,
     #[string] client: Option<String>,
 ) -> Vec<RegistrationView> {
-    let client_id = client_id(&state, client);
+    let client = container_client(&state, client);
     ask_host(&state, |_, reply| HostRequest::Registrations {
-        client_id,
+        client,
         reply,
     })
     .await
@@ -269,7 +277,10 @@ pub(crate) async fn op_swrt_fetch_event(
     #[serde] body: Option<deno_core::JsBuffer>,
     #[string] client: Option<String>,
 ) -> Option<(crate::realm::FetchEventResponse, deno_core::ToJsBuffer)> {
-    let client_id = client_id(&state, client);
+    // Only pages and frames have a controller to ask.
+    let ContainerClient::Page(client_id) = container_client(&state, client) else {
+        return None;
+    };
     let response = ask_host(&state, |_, reply| HostRequest::FetchEvent {
         client_id,
         request,

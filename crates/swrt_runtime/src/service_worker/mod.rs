@@ -4,6 +4,7 @@
 //! `ServiceWorkerContainer` pages register with.
 
 pub(crate) mod container;
+pub(crate) mod router;
 pub(crate) mod scope;
 
 use deno_core::Extension;
@@ -28,6 +29,7 @@ deno_core::extension!(
         scope::op_swrt_worker_info,
         scope::op_swrt_import_scripts,
         scope::op_swrt_skip_waiting,
+        scope::op_swrt_add_routes,
         scope::op_swrt_fetch_event_respond,
     ],
 );
@@ -62,7 +64,9 @@ pub(crate) fn scope_extension() -> Extension {
     extension
 }
 
-/// A page's `navigator.serviceWorker`.
+/// `navigator.serviceWorker` of a page, and of a service worker (whose
+/// realm never calls the page-only ops, `op_swrt_page_info` and
+/// `op_swrt_fetch_event`).
 pub(crate) fn container_extension() -> Extension {
     let mut extension = swrt_service_worker_container::init();
     extension.lazy_loaded_js_files =

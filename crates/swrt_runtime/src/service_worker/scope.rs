@@ -20,6 +20,9 @@ pub(crate) enum ScopeError {
     #[class(type)]
     #[error("Failed to execute 'importScripts': {0}")]
     ImportUrl(String),
+    #[class(type)]
+    #[error("Failed to execute 'addRoutes' on 'InstallEvent': {0}")]
+    Routes(String),
 }
 
 /// Boot data for the worker's JavaScript.
@@ -118,6 +121,27 @@ pub(crate) async fn op_swrt_skip_waiting(state: Rc<RefCell<OpState>>) {
         reply,
     })
     .await;
+}
+
+/// `InstallEvent.addRoutes(rules)`: the host checks the rules (a TypeError
+/// says why they are refused) and appends them to the worker's list.
+#[op2]
+pub(crate) async fn op_swrt_add_routes(
+    state: Rc<RefCell<OpState>>,
+    #[serde] rules: Vec<crate::service_worker::router::RouterRuleInit>,
+) -> Result<(), ScopeError> {
+    let version_id = own_version(&state);
+    match ask_host(&state, |_, reply| HostRequest::AddRoutes {
+        version_id,
+        rules,
+        reply,
+    })
+    .await
+    {
+        Some(Ok(())) => Ok(()),
+        Some(Err(reason)) => Err(ScopeError::Routes(reason)),
+        None => Err(ScopeError::Routes("the worker is gone".into())),
+    }
 }
 
 /// The worker answers a FetchEvent (`meta` null: the page goes to the network).

@@ -4,7 +4,24 @@
 (function () {
 const { core, primordials } = __bootstrap;
 
-const { ObjectDefineProperty, ObjectPrototypeIsPrototypeOf, Symbol, SymbolToStringTag, TypeError, TypeErrorPrototype } = primordials;
+const {
+  FunctionPrototypeCall,
+  ObjectDefineProperty,
+  ObjectGetOwnPropertyDescriptor,
+  ObjectGetPrototypeOf,
+  ObjectPrototype,
+  ObjectSetPrototypeOf,
+  ReflectSetPrototypeOf,
+  SafeWeakSet,
+  WeakSetPrototypeAdd,
+  WeakSetPrototypeHas,
+  ObjectPrototypeIsPrototypeOf,
+  PromiseReject,
+  Symbol,
+  SymbolToStringTag,
+  TypeError,
+  TypeErrorPrototype,
+} = primordials;
 
 const webidl = core.loadExtScript("ext:deno_webidl/00_webidl.js");
 const infra = core.loadExtScript("ext:deno_web/00_infra.js");
@@ -192,11 +209,96 @@ function registerDomExceptionBuilders() {
   }
 }
 
+/**
+ * An event handler IDL attribute of an interface (HTML "event handler IDL
+ * attributes"), with deno_web's semantics, whose accessors are named
+ * `get onX`/`set onX` and throw TypeError on objects that do not
+ * implement the interface, as Web IDL's attribute getters and setters do.
+ */
+function defineBrandedEventHandler(prototype, type) {
+  const scratch = {};
+  event.defineEventHandler(scratch, type);
+  const inner = ObjectGetOwnPropertyDescriptor(scratch, `on${type}`);
+  const property = `on${type}`;
+  const holder = {
+    get [property]() {
+      webidl.assertBranded(this, prototype);
+      return FunctionPrototypeCall(inner.get, this);
+    },
+    set [property](value) {
+      webidl.assertBranded(this, prototype);
+      FunctionPrototypeCall(inner.set, this, value);
+    },
+  };
+  ObjectDefineProperty(prototype, property, {
+    ...ObjectGetOwnPropertyDescriptor(holder, property),
+    enumerable: true,
+    configurable: true,
+  });
+}
+
+/**
+ * Web IDL: an operation or attribute getter whose type is a promise turns
+ * an exception (a failed brand check, say) into a rejected promise.
+ */
+function rejectionsAsPromise(body) {
+  try {
+    return body();
+  } catch (error) {
+    return PromiseReject(error);
+  }
+}
+
+/**
+ * Web IDL: the global object and the interface prototype objects of its
+ * interface and the interfaces it inherits from are immutable prototype
+ * exotic objects: setting their [[Prototype]] to another value fails
+ * (TypeError from Object.setPrototypeOf and `__proto__`, false from
+ * Reflect.setPrototypeOf). The engine has no such objects, so the three
+ * ways script can set a prototype refuse them.
+ */
+function makePrototypesImmutable(objects) {
+  const immutable = new SafeWeakSet();
+  for (let i = 0; i < objects.length; i++) WeakSetPrototypeAdd(immutable, objects[i]);
+  const refused = (object, proto) =>
+    (typeof object === "object" || typeof object === "function") && object !== null &&
+    WeakSetPrototypeHas(immutable, object) && ObjectGetPrototypeOf(object) !== proto;
+  const message = "Immutable prototype object cannot have its prototype set";
+  const objectSetPrototypeOf = ObjectSetPrototypeOf;
+  const reflectSetPrototypeOf = ReflectSetPrototypeOf;
+  const protoAccessor = ObjectGetOwnPropertyDescriptor(ObjectPrototype, "__proto__");
+  const replacements = {
+    setPrototypeOf(object, proto) {
+      if (refused(object, proto)) throw new TypeError(message);
+      return objectSetPrototypeOf(object, proto);
+    },
+    reflectSetPrototypeOf(object, proto) {
+      if (refused(object, proto)) return false;
+      return reflectSetPrototypeOf(object, proto);
+    },
+    set __proto__(proto) {
+      if (refused(this, proto)) throw new TypeError(message);
+      FunctionPrototypeCall(protoAccessor.set, this, proto);
+    },
+  };
+  ObjectDefineProperty(replacements.reflectSetPrototypeOf, "name", { value: "setPrototypeOf" });
+  ObjectDefineProperty(Object, "setPrototypeOf", { value: replacements.setPrototypeOf });
+  ObjectDefineProperty(Reflect, "setPrototypeOf", { value: replacements.reflectSetPrototypeOf });
+  ObjectDefineProperty(ObjectPrototype, "__proto__", {
+    set: ObjectGetOwnPropertyDescriptor(replacements, "__proto__").set,
+  });
+}
+
 /** Makes `target` the global `self` and wires deno_web's EventTarget to it. */
 function installGlobalScope(proto) {
   // The global object itself becomes the EventTarget: its prototype chain is
   // ServiceWorkerGlobalScope -> WorkerGlobalScope -> EventTarget.
   Object.setPrototypeOf(globalThis, proto);
+  const chain = [globalThis];
+  for (let object = proto; object !== null && object !== ObjectPrototype; object = ObjectGetPrototypeOf(object)) {
+    chain.push(object);
+  }
+  makePrototypesImmutable(chain);
   ObjectDefineProperty(globalThis, webidl.brand, nonEnumerable(webidl.brand));
   event.setEventTargetData(globalThis);
   event.saveGlobalThisReference(globalThis);
@@ -256,6 +358,8 @@ return {
   createWorkerNavigator,
   registerDomExceptionBuilders,
   installGlobalScope,
+  defineBrandedEventHandler,
+  rejectionsAsPromise,
   getterOnly,
   nonEnumerable,
   readOnly,

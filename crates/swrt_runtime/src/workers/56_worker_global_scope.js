@@ -19,7 +19,7 @@ const { cryptoDescriptors } = core.loadExtScript("ext:swrt/03_crypto.js");
 const { hideInternals, installErrorReporting, runCommandLoop, runImportedScripts } = core.loadExtScript("ext:swrt/04_realm.js");
 const { fetch, setConnectSrcProvider, setControllerFetch } = core.loadExtScript("ext:swrt/10_fetch.js");
 const { connectSrcOf } = core.loadExtScript("ext:swrt/05_content_security_policy.js");
-const { cacheDescriptors } = core.loadExtScript("ext:swrt/71_cache.js");
+const { cacheDescriptors, cachesAttribute } = core.loadExtScript("ext:swrt/71_cache.js");
 const { serviceWorkerObjectDescriptors } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { deliverMessage, ownerCommandHandlers, takeMessage, workerConstructorDescriptors } = core.loadExtScript("ext:swrt/55_workers.js");
 
@@ -106,6 +106,7 @@ function bootstrapWorkerScope(kind, extra) {
   ObjectDefineProperties(globalThis, webGlobalDescriptors());
   ObjectDefineProperties(globalThis, cryptoDescriptors());
   ObjectDefineProperties(globalThis, cacheDescriptors());
+  ObjectDefineProperty(WorkerGlobalScope.prototype, "caches", cachesAttribute(WorkerGlobalScope.prototype));
   ObjectDefineProperties(globalThis, workerConstructorDescriptors(false));
   ObjectDefineProperties(globalThis, serviceWorkerObjectDescriptors());
   const navigator = createWorkerNavigator();
