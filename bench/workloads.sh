@@ -14,7 +14,7 @@
 # and followed by `sync` (swrt makes every body durable before its event).
 # Interleaved, alternating which tool goes first; medians of --runs
 # (default 5). The most connections the server had open at once during
-# each tool's run are reported too.
+# each tool's run, and how many it opened in all, are reported too.
 # Uses no network beyond 127.0.0.1.
 set -euo pipefail
 
@@ -102,7 +102,7 @@ def run_curl(name, spec):
         for i, p in enumerate(paths(spec)):
             f.write(f'url = "{origin}{p}"\noutput = "{d}/{i}"\n')
     t = time.perf_counter()
-    subprocess.run(["curl", "-s", "--fail", "--parallel", "--parallel-max", "16", "-K", config], check=True)
+    subprocess.run(["curl", "--no-progress-meter", "--fail", "--parallel", "--parallel-max", "16", "-K", config], check=True)
     alone = time.perf_counter() - t
     subprocess.run(["sync", "-f", d], check=True)
     synced = time.perf_counter() - t
@@ -110,8 +110,10 @@ def run_curl(name, spec):
     return alone, synced
 
 def peak_connections():
+    """(most open at once, opened in all) since the last call."""
     with urllib.request.urlopen(origin + "/__peak") as response:
-        return int(response.read())
+        at_once, opened = response.read().split()
+        return int(at_once), int(opened)
 
 results = {}
 peaks = {}
@@ -123,12 +125,13 @@ for r in range(runs):
             order.reverse()
         for tool, fn in order:
             a, b = fn(name, spec)
-            p = peak_connections() - 1  # less the /__peak request's own
+            at_once, opened = peak_connections()
             results.setdefault((name, tool), []).append((a, b))
-            peaks[(name, tool)] = max(peaks.get((name, tool), 0), p)
-            print(f"run {r} {name:>11} {tool}: {a:.3f} s / {b:.3f} s, {p} connections at once", file=sys.stderr)
+            old = peaks.get((name, tool), (0, 0))
+            peaks[(name, tool)] = (max(old[0], at_once), max(old[1], opened))
+            print(f"run {r} {name:>11} {tool}: {a:.3f} s / {b:.3f} s, {at_once} connections at once, {opened} opened", file=sys.stderr)
 
-print("| workload | curl to files (s) | curl + sync (s) | swrt fetch() to event (s) | swrt whole process (s) | whole process / curl + sync | most connections at once (curl / swrt) |")
+print("| workload | curl to files (s) | curl + sync (s) | swrt fetch() to event (s) | swrt whole process (s) | whole process / curl + sync | connections at once, opened (curl / swrt) |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 for name, _ in workloads:
     c = results[(name, "curl")]
@@ -137,7 +140,7 @@ for name, _ in workloads:
     curl_sync = statistics.median(x[1] for x in c)
     swrt_wall = statistics.median(x[0] for x in s)
     swrt_event = statistics.median(x[1] for x in s)
-    print(f"| {name} | {curl_alone:.3f} | {curl_sync:.3f} | {swrt_event:.3f} | {swrt_wall:.3f} | {swrt_wall / curl_sync:.2f} | {peaks[(name, 'curl')]} / {peaks[(name, 'swrt')]} |")
+    print(f"| {name} | {curl_alone:.3f} | {curl_sync:.3f} | {swrt_event:.3f} | {swrt_wall:.3f} | {swrt_wall / curl_sync:.2f} | {peaks[(name, 'curl')][0]}, {peaks[(name, 'curl')][1]} / {peaks[(name, 'swrt')][0]}, {peaks[(name, 'swrt')][1]} |")
 PY
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true
