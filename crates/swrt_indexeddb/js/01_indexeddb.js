@@ -651,6 +651,28 @@ function fire(target, ev, parents = []) {
   return !prevented;
 }
 
+let realmModule = null;
+/** How many exceptions the realm has reported: a count that grows while an
+ * event is dispatched says one of its listeners threw. */
+function reportedExceptions() {
+  realmModule ??= core.loadExtScript("ext:swrt/04_realm.js");
+  return realmModule.reportedExceptionCount();
+}
+
+/**
+ * `fire()`, also telling whether a listener threw (the DOM's "legacy output
+ * did listeners throw" flag): `{ proceed, threw }`.
+ */
+function fireTracked(target, ev, parents = []) {
+  const before = reportedExceptions();
+  const proceed = fire(target, ev, parents);
+  return { proceed, threw: reportedExceptions() !== before };
+}
+
+function listenerThrew() {
+  return new DOMException("An event listener threw an exception.", "AbortError");
+}
+
 function simpleEvent(type, bubbles = false, cancelable = false) {
   return new Event(type, { bubbles, cancelable });
 }
@@ -1051,10 +1073,17 @@ function fireRequests(tx) {
     request[_done] = true;
     if (tx[_state] !== "committing") tx[_state] = "active";
     if (failed) {
-      const proceed = fire(request, simpleEvent("error", true, true), [tx, tx[_db]]);
-      if (proceed && tx[_state] !== "finished") abortTransaction(tx, request[_error]);
+      // "Fire an error event": a listener that threw aborts the transaction
+      // with AbortError even when the event was canceled; otherwise an
+      // event not canceled aborts it with the request's error.
+      const { proceed, threw } = fireTracked(request, simpleEvent("error", true, true), [tx, tx[_db]]);
+      if (tx[_state] !== "finished" && (threw || proceed)) {
+        abortTransaction(tx, threw ? listenerThrew() : request[_error]);
+      }
     } else {
-      fire(request, simpleEvent("success"));
+      // "Fire a success event": a listener that threw aborts the transaction.
+      const { threw } = fireTracked(request, simpleEvent("success"));
+      if (threw && tx[_state] !== "finished") abortTransaction(tx, listenerThrew());
     }
     core.runMicrotasks();
     if (tx[_state] === "finished") return;
@@ -1784,7 +1813,9 @@ async function openDatabase(request, name, version) {
   request[_done] = true;
   request[_result] = db;
   request[_transaction] = tx;
-  fire(request, new IDBVersionChangeEvent("upgradeneeded", { oldVersion: opened.oldVersion, newVersion }));
+  const { threw } = fireTracked(request, new IDBVersionChangeEvent("upgradeneeded", { oldVersion: opened.oldVersion, newVersion }));
+  // "Upgrade a database": a listener that threw aborts the upgrade.
+  if (threw && tx[_state] !== "finished") abortTransaction(tx, listenerThrew());
   // The transaction stays active through the microtasks after the event
   // (an async upgrade callback); its first task makes it inactive.
   runTransaction(tx);
