@@ -760,6 +760,7 @@ function nameList(names) {
 
 const _conn = Symbol("connection"), _meta = Symbol("meta"), _name = Symbol("name"),
   _closePending = Symbol("closePending"), _upgrade = Symbol("upgrade transaction"),
+  _transactions = Symbol("transactions"),
   _version = Symbol("version");
 
 class IDBDatabase extends EventTarget {
@@ -773,6 +774,8 @@ class IDBDatabase extends EventTarget {
     this[_version] = meta ? meta.version : 0;
     this[_closePending] = false;
     this[_upgrade] = null;
+    // Its unfinished transactions, aborted if the connection is closed by force.
+    this[_transactions] = new SafeSet();
   }
   get name() { webidl.assertBranded(this, IDBDatabasePrototype); return this[_name]; }
   get version() { webidl.assertBranded(this, IDBDatabasePrototype); return this[_version]; }
@@ -863,6 +866,24 @@ defineEventHandler(IDBDatabasePrototype, "error");
 defineEventHandler(IDBDatabasePrototype, "versionchange");
 webidl.configureInterface(IDBDatabase);
 
+/**
+ * "Close a database connection" with the forced flag (the host cleared the
+ * origin's data): the backend has aborted the connection's transactions;
+ * each fires its abort with AbortError, then the connection fires `close`.
+ */
+function forceClosed(db) {
+  const wasClosing = db[_closePending];
+  db[_closePending] = true;
+  for (const tx of db[_transactions]) {
+    if (tx[_state] !== "finished") {
+      finishAbort(tx, new DOMException("The database connection was closed.", "AbortError"), true);
+    }
+  }
+  db[_transactions].clear();
+  // After the aborts' events, which are queued.
+  if (!wasClosing) nextTask().then(() => fire(db, simpleEvent("close")));
+}
+
 function closeConnection(db) {
   if (db[_closePending]) return;
   db[_closePending] = true;
@@ -899,6 +920,10 @@ async function listenForVersionChange(db) {
     core.unrefOpPromise(promise);
     const change = await promise;
     if (change === null) return;
+    if (change[2]) {
+      forceClosed(db);
+      return;
+    }
     if (!db[_closePending]) {
       const ev = new IDBVersionChangeEvent("versionchange", { oldVersion: change[0], newVersion: change[1] });
       fire(db, ev);
@@ -938,6 +963,7 @@ class IDBTransaction extends EventTarget {
     this[_openRequest] = null;
     this[_started] = false;
     this[_finished] = null;
+    db[_transactions].add(this);
   }
   get objectStoreNames() {
     webidl.assertBranded(this, IDBTransactionPrototype);
@@ -1103,6 +1129,7 @@ async function commitTransaction(tx) {
   }
   tx[_state] = "finished";
   const db = tx[_db];
+  db[_transactions].delete(tx);
   if (tx[_mode] === "versionchange") db[_upgrade] = null;
   fire(tx, simpleEvent("complete"));
   tx[_finished]?.(true);
@@ -1119,6 +1146,7 @@ function finishAbort(tx, error, queued) {
   tx[_state] = "finished";
   tx[_error] = error;
   const db = tx[_db];
+  db[_transactions].delete(tx);
   if (tx[_mode] === "versionchange") {
     // The connection reverts to the schema it had, and closes.
     db[_version] = tx[_oldVersion] ?? 0;

@@ -204,6 +204,10 @@ pub struct VersionChange {
     pub old_version: u64,
     /// The version asked for; None for a delete.
     pub new_version: Option<u64>,
+    /// The host closed the connection (its origin's data is being
+    /// cleared): its transactions were aborted and the realm fires `close`
+    /// instead of `versionchange`.
+    pub forced_close: bool,
 }
 
 #[derive(Clone)]
@@ -331,6 +335,18 @@ struct DbState {
     conns: BTreeMap<u64, Conn>,
     /// Unfinished transactions by id, which is creation order.
     txns: BTreeMap<u64, Txn>,
+    /// Transactions aborted by a forced close: their realm's next request
+    /// fails with AbortError, as the abort's own error says.
+    forced_aborts: BTreeSet<u64>,
+}
+
+/// The error for a request of a transaction that is gone.
+fn finished_error(state: &DbState, txn: u64) -> IdbError {
+    if state.forced_aborts.contains(&txn) {
+        IdbError::Abort("The database connection was closed.".into())
+    } else {
+        IdbError::InvalidState("The transaction has finished.".into())
+    }
 }
 
 /// One database of one origin.
@@ -587,6 +603,7 @@ impl Backend {
             let event = VersionChange {
                 old_version,
                 new_version,
+                forced_close: false,
             };
             if conn.events.send(event).is_ok() {
                 conn.unacked += 1;
@@ -719,6 +736,97 @@ impl Backend {
         }
         lock(&db).data = DbData::default();
         Ok(old)
+    }
+
+    /// Clears `origin`'s IndexedDB data, as clearing a site's storage does:
+    /// every open connection to its databases is closed by force (its
+    /// transactions are aborted and its realm gets a `close` event), opens
+    /// and deletes waiting on them fail, and every database is deleted.
+    /// Returns how many databases there were.
+    pub async fn clear_origin(&self, origin: &str) -> Result<usize> {
+        let mut names: BTreeSet<String> = BTreeSet::new();
+        if let Some(store) = self.store.get().cloned() {
+            let o = origin.to_owned();
+            names.extend(
+                blocking(move || store.idb_databases(&o))
+                    .await?
+                    .into_iter()
+                    .map(|row| row.name),
+            );
+        }
+        names.extend(
+            self.databases
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .keys()
+                .filter(|(o, _)| o == origin)
+                .map(|(_, name)| name.clone()),
+        );
+        let mut cleared = 0;
+        for name in names {
+            let db = self.database(origin, &name);
+            // Opens and deletes waiting for an upgrade or for connections to
+            // close hold the database's queue: they fail, and free it.
+            self.pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|_, (pending, _, _)| !Arc::ptr_eq(pending, &db));
+            self.force_close(&db);
+            let _guard = db.open_queue.clone().lock_owned().await;
+            // An upgrade that held the queue may have opened a connection.
+            self.force_close(&db);
+            let existed = {
+                let state = lock(&db);
+                state.loaded && state.data.version > 0
+            };
+            let stored = match self.store.get().cloned() {
+                Some(store) => {
+                    let (o, n) = (origin.to_owned(), name.clone());
+                    blocking(move || store.idb_delete(&o, &n)).await?
+                }
+                None => false,
+            };
+            {
+                let mut state = lock(&db);
+                state.data = DbData::default();
+                state.loaded = self.store.get().is_none();
+            }
+            db.changed.notify_waiters();
+            if existed || stored {
+                cleared += 1;
+            }
+        }
+        Ok(cleared)
+    }
+
+    /// Closes every connection to `db` by force: aborts its transactions
+    /// (a running upgrade reverts) and tells each realm to fire `close`.
+    fn force_close(&self, db: &Database) {
+        let txns: Vec<u64> = {
+            let mut state = lock(db);
+            let txns: Vec<u64> = state.txns.keys().copied().collect();
+            state.forced_aborts.extend(txns.iter().copied());
+            txns
+        };
+        for txn in txns {
+            self.finish(db, txn, true);
+        }
+        {
+            let mut state = lock(db);
+            let version = state.data.version;
+            for conn in state.conns.values_mut() {
+                if !conn.close_pending {
+                    let _ = conn.events.send(VersionChange {
+                        old_version: version,
+                        new_version: None,
+                        forced_close: true,
+                    });
+                }
+                conn.close_pending = true;
+            }
+            Self::reap_closed(&mut state);
+        }
+        db.changed.notify_waiters();
     }
 
     /// Forgets a pending open or delete whose realm went away.
@@ -1127,6 +1235,9 @@ impl Backend {
         f: impl FnOnce(&mut DbData, &mut Txn) -> Result<T>,
     ) -> Result<T> {
         let mut state = lock(db);
+        if !state.txns.contains_key(&txn) {
+            return Err(finished_error(&state, txn));
+        }
         let DbState { data, txns, .. } = &mut *state;
         let t = txns
             .get_mut(&txn)
@@ -2180,5 +2291,81 @@ mod tests {
         backend.close(&db, conn);
         let (_, meta) = upgrading.await.unwrap().unwrap();
         assert_eq!(meta.version, 2);
+    }
+
+    #[tokio::test]
+    async fn clearing_an_origin_closes_its_connections_and_deletes_its_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let store_handle = Arc::new(Store::open(dir.path()).unwrap());
+        let backend = Backend::new(u64::MAX);
+        backend.attach_store(store_handle.clone());
+        // One database with a committed record and a connection in the
+        // middle of a write; another origin's database must stay.
+        let (events, mut received) = mpsc::unbounded_channel();
+        let (db, step) = backend
+            .open(ORIGIN, "cleared", Some(1), events)
+            .await
+            .unwrap();
+        let OpenStep::Upgrade { conn, .. } = step else {
+            panic!("a new database needs an upgrade");
+        };
+        let (txn, _) = backend.upgrade(conn).await.unwrap();
+        let store = backend
+            .create_store(&db, txn, "s", serde_json::Value::Null, false)
+            .unwrap();
+        backend.commit(&db, txn).await.unwrap();
+        let t = backend
+            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .unwrap();
+        assert!(backend.try_start(&db, t));
+        backend
+            .put(&db, t, store, k(1.0), b"one".to_vec(), vec![], false)
+            .unwrap();
+        backend.commit(&db, t).await.unwrap();
+        let writing = backend
+            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .unwrap();
+        assert!(backend.try_start(&db, writing));
+        backend
+            .put(&db, writing, store, k(2.0), b"two".to_vec(), vec![], false)
+            .unwrap();
+        let (other_events, _other_rx) = mpsc::unbounded_channel();
+        let (other, step) = backend
+            .open("https://b.test", "kept", Some(1), other_events)
+            .await
+            .unwrap();
+        let OpenStep::Upgrade {
+            conn: other_conn, ..
+        } = step
+        else {
+            panic!("a new database needs an upgrade");
+        };
+        let (other_txn, _) = backend.upgrade(other_conn).await.unwrap();
+        backend.commit(&other, other_txn).await.unwrap();
+        assert!(store_handle.origin_usage(ORIGIN).unwrap() > 0);
+
+        assert_eq!(backend.clear_origin(ORIGIN).await.unwrap(), 1);
+
+        let event = received.try_recv().expect("the connection is told");
+        assert!(event.forced_close, "{event:?}");
+        assert!(
+            backend
+                .create_transaction(&db, conn, &[store], Mode::Readonly)
+                .is_err(),
+            "the connection is closed"
+        );
+        // The write in flight was aborted: its commit finds no transaction.
+        assert!(backend.commit(&db, writing).await.is_err());
+        assert_eq!(backend.databases(ORIGIN).await.unwrap(), vec![]);
+        assert!(store_handle.idb_databases(ORIGIN).unwrap().is_empty());
+        assert_eq!(store_handle.origin_usage(ORIGIN).unwrap(), 0);
+        assert_eq!(
+            backend.databases("https://b.test").await.unwrap(),
+            vec![("kept".to_owned(), 1)]
+        );
+        // A new open starts from nothing.
+        let (events, _rx) = mpsc::unbounded_channel();
+        let (_, step) = backend.open(ORIGIN, "cleared", None, events).await.unwrap();
+        assert!(matches!(step, OpenStep::Upgrade { old_version: 0, .. }));
     }
 }

@@ -179,14 +179,14 @@ pub(crate) async fn op_idb_upgrade(
     Ok(UpgradeResult { txn, meta })
 }
 
-/// The next `versionchange` for a connection: [old, new (null: deleted)],
-/// or null once the connection is gone.
+/// The next `versionchange` for a connection: [old, new (null: deleted),
+/// closed by force], or null once the connection is gone.
 #[op2]
 #[serde]
 pub(crate) async fn op_idb_versionchange_next(
     state: Rc<RefCell<OpState>>,
     conn: f64,
-) -> Option<(u64, Option<u64>)> {
+) -> Option<(u64, Option<u64>, bool)> {
     let rx = state
         .borrow()
         .borrow::<IdbRealm>()
@@ -194,7 +194,9 @@ pub(crate) async fn op_idb_versionchange_next(
         .get(&(conn as u64))
         .cloned()?;
     let mut rx = RcRef::map(rx, |r| r).borrow_mut().await;
-    rx.recv().await.map(|e| (e.old_version, e.new_version))
+    rx.recv()
+        .await
+        .map(|e| (e.old_version, e.new_version, e.forced_close))
 }
 
 #[op2(fast)]
