@@ -849,7 +849,7 @@ class IDBDatabase extends EventTarget {
     if (durability !== "default" && durability !== "strict" && durability !== "relaxed") {
       throw new TypeError(`The provided value '${durability}' is not a valid enum value of type IDBTransactionDurability.`);
     }
-    const id = op_idb_txn_create(this[_conn], ids, mode);
+    const id = op_idb_txn_create(this[_conn], ids, mode, durability);
     const tx = new IDBTransaction(illegal, this, id, mode, names, durability);
     runTransaction(tx);
     return tx;

@@ -311,6 +311,19 @@ struct Txn {
     snapshot: Option<DbData>,
     /// Holds the database's open queue until the upgrade ends.
     open_guard: Option<OwnedMutexGuard<()>>,
+    durability: Durability,
+}
+
+/// How a committed transaction reaches the disk (`IDBTransaction.durability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// "strict" and "default": `complete` fires once the commit is synced
+    /// to disk (it survives a power loss).
+    Strict,
+    /// "relaxed": `complete` fires once the commit is written to the OS,
+    /// without waiting for the disk: it survives the process crashing but
+    /// may be lost, whole, in a power loss or an OS crash.
+    Relaxed,
 }
 
 impl Txn {
@@ -689,6 +702,7 @@ impl Backend {
                 cleared: BTreeSet::new(),
                 snapshot: Some(snapshot),
                 open_guard: Some(guard),
+                durability: Durability::Strict,
             },
         );
         Ok((txn, state.data.meta()))
@@ -875,6 +889,7 @@ impl Backend {
         conn: u64,
         scope: &[u64],
         mode: Mode,
+        durability: Durability,
     ) -> Result<u64> {
         let mut state = lock(db);
         if state.conns.get(&conn).is_none_or(|c| c.close_pending) {
@@ -907,6 +922,7 @@ impl Backend {
                 cleared: BTreeSet::new(),
                 snapshot: None,
                 open_guard: None,
+                durability,
             },
         );
         Ok(txn)
@@ -970,16 +986,19 @@ impl Backend {
             let writes =
                 t.mode == Mode::Versionchange || !t.dirty.is_empty() || !t.cleared.is_empty();
             match (writes, self.store.get()) {
-                (true, Some(store)) => {
-                    Some((store.clone(), encode_changes(&db.name, &state.data, t)))
-                }
+                (true, Some(store)) => Some((
+                    store.clone(),
+                    encode_changes(&db.name, &state.data, t),
+                    t.durability == Durability::Strict,
+                )),
                 _ => None,
             }
         };
-        if let Some((store, (row, changes))) = write {
+        if let Some((store, (row, changes), synced)) = write {
             let origin = db.origin.clone();
             let quota = self.quota();
-            let written = blocking(move || store.idb_commit(&origin, &row, &changes, quota)).await;
+            let written =
+                blocking(move || store.idb_commit(&origin, &row, &changes, quota, synced)).await;
             if let Err(e) = written {
                 tracing::warn!(origin = %db.origin, database = %db.name, error = %e, "IndexedDB commit failed; the transaction is aborted");
                 self.abort(db, txn);
@@ -1944,13 +1963,13 @@ mod tests {
         let backend = Backend::new(u64::MAX);
         let (db, conn, store, _) = setup(&backend, "sched", false).await;
         let w1 = backend
-            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .create_transaction(&db, conn, &[store], Mode::Readwrite, Durability::Strict)
             .unwrap();
         let r1 = backend
-            .create_transaction(&db, conn, &[store], Mode::Readonly)
+            .create_transaction(&db, conn, &[store], Mode::Readonly, Durability::Strict)
             .unwrap();
         let w2 = backend
-            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .create_transaction(&db, conn, &[store], Mode::Readwrite, Durability::Strict)
             .unwrap();
         assert!(backend.try_start(&db, w1));
         assert!(
@@ -1965,7 +1984,7 @@ mod tests {
             "a writer waits for an earlier reader"
         );
         let r2 = backend
-            .create_transaction(&db, conn, &[store], Mode::Readonly)
+            .create_transaction(&db, conn, &[store], Mode::Readonly, Durability::Strict)
             .unwrap();
         assert!(
             !backend.try_start(&db, r2),
@@ -1987,7 +2006,7 @@ mod tests {
         let backend = Backend::new(u64::MAX);
         let (db, conn, store, index) = setup(&backend, "undo", false).await;
         let t1 = backend
-            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .create_transaction(&db, conn, &[store], Mode::Readwrite, Durability::Strict)
             .unwrap();
         assert!(backend.try_start(&db, t1));
         assert_eq!(backend.generate_key(&db, t1, store).unwrap(), 1.0);
@@ -1996,7 +2015,7 @@ mod tests {
         backend.commit(&db, t1).await.unwrap();
 
         let t2 = backend
-            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .create_transaction(&db, conn, &[store], Mode::Readwrite, Durability::Strict)
             .unwrap();
         assert!(backend.try_start(&db, t2));
         put(&backend, &db, t2, store, index, 1.0, "changed").unwrap();
@@ -2018,7 +2037,7 @@ mod tests {
         backend.abort(&db, t2);
 
         let t3 = backend
-            .create_transaction(&db, conn, &[store], Mode::Readonly)
+            .create_transaction(&db, conn, &[store], Mode::Readonly, Durability::Strict)
             .unwrap();
         assert!(backend.try_start(&db, t3));
         let all = backend
@@ -2053,7 +2072,7 @@ mod tests {
         assert!(backend.generate_key(&db, t3, store).is_err(), "readonly");
         backend.abort(&db, t3);
         let t4 = backend
-            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .create_transaction(&db, conn, &[store], Mode::Readwrite, Durability::Strict)
             .unwrap();
         assert!(backend.try_start(&db, t4));
         assert_eq!(
@@ -2068,7 +2087,7 @@ mod tests {
         let backend = Backend::new(u64::MAX);
         let (db, conn, store, index) = setup(&backend, "unique", true).await;
         let t = backend
-            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .create_transaction(&db, conn, &[store], Mode::Readwrite, Durability::Strict)
             .unwrap();
         assert!(backend.try_start(&db, t));
         put(&backend, &db, t, store, index, 1.0, "a").unwrap();
@@ -2089,7 +2108,7 @@ mod tests {
         let backend = Backend::new(u64::MAX);
         let (db, conn, store, index) = setup(&backend, "cursor", false).await;
         let t = backend
-            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .create_transaction(&db, conn, &[store], Mode::Readwrite, Durability::Strict)
             .unwrap();
         assert!(backend.try_start(&db, t));
         for (key, tag) in [(1.0, "a"), (2.0, "b"), (3.0, "a"), (4.0, "c"), (5.0, "b")] {
@@ -2158,15 +2177,16 @@ mod tests {
             let backend = Backend::new(u64::MAX);
             backend.attach_store(store_handle.clone());
             let (db, conn, store, index) = setup(&backend, "durable", false).await;
+            // A relaxed commit is written too: it survives the process.
             let t = backend
-                .create_transaction(&db, conn, &[store], Mode::Readwrite)
+                .create_transaction(&db, conn, &[store], Mode::Readwrite, Durability::Relaxed)
                 .unwrap();
             assert!(backend.try_start(&db, t));
             put(&backend, &db, t, store, index, 7.0, "seven").unwrap();
             backend.commit(&db, t).await.unwrap();
             // Not committed: must not be on disk.
             let t = backend
-                .create_transaction(&db, conn, &[store], Mode::Readwrite)
+                .create_transaction(&db, conn, &[store], Mode::Readwrite, Durability::Strict)
                 .unwrap();
             assert!(backend.try_start(&db, t));
             put(&backend, &db, t, store, index, 8.0, "eight").unwrap();
@@ -2190,7 +2210,7 @@ mod tests {
         let store = meta.stores[0].id;
         let index = meta.stores[0].indexes[0].id;
         let t = backend
-            .create_transaction(&db, conn, &[store], Mode::Readonly)
+            .create_transaction(&db, conn, &[store], Mode::Readonly, Durability::Strict)
             .unwrap();
         assert!(backend.try_start(&db, t));
         let all = backend
@@ -2225,7 +2245,7 @@ mod tests {
         backend.attach_store(Arc::new(Store::open(dir.path()).unwrap()));
         let (db, conn, store, index) = setup(&backend, "quota", false).await;
         let t = backend
-            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .create_transaction(&db, conn, &[store], Mode::Readwrite, Durability::Strict)
             .unwrap();
         assert!(backend.try_start(&db, t));
         backend
@@ -2242,7 +2262,7 @@ mod tests {
         let err = backend.commit(&db, t).await.unwrap_err();
         assert!(matches!(err, IdbError::QuotaExceeded(_)), "{err}");
         let t = backend
-            .create_transaction(&db, conn, &[store], Mode::Readonly)
+            .create_transaction(&db, conn, &[store], Mode::Readonly, Durability::Strict)
             .unwrap();
         assert!(backend.try_start(&db, t));
         assert_eq!(
@@ -2315,7 +2335,7 @@ mod tests {
             .unwrap();
         backend.commit(&db, txn).await.unwrap();
         let t = backend
-            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .create_transaction(&db, conn, &[store], Mode::Readwrite, Durability::Strict)
             .unwrap();
         assert!(backend.try_start(&db, t));
         backend
@@ -2323,7 +2343,7 @@ mod tests {
             .unwrap();
         backend.commit(&db, t).await.unwrap();
         let writing = backend
-            .create_transaction(&db, conn, &[store], Mode::Readwrite)
+            .create_transaction(&db, conn, &[store], Mode::Readwrite, Durability::Strict)
             .unwrap();
         assert!(backend.try_start(&db, writing));
         backend
@@ -2350,7 +2370,7 @@ mod tests {
         assert!(event.forced_close, "{event:?}");
         assert!(
             backend
-                .create_transaction(&db, conn, &[store], Mode::Readonly)
+                .create_transaction(&db, conn, &[store], Mode::Readonly, Durability::Strict)
                 .is_err(),
             "the connection is closed"
         );

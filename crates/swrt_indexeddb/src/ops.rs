@@ -13,8 +13,8 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::backend::{
-    Backend, CursorStep, Database, DbMeta, Direction, Found, IdbError, KeyRange, Mode, OpenStep,
-    VersionChange,
+    Backend, CursorStep, Database, DbMeta, Direction, Durability, Found, IdbError, KeyRange, Mode,
+    OpenStep, VersionChange,
 };
 
 type Result<T> = std::result::Result<T, IdbError>;
@@ -304,6 +304,7 @@ pub(crate) fn op_idb_txn_create(
     conn: f64,
     #[serde] scope: Vec<u64>,
     #[string] mode: &str,
+    #[string] durability: &str,
 ) -> Result<f64> {
     let realm = state.borrow_mut::<IdbRealm>();
     let db = realm.conn(conn)?;
@@ -311,9 +312,13 @@ pub(crate) fn op_idb_txn_create(
         "readwrite" => Mode::Readwrite,
         _ => Mode::Readonly,
     };
+    let durability = match durability {
+        "relaxed" => Durability::Relaxed,
+        _ => Durability::Strict,
+    };
     let txn = realm
         .backend
-        .create_transaction(&db, conn as u64, &scope, mode)?;
+        .create_transaction(&db, conn as u64, &scope, mode, durability)?;
     realm.txns.insert(txn, db);
     Ok(txn as f64)
 }
