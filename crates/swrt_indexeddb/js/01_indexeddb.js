@@ -58,6 +58,7 @@ const {
   DataViewPrototypeGetUint32,
   DatePrototypeGetTime,
   MathFloor,
+  MathMin,
   NumberIsNaN,
   ObjectDefineProperty,
   ObjectFreeze,
@@ -1538,7 +1539,14 @@ const _direction = Symbol("direction"), _range = Symbol("range"),
   _gotValue = Symbol("got value"), _request = Symbol("request"), _keyOnly = Symbol("key only"),
   _keyBytes = Symbol("key bytes"), _primaryBytes = Symbol("primary key bytes"),
   _cache = Symbol("prefetched records"), _cacheAt = Symbol("prefetch position"),
-  _cacheWrites = Symbol("writes when prefetched"), _writes = Symbol("writes");
+  _cacheWrites = Symbol("writes when prefetched"), _writes = Symbol("writes"),
+  _valueBytes = Symbol("value bytes"), _prefetch = Symbol("prefetch size");
+
+// A cursor's key, primary key and value are decoded when script first reads
+// them (as Blink does): a walk that reads only some of them does not pay for
+// the rest. The record's bytes are the cursor's own, so the value read later
+// is the one the cursor was at.
+const NOT_DECODED = Symbol("not decoded");
 
 class IDBCursor {
   constructor(key = undefined, source, indexId, range, direction, keyOnly) {
@@ -1554,6 +1562,8 @@ class IDBCursor {
     this[_key] = undefined;
     this[_primaryKey] = undefined;
     this[_value] = undefined;
+    this[_valueBytes] = null;
+    this[_prefetch] = CURSOR_PREFETCH_MIN;
     this[_gotValue] = false;
     this[_request] = null;
     this[_cache] = null;
@@ -1562,8 +1572,16 @@ class IDBCursor {
   }
   get source() { webidl.assertBranded(this, IDBCursorPrototype); return this[_source]; }
   get direction() { webidl.assertBranded(this, IDBCursorPrototype); return this[_direction]; }
-  get key() { webidl.assertBranded(this, IDBCursorPrototype); return this[_key]; }
-  get primaryKey() { webidl.assertBranded(this, IDBCursorPrototype); return this[_primaryKey]; }
+  get key() {
+    webidl.assertBranded(this, IDBCursorPrototype);
+    if (this[_key] === NOT_DECODED) this[_key] = decodeKey(this[_keyBytes]);
+    return this[_key];
+  }
+  get primaryKey() {
+    webidl.assertBranded(this, IDBCursorPrototype);
+    if (this[_primaryKey] === NOT_DECODED) this[_primaryKey] = decodeKey(this[_primaryBytes]);
+    return this[_primaryKey];
+  }
   get request() { webidl.assertBranded(this, IDBCursorPrototype); return this[_request]; }
   advance(count) {
     webidl.assertBranded(this, IDBCursorPrototype);
@@ -1663,7 +1681,14 @@ class IDBCursorWithValue extends IDBCursor {
     checkIllegal(key);
     super(illegal, ...args);
   }
-  get value() { webidl.assertBranded(this, IDBCursorWithValue.prototype); return this[_value]; }
+  get value() {
+    webidl.assertBranded(this, IDBCursorWithValue.prototype);
+    if (this[_value] === NOT_DECODED) {
+      this[_value] = restoreValue(this[_valueBytes]);
+      this[_valueBytes] = null;
+    }
+    return this[_value];
+  }
 }
 webidl.configureInterface(IDBCursorWithValue);
 
@@ -1682,8 +1707,12 @@ function checkCursor(cursor) {
   if (!cursor[_gotValue]) throw new DOMException("The cursor is being iterated or has iterated past its end.", "InvalidStateError");
 }
 
-/** Records a cursor asks for beyond the one it needs: continue() calls to come. */
-const CURSOR_PREFETCH = 31;
+/**
+ * Records a cursor asks for beyond the one it needs, for continue() calls to
+ * come: a few at first, twice as many each time a walk uses them all, up to
+ * a cap (a walk of many records costs few ops, a short one little memory).
+ */
+const CURSOR_PREFETCH_MIN = 31, CURSOR_PREFETCH_MAX = 1023;
 
 function cursorStep(cursor, target, count) {
   const store = cursorStore(cursor);
@@ -1696,10 +1725,17 @@ function cursorStep(cursor, target, count) {
       cursor[_cacheAt] < cache.length) {
     parts = cache;
   } else {
+    // A walk that used every prefetched record asks for more next time; a
+    // jump or a write starts small again.
+    const walked = cache !== null && target === EMPTY && count === 1 &&
+      cursor[_cacheWrites] === tx[_writes];
+    cursor[_prefetch] = walked
+      ? MathMin(cursor[_prefetch] * 2 + 1, CURSOR_PREFETCH_MAX)
+      : CURSOR_PREFETCH_MIN;
     const range = cursor[_range];
     const out = op_idb_cursor(tx[_id], store[_storeId], cursor[_indexId], range.lower, range.upper, range.flags,
       ArrayPrototypeIndexOf(DIRECTIONS, cursor[_direction]), cursor[_keyBytes] ?? EMPTY,
-      cursor[_primaryBytes] ?? EMPTY, target, count, what, CURSOR_PREFETCH);
+      cursor[_primaryBytes] ?? EMPTY, target, count, what, cursor[_prefetch]);
     // Each step's buffer is new: the cursor may keep views into it.
     parts = unpack(out);
     cursor[_cache] = parts;
@@ -1712,14 +1748,20 @@ function cursorStep(cursor, target, count) {
     cursor[_key] = undefined;
     cursor[_primaryKey] = undefined;
     cursor[_value] = undefined;
+    cursor[_valueBytes] = null;
     return null;
   }
   cursor[_cacheAt] = at + fields;
   cursor[_keyBytes] = parts[at];
   cursor[_primaryBytes] = parts[at + 1];
-  cursor[_key] = decodeKey(parts[at]);
-  cursor[_primaryKey] = decodeKey(parts[at + 1]);
-  cursor[_value] = cursor[_keyOnly] ? undefined : restoreValue(parts[at + 2]);
+  cursor[_key] = NOT_DECODED;
+  cursor[_primaryKey] = NOT_DECODED;
+  if (cursor[_keyOnly]) {
+    cursor[_value] = undefined;
+  } else {
+    cursor[_value] = NOT_DECODED;
+    cursor[_valueBytes] = parts[at + 2];
+  }
   cursor[_gotValue] = true;
   return cursor;
 }
