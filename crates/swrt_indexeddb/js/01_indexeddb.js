@@ -85,7 +85,7 @@ const {
   DateNow,
 } = primordials;
 const { DOMException } = domException;
-const { Event, EventTarget, defineEventHandler, dispatch, setIsTrusted } = eventModule;
+const { Event, EventTarget, defineEventHandler, dispatch, listenerCount, setIsTrusted } = eventModule;
 
 for (const name of [
   "ConstraintError", "DataError", "TransactionInactiveError", "ReadOnlyError",
@@ -635,6 +635,12 @@ webidl.configureInterface(IDBVersionChangeEvent);
  * parent"). Returns true when the default was not prevented.
  */
 function fire(target, ev, parents = []) {
+  if (!hasListeners(target, ev, parents)) return true;
+  return dispatchTo(target, ev, parents);
+}
+
+/** `fire()` once it is known that some listener will see the event. */
+function dispatchTo(target, ev, parents) {
   setIsTrusted(ev, true);
   dispatch(target, ev);
   let prevented = ev.defaultPrevented;
@@ -660,18 +666,39 @@ function reportedExceptions() {
   return realmModule.reportedExceptionCount();
 }
 
+/** Whether a listener threw in the last `fireTracked()`. */
+let lastFireThrew = false;
+
 /**
- * `fire()`, also telling whether a listener threw (the DOM's "legacy output
- * did listeners throw" flag): `{ proceed, threw }`.
+ * `fire()`, also setting `lastFireThrew` to whether a listener threw (the
+ * DOM's "legacy output did listeners throw" flag).
  */
 function fireTracked(target, ev, parents = []) {
+  lastFireThrew = false;
+  if (!hasListeners(target, ev, parents)) return true;
   const before = reportedExceptions();
-  const proceed = fire(target, ev, parents);
-  return { proceed, threw: reportedExceptions() !== before };
+  const proceed = dispatchTo(target, ev, parents);
+  lastFireThrew = reportedExceptions() !== before;
+  return proceed;
 }
 
 function listenerThrew() {
   return new DOMException("An event listener threw an exception.", "AbortError");
+}
+
+/**
+ * Whether dispatching `ev` at `target` (and, when it bubbles, at `parents`)
+ * would reach a listener. With none, the dispatch is not observable and is
+ * skipped: most requests (10,000 puts, say) have no listener at all.
+ */
+function hasListeners(target, ev, parents) {
+  const type = ev.type;
+  if (listenerCount(target, type) !== 0) return true;
+  if (!ev.bubbles) return false;
+  for (const parent of parents) {
+    if (parent !== null && listenerCount(parent, type) !== 0) return true;
+  }
+  return false;
 }
 
 function simpleEvent(type, bubbles = false, cancelable = false) {
@@ -1103,14 +1130,14 @@ function fireRequests(tx) {
       // "Fire an error event": a listener that threw aborts the transaction
       // with AbortError even when the event was canceled; otherwise an
       // event not canceled aborts it with the request's error.
-      const { proceed, threw } = fireTracked(request, simpleEvent("error", true, true), [tx, tx[_db]]);
-      if (tx[_state] !== "finished" && (threw || proceed)) {
-        abortTransaction(tx, threw ? listenerThrew() : request[_error]);
+      const proceed = fireTracked(request, simpleEvent("error", true, true), [tx, tx[_db]]);
+      if (tx[_state] !== "finished" && (lastFireThrew || proceed)) {
+        abortTransaction(tx, lastFireThrew ? listenerThrew() : request[_error]);
       }
     } else {
       // "Fire a success event": a listener that threw aborts the transaction.
-      const { threw } = fireTracked(request, simpleEvent("success"));
-      if (threw && tx[_state] !== "finished") abortTransaction(tx, listenerThrew());
+      fireTracked(request, simpleEvent("success"));
+      if (lastFireThrew && tx[_state] !== "finished") abortTransaction(tx, listenerThrew());
     }
     core.runMicrotasks();
     if (tx[_state] === "finished") return;
@@ -1540,7 +1567,9 @@ const _direction = Symbol("direction"), _range = Symbol("range"),
   _keyBytes = Symbol("key bytes"), _primaryBytes = Symbol("primary key bytes"),
   _cache = Symbol("prefetched records"), _cacheAt = Symbol("prefetch position"),
   _cacheWrites = Symbol("writes when prefetched"), _writes = Symbol("writes"),
-  _valueBytes = Symbol("value bytes"), _prefetch = Symbol("prefetch size");
+  _valueBytes = Symbol("value bytes"), _prefetch = Symbol("prefetch size"),
+  _target = Symbol("iteration target"), _count = Symbol("iteration count"),
+  _entry = Symbol("queue entry");
 
 // A cursor's key, primary key and value are decoded when script first reads
 // them (as Blink does): a walk that reads only some of them does not pay for
@@ -1564,6 +1593,9 @@ class IDBCursor {
     this[_value] = undefined;
     this[_valueBytes] = null;
     this[_prefetch] = CURSOR_PREFETCH_MIN;
+    this[_target] = EMPTY;
+    this[_count] = 1;
+    this[_entry] = null;
     this[_gotValue] = false;
     this[_request] = null;
     this[_cache] = null;
@@ -1770,7 +1802,17 @@ function iterate(cursor, target, count) {
   cursor[_gotValue] = false;
   const request = cursor[_request];
   const tx = cursorStore(cursor)[_txn];
-  queueRequest(tx, cursor[_source], () => cursorStep(cursor, target, count), request);
+  // A cursor has at most one iteration queued (the next waits for its
+  // success), so one queue entry serves all of them.
+  cursor[_target] = target;
+  cursor[_count] = count;
+  cursor[_entry] ??= {
+    request,
+    run: () => cursorStep(cursor, cursor[_target], cursor[_count]),
+    internal: false,
+  };
+  request[_done] = false;
+  ArrayPrototypePush(tx[_queue], cursor[_entry]);
 }
 
 function openCursor(source, indexId, query, direction, keyOnly) {
@@ -1883,9 +1925,9 @@ async function openDatabase(request, name, version) {
   request[_done] = true;
   request[_result] = db;
   request[_transaction] = tx;
-  const { threw } = fireTracked(request, new IDBVersionChangeEvent("upgradeneeded", { oldVersion: opened.oldVersion, newVersion }));
+  fireTracked(request, new IDBVersionChangeEvent("upgradeneeded", { oldVersion: opened.oldVersion, newVersion }));
   // "Upgrade a database": a listener that threw aborts the upgrade.
-  if (threw && tx[_state] !== "finished") abortTransaction(tx, listenerThrew());
+  if (lastFireThrew && tx[_state] !== "finished") abortTransaction(tx, listenerThrew());
   // The transaction stays active through the microtasks after the event
   // (an async upgrade callback); its first task makes it inactive.
   runTransaction(tx);
