@@ -65,3 +65,15 @@ if [ ! -f "$runtime/node_modules/eslint/package.json" ] ||
   npm install --prefix "$runtime" --no-save --no-audit --no-fund --ignore-scripts \
     --loglevel=error eslint@10.15.0 @eslint/js@10.0.1 >/dev/null
 fi
+# ... and the runtime cases that run real libraries (an unmodified Workbox
+# service worker) bundle them with npm esbuild at test time, from
+# runtime_tests' gitignored node_modules.
+cases="$repo/runtime_tests"
+if [ ! -f "$cases/node_modules/esbuild/package.json" ] ||
+   [ ! -f "$cases/node_modules/workbox-background-sync/package.json" ]; then
+  echo "setup: installing npm esbuild and workbox-* 7.4.1 into runtime_tests/node_modules" >&2
+  npm install --prefix "$cases" --no-save --no-audit --no-fund --ignore-scripts \
+    --loglevel=error esbuild@0.28.2 workbox-core@7.4.1 workbox-precaching@7.4.1 \
+    workbox-routing@7.4.1 workbox-strategies@7.4.1 workbox-expiration@7.4.1 \
+    workbox-background-sync@7.4.1 >/dev/null
+fi

@@ -1,14 +1,22 @@
-//! Embeds the JavaScript of deno_webidl, deno_web, deno_fetch and deno_crypto in the
-//! binary. Without a startup snapshot, deno_core records an extension's
-//! files by their path in the cargo registry and reads them at run time, so
-//! a binary copied to another machine (or run after `cargo clean` of the
-//! registry) could not start a realm. The paths come from `cargo metadata`;
-//! `src/embedded_js.rs` swaps each recorded path for the embedded text.
+//! Embeds the JavaScript of deno_webidl, deno_web, deno_fetch, deno_crypto
+//! and swrt_indexeddb in the binary. Without a startup snapshot, deno_core
+//! records an extension's files by their path (in the cargo registry, or in
+//! the source tree for swrt_indexeddb) and reads them at run time, so a
+//! binary copied to another machine (or run after the registry or the tree
+//! changed) could not start a realm, or would run other code. The paths
+//! come from `cargo metadata`; `src/embedded_js.rs` swaps each recorded path
+//! for the embedded text.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-const PACKAGES: &[&str] = &["deno_webidl", "deno_web", "deno_fetch", "deno_crypto"];
+const PACKAGES: &[&str] = &[
+    "deno_webidl",
+    "deno_web",
+    "deno_fetch",
+    "deno_crypto",
+    "swrt_indexeddb",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

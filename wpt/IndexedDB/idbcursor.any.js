@@ -144,3 +144,48 @@ promise_test(async (t) => {
   assert_equals(seen.length, 50);
   await completed(tx);
 }, "A cursor sees the writes its transaction makes while it iterates");
+
+promise_test(async (t) => {
+  const N = 3000;
+  const db = await createDb(t, (db) => {
+    const s = db.createObjectStore("s");
+    for (let i = 0; i < N; i++) s.put({ n: i, tags: [i % 3] }, i);
+  });
+  const tx = db.transaction("s", "readwrite");
+  const request = tx.objectStore("s").openCursor();
+  const checked = [];
+  let previous = null;
+  let steps = 0;
+  await new Promise((resolve, reject) => {
+    request.onsuccess = t.step_func(() => {
+      const cursor = request.result;
+      if (!cursor) return resolve();
+      steps++;
+      if (previous !== null) {
+        assert_equals(previous.n, cursor.key - 1, "the previous value stays what it was");
+      }
+      previous = null;
+      // Read the value on some records only, before or after continue().
+      if (cursor.key % 250 === 0) {
+        const value = cursor.value;
+        assert_equals(cursor.value, value, "the same object each time");
+        assert_equals(value.n, cursor.key);
+        assert_array_equals(value.tags, [cursor.key % 3]);
+        checked.push(cursor.primaryKey);
+      }
+      if (cursor.key === 1000) cursor.update({ n: 1000, tags: ["updated"] });
+      cursor.continue();
+      if (cursor.key % 250 === 1) {
+        // After continue(), the cursor still holds the record it was at.
+        previous = cursor.value;
+        assert_equals(previous.n, cursor.key);
+      }
+    });
+    request.onerror = () => reject(request.error);
+  });
+  assert_equals(steps, N);
+  assert_equals(checked.length, N / 250);
+  await completed(tx);
+  const updated = await result(db.transaction("s").objectStore("s").get(1000));
+  assert_array_equals(updated.tags, ["updated"]);
+}, "A long walk reads each record's key and value when asked, also after continue() and a write");

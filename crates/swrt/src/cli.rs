@@ -105,9 +105,11 @@ pub struct RunArgs {
     /// Stop a worker after this many idle seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub idle_timeout: f64,
-    /// Run offline: Background Sync events do not fire (their registrations
-    /// are kept for a later run); by default the host is online and the run
-    /// waits for every sync event of the origin, retries included.
+    /// Run offline: scripts' fetch() calls fail with a network error
+    /// (TypeError), `navigator.onLine` is false, and Background Sync events
+    /// do not fire (their registrations are kept for a later run); by
+    /// default the host is online and the run waits for every sync event of
+    /// the origin, retries included.
     #[arg(long)]
     pub offline: bool,
     /// Delay before a failed sync event's first retry; each later retry

@@ -280,7 +280,8 @@ async fn served_directory_keeps_its_origin_across_restarts() {
 }
 
 /// Background Sync through the daemon: while the API says the host is
-/// offline, a registered sync waits; `POST /api/network` online fires it.
+/// offline, a worker's fetch fails and a registered sync waits;
+/// `POST /api/network` online fires it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn going_online_through_the_api_fires_background_sync() {
     let site = tempfile::tempdir().unwrap();
@@ -290,7 +291,10 @@ async fn going_online_through_the_api_fires_background_sync() {
         r#"
 self.addEventListener("activate", (event) => event.waitUntil((async () => {
   await self.registration.sync.register("outbox");
-  await fetch("/ping?event=registered");
+  console.log(`sync registered, onLine ${navigator.onLine}`);
+  await fetch("/ping?event=offline").then(
+    () => console.log("fetched while offline"),
+    (error) => console.log(`fetch while offline: ${error.name}`));
 })()));
 self.addEventListener("sync", (event) =>
   event.waitUntil(fetch(`/ping?event=sync&tag=${event.tag}`)));
@@ -298,7 +302,7 @@ self.addEventListener("sync", (event) =>
     )
     .unwrap();
     let (origin, seen) = origin(site.path(), vec![], MIB).await;
-    let (mut serve, _out, api, token) = start_serve(data.path()).await;
+    let (mut serve, out, api, token) = start_serve(data.path()).await;
     let client = control_client(&token);
     let network = |online: bool| {
         client
@@ -308,10 +312,14 @@ self.addEventListener("sync", (event) =>
     };
     assert!(network(false).await.unwrap().status().is_success());
     register_worker(&client, &api, &origin.origin().join("sw.js").unwrap()).await;
+    let logged = |text: &str| out.lock().unwrap().iter().any(|l| l.contains(text));
     until("the sync registration", Duration::from_secs(30), || {
-        seen.pinged("event=registered")
+        logged("fetch while offline")
     })
     .await;
+    assert!(logged("sync registered, onLine false"));
+    assert!(logged("fetch while offline: TypeError"));
+    assert!(!seen.pinged("event=offline"), "no request left the host");
     // Offline: the registration is kept and nothing fires.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
@@ -326,6 +334,104 @@ self.addEventListener("sync", (event) =>
         || seen.pinged("event=sync&tag=outbox"),
     )
     .await;
+    signal(&serve, "TERM");
+    assert!(wait_exit(&mut serve, Duration::from_secs(20))
+        .await
+        .success());
+}
+
+/// `POST /api/origins/clear` clears an origin's storage: its IndexedDB
+/// databases, Cache API caches and registrations go, another origin's stay,
+/// and a worker registered again starts from nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clearing_an_origin_removes_its_indexeddb_caches_and_registrations() {
+    let site = tempfile::tempdir().unwrap();
+    let other_site = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let worker = r#"
+self.addEventListener("activate", (event) => event.waitUntil((async () => {
+  const names = (await indexedDB.databases()).map((d) => d.name);
+  console.log(`${location.origin} found databases [${names}] caches [${await caches.keys()}]`);
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open("notes", 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("notes");
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  await new Promise((resolve, reject) => {
+    const tx = db.transaction("notes", "readwrite");
+    tx.objectStore("notes").put("a note", 1);
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
+  db.close();
+  await (await caches.open("pages")).put("/page", new Response("a page"));
+  console.log(`${location.origin} stored`);
+})()));
+"#;
+    std::fs::write(site.path().join("sw.js"), worker).unwrap();
+    std::fs::write(other_site.path().join("sw.js"), worker).unwrap();
+    let (site_origin, _seen) = origin(site.path(), vec![], MIB).await;
+    let (other, _other_seen) = origin(other_site.path(), vec![], MIB).await;
+    let (mut serve, out, api, token) = start_serve(data.path()).await;
+    let client = control_client(&token);
+    let count = |text: String| {
+        out.lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(&text))
+            .count()
+    };
+    let name = |o: &url::Url| o.origin().ascii_serialization();
+    let (origin, other) = (site_origin.origin(), other.origin());
+    for o in [&origin, &other] {
+        register_worker(&client, &api, &o.join("sw.js").unwrap()).await;
+        until("the worker to store", Duration::from_secs(30), || {
+            count(format!("{} stored", name(o))) == 1
+        })
+        .await;
+        assert_eq!(
+            count(format!("{} found databases [] caches []", name(o))),
+            1
+        );
+    }
+
+    let clear = |body: serde_json::Value| {
+        let request = client.post(format!("{api}api/origins/clear")).json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, body) = clear(serde_json::json!({ "origin": "not a url" })).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "TypeError", "{body}");
+    let (status, body) = clear(serde_json::json!({ "origin": origin.as_str() })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["origin"], name(&origin), "{body}");
+    assert_eq!(body["databases"], 1, "{body}");
+    assert_eq!(body["caches"], 1, "{body}");
+    assert_eq!(body["registrations"], 1, "{body}");
+    let workers = get_json(&client, format!("{api}api/workers")).await;
+    let scopes: Vec<&str> = workers
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["scope"].as_str())
+        .collect();
+    assert_eq!(scopes, vec![other.as_str()], "{workers}");
+
+    // Registered again, the worker finds nothing of its origin's old data.
+    register_worker(&client, &api, &origin.join("sw.js").unwrap()).await;
+    until("the worker to store again", Duration::from_secs(30), || {
+        count(format!("{} stored", name(&origin))) == 2
+    })
+    .await;
+    assert_eq!(
+        count(format!("{} found databases [] caches []", name(&origin))),
+        2
+    );
     signal(&serve, "TERM");
     assert!(wait_exit(&mut serve, Duration::from_secs(20))
         .await

@@ -49,6 +49,12 @@ struct Case {
     /// (an origin whose scripts changed).
     #[serde(default)]
     write: std::collections::BTreeMap<String, String>,
+    /// Scripts to bundle into the case's copy before the first run, output
+    /// name to entry point: esbuild (from `runtime_tests/node_modules`,
+    /// installed by `scripts/setup.sh` with the npm packages the entry
+    /// points import) makes one classic script of each.
+    #[serde(default)]
+    bundle: std::collections::BTreeMap<String, String>,
     /// Further runs on the same data dir, each checked like the first
     /// (state that must survive a restart).
     #[serde(default)]
@@ -106,6 +112,9 @@ fn run_case(dir: &Path, aux: &str) -> Result<(), Failed> {
     let case: Case = serde_json::from_str(&text).map_err(|e| format!("case.json: {e}"))?;
     let work = tempfile::tempdir()?;
     materialise(dir, work.path(), aux)?;
+    for (output, entry) in &case.bundle {
+        bundle(work.path(), entry, output)?;
+    }
     let data = tempfile::tempdir()?;
     run_one(&case, work.path(), data.path())?;
     for (n, next) in case.then.iter().enumerate() {
@@ -116,6 +125,42 @@ fn run_case(dir: &Path, aux: &str) -> Result<(), Failed> {
                 e.message().unwrap_or("failed")
             )
         })?;
+    }
+    Ok(())
+}
+
+/// Bundles `entry` (and the npm packages it imports) into the classic
+/// script `output`, both in the case's copy, for production as a web app's
+/// build would (`process.env.NODE_ENV` is "production").
+fn bundle(dir: &Path, entry: &str, output: &str) -> Result<(), Failed> {
+    let modules =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime_tests/node_modules");
+    let esbuild = modules.join(".bin/esbuild");
+    if !esbuild.exists() {
+        return Err(format!(
+            "{} is missing: run scripts/setup.sh to install the npm packages the runtime cases bundle",
+            esbuild.display()
+        )
+        .into());
+    }
+    let result = Command::new(&esbuild)
+        .arg(entry)
+        .args([
+            "--bundle",
+            "--format=iife",
+            "--define:process.env.NODE_ENV=\"production\"",
+            "--log-level=warning",
+        ])
+        .arg(format!("--outfile={output}"))
+        .env("NODE_PATH", &modules)
+        .current_dir(dir)
+        .output()?;
+    if !result.status.success() {
+        return Err(format!(
+            "esbuild {entry} failed:\n{}",
+            String::from_utf8_lossy(&result.stderr)
+        )
+        .into());
     }
     Ok(())
 }

@@ -58,6 +58,7 @@ const {
   DataViewPrototypeGetUint32,
   DatePrototypeGetTime,
   MathFloor,
+  MathMin,
   NumberIsNaN,
   ObjectDefineProperty,
   ObjectFreeze,
@@ -84,7 +85,7 @@ const {
   DateNow,
 } = primordials;
 const { DOMException } = domException;
-const { Event, EventTarget, defineEventHandler, dispatch, setIsTrusted } = eventModule;
+const { Event, EventTarget, defineEventHandler, dispatch, listenerCount, setIsTrusted } = eventModule;
 
 for (const name of [
   "ConstraintError", "DataError", "TransactionInactiveError", "ReadOnlyError",
@@ -634,6 +635,12 @@ webidl.configureInterface(IDBVersionChangeEvent);
  * parent"). Returns true when the default was not prevented.
  */
 function fire(target, ev, parents = []) {
+  if (!hasListeners(target, ev, parents)) return true;
+  return dispatchTo(target, ev, parents);
+}
+
+/** `fire()` once it is known that some listener will see the event. */
+function dispatchTo(target, ev, parents) {
   setIsTrusted(ev, true);
   dispatch(target, ev);
   let prevented = ev.defaultPrevented;
@@ -649,6 +656,49 @@ function fire(target, ev, parents = []) {
     }
   }
   return !prevented;
+}
+
+let realmModule = null;
+/** How many exceptions the realm has reported: a count that grows while an
+ * event is dispatched says one of its listeners threw. */
+function reportedExceptions() {
+  realmModule ??= core.loadExtScript("ext:swrt/04_realm.js");
+  return realmModule.reportedExceptionCount();
+}
+
+/** Whether a listener threw in the last `fireTracked()`. */
+let lastFireThrew = false;
+
+/**
+ * `fire()`, also setting `lastFireThrew` to whether a listener threw (the
+ * DOM's "legacy output did listeners throw" flag).
+ */
+function fireTracked(target, ev, parents = []) {
+  lastFireThrew = false;
+  if (!hasListeners(target, ev, parents)) return true;
+  const before = reportedExceptions();
+  const proceed = dispatchTo(target, ev, parents);
+  lastFireThrew = reportedExceptions() !== before;
+  return proceed;
+}
+
+function listenerThrew() {
+  return new DOMException("An event listener threw an exception.", "AbortError");
+}
+
+/**
+ * Whether dispatching `ev` at `target` (and, when it bubbles, at `parents`)
+ * would reach a listener. With none, the dispatch is not observable and is
+ * skipped: most requests (10,000 puts, say) have no listener at all.
+ */
+function hasListeners(target, ev, parents) {
+  const type = ev.type;
+  if (listenerCount(target, type) !== 0) return true;
+  if (!ev.bubbles) return false;
+  for (const parent of parents) {
+    if (parent !== null && listenerCount(parent, type) !== 0) return true;
+  }
+  return false;
 }
 
 function simpleEvent(type, bubbles = false, cancelable = false) {
@@ -738,6 +788,7 @@ function nameList(names) {
 
 const _conn = Symbol("connection"), _meta = Symbol("meta"), _name = Symbol("name"),
   _closePending = Symbol("closePending"), _upgrade = Symbol("upgrade transaction"),
+  _transactions = Symbol("transactions"),
   _version = Symbol("version");
 
 class IDBDatabase extends EventTarget {
@@ -751,6 +802,8 @@ class IDBDatabase extends EventTarget {
     this[_version] = meta ? meta.version : 0;
     this[_closePending] = false;
     this[_upgrade] = null;
+    // Its unfinished transactions, aborted if the connection is closed by force.
+    this[_transactions] = new SafeSet();
   }
   get name() { webidl.assertBranded(this, IDBDatabasePrototype); return this[_name]; }
   get version() { webidl.assertBranded(this, IDBDatabasePrototype); return this[_version]; }
@@ -824,7 +877,7 @@ class IDBDatabase extends EventTarget {
     if (durability !== "default" && durability !== "strict" && durability !== "relaxed") {
       throw new TypeError(`The provided value '${durability}' is not a valid enum value of type IDBTransactionDurability.`);
     }
-    const id = op_idb_txn_create(this[_conn], ids, mode);
+    const id = op_idb_txn_create(this[_conn], ids, mode, durability);
     const tx = new IDBTransaction(illegal, this, id, mode, names, durability);
     runTransaction(tx);
     return tx;
@@ -840,6 +893,24 @@ defineEventHandler(IDBDatabasePrototype, "close");
 defineEventHandler(IDBDatabasePrototype, "error");
 defineEventHandler(IDBDatabasePrototype, "versionchange");
 webidl.configureInterface(IDBDatabase);
+
+/**
+ * "Close a database connection" with the forced flag (the host cleared the
+ * origin's data): the backend has aborted the connection's transactions;
+ * each fires its abort with AbortError, then the connection fires `close`.
+ */
+function forceClosed(db) {
+  const wasClosing = db[_closePending];
+  db[_closePending] = true;
+  for (const tx of db[_transactions]) {
+    if (tx[_state] !== "finished") {
+      finishAbort(tx, new DOMException("The database connection was closed.", "AbortError"), true);
+    }
+  }
+  db[_transactions].clear();
+  // After the aborts' events, which are queued.
+  if (!wasClosing) nextTask().then(() => fire(db, simpleEvent("close")));
+}
 
 function closeConnection(db) {
   if (db[_closePending]) return;
@@ -877,6 +948,10 @@ async function listenForVersionChange(db) {
     core.unrefOpPromise(promise);
     const change = await promise;
     if (change === null) return;
+    if (change[2]) {
+      forceClosed(db);
+      return;
+    }
     if (!db[_closePending]) {
       const ev = new IDBVersionChangeEvent("versionchange", { oldVersion: change[0], newVersion: change[1] });
       fire(db, ev);
@@ -916,6 +991,7 @@ class IDBTransaction extends EventTarget {
     this[_openRequest] = null;
     this[_started] = false;
     this[_finished] = null;
+    db[_transactions].add(this);
   }
   get objectStoreNames() {
     webidl.assertBranded(this, IDBTransactionPrototype);
@@ -1051,10 +1127,17 @@ function fireRequests(tx) {
     request[_done] = true;
     if (tx[_state] !== "committing") tx[_state] = "active";
     if (failed) {
-      const proceed = fire(request, simpleEvent("error", true, true), [tx, tx[_db]]);
-      if (proceed && tx[_state] !== "finished") abortTransaction(tx, request[_error]);
+      // "Fire an error event": a listener that threw aborts the transaction
+      // with AbortError even when the event was canceled; otherwise an
+      // event not canceled aborts it with the request's error.
+      const proceed = fireTracked(request, simpleEvent("error", true, true), [tx, tx[_db]]);
+      if (tx[_state] !== "finished" && (lastFireThrew || proceed)) {
+        abortTransaction(tx, lastFireThrew ? listenerThrew() : request[_error]);
+      }
     } else {
-      fire(request, simpleEvent("success"));
+      // "Fire a success event": a listener that threw aborts the transaction.
+      fireTracked(request, simpleEvent("success"));
+      if (lastFireThrew && tx[_state] !== "finished") abortTransaction(tx, listenerThrew());
     }
     core.runMicrotasks();
     if (tx[_state] === "finished") return;
@@ -1074,6 +1157,7 @@ async function commitTransaction(tx) {
   }
   tx[_state] = "finished";
   const db = tx[_db];
+  db[_transactions].delete(tx);
   if (tx[_mode] === "versionchange") db[_upgrade] = null;
   fire(tx, simpleEvent("complete"));
   tx[_finished]?.(true);
@@ -1090,6 +1174,7 @@ function finishAbort(tx, error, queued) {
   tx[_state] = "finished";
   tx[_error] = error;
   const db = tx[_db];
+  db[_transactions].delete(tx);
   if (tx[_mode] === "versionchange") {
     // The connection reverts to the schema it had, and closes.
     db[_version] = tx[_oldVersion] ?? 0;
@@ -1481,7 +1566,16 @@ const _direction = Symbol("direction"), _range = Symbol("range"),
   _gotValue = Symbol("got value"), _request = Symbol("request"), _keyOnly = Symbol("key only"),
   _keyBytes = Symbol("key bytes"), _primaryBytes = Symbol("primary key bytes"),
   _cache = Symbol("prefetched records"), _cacheAt = Symbol("prefetch position"),
-  _cacheWrites = Symbol("writes when prefetched"), _writes = Symbol("writes");
+  _cacheWrites = Symbol("writes when prefetched"), _writes = Symbol("writes"),
+  _valueBytes = Symbol("value bytes"), _prefetch = Symbol("prefetch size"),
+  _target = Symbol("iteration target"), _count = Symbol("iteration count"),
+  _entry = Symbol("queue entry");
+
+// A cursor's key, primary key and value are decoded when script first reads
+// them (as Blink does): a walk that reads only some of them does not pay for
+// the rest. The record's bytes are the cursor's own, so the value read later
+// is the one the cursor was at.
+const NOT_DECODED = Symbol("not decoded");
 
 class IDBCursor {
   constructor(key = undefined, source, indexId, range, direction, keyOnly) {
@@ -1497,6 +1591,11 @@ class IDBCursor {
     this[_key] = undefined;
     this[_primaryKey] = undefined;
     this[_value] = undefined;
+    this[_valueBytes] = null;
+    this[_prefetch] = CURSOR_PREFETCH_MIN;
+    this[_target] = EMPTY;
+    this[_count] = 1;
+    this[_entry] = null;
     this[_gotValue] = false;
     this[_request] = null;
     this[_cache] = null;
@@ -1505,8 +1604,16 @@ class IDBCursor {
   }
   get source() { webidl.assertBranded(this, IDBCursorPrototype); return this[_source]; }
   get direction() { webidl.assertBranded(this, IDBCursorPrototype); return this[_direction]; }
-  get key() { webidl.assertBranded(this, IDBCursorPrototype); return this[_key]; }
-  get primaryKey() { webidl.assertBranded(this, IDBCursorPrototype); return this[_primaryKey]; }
+  get key() {
+    webidl.assertBranded(this, IDBCursorPrototype);
+    if (this[_key] === NOT_DECODED) this[_key] = decodeKey(this[_keyBytes]);
+    return this[_key];
+  }
+  get primaryKey() {
+    webidl.assertBranded(this, IDBCursorPrototype);
+    if (this[_primaryKey] === NOT_DECODED) this[_primaryKey] = decodeKey(this[_primaryBytes]);
+    return this[_primaryKey];
+  }
   get request() { webidl.assertBranded(this, IDBCursorPrototype); return this[_request]; }
   advance(count) {
     webidl.assertBranded(this, IDBCursorPrototype);
@@ -1606,7 +1713,14 @@ class IDBCursorWithValue extends IDBCursor {
     checkIllegal(key);
     super(illegal, ...args);
   }
-  get value() { webidl.assertBranded(this, IDBCursorWithValue.prototype); return this[_value]; }
+  get value() {
+    webidl.assertBranded(this, IDBCursorWithValue.prototype);
+    if (this[_value] === NOT_DECODED) {
+      this[_value] = restoreValue(this[_valueBytes]);
+      this[_valueBytes] = null;
+    }
+    return this[_value];
+  }
 }
 webidl.configureInterface(IDBCursorWithValue);
 
@@ -1625,8 +1739,12 @@ function checkCursor(cursor) {
   if (!cursor[_gotValue]) throw new DOMException("The cursor is being iterated or has iterated past its end.", "InvalidStateError");
 }
 
-/** Records a cursor asks for beyond the one it needs: continue() calls to come. */
-const CURSOR_PREFETCH = 31;
+/**
+ * Records a cursor asks for beyond the one it needs, for continue() calls to
+ * come: a few at first, twice as many each time a walk uses them all, up to
+ * a cap (a walk of many records costs few ops, a short one little memory).
+ */
+const CURSOR_PREFETCH_MIN = 31, CURSOR_PREFETCH_MAX = 1023;
 
 function cursorStep(cursor, target, count) {
   const store = cursorStore(cursor);
@@ -1639,10 +1757,17 @@ function cursorStep(cursor, target, count) {
       cursor[_cacheAt] < cache.length) {
     parts = cache;
   } else {
+    // A walk that used every prefetched record asks for more next time; a
+    // jump or a write starts small again.
+    const walked = cache !== null && target === EMPTY && count === 1 &&
+      cursor[_cacheWrites] === tx[_writes];
+    cursor[_prefetch] = walked
+      ? MathMin(cursor[_prefetch] * 2 + 1, CURSOR_PREFETCH_MAX)
+      : CURSOR_PREFETCH_MIN;
     const range = cursor[_range];
     const out = op_idb_cursor(tx[_id], store[_storeId], cursor[_indexId], range.lower, range.upper, range.flags,
       ArrayPrototypeIndexOf(DIRECTIONS, cursor[_direction]), cursor[_keyBytes] ?? EMPTY,
-      cursor[_primaryBytes] ?? EMPTY, target, count, what, CURSOR_PREFETCH);
+      cursor[_primaryBytes] ?? EMPTY, target, count, what, cursor[_prefetch]);
     // Each step's buffer is new: the cursor may keep views into it.
     parts = unpack(out);
     cursor[_cache] = parts;
@@ -1655,14 +1780,20 @@ function cursorStep(cursor, target, count) {
     cursor[_key] = undefined;
     cursor[_primaryKey] = undefined;
     cursor[_value] = undefined;
+    cursor[_valueBytes] = null;
     return null;
   }
   cursor[_cacheAt] = at + fields;
   cursor[_keyBytes] = parts[at];
   cursor[_primaryBytes] = parts[at + 1];
-  cursor[_key] = decodeKey(parts[at]);
-  cursor[_primaryKey] = decodeKey(parts[at + 1]);
-  cursor[_value] = cursor[_keyOnly] ? undefined : restoreValue(parts[at + 2]);
+  cursor[_key] = NOT_DECODED;
+  cursor[_primaryKey] = NOT_DECODED;
+  if (cursor[_keyOnly]) {
+    cursor[_value] = undefined;
+  } else {
+    cursor[_value] = NOT_DECODED;
+    cursor[_valueBytes] = parts[at + 2];
+  }
   cursor[_gotValue] = true;
   return cursor;
 }
@@ -1671,7 +1802,17 @@ function iterate(cursor, target, count) {
   cursor[_gotValue] = false;
   const request = cursor[_request];
   const tx = cursorStore(cursor)[_txn];
-  queueRequest(tx, cursor[_source], () => cursorStep(cursor, target, count), request);
+  // A cursor has at most one iteration queued (the next waits for its
+  // success), so one queue entry serves all of them.
+  cursor[_target] = target;
+  cursor[_count] = count;
+  cursor[_entry] ??= {
+    request,
+    run: () => cursorStep(cursor, cursor[_target], cursor[_count]),
+    internal: false,
+  };
+  request[_done] = false;
+  ArrayPrototypePush(tx[_queue], cursor[_entry]);
 }
 
 function openCursor(source, indexId, query, direction, keyOnly) {
@@ -1784,7 +1925,9 @@ async function openDatabase(request, name, version) {
   request[_done] = true;
   request[_result] = db;
   request[_transaction] = tx;
-  fire(request, new IDBVersionChangeEvent("upgradeneeded", { oldVersion: opened.oldVersion, newVersion }));
+  fireTracked(request, new IDBVersionChangeEvent("upgradeneeded", { oldVersion: opened.oldVersion, newVersion }));
+  // "Upgrade a database": a listener that threw aborts the upgrade.
+  if (lastFireThrew && tx[_state] !== "finished") abortTransaction(tx, listenerThrew());
   // The transaction stays active through the microtasks after the event
   // (an async upgrade callback); its first task makes it inactive.
   runTransaction(tx);

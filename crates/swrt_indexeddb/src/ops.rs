@@ -13,8 +13,8 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::backend::{
-    Backend, CursorStep, Database, DbMeta, Direction, Found, IdbError, KeyRange, Mode, OpenStep,
-    VersionChange,
+    Backend, CursorStep, Database, DbMeta, Direction, Durability, Found, IdbError, KeyRange, Mode,
+    OpenStep, VersionChange,
 };
 
 type Result<T> = std::result::Result<T, IdbError>;
@@ -179,14 +179,14 @@ pub(crate) async fn op_idb_upgrade(
     Ok(UpgradeResult { txn, meta })
 }
 
-/// The next `versionchange` for a connection: [old, new (null: deleted)],
-/// or null once the connection is gone.
+/// The next `versionchange` for a connection: [old, new (null: deleted),
+/// closed by force], or null once the connection is gone.
 #[op2]
 #[serde]
 pub(crate) async fn op_idb_versionchange_next(
     state: Rc<RefCell<OpState>>,
     conn: f64,
-) -> Option<(u64, Option<u64>)> {
+) -> Option<(u64, Option<u64>, bool)> {
     let rx = state
         .borrow()
         .borrow::<IdbRealm>()
@@ -194,7 +194,9 @@ pub(crate) async fn op_idb_versionchange_next(
         .get(&(conn as u64))
         .cloned()?;
     let mut rx = RcRef::map(rx, |r| r).borrow_mut().await;
-    rx.recv().await.map(|e| (e.old_version, e.new_version))
+    rx.recv()
+        .await
+        .map(|e| (e.old_version, e.new_version, e.forced_close))
 }
 
 #[op2(fast)]
@@ -302,6 +304,7 @@ pub(crate) fn op_idb_txn_create(
     conn: f64,
     #[serde] scope: Vec<u64>,
     #[string] mode: &str,
+    #[string] durability: &str,
 ) -> Result<f64> {
     let realm = state.borrow_mut::<IdbRealm>();
     let db = realm.conn(conn)?;
@@ -309,9 +312,13 @@ pub(crate) fn op_idb_txn_create(
         "readwrite" => Mode::Readwrite,
         _ => Mode::Readonly,
     };
+    let durability = match durability {
+        "relaxed" => Durability::Relaxed,
+        _ => Durability::Strict,
+    };
     let txn = realm
         .backend
-        .create_transaction(&db, conn as u64, &scope, mode)?;
+        .create_transaction(&db, conn as u64, &scope, mode, durability)?;
     realm.txns.insert(txn, db);
     Ok(txn as f64)
 }

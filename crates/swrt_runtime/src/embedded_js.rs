@@ -88,8 +88,9 @@ fn lookup(path: &str) -> Option<Arc<str>> {
 mod tests {
     use super::*;
 
-    /// Every file the reused extensions declare is embedded, so no realm
-    /// reads JavaScript from the cargo registry.
+    /// Every file the reused extensions (and swrt_indexeddb's) declare is
+    /// embedded, so no realm reads JavaScript from the cargo registry or
+    /// the source tree.
     #[test]
     fn every_extension_file_is_embedded() {
         let extensions = [
@@ -102,6 +103,7 @@ mod tests {
             ),
             deno_fetch::deno_fetch::init(deno_fetch::Options::default()),
             deno_crypto::deno_crypto::init(None),
+            swrt_indexeddb::swrt_indexeddb::init(),
         ];
         let mut declared = 0;
         for extension in extensions {

@@ -60,7 +60,7 @@ fn common_extensions(broadcast: deno_web::InMemoryBroadcastChannel) -> Vec<Exten
         crate::cache::extension(),
         crate::background_fetch::extension(),
         crate::background_sync::extension(),
-        swrt_indexeddb::swrt_indexeddb::init(),
+        embed(swrt_indexeddb::swrt_indexeddb::init()),
     ]
 }
 

@@ -33,7 +33,8 @@ pub use config::{BackgroundSyncConfig, Limits, WorkerPrewarm};
 pub use delegate::{ConsoleLevel, HostDelegate, TerminationReason, TracingDelegate};
 pub use error::{HostError, ScriptError};
 pub use host::{
-    PageHandle, RegistrationInfo, ServiceWorkerHost, ServiceWorkerHostBuilder, WorkerState,
+    ClearedStorage, PageHandle, RegistrationInfo, ServiceWorkerHost, ServiceWorkerHostBuilder,
+    WorkerState,
 };
 pub use loader::{
     is_javascript_mime, LoadError, LocalOriginMapping, ScriptCacheMode, ScriptLoader, ScriptSource,

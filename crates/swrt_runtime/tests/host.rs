@@ -431,3 +431,69 @@ async fn last_update_check_survives_a_restart() {
     );
     host.shutdown().await;
 }
+
+/// A page that holds an IndexedDB connection with a transaction running.
+const IDB_PAGE: &str = r#"
+const open = indexedDB.open("kept", 1);
+open.onupgradeneeded = () => open.result.createObjectStore("s").put("value", 1);
+open.onsuccess = () => {
+  const db = open.result;
+  db.onclose = () => console.log("close", db.objectStoreNames.length);
+  const tx = db.transaction("s", "readwrite");
+  tx.onabort = () => console.log("abort", tx.error.name);
+  tx.oncomplete = () => console.log("complete");
+  // Keeps the transaction busy until something aborts it.
+  const again = () => { tx.objectStore("s").get(1).onsuccess = again; };
+  again();
+  console.log("open", db.version);
+};
+"#;
+
+/// Clearing an origin's storage closes its IndexedDB connections by force:
+/// a page's running transaction aborts with AbortError, the connection
+/// fires `close` after it, and the database is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clearing_an_origin_closes_its_indexeddb_connections() {
+    let site = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("page.js"), IDB_PAGE).unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let host = ServiceWorkerHost::builder()
+        .delegate(recorder.clone())
+        .data_dir(data.path())
+        .local_origin(LocalOriginMapping {
+            origin: origin(),
+            dir: site.path().to_path_buf(),
+        })
+        .start()
+        .await
+        .unwrap();
+    let _page = host
+        .open_page(origin().join("page.js").unwrap(), None)
+        .await
+        .unwrap();
+    let lines = || recorder.lines.lock().unwrap().clone();
+    for _ in 0..600 {
+        if lines().iter().any(|l| l.ends_with("open 1")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let cleared = host.clear_origin_storage(&origin()).await.unwrap();
+    assert_eq!(cleared.databases, 1);
+    for _ in 0..600 {
+        if lines().iter().any(|l| l.contains("close")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        lines(),
+        vec![
+            "/page.js open 1",
+            "/page.js abort AbortError",
+            "/page.js close 1"
+        ]
+    );
+    host.shutdown().await;
+}

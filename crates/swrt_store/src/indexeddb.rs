@@ -119,14 +119,40 @@ impl Store {
     /// `changes` in order. Fails with [`StoreError::QuotaExceeded`], writing
     /// nothing, when the changes add bytes and the origin would then store
     /// more than `quota`.
+    ///
+    /// `synced`: the commit returns once it is synced to disk (SQLite's
+    /// `synchronous=FULL`, the store's default). Without it the commit
+    /// returns once the WAL is written to the OS (`synchronous=NORMAL`):
+    /// it survives the process crashing, and a power loss can lose it, but
+    /// only whole (IndexedDB's "relaxed" durability).
     pub fn idb_commit(
         &self,
         origin: &str,
         db: &IdbDatabaseRow,
         changes: &[IdbChange],
         quota: u64,
+        synced: bool,
     ) -> Result<()> {
         let mut conn = self.conn()?;
+        if synced {
+            return Self::idb_commit_in(&mut conn, origin, db, changes, quota);
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = Self::idb_commit_in(&mut conn, origin, db, changes, quota);
+        // Every other write of the store stays synced.
+        let restored = conn.pragma_update(None, "synchronous", "FULL");
+        result?;
+        restored?;
+        Ok(())
+    }
+
+    fn idb_commit_in(
+        conn: &mut rusqlite::Connection,
+        origin: &str,
+        db: &IdbDatabaseRow,
+        changes: &[IdbChange],
+        quota: u64,
+    ) -> Result<()> {
         let tx = conn.transaction()?;
         exec_cached(
             &tx,
@@ -276,6 +302,7 @@ mod tests {
                     IdbChange::Put(row(1, b"k2", b"vv2")),
                 ],
                 u64::MAX,
+                true,
             )
             .unwrap();
             assert_eq!(s.origin_usage(o).unwrap(), 4 + 5);
@@ -290,9 +317,17 @@ mod tests {
                     IdbChange::Put(row(1, b"k2", b"v")),
                 ],
                 u64::MAX,
+                // Relaxed durability: not synced, but written.
+                false,
             )
             .unwrap();
             assert_eq!(s.origin_usage(o).unwrap(), 3);
+            let synchronous: i64 = s
+                .conn()
+                .unwrap()
+                .pragma_query_value(None, "synchronous", |r| r.get(0))
+                .unwrap();
+            assert_eq!(synchronous, 2, "other writes stay synchronous=FULL");
         }
         let s = Store::open(dir.path()).unwrap();
         assert_eq!(s.origin_usage(o).unwrap(), 3, "recomputed at open");
@@ -311,8 +346,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
         let o = "https://a.test";
-        s.idb_commit(o, &db(1), &[IdbChange::Put(row(1, b"a", b"1234"))], 10)
-            .unwrap();
+        s.idb_commit(
+            o,
+            &db(1),
+            &[IdbChange::Put(row(1, b"a", b"1234"))],
+            10,
+            true,
+        )
+        .unwrap();
         let err = s
             .idb_commit(
                 o,
@@ -322,6 +363,7 @@ mod tests {
                     IdbChange::Put(row(1, b"b", b"12345678901")),
                 ],
                 10,
+                false,
             )
             .unwrap_err();
         assert!(

@@ -95,10 +95,27 @@ pub(crate) async fn op_swrt_sync_tags(
     with_store(&ctx, move |s| s.sync_tags(&scope)).await
 }
 
+/// Whether the host is online (`navigator.onLine`): a host without the
+/// Background Sync scheduler (no data dir) is always online.
+pub(crate) fn host_online(state: &OpState) -> bool {
+    state
+        .try_borrow::<BackgroundSyncContext>()
+        .is_none_or(|ctx| ctx.scheduler.is_online())
+}
+
+#[op2(fast)]
+pub(crate) fn op_swrt_host_online(state: &mut OpState) -> bool {
+    host_online(state)
+}
+
 deno_core::extension!(
     swrt_background_sync,
     deps = [swrt_service_worker],
-    ops = [op_swrt_sync_register, op_swrt_sync_tags],
+    ops = [
+        op_swrt_sync_register,
+        op_swrt_sync_tags,
+        op_swrt_host_online
+    ],
 );
 
 /// Background Sync, in every realm.

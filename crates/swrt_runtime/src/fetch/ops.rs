@@ -102,6 +102,15 @@ pub(crate) async fn op_swrt_fetch(
 ) -> Result<FetchResult, FetchError> {
     let (client, cancel) = {
         let state = state.borrow();
+        // An offline host has no network: every fetch is a network error,
+        // as in a browser whose connection is down (a service worker's
+        // cache still answers what it handles).
+        if !crate::background_sync::host_online(&state) {
+            return Err(FetchError::Network(format!(
+                "the host is offline, cannot fetch {}",
+                args.url
+            )));
+        }
         let client = state.borrow::<RealmContext>().http.clone();
         let cancel = args
             .cancel_rid

@@ -34,6 +34,17 @@ use crate::delegate::{HostDelegate, TracingDelegate};
 use crate::error::HostError;
 use crate::loader::ScriptLoader;
 use crate::realm::{EventOutcome, HostRequestSender};
+/// What [`ServiceWorkerHost::clear_origin_storage`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ClearedStorage {
+    /// Service worker registrations unregistered.
+    pub registrations: usize,
+    /// IndexedDB databases deleted.
+    pub databases: usize,
+    /// Cache API caches deleted.
+    pub caches: usize,
+}
+
 /// Runs service workers and their pages: one isolate each, on its own thread.
 #[derive(Clone)]
 pub struct ServiceWorkerHost {
@@ -265,6 +276,58 @@ impl ServiceWorkerHost {
         if let Some(scheduler) = self.inner.background_sync.get() {
             scheduler.set_online(online);
         }
+    }
+
+    /// Clears an origin's storage, as a browser's "clear site data" does:
+    /// every service worker registration of the origin is unregistered (its
+    /// background fetches stop and its sync registrations go), its
+    /// IndexedDB connections are closed by force and its databases
+    /// deleted, and its Cache API caches deleted. `origin` is any URL of
+    /// the origin.
+    pub async fn clear_origin_storage(&self, origin: &Url) -> Result<ClearedStorage, HostError> {
+        let host = &self.inner;
+        let mut cleared = ClearedStorage::default();
+        let serialized = origin.origin().ascii_serialization();
+        cleared.databases = host
+            .indexeddb
+            .clear_origin(&serialized)
+            .await
+            .map_err(|e| {
+                HostError::DataDir(format!("cannot clear IndexedDB of {serialized}: {e}"))
+            })?;
+        if let Some(store) = self.store() {
+            let o = serialized.clone();
+            cleared.caches = tokio::task::spawn_blocking(move || -> swrt_store::Result<usize> {
+                let names = store.cache_keys(&o)?;
+                for name in &names {
+                    store.cache_delete(&o, name)?;
+                }
+                Ok(names.len())
+            })
+            .await
+            .map_err(|e| HostError::DataDir(format!("cache clearing task failed: {e}")))?
+            .map_err(|e| {
+                HostError::DataDir(format!("cannot clear the caches of {serialized}: {e}"))
+            })?;
+        }
+        // Last, so the workers' realms still run when their IndexedDB
+        // connections are closed by force and can see `close`.
+        for registration in host.registrations_of_origin(origin) {
+            let scope = registration.scope.clone();
+            let Some(registration_id) = host.unregister(&scope) else {
+                continue;
+            };
+            cleared.registrations += 1;
+            host.forget_registration(&scope).await;
+            if let Some(context) = host.background_fetch.get() {
+                if let Err(e) = context.service.abandon_registration(scope.as_str()).await {
+                    tracing::warn!(%scope, "cannot stop the background fetches of a cleared origin: {e}");
+                }
+            }
+            host.try_clear_registration(registration_id).await;
+        }
+        tracing::info!(origin = %serialized, ?cleared, "cleared the origin's storage");
+        Ok(cleared)
     }
 
     /// Background Sync work of `origin`'s registrations: events firing and,

@@ -317,7 +317,7 @@ class WorkerNavigator {
   get userAgent() { return "swrt/0.1"; }
   get language() { return "en-US"; }
   get languages() { return ["en-US"]; }
-  get onLine() { return true; }
+  get onLine() { return core.ops.op_swrt_host_online(); }
   get hardwareConcurrency() { return 2; }
   get storage() { return indexedDbModule().storage; }
   get [SymbolToStringTag]() { return "WorkerNavigator"; }

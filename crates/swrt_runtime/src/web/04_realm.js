@@ -31,11 +31,22 @@ const ErrorEventPrototype = eventModule.ErrorEvent.prototype;
 // An error listener that throws is reported without another error event
 // (which would run the same listener again).
 let dispatchingError = false;
+// How many exceptions were reported so far: IndexedDB aborts a transaction
+// when a request's event listener threw ("fire a success event"), and
+// deno_web's listener invocation reports the exception rather than
+// rethrowing it.
+let reportedExceptions = 0;
+
+/** The number of exceptions this realm has reported so far. */
+function reportedExceptionCount() {
+  return reportedExceptions;
+}
 function globalDispatchEvent(event) {
   const target = this ?? globalThis;
   const reportable = target === globalThis && event.type === "error" &&
     ObjectPrototypeIsPrototypeOf(ErrorEventPrototype, event) && !event.isTrusted;
   if (!reportable) return FunctionPrototypeCall(EventTargetDispatch, target, event);
+  reportedExceptions++;
   let notCanceled = true;
   if (!dispatchingError) {
     dispatchingError = true;
@@ -223,5 +234,8 @@ function runImportedScripts(sources) {
   }
 }
 
-return { acknowledge, describeError, errorLocation, hideInternals, installErrorReporting, reportException, runCommandLoop, runImportedScripts };
+return {
+  acknowledge, describeError, errorLocation, hideInternals, installErrorReporting, reportedExceptionCount,
+  reportException, runCommandLoop, runImportedScripts,
+};
 })();

@@ -249,6 +249,7 @@ fn router(state: Shared) -> Router {
         .route("/api/fetches/{unique_id}/abort", post(abort_fetch))
         .route("/api/fetches/{unique_id}/click", post(click_fetch))
         .route("/api/network", post(set_network))
+        .route("/api/origins/clear", post(clear_origin))
         .route("/api/events", get(events));
     Router::new()
         .route("/", get(|| async { Html(DASHBOARD) }))
@@ -678,6 +679,50 @@ async fn set_network(State(ctx): State<Shared>, Json(body): Json<NetworkBody>) -
     Json(json!({ "online": body.online })).into_response()
 }
 
+#[derive(Deserialize)]
+struct ClearOriginBody {
+    origin: String,
+}
+
+/// Clears an origin's storage ("clear site data"): its service worker
+/// registrations, IndexedDB databases and Cache API caches.
+async fn clear_origin(State(ctx): State<Shared>, Json(body): Json<ClearOriginBody>) -> Response {
+    let origin = match Url::parse(&body.origin) {
+        Ok(url) if url.origin().is_tuple() => url,
+        Ok(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "TypeError",
+                &format!(
+                    "{:?} has no origin to clear (an http(s) URL is needed)",
+                    body.origin
+                ),
+            )
+        }
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "TypeError",
+                &format!("bad origin {:?}: {e}", body.origin),
+            )
+        }
+    };
+    match ctx.host.clear_origin_storage(&origin).await {
+        Ok(cleared) => Json(json!({
+            "origin": origin.origin().ascii_serialization(),
+            "registrations": cleared.registrations,
+            "databases": cleared.databases,
+            "caches": cleared.caches,
+        }))
+        .into_response(),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "StorageError",
+            &e.to_string(),
+        ),
+    }
+}
+
 async fn events(State(ctx): State<Shared>) -> Response {
     let service = match engine(&ctx) {
         Ok(s) => s.clone(),
@@ -767,6 +812,7 @@ mod tests {
             "/api/fetches/{unique_id}/abort",
             "/api/fetches/{unique_id}/click",
             "/api/network",
+            "/api/origins/clear",
             "/api/events",
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} missing");
