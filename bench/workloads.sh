@@ -8,13 +8,14 @@
 # one 512 MiB body, 200 x 16 KiB and 2,000 x 16 KiB (--large adds one
 # 1 GiB body). swrt: `swrt run` of a service worker that starts one
 # background fetch of the workload in `activate` and exits after its success
-# event; timed from process start to exit, and from fetch() to the event as
-# the worker reports it. Reference in the same run: curl writing the same
+# event (which takes the records with matchAll()); timed from process start
+# to exit, and from fetch() to the event as the worker reports it. Reference in the same run: curl writing the same
 # files (`--parallel --parallel-max 16`, swrt's per-host cap), timed alone
 # and followed by `sync` (swrt makes every body durable before its event).
 # Interleaved, alternating which tool goes first; medians of --runs
 # (default 5). The most connections the server had open at once during
-# each tool's run, and how many it opened in all, are reported too.
+# each tool's run, how many it opened in all, and each process's peak
+# resident memory (wait4) are reported too.
 # Uses no network beyond 127.0.0.1.
 set -euo pipefail
 
@@ -55,7 +56,7 @@ workloads=("256MiB:b256" "512MiB:b512" "200x16KiB:small:200" "2000x16KiB:small:2
 [ "$large" = 1 ] && workloads+=("1GiB:b1024")
 
 python3 - "$swrt" "$origin" "$work" "$runs" "${workloads[@]}" <<'PY'
-import json, os, shutil, statistics, subprocess, sys, time, urllib.request
+import json, os, shutil, statistics, subprocess, sys, tempfile, time, urllib.request
 swrt, origin, work, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 workloads = [w.split(":", 1) for w in sys.argv[5:]]
 
@@ -63,6 +64,19 @@ def paths(spec):
     if spec.startswith("small:"):
         return [f"/small/{i}" for i in range(int(spec.split(":")[1]))]
     return [f"/{spec}"]
+
+def timed(argv):
+    """Run argv; (wall seconds, exit status, stdout, stderr, peak RSS of that
+    process in MiB, from wait4)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - t
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return wall, child.returncode, out.read(), err.read(), usage.ru_maxrss / 1024
 
 def run_swrt(name, spec):
     d = os.path.join(work, "swrt")
@@ -75,23 +89,25 @@ self.addEventListener("activate", (event) => {
   started = Date.now();
   event.waitUntil(self.registration.backgroundFetch.fetch("workload", URLS));
 });
-self.addEventListener("backgroundfetchsuccess", () => {
+self.addEventListener("backgroundfetchsuccess", (event) => {
   console.log("fetch-to-event-ms", Date.now() - started);
+  // As a worker would: take the records (their bodies are not read).
+  event.waitUntil(event.registration.matchAll().then((records) => {
+    if (records.length !== URLS.length) throw new Error("records " + records.length);
+  }));
 });
 self.addEventListener("backgroundfetchfail", (event) => {
   console.log("failed", event.registration.failureReason);
 });
 """)
-    t = time.perf_counter()
-    out = subprocess.run([swrt, "run", "--origin", origin, "--data-dir", os.path.join(d, "data"),
-                          "--timeout", "600", os.path.join(d, "sw.js")],
-                         capture_output=True, text=True)
-    wall = time.perf_counter() - t
-    if out.returncode != 0 or "fetch-to-event-ms" not in out.stdout:
-        sys.exit(f"swrt failed on {name}: {out.stdout}\n{out.stderr}")
-    event = int(out.stdout.split("fetch-to-event-ms")[1].split()[0]) / 1000
+    wall, status, stdout, stderr, rss = timed([swrt, "run", "--origin", origin, "--data-dir",
+                                               os.path.join(d, "data"), "--timeout", "600",
+                                               os.path.join(d, "sw.js")])
+    if status != 0 or "fetch-to-event-ms" not in stdout:
+        sys.exit(f"swrt failed on {name}: {stdout}\n{stderr}")
+    event = int(stdout.split("fetch-to-event-ms")[1].split()[0]) / 1000
     shutil.rmtree(d, ignore_errors=True)
-    return wall, event
+    return wall, event, rss
 
 def run_curl(name, spec):
     d = os.path.join(work, "curl")
@@ -102,12 +118,14 @@ def run_curl(name, spec):
         for i, p in enumerate(paths(spec)):
             f.write(f'url = "{origin}{p}"\noutput = "{d}/{i}"\n')
     t = time.perf_counter()
-    subprocess.run(["curl", "--no-progress-meter", "--fail", "--parallel", "--parallel-max", "16", "-K", config], check=True)
-    alone = time.perf_counter() - t
+    alone, status, _, stderr, rss = timed(["curl", "--no-progress-meter", "--fail", "--parallel",
+                                           "--parallel-max", "16", "-K", config])
+    if status != 0:
+        sys.exit(f"curl failed on {name}: {stderr}")
     subprocess.run(["sync", "-f", d], check=True)
     synced = time.perf_counter() - t
     shutil.rmtree(d, ignore_errors=True)
-    return alone, synced
+    return alone, synced, rss
 
 def peak_connections():
     """(most open at once, opened in all) since the last call."""
@@ -124,15 +142,15 @@ for r in range(runs):
         if r % 2:
             order.reverse()
         for tool, fn in order:
-            a, b = fn(name, spec)
+            a, b, rss = fn(name, spec)
             at_once, opened = peak_connections()
-            results.setdefault((name, tool), []).append((a, b))
+            results.setdefault((name, tool), []).append((a, b, rss))
             old = peaks.get((name, tool), (0, 0))
             peaks[(name, tool)] = (max(old[0], at_once), max(old[1], opened))
-            print(f"run {r} {name:>11} {tool}: {a:.3f} s / {b:.3f} s, {at_once} connections at once, {opened} opened", file=sys.stderr)
+            print(f"run {r} {name:>11} {tool}: {a:.3f} s / {b:.3f} s, {at_once} connections at once, {opened} opened, peak RSS {rss:.1f} MiB", file=sys.stderr)
 
-print("| workload | curl to files (s) | curl + sync (s) | swrt fetch() to event (s) | swrt whole process (s) | whole process / curl + sync | connections at once, opened (curl / swrt) |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+print("| workload | curl to files (s) | curl + sync (s) | swrt fetch() to event (s) | swrt whole process (s) | whole process / curl + sync | connections at once, opened (curl / swrt) | peak RSS, MiB (curl / swrt) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for name, _ in workloads:
     c = results[(name, "curl")]
     s = results[(name, "swrt")]
@@ -140,7 +158,7 @@ for name, _ in workloads:
     curl_sync = statistics.median(x[1] for x in c)
     swrt_wall = statistics.median(x[0] for x in s)
     swrt_event = statistics.median(x[1] for x in s)
-    print(f"| {name} | {curl_alone:.3f} | {curl_sync:.3f} | {swrt_event:.3f} | {swrt_wall:.3f} | {swrt_wall / curl_sync:.2f} | {peaks[(name, 'curl')][0]}, {peaks[(name, 'curl')][1]} / {peaks[(name, 'swrt')][0]}, {peaks[(name, 'swrt')][1]} |")
+    print(f"| {name} | {curl_alone:.3f} | {curl_sync:.3f} | {swrt_event:.3f} | {swrt_wall:.3f} | {swrt_wall / curl_sync:.2f} | {peaks[(name, 'curl')][0]}, {peaks[(name, 'curl')][1]} / {peaks[(name, 'swrt')][0]}, {peaks[(name, 'swrt')][1]} | {statistics.median(x[2] for x in c):.1f} / {statistics.median(x[2] for x in s):.1f} |")
 PY
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true
