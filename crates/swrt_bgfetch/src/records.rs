@@ -29,11 +29,12 @@ impl BackgroundFetchService {
     /// Every record of a fetch, request bodies included. Fails with
     /// `RecordsUnavailable` once the terminal event has ended.
     pub async fn records(&self, unique_id: &str) -> Result<Vec<RecordInfo>, EngineError> {
-        let mut records = self.record_heads(unique_id).await?;
-        for record in &mut records {
-            if record.has_request_body {
-                record.request.body = self.request_body(unique_id, record.index).await?;
+        let mut records = Vec::new();
+        for (mut record, body_path) in self.record_heads(unique_id).await? {
+            if let Some(path) = body_path {
+                record.request.body = Some(read_request_body(&path).await?);
             }
+            records.push(record);
         }
         Ok(records)
     }
@@ -54,17 +55,18 @@ impl BackgroundFetchService {
     ) -> Result<Option<Vec<u8>>, RecordError> {
         let rec = load_record(self.inner(), unique_id, index).await?;
         match rec.request_body_path {
-            Some(p) => Ok(Some(tokio::fs::read(&p).await.map_err(|e| {
-                RecordError::Io(format!("request body {}: {e}", p.display()))
-            })?)),
+            Some(path) => Ok(Some(read_request_body(&path).await?)),
             None => Ok(None),
         }
     }
 
-    /// Every record of a fetch without request bodies (`has_request_body`
-    /// says which have one). Fails with `RecordsUnavailable` once the
+    /// Every record of a fetch without its request body, with the path of
+    /// that body if it has one. Fails with `RecordsUnavailable` once the
     /// terminal event has ended (`match`/`matchAll` -> InvalidStateError).
-    async fn record_heads(&self, unique_id: &str) -> Result<Vec<RecordInfo>, EngineError> {
+    async fn record_heads(
+        &self,
+        unique_id: &str,
+    ) -> Result<Vec<(RecordInfo, Option<std::path::PathBuf>)>, EngineError> {
         let inner = self.inner();
         let u = unique_id.to_string();
         let (row, recs) = inner
@@ -86,7 +88,7 @@ impl BackgroundFetchService {
                 }
                 info.error = l.error.or(info.error);
             }
-            out.push(info);
+            out.push((info, r.request_body_path));
         }
         Ok(out)
     }
@@ -99,15 +101,20 @@ impl BackgroundFetchService {
         query: Option<&RequestSpec>,
         opts: MatchOptions,
     ) -> Result<Vec<RecordInfo>, EngineError> {
-        let recs = self.record_heads(unique_id).await?;
-        let Some(q) = query else { return Ok(recs) };
+        let recs = self
+            .record_heads(unique_id)
+            .await?
+            .into_iter()
+            .map(|(info, _)| info);
+        let Some(q) = query else {
+            return Ok(recs.collect());
+        };
         let qm = MatchRequest {
             method: &q.method,
             url: &q.url,
             headers: &q.headers,
         };
         Ok(recs
-            .into_iter()
             .filter(|r| {
                 let cm = MatchRequest {
                     method: &r.request.method,
@@ -320,6 +327,12 @@ async fn wait_live(
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+}
+
+async fn read_request_body(path: &std::path::Path) -> Result<Vec<u8>, RecordError> {
+    tokio::fs::read(path)
+        .await
+        .map_err(|e| RecordError::Io(format!("request body {}: {e}", path.display())))
 }
 
 async fn load_record(
