@@ -6,6 +6,7 @@ use crate::dispatch::EventDispatcher;
 use crate::engine::Inner;
 use crate::error::EngineError;
 use crate::limits::Limits;
+use crate::net::{HttpClient, HttpClientConfig, HttpClientError};
 use crate::progress::ProgressHub;
 use crate::scheduler::{Scheduler, SchedulerCaps};
 use crate::service::BackgroundFetchService;
@@ -19,7 +20,7 @@ pub struct BackgroundFetchServiceBuilder {
     pub(crate) store: Arc<Store>,
     pub(crate) limits: Limits,
     pub(crate) dispatcher: Option<Arc<dyn EventDispatcher>>,
-    pub(crate) client: Option<reqwest::Client>,
+    pub(crate) client: Option<HttpClient>,
 }
 
 impl BackgroundFetchServiceBuilder {
@@ -37,10 +38,8 @@ impl BackgroundFetchServiceBuilder {
     }
 
     /// Use a custom HTTP client (e.g. with a resolver that maps test hosts
-    /// to loopback). It must not follow redirects and must not decode bodies
-    /// (`redirect(Policy::none())`, `no_gzip()`, `no_brotli()`, `no_deflate()`):
-    /// the engine does both itself.
-    pub fn http_client(mut self, c: reqwest::Client) -> Self {
+    /// to loopback, or extra root certificates).
+    pub fn http_client(mut self, c: HttpClient) -> Self {
         self.client = Some(c);
         self
     }
@@ -86,15 +85,6 @@ impl BackgroundFetchServiceBuilder {
 }
 
 /// The HTTP client the engine uses by default.
-pub fn default_client(limits: &Limits) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_gzip()
-        .no_brotli()
-        .no_deflate()
-        .connect_timeout(limits.connect_timeout)
-        .pool_max_idle_per_host(limits.per_host_connections.max(1))
-        .tcp_nodelay(true)
-        .user_agent(concat!("swrt-bgfetch/", env!("CARGO_PKG_VERSION")))
-        .build()
+pub fn default_client(limits: &Limits) -> Result<HttpClient, HttpClientError> {
+    HttpClient::new(HttpClientConfig::new(limits))
 }

@@ -37,7 +37,7 @@ pub(crate) struct LiveRecord {
 pub(crate) struct Inner {
     pub data: Arc<DataManager>,
     pub limits: Limits,
-    pub client: reqwest::Client,
+    pub client: crate::net::HttpClient,
     pub sched: Scheduler,
     pub dispatcher: Option<Arc<dyn EventDispatcher>>,
     pub progress: ProgressHub,

@@ -43,6 +43,7 @@ mod error;
 pub mod fetch_steps;
 pub mod integrity;
 mod limits;
+pub mod net;
 pub mod policy;
 mod progress;
 pub mod range;

@@ -1000,3 +1000,74 @@ async fn watching_a_fetch_follows_it_and_late_watchers_start_from_the_latest() {
     assert!(svc.watch("no-such-fetch").await.unwrap().is_none());
     svc.shutdown().await;
 }
+
+/// Sockets open to a host stay within `per_host_connections`, idle pooled
+/// ones included, while many small bodies follow each other on the same
+/// connections (the pattern where a finished response's connection comes
+/// back to the pool just after the next request looked for one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_per_host_stay_within_the_cap() {
+    use hyper::service::service_fn;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Default)]
+    struct Sockets {
+        open: AtomicUsize,
+        peak: AtomicUsize,
+        opened: AtomicUsize,
+    }
+    let sockets = Arc::new(Sockets::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    {
+        let sockets = sockets.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let now = sockets.open.fetch_add(1, Ordering::SeqCst) + 1;
+                sockets.peak.fetch_max(now, Ordering::SeqCst);
+                sockets.opened.fetch_add(1, Ordering::SeqCst);
+                let sockets = sockets.clone();
+                tokio::spawn(async move {
+                    let body = bytes::Bytes::from(vec![7u8; 16 << 10]);
+                    let service = service_fn(move |_req| {
+                        let body = body.clone();
+                        async move {
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                                http_body_util::Full::new(body),
+                            ))
+                        }
+                    });
+                    let io = hyper_util::rt::TokioIo::new(tcp);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
+                    sockets.open.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cap = 16;
+    let n = 2000;
+    let limits = Limits {
+        per_host_connections: cap,
+        ..test_limits()
+    };
+    let (svc, rec) = start_engine(dir.path(), limits).await;
+    let urls: Vec<String> = (0..n).map(|i| format!("{base}/r{i}")).collect();
+    let (kind, reg, recs) = run_to_end(&svc, &rec, request(&base, "many", &urls)).await;
+    assert_eq!(kind, EventKind::Success);
+    assert_eq!(recs.len(), n);
+    assert_eq!(reg.downloaded, (n * (16 << 10)) as u64);
+    let peak = sockets.peak.load(Ordering::SeqCst);
+    assert!(
+        peak <= cap,
+        "{peak} sockets open at once ({} opened) against a cap of {cap}",
+        sockets.opened.load(Ordering::SeqCst)
+    );
+    // Connections are reused, not opened per request.
+    assert!(sockets.opened.load(Ordering::SeqCst) < 200);
+}

@@ -10,6 +10,7 @@
 mod background_fetch;
 mod background_sync;
 mod cache;
+mod certificate;
 mod clients;
 mod config;
 mod delegate;
@@ -29,6 +30,7 @@ mod web;
 mod worker_type;
 mod workers;
 
+pub use certificate::{Certificate, CertificateError};
 pub use config::{BackgroundSyncConfig, Limits, WorkerPrewarm};
 pub use delegate::{ConsoleLevel, HostDelegate, TerminationReason, TracingDelegate};
 pub use error::{HostError, ScriptError};
@@ -40,9 +42,6 @@ pub use loader::{
     is_javascript_mime, LoadError, LocalOriginMapping, ScriptCacheMode, ScriptLoader, ScriptSource,
 };
 pub use realm::{ClientInfo, EventOutcome};
-/// A TLS root certificate for
-/// [`ServiceWorkerHostBuilder::add_root_certificate`] (reqwest's type).
-pub use reqwest::Certificate;
 pub use resolver::{HostResolver, HOST_REQUEST_HEADER};
 // The Background Fetch UI, and the engine for embedders that drive it
 // directly.

@@ -7,7 +7,11 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use swrt_bgfetch::net::HttpClientConfig;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A request header every HTTP client of the host sends (script loading,
 /// `fetch()`, Background Fetch downloads, redirects included). Servers run
@@ -25,7 +29,7 @@ pub struct HostResolver {
     /// used for URLs that name no port (see [`HostResolver::route`]).
     map: HashMap<String, SocketAddr>,
     allow_other_hosts: bool,
-    root_certificates: Vec<reqwest::Certificate>,
+    root_certificates: Vec<crate::Certificate>,
 }
 
 impl HostResolver {
@@ -78,14 +82,14 @@ impl HostResolver {
     /// webpki roots) in every client this resolver is applied to.
     pub fn with_root_certificates(
         mut self,
-        certificates: impl IntoIterator<Item = reqwest::Certificate>,
+        certificates: impl IntoIterator<Item = crate::Certificate>,
     ) -> Self {
         self.root_certificates.extend(certificates);
         self
     }
 
     /// The extra trusted root certificates.
-    pub fn root_certificates(&self) -> &[reqwest::Certificate] {
+    pub fn root_certificates(&self) -> &[crate::Certificate] {
         &self.root_certificates
     }
 
@@ -99,34 +103,62 @@ impl HostResolver {
         );
         builder = builder.default_headers(marker);
         for certificate in &self.root_certificates {
-            builder = builder.add_root_certificate(certificate.clone());
+            // With rustls, reqwest only keeps the bytes: this cannot fail.
+            if let Ok(certificate) = certificate.to_reqwest() {
+                builder = builder.add_root_certificate(certificate);
+            }
         }
         if self.map.is_empty() && self.allow_other_hosts {
             return builder;
         }
         builder.dns_resolver(Arc::new(self.clone()))
     }
-}
 
-impl Resolve for HostResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().to_ascii_lowercase();
+    /// Installs this resolver, the extra root certificates and the
+    /// [`HOST_REQUEST_HEADER`] on the Background Fetch engine's client.
+    pub fn apply_to_engine(&self, mut config: HttpClientConfig) -> HttpClientConfig {
+        config.default_headers.insert(
+            HOST_REQUEST_HEADER,
+            reqwest::header::HeaderValue::from_static("1"),
+        );
+        config
+            .root_certificates
+            .extend(self.root_certificates.iter().map(crate::Certificate::der));
+        if !(self.map.is_empty() && self.allow_other_hosts) {
+            config.resolver = Some(Arc::new(self.clone()));
+        }
+        config
+    }
+
+    /// The addresses of `host` (lower case): the mapped one, the system
+    /// resolver's when other hosts are allowed, or an error.
+    fn lookup(&self, host: String) -> BoxFuture<'static, Result<Vec<SocketAddr>, BoxError>> {
         let mapped = self.map.get(&host).copied();
         let allow = self.allow_other_hosts;
         Box::pin(async move {
             if let Some(addr) = mapped {
-                // hyper keeps a resolved port unless the URL names one.
-                let addrs: Addrs = Box::new(std::iter::once(addr));
-                return Ok(addrs);
+                // The connector keeps a resolved port unless the URL names one.
+                return Ok(vec![addr]);
             }
             if !allow {
-                let error: Box<dyn std::error::Error + Send + Sync> =
-                    format!("the host {host} is not reachable from this swrt host").into();
-                return Err(error);
+                return Err(format!("the host {host} is not reachable from this swrt host").into());
             }
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let addrs: Addrs = Box::new(addrs.into_iter());
+            Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.collect())
+        })
+    }
+}
+
+impl swrt_bgfetch::net::Resolve for HostResolver {
+    fn resolve(&self, host: &str) -> BoxFuture<'static, Result<Vec<SocketAddr>, BoxError>> {
+        self.lookup(host.to_ascii_lowercase())
+    }
+}
+
+impl Resolve for HostResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let lookup = self.lookup(name.as_str().to_ascii_lowercase());
+        Box::pin(async move {
+            let addrs: Addrs = Box::new(lookup.await?.into_iter());
             Ok(addrs)
         })
     }

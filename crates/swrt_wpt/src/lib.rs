@@ -232,7 +232,7 @@ struct Run {
     client: reqwest::Client,
     multiplier: f64,
     /// The run's CA, trusted by every host of a test (https origins).
-    root_certificate: reqwest::Certificate,
+    root_certificate: swrt_runtime::Certificate,
     /// WPT host names, all on loopback: every host of a test resolves them
     /// there, refuses any other name, and treats them as secure contexts.
     test_hosts: std::collections::HashMap<String, std::net::IpAddr>,
@@ -339,7 +339,10 @@ async fn run_inner(options: Options, out: &mut (dyn Write + Send)) -> Result<u8,
     }
     let client = reqwest::Client::builder()
         .proxy(reqwest::Proxy::all(&proxy).map_err(|e| e.to_string())?)
-        .add_root_certificate(root_certificate.clone())
+        .add_root_certificate(
+            reqwest::Certificate::from_der(&root_certificate.to_der())
+                .map_err(|e| e.to_string())?,
+        )
         .build()
         .map_err(|e| e.to_string())?;
     let origin = Url::parse(&format!(

@@ -90,10 +90,10 @@ impl TestCa {
         })
     }
 
-    /// The CA as a root certificate for reqwest clients (and so for
-    /// [`swrt_runtime::ServiceWorkerHostBuilder::add_root_certificate`]).
-    pub fn root_certificate(&self) -> Result<reqwest::Certificate, String> {
-        reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).map_err(|e| e.to_string())
+    /// The CA as a root certificate for
+    /// [`swrt_runtime::ServiceWorkerHostBuilder::add_root_certificate`].
+    pub fn root_certificate(&self) -> Result<swrt_runtime::Certificate, String> {
+        swrt_runtime::Certificate::from_pem(self.ca_pem.as_bytes()).map_err(|e| e.to_string())
     }
 }
 

@@ -201,7 +201,9 @@ async fn the_proxy_tunnels_connect_to_the_run_ports_only() {
     let proxy = format!("http://127.0.0.1:{}", s.front.proxy_port);
     let client = reqwest::Client::builder()
         .proxy(reqwest::Proxy::all(&proxy).unwrap())
-        .add_root_certificate(s.ca.root_certificate().unwrap())
+        .add_root_certificate(
+            reqwest::Certificate::from_der(&s.ca.root_certificate().unwrap().to_der()).unwrap(),
+        )
         .build()
         .unwrap();
     for port in s.front.https_ports {

@@ -11,9 +11,10 @@ use crate::cors;
 use crate::fetch_steps;
 use crate::policy;
 
+use crate::net::{self, HttpResponse};
 use crate::scheduler::Permit;
 use futures::TryStreamExt;
-use reqwest::header;
+use hyper::header;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use swrt_store::{
@@ -68,12 +69,7 @@ impl Downloader {
             {
                 self.preflight(&cur, &method, include).await?;
             }
-            let mut req = self.inner.client.request(
-                reqwest::Method::from_bytes(method.as_bytes())
-                    .map_err(|_| Fail::Fatal(format!("invalid method {method}")))?,
-                cur.clone(),
-            );
-            let hm = request_headers(
+            let mut hm = request_headers(
                 &self.rec.headers,
                 with_body,
                 cross,
@@ -82,11 +78,13 @@ impl Downloader {
                 range_from,
             )
             .map_err(Fail::Fatal)?;
-            req = req.headers(hm);
-            if with_body {
-                req = self.upload_body(req).await?;
-            }
-            let resp = self.send(req).await?;
+            let body = if with_body {
+                hm.insert(header::CONTENT_LENGTH, self.rec.request_body_len.into());
+                self.upload_body().await?
+            } else {
+                net::empty_body()
+            };
+            let resp = self.send(request(&method, &cur, hm, body)?).await?;
             let status = resp.status().as_u16();
             if let Some(loc) = fetch_steps::redirect_location(status, resp.headers()) {
                 if cross {
@@ -122,12 +120,7 @@ impl Downloader {
         let hm = cors::preflight_request_headers(&self.ctx.origin, method, &self.rec.headers)
             .map_err(Fail::Fatal)?;
         let resp = self
-            .send(
-                self.inner
-                    .client
-                    .request(reqwest::Method::OPTIONS, url.clone())
-                    .headers(hm),
-            )
+            .send(request("OPTIONS", url, hm, net::empty_body())?)
             .await?;
         cors::preflight_check(
             resp.status().as_u16(),
@@ -152,9 +145,9 @@ impl Downloader {
     /// Sends `req` and waits for the response headers, at most
     /// `Limits::header_timeout` (on top of the connect timeout): a server
     /// that accepts and never answers is a network failure, not a hang.
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, Fail> {
+    async fn send(&self, req: hyper::Request<net::RequestBody>) -> Result<HttpResponse, Fail> {
         let limit = self.inner.limits.header_timeout + self.inner.limits.connect_timeout;
-        match tokio::time::timeout(limit, req.send()).await {
+        match tokio::time::timeout(limit, self.inner.client.send(req)).await {
             Ok(sent) => sent.map_err(|e| net_err(e, false)),
             Err(_) => Err(Fail::Network(
                 format!("no response headers within {limit:?}"),
@@ -166,10 +159,7 @@ impl Downloader {
     /// Stream the request body from its file, counting `uploaded` as hyper
     /// pulls chunks (so the count follows what the socket accepted, give or
     /// take one chunk).
-    async fn upload_body(
-        &self,
-        req: reqwest::RequestBuilder,
-    ) -> Result<reqwest::RequestBuilder, Fail> {
+    async fn upload_body(&self) -> Result<net::RequestBody, Fail> {
         let path = self
             .rec
             .request_body_path
@@ -191,14 +181,12 @@ impl Downloader {
                 ctx.uploaded.fetch_add(n, Ordering::AcqRel);
                 inner.notify_progress(&ctx);
             });
-        Ok(req
-            .header(header::CONTENT_LENGTH, self.rec.request_body_len)
-            .body(reqwest::Body::wrap_stream(stream)))
+        Ok(net::streamed_body(stream))
     }
 
     async fn consume(
         &mut self,
-        resp: reqwest::Response,
+        resp: HttpResponse,
         permit: Permit,
         url_list: Vec<String>,
         tainted: bool,
@@ -251,19 +239,19 @@ impl Downloader {
                     None
                 },
                 complete_length: if encoding.is_none() && status.as_u16() != 206 {
-                    resp.content_length()
+                    content_length(&resp)
                 } else {
                     None
                 },
             };
             // A small announced body stays in memory until it is complete;
             // a non-OK response keeps an empty one (see `skips_body`).
-            let small = encoding.is_none() && resp.content_length().is_some_and(|n| n <= PACK_MAX);
+            let small = encoding.is_none() && content_length(&resp).is_some_and(|n| n <= PACK_MAX);
             if skips_body(status) {
                 self.sink.start_in_memory(0);
             } else if small {
                 self.sink
-                    .start_in_memory(resp.content_length().unwrap_or(0) as usize);
+                    .start_in_memory(content_length(&resp).unwrap_or(0) as usize);
             } else {
                 self.sink.start_file().map_err(|e| self.io_fail(e))?;
             }
@@ -346,6 +334,32 @@ impl Downloader {
             RecordOutcome::BadStatus
         })
     }
+}
+
+/// One request of the chain.
+fn request(
+    method: &str,
+    url: &Url,
+    headers: header::HeaderMap,
+    body: net::RequestBody,
+) -> Result<hyper::Request<net::RequestBody>, Fail> {
+    let method = hyper::Method::from_bytes(method.as_bytes())
+        .map_err(|_| Fail::Fatal(format!("invalid method {method}")))?;
+    // The fragment is not part of a request.
+    let mut target = url.clone();
+    target.set_fragment(None);
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(target.as_str())
+        .body(body)
+        .map_err(|e| Fail::Fatal(format!("invalid request to {url}: {e}")))?;
+    *req.headers_mut() = headers;
+    Ok(req)
+}
+
+/// The body's length as the response announces it (none for a chunked body).
+fn content_length(resp: &HttpResponse) -> Option<u64> {
+    hyper::body::Body::size_hint(resp.body()).exact()
 }
 
 #[cfg(test)]

@@ -7,15 +7,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
 
+use crate::net::HttpResponse;
+
+/// The body's data frames (trailers are not part of a record's body).
+fn data_stream(resp: HttpResponse) -> http_body_util::BodyDataStream<hyper::body::Incoming> {
+    http_body_util::BodyDataStream::new(resp.into_body())
+}
+
 pub(super) enum BodySource {
-    Raw(futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>),
+    Raw(futures::stream::BoxStream<'static, Result<bytes::Bytes, hyper::Error>>),
     /// Decoder, its output buffer, and the encoded bytes taken from the
     /// network so far.
     Decoded(Pin<Box<dyn AsyncRead + Send>>, Vec<u8>, Arc<AtomicU64>),
 }
 
 impl BodySource {
-    pub(super) fn new(resp: reqwest::Response, encoding: Option<&str>, buf: usize) -> Self {
+    pub(super) fn new(resp: HttpResponse, encoding: Option<&str>, buf: usize) -> Self {
         type Dec =
             fn(BufReader<Box<dyn AsyncRead + Send + Unpin>>) -> Pin<Box<dyn AsyncRead + Send>>;
         let dec: Dec = match encoding {
@@ -25,12 +32,12 @@ impl BodySource {
             Some("br") => |r| Box::pin(async_compression::tokio::bufread::BrotliDecoder::new(r)),
             Some("deflate") => |r| Box::pin(async_compression::tokio::bufread::ZlibDecoder::new(r)),
             // Unknown codings are stored as received, like browsers do.
-            _ => return BodySource::Raw(resp.bytes_stream().boxed()),
+            _ => return BodySource::Raw(data_stream(resp).boxed()),
         };
         let encoded = Arc::new(AtomicU64::new(0));
         let counter = encoded.clone();
         let raw: Box<dyn AsyncRead + Send + Unpin> = Box::new(tokio_util::io::StreamReader::new(
-            resp.bytes_stream()
+            data_stream(resp)
                 .inspect_ok(move |c| {
                     counter.fetch_add(c.len() as u64, Ordering::Relaxed);
                 })

@@ -48,8 +48,8 @@ pub(super) fn host_key(url: &Url) -> String {
     )
 }
 
-pub(super) fn net_err(e: reqwest::Error, progressed: bool) -> Fail {
-    // Include the source chain: reqwest's top-level message is generic.
+pub(super) fn net_err(e: hyper_util::client::legacy::Error, progressed: bool) -> Fail {
+    // Include the source chain: the client's top-level message is generic.
     let mut msg = e.to_string();
     let mut src = std::error::Error::source(&e);
     while let Some(s) = src {
@@ -57,11 +57,7 @@ pub(super) fn net_err(e: reqwest::Error, progressed: bool) -> Fail {
         msg.push_str(&s.to_string());
         src = s.source();
     }
-    if e.is_builder() {
-        Fail::Fatal(msg)
-    } else {
-        Fail::Network(msg, progressed)
-    }
+    Fail::Network(msg, progressed)
 }
 
 /// The headers of one request of the chain: the record's own (minus the

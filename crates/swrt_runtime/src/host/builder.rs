@@ -21,7 +21,7 @@ pub struct ServiceWorkerHostBuilder {
     pub(super) background_fetch_limits: swrt_bgfetch::Limits,
     pub(super) allow_worker_fetch: bool,
     pub(super) resolver: crate::HostResolver,
-    pub(super) root_certificates: Vec<reqwest::Certificate>,
+    pub(super) root_certificates: Vec<crate::Certificate>,
     // The Background Fetch UI (see background_fetch/ui.rs).
     pub(super) background_fetch_ui: Option<Arc<dyn crate::background_fetch::ui::BackgroundFetchUi>>,
     pub(super) prewarm: crate::config::WorkerPrewarm,
@@ -101,7 +101,7 @@ impl ServiceWorkerHostBuilder {
     /// several times. A certificate that is not valid X.509 makes
     /// [`start`](Self::start) fail with [`HostError::Invalid`] (and
     /// [`build`](Self::build) panic).
-    pub fn add_root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
+    pub fn add_root_certificate(mut self, certificate: crate::Certificate) -> Self {
         self.root_certificates.push(certificate);
         self
     }
@@ -111,7 +111,7 @@ impl ServiceWorkerHostBuilder {
     /// [`Certificate::from_pem_bundle`](crate::Certificate::from_pem_bundle)).
     pub fn root_certificates(
         mut self,
-        certificates: impl IntoIterator<Item = reqwest::Certificate>,
+        certificates: impl IntoIterator<Item = crate::Certificate>,
     ) -> Self {
         self.root_certificates.extend(certificates);
         self
@@ -149,13 +149,10 @@ impl ServiceWorkerHostBuilder {
     pub async fn start(mut self) -> Result<ServiceWorkerHost, HostError> {
         if !self.root_certificates.is_empty() {
             // Bad certificates surface here rather than as a panic in build().
-            let mut check = reqwest::Client::builder();
-            for certificate in &self.root_certificates {
-                check = check.add_root_certificate(certificate.clone());
-            }
-            check
-                .build()
-                .map_err(|e| HostError::Invalid(format!("root certificate: {e}")))?;
+            let mut roots = swrt_bgfetch::net::HttpClientConfig::new(&self.background_fetch_limits);
+            roots.root_certificates = self.root_certificates.iter().map(|c| c.der()).collect();
+            swrt_bgfetch::net::HttpClient::new(roots)
+                .map_err(|e| HostError::Invalid(e.to_string()))?;
         }
         let background_fetch_ui = self.background_fetch_ui.take();
         let data_dir = self.data_dir.clone();
@@ -170,24 +167,11 @@ impl ServiceWorkerHostBuilder {
             });
             // Restore registrations before the engine starts re-dispatching.
             create_data_dir(&dir)?;
-            let client = host
-                .inner
-                .resolver
-                .apply(
-                    reqwest::Client::builder()
-                        // The engine decodes Content-Encoding itself (so resume
-                        // offsets count stored bytes) and follows redirects itself.
-                        .redirect(reqwest::redirect::Policy::none())
-                        .no_gzip()
-                        .no_brotli()
-                        .no_deflate()
-                        .connect_timeout(bg_limits.connect_timeout)
-                        .pool_max_idle_per_host(bg_limits.per_host_connections.max(1))
-                        .tcp_nodelay(true)
-                        .user_agent(concat!("swrt/", env!("CARGO_PKG_VERSION"))),
-                )
-                .build()
-                .map_err(|e| HostError::Engine(format!("HTTP client: {e}")))?;
+            let mut http = swrt_bgfetch::net::HttpClientConfig::new(&bg_limits);
+            http.user_agent = concat!("swrt/", env!("CARGO_PKG_VERSION")).to_string();
+            let client =
+                swrt_bgfetch::net::HttpClient::new(host.inner.resolver.apply_to_engine(http))
+                    .map_err(|e| HostError::Engine(format!("HTTP client: {e}")))?;
             // The host owns the store: registrations, the Cache API and the
             // Background Fetch engine keep their state in it.
             let store = {

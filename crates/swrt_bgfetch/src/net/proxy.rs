@@ -1,0 +1,132 @@
+//! Proxies from the environment (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`,
+//! `NO_PROXY`, as curl reads them), as the host's other HTTP clients honour
+//! them: https through a `CONNECT` tunnel, http as absolute-form requests to
+//! the proxy.
+
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper::Uri;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::client::proxy::matcher::{Intercept, Matcher};
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tower_service::Service;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Connects to the destination, or to the proxy the environment names for it.
+#[derive(Clone)]
+pub(crate) struct ProxyConnector<C> {
+    inner: C,
+    proxies: Arc<Matcher>,
+}
+
+impl<C> ProxyConnector<C> {
+    pub(crate) fn new(inner: C, proxies: Arc<Matcher>) -> Self {
+        ProxyConnector { inner, proxies }
+    }
+}
+
+/// The proxy for `uri`, if any.
+pub(crate) fn proxy_for(proxies: &Matcher, uri: &Uri) -> Option<Intercept> {
+    proxies.intercept(uri)
+}
+
+impl<C> Service<Uri> for ProxyConnector<C>
+where
+    C: Service<Uri> + Clone + Send + 'static,
+    C::Future: Send + 'static,
+    C::Response: Read + Write + Connection + Unpin + Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    type Response = ProxiedStream<C::Response>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let mut inner = self.inner.clone();
+        let proxy = proxy_for(&self.proxies, &dst);
+        Box::pin(async move {
+            match proxy {
+                None => Ok(ProxiedStream {
+                    io: inner.call(dst).await.map_err(Into::into)?,
+                    forwarding: false,
+                }),
+                Some(proxy) if dst.scheme_str() == Some("https") => {
+                    let mut tunnel = Tunnel::new(proxy.uri().clone(), inner);
+                    if let Some(auth) = proxy.basic_auth() {
+                        tunnel = tunnel.with_auth(auth.clone());
+                    }
+                    Ok(ProxiedStream {
+                        io: tunnel.call(dst).await?,
+                        forwarding: false,
+                    })
+                }
+                // Plain http: the proxy forwards absolute-form requests.
+                Some(proxy) => Ok(ProxiedStream {
+                    io: inner.call(proxy.uri().clone()).await.map_err(Into::into)?,
+                    forwarding: true,
+                }),
+            }
+        })
+    }
+}
+
+/// A connection, and whether requests on it go to a forwarding proxy.
+pub(crate) struct ProxiedStream<T> {
+    io: T,
+    forwarding: bool,
+}
+
+impl<T: Connection> Connection for ProxiedStream<T> {
+    fn connected(&self) -> Connected {
+        self.io.connected().proxy(self.forwarding)
+    }
+}
+
+impl<T: Read + Unpin> Read for ProxiedStream<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: Write + Unpin> Write for ProxiedStream<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+}
