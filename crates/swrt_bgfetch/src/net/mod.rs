@@ -7,17 +7,20 @@
 //! resume offsets count stored bytes and every redirect hop is checked).
 
 mod capped;
+mod proxy;
 
 use bytes::Bytes;
 use capped::{wanting_connection, CappedConnector};
 use futures::future::BoxFuture;
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Empty, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{HeaderMap, HeaderValue, USER_AGENT};
+use hyper::header::{HeaderMap, HeaderValue, PROXY_AUTHORIZATION, USER_AGENT};
 use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use proxy::{proxy_for, ProxyConnector};
 use rustls::pki_types::CertificateDer;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,6 +58,20 @@ pub struct HttpClientConfig {
     pub root_certificates: Vec<CertificateDer<'static>>,
     /// Name resolution; the system resolver when `None`.
     pub resolver: Option<Arc<dyn Resolve>>,
+    /// Which proxies requests go through.
+    pub proxies: Proxies,
+}
+
+/// Where an [`HttpClient`] finds its proxies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Proxies {
+    /// The environment's (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`,
+    /// `NO_PROXY`, read as curl reads them), when the client is built.
+    Environment,
+    /// Every request goes through this proxy (`http://host:port`).
+    All(String),
+    /// Direct connections only.
+    None,
 }
 
 impl HttpClientConfig {
@@ -67,6 +84,7 @@ impl HttpClientConfig {
             default_headers: HeaderMap::new(),
             root_certificates: Vec::new(),
             resolver: None,
+            proxies: Proxies::Environment,
         }
     }
 }
@@ -82,13 +100,14 @@ pub enum HttpClientError {
     UserAgent(String),
 }
 
+type Connector =
+    CappedConnector<hyper_rustls::HttpsConnector<ProxyConnector<HttpConnector<DnsResolver>>>>;
+
 /// A pooled HTTP client with a per-host socket budget. Cheap to clone.
 #[derive(Clone)]
 pub struct HttpClient {
-    client: Client<
-        CappedConnector<hyper_rustls::HttpsConnector<HttpConnector<DnsResolver>>>,
-        RequestBody,
-    >,
+    client: Client<Connector, RequestBody>,
+    proxies: Arc<Matcher>,
     user_agent: HeaderValue,
     default_headers: Arc<HeaderMap>,
 }
@@ -119,12 +138,17 @@ impl HttpClient {
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(config.connect_timeout));
+        let proxies = Arc::new(match &config.proxies {
+            Proxies::Environment => Matcher::from_env(),
+            Proxies::All(proxy) => Matcher::builder().all(proxy.clone()).build(),
+            Proxies::None => Matcher::builder().build(),
+        });
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .enable_http2()
-            .wrap_connector(http);
+            .wrap_connector(ProxyConnector::new(http, proxies.clone()));
         let per_host = config.per_host_connections.max(1);
         let client = Client::builder(TokioExecutor::new())
             .timer(TokioTimer::new())
@@ -135,6 +159,7 @@ impl HttpClient {
             .map_err(|e| HttpClientError::UserAgent(e.to_string()))?;
         Ok(HttpClient {
             client,
+            proxies,
             user_agent,
             default_headers: Arc::new(config.default_headers),
         })
@@ -149,6 +174,15 @@ impl HttpClient {
         if !headers.contains_key(USER_AGENT) {
             headers.insert(USER_AGENT, self.user_agent.clone());
         }
+        if request.uri().scheme_str() == Some("http") {
+            if let Some(auth) = proxy_for(&self.proxies, request.uri())
+                .as_ref()
+                .and_then(|p| p.basic_auth().cloned())
+            {
+                request.headers_mut().insert(PROXY_AUTHORIZATION, auth);
+            }
+        }
+        let headers = request.headers_mut();
         for (name, value) in self.default_headers.iter() {
             if !headers.contains_key(name) {
                 headers.insert(name, value.clone());
@@ -199,5 +233,58 @@ impl tower_service::Service<Name> for DnsResolver {
                 Ok(addrs.into_iter())
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plain-http request through a proxy reaches the proxy in absolute
+    /// form, with the proxy's credentials.
+    #[tokio::test]
+    async fn http_requests_go_to_the_proxy_in_absolute_form() {
+        use hyper::service::service_fn;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = format!("http://user:pw@{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let service = service_fn(|req: hyper::Request<Incoming>| async move {
+                let seen = format!(
+                    "{} {}",
+                    req.uri(),
+                    req.headers()
+                        .get(PROXY_AUTHORIZATION)
+                        .map(|v| v.to_str().unwrap().to_string())
+                        .unwrap_or_default()
+                );
+                Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
+                    Bytes::from(seen),
+                )))
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                .await;
+        });
+        let mut config = HttpClientConfig::new(&crate::Limits::default());
+        config.proxies = Proxies::All(proxy);
+        let client = HttpClient::new(config).unwrap();
+        let request = hyper::Request::get("http://origin.test:8080/a?b")
+            .body(empty_body())
+            .unwrap();
+        let response = client.send(request).await.unwrap();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        // "user:pw" in base64.
+        assert_eq!(body, "http://origin.test:8080/a?b Basic dXNlcjpwdw==");
+    }
+
+    #[test]
+    fn a_certificate_that_is_not_x509_is_refused() {
+        let mut config = HttpClientConfig::new(&crate::Limits::default());
+        config.root_certificates = vec![CertificateDer::from(b"not a certificate".to_vec())];
+        assert!(matches!(
+            HttpClient::new(config),
+            Err(HttpClientError::RootCertificate(_))
+        ));
     }
 }
