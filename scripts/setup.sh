@@ -16,6 +16,12 @@ command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 # The dashboard test (crates/swrt/tests/dashboard.rs) drives Debian's Chromium
 # with npm playwright-core; playwright's own browser downloads are never used.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# The fleet tests (crates/swrt_fleet) run a real PostgreSQL server; Debian
+# keeps its programs in /usr/lib/postgresql/<version>/bin, out of PATH.
+if ! command -v initdb >/dev/null 2>&1 &&
+   ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  need_apt+=(postgresql)
+fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
@@ -46,6 +52,12 @@ if ! python3 -c "import wptserve" >/dev/null 2>&1; then
   echo "setup: installing wptserve 4.0.3 (pip)" >&2
   python3 -m pip install -q wptserve==4.0.3 2>/dev/null ||
     python3 -m pip install -q --break-system-packages wptserve==4.0.3
+fi
+# ... and the fleet tests run moto's S3 server from PyPI for object storage.
+if ! python3 -c "import moto.server, flask" >/dev/null 2>&1; then
+  echo "setup: installing moto[server] 5.1.0 (pip)" >&2
+  python3 -m pip install -q 'moto[server]==5.1.0' 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages 'moto[server]==5.1.0'
 fi
 # ... and the dashboard test drives /usr/bin/chromium with npm playwright-core,
 # installed into a project-local, gitignored node_modules.

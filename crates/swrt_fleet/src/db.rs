@@ -1,0 +1,137 @@
+//! The PostgreSQL pool and the fleet's schema.
+
+use crate::error::{FleetError, Result};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+/// Schema migrations, applied in order; the index plus one is the version.
+/// Never edit one that has shipped: add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: leases of background fetches.
+    "CREATE TABLE swrt_fleet_leases (
+        fetch_id    text PRIMARY KEY,
+        origin      text NOT NULL,
+        holder      text,
+        expires_at  timestamptz,
+        generation  bigint NOT NULL DEFAULT 0,
+        finished    boolean NOT NULL DEFAULT false,
+        created_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+    );
+    CREATE INDEX swrt_fleet_leases_open ON swrt_fleet_leases (created_at)
+        WHERE NOT finished;",
+];
+
+/// Held by the migrating node: other nodes wait, then find nothing to do.
+const MIGRATION_LOCK: i64 = 0x7377_7274_666c_7431; // "swrtflt1"
+
+/// A pool of connections to the fleet's PostgreSQL database.
+#[derive(Clone)]
+pub struct FleetDb {
+    pool: Pool,
+    config: tokio_postgres::Config,
+}
+
+impl std::fmt::Debug for FleetDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FleetDb")
+            .field("dbname", &self.config.get_dbname())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FleetDb {
+    /// Connects to `url` (`postgres://user:password@host:port/db`, or
+    /// key=value form; a `host` that is a directory means a Unix socket)
+    /// and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<FleetDb> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| FleetError::Config(e.to_string()))?;
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .build()
+            .map_err(|e| FleetError::Pool(e.to_string()))?;
+        let db = FleetDb { pool, config };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// A pooled connection.
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// A connection of its own, outside the pool (for `LISTEN`), and the
+    /// future that drives it.
+    pub(crate) async fn dedicated(
+        &self,
+    ) -> Result<(
+        tokio_postgres::Client,
+        tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+    )> {
+        Ok(self.config.connect(NoTls).await?)
+    }
+
+    /// The schema version this database is at.
+    pub async fn schema_version(&self) -> Result<usize> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM swrt_fleet_schema",
+                &[],
+            )
+            .await?;
+        Ok(row.get::<_, i32>(0) as usize)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut client = self.client().await?;
+        client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS swrt_fleet_schema (version integer PRIMARY KEY)",
+            )
+            .await
+            .or_else(|e| {
+                // Two nodes creating the table at once: one of them loses.
+                if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        let current: i32 = tx
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM swrt_fleet_schema",
+                &[],
+            )
+            .await?
+            .get(0);
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let version = index as i32 + 1;
+            tracing::info!(version, "migrating the fleet schema");
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO swrt_fleet_schema (version) VALUES ($1)",
+                &[&version],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The number of migrations this build knows.
+    pub fn latest_schema_version() -> usize {
+        MIGRATIONS.len()
+    }
+}

@@ -1,0 +1,31 @@
+//! Shared state for a fleet of `swrt serve` nodes, on engines built for it:
+//!
+//! - [`FleetDb`]: a PostgreSQL connection pool and the fleet's schema, with
+//!   versioned migrations that any number of nodes may run at once.
+//! - [`Leases`]: which node runs which background fetch. A lease is claimed
+//!   with `FOR UPDATE SKIP LOCKED`, kept alive by heartbeats and lost when it
+//!   expires, so that another node takes the fetch over. Every claim bumps
+//!   the lease's generation, the fencing token a node shows when it records
+//!   an outcome: a node that lost its lease cannot record anything.
+//! - [`Changes`]: state changes every node hears about (progress, abort,
+//!   click), over PostgreSQL's `LISTEN`/`NOTIFY`.
+//! - [`BodyStore`]: bodies in S3-compatible object storage, as ranged
+//!   objects appended at each checkpoint, so that a download resumed by
+//!   another node keeps the bytes already stored.
+//!
+//! Clocks: lease expiry is computed by PostgreSQL (`now()`), never by the
+//! nodes, so skewed node clocks cannot make two nodes hold one lease.
+
+#![warn(missing_docs)]
+
+mod bodies;
+mod changes;
+mod db;
+mod error;
+mod leases;
+
+pub use bodies::{BodyKey, BodyStore, S3Options};
+pub use changes::{Change, ChangeKind, Changes};
+pub use db::FleetDb;
+pub use error::{FleetError, Result};
+pub use leases::{Lease, Leases};
