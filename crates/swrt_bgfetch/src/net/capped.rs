@@ -26,8 +26,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 tokio::task_local! {
     /// Set while a request of the engine waits for its connection. hyper
     /// moves a connect that lost the race against a pooled connection into
-    /// a task of its own; that connect is not wanted any more and must not
-    /// take a slot (or open a socket) for nobody.
+    /// a task of its own; if it is still waiting for a slot, it is not
+    /// wanted any more and must not take one (and open a socket) for nobody.
     static WANTED: ();
 }
 
@@ -35,6 +35,9 @@ tokio::task_local! {
 pub(crate) async fn wanting_connection<F: Future>(request: F) -> F::Output {
     WANTED.scope((), request).await
 }
+
+/// Past this many hosts, hosts without sockets are forgotten.
+const FORGET_IDLE_HOSTS_AT: usize = 1024;
 
 /// The per-host budgets, shared by every clone of the connector.
 #[derive(Clone)]
@@ -54,10 +57,18 @@ impl<C> CappedConnector<C> {
     }
 
     fn slots_for(&self, uri: &Uri) -> Arc<Semaphore> {
-        let https = uri.scheme_str() == Some("https");
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let key = format!("{}:{port}", uri.host().unwrap_or(""));
+        // The pool's own key: scheme and authority.
+        let scheme = uri.scheme_str().unwrap_or("http");
+        let port = uri
+            .port_u16()
+            .unwrap_or(if scheme == "https" { 443 } else { 80 });
+        let key = format!("{scheme}://{}:{port}", uri.host().unwrap_or(""));
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if slots.len() >= FORGET_IDLE_HOSTS_AT {
+            // Forget hosts with no socket open and no connect waiting.
+            let per_host = self.per_host;
+            slots.retain(|_, s| Arc::strong_count(s) > 1 || s.available_permits() < per_host);
+        }
         slots
             .entry(key)
             .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
@@ -82,18 +93,25 @@ where
     fn call(&mut self, uri: Uri) -> Self::Future {
         let slots = self.slots_for(&uri);
         let mut inner = self.inner.clone();
-        Box::pin(WhileWanted(Box::pin(async move {
-            let slot = slots
-                .acquire_owned()
-                .await
-                .map_err(|_| -> BoxError { "the connection budget was closed".into() })?;
+        Box::pin(async move {
+            let slot = WhileWanted(Box::pin(async move {
+                slots
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| -> BoxError { "the connection budget was closed".into() })
+            }))
+            .await?;
+            // Once started, a connect completes even if a pooled connection
+            // served its request meanwhile: hyper pools the new one, within
+            // the budget, instead of a socket opened and dropped at once.
             let io = inner.call(uri).await.map_err(Into::into)?;
             Ok(CappedStream { io, _slot: slot })
-        })))
+        })
     }
 }
 
-/// Gives up as soon as it is polled outside a request that wants it.
+/// Gives up waiting for a slot as soon as it is polled outside a request
+/// that wants the connection.
 struct WhileWanted<F>(Pin<Box<F>>);
 
 impl<T, F: Future<Output = Result<T, BoxError>>> Future for WhileWanted<F> {
@@ -156,5 +174,38 @@ impl<T: Write + Unpin> Write for CappedStream<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_budget_per_scheme_host_and_port() {
+        let c = CappedConnector::new((), 2);
+        let a = c.slots_for(&"http://a.test/x".parse().unwrap());
+        let same = c.slots_for(&"http://a.test:80/y".parse().unwrap());
+        assert!(Arc::ptr_eq(&a, &same));
+        for other in ["https://a.test/", "http://a.test:8080/", "http://b.test/"] {
+            assert!(
+                !Arc::ptr_eq(&a, &c.slots_for(&other.parse().unwrap())),
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
+    fn hosts_without_sockets_are_forgotten() {
+        let c = CappedConnector::new((), 2);
+        let busy = c.slots_for(&"http://busy.test/".parse().unwrap());
+        let _socket = busy.clone().try_acquire_owned().unwrap();
+        drop(busy);
+        for i in 0..2 * FORGET_IDLE_HOSTS_AT {
+            c.slots_for(&format!("http://h{i}.test/").parse().unwrap());
+        }
+        let slots = c.slots.lock().unwrap();
+        assert!(slots.len() <= FORGET_IDLE_HOSTS_AT);
+        assert!(slots.contains_key("http://busy.test:80"));
     }
 }
