@@ -19,6 +19,26 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX swrt_fleet_leases_open ON swrt_fleet_leases (created_at)
         WHERE NOT finished;",
+    // 2: which node runs each registration's worker, and the terminal
+    // events waiting for a worker.
+    "CREATE TABLE swrt_fleet_workers (
+        registration_id text PRIMARY KEY,
+        holder          text,
+        expires_at      timestamptz,
+        generation      bigint NOT NULL DEFAULT 0
+    );
+    CREATE TABLE swrt_fleet_events (
+        fetch_id         text PRIMARY KEY,
+        registration_id  text NOT NULL,
+        kind             text NOT NULL,
+        done             boolean NOT NULL DEFAULT false,
+        dispatcher       text,
+        dispatch_expires timestamptz,
+        attempts         integer NOT NULL DEFAULT 0,
+        created_at       timestamptz NOT NULL DEFAULT clock_timestamp()
+    );
+    CREATE INDEX swrt_fleet_events_pending ON swrt_fleet_events (registration_id)
+        WHERE NOT done;",
 ];
 
 /// Held by the migrating node: other nodes wait, then find nothing to do.

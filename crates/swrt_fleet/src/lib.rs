@@ -7,6 +7,10 @@
 //!   expires, so that another node takes the fetch over. Every claim bumps
 //!   the lease's generation, the fencing token a node shows when it records
 //!   an outcome: a node that lost its lease cannot record anything.
+//! - [`Workers`] and [`Events`]: each registration's worker runs on one
+//!   node at a time, and a fetch's terminal event is queued once, by the
+//!   fetch's current holder, then dispatched on the node that runs the
+//!   worker and marked done once.
 //! - [`Changes`]: state changes every node hears about (progress, abort,
 //!   click), over PostgreSQL's `LISTEN`/`NOTIFY`.
 //! - [`BodyStore`]: bodies in S3-compatible object storage, as ranged
@@ -22,10 +26,12 @@ mod bodies;
 mod changes;
 mod db;
 mod error;
+mod events;
 mod leases;
 
 pub use bodies::{BodyKey, BodyStore, S3Options};
 pub use changes::{Change, ChangeKind, Changes};
 pub use db::FleetDb;
 pub use error::{FleetError, Result};
+pub use events::{EventClaim, Events, WorkerLease, Workers};
 pub use leases::{Lease, Leases};

@@ -253,3 +253,97 @@ fn a_bodies_url_must_name_an_s3_bucket() {
         assert!(BodyStore::s3(url, &S3Options::default()).is_err(), "{url}");
     }
 }
+
+/// Polls `step` until it returns `Some`, for at most 10 s.
+async fn eventually<T, F, Fut>(mut step: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(value) = step().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the condition never held");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_runs_on_one_node_until_its_lease_expires() {
+    require_servers!();
+    let pg = support::Postgres::start();
+    let db = FleetDb::connect(&pg.url).await.unwrap();
+    let a = Workers::new(db.clone(), "a", Duration::from_millis(300));
+    let b = Workers::new(db.clone(), "b", Duration::from_secs(60));
+    let first = a.acquire("reg").await.unwrap().expect("a takes the worker");
+    assert!(b.acquire("reg").await.unwrap().is_none());
+    // Taking it again while holding it keeps the generation.
+    assert_eq!(a.acquire("reg").await.unwrap().unwrap(), first);
+    // a stops renewing: b takes over once the lease expires.
+    let taken = eventually(|| async { b.acquire("reg").await.unwrap() }).await;
+    assert_eq!(taken.generation, first.generation + 1);
+    assert!(a.renew().await.unwrap().is_empty());
+    assert!(!a.release(&first).await.unwrap());
+    assert_eq!(b.renew().await.unwrap(), vec![taken.clone()]);
+    assert!(b.release(&taken).await.unwrap());
+    assert!(a.acquire("reg").await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_event_is_queued_once_and_completed_once_on_the_workers_node() {
+    require_servers!();
+    let pg = support::Postgres::start();
+    let db = FleetDb::connect(&pg.url).await.unwrap();
+    // Node a runs the fetch; node b runs the registration's worker.
+    let fetches_a = Leases::new(db.clone(), "a", Duration::from_secs(60));
+    fetches_a.offer("f", "https://a.test").await.unwrap();
+    let lease = fetches_a.claim(1).await.unwrap().remove(0);
+    let workers_b = Workers::new(db.clone(), "b", Duration::from_millis(400));
+    workers_b.acquire("reg").await.unwrap().unwrap();
+    let events_a = Events::new(db.clone(), "a", Duration::from_secs(60));
+    let events_b = Events::new(db.clone(), "b", Duration::from_millis(400));
+    let events_c = Events::new(db.clone(), "c", Duration::from_secs(60));
+    // Only the fetch's current holder queues its event, once.
+    let stale = Lease {
+        generation: lease.generation - 1,
+        ..lease.clone()
+    };
+    assert!(!events_a
+        .enqueue(&stale, "reg", "backgroundfetchsuccess")
+        .await
+        .unwrap());
+    assert!(events_a
+        .enqueue(&lease, "reg", "backgroundfetchsuccess")
+        .await
+        .unwrap());
+    assert!(!events_a
+        .enqueue(&lease, "reg", "backgroundfetchfail")
+        .await
+        .unwrap());
+    // Nodes that do not run the worker never get it.
+    assert!(events_a.claim(10).await.unwrap().is_empty());
+    assert!(events_c.claim(10).await.unwrap().is_empty());
+    let first = events_b.claim(10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].kind, "backgroundfetchsuccess");
+    assert_eq!(first[0].attempt, 1);
+    // While b's dispatch runs, nobody else takes the event.
+    assert!(events_b.claim(10).await.unwrap().is_empty());
+    // b dies in the handler: its worker and dispatch leases run out, c
+    // starts the worker and dispatches the event again.
+    let workers_c = Workers::new(db.clone(), "c", Duration::from_secs(60));
+    eventually(|| async { workers_c.acquire("reg").await.unwrap() }).await;
+    let again = eventually(|| async {
+        let got = events_c.claim(10).await.unwrap();
+        (!got.is_empty()).then_some(got)
+    })
+    .await;
+    assert_eq!(again[0].attempt, 2);
+    assert!(!events_b.complete(&first[0]).await.unwrap());
+    assert!(!events_c.is_done("f").await.unwrap());
+    assert!(events_c.complete(&again[0]).await.unwrap());
+    assert!(!events_c.complete(&again[0]).await.unwrap());
+    assert!(events_c.is_done("f").await.unwrap());
+    assert!(events_c.claim(10).await.unwrap().is_empty());
+}
