@@ -147,10 +147,11 @@ impl Downloader {
     /// that accepts and never answers is a network failure, not a hang.
     async fn send(&self, req: hyper::Request<net::RequestBody>) -> Result<HttpResponse, Fail> {
         let limit = self.inner.limits.header_timeout + self.inner.limits.connect_timeout;
+        let target = req.uri().clone();
         match tokio::time::timeout(limit, self.inner.client.send(req)).await {
-            Ok(sent) => sent.map_err(|e| net_err(e, false)),
+            Ok(sent) => sent.map_err(|e| net_err(&target, e)),
             Err(_) => Err(Fail::Network(
-                format!("no response headers within {limit:?}"),
+                format!("{target}: no response headers within {limit:?}"),
                 false,
             )),
         }

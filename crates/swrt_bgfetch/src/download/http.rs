@@ -48,16 +48,18 @@ pub(super) fn host_key(url: &Url) -> String {
     )
 }
 
-pub(super) fn net_err(e: hyper_util::client::legacy::Error, progressed: bool) -> Fail {
-    // Include the source chain: the client's top-level message is generic.
-    let mut msg = e.to_string();
+/// A request that got no response: a network failure, retried. The message
+/// names the URL and the whole source chain (the client's own top-level
+/// message is generic, such as "client error (Connect)").
+pub(super) fn net_err(target: &hyper::Uri, e: hyper_util::client::legacy::Error) -> Fail {
+    let mut msg = format!("{target}: {e}");
     let mut src = std::error::Error::source(&e);
     while let Some(s) = src {
         msg.push_str(": ");
         msg.push_str(&s.to_string());
         src = s.source();
     }
-    Fail::Network(msg, progressed)
+    Fail::Network(msg, false)
 }
 
 /// The headers of one request of the chain: the record's own (minus the
