@@ -88,14 +88,7 @@ impl Leases {
                 &[&self.node, &self.ttl_seconds(), &(max as i64)],
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Lease {
-                fetch_id: r.get(0),
-                origin: r.get(1),
-                generation: r.get(2),
-            })
-            .collect())
+        Ok(rows.iter().map(lease_from).collect())
     }
 
     /// Extends every lease this node still holds; returns the ones it holds.
@@ -113,14 +106,7 @@ impl Leases {
                 &[&self.node, &self.ttl_seconds()],
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Lease {
-                fetch_id: r.get(0),
-                origin: r.get(1),
-                generation: r.get(2),
-            })
-            .collect())
+        Ok(rows.iter().map(lease_from).collect())
     }
 
     /// Records that the fetch settled, if `lease` is still current. False
@@ -165,5 +151,14 @@ impl Leases {
             )
             .await?;
         Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+}
+
+/// A lease from a row of (fetch_id, origin, generation).
+fn lease_from(row: &tokio_postgres::Row) -> Lease {
+    Lease {
+        fetch_id: row.get(0),
+        origin: row.get(1),
+        generation: row.get(2),
     }
 }

@@ -9,12 +9,10 @@
 //! released when hyper drops the connection (closed by either side, or
 //! evicted from the pool).
 
-use hyper::rt::{Read, ReadBufCursor, Write};
+use super::stream::{Attached, Attachment};
 use hyper::Uri;
-use hyper_util::client::legacy::connect::{Connected, Connection};
 use std::collections::HashMap;
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -105,7 +103,10 @@ where
             // served its request meanwhile: hyper pools the new one, within
             // the budget, instead of a socket opened and dropped at once.
             let io = inner.call(uri).await.map_err(Into::into)?;
-            Ok(CappedStream { io, _slot: slot })
+            Ok(Attached {
+                io,
+                attachment: Slot { _permit: slot },
+            })
         })
     }
 }
@@ -125,57 +126,16 @@ impl<T, F: Future<Output = Result<T, BoxError>>> Future for WhileWanted<F> {
     }
 }
 
-/// A connection and the slot it holds.
-pub(crate) struct CappedStream<T> {
-    io: T,
-    _slot: OwnedSemaphorePermit,
+/// A connection's slot in its host's budget, given back when hyper drops
+/// the connection.
+pub(crate) struct Slot {
+    _permit: OwnedSemaphorePermit,
 }
 
-impl<T: Connection> Connection for CappedStream<T> {
-    fn connected(&self) -> Connected {
-        self.io.connected()
-    }
-}
+impl Attachment for Slot {}
 
-impl<T: Read + Unpin> Read for CappedStream<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl<T: Write + Unpin> Write for CappedStream<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-}
+/// A connection holding its slot.
+pub(crate) type CappedStream<T> = Attached<T, Slot>;
 
 #[cfg(test)]
 mod tests {

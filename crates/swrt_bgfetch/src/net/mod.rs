@@ -8,6 +8,7 @@
 
 mod capped;
 mod proxy;
+mod stream;
 
 use bytes::Bytes;
 use capped::{wanting_connection, CappedConnector};

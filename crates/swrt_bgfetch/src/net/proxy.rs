@@ -3,13 +3,13 @@
 //! them: https through a `CONNECT` tunnel, http as absolute-form requests to
 //! the proxy.
 
-use hyper::rt::{Read, ReadBufCursor, Write};
+use super::stream::{Attached, Attachment};
+use hyper::rt::{Read, Write};
 use hyper::Uri;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::client::proxy::matcher::{Intercept, Matcher};
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -55,78 +55,38 @@ where
         let proxy = proxy_for(&self.proxies, &dst);
         Box::pin(async move {
             match proxy {
-                None => Ok(ProxiedStream {
+                None => Ok(Attached {
                     io: inner.call(dst).await.map_err(Into::into)?,
-                    forwarding: false,
+                    attachment: Forwarding(false),
                 }),
                 Some(proxy) if dst.scheme_str() == Some("https") => {
                     let mut tunnel = Tunnel::new(proxy.uri().clone(), inner);
                     if let Some(auth) = proxy.basic_auth() {
                         tunnel = tunnel.with_auth(auth.clone());
                     }
-                    Ok(ProxiedStream {
+                    Ok(Attached {
                         io: tunnel.call(dst).await?,
-                        forwarding: false,
+                        attachment: Forwarding(false),
                     })
                 }
                 // Plain http: the proxy forwards absolute-form requests.
-                Some(proxy) => Ok(ProxiedStream {
+                Some(proxy) => Ok(Attached {
                     io: inner.call(proxy.uri().clone()).await.map_err(Into::into)?,
-                    forwarding: true,
+                    attachment: Forwarding(true),
                 }),
             }
         })
     }
 }
 
-/// A connection, and whether requests on it go to a forwarding proxy.
-pub(crate) struct ProxiedStream<T> {
-    io: T,
-    forwarding: bool,
-}
+/// Whether requests on a connection go to a forwarding proxy.
+pub(crate) struct Forwarding(bool);
 
-impl<T: Connection> Connection for ProxiedStream<T> {
-    fn connected(&self) -> Connected {
-        self.io.connected().proxy(self.forwarding)
+impl Attachment for Forwarding {
+    fn connected(&self, connected: Connected) -> Connected {
+        connected.proxy(self.0)
     }
 }
 
-impl<T: Read + Unpin> Read for ProxiedStream<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl<T: Write + Unpin> Write for ProxiedStream<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-}
+/// A connection to the destination, through a tunnel, or to a forwarding proxy.
+pub(crate) type ProxiedStream<T> = Attached<T, Forwarding>;
