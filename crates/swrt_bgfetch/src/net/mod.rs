@@ -21,7 +21,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use proxy::{proxy_for, ProxyConnector};
+use proxy::ProxyConnector;
 use rustls::pki_types::CertificateDer;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,7 +49,8 @@ pub trait Resolve: Send + Sync + 'static {
 pub struct HttpClientConfig {
     /// Connection attempts fail after this long.
     pub connect_timeout: Duration,
-    /// Sockets open to one host (name and port) at once, idle ones included.
+    /// Sockets open to one host (scheme, name and port) at once, idle ones
+    /// included.
     pub per_host_connections: usize,
     /// Sent as `User-Agent` unless a request carries its own.
     pub user_agent: String,
@@ -96,6 +97,9 @@ pub enum HttpClientError {
     /// A root certificate is not a usable X.509 certificate.
     #[error("root certificate: {0}")]
     RootCertificate(String),
+    /// The TLS configuration cannot be built.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The user agent is not a valid header value.
     #[error("user agent: {0}")]
     UserAgent(String),
@@ -132,7 +136,7 @@ impl HttpClient {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| HttpClientError::RootCertificate(e.to_string()))?
+            .map_err(|e| HttpClientError::Tls(e.to_string()))?
             .with_root_certificates(roots)
             .with_no_client_auth();
         let mut http = HttpConnector::new_with_resolver(DnsResolver(config.resolver));
@@ -176,7 +180,9 @@ impl HttpClient {
             headers.insert(USER_AGENT, self.user_agent.clone());
         }
         if request.uri().scheme_str() == Some("http") {
-            if let Some(auth) = proxy_for(&self.proxies, request.uri())
+            if let Some(auth) = self
+                .proxies
+                .intercept(request.uri())
                 .as_ref()
                 .and_then(|p| p.basic_auth().cloned())
             {

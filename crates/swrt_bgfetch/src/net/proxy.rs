@@ -8,7 +8,7 @@ use hyper::rt::{Read, Write};
 use hyper::Uri;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection};
-use hyper_util::client::proxy::matcher::{Intercept, Matcher};
+use hyper_util::client::proxy::matcher::Matcher;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -30,11 +30,6 @@ impl<C> ProxyConnector<C> {
     }
 }
 
-/// The proxy for `uri`, if any.
-pub(crate) fn proxy_for(proxies: &Matcher, uri: &Uri) -> Option<Intercept> {
-    proxies.intercept(uri)
-}
-
 impl<C> Service<Uri> for ProxyConnector<C>
 where
     C: Service<Uri> + Clone + Send + 'static,
@@ -52,7 +47,7 @@ where
 
     fn call(&mut self, dst: Uri) -> Self::Future {
         let mut inner = self.inner.clone();
-        let proxy = proxy_for(&self.proxies, &dst);
+        let proxy = self.proxies.intercept(&dst);
         Box::pin(async move {
             match proxy {
                 None => Ok(Attached {
