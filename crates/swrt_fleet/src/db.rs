@@ -2,7 +2,20 @@
 
 use crate::error::{FleetError, Result};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use std::sync::Arc;
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+/// A connection outside the pool, and the future that drives it.
+pub(crate) type DedicatedConnection = (
+    tokio_postgres::Client,
+    tokio_postgres::Connection<
+        tokio_postgres::Socket,
+        <MakeRustlsConnect as MakeTlsConnect<tokio_postgres::Socket>>::Stream,
+    >,
+);
 
 /// Schema migrations, applied in order; the index plus one is the version.
 /// Never edit one that has shipped: add a new one.
@@ -49,6 +62,7 @@ const MIGRATION_LOCK: i64 = 0x7377_7274_666c_7431; // "swrtflt1"
 pub struct FleetDb {
     pool: Pool,
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
 }
 
 impl std::fmt::Debug for FleetDb {
@@ -63,13 +77,20 @@ impl FleetDb {
     /// Connects to `url` (`postgres://user:password@host:port/db`, or
     /// key=value form; a `host` that is a directory means a Unix socket)
     /// and brings the schema up to date.
+    ///
+    /// TCP connections use TLS as the URL's `sslmode` says (`prefer` by
+    /// default: TLS when the server offers it; `require` for a managed
+    /// server). Servers are checked against the webpki roots and the PEM
+    /// file `PGSSLROOTCERT` names, as libpq reads it (a managed service's
+    /// own CA).
     pub async fn connect(url: &str) -> Result<FleetDb> {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| FleetError::Config(e.to_string()))?;
+        let tls = tls_connector(std::env::var_os("PGSSLROOTCERT").map(Into::into))?;
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -78,7 +99,7 @@ impl FleetDb {
             .max_size(16)
             .build()
             .map_err(|e| FleetError::Pool(e.to_string()))?;
-        let db = FleetDb { pool, config };
+        let db = FleetDb { pool, config, tls };
         db.migrate().await?;
         Ok(db)
     }
@@ -90,13 +111,8 @@ impl FleetDb {
 
     /// A connection of its own, outside the pool (for `LISTEN`), and the
     /// future that drives it.
-    pub(crate) async fn dedicated(
-        &self,
-    ) -> Result<(
-        tokio_postgres::Client,
-        tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
-    )> {
-        Ok(self.config.connect(NoTls).await?)
+    pub(crate) async fn dedicated(&self) -> Result<DedicatedConnection> {
+        Ok(self.config.connect(self.tls.clone()).await?)
     }
 
     /// The schema version this database is at.
@@ -153,5 +169,49 @@ impl FleetDb {
     /// The number of migrations this build knows.
     pub fn latest_schema_version() -> usize {
         MIGRATIONS.len()
+    }
+}
+
+/// TLS for TCP connections: the webpki roots, plus the certificates of
+/// `extra_roots` (a PEM file).
+fn tls_connector(extra_roots: Option<std::path::PathBuf>) -> Result<MakeRustlsConnect> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = extra_roots {
+        let certificates = CertificateDer::pem_file_iter(&path)
+            .and_then(|certs| certs.collect::<std::result::Result<Vec<_>, _>>())
+            .map_err(|e| FleetError::Config(format!("{}: {e}", path.display())))?;
+        for certificate in certificates {
+            roots
+                .add(certificate)
+                .map_err(|e| FleetError::Config(format!("{}: {e}", path.display())))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| FleetError::Config(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_root_certificate_file_that_is_not_pem_is_a_configuration_error() {
+        let file = std::env::temp_dir().join(format!("swrt-fleet-{}.pem", std::process::id()));
+        std::fs::write(&file, "not a certificate").unwrap();
+        let result = tls_connector(Some(file.clone()));
+        std::fs::remove_file(&file).unwrap();
+        // A file without a PEM certificate adds nothing; one that cannot be
+        // read is an error.
+        assert!(result.is_ok());
+        assert!(matches!(
+            tls_connector(Some("/nonexistent/ca.pem".into())),
+            Err(FleetError::Config(_))
+        ));
     }
 }
