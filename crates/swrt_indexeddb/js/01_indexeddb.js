@@ -50,18 +50,22 @@ const {
   ArrayPrototypeIncludes,
   ArrayPrototypeIndexOf,
   ArrayPrototypeJoin,
+  ArrayPrototypeMap,
   ArrayPrototypePush,
+  ArrayPrototypeSlice,
   ArrayPrototypeSort,
   DataView,
   DataViewPrototypeGetFloat64,
   DataViewPrototypeSetFloat64,
   DataViewPrototypeGetUint32,
   DatePrototypeGetTime,
+  FunctionPrototypeCall,
   MathFloor,
   MathMin,
   NumberIsNaN,
   ObjectDefineProperty,
   ObjectFreeze,
+  ObjectGetOwnPropertySymbols,
   ObjectKeys,
   ObjectPrototypeHasOwnProperty,
   ObjectPrototypeIsPrototypeOf,
@@ -85,7 +89,7 @@ const {
   DateNow,
 } = primordials;
 const { DOMException } = domException;
-const { Event, EventTarget, defineEventHandler, dispatch, listenerCount, setIsTrusted } = eventModule;
+const { Event, EventTarget, defineEventHandler, eventTargetData, listenerCount, reportException, setIsTrusted } = eventModule;
 
 for (const name of [
   "ConstraintError", "DataError", "TransactionInactiveError", "ReadOnlyError",
@@ -629,41 +633,40 @@ class IDBVersionChangeEvent extends Event {
 const IDBVersionChangeEventPrototype = IDBVersionChangeEvent.prototype;
 webidl.configureInterface(IDBVersionChangeEvent);
 
+// The event's internal slots, as deno_web's Event keeps them under
+// module-private symbols: IDB events travel a path (request, transaction,
+// connection) that deno_web's dispatch only builds for DOM nodes, so the
+// path is walked here, with the same slots the DOM's dispatch sets.
+const eventSlots = (() => {
+  const bySlot = {};
+  for (const symbol of ObjectGetOwnPropertySymbols(new Event("probe"))) bySlot[symbol.description] = symbol;
+  const slots = {
+    attributes: bySlot["[[attributes]]"],
+    stopPropagation: bySlot["[[stopPropagationFlag]]"],
+    stopImmediatePropagation: bySlot["[[stopImmediatePropagationFlag]]"],
+    inPassiveListener: bySlot["[[inPassiveListener]]"],
+    dispatched: bySlot["[[dispatched]]"],
+    path: bySlot["[[path]]"],
+  };
+  for (const name of ObjectKeys(slots)) {
+    if (slots[name] === undefined) throw new TypeError(`IndexedDB: deno_web's Event has no ${name} slot`);
+  }
+  return slots;
+})();
+const CAPTURING_PHASE = 1, AT_TARGET = 2, BUBBLING_PHASE = 3;
+
 /**
  * Fires `ev` at `target` as the spec's IDB events do: a request's event
- * propagates to its transaction and then to the connection ("get the
- * parent"). Returns true when the default was not prevented.
+ * travels the path request -> transaction -> connection, and a
+ * transaction's transaction -> connection (IDB's "get the parent"). The
+ * DOM's dispatch along that path: capture listeners of the parents, then
+ * the target's, then (when the event bubbles) the parents' other
+ * listeners; `target` stays the request throughout. Returns true when the
+ * default was not prevented.
  */
 function fire(target, ev, parents = []) {
   if (!hasListeners(target, ev, parents)) return true;
-  return dispatchTo(target, ev, parents);
-}
-
-/** `fire()` once it is known that some listener will see the event. */
-function dispatchTo(target, ev, parents) {
-  setIsTrusted(ev, true);
-  dispatch(target, ev);
-  let prevented = ev.defaultPrevented;
-  if (ev.bubbles) {
-    for (const parent of parents) {
-      if (ev.cancelBubble || parent === null) break;
-      const copy = new Event(ev.type, { bubbles: true, cancelable: ev.cancelable });
-      setIsTrusted(copy, true);
-      // The copy's target stays the request, as in a single propagation path.
-      dispatch(parent, copy, target);
-      prevented = prevented || copy.defaultPrevented;
-      if (copy.cancelBubble) break;
-    }
-  }
-  return !prevented;
-}
-
-let realmModule = null;
-/** How many exceptions the realm has reported: a count that grows while an
- * event is dispatched says one of its listeners threw. */
-function reportedExceptions() {
-  realmModule ??= core.loadExtScript("ext:swrt/04_realm.js");
-  return realmModule.reportedExceptionCount();
+  return dispatchPath(target, ev, parents);
 }
 
 /** Whether a listener threw in the last `fireTracked()`. */
@@ -676,10 +679,81 @@ let lastFireThrew = false;
 function fireTracked(target, ev, parents = []) {
   lastFireThrew = false;
   if (!hasListeners(target, ev, parents)) return true;
-  const before = reportedExceptions();
-  const proceed = dispatchTo(target, ev, parents);
-  lastFireThrew = reportedExceptions() !== before;
-  return proceed;
+  return dispatchPath(target, ev, parents);
+}
+
+/** DOM "dispatch" of `ev` at `target` along the path `[target, ...parents]`. */
+function dispatchPath(target, ev, parents) {
+  if (ev[eventSlots.dispatched]) throw new DOMException("Invalid event state", "InvalidStateError");
+  setIsTrusted(ev, true);
+  ev[eventSlots.dispatched] = true;
+  const attributes = ev[eventSlots.attributes];
+  attributes.target = target;
+  const path = [target];
+  for (const parent of parents) if (parent !== null && parent !== undefined) ArrayPrototypePush(path, parent);
+  // composedPath() reads the path in deno_web's struct shape.
+  ev[eventSlots.path] = ArrayPrototypeMap(path, (item, i) => ({
+    item,
+    itemInShadowTree: false,
+    target: i === 0 ? target : null,
+    relatedTarget: null,
+    touchTargetList: [],
+    rootOfClosedTree: false,
+    slotInClosedTree: false,
+  }));
+  attributes.eventPhase = CAPTURING_PHASE;
+  for (let i = path.length - 1; i > 0; i--) invokeListeners(path[i], ev, true);
+  attributes.eventPhase = AT_TARGET;
+  invokeListeners(target, ev, true);
+  invokeListeners(target, ev, false);
+  if (attributes.bubbles) {
+    attributes.eventPhase = BUBBLING_PHASE;
+    for (let i = 1; i < path.length; i++) invokeListeners(path[i], ev, false);
+  }
+  attributes.eventPhase = 0;
+  attributes.currentTarget = null;
+  ev[eventSlots.path] = [];
+  ev[eventSlots.dispatched] = false;
+  ev[eventSlots.stopPropagation] = false;
+  ev[eventSlots.stopImmediatePropagation] = false;
+  return !ev.defaultPrevented;
+}
+
+/**
+ * DOM "invoke" and "inner invoke": `item`'s listeners for the event's type
+ * whose capture flag is `capture`, in order, on a copy of the list (a
+ * listener added meanwhile does not run; one removed does not either).
+ */
+function invokeListeners(item, ev, capture) {
+  if (ev[eventSlots.stopPropagation]) return;
+  const listeners = item[eventTargetData]?.listeners?.[ev.type];
+  if (listeners === undefined || listeners.length === 0) return;
+  ev[eventSlots.attributes].currentTarget = item;
+  const handlers = ArrayPrototypeSlice(listeners);
+  for (let i = 0; i < handlers.length; i++) {
+    const listener = handlers[i];
+    if (ev[eventSlots.stopImmediatePropagation]) return;
+    const options = listener.options;
+    const listenerCapture = typeof options === "boolean" ? options : options.capture;
+    if (listenerCapture !== capture) continue;
+    if (!ArrayPrototypeIncludes(listeners, listener)) continue;
+    if (typeof options === "object" && options.once) {
+      item.removeEventListener(ev.type, listener.callback, { capture: listenerCapture });
+    }
+    const passive = typeof options === "object" && options.passive;
+    if (passive) ev[eventSlots.inPassiveListener] = true;
+    try {
+      if (typeof listener.callback === "object") {
+        if (typeof listener.callback.handleEvent === "function") listener.callback.handleEvent(ev);
+      } else {
+        FunctionPrototypeCall(listener.callback, item, ev);
+      }
+    } catch (error) {
+      lastFireThrew = true;
+      reportException(error);
+    }
+    if (passive) ev[eventSlots.inPassiveListener] = false;
+  }
 }
 
 function listenerThrew() {
@@ -687,16 +761,15 @@ function listenerThrew() {
 }
 
 /**
- * Whether dispatching `ev` at `target` (and, when it bubbles, at `parents`)
- * would reach a listener. With none, the dispatch is not observable and is
- * skipped: most requests (10,000 puts, say) have no listener at all.
+ * Whether dispatching `ev` at `target` (and along `parents`) would reach a
+ * listener. With none, the dispatch is not observable and is skipped: most
+ * requests (10,000 puts, say) have no listener at all.
  */
 function hasListeners(target, ev, parents) {
   const type = ev.type;
   if (listenerCount(target, type) !== 0) return true;
-  if (!ev.bubbles) return false;
   for (const parent of parents) {
-    if (parent !== null && listenerCount(parent, type) !== 0) return true;
+    if (parent !== null && parent !== undefined && listenerCount(parent, type) !== 0) return true;
   }
   return false;
 }
@@ -1136,7 +1209,7 @@ function fireRequests(tx) {
       }
     } else {
       // "Fire a success event": a listener that threw aborts the transaction.
-      fireTracked(request, simpleEvent("success"));
+      fireTracked(request, simpleEvent("success"), [tx, tx[_db]]);
       if (lastFireThrew && tx[_state] !== "finished") abortTransaction(tx, listenerThrew());
     }
     core.runMicrotasks();
@@ -1159,7 +1232,7 @@ async function commitTransaction(tx) {
   const db = tx[_db];
   db[_transactions].delete(tx);
   if (tx[_mode] === "versionchange") db[_upgrade] = null;
-  fire(tx, simpleEvent("complete"));
+  fire(tx, simpleEvent("complete"), [db]);
   tx[_finished]?.(true);
 }
 
