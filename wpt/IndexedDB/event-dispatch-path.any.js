@@ -143,3 +143,27 @@ promise_test(async (t) => {
   assert_equals(event.target, tx);
   assert_true(event.bubbles);
 }, "A transaction's abort event bubbles to its connection");
+
+promise_test(async (t) => {
+  const db = await storeWithRecord(t);
+  const tx = db.transaction("s");
+  const request = tx.objectStore("s").get(1);
+  const log = [];
+  assert_equals(request.onsuccess, null);
+  request.onsuccess = 1;
+  assert_equals(request.onsuccess, null, "a value that is not an object is null");
+  request.addEventListener("success", () => log.push("added before"));
+  request.onsuccess = () => log.push("first handler");
+  request.addEventListener("success", () => log.push("added after"));
+  const replaced = function (e) {
+    log.push(`replaced handler, this is the request: ${this === request}, argument is the event: ${e.type}`);
+  };
+  request.onsuccess = replaced;
+  assert_equals(request.onsuccess, replaced);
+  await completed(tx);
+  assert_array_equals(log, [
+    "added before",
+    "replaced handler, this is the request: true, argument is the event: success",
+    "added after",
+  ], "the handler keeps the place its first value took among the listeners");
+}, "A request's onsuccess runs in the place it was first set, with its latest value");

@@ -47,6 +47,7 @@ const {
   ArrayBufferIsView,
   ArrayBufferPrototypeGetByteLength,
   ArrayIsArray,
+  ArrayPrototypeEvery,
   ArrayPrototypeIncludes,
   ArrayPrototypeIndexOf,
   ArrayPrototypeJoin,
@@ -63,6 +64,7 @@ const {
   MathFloor,
   MathMin,
   NumberIsNaN,
+  ObjectCreate,
   ObjectDefineProperty,
   ObjectFreeze,
   ObjectGetOwnPropertySymbols,
@@ -89,7 +91,16 @@ const {
   DateNow,
 } = primordials;
 const { DOMException } = domException;
-const { Event, EventTarget, defineEventHandler, eventTargetData, listenerCount, reportException, setIsTrusted } = eventModule;
+const {
+  Event,
+  EventTarget,
+  defineEventHandler,
+  eventTargetData,
+  kResistStopImmediatePropagation,
+  listenerCount,
+  reportException,
+  setEventTargetData,
+} = eventModule;
 
 for (const name of [
   "ConstraintError", "DataError", "TransactionInactiveError", "ReadOnlyError",
@@ -188,6 +199,9 @@ function encodeInto(value, out, seen) {
     return true;
   }
   if (ArrayIsArray(value)) {
+    // The arrays being encoded: a key that contains itself is invalid. Only
+    // array keys need the set, so it is made for the first one.
+    seen ??= new SafeSet();
     if (seen.has(value)) return false;
     seen.add(value);
     ArrayPrototypePush(out, TAG_ARRAY);
@@ -205,7 +219,7 @@ function encodeInto(value, out, seen) {
 /** The encoded key for `value`, or null when it is not a valid key. */
 function encodeKey(value) {
   const out = [];
-  if (!encodeInto(value, out, new SafeSet())) return null;
+  if (!encodeInto(value, out, null)) return null;
   return new Uint8Array(out);
 }
 
@@ -637,23 +651,70 @@ webidl.configureInterface(IDBVersionChangeEvent);
 // module-private symbols: IDB events travel a path (request, transaction,
 // connection) that deno_web's dispatch only builds for DOM nodes, so the
 // path is walked here, with the same slots the DOM's dispatch sets.
+const EVENT_SLOT_NAMES = [
+  "[[canceledFlag]]",
+  "[[stopPropagationFlag]]",
+  "[[stopImmediatePropagationFlag]]",
+  "[[inPassiveListener]]",
+  "[[dispatched]]",
+  "[[isTrusted]]",
+  "[[path]]",
+  "[[attributes]]",
+];
 const eventSlots = (() => {
+  const found = ObjectGetOwnPropertySymbols(new Event("probe"));
   const bySlot = {};
-  for (const symbol of ObjectGetOwnPropertySymbols(new Event("probe"))) bySlot[symbol.description] = symbol;
+  for (const symbol of found) bySlot[symbol.description] = symbol;
   const slots = {
-    attributes: bySlot["[[attributes]]"],
+    canceled: bySlot["[[canceledFlag]]"],
     stopPropagation: bySlot["[[stopPropagationFlag]]"],
     stopImmediatePropagation: bySlot["[[stopImmediatePropagationFlag]]"],
     inPassiveListener: bySlot["[[inPassiveListener]]"],
     dispatched: bySlot["[[dispatched]]"],
+    isTrusted: bySlot["[[isTrusted]]"],
     path: bySlot["[[path]]"],
+    attributes: bySlot["[[attributes]]"],
   };
   for (const name of ObjectKeys(slots)) {
     if (slots[name] === undefined) throw new TypeError(`IndexedDB: deno_web's Event has no ${name} slot`);
   }
+  // The constructor sets exactly these slots, in this order: an event built
+  // slot by slot (below) is then indistinguishable from a constructed one.
+  slots.exact = found.length === EVENT_SLOT_NAMES.length &&
+    ArrayPrototypeEvery(found, (symbol, i) => symbol.description === EVENT_SLOT_NAMES[i]);
   return slots;
 })();
+const EventPrototype = Event.prototype;
+
+/**
+ * A new `Event` of `type`, as `new Event(type, { bubbles, cancelable })`
+ * makes it, without the constructor's argument conversions (the arguments
+ * are ours): one is fired for every request.
+ */
+function simpleEvent(type, bubbles = false, cancelable = false) {
+  if (!eventSlots.exact) return new Event(type, { bubbles, cancelable });
+  const ev = ObjectCreate(EventPrototype);
+  ev[eventSlots.canceled] = false;
+  ev[eventSlots.stopPropagation] = false;
+  ev[eventSlots.stopImmediatePropagation] = false;
+  ev[eventSlots.inPassiveListener] = false;
+  ev[eventSlots.dispatched] = false;
+  ev[eventSlots.isTrusted] = false;
+  ev[eventSlots.path] = [];
+  ev[eventSlots.attributes] = {
+    type,
+    bubbles,
+    cancelable,
+    composed: false,
+    currentTarget: null,
+    eventPhase: 0,
+    target: null,
+    timeStamp: 0,
+  };
+  return ev;
+}
 const CAPTURING_PHASE = 1, AT_TARGET = 2, BUBBLING_PHASE = 3;
+const _eventPath = Symbol("event path");
 
 /**
  * Fires `ev` at `target` as the spec's IDB events do: a request's event
@@ -685,30 +746,31 @@ function fireTracked(target, ev, parents = []) {
 /** DOM "dispatch" of `ev` at `target` along the path `[target, ...parents]`. */
 function dispatchPath(target, ev, parents) {
   if (ev[eventSlots.dispatched]) throw new DOMException("Invalid event state", "InvalidStateError");
-  setIsTrusted(ev, true);
+  ev[eventSlots.isTrusted] = true;
   ev[eventSlots.dispatched] = true;
   const attributes = ev[eventSlots.attributes];
   attributes.target = target;
-  const path = [target];
-  for (const parent of parents) if (parent !== null && parent !== undefined) ArrayPrototypePush(path, parent);
-  // composedPath() reads the path in deno_web's struct shape.
-  ev[eventSlots.path] = ArrayPrototypeMap(path, (item, i) => ({
-    item,
-    itemInShadowTree: false,
-    target: i === 0 ? target : null,
-    relatedTarget: null,
-    touchTargetList: [],
-    rootOfClosedTree: false,
-    slotInClosedTree: false,
-  }));
+  // composedPath() reads the path in deno_web's struct shape. A target's
+  // parents never change, so its path is made once (a cursor's request
+  // fires an event per record) and only read while the event is dispatched.
+  let path = target[_eventPath];
+  if (path === undefined) {
+    path = [pathStruct(target, target)];
+    for (let i = 0; i < parents.length; i++) {
+      const parent = parents[i];
+      if (parent !== null && parent !== undefined) ArrayPrototypePush(path, pathStruct(parent, null));
+    }
+    target[_eventPath] = path;
+  }
+  ev[eventSlots.path] = path;
   attributes.eventPhase = CAPTURING_PHASE;
-  for (let i = path.length - 1; i > 0; i--) invokeListeners(path[i], ev, true);
+  for (let i = path.length - 1; i > 0; i--) invokeListeners(path[i].item, ev, true);
   attributes.eventPhase = AT_TARGET;
   invokeListeners(target, ev, true);
   invokeListeners(target, ev, false);
   if (attributes.bubbles) {
     attributes.eventPhase = BUBBLING_PHASE;
-    for (let i = 1; i < path.length; i++) invokeListeners(path[i], ev, false);
+    for (let i = 1; i < path.length; i++) invokeListeners(path[i].item, ev, false);
   }
   attributes.eventPhase = 0;
   attributes.currentTarget = null;
@@ -716,7 +778,20 @@ function dispatchPath(target, ev, parents) {
   ev[eventSlots.dispatched] = false;
   ev[eventSlots.stopPropagation] = false;
   ev[eventSlots.stopImmediatePropagation] = false;
-  return !ev.defaultPrevented;
+  return !ev[eventSlots.canceled];
+}
+
+/** A path entry (never changed once made: a parent's is kept on it). */
+function pathStruct(item, target) {
+  return {
+    item,
+    itemInShadowTree: false,
+    target,
+    relatedTarget: null,
+    touchTargetList: [],
+    rootOfClosedTree: false,
+    slotInClosedTree: false,
+  };
 }
 
 /**
@@ -726,19 +801,21 @@ function dispatchPath(target, ev, parents) {
  */
 function invokeListeners(item, ev, capture) {
   if (ev[eventSlots.stopPropagation]) return;
-  const listeners = item[eventTargetData]?.listeners?.[ev.type];
+  const listeners = item[eventTargetData]?.listeners[ev[eventSlots.attributes].type];
   if (listeners === undefined || listeners.length === 0) return;
   ev[eventSlots.attributes].currentTarget = item;
-  const handlers = ArrayPrototypeSlice(listeners);
-  for (let i = 0; i < handlers.length; i++) {
+  // One listener needs no copy: it is checked against the list below.
+  const handlers = listeners.length === 1 ? listeners : ArrayPrototypeSlice(listeners);
+  const count = handlers.length;
+  for (let i = 0; i < count; i++) {
     const listener = handlers[i];
     if (ev[eventSlots.stopImmediatePropagation]) return;
     const options = listener.options;
     const listenerCapture = typeof options === "boolean" ? options : options.capture;
     if (listenerCapture !== capture) continue;
-    if (!ArrayPrototypeIncludes(listeners, listener)) continue;
+    if (handlers !== listeners ? !ArrayPrototypeIncludes(listeners, listener) : listeners[0] !== listener) continue;
     if (typeof options === "object" && options.once) {
-      item.removeEventListener(ev.type, listener.callback, { capture: listenerCapture });
+      item.removeEventListener(ev[eventSlots.attributes].type, listener.callback, { capture: listenerCapture });
     }
     const passive = typeof options === "object" && options.passive;
     if (passive) ev[eventSlots.inPassiveListener] = true;
@@ -774,10 +851,6 @@ function hasListeners(target, ev, parents) {
   return false;
 }
 
-function simpleEvent(type, bubbles = false, cancelable = false) {
-  return new Event(type, { bubbles, cancelable });
-}
-
 /** A new task: the next turn of the realm's event loop. */
 function nextTask() {
   return op_idb_tick();
@@ -785,6 +858,50 @@ function nextTask() {
 
 // ---------------------------------------------------------------------------
 // IDBRequest / IDBOpenDBRequest.
+
+/**
+ * The `on<name>` event handler attribute (HTML, event handlers) as deno_web's
+ * `defineEventHandler` makes it: the first non-null value adds a listener
+ * that calls the current value, at the end of the listener list; later
+ * values replace the one it calls. Made without its per-target map and
+ * addEventListener's option conversions: a handler is set on nearly every
+ * request.
+ */
+function defineRequestEventHandler(prototype, name) {
+  const wrapperSlot = Symbol(`on${name} handler`);
+  const listenerOptions = { capture: false, once: false, passive: false, [kResistStopImmediatePropagation]: false };
+  ObjectDefineProperty(prototype, `on${name}`, {
+    __proto__: null,
+    get() {
+      return this[wrapperSlot]?.handler ?? null;
+    },
+    set(value) {
+      if (typeof value !== "object" && typeof value !== "function") value = null;
+      const existing = this[wrapperSlot];
+      if (existing !== undefined) {
+        existing.handler = value;
+        return;
+      }
+      if (value === null) return;
+      function wrappedHandler(event) {
+        if (typeof wrappedHandler.handler !== "function") return;
+        return FunctionPrototypeCall(wrappedHandler.handler, this, event);
+      }
+      wrappedHandler.handler = value;
+      if (this[eventTargetData] === undefined) setEventTargetData(this);
+      const listeners = this[eventTargetData].listeners;
+      ArrayPrototypePush(listeners[name] ??= [], {
+        callback: wrappedHandler,
+        options: listenerOptions,
+        signal: undefined,
+        abortListener: undefined,
+      });
+      this[wrapperSlot] = wrappedHandler;
+    },
+    configurable: true,
+    enumerable: true,
+  });
+}
 
 const _result = Symbol("result"), _error = Symbol("error"), _source = Symbol("source"),
   _transaction = Symbol("transaction"), _done = Symbol("done");
@@ -815,8 +932,8 @@ class IDBRequest extends EventTarget {
   get readyState() { webidl.assertBranded(this, IDBRequestPrototype); return this[_done] ? "done" : "pending"; }
 }
 const IDBRequestPrototype = IDBRequest.prototype;
-defineEventHandler(IDBRequestPrototype, "success");
-defineEventHandler(IDBRequestPrototype, "error");
+defineRequestEventHandler(IDBRequestPrototype, "success");
+defineRequestEventHandler(IDBRequestPrototype, "error");
 webidl.configureInterface(IDBRequest);
 
 class IDBOpenDBRequest extends IDBRequest {
@@ -1355,20 +1472,20 @@ class IDBObjectStore {
   get(query) {
     webidl.assertBranded(this, IDBObjectStorePrototype);
     webidl.requiredArguments(arguments.length, 1, "Failed to execute 'get' on 'IDBObjectStore'");
-    return readRequest(this, -1, toRange(query, true), 1, 4, (parts) => (parts.length ? restoreValue(parts[0]) : undefined));
+    return readRequest(this, -1, toRange(query, true), 1, 4, firstValue);
   }
   getKey(query) {
     webidl.assertBranded(this, IDBObjectStorePrototype);
     webidl.requiredArguments(arguments.length, 1, "Failed to execute 'getKey' on 'IDBObjectStore'");
-    return readRequest(this, -1, toRange(query, true), 1, 2, (parts) => (parts.length ? decodeKey(parts[0]) : undefined));
+    return readRequest(this, -1, toRange(query, true), 1, 2, firstKey);
   }
   getAll(query = undefined, count = undefined) {
     webidl.assertBranded(this, IDBObjectStorePrototype);
-    return readRequest(this, -1, toRange(query), countArg(count), 4, (parts) => parts.map(restoreValue));
+    return readRequest(this, -1, toRange(query), countArg(count), 4, allValues);
   }
   getAllKeys(query = undefined, count = undefined) {
     webidl.assertBranded(this, IDBObjectStorePrototype);
-    return readRequest(this, -1, toRange(query), countArg(count), 2, (parts) => parts.map(decodeKey));
+    return readRequest(this, -1, toRange(query), countArg(count), 2, allKeys);
   }
   count(query = undefined) {
     webidl.assertBranded(this, IDBObjectStorePrototype);
@@ -1532,6 +1649,13 @@ function addOrPut(store, value, key, keyGiven, noOverwrite) {
   });
 }
 
+// What a read request makes of the records it found (shared, not a
+// closure per request).
+const firstValue = (parts) => (parts.length ? restoreValue(parts[0]) : undefined);
+const firstKey = (parts) => (parts.length ? decodeKey(parts[0]) : undefined);
+const allValues = (parts) => ArrayPrototypeMap(parts, restoreValue);
+const allKeys = (parts) => ArrayPrototypeMap(parts, decodeKey);
+
 function readRequest(source, indexId, range, limit, what, convert) {
   const store = indexId === -1 ? source : source[_store];
   const tx = readableStore(store);
@@ -1587,23 +1711,23 @@ class IDBIndex {
     webidl.assertBranded(this, IDBIndexPrototype);
     webidl.requiredArguments(arguments.length, 1, "Failed to execute 'get' on 'IDBIndex'");
     indexMeta(this);
-    return readRequest(this, this[_indexId], toRange(query, true), 1, 4, (parts) => (parts.length ? restoreValue(parts[0]) : undefined));
+    return readRequest(this, this[_indexId], toRange(query, true), 1, 4, firstValue);
   }
   getKey(query) {
     webidl.assertBranded(this, IDBIndexPrototype);
     webidl.requiredArguments(arguments.length, 1, "Failed to execute 'getKey' on 'IDBIndex'");
     indexMeta(this);
-    return readRequest(this, this[_indexId], toRange(query, true), 1, 2, (parts) => (parts.length ? decodeKey(parts[0]) : undefined));
+    return readRequest(this, this[_indexId], toRange(query, true), 1, 2, firstKey);
   }
   getAll(query = undefined, count = undefined) {
     webidl.assertBranded(this, IDBIndexPrototype);
     indexMeta(this);
-    return readRequest(this, this[_indexId], toRange(query), countArg(count), 4, (parts) => parts.map(restoreValue));
+    return readRequest(this, this[_indexId], toRange(query), countArg(count), 4, allValues);
   }
   getAllKeys(query = undefined, count = undefined) {
     webidl.assertBranded(this, IDBIndexPrototype);
     indexMeta(this);
-    return readRequest(this, this[_indexId], toRange(query), countArg(count), 2, (parts) => parts.map(decodeKey));
+    return readRequest(this, this[_indexId], toRange(query), countArg(count), 2, allKeys);
   }
   count(query = undefined) {
     webidl.assertBranded(this, IDBIndexPrototype);
