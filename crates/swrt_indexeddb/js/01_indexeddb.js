@@ -714,7 +714,7 @@ function simpleEvent(type, bubbles = false, cancelable = false) {
   return ev;
 }
 const CAPTURING_PHASE = 1, AT_TARGET = 2, BUBBLING_PHASE = 3;
-const _eventPath = Symbol("event path");
+const _eventPath = Symbol("event path"), _parentEntry = Symbol("event path entry as a parent");
 
 /**
  * Fires `ev` at `target` as the spec's IDB events do: a request's event
@@ -758,7 +758,7 @@ function dispatchPath(target, ev, parents) {
     path = [pathStruct(target, target)];
     for (let i = 0; i < parents.length; i++) {
       const parent = parents[i];
-      if (parent !== null && parent !== undefined) ArrayPrototypePush(path, pathStruct(parent, null));
+      if (parent !== null && parent !== undefined) ArrayPrototypePush(path, parent[_parentEntry] ??= pathStruct(parent, null));
     }
     target[_eventPath] = path;
   }
