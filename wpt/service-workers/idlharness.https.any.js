@@ -1,4 +1,4 @@
-// META: global=window,serviceworker
+// META: global=window,dedicatedworker,sharedworker,serviceworker
 // META: script=/resources/WebIDLParser.js
 // META: script=/resources/idlharness.js
 // META: timeout=long
@@ -19,7 +19,8 @@ idl_test(
       Cache: ["self.cacheInstance"],
       ServiceWorkerContainer: ["navigator.serviceWorker"],
     });
-    if (self.GLOBAL.isWindow()) {
+    if (!self.ServiceWorkerGlobalScope) {
+      // A window or a dedicated or shared worker: a client that registers.
       const registration = await navigator.serviceWorker.register("resources/empty-worker.js", {
         scope: "resources/scope/idlharness",
       });

@@ -47,21 +47,27 @@ const {
   ArrayBufferIsView,
   ArrayBufferPrototypeGetByteLength,
   ArrayIsArray,
+  ArrayPrototypeEvery,
   ArrayPrototypeIncludes,
   ArrayPrototypeIndexOf,
   ArrayPrototypeJoin,
+  ArrayPrototypeMap,
   ArrayPrototypePush,
+  ArrayPrototypeSlice,
   ArrayPrototypeSort,
   DataView,
   DataViewPrototypeGetFloat64,
   DataViewPrototypeSetFloat64,
   DataViewPrototypeGetUint32,
   DatePrototypeGetTime,
+  FunctionPrototypeCall,
   MathFloor,
   MathMin,
   NumberIsNaN,
+  ObjectCreate,
   ObjectDefineProperty,
   ObjectFreeze,
+  ObjectGetOwnPropertySymbols,
   ObjectKeys,
   ObjectPrototypeHasOwnProperty,
   ObjectPrototypeIsPrototypeOf,
@@ -85,7 +91,16 @@ const {
   DateNow,
 } = primordials;
 const { DOMException } = domException;
-const { Event, EventTarget, defineEventHandler, dispatch, listenerCount, setIsTrusted } = eventModule;
+const {
+  Event,
+  EventTarget,
+  defineEventHandler,
+  eventTargetData,
+  kResistStopImmediatePropagation,
+  listenerCount,
+  reportException,
+  setEventTargetData,
+} = eventModule;
 
 for (const name of [
   "ConstraintError", "DataError", "TransactionInactiveError", "ReadOnlyError",
@@ -184,6 +199,9 @@ function encodeInto(value, out, seen) {
     return true;
   }
   if (ArrayIsArray(value)) {
+    // The arrays being encoded: a key that contains itself is invalid. Only
+    // array keys need the set, so it is made for the first one.
+    seen ??= new SafeSet();
     if (seen.has(value)) return false;
     seen.add(value);
     ArrayPrototypePush(out, TAG_ARRAY);
@@ -201,7 +219,7 @@ function encodeInto(value, out, seen) {
 /** The encoded key for `value`, or null when it is not a valid key. */
 function encodeKey(value) {
   const out = [];
-  if (!encodeInto(value, out, new SafeSet())) return null;
+  if (!encodeInto(value, out, null)) return null;
   return new Uint8Array(out);
 }
 
@@ -629,41 +647,87 @@ class IDBVersionChangeEvent extends Event {
 const IDBVersionChangeEventPrototype = IDBVersionChangeEvent.prototype;
 webidl.configureInterface(IDBVersionChangeEvent);
 
+// The event's internal slots, as deno_web's Event keeps them under
+// module-private symbols: IDB events travel a path (request, transaction,
+// connection) that deno_web's dispatch only builds for DOM nodes, so the
+// path is walked here, with the same slots the DOM's dispatch sets.
+const EVENT_SLOT_NAMES = [
+  "[[canceledFlag]]",
+  "[[stopPropagationFlag]]",
+  "[[stopImmediatePropagationFlag]]",
+  "[[inPassiveListener]]",
+  "[[dispatched]]",
+  "[[isTrusted]]",
+  "[[path]]",
+  "[[attributes]]",
+];
+const eventSlots = (() => {
+  const found = ObjectGetOwnPropertySymbols(new Event("probe"));
+  const bySlot = {};
+  for (const symbol of found) bySlot[symbol.description] = symbol;
+  const slots = {
+    canceled: bySlot["[[canceledFlag]]"],
+    stopPropagation: bySlot["[[stopPropagationFlag]]"],
+    stopImmediatePropagation: bySlot["[[stopImmediatePropagationFlag]]"],
+    inPassiveListener: bySlot["[[inPassiveListener]]"],
+    dispatched: bySlot["[[dispatched]]"],
+    isTrusted: bySlot["[[isTrusted]]"],
+    path: bySlot["[[path]]"],
+    attributes: bySlot["[[attributes]]"],
+  };
+  for (const name of ObjectKeys(slots)) {
+    if (slots[name] === undefined) throw new TypeError(`IndexedDB: deno_web's Event has no ${name} slot`);
+  }
+  // The constructor sets exactly these slots, in this order: an event built
+  // slot by slot (below) is then indistinguishable from a constructed one.
+  slots.exact = found.length === EVENT_SLOT_NAMES.length &&
+    ArrayPrototypeEvery(found, (symbol, i) => symbol.description === EVENT_SLOT_NAMES[i]);
+  return slots;
+})();
+const EventPrototype = Event.prototype;
+
+/**
+ * A new `Event` of `type`, as `new Event(type, { bubbles, cancelable })`
+ * makes it, without the constructor's argument conversions (the arguments
+ * are ours): one is fired for every request.
+ */
+function simpleEvent(type, bubbles = false, cancelable = false) {
+  if (!eventSlots.exact) return new Event(type, { bubbles, cancelable });
+  const ev = ObjectCreate(EventPrototype);
+  ev[eventSlots.canceled] = false;
+  ev[eventSlots.stopPropagation] = false;
+  ev[eventSlots.stopImmediatePropagation] = false;
+  ev[eventSlots.inPassiveListener] = false;
+  ev[eventSlots.dispatched] = false;
+  ev[eventSlots.isTrusted] = false;
+  ev[eventSlots.path] = [];
+  ev[eventSlots.attributes] = {
+    type,
+    bubbles,
+    cancelable,
+    composed: false,
+    currentTarget: null,
+    eventPhase: 0,
+    target: null,
+    timeStamp: 0,
+  };
+  return ev;
+}
+const CAPTURING_PHASE = 1, AT_TARGET = 2, BUBBLING_PHASE = 3;
+const _eventPath = Symbol("event path"), _parentEntry = Symbol("event path entry as a parent");
+
 /**
  * Fires `ev` at `target` as the spec's IDB events do: a request's event
- * propagates to its transaction and then to the connection ("get the
- * parent"). Returns true when the default was not prevented.
+ * travels the path request -> transaction -> connection, and a
+ * transaction's transaction -> connection (IDB's "get the parent"). The
+ * DOM's dispatch along that path: capture listeners of the parents, then
+ * the target's, then (when the event bubbles) the parents' other
+ * listeners; `target` stays the request throughout. Returns true when the
+ * default was not prevented.
  */
 function fire(target, ev, parents = []) {
   if (!hasListeners(target, ev, parents)) return true;
-  return dispatchTo(target, ev, parents);
-}
-
-/** `fire()` once it is known that some listener will see the event. */
-function dispatchTo(target, ev, parents) {
-  setIsTrusted(ev, true);
-  dispatch(target, ev);
-  let prevented = ev.defaultPrevented;
-  if (ev.bubbles) {
-    for (const parent of parents) {
-      if (ev.cancelBubble || parent === null) break;
-      const copy = new Event(ev.type, { bubbles: true, cancelable: ev.cancelable });
-      setIsTrusted(copy, true);
-      // The copy's target stays the request, as in a single propagation path.
-      dispatch(parent, copy, target);
-      prevented = prevented || copy.defaultPrevented;
-      if (copy.cancelBubble) break;
-    }
-  }
-  return !prevented;
-}
-
-let realmModule = null;
-/** How many exceptions the realm has reported: a count that grows while an
- * event is dispatched says one of its listeners threw. */
-function reportedExceptions() {
-  realmModule ??= core.loadExtScript("ext:swrt/04_realm.js");
-  return realmModule.reportedExceptionCount();
+  return dispatchPath(target, ev, parents);
 }
 
 /** Whether a listener threw in the last `fireTracked()`. */
@@ -676,10 +740,97 @@ let lastFireThrew = false;
 function fireTracked(target, ev, parents = []) {
   lastFireThrew = false;
   if (!hasListeners(target, ev, parents)) return true;
-  const before = reportedExceptions();
-  const proceed = dispatchTo(target, ev, parents);
-  lastFireThrew = reportedExceptions() !== before;
-  return proceed;
+  return dispatchPath(target, ev, parents);
+}
+
+/** DOM "dispatch" of `ev` at `target` along the path `[target, ...parents]`. */
+function dispatchPath(target, ev, parents) {
+  if (ev[eventSlots.dispatched]) throw new DOMException("Invalid event state", "InvalidStateError");
+  ev[eventSlots.isTrusted] = true;
+  ev[eventSlots.dispatched] = true;
+  const attributes = ev[eventSlots.attributes];
+  attributes.target = target;
+  // composedPath() reads the path in deno_web's struct shape. A target's
+  // parents never change, so its path is made once (a cursor's request
+  // fires an event per record) and only read while the event is dispatched.
+  let path = target[_eventPath];
+  if (path === undefined) {
+    path = [pathStruct(target, target)];
+    for (let i = 0; i < parents.length; i++) {
+      const parent = parents[i];
+      if (parent !== null && parent !== undefined) ArrayPrototypePush(path, parent[_parentEntry] ??= pathStruct(parent, null));
+    }
+    target[_eventPath] = path;
+  }
+  ev[eventSlots.path] = path;
+  attributes.eventPhase = CAPTURING_PHASE;
+  for (let i = path.length - 1; i > 0; i--) invokeListeners(path[i].item, ev, true);
+  attributes.eventPhase = AT_TARGET;
+  invokeListeners(target, ev, true);
+  invokeListeners(target, ev, false);
+  if (attributes.bubbles) {
+    attributes.eventPhase = BUBBLING_PHASE;
+    for (let i = 1; i < path.length; i++) invokeListeners(path[i].item, ev, false);
+  }
+  attributes.eventPhase = 0;
+  attributes.currentTarget = null;
+  ev[eventSlots.path] = [];
+  ev[eventSlots.dispatched] = false;
+  ev[eventSlots.stopPropagation] = false;
+  ev[eventSlots.stopImmediatePropagation] = false;
+  return !ev[eventSlots.canceled];
+}
+
+/** A path entry (never changed once made: a parent's is kept on it). */
+function pathStruct(item, target) {
+  return {
+    item,
+    itemInShadowTree: false,
+    target,
+    relatedTarget: null,
+    touchTargetList: [],
+    rootOfClosedTree: false,
+    slotInClosedTree: false,
+  };
+}
+
+/**
+ * DOM "invoke" and "inner invoke": `item`'s listeners for the event's type
+ * whose capture flag is `capture`, in order, on a copy of the list (a
+ * listener added meanwhile does not run; one removed does not either).
+ */
+function invokeListeners(item, ev, capture) {
+  if (ev[eventSlots.stopPropagation]) return;
+  const listeners = item[eventTargetData]?.listeners[ev[eventSlots.attributes].type];
+  if (listeners === undefined || listeners.length === 0) return;
+  ev[eventSlots.attributes].currentTarget = item;
+  // One listener needs no copy: it is checked against the list below.
+  const handlers = listeners.length === 1 ? listeners : ArrayPrototypeSlice(listeners);
+  const count = handlers.length;
+  for (let i = 0; i < count; i++) {
+    const listener = handlers[i];
+    if (ev[eventSlots.stopImmediatePropagation]) return;
+    const options = listener.options;
+    const listenerCapture = typeof options === "boolean" ? options : options.capture;
+    if (listenerCapture !== capture) continue;
+    if (handlers !== listeners ? !ArrayPrototypeIncludes(listeners, listener) : listeners[0] !== listener) continue;
+    if (typeof options === "object" && options.once) {
+      item.removeEventListener(ev[eventSlots.attributes].type, listener.callback, { capture: listenerCapture });
+    }
+    const passive = typeof options === "object" && options.passive;
+    if (passive) ev[eventSlots.inPassiveListener] = true;
+    try {
+      if (typeof listener.callback === "object") {
+        if (typeof listener.callback.handleEvent === "function") listener.callback.handleEvent(ev);
+      } else {
+        FunctionPrototypeCall(listener.callback, item, ev);
+      }
+    } catch (error) {
+      lastFireThrew = true;
+      reportException(error);
+    }
+    if (passive) ev[eventSlots.inPassiveListener] = false;
+  }
 }
 
 function listenerThrew() {
@@ -687,22 +838,17 @@ function listenerThrew() {
 }
 
 /**
- * Whether dispatching `ev` at `target` (and, when it bubbles, at `parents`)
- * would reach a listener. With none, the dispatch is not observable and is
- * skipped: most requests (10,000 puts, say) have no listener at all.
+ * Whether dispatching `ev` at `target` (and along `parents`) would reach a
+ * listener. With none, the dispatch is not observable and is skipped: most
+ * requests (10,000 puts, say) have no listener at all.
  */
 function hasListeners(target, ev, parents) {
   const type = ev.type;
   if (listenerCount(target, type) !== 0) return true;
-  if (!ev.bubbles) return false;
   for (const parent of parents) {
-    if (parent !== null && listenerCount(parent, type) !== 0) return true;
+    if (parent !== null && parent !== undefined && listenerCount(parent, type) !== 0) return true;
   }
   return false;
-}
-
-function simpleEvent(type, bubbles = false, cancelable = false) {
-  return new Event(type, { bubbles, cancelable });
 }
 
 /** A new task: the next turn of the realm's event loop. */
@@ -712,6 +858,50 @@ function nextTask() {
 
 // ---------------------------------------------------------------------------
 // IDBRequest / IDBOpenDBRequest.
+
+/**
+ * The `on<name>` event handler attribute (HTML, event handlers) as deno_web's
+ * `defineEventHandler` makes it: the first non-null value adds a listener
+ * that calls the current value, at the end of the listener list; later
+ * values replace the one it calls. Made without its per-target map and
+ * addEventListener's option conversions: a handler is set on nearly every
+ * request.
+ */
+function defineRequestEventHandler(prototype, name) {
+  const wrapperSlot = Symbol(`on${name} handler`);
+  const listenerOptions = { capture: false, once: false, passive: false, [kResistStopImmediatePropagation]: false };
+  ObjectDefineProperty(prototype, `on${name}`, {
+    __proto__: null,
+    get() {
+      return this[wrapperSlot]?.handler ?? null;
+    },
+    set(value) {
+      if (typeof value !== "object" && typeof value !== "function") value = null;
+      const existing = this[wrapperSlot];
+      if (existing !== undefined) {
+        existing.handler = value;
+        return;
+      }
+      if (value === null) return;
+      function wrappedHandler(event) {
+        if (typeof wrappedHandler.handler !== "function") return;
+        return FunctionPrototypeCall(wrappedHandler.handler, this, event);
+      }
+      wrappedHandler.handler = value;
+      if (this[eventTargetData] === undefined) setEventTargetData(this);
+      const listeners = this[eventTargetData].listeners;
+      ArrayPrototypePush(listeners[name] ??= [], {
+        callback: wrappedHandler,
+        options: listenerOptions,
+        signal: undefined,
+        abortListener: undefined,
+      });
+      this[wrapperSlot] = wrappedHandler;
+    },
+    configurable: true,
+    enumerable: true,
+  });
+}
 
 const _result = Symbol("result"), _error = Symbol("error"), _source = Symbol("source"),
   _transaction = Symbol("transaction"), _done = Symbol("done");
@@ -742,8 +932,8 @@ class IDBRequest extends EventTarget {
   get readyState() { webidl.assertBranded(this, IDBRequestPrototype); return this[_done] ? "done" : "pending"; }
 }
 const IDBRequestPrototype = IDBRequest.prototype;
-defineEventHandler(IDBRequestPrototype, "success");
-defineEventHandler(IDBRequestPrototype, "error");
+defineRequestEventHandler(IDBRequestPrototype, "success");
+defineRequestEventHandler(IDBRequestPrototype, "error");
 webidl.configureInterface(IDBRequest);
 
 class IDBOpenDBRequest extends IDBRequest {
@@ -1136,7 +1326,7 @@ function fireRequests(tx) {
       }
     } else {
       // "Fire a success event": a listener that threw aborts the transaction.
-      fireTracked(request, simpleEvent("success"));
+      fireTracked(request, simpleEvent("success"), [tx, tx[_db]]);
       if (lastFireThrew && tx[_state] !== "finished") abortTransaction(tx, listenerThrew());
     }
     core.runMicrotasks();
@@ -1159,7 +1349,7 @@ async function commitTransaction(tx) {
   const db = tx[_db];
   db[_transactions].delete(tx);
   if (tx[_mode] === "versionchange") db[_upgrade] = null;
-  fire(tx, simpleEvent("complete"));
+  fire(tx, simpleEvent("complete"), [db]);
   tx[_finished]?.(true);
 }
 
@@ -1282,20 +1472,20 @@ class IDBObjectStore {
   get(query) {
     webidl.assertBranded(this, IDBObjectStorePrototype);
     webidl.requiredArguments(arguments.length, 1, "Failed to execute 'get' on 'IDBObjectStore'");
-    return readRequest(this, -1, toRange(query, true), 1, 4, (parts) => (parts.length ? restoreValue(parts[0]) : undefined));
+    return readRequest(this, -1, toRange(query, true), 1, 4, firstValue);
   }
   getKey(query) {
     webidl.assertBranded(this, IDBObjectStorePrototype);
     webidl.requiredArguments(arguments.length, 1, "Failed to execute 'getKey' on 'IDBObjectStore'");
-    return readRequest(this, -1, toRange(query, true), 1, 2, (parts) => (parts.length ? decodeKey(parts[0]) : undefined));
+    return readRequest(this, -1, toRange(query, true), 1, 2, firstKey);
   }
   getAll(query = undefined, count = undefined) {
     webidl.assertBranded(this, IDBObjectStorePrototype);
-    return readRequest(this, -1, toRange(query), countArg(count), 4, (parts) => parts.map(restoreValue));
+    return readRequest(this, -1, toRange(query), countArg(count), 4, allValues);
   }
   getAllKeys(query = undefined, count = undefined) {
     webidl.assertBranded(this, IDBObjectStorePrototype);
-    return readRequest(this, -1, toRange(query), countArg(count), 2, (parts) => parts.map(decodeKey));
+    return readRequest(this, -1, toRange(query), countArg(count), 2, allKeys);
   }
   count(query = undefined) {
     webidl.assertBranded(this, IDBObjectStorePrototype);
@@ -1459,6 +1649,13 @@ function addOrPut(store, value, key, keyGiven, noOverwrite) {
   });
 }
 
+// What a read request makes of the records it found (shared, not a
+// closure per request).
+const firstValue = (parts) => (parts.length ? restoreValue(parts[0]) : undefined);
+const firstKey = (parts) => (parts.length ? decodeKey(parts[0]) : undefined);
+const allValues = (parts) => ArrayPrototypeMap(parts, restoreValue);
+const allKeys = (parts) => ArrayPrototypeMap(parts, decodeKey);
+
 function readRequest(source, indexId, range, limit, what, convert) {
   const store = indexId === -1 ? source : source[_store];
   const tx = readableStore(store);
@@ -1514,23 +1711,23 @@ class IDBIndex {
     webidl.assertBranded(this, IDBIndexPrototype);
     webidl.requiredArguments(arguments.length, 1, "Failed to execute 'get' on 'IDBIndex'");
     indexMeta(this);
-    return readRequest(this, this[_indexId], toRange(query, true), 1, 4, (parts) => (parts.length ? restoreValue(parts[0]) : undefined));
+    return readRequest(this, this[_indexId], toRange(query, true), 1, 4, firstValue);
   }
   getKey(query) {
     webidl.assertBranded(this, IDBIndexPrototype);
     webidl.requiredArguments(arguments.length, 1, "Failed to execute 'getKey' on 'IDBIndex'");
     indexMeta(this);
-    return readRequest(this, this[_indexId], toRange(query, true), 1, 2, (parts) => (parts.length ? decodeKey(parts[0]) : undefined));
+    return readRequest(this, this[_indexId], toRange(query, true), 1, 2, firstKey);
   }
   getAll(query = undefined, count = undefined) {
     webidl.assertBranded(this, IDBIndexPrototype);
     indexMeta(this);
-    return readRequest(this, this[_indexId], toRange(query), countArg(count), 4, (parts) => parts.map(restoreValue));
+    return readRequest(this, this[_indexId], toRange(query), countArg(count), 4, allValues);
   }
   getAllKeys(query = undefined, count = undefined) {
     webidl.assertBranded(this, IDBIndexPrototype);
     indexMeta(this);
-    return readRequest(this, this[_indexId], toRange(query), countArg(count), 2, (parts) => parts.map(decodeKey));
+    return readRequest(this, this[_indexId], toRange(query), countArg(count), 2, allKeys);
   }
   count(query = undefined) {
     webidl.assertBranded(this, IDBIndexPrototype);

@@ -98,6 +98,8 @@ pub(crate) fn client_worker_extensions(
 ) -> Vec<Extension> {
     let mut extensions = common_extensions(broadcast);
     extensions.push(crate::workers::owner_extension());
+    // WorkerNavigator.serviceWorker: a worker client has a container.
+    extensions.push(crate::service_worker::container_extension());
     extensions.push(crate::workers::global_scope_extension());
     extensions.push(entry(
         swrt_worker_realm::init(),

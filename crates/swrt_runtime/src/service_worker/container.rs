@@ -10,8 +10,8 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::realm::{
-    ContainerClient, HostRequest, JobRejection, MessageSender, PageContext, RealmContext,
-    RegistrationView, WorkerContext, WorkerView,
+    ClientWorkerContext, ContainerClient, HostRequest, JobRejection, MessageSender, PageContext,
+    RealmContext, RegistrationView, WorkerContext, WorkerView,
 };
 
 #[derive(Debug, thiserror::Error, deno_error::JsError)]
@@ -66,16 +66,20 @@ pub(crate) fn op_swrt_page_info(state: &mut OpState) -> PageBootInfo {
 }
 
 /// The calling container's client: a frame names itself; otherwise the
-/// realm's page, or in a service worker's realm the worker itself.
+/// realm's page or dedicated/shared worker (a client of the host like a
+/// page), or in a service worker's realm the worker itself.
 fn container_client(state: &Rc<RefCell<OpState>>, client: Option<String>) -> ContainerClient {
     if let Some(client_id) = client {
         return ContainerClient::Page(client_id);
     }
     let state = state.borrow();
-    match state.try_borrow::<PageContext>() {
-        Some(page) => ContainerClient::Page(page.client_id.clone()),
-        None => ContainerClient::ServiceWorker(state.borrow::<RealmContext>().url.clone()),
+    if let Some(page) = state.try_borrow::<PageContext>() {
+        return ContainerClient::Page(page.client_id.clone());
     }
+    if let Some(worker) = state.try_borrow::<ClientWorkerContext>() {
+        return ContainerClient::Page(worker.client_id.clone());
+    }
+    ContainerClient::ServiceWorker(state.borrow::<RealmContext>().url.clone())
 }
 
 /// Register jobs whose page continuation has not run yet.
@@ -302,9 +306,12 @@ pub(crate) fn op_swrt_sw_post_message(
     #[string] client: Option<String>,
 ) -> Result<(), deno_web::MessagePortError> {
     let message = crate::web::realm::outgoing_message(state, data)?;
-    let sender = match state.try_borrow::<PageContext>() {
-        Some(page) => MessageSender::Client(client.unwrap_or_else(|| page.client_id.clone())),
-        None => MessageSender::Worker(state.borrow::<WorkerContext>().version.id),
+    let sender = if let Some(page) = state.try_borrow::<PageContext>() {
+        MessageSender::Client(client.unwrap_or_else(|| page.client_id.clone()))
+    } else if let Some(worker) = state.try_borrow::<ClientWorkerContext>() {
+        MessageSender::Client(worker.client_id.clone())
+    } else {
+        MessageSender::Worker(state.borrow::<WorkerContext>().version.id)
     };
     let (reply, _) = oneshot::channel();
     let _ = state

@@ -64,9 +64,9 @@ pub(crate) fn scope_extension() -> Extension {
     extension
 }
 
-/// `navigator.serviceWorker` of a page, and of a service worker (whose
-/// realm never calls the page-only ops, `op_swrt_page_info` and
-/// `op_swrt_fetch_event`).
+/// `navigator.serviceWorker` of a page, of a dedicated or shared worker,
+/// and of a service worker (the worker realms never call the page-only
+/// ops, `op_swrt_page_info` and `op_swrt_fetch_event`).
 pub(crate) fn container_extension() -> Extension {
     let mut extension = swrt_service_worker_container::init();
     extension.lazy_loaded_js_files =

@@ -1,7 +1,9 @@
 // The global scope of a dedicated or shared worker (HTML, Workers):
 // WorkerGlobalScope with `name`, `close()`, `location`, `navigator`,
 // `importScripts()` for classic scripts, `fetch` (through the controlling
-// service worker), `caches`, timers and the Worker constructors.
+// service worker), `caches`, timers, the Worker constructors and, in a
+// secure context, `navigator.serviceWorker` with the registrations'
+// `sync` and `backgroundFetch` managers.
 (function () {
 const { core, primordials } = __bootstrap;
 const {
@@ -21,10 +23,26 @@ const { fetch, setConnectSrcProvider, setControllerFetch } = core.loadExtScript(
 const { connectSrcOf } = core.loadExtScript("ext:swrt/05_content_security_policy.js");
 const { cacheDescriptors, cachesAttribute } = core.loadExtScript("ext:swrt/71_cache.js");
 const { serviceWorkerObjectDescriptors } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
+const { containerDescriptors, createContainer, enableClientMessages, onController, onMessage, onRegistration } = core.loadExtScript(
+  "ext:swrt/50_service_worker_container.js",
+);
+const { backgroundFetchDescriptors, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
+const { backgroundSyncDescriptors } = core.loadExtScript("ext:swrt/72_background_sync.js");
 const { deliverMessage, ownerCommandHandlers, takeMessage, workerConstructorDescriptors } = core.loadExtScript("ext:swrt/55_workers.js");
 
 const { op_swrt_client_worker_info, op_swrt_worker_close, op_swrt_worker_fetch_event, op_swrt_worker_import_scripts } = core.ops;
-const { ArrayPrototypePush, ObjectDefineProperties, ObjectDefineProperty, String, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
+const {
+  ArrayPrototypePush,
+  ObjectDefineProperties,
+  ObjectDefineProperty,
+  ObjectGetOwnPropertyDescriptor,
+  ObjectPrototypeIsPrototypeOf,
+  String,
+  Symbol,
+  SymbolFor,
+  SymbolToStringTag,
+  TypeError,
+} = primordials;
 const { WorkerGlobalScope } = globalInterfaces;
 const { MessageEvent, defineEventHandler } = eventModule;
 
@@ -103,12 +121,33 @@ function bootstrapWorkerScope(kind, extra) {
   // The worker's policies are the ones its script was served with.
   const connectSrc = connectSrcOf(info.csp);
   setConnectSrcProvider(() => connectSrc);
+  setCspProvider(() => connectSrc);
   ObjectDefineProperties(globalThis, webGlobalDescriptors());
   ObjectDefineProperties(globalThis, cryptoDescriptors());
   ObjectDefineProperties(globalThis, cacheDescriptors());
   ObjectDefineProperty(WorkerGlobalScope.prototype, "caches", cachesAttribute(WorkerGlobalScope.prototype));
   ObjectDefineProperties(globalThis, workerConstructorDescriptors(false));
   ObjectDefineProperties(globalThis, serviceWorkerObjectDescriptors());
+  // Service Workers, WorkerNavigator.serviceWorker ([SecureContext,
+  // SameObject]): the container whose client is this worker.
+  let container = null;
+  if (info.secureContext) {
+    ObjectDefineProperties(globalThis, containerDescriptors());
+    ObjectDefineProperties(globalThis, backgroundFetchDescriptors(false));
+    ObjectDefineProperties(globalThis, backgroundSyncDescriptors(false));
+    container = createContainer(info.url, controller);
+    const workerNavigatorMembers = {
+      get serviceWorker() {
+        if (!ObjectPrototypeIsPrototypeOf(WorkerNavigator.prototype, this)) throw new TypeError("Illegal invocation");
+        return container;
+      },
+    };
+    ObjectDefineProperty(WorkerNavigator.prototype, "serviceWorker", {
+      ...ObjectGetOwnPropertyDescriptor(workerNavigatorMembers, "serviceWorker"),
+      enumerable: true,
+      configurable: true,
+    });
+  }
   const navigator = createWorkerNavigator();
   ObjectDefineProperties(globalThis, {
     console: consoleDescriptor(),
@@ -141,6 +180,9 @@ function bootstrapWorkerScope(kind, extra) {
   ObjectDefineProperty(globalThis, SymbolFor("swrt.workerStarted"), nonEnumerable(() => {
     delete globalThis[SymbolFor("swrt.workerStarted")];
     started = true;
+    // HTML, run a worker: once the script ran, the client message queue of
+    // the worker's ServiceWorkerContainer is enabled.
+    if (container !== null) enableClientMessages(container);
     const waiting = held;
     held = [];
     for (const command of waiting) deliverToGlobal(command);
@@ -155,6 +197,14 @@ function bootstrapWorkerScope(kind, extra) {
     connect: deliverToGlobal,
     controller(command) {
       controller = command.controller;
+      if (container !== null) onController(command.controller, command.clientId, info.clientId);
+    },
+    registration(command) {
+      if (container !== null) onRegistration(command.registration);
+    },
+    message(command) {
+      if (container !== null) onMessage(command.messageId, command.source, command.clientId, info.clientId);
+      else takeMessage(command.messageId);
     },
   });
 }

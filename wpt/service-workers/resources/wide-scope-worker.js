@@ -1,0 +1,1 @@
+// A worker whose script allows a scope above its own directory.
