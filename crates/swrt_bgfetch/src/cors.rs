@@ -10,7 +10,7 @@
 //! One protocol, one file: it passes 500 lines because a third of it is the
 //! tests, which check the pieces against each other.
 
-use reqwest::header::HeaderMap;
+use hyper::header::HeaderMap;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -124,7 +124,7 @@ pub fn preflight_request_headers(
     method: &str,
     headers: &[(String, String)],
 ) -> Result<HeaderMap, String> {
-    use reqwest::header::{self, HeaderValue};
+    use hyper::header::{self, HeaderValue};
     let value = |v: &str| HeaderValue::from_str(v).map_err(|_| format!("invalid value {v:?}"));
     let mut h = HeaderMap::new();
     h.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
@@ -395,7 +395,7 @@ pub fn exposed_headers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{HeaderName, HeaderValue};
+    use hyper::header::{HeaderName, HeaderValue};
 
     fn hm(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -582,7 +582,7 @@ mod tests {
         let mut all = resp.clone();
         all.insert(
             "access-control-expose-headers",
-            reqwest::header::HeaderValue::from_static("*"),
+            hyper::header::HeaderValue::from_static("*"),
         );
         let exposed = names(filtered_response_headers(&all, true, false));
         assert!(exposed.contains(&"x-secret".to_string()));

@@ -3,7 +3,7 @@
 //! `Location`, the method rewrite of "HTTP-redirect fetch", and the
 //! null-body statuses.
 
-use reqwest::header::{HeaderMap, HeaderValue, LOCATION};
+use hyper::header::{HeaderMap, HeaderValue, LOCATION};
 use url::Url;
 
 /// Fetch "redirect status": 301, 302, 303, 307 or 308.

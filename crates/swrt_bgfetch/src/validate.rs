@@ -111,8 +111,8 @@ pub(crate) fn validate_request(r: &RequestSpec) -> Result<NewRequest, FetchRejec
         ));
     }
     for (k, v) in &r.headers {
-        if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err()
-            || reqwest::header::HeaderValue::from_str(v).is_err()
+        if hyper::header::HeaderName::from_bytes(k.as_bytes()).is_err()
+            || hyper::header::HeaderValue::from_str(v).is_err()
         {
             return Err(FetchRejection::TypeError(format!("Invalid header {k:?}")));
         }

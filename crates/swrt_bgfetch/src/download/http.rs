@@ -4,7 +4,7 @@
 
 use super::Fail;
 use crate::range::ContentRange;
-use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use swrt_store::ResponseMeta;
 use url::Url;
 
@@ -173,7 +173,7 @@ pub(super) fn check_resumed_206(
 /// Background Fetch "complete a record" stores a response whose status is
 /// not an ok status without its body: the record keeps URL, status and
 /// headers, its body reads as empty, and nothing of it is downloaded.
-pub(super) fn skips_body(status: reqwest::StatusCode) -> bool {
+pub(super) fn skips_body(status: hyper::StatusCode) -> bool {
     !status.is_success()
 }
 
