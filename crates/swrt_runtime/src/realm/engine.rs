@@ -75,8 +75,13 @@ impl Engine {
         };
         let loader = RealmModuleLoader::default();
         let modules = loader.binding.clone();
+        let startup_snapshot = match params.kind {
+            EngineKind::ServiceWorker => crate::snapshot::service_worker_snapshot(),
+            EngineKind::Page | EngineKind::ClientWorker(_) => None,
+        };
         let js = JsRuntime::try_new(RuntimeOptions {
             extensions,
+            startup_snapshot,
             create_params: Some(create_params),
             // ArrayBuffers in a postMessage transfer list move between realms
             // (threads) through this store.
