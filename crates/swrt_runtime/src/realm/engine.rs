@@ -55,6 +55,7 @@ pub(crate) struct Engine {
     js: JsRuntime,
     modules: Rc<std::cell::OnceCell<super::module_loader::ModuleBinding>>,
     created_in: std::time::Duration,
+    from_snapshot: bool,
 }
 
 impl Engine {
@@ -94,6 +95,7 @@ impl Engine {
             js,
             modules,
             created_in: started.elapsed(),
+            from_snapshot: startup_snapshot.is_some(),
         })
     }
 }
@@ -112,6 +114,7 @@ pub(super) fn bind_engine(
         mut js,
         modules,
         created_in,
+        from_snapshot,
     } = engine;
     let inline_modules = crate::document::InlineModules::default();
     let bound = modules.set(super::module_loader::ModuleBinding {
@@ -192,6 +195,9 @@ pub(super) fn bind_engine(
         "globalThis[Symbol.for('swrt.bootstrap')]();",
     )
     .map_err(|e| HostError::Engine(format!("bootstrap failed: {e}")))?;
+    if from_snapshot {
+        crate::snapshot::restore_shapes(&mut js)?;
+    }
     tracing::debug!(
         url = %shared.url,
         engine_ms = created_in.as_secs_f64() * 1e3,
