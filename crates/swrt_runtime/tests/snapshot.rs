@@ -28,9 +28,20 @@ impl HostDelegate for Recorder {
 
 /// Prints the shape of the global scope: every property along the global
 /// object's prototype chain with its descriptor, and for classes their
-/// prototype's and their own properties; then changes shared-looking
+/// prototype's and their own properties and what each inherits from; then changes shared-looking
 /// objects to see whether the next worker finds the change.
 const SURFACE: &str = r#"
+// What an object is, by the global that holds it (or its constructor's).
+function nameOf(object) {
+  if (object === null) return "null";
+  for (const key of Reflect.ownKeys(globalThis)) {
+    const d = Object.getOwnPropertyDescriptor(globalThis, key);
+    if (d.value === object) return String(key);
+    if (typeof d.value === "function" && d.value.prototype === object) return `${String(key)}.prototype`;
+  }
+  if (object === Function.prototype) return "Function.prototype";
+  return "another object";
+}
 function describe(object, depth) {
   const out = [];
   for (const key of Reflect.ownKeys(object)) {
@@ -39,8 +50,10 @@ function describe(object, depth) {
     if ("value" in d) {
       let line = `${String(key)}:${typeof d.value}:${flags}`;
       if (depth > 0 && typeof d.value === "function") {
-        line += `(${d.value.length})`;
-        if (d.value.prototype) line += `{${describe(d.value.prototype, 0)}}`;
+        line += `(${d.value.length})^${nameOf(Object.getPrototypeOf(d.value))}`;
+        if (d.value.prototype) {
+          line += `{${describe(d.value.prototype, 0)}}^${nameOf(Object.getPrototypeOf(d.value.prototype))}`;
+        }
         line += `[${describe(d.value, 0)}]`;
       }
       out.push(line);

@@ -4,9 +4,10 @@
 // prototypes with the attributes they were created with, losing what the
 // extensions' JavaScript redefined on them afterwards (an interface
 // object's `length`, a `prototype` made read-only, a method the engine's
-// Temporal support added to `Date.prototype`). This records the own
-// properties of every global function and of its prototype, and of the
-// classes Rust defines, so that `restore_shapes.js` can put back whatever
+// Temporal support added to `Date.prototype`, `TypeError` inheriting from
+// `Error`). This records the own properties of every global function and
+// of its prototype and what they inherit from, and the own properties of
+// the classes Rust defines, so that `restore_shapes.js` can put back whatever
 // a snapshot boot lost.
 (() => {
   const shapes = [];
@@ -25,12 +26,15 @@
     }
     return descriptors;
   };
+  // What an object inherits from is kept with the values (by reference).
   const record = (target, object, withValues) => {
-    shapes.push([target, descriptorsOf(object, withValues)]);
+    const inherits = withValues ? Object.getPrototypeOf(object) : undefined;
+    shapes.push([target, descriptorsOf(object, withValues), inherits]);
     const prototype = Object.getOwnPropertyDescriptor(object, "prototype")?.value;
     if (typeof prototype === "object" && prototype !== null) {
       const prototypeTarget = typeof target === "string" ? `${target}.prototype` : prototype;
-      shapes.push([prototypeTarget, descriptorsOf(prototype, withValues)]);
+      const prototypeInherits = withValues ? Object.getPrototypeOf(prototype) : undefined;
+      shapes.push([prototypeTarget, descriptorsOf(prototype, withValues), prototypeInherits]);
     }
   };
   for (const key of Reflect.ownKeys(globalThis)) {

@@ -1,7 +1,7 @@
 // Runs in an engine booted from a startup snapshot right after the realm's
-// bootstrap, before any script of the worker: puts back the attributes and
-// primitive values `record_shapes.js` recorded that the boot restored
-// differently, and the properties it lost, then removes the record. The
+// bootstrap, before any script of the worker: puts back the attributes,
+// primitive values and prototypes `record_shapes.js` recorded that the boot
+// restored differently, and the properties it lost, then removes the record. The
 // classes Rust defines are found on the global under their own name (the
 // snapshot gives the ops table fresh copies; the bootstrap installs the
 // ones the extensions' JavaScript shaped). Evaluates to the properties it
@@ -28,9 +28,13 @@
     return have === want;
   };
   const redefined = [];
-  for (const [target, descriptors] of shapes) {
+  for (const [target, descriptors, inherits] of shapes) {
     const object = resolve(target);
     if (object === undefined) continue;
+    if (inherits !== undefined && Object.getPrototypeOf(object) !== inherits) {
+      Object.setPrototypeOf(object, inherits);
+      redefined.push(`[[Prototype]] of ${String(descriptors.name?.value ?? "")}`);
+    }
     for (const name of Reflect.ownKeys(descriptors)) {
       const want = descriptors[name];
       const have = Object.getOwnPropertyDescriptor(object, name);
