@@ -198,8 +198,11 @@ pub(super) fn bind_engine(
     if from_snapshot {
         crate::snapshot::restore_shapes(&mut js)?;
     }
+    let heap = js.v8_isolate().get_heap_statistics();
     tracing::debug!(
         url = %shared.url,
+        from_snapshot,
+        heap_kib = heap.total_heap_size() / 1024,
         engine_ms = created_in.as_secs_f64() * 1e3,
         bootstrap_ms = started.elapsed().as_secs_f64() * 1e3,
         "realm created: the engine with its extensions, then the global scope's JavaScript"
