@@ -5,7 +5,8 @@
 // classes Rust defines are found on the global under their own name (the
 // snapshot gives the ops table fresh copies; the bootstrap installs the
 // ones the extensions' JavaScript shaped). Evaluates to the properties it
-// redefined, for the log.
+// redefined (JSON, `"index:name"`): the log, and the snapshot's creation,
+// which keeps only those in the record.
 (() => {
   const key = Symbol.for("swrt.snapshotShapes");
   const shapes = globalThis[key] ?? [];
@@ -13,7 +14,9 @@
   const resolve = (target) => {
     if (typeof target !== "string") return target;
     const [name, prototype] = target.split(".");
-    const value = Object.getOwnPropertyDescriptor(globalThis, name)?.value;
+    let value = Object.getOwnPropertyDescriptor(globalThis, name)?.value;
+    // Before a bootstrap (when the snapshot is made), from the ops table.
+    if (typeof value !== "function") value = globalThis.__bootstrap?.core?.ops?.[name];
     if (typeof value !== "function") return undefined;
     return prototype ? value.prototype : value;
   };
@@ -28,12 +31,12 @@
     return have === want;
   };
   const redefined = [];
-  for (const [target, descriptors, inherits] of shapes) {
+  shapes.forEach(([target, descriptors, inherits], index) => {
     const object = resolve(target);
-    if (object === undefined) continue;
+    if (object === undefined) return;
     if (inherits !== undefined && Object.getPrototypeOf(object) !== inherits) {
       Object.setPrototypeOf(object, inherits);
-      redefined.push(`[[Prototype]] of ${String(descriptors.name?.value ?? "")}`);
+      redefined.push(`${index}:[[Prototype]]`);
     }
     for (const name of Reflect.ownKeys(descriptors)) {
       const want = descriptors[name];
@@ -44,9 +47,9 @@
         Reflect.ownKeys(want).some((field) => !same(field, have[field], want[field]));
       if (differs) {
         Object.defineProperty(object, name, want);
-        redefined.push(String(name));
+        redefined.push(`${index}:${String(name)}`);
       }
     }
-  }
-  return redefined.join(" ");
+  });
+  return JSON.stringify(redefined);
 })();
