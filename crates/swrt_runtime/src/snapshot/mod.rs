@@ -46,37 +46,11 @@ fn snapshot_service_worker_engine() -> Result<Vec<u8>, HostError> {
         .build()
         .map_err(|e| HostError::Engine(format!("tokio runtime: {e}")))?;
     let _entered = runtime.enter();
-    // A first snapshot records the shape of every global class; booting
-    // from it tells which of them the boot gets wrong, and the final one
-    // records only those, so that every realm checks a few properties
-    // rather than all of them.
-    let full = snapshot_with_shapes(None)?;
-    let full: &'static [u8] = Box::leak(full.into_boxed_slice());
-    let mut booted = deno_core::JsRuntime::try_new(RuntimeOptions {
-        extensions: crate::extension::worker_extensions(Default::default()),
-        startup_snapshot: Some(full),
-        ..Default::default()
-    })
-    .map_err(|e| HostError::Engine(e.to_string()))?;
-    let differing = restore_shapes(&mut booted)?;
-    drop(booted);
-    snapshot_with_shapes(Some(&differing))
-}
-
-/// A snapshot whose record holds the shapes of the global classes, all of
-/// them or only `keep` (a JSON array from `restore_shapes.js`).
-fn snapshot_with_shapes(keep: Option<&str>) -> Result<Vec<u8>, HostError> {
     let mut js = JsRuntimeForSnapshot::try_new(RuntimeOptions {
         extensions: crate::extension::worker_extensions(Default::default()),
         ..Default::default()
     })
     .map_err(|e| HostError::Engine(e.to_string()))?;
-    if let Some(keep) = keep {
-        // JSON is JavaScript: the list becomes an array literal.
-        let script = format!("globalThis[Symbol.for(\"swrt.snapshotShapesKeep\")] = {keep};");
-        js.execute_script("ext:swrt/snapshot/keep", script)
-            .map_err(|e| HostError::Engine(format!("passing the shapes to keep: {e}")))?;
-    }
     js.execute_script("ext:swrt/snapshot/record_shapes.js", RECORD_SHAPES)
         .map_err(|e| HostError::Engine(format!("recording the global shapes: {e}")))?;
     Ok(js.snapshot().into_vec())
@@ -97,16 +71,16 @@ pub(crate) fn service_worker_snapshot() -> Option<&'static [u8]> {
 
 /// Puts back what booting `js` from a snapshot lost of the global scope's
 /// shape (see `restore_shapes.js`). Runs right after the realm's bootstrap,
-/// before the worker's script. Returns what it redefined, as JSON.
-pub(crate) fn restore_shapes(js: &mut deno_core::JsRuntime) -> Result<String, HostError> {
+/// before the worker's script.
+pub(crate) fn restore_shapes(js: &mut deno_core::JsRuntime) -> Result<(), HostError> {
     let redefined = js
         .execute_script("ext:swrt/snapshot/restore_shapes.js", RESTORE_SHAPES)
         .map_err(|e| HostError::Engine(format!("restoring the global shapes: {e}")))?;
     deno_core::scope!(scope, js);
-    let redefined = deno_core::v8::Local::new(scope, redefined).to_rust_string_lossy(scope);
+    let redefined = deno_core::v8::Local::new(scope, redefined);
     tracing::debug!(
-        %redefined,
+        redefined = %redefined.to_rust_string_lossy(scope),
         "properties a snapshot boot restored differently, redefined"
     );
-    Ok(redefined)
+    Ok(())
 }

@@ -50,26 +50,8 @@
       record(key, value, false);
     }
   }
-  // A first snapshot boot tells which of these it restores differently
-  // (`"index:name"`, as `restore_shapes.js` reports them); the record kept
-  // in the final snapshot holds only those, so each boot checks only them.
-  const keep = globalThis[Symbol.for("swrt.snapshotShapesKeep")];
-  delete globalThis[Symbol.for("swrt.snapshotShapesKeep")];
-  let kept = shapes;
-  if (keep !== undefined) {
-    const wanted = new Set(keep);
-    kept = [];
-    shapes.forEach(([target, descriptors, inherits], index) => {
-      const names = Reflect.ownKeys(descriptors).filter((name) => wanted.has(`${index}:${String(name)}`));
-      const reparent = wanted.has(`${index}:[[Prototype]]`);
-      if (names.length === 0 && !reparent) return;
-      const only = {};
-      for (const name of names) only[name] = descriptors[name];
-      kept.push([target, only, reparent ? inherits : undefined]);
-    });
-  }
   Object.defineProperty(globalThis, Symbol.for("swrt.snapshotShapes"), {
-    value: kept,
+    value: shapes,
     configurable: true,
   });
 })();

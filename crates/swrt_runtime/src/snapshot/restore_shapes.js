@@ -5,8 +5,7 @@
 // classes Rust defines are found on the global under their own name (the
 // snapshot gives the ops table fresh copies; the bootstrap installs the
 // ones the extensions' JavaScript shaped). Evaluates to the properties it
-// redefined (JSON, `"index:name"`): the log, and the snapshot's creation,
-// which keeps only those in the record.
+// redefined, for the log.
 (() => {
   const key = Symbol.for("swrt.snapshotShapes");
   const shapes = globalThis[key] ?? [];
@@ -14,9 +13,7 @@
   const resolve = (target) => {
     if (typeof target !== "string") return target;
     const [name, prototype] = target.split(".");
-    let value = Object.getOwnPropertyDescriptor(globalThis, name)?.value;
-    // Before a bootstrap (when the snapshot is made), from the ops table.
-    if (typeof value !== "function") value = globalThis.__bootstrap?.core?.ops?.[name];
+    const value = Object.getOwnPropertyDescriptor(globalThis, name)?.value;
     if (typeof value !== "function") return undefined;
     return prototype ? value.prototype : value;
   };
@@ -31,12 +28,12 @@
     return have === want;
   };
   const redefined = [];
-  shapes.forEach(([target, descriptors, inherits], index) => {
+  for (const [target, descriptors, inherits] of shapes) {
     const object = resolve(target);
-    if (object === undefined) return;
+    if (object === undefined) continue;
     if (inherits !== undefined && Object.getPrototypeOf(object) !== inherits) {
       Object.setPrototypeOf(object, inherits);
-      redefined.push(`${index}:[[Prototype]]`);
+      redefined.push(`[[Prototype]] of ${String(descriptors.name?.value ?? "")}`);
     }
     for (const name of Reflect.ownKeys(descriptors)) {
       const want = descriptors[name];
@@ -47,9 +44,9 @@
         Reflect.ownKeys(want).some((field) => !same(field, have[field], want[field]));
       if (differs) {
         Object.defineProperty(object, name, want);
-        redefined.push(`${index}:${String(name)}`);
+        redefined.push(String(name));
       }
     }
-  });
-  return JSON.stringify(redefined);
+  }
+  return redefined.join(" ");
 })();
