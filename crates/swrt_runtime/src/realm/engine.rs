@@ -80,7 +80,7 @@ impl Engine {
             EngineKind::ServiceWorker => crate::snapshot::service_worker_snapshot(),
             EngineKind::Page | EngineKind::ClientWorker(_) => None,
         };
-        let js = JsRuntime::try_new(RuntimeOptions {
+        let mut js = JsRuntime::try_new(RuntimeOptions {
             extensions,
             startup_snapshot,
             create_params: Some(create_params),
@@ -91,6 +91,9 @@ impl Engine {
             ..Default::default()
         })
         .map_err(|e| HostError::Engine(e.to_string()))?;
+        if startup_snapshot.is_some() {
+            crate::snapshot::restore_shapes(&mut js, crate::snapshot::ShapeRepair::GlobalClasses)?;
+        }
         Ok(Engine {
             js,
             modules,
@@ -196,7 +199,7 @@ pub(super) fn bind_engine(
     )
     .map_err(|e| HostError::Engine(format!("bootstrap failed: {e}")))?;
     if from_snapshot {
-        crate::snapshot::restore_shapes(&mut js)?;
+        crate::snapshot::restore_shapes(&mut js, crate::snapshot::ShapeRepair::RustClasses)?;
     }
     let heap = js.v8_isolate().get_heap_statistics();
     tracing::debug!(

@@ -69,16 +69,32 @@ pub(crate) fn service_worker_snapshot() -> Option<&'static [u8]> {
     SERVICE_WORKER_SNAPSHOT.get().copied()
 }
 
+/// Which part of the snapshot boot's repairs to run (see
+/// `restore_shapes.js`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ShapeRepair {
+    /// The global classes, as soon as the engine exists.
+    GlobalClasses,
+    /// The classes Rust defines, right after the realm's bootstrap put
+    /// them on the global, before the worker's script.
+    RustClasses,
+}
+
 /// Puts back what booting `js` from a snapshot lost of the global scope's
-/// shape (see `restore_shapes.js`). Runs right after the realm's bootstrap,
-/// before the worker's script.
-pub(crate) fn restore_shapes(js: &mut deno_core::JsRuntime) -> Result<(), HostError> {
+/// shape (see `restore_shapes.js`), the `part` given.
+pub(crate) fn restore_shapes(
+    js: &mut deno_core::JsRuntime,
+    part: ShapeRepair,
+) -> Result<(), HostError> {
+    let of_rust_classes = matches!(part, ShapeRepair::RustClasses);
+    let script = format!("({RESTORE_SHAPES})({of_rust_classes});");
     let redefined = js
-        .execute_script("ext:swrt/snapshot/restore_shapes.js", RESTORE_SHAPES)
+        .execute_script("ext:swrt/snapshot/restore_shapes.js", script)
         .map_err(|e| HostError::Engine(format!("restoring the global shapes: {e}")))?;
     deno_core::scope!(scope, js);
     let redefined = deno_core::v8::Local::new(scope, redefined);
     tracing::debug!(
+        ?part,
         redefined = %redefined.to_rust_string_lossy(scope),
         "properties a snapshot boot restored differently, redefined"
     );

@@ -6,10 +6,17 @@
 // snapshot gives the ops table fresh copies; the bootstrap installs the
 // ones the extensions' JavaScript shaped). Evaluates to the properties it
 // redefined, for the log.
-(() => {
+//
+// It runs in two steps, so that little of it is on a worker's start when
+// the engine was created ahead of time: when the engine is created, for
+// the global classes (found by reference; `ofRustClasses` false), and after
+// the bootstrap, for the classes Rust defines (`ofRustClasses` true), which
+// also removes the record.
+((ofRustClasses) => {
   const key = Symbol.for("swrt.snapshotShapes");
-  const shapes = globalThis[key] ?? [];
-  delete globalThis[key];
+  const all = globalThis[key] ?? [];
+  if (ofRustClasses) delete globalThis[key];
+  const shapes = all.filter(([target]) => (typeof target === "string") === ofRustClasses);
   const resolve = (target) => {
     if (typeof target !== "string") return target;
     const [name, prototype] = target.split(".");
@@ -49,4 +56,4 @@
     }
   }
   return redefined.join(" ");
-})();
+})
