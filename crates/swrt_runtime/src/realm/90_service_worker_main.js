@@ -31,7 +31,7 @@ const {
   updateRegistration,
 } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
 const { clientObject, clients, clientsDescriptors } = core.loadExtScript("ext:swrt/40_clients.js");
-const { containerDescriptors, createContainer, onRegistration } = core.loadExtScript(
+const { containerDescriptors, createContainer, defineWorkerNavigatorServiceWorker, onRegistration } = core.loadExtScript(
   "ext:swrt/50_service_worker_container.js",
 );
 const { backgroundFetchDescriptors, createBackgroundFetchEvent, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
@@ -41,7 +41,7 @@ const { createFetchEvent, fetchEventDescriptors } = core.loadExtScript("ext:swrt
 
 const { op_swrt_worker_info, op_swrt_import_scripts, op_swrt_take_message, op_swrt_sw_post_message } = core.ops;
 const { hideInternals, installErrorReporting, runCommandLoop, runImportedScripts } = core.loadExtScript("ext:swrt/04_realm.js");
-const { FunctionPrototypeCall, ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyDescriptors, ObjectPrototypeIsPrototypeOf, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
+const { FunctionPrototypeCall, ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyDescriptors, ObjectDefineProperties, ObjectDefineProperty, Symbol, SymbolFor, SymbolToStringTag, TypeError } = primordials;
 const { WorkerGlobalScope } = globalInterfaces;
 const { defineEventHandler } = eventModule;
 
@@ -201,18 +201,7 @@ function bootstrap() {
   ObjectDefineProperties(globalThis, containerDescriptors());
   // WorkerNavigator.serviceWorker: the worker's own container. A service
   // worker is never controlled, so its controller is null.
-  const container = createContainer(info.scriptUrl, null);
-  const workerNavigatorMembers = {
-    get serviceWorker() {
-      if (!ObjectPrototypeIsPrototypeOf(WorkerNavigator.prototype, this)) throw new TypeError("Illegal invocation");
-      return container;
-    },
-  };
-  ObjectDefineProperty(WorkerNavigator.prototype, "serviceWorker", {
-    ...ObjectGetOwnPropertyDescriptor(workerNavigatorMembers, "serviceWorker"),
-    enumerable: true,
-    configurable: true,
-  });
+  defineWorkerNavigatorServiceWorker(WorkerNavigator, createContainer(info.scriptUrl, null));
   ObjectDefineProperties(globalThis, {
     console: consoleDescriptor(),
     fetch: nonEnumerable(fetch),

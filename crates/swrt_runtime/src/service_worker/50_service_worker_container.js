@@ -10,8 +10,17 @@ const { createEnvironment, realmEnvironment, setPostMessageHook } = core.loadExt
   "ext:swrt/30_service_worker_objects.js",
 );
 const { op_swrt_sw_register, op_swrt_sw_register_seen, op_swrt_sw_registrations, op_swrt_sw_post_message, op_swrt_take_message } = core.ops;
-const { Symbol, TypeError, Promise, ArrayPrototypeMap, ArrayPrototypePush, ArrayPrototypeShift } =
-  primordials;
+const {
+  Symbol,
+  TypeError,
+  Promise,
+  ArrayPrototypeMap,
+  ArrayPrototypePush,
+  ArrayPrototypeShift,
+  ObjectDefineProperty,
+  ObjectGetOwnPropertyDescriptor,
+  ObjectPrototypeIsPrototypeOf,
+} = primordials;
 const { EventTarget, Event, MessageEvent, setEventTargetData } = eventModule;
 const { DOMException } = domException;
 
@@ -243,7 +252,26 @@ function containerDescriptors() {
   };
 }
 
+/**
+ * `WorkerNavigator.serviceWorker` ([SameObject]): `container`, on the
+ * prototype as Web IDL puts an attribute, with a getter that checks its
+ * receiver.
+ */
+function defineWorkerNavigatorServiceWorker(WorkerNavigator, container) {
+  const members = {
+    get serviceWorker() {
+      if (!ObjectPrototypeIsPrototypeOf(WorkerNavigator.prototype, this)) throw new TypeError("Illegal invocation");
+      return container;
+    },
+  };
+  ObjectDefineProperty(WorkerNavigator.prototype, "serviceWorker", {
+    ...ObjectGetOwnPropertyDescriptor(members, "serviceWorker"),
+    enumerable: true,
+    configurable: true,
+  });
+}
+
 void DOMException;
 
-return { containerDescriptors, createContainer, enableClientMessages, onController, onMessage, onRegistration, removeContainer };
+return { containerDescriptors, createContainer, defineWorkerNavigatorServiceWorker, enableClientMessages, onController, onMessage, onRegistration, removeContainer };
 })();

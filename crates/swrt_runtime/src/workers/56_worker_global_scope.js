@@ -23,7 +23,15 @@ const { fetch, setConnectSrcProvider, setControllerFetch } = core.loadExtScript(
 const { connectSrcOf } = core.loadExtScript("ext:swrt/05_content_security_policy.js");
 const { cacheDescriptors, cachesAttribute } = core.loadExtScript("ext:swrt/71_cache.js");
 const { serviceWorkerObjectDescriptors } = core.loadExtScript("ext:swrt/30_service_worker_objects.js");
-const { containerDescriptors, createContainer, enableClientMessages, onController, onMessage, onRegistration } = core.loadExtScript(
+const {
+  containerDescriptors,
+  createContainer,
+  defineWorkerNavigatorServiceWorker,
+  enableClientMessages,
+  onController,
+  onMessage,
+  onRegistration,
+} = core.loadExtScript(
   "ext:swrt/50_service_worker_container.js",
 );
 const { backgroundFetchDescriptors, setCspProvider } = core.loadExtScript("ext:swrt/70_background_fetch.js");
@@ -35,8 +43,6 @@ const {
   ArrayPrototypePush,
   ObjectDefineProperties,
   ObjectDefineProperty,
-  ObjectGetOwnPropertyDescriptor,
-  ObjectPrototypeIsPrototypeOf,
   String,
   Symbol,
   SymbolFor,
@@ -136,17 +142,7 @@ function bootstrapWorkerScope(kind, extra) {
     ObjectDefineProperties(globalThis, backgroundFetchDescriptors(false));
     ObjectDefineProperties(globalThis, backgroundSyncDescriptors(false));
     container = createContainer(info.url, controller);
-    const workerNavigatorMembers = {
-      get serviceWorker() {
-        if (!ObjectPrototypeIsPrototypeOf(WorkerNavigator.prototype, this)) throw new TypeError("Illegal invocation");
-        return container;
-      },
-    };
-    ObjectDefineProperty(WorkerNavigator.prototype, "serviceWorker", {
-      ...ObjectGetOwnPropertyDescriptor(workerNavigatorMembers, "serviceWorker"),
-      enumerable: true,
-      configurable: true,
-    });
+    defineWorkerNavigatorServiceWorker(WorkerNavigator, container);
   }
   const navigator = createWorkerNavigator();
   ObjectDefineProperties(globalThis, {
