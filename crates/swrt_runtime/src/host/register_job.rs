@@ -209,7 +209,10 @@ impl Registration {
             router: Mutex::default(),
         });
         // Run the script ("Run Service Worker"): a throw here fails the job.
-        version.running(host, self).await?;
+        self.slots.locked().evaluating = Some(version.clone());
+        let ran = version.running(host, self).await;
+        self.slots.locked().evaluating = None;
+        ran?;
 
         // Install.
         self.slots.locked().installing = Some(version.clone());

@@ -132,6 +132,11 @@ pub(crate) fn is_stale(last_update_check: Option<SystemTime>, now: SystemTime) -
 
 #[derive(Default)]
 pub(super) struct Slots {
+    /// A new worker whose script is running (Update's "Run Service
+    /// Worker"), before it becomes the installing worker. Not exposed to
+    /// pages, but its own ops (e.g. `clients.matchAll()` during top-level
+    /// evaluation) must find it.
+    pub(super) evaluating: Option<Arc<Version>>,
     pub(super) installing: Option<Arc<Version>>,
     pub(super) waiting: Option<Arc<Version>>,
     pub(super) active: Option<Arc<Version>>,
@@ -285,6 +290,22 @@ impl Registration {
             .flatten()
             .cloned()
             .collect()
+    }
+
+    /// Every version the host may be asked about by id: the one whose
+    /// script is being evaluated, then installing, waiting and active.
+    pub(crate) fn versions_with_evaluating(&self) -> Vec<Arc<Version>> {
+        let slots = self.slots.locked();
+        [
+            &slots.evaluating,
+            &slots.installing,
+            &slots.waiting,
+            &slots.active,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
     }
 
     /// The script URL and type of the newest worker (installing, else

@@ -358,7 +358,7 @@ impl HostInner {
         let mut registrations = self.registrations.locked().clone();
         registrations.extend(self.uninstalling.locked().iter().cloned());
         registrations.into_iter().find_map(|r| {
-            r.versions()
+            r.versions_with_evaluating()
                 .into_iter()
                 .find(|v| v.id == id)
                 .map(|v| (r, v))
