@@ -36,6 +36,7 @@ const {
   ArrayFrom,
   ArrayIsArray,
   ArrayPrototypeMap,
+  ArrayPrototypePush,
   FunctionPrototypeCall,
   ObjectDefineProperty,
   ObjectFreeze,
@@ -44,6 +45,9 @@ const {
   PromisePrototypeCatch,
   PromiseReject,
   SafeSet,
+  StringPrototypeIndexOf,
+  StringPrototypeSlice,
+  StringPrototypeSplit,
   Symbol,
   SymbolIterator,
   TypeError,
@@ -51,8 +55,8 @@ const {
 } = primordials;
 const { DOMException, QuotaExceededError } = domException;
 const { EventTarget, Event, setEventTargetData } = eventModule;
-const { Request, RequestPrototype } = requestModule;
-const { fromInnerResponse, newInnerResponse } = responseModule;
+const { Request, RequestPrototype, fromInnerRequest } = requestModule;
+const { fromInnerResponse } = responseModule;
 const { InnerBody } = bodyModule;
 
 const illegal = Symbol("illegal constructor");
@@ -129,30 +133,121 @@ function isSequence(value) {
     typeof value[SymbolIterator] === "function";
 }
 
+/** A header list from the engine's `name:value` lines (see the response op). */
+function parseHeaderLines(lines) {
+  const list = [];
+  if (lines === "") return list;
+  for (const line of StringPrototypeSplit(lines, "\n")) {
+    const colon = StringPrototypeIndexOf(line, ":");
+    ArrayPrototypePush(list, [StringPrototypeSlice(line, 0, colon), StringPrototypeSlice(line, colon + 1)]);
+  }
+  return list;
+}
+
+// A handler may hold 100,000 records with their requests and responses, so
+// these are built from what the engine stored (already parsed and
+// normalised) as deno_fetch's inner request and response, not through the
+// Request and Response constructors. Their methods and accessors live on a
+// prototype and their lists are made on first use: an object literal with
+// methods, or a header list of small arrays, costs a KiB or more each.
+const _spec = Symbol("spec");
+const _headerList = Symbol("headerList");
+const _urlList = Symbol("urlList");
+const _urlListProcessed = Symbol("urlListProcessed");
+const _headerLines = Symbol("headerLines");
+
+/** The inner request of `record.request`. */
+class RecordInnerRequest {
+  constructor(spec, body) {
+    this[_spec] = spec;
+    this[_headerList] = null;
+    this[_urlList] = null;
+    this[_urlListProcessed] = null;
+    this.method = spec.method;
+    this.body = body;
+    this.redirectMode = "follow";
+    this.redirectCount = 0;
+    this.clientRid = null;
+    this.blobUrlEntry = null;
+    this.mode = spec.mode === "navigate" ? "same-origin" : spec.mode;
+    this.credentialsMode = spec.credentials;
+    this.integrity = spec.integrity ?? "";
+  }
+  get headerList() {
+    this[_headerList] ??= ArrayPrototypeMap(this[_spec].headers, (header) => [header[0], header[1]]);
+    return this[_headerList];
+  }
+  set headerList(list) {
+    this[_headerList] = list;
+  }
+  get urlList() {
+    const url = this[_spec].url;
+    this[_urlList] ??= [() => url];
+    return this[_urlList];
+  }
+  set urlList(list) {
+    this[_urlList] = list;
+  }
+  get urlListProcessed() {
+    this[_urlListProcessed] ??= [this[_spec].url];
+    return this[_urlListProcessed];
+  }
+  set urlListProcessed(list) {
+    this[_urlListProcessed] = list;
+  }
+  url() {
+    return this.urlListProcessed[0];
+  }
+  currentUrl() {
+    const index = this.urlList.length - 1;
+    const processed = this.urlListProcessed;
+    processed[index] ??= this.urlList[index]();
+    return processed[index];
+  }
+}
+
+/** The inner response `record.responseReady` resolves with. */
+class RecordInnerResponse {
+  constructor(r) {
+    this[_headerLines] = r.headerLines;
+    this[_headerList] = null;
+    this.type = r.responseType === "cors" ? "cors" : "basic";
+    this.body = null;
+    this.urlList = r.urlList;
+    this.status = r.status;
+    this.statusMessage = r.statusText;
+    this.aborted = false;
+    this.bodyDecoded = false;
+  }
+  get headerList() {
+    this[_headerList] ??= parseHeaderLines(this[_headerLines]);
+    return this[_headerList];
+  }
+  set headerList(list) {
+    this[_headerList] = list;
+  }
+  url() {
+    return this.urlList.length === 0 ? null : this.urlList[this.urlList.length - 1];
+  }
+}
+
 /**
  * A copy of a stored request (`record.request`). Its body, if any, is a
  * stream that reads the stored bytes when it is first pulled.
  */
 function requestFromSpec(uniqueId, index, spec, hasBody) {
-  const init = {
-    method: spec.method,
-    headers: spec.headers,
-    mode: spec.mode === "navigate" ? "same-origin" : spec.mode,
-    credentials: spec.credentials,
-    integrity: spec.integrity ?? "",
-  };
+  let body = null;
   if (hasBody && spec.method !== "GET" && spec.method !== "HEAD") {
-    init.body = new streams.ReadableStream({
+    body = new InnerBody(new streams.ReadableStream({
       type: "bytes",
       async pull(controller) {
         const bytes = await op_swrt_bgfetch_request_body(uniqueId, index);
         if (bytes !== null && bytes.byteLength > 0) controller.enqueue(bytes);
         controller.close();
       },
-    });
-    init.duplex = "half";
+    }));
   }
-  return new Request(spec.url, init);
+  return fromInnerRequest(new RecordInnerRequest(spec, body), "request");
 }
 
 // --- BackgroundFetchRegistration ------------------------------------------
@@ -386,10 +481,7 @@ const EMPTY_BODY = new Uint8Array();
 
 async function responseFor(uniqueId, index) {
   const r = await op_swrt_bgfetch_response(uniqueId, index);
-  const inner = newInnerResponse(r.status, r.statusText);
-  inner.headerList = r.headers;
-  inner.urlList = r.urlList;
-  inner.type = r.responseType === "cors" ? "cors" : "basic";
+  const inner = new RecordInnerResponse(r);
   if (r.bodyBytes !== null) {
     inner.body = new RecordStaticBody({ body: r.bodyBytes, consumed: false });
   } else if (r.bodyRid !== null) {

@@ -340,7 +340,10 @@ pub(crate) async fn op_swrt_bgfetch_request_body(
 pub(crate) struct RecordResponseData {
     status: u16,
     status_text: String,
-    headers: Vec<(String, String)>,
+    /// The header list as `name:value` lines: one string rather than two
+    /// per header, for handlers that hold many responses. Names hold no
+    /// `:` and values no line break (the engine stored valid headers).
+    header_lines: String,
     response_type: String,
     url_list: Vec<String>,
     body_rid: Option<ResourceId>,
@@ -486,12 +489,25 @@ pub(crate) async fn op_swrt_bgfetch_response(
     Ok(RecordResponseData {
         status: meta.status,
         status_text: meta.status_text,
-        headers: meta.headers,
+        header_lines: header_lines(&meta.headers),
         response_type: meta.response_type.as_str().into(),
         url_list: meta.url_list,
         body_rid,
         body_bytes,
     })
+}
+
+fn header_lines(headers: &[(String, String)]) -> String {
+    let mut lines = String::new();
+    for (name, value) in headers {
+        if !lines.is_empty() {
+            lines.push('\n');
+        }
+        lines.push_str(name);
+        lines.push(':');
+        lines.push_str(value);
+    }
+    lines
 }
 
 /// Bodies up to this size are read with the response head.
