@@ -14,7 +14,15 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The service-worker startup snapshot build.rs made (empty when the
+/// engine boots from source).
+static SERVICE_WORKER_SNAPSHOT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/service_worker.snapshot"));
+
 fn main() -> ExitCode {
+    if !SERVICE_WORKER_SNAPSHOT.is_empty() {
+        swrt_runtime::snapshot::use_service_worker_snapshot(SERVICE_WORKER_SNAPSHOT);
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

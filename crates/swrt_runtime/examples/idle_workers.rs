@@ -9,6 +9,9 @@
 //! {"workers":100,"rss_before_kib":...,"rss_after_kib":...,"per_worker_kib":...}
 //! ```
 //!
+//! Workers boot from a startup snapshot, as in the `swrt` binary;
+//! `--from-source` creates each engine from source instead.
+//!
 //! Run with `cargo run --release -p swrt_runtime --example idle_workers -- --workers 100`.
 //! `bench/run.sh` runs it next to `bench/node_idle_workers.mjs`, its Node reference.
 
@@ -75,12 +78,14 @@ impl HostDelegate for Watch {
 struct Args {
     workers: usize,
     idle: Duration,
+    from_source: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         workers: 100,
         idle: Duration::from_secs(2),
+        from_source: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -97,9 +102,10 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--idle-ms: {e}"))?;
                 args.idle = Duration::from_millis(ms);
             }
+            "--from-source" => args.from_source = true,
             other => {
                 return Err(format!(
-                    "unknown argument {other}; usage: idle_workers [--workers N] [--idle-ms MS]"
+                    "unknown argument {other}; usage: idle_workers [--workers N] [--idle-ms MS] [--from-source]"
                 ))
             }
         }
@@ -216,7 +222,43 @@ async fn run(args: Args) -> Result<String, String> {
     ))
 }
 
+/// Boots the workers from a startup snapshot, as the `swrt` binary does.
+/// A child process creates it, so that the memory the snapshot's own engine
+/// used and freed is not reused by the workers measured here.
+fn use_snapshot() -> Result<(), String> {
+    let file = tempfile::NamedTempFile::new().map_err(|e| format!("temp file: {e}"))?;
+    let exe = std::env::current_exe().map_err(|e| format!("own path: {e}"))?;
+    let status = std::process::Command::new(exe)
+        .arg(WRITE_SNAPSHOT)
+        .arg(file.path())
+        .status()
+        .map_err(|e| format!("snapshot process: {e}"))?;
+    if !status.success() {
+        return Err(format!("the snapshot process failed: {status}"));
+    }
+    let blob = std::fs::read(file.path()).map_err(|e| format!("read the snapshot: {e}"))?;
+    swrt_runtime::snapshot::use_service_worker_snapshot(Box::leak(blob.into_boxed_slice()));
+    Ok(())
+}
+
+/// The argument that makes this program write a snapshot to a file and exit.
+const WRITE_SNAPSHOT: &str = "--write-snapshot-to";
+
 fn main() -> ExitCode {
+    let mut argv = std::env::args().skip(1);
+    if argv.next().as_deref() == Some(WRITE_SNAPSHOT) {
+        let path = argv.next().unwrap_or_default();
+        let written = swrt_runtime::snapshot::create_service_worker_snapshot()
+            .map_err(|e| e.to_string())
+            .and_then(|blob| std::fs::write(&path, blob).map_err(|e| format!("{path}: {e}")));
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("idle_workers: cannot write the snapshot: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -224,6 +266,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if !args.from_source {
+        if let Err(e) = use_snapshot() {
+            eprintln!("idle_workers: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     // The host needs a multi-thread runtime (importScripts blocks a worker
     // thread on host I/O); two threads match the benchmark machine.
     let runtime = tokio::runtime::Builder::new_multi_thread()

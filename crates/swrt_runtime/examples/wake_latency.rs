@@ -10,7 +10,9 @@
 //! one JSON line with the medians and 99th percentiles in milliseconds.
 //!
 //! The host keeps a prewarmed realm, as `swrt serve` does; `--no-prewarm`
-//! measures a wake that creates its engine.
+//! measures a wake that creates its engine. Engines boot from a startup
+//! snapshot, as in the `swrt` binary; `--from-source` creates them from
+//! source instead.
 //!
 //! Run with `cargo run --release -p swrt_runtime --example wake_latency -- --runs 200`.
 //! `bench/wake.sh` runs it next to `bench/node_wake.mjs`, its Node reference.
@@ -60,6 +62,7 @@ struct Args {
     runs: usize,
     idle: Duration,
     prewarm: WorkerPrewarm,
+    from_source: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -67,6 +70,7 @@ fn parse_args() -> Result<Args, String> {
         runs: 100,
         idle: Duration::from_millis(50),
         prewarm: WorkerPrewarm::KeepOne,
+        from_source: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -80,9 +84,10 @@ fn parse_args() -> Result<Args, String> {
             "--runs" => args.runs = number("--runs")? as usize,
             "--idle-ms" => args.idle = Duration::from_millis(number("--idle-ms")?),
             "--no-prewarm" => args.prewarm = WorkerPrewarm::Off,
+            "--from-source" => args.from_source = true,
             other => {
                 return Err(format!(
-                    "unknown argument {other}; usage: wake_latency [--runs N] [--idle-ms MS] [--no-prewarm]"
+                    "unknown argument {other}; usage: wake_latency [--runs N] [--idle-ms MS] [--no-prewarm] [--from-source]"
                 ))
             }
         }
@@ -174,6 +179,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Workers boot from a startup snapshot, as in the `swrt` binary.
+    if !args.from_source {
+        match swrt_runtime::snapshot::create_service_worker_snapshot() {
+            Ok(blob) => {
+                swrt_runtime::snapshot::use_service_worker_snapshot(Box::leak(
+                    blob.into_boxed_slice(),
+                ));
+            }
+            Err(e) => {
+                eprintln!("wake_latency: cannot create the startup snapshot: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -25,6 +25,7 @@ pub mod net;
 mod realm;
 mod resolver;
 mod service_worker;
+pub mod snapshot;
 mod sync;
 mod web;
 mod worker_type;

@@ -55,6 +55,7 @@ pub(crate) struct Engine {
     js: JsRuntime,
     modules: Rc<std::cell::OnceCell<super::module_loader::ModuleBinding>>,
     created_in: std::time::Duration,
+    from_snapshot: bool,
 }
 
 impl Engine {
@@ -75,8 +76,13 @@ impl Engine {
         };
         let loader = RealmModuleLoader::default();
         let modules = loader.binding.clone();
-        let js = JsRuntime::try_new(RuntimeOptions {
+        let startup_snapshot = match params.kind {
+            EngineKind::ServiceWorker => crate::snapshot::service_worker_snapshot(),
+            EngineKind::Page | EngineKind::ClientWorker(_) => None,
+        };
+        let mut js = JsRuntime::try_new(RuntimeOptions {
             extensions,
+            startup_snapshot,
             create_params: Some(create_params),
             // ArrayBuffers in a postMessage transfer list move between realms
             // (threads) through this store.
@@ -85,10 +91,14 @@ impl Engine {
             ..Default::default()
         })
         .map_err(|e| HostError::Engine(e.to_string()))?;
+        if startup_snapshot.is_some() {
+            crate::snapshot::restore_shapes(&mut js, crate::snapshot::ShapeRepair::GlobalClasses)?;
+        }
         Ok(Engine {
             js,
             modules,
             created_in: started.elapsed(),
+            from_snapshot: startup_snapshot.is_some(),
         })
     }
 }
@@ -107,6 +117,7 @@ pub(super) fn bind_engine(
         mut js,
         modules,
         created_in,
+        from_snapshot,
     } = engine;
     let inline_modules = crate::document::InlineModules::default();
     let bound = modules.set(super::module_loader::ModuleBinding {
@@ -187,8 +198,14 @@ pub(super) fn bind_engine(
         "globalThis[Symbol.for('swrt.bootstrap')]();",
     )
     .map_err(|e| HostError::Engine(format!("bootstrap failed: {e}")))?;
+    if from_snapshot {
+        crate::snapshot::restore_shapes(&mut js, crate::snapshot::ShapeRepair::RustClasses)?;
+    }
+    let heap = js.v8_isolate().get_heap_statistics();
     tracing::debug!(
         url = %shared.url,
+        from_snapshot,
+        heap_kib = heap.total_heap_size() / 1024,
         engine_ms = created_in.as_secs_f64() * 1e3,
         bootstrap_ms = started.elapsed().as_secs_f64() * 1e3,
         "realm created: the engine with its extensions, then the global scope's JavaScript"
