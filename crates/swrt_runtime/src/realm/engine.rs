@@ -10,7 +10,6 @@ use tokio::sync::mpsc;
 
 use super::module_loader::RealmModuleLoader;
 use super::{HostCommand, RealmContext, RealmKind, RealmShared, RealmSpec};
-use crate::delegate::TerminationReason;
 use crate::error::HostError;
 
 /// The process-wide store that carries transferred ArrayBuffers from one
@@ -132,20 +131,15 @@ pub(super) fn bind_engine(
         return Err(HostError::Engine("the engine already runs a realm".into()));
     }
 
-    let isolate = js.v8_isolate().thread_safe_handle();
-    let heap_shared = shared.clone();
-    js.add_near_heap_limit_callback(move |current, _initial| {
-        // Terminate this realm only, and raise nothing: the engine calls
-        // this near the limit and refuses allocations an eighth past it,
-        // which leaves room to unwind. Script that keeps
-        // allocating after its termination was requested (on QuickJS,
-        // deno_core cancels a pending termination while it turns an
-        // exception into an error) gets out-of-memory errors at that cap
-        // instead of a bigger heap.
-        heap_shared.mark_terminated(TerminationReason::HeapLimitReached);
-        isolate.terminate_execution();
-        current
-    });
+    // Terminates this realm only, and raises nothing: script that keeps
+    // allocating after its termination was requested (on QuickJS, deno_core
+    // cancels a pending termination while it turns an exception into an
+    // error) gets out-of-memory errors at the engine's cap instead of a
+    // bigger heap.
+    let _ = shared
+        .isolate_handle
+        .set(js.v8_isolate().thread_safe_handle());
+    super::heap_limit::install(&mut js, shared, spec.limits.heap_limit_bytes);
 
     let http = spec
         .resolver

@@ -8,6 +8,7 @@ mod contained;
 mod context;
 mod engine;
 mod evaluate;
+mod heap_limit;
 mod messages;
 mod module_loader;
 mod prewarm;
@@ -119,6 +120,10 @@ pub(crate) struct RealmShared {
     pub has_pending_work: AtomicBool,
     /// Host commands sent and not yet taken by the realm's JavaScript.
     pub queued_commands: AtomicUsize,
+    /// The realm's engine once it is bound, for its heap limit's callbacks.
+    pub isolate_handle: std::sync::OnceLock<deno_core::v8::IsolateHandle>,
+    /// Where the heap limit's enforcement stands (see `heap_limit`).
+    pub heap: heap_limit::HeapLimitState,
 }
 
 impl RealmShared {
@@ -250,6 +255,8 @@ impl RealmHandle {
             turns: AtomicU64::new(0),
             has_pending_work: AtomicBool::new(true),
             queued_commands: AtomicUsize::new(0),
+            isolate_handle: std::sync::OnceLock::new(),
+            heap: heap_limit::HeapLimitState::default(),
         });
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = oneshot::channel();

@@ -262,6 +262,7 @@ async fn run_realm(
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             shared.busy.enter();
             let result = js.poll_event_loop(cx, PollEventLoopOptions::default());
+            super::heap_limit::collect_if_requested(&mut js, &shared);
             shared.busy.leave();
             // A page or worker client keeps a run alive while it has work of
             // its own.
