@@ -153,16 +153,13 @@ impl Downloader {
         live: Arc<watch::Sender<LiveRecord>>,
     ) -> Self {
         let integrity = integrity::Metadata::parse(&rec.integrity);
-        let path = inner
-            .data
-            .store()
-            .response_body_path(&ctx.unique_id, rec.index);
+        let sink = BodySink::new(inner.data.store().clone(), ctx.unique_id.clone(), rec.index);
         Downloader {
             hasher: integrity.as_ref().map(integrity::Metadata::hasher),
             integrity,
             store_has_bytes: rec.bytes_stored > 0,
             meta: rec.response.clone(),
-            sink: BodySink::new(path),
+            sink,
             inner,
             ctx,
             rec,
@@ -226,12 +223,11 @@ impl Downloader {
         let Some(h) = self.hasher.as_mut() else {
             return Ok(());
         };
-        let path = self
-            .inner
-            .data
-            .store()
-            .response_body_path(&self.ctx.unique_id, self.rec.index);
-        let mut file = std::fs::File::open(path)?.take(len);
+        let body = swrt_store::BodyId::Response {
+            fetch: &self.ctx.unique_id,
+            index: self.rec.index,
+        };
+        let mut file = self.inner.data.store().bodies().read(body, 0)?.take(len);
         let mut buf = vec![0u8; 64 << 10];
         loop {
             let n = file.read(&mut buf)?;
