@@ -464,14 +464,17 @@ impl BodyState {
                 let (reader, buf) = crate::body_read::read_chunk(reader, want)
                     .await
                     .map_err(|e| RecordError::Io(e.to_string()))?;
-                if buf.is_empty() {
+                if !buf.is_empty() {
+                    self.reader = Some(reader);
+                    self.pos += buf.len() as u64;
+                    return Ok(Some(buf));
+                }
+                if finished {
                     return Err(RecordError::Io("the body is shorter than recorded".into()));
                 }
-                self.reader = Some(reader);
-                self.pos += buf.len() as u64;
-                return Ok(Some(buf));
-            }
-            if finished {
+                // Written but not readable yet: a storage that shows bytes
+                // only once they are synced. Reopen when the record moves on.
+            } else if finished {
                 return Ok(None);
             }
             let changed = match &mut self.live {

@@ -87,9 +87,20 @@ impl BodySink {
     }
 
     /// Reopen the body of an earlier run, keeping at most `stored` bytes
-    /// (what the store recorded as durable). Returns the kept length.
-    pub(super) fn resume(&mut self, stored: u64) -> std::io::Result<u64> {
-        let w = self.store.bodies().resume(self.body(), stored)?;
+    /// (what the store recorded as durable). Returns the kept length. Runs
+    /// on the blocking pool: a resume reads what is stored.
+    pub(super) async fn resume(&mut self, stored: u64) -> std::io::Result<u64> {
+        let (store, fetch, index) = (self.store.clone(), self.fetch.clone(), self.index);
+        let w = crate::body_read::blocking(move || {
+            store.bodies().resume(
+                BodyId::Response {
+                    fetch: &fetch,
+                    index,
+                },
+                stored,
+            )
+        })
+        .await?;
         let len = w.len();
         self.ckpt_len = len;
         self.writer = Some(w);
@@ -430,13 +441,13 @@ mod tests {
         assert_eq!(sink.synced_len(), 5000);
     }
 
-    #[test]
-    fn resume_keeps_only_the_recorded_bytes() {
+    #[tokio::test]
+    async fn resume_keeps_only_the_recorded_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let (mut sink, path) = sink_in(&dir);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, vec![1u8; 3000]).unwrap();
-        assert_eq!(sink.resume(2000).unwrap(), 2000);
+        assert_eq!(sink.resume(2000).await.unwrap(), 2000);
         assert_eq!(sink.resumable_len(), Some(2000));
         assert_eq!(sink.checkpointed_len(), 2000);
         sink.push(chunk(5, 2)).unwrap();
