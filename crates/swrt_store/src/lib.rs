@@ -98,7 +98,18 @@ impl Store {
     /// Fails with [`StoreError::Locked`] if another process, or another open
     /// `Store` in this process, holds `dir/LOCK`.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
-        let dir = dir.as_ref().to_path_buf();
+        Store::open_inner(dir.as_ref(), None)
+    }
+
+    /// Open the data directory `dir` as [`Store::open`] does, with the
+    /// bodies in `bodies` instead of files under `dir/bodies/`. The
+    /// metadata stays in `dir`'s database.
+    pub fn open_with_bodies(dir: impl AsRef<Path>, bodies: Box<dyn BodyStorage>) -> Result<Store> {
+        Store::open_inner(dir.as_ref(), Some(bodies))
+    }
+
+    fn open_inner(dir: &Path, bodies: Option<Box<dyn BodyStorage>>) -> Result<Store> {
+        let dir = dir.to_path_buf();
         std::fs::create_dir_all(&dir)?;
         let lock_path = dir.join("LOCK");
         let lock = OpenOptions::new()
@@ -123,9 +134,12 @@ impl Store {
                 return Err(e.into());
             }
         }
-        let bodies = FileBodies::open(&dir)?;
+        let bodies = match bodies {
+            Some(b) => b,
+            None => Box::new(FileBodies::open(&dir)?),
+        };
         let db = dir.join("swrt.sqlite3");
-        check_database_present(&db, &bodies)?;
+        check_database_present(&db, &*bodies)?;
         let mut conn = Connection::open(&db)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a committed transaction survives power loss, which the
@@ -137,7 +151,7 @@ impl Store {
         let store = Store {
             conn: Mutex::new(Some(conn)),
             dir,
-            bodies: Box::new(bodies),
+            bodies,
             lock: Mutex::new(Some(lock)),
         };
         store.recompute_usage()?;
