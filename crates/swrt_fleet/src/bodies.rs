@@ -229,6 +229,27 @@ impl BodyStore {
         Ok(())
     }
 
+    /// The names of the bodies of `fetch_id` that have a part stored.
+    pub async fn body_names(&self, fetch_id: &str) -> Result<Vec<String>> {
+        let dir = self.prefix.child(fetch_id);
+        let depth = dir.parts().count();
+        let mut names: Vec<String> = self
+            .store
+            .list(Some(&dir))
+            .map_ok(|meta| {
+                meta.location
+                    .parts()
+                    .nth(depth)
+                    .map(|name| name.as_ref().to_string())
+            })
+            .try_filter_map(|name| async move { Ok(name) })
+            .try_collect()
+            .await?;
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
     /// True when nothing at all is stored under the prefix.
     pub async fn is_empty(&self) -> Result<bool> {
         Ok(self

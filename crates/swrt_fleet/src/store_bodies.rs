@@ -20,8 +20,8 @@ use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 use swrt_store::{
-    BodyId, BodyReader, BodyStorage, BodySync, BodyWrite, BodyWriter, PackWrite, PackWriter,
-    SyncPoint,
+    BodyId, BodyReader, BodyStorage, BodySync, BodyWrite, BodyWriter, CacheBodyKey, PackWrite,
+    PackWriter, SyncPoint,
 };
 use tokio::runtime::Handle;
 
@@ -65,22 +65,17 @@ impl std::fmt::Display for S3Bodies {
     }
 }
 
+/// Where Cache API bodies live under the prefix (as if it were a fetch).
+const CACHE: &str = "cache";
+
 /// Where `body` lives: `<fetch>/<name>/` under the prefix, Cache API bodies
-/// under `cache/`.
+/// under `cache/<name>/`.
 fn key(body: BodyId<'_>) -> BodyKey {
     let (fetch_id, name) = match body {
         BodyId::Request { fetch, index } => (fetch, format!("{index}.req")),
         BodyId::Response { fetch, index } => return BodyKey::response(fetch, index),
         BodyId::Pack { fetch } => (fetch, "small.pack".to_string()),
-        // The key's last component is unique (the store makes it so).
-        BodyId::Cache(k) => (
-            "cache",
-            k.as_str()
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-        ),
+        BodyId::Cache(k) => (CACHE, k.name().to_string()),
     };
     BodyKey {
         fetch_id: fetch_id.to_string(),
@@ -186,6 +181,14 @@ impl BodyStorage for S3Bodies {
 
     fn delete_fetch(&self, fetch: &str) -> io::Result<()> {
         self.shared.block_on(self.shared.bodies.delete_fetch(fetch))
+    }
+
+    fn cache_bodies(&self) -> io::Result<Vec<CacheBodyKey>> {
+        let names = self.shared.block_on(self.shared.bodies.body_names(CACHE))?;
+        Ok(names
+            .iter()
+            .filter_map(|n| CacheBodyKey::from_name(n))
+            .collect())
     }
 
     fn is_empty(&self) -> io::Result<bool> {

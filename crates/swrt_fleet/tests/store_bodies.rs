@@ -177,6 +177,7 @@ async fn a_store_keeps_its_metadata_in_sqlite_and_its_bodies_in_s3() {
     require_servers!();
     let s3 = support::S3::start().await;
     let b = bodies(&s3, "node-b");
+    let swept = bodies(&s3, "node-b");
     let reopened = bodies(&s3, "node-b");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
@@ -227,6 +228,7 @@ async fn a_store_keeps_its_metadata_in_sqlite_and_its_bodies_in_s3() {
             ..NewCacheEntry::default()
         };
         let id = store.cache_put(cache, &entry, &[]).unwrap();
+        assert_eq!(store.bodies().cache_bodies().unwrap(), vec![key.clone()]);
         let found = store.cache_candidates(cache, None).unwrap();
         let stored = found[0].entry.body.clone().unwrap();
         assert_eq!(
@@ -235,6 +237,26 @@ async fn a_store_keeps_its_metadata_in_sqlite_and_its_bodies_in_s3() {
         );
         store.cache_delete_entries(cache, &[id]).unwrap();
         assert!(store.bodies().read(BodyId::Cache(&key), 0).is_err());
+
+        // A body written for a put that never committed (the process
+        // ended first) is swept at the next open; claimed ones stay.
+        let (claimed, mut w) = store.new_cache_body().unwrap();
+        w.write_chunks(&[b"claimed"]).unwrap();
+        w.sync().unwrap();
+        let entry = NewCacheEntry {
+            body: Some(claimed.clone()),
+            body_size: w.len(),
+            ..entry
+        };
+        store.cache_put(cache, &entry, &[]).unwrap();
+        let (abandoned, mut w) = store.new_cache_body().unwrap();
+        w.write_chunks(&[b"abandoned"]).unwrap();
+        w.sync().unwrap();
+        store.close().unwrap();
+        drop(store);
+        let store = Store::open_with_bodies(&path, Box::new(swept)).unwrap();
+        assert_eq!(store.bodies().cache_bodies().unwrap(), vec![claimed]);
+        assert!(store.bodies().read(BodyId::Cache(&abandoned), 0).is_err());
 
         // The database is the metadata: a data dir that lost it refuses to
         // open while bodies are stored.

@@ -72,7 +72,7 @@ impl CacheBodyKey {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         CacheBodyKey(format!(
-            "bodies/cache/{nanos:x}-{}-{n}.body",
+            "{CACHE_DIR}/{nanos:x}-{}-{n}.body",
             std::process::id()
         ))
     }
@@ -81,7 +81,24 @@ impl CacheBodyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The key's own name, unique among Cache API bodies: what a storage
+    /// lists them by.
+    pub fn name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or_default()
+    }
+
+    /// The key of the Cache API body called `name` (see
+    /// [`CacheBodyKey::name`]), for a storage listing its bodies. `None`
+    /// for a name that is not one plain component.
+    pub fn from_name(name: &str) -> Option<CacheBodyKey> {
+        let plain = crate::is_plain_relative(name) && !name.contains('/');
+        plain.then(|| CacheBodyKey(format!("{CACHE_DIR}/{name}")))
+    }
 }
+
+/// Where [`CacheBodyKey`]s put Cache API bodies, relative to the data dir.
+const CACHE_DIR: &str = "bodies/cache";
 
 /// Where the bodies of a store live. One per [`crate::Store`].
 pub trait BodyStorage: Send + Sync + fmt::Debug + fmt::Display {
@@ -118,6 +135,10 @@ pub trait BodyStorage: Send + Sync + fmt::Debug + fmt::Display {
 
     /// Delete every body of a fetch. Deleting none succeeds.
     fn delete_fetch(&self, fetch: &str) -> io::Result<()>;
+
+    /// Every Cache API body stored, for the sweep at open of bodies no
+    /// entry claims (written, but the process ended before `cache_put`).
+    fn cache_bodies(&self) -> io::Result<Vec<CacheBodyKey>>;
 
     /// True when no body at all is stored.
     fn is_empty(&self) -> io::Result<bool>;

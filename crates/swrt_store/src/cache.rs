@@ -260,6 +260,42 @@ impl Store {
         Ok(n)
     }
 
+    /// Delete the Cache API bodies no entry claims: written, but the
+    /// process ended (or the put was abandoned) before [`Store::cache_put`]
+    /// committed them. Run at open, before any body is being written.
+    /// Best effort: what cannot be listed or deleted waits for the next open.
+    pub(crate) fn sweep_cache_bodies(&self) -> Result<()> {
+        let claimed: std::collections::HashSet<String> = {
+            let conn = self.conn()?;
+            let mut st =
+                conn.prepare("SELECT body_path FROM cache_entries WHERE body_path IS NOT NULL")?;
+            let claimed = st
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            claimed
+        };
+        let stored = match self.bodies().cache_bodies() {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list cache bodies to sweep");
+                return Ok(());
+            }
+        };
+        let orphans: Vec<String> = stored
+            .into_iter()
+            .map(|k| k.as_str().to_string())
+            .filter(|k| !claimed.contains(k))
+            .collect();
+        if !orphans.is_empty() {
+            tracing::info!(
+                count = orphans.len(),
+                "deleting cache bodies no entry claims"
+            );
+            self.remove_bodies(orphans);
+        }
+        Ok(())
+    }
+
     fn remove_bodies(&self, stored: Vec<String>) {
         for p in stored {
             let Some(key) = CacheBodyKey::from_stored(p) else {
@@ -392,5 +428,37 @@ mod tests {
         assert!(s.cache_delete(o, "v1").unwrap());
         assert!(!s.cache_delete(o, "v1").unwrap());
         assert_eq!(s.cache_keys(o).unwrap(), vec!["v2"]);
+    }
+
+    #[test]
+    fn bodies_no_entry_claims_are_swept_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kept, abandoned) = {
+            let s = Store::open(dir.path()).unwrap();
+            let c = s.cache_open("https://a.test", "v1").unwrap();
+            let (kept, mut w) = s.new_cache_body().unwrap();
+            w.write_chunks(&[b"kept"]).unwrap();
+            w.sync().unwrap();
+            let e = NewCacheEntry {
+                url: "https://a.test/x".into(),
+                method: "GET".into(),
+                status: 200,
+                response_type: "basic".into(),
+                body: Some(kept.clone()),
+                body_size: 4,
+                ..Default::default()
+            };
+            s.cache_put(c, &e, &[]).unwrap();
+            // Written and synced, but the process ends before the put.
+            let (abandoned, mut w) = s.new_cache_body().unwrap();
+            w.write_chunks(&[b"abandoned"]).unwrap();
+            w.sync().unwrap();
+            (kept, abandoned)
+        };
+        assert!(dir.path().join(abandoned.as_str()).exists());
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.bodies().cache_bodies().unwrap(), vec![kept.clone()]);
+        assert!(!dir.path().join(abandoned.as_str()).exists());
+        assert!(dir.path().join(kept.as_str()).exists());
     }
 }

@@ -155,6 +155,7 @@ impl Store {
             lock: Mutex::new(Some(lock)),
         };
         store.recompute_usage()?;
+        store.sweep_cache_bodies()?;
         store.restore_space_reserve();
         Ok(store)
     }

@@ -8,8 +8,8 @@
 //! ```
 
 use super::{
-    BodyId, BodyReader, BodyStorage, BodySync, BodyWrite, BodyWriter, PackWrite, PackWriter,
-    SyncPoint,
+    BodyId, BodyReader, BodyStorage, BodySync, BodyWrite, BodyWriter, CacheBodyKey, PackWrite,
+    PackWriter, SyncPoint,
 };
 use std::any::Any;
 use std::fs::{File, OpenOptions};
@@ -142,6 +142,20 @@ impl BodyStorage for FileBodies {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             r => r,
         }
+    }
+
+    fn cache_bodies(&self) -> io::Result<Vec<CacheBodyKey>> {
+        let entries = match std::fs::read_dir(self.bodies.join("cache")) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut keys = Vec::new();
+        for entry in entries {
+            let name = entry?.file_name();
+            keys.extend(name.to_str().and_then(CacheBodyKey::from_name));
+        }
+        Ok(keys)
     }
 
     fn is_empty(&self) -> io::Result<bool> {
@@ -360,7 +374,6 @@ fn sync_files(files: &[&FileSync]) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::CacheBodyKey;
     use std::io::Read;
 
     fn read_all(b: &FileBodies, body: BodyId<'_>, offset: u64) -> Vec<u8> {
@@ -509,7 +522,9 @@ mod tests {
         w.sync().unwrap();
         assert!(!b.is_empty().unwrap());
         assert_eq!(read_all(&b, cached, 0), b"cached");
+        assert_eq!(b.cache_bodies().unwrap(), vec![key.clone()]);
         b.delete(cached).unwrap();
+        assert!(b.cache_bodies().unwrap().is_empty());
         assert!(b.read(cached, 0).is_err());
         b.delete(cached).unwrap();
 
