@@ -86,7 +86,7 @@ impl Store {
     /// is active in the registration, an origin at its active-fetch limit or
     /// a fetch that does not fit in the origin's free quota (checked in that
     /// order), then write and sync the request bodies and insert the rows.
-    /// On any error nothing remains: no row, no body file, no usage.
+    /// On any error nothing remains: no row, no body, no usage.
     pub fn create_fetch(
         &self,
         f: &NewFetch,

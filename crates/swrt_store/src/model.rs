@@ -317,7 +317,7 @@ pub struct NewRequest {
     pub mode: RequestMode,
     /// Credentials mode.
     pub credentials: CredentialsMode,
-    /// Request body bytes, written to a body file on insert.
+    /// Request body bytes, stored as the record's request body on insert.
     pub body: Option<Vec<u8>>,
     /// `Request.integrity` (Subresource Integrity metadata; empty = none).
     #[serde(default)]

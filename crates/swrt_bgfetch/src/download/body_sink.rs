@@ -156,8 +156,8 @@ impl BodySink {
         self.pending_len >= read_buffer.max(4096) || self.pending.len() >= MAX_PENDING_CHUNKS
     }
 
-    /// Write what is buffered to the body file. Returns the file's length,
-    /// or `None` when the body has no file.
+    /// Write what is buffered to the body's writer. Returns the body's length,
+    /// or `None` while the body is held in memory.
     pub(super) fn flush(&mut self) -> std::io::Result<Option<u64>> {
         let Some(w) = self.writer.as_mut() else {
             return Ok(None);
@@ -249,12 +249,12 @@ impl BodySink {
             + self.mem.as_ref().map_or(0, |m| m.len() as u64)
     }
 
-    /// Bytes of the body file known to be durable.
+    /// Bytes of the body known to be durable.
     pub(super) fn synced_len(&self) -> u64 {
         self.writer.as_ref().map_or(0, |w| w.synced_len())
     }
 
-    /// The length of a non-empty body file a request may resume from.
+    /// The length of a non-empty body of its own a request may resume from.
     pub(super) fn resumable_len(&self) -> Option<u64> {
         self.writer
             .as_ref()
@@ -262,7 +262,7 @@ impl BodySink {
             .map(|w| w.len())
     }
 
-    /// The body file, when the body has one.
+    /// The body has a writer of its own (it is not held in memory).
     pub(super) fn has_file(&self) -> bool {
         self.writer.is_some()
     }

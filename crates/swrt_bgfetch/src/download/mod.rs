@@ -310,7 +310,7 @@ impl Downloader {
         Ok(())
     }
 
-    /// Write the sink's buffer to the body file, publish the new length
+    /// Write the sink's buffer to the body, publish the new length
     /// to readers, and start a checkpoint when one is due.
     async fn flush_pending(&mut self) -> Result<(), Fail> {
         let len = match self.sink.flush() {
