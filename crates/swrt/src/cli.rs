@@ -69,6 +69,18 @@ pub struct ServeArgs {
     /// Reject backgroundFetch.fetch() called from a service worker (Chromium's behaviour).
     #[arg(long)]
     pub no_worker_background_fetch: bool,
+    /// Keep the bodies of background fetches and the Cache API in
+    /// S3-compatible object storage (s3://BUCKET/PREFIX) instead of files in
+    /// the data dir, which keeps everything else. Credentials come from
+    /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    #[arg(long, value_name = "URL")]
+    pub bodies: Option<String>,
+    /// The S3 service's URL, for services other than AWS [default: AWS_ENDPOINT_URL].
+    #[arg(long, value_name = "URL", requires = "bodies")]
+    pub s3_endpoint: Option<String>,
+    /// The S3 region [default: AWS_REGION, else us-east-1].
+    #[arg(long, value_name = "REGION", requires = "bodies")]
+    pub s3_region: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -102,6 +102,7 @@ pub(crate) async fn complete(inner: &Arc<Inner>, uid: &str, redispatch: bool) {
 async fn finish_lifetime(inner: &Arc<Inner>, uid: &str) {
     let id = uid.to_string();
     let pins = inner.pins.clone();
+    let store = inner.data.store().clone();
     let released = match inner
         .data
         .run(move |s| {
@@ -115,12 +116,9 @@ async fn finish_lifetime(inner: &Arc<Inner>, uid: &str) {
             // Delete bodies after the commit (start-up repair deletes them
             // again if we crash in between), unless a realm still holds
             // record objects: then the last of them deletes them.
-            let dir = s.fetch_body_dir(&id);
-            if !(done && pins.retire_if_pinned(&id, records, dir.clone())) {
-                if let Err(e) = std::fs::remove_dir_all(&dir) {
-                    if e.kind() != std::io::ErrorKind::NotFound {
-                        tracing::warn!(path = %dir.display(), error = %e, "cannot delete bodies");
-                    }
+            if !(done && pins.retire_if_pinned(&id, records, &store)) {
+                if let Err(e) = s.bodies().delete_fetch(&id) {
+                    tracing::warn!(fetch = %id, error = %e, "cannot delete bodies");
                 }
             }
             Ok(row.filter(|_| done).map(|row| (row, freed)))

@@ -194,11 +194,8 @@ pub(crate) async fn settle(
                     // the reserve covers the store's own writes.
                     tracing::warn!(error = %e, "disk full while settling; freeing the fetch's bodies");
                     s.release_space_reserve();
-                    let dir = s.fetch_body_dir(&id);
-                    if let Err(e) = std::fs::remove_dir_all(&dir) {
-                        if e.kind() != std::io::ErrorKind::NotFound {
-                            tracing::warn!(path = %dir.display(), error = %e, "cannot delete bodies");
-                        }
+                    if let Err(e) = s.bodies().delete_fetch(&id) {
+                        tracing::warn!(fetch = %id, error = %e, "cannot delete bodies");
                     }
                     s.settle_fetch(
                         &id,

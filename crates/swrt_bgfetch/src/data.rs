@@ -5,14 +5,14 @@
 use crate::error::EngineError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use swrt_store::{RecordFinish, Store};
+use swrt_store::{PackWriter, RecordFinish, Store, SyncPoint};
 use tokio::sync::{mpsc, oneshot};
 
 /// A completed record waiting for group commit.
 pub(crate) struct FinishReq {
     pub item: RecordFinish,
-    /// Body file to make durable before the row is committed.
-    pub file: Option<std::fs::File>,
+    /// Body to make durable before the row is committed.
+    pub sync: Option<SyncPoint>,
     /// A small body kept in memory: appended to the fetch's pack file (and
     /// synced) before the row is committed.
     pub data: Option<Vec<u8>>,
@@ -128,7 +128,7 @@ impl DataManager {
     pub(crate) async fn finish(
         &self,
         item: RecordFinish,
-        file: Option<std::fs::File>,
+        sync: Option<SyncPoint>,
         data: Option<Vec<u8>>,
     ) -> Result<Option<u64>, FinishError> {
         let stopped = || FinishError {
@@ -142,7 +142,7 @@ impl DataManager {
                 .ok_or_else(stopped)?
                 .send(FinishReq {
                     item,
-                    file,
+                    sync,
                     data,
                     ack,
                 })
@@ -241,53 +241,38 @@ async fn finisher_loop(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<Finish
     let _ = committer.await;
 }
 
-/// Stage 1: small bodies appended to their fetch's pack file (one per
-/// fetch), then every body of the batch made durable.
+/// Stage 1: small bodies appended to their fetch's pack (one per fetch),
+/// then every body of the batch made durable.
 fn sync_bodies(store: &Store, batch: &mut [FinishReq]) -> Result<(), FinishError> {
-    let mut packs: HashMap<String, (std::fs::File, u64)> = HashMap::new();
+    let bodies = store.bodies();
+    let mut packs: HashMap<String, PackWriter> = HashMap::new();
     for req in batch.iter_mut() {
         let Some(data) = req.data.take() else {
             continue;
         };
         let uid = req.item.unique_id.clone();
-        let (file, len) = match packs.entry(uid) {
+        let pack = match packs.entry(uid) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
-                let path = store.pack_body_path(e.key());
-                let f = open_pack(&path).map_err(|err| FinishError::io("pack file", &err))?;
-                let len = f
-                    .metadata()
-                    .map_err(|err| FinishError::io("pack file", &err))?
-                    .len();
-                e.insert((f, len))
+                let pack = bodies
+                    .open_pack(e.key())
+                    .map_err(|err| FinishError::io("pack file", &err))?;
+                e.insert(pack)
             }
         };
-        std::io::Write::write_all(file, &data)
+        let offset = pack
+            .append(&data)
             .map_err(|err| FinishError::io("writing pack file", &err))?;
-        req.item.packed_offset = Some(*len);
-        *len += data.len() as u64;
+        req.item.packed_offset = Some(offset);
     }
-    for (file, _) in packs.values() {
-        file.sync_data()
+    for pack in packs.values_mut() {
+        pack.sync()
             .map_err(|e| FinishError::io("syncing pack file", &e))?;
     }
-    let files: Vec<&std::fs::File> = batch.iter().filter_map(|r| r.file.as_ref()).collect();
-    let used_syncfs = sync_files(&files).map_err(|e| FinishError::io("syncing bodies", &e))?;
-    if !used_syncfs && !files.is_empty() {
-        // fdatasync does not persist a new file's directory entry (on ext4
-        // without a journal, for one): sync the directories that hold them.
-        let mut dirs: Vec<std::path::PathBuf> = batch
-            .iter()
-            .filter(|r| r.file.is_some())
-            .map(|r| store.fetch_body_dir(&r.item.unique_id))
-            .collect();
-        dirs.dedup();
-        dirs.push(store.bodies_dir());
-        for d in dirs {
-            sync_dir(&d).map_err(|e| FinishError::io("syncing body directory", &e))?;
-        }
-    }
-    Ok(())
+    let points: Vec<SyncPoint> = batch.iter_mut().filter_map(|r| r.sync.take()).collect();
+    bodies
+        .sync_all(&points)
+        .map_err(|e| FinishError::io("syncing bodies", &e))
 }
 
 /// Stage 2: the batch's rows, in one transaction.
@@ -297,55 +282,4 @@ fn commit_rows(store: &Store, batch: &[FinishReq]) -> Result<(), FinishError> {
         storage_full: e.is_storage_full(),
         message: e.to_string(),
     })
-}
-
-/// Open (creating if needed) a pack file for appending. A new file's
-/// directory entries are synced at once, so a later `fdatasync` of the file
-/// is enough to make appended bytes reachable after a crash.
-fn open_pack(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    let open = |create: bool| {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .create_new(create)
-            .open(path)
-    };
-    match open(false) {
-        Ok(f) => Ok(f),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let dir = path.parent().expect("pack path has a parent");
-            std::fs::create_dir_all(dir)?;
-            let f = open(true)?;
-            sync_dir(dir)?;
-            if let Some(up) = dir.parent() {
-                sync_dir(up)?;
-            }
-            Ok(f)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-fn sync_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
-}
-
-/// Make the given files durable. Several files on Linux: one `syncfs(2)` on
-/// their file system instead of one `fdatasync` each (all body files live in
-/// one directory tree, so one file system; syncfs also covers their
-/// directory entries). Returns whether syncfs was used.
-fn sync_files(files: &[&std::fs::File]) -> std::io::Result<bool> {
-    #[cfg(target_os = "linux")]
-    if files.len() > 2 {
-        use std::os::fd::AsRawFd;
-        // SAFETY: the fd is valid for the duration of the call (borrowed File).
-        let rc = unsafe { libc::syncfs(files[0].as_raw_fd()) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        return Err(std::io::Error::last_os_error());
-    }
-    for f in files {
-        f.sync_data()?;
-    }
-    Ok(false)
 }

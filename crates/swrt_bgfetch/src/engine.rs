@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LiveRecord {
     pub meta: Option<ResponseMeta>,
-    /// Bytes written to the body file (may be ahead of the durable count).
+    /// Bytes written to the body (may be ahead of the durable count).
     pub len: u64,
     pub outcome: Option<RecordOutcome>,
     pub error: Option<String>,

@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+mod body_read;
 mod builder;
 mod completion;
 mod controller;

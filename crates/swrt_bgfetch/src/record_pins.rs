@@ -5,14 +5,13 @@
 //! (`recordsAvailable` becomes false), but the record objects a realm already
 //! holds build their `request` and `responseReady` on first use, which may
 //! come later. While any realm pins a fetch, ending its lifetime keeps a copy
-//! of the record rows in memory and leaves the body files on disk; the last
-//! pin to go deletes them. A crash or shutdown in between leaves the files to
+//! of the record rows in memory and leaves the bodies stored; the last pin
+//! to go deletes them. A crash or shutdown in between leaves the bodies to
 //! start-up repair, which deletes the bodies of every finished fetch.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use swrt_store::RecordRow;
+use swrt_store::{RecordRow, Store};
 
 /// Which fetches realms pin, and the rows of those whose lifetime ended.
 #[derive(Default)]
@@ -25,14 +24,14 @@ struct PinState {
     /// Live pins per fetch.
     counts: HashMap<String, usize>,
     /// Fetches whose lifetime ended while pinned: their record rows as they
-    /// were before the store forgot the bodies, and the body directory to
-    /// delete once unpinned.
+    /// were before the store forgot the bodies, and the store to delete the
+    /// bodies from once unpinned.
     retired: HashMap<String, Retired>,
 }
 
 struct Retired {
     rows: HashMap<u32, RecordRow>,
-    body_dir: PathBuf,
+    store: Arc<Store>,
 }
 
 impl RecordPins {
@@ -51,21 +50,25 @@ impl RecordPins {
     }
 
     /// The fetch's lifetime ended. If it is pinned, keep `rows` for readers
-    /// and return true: the caller must leave the bodies on disk.
+    /// and return true: the caller must leave the bodies in `store`.
     pub(crate) fn retire_if_pinned(
         &self,
         unique_id: &str,
         rows: Vec<RecordRow>,
-        body_dir: PathBuf,
+        store: &Arc<Store>,
     ) -> bool {
         let mut state = self.lock();
         if state.counts.get(unique_id).copied().unwrap_or(0) == 0 {
             return false;
         }
         let rows = rows.into_iter().map(|r| (r.index, r)).collect();
-        state
-            .retired
-            .insert(unique_id.to_string(), Retired { rows, body_dir });
+        state.retired.insert(
+            unique_id.to_string(),
+            Retired {
+                rows,
+                store: store.clone(),
+            },
+        );
         true
     }
 
@@ -82,7 +85,7 @@ impl RecordPins {
         self.lock().retired.contains_key(unique_id)
     }
 
-    fn unpin(&self, unique_id: &str) -> Option<PathBuf> {
+    fn unpin(&self, unique_id: &str) -> Option<Arc<Store>> {
         let mut state = self.lock();
         let count = state.counts.get_mut(unique_id)?;
         *count -= 1;
@@ -90,7 +93,7 @@ impl RecordPins {
             return None;
         }
         state.counts.remove(unique_id);
-        state.retired.remove(unique_id).map(|r| r.body_dir)
+        state.retired.remove(unique_id).map(|r| r.store)
     }
 }
 
@@ -111,18 +114,17 @@ impl std::fmt::Debug for RecordsPin {
 
 impl Drop for RecordsPin {
     fn drop(&mut self) {
-        let Some(dir) = self.pins.unpin(&self.unique_id) else {
+        let Some(store) = self.pins.unpin(&self.unique_id) else {
             return;
         };
+        let fetch = self.unique_id.clone();
         let remove = move || {
-            if let Err(e) = std::fs::remove_dir_all(&dir) {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(path = %dir.display(), error = %e, "cannot delete bodies");
-                }
+            if let Err(e) = store.bodies().delete_fetch(&fetch) {
+                tracing::warn!(fetch, error = %e, "cannot delete bodies");
             }
         };
         // The last reader may be a realm's thread: delete off it. Without a
-        // runtime the files stay for start-up repair.
+        // runtime the bodies stay for start-up repair.
         if let Some(runtime) = &self.runtime {
             drop(runtime.spawn_blocking(remove));
         }
@@ -142,11 +144,11 @@ mod tests {
             headers: Vec::new(),
             mode: swrt_store::RequestMode::Cors,
             credentials: swrt_store::CredentialsMode::SameOrigin,
-            request_body_path: None,
+            has_request_body: false,
             request_body_len: 0,
             integrity: String::new(),
             response: None,
-            body_path: None,
+            body: None,
             bytes_stored: 0,
             body_offset: 0,
             outcome: swrt_store::RecordOutcome::Complete,
@@ -156,21 +158,28 @@ mod tests {
 
     #[test]
     fn an_unpinned_fetch_is_not_retired() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
         let pins = Arc::new(RecordPins::default());
-        assert!(!pins.retire_if_pinned("f", vec![row(0)], PathBuf::from("/nonexistent")));
+        assert!(!pins.retire_if_pinned("f", vec![row(0)], &store));
         assert!(pins.retired_record("f", 0).is_none());
     }
 
     #[tokio::test]
     async fn the_last_pin_deletes_the_bodies_of_a_retired_fetch() {
         let dir = tempfile::tempdir().unwrap();
-        let bodies = dir.path().join("bodies");
-        std::fs::create_dir(&bodies).unwrap();
-        std::fs::write(bodies.join("0.body"), b"x").unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let body = swrt_store::BodyId::Response {
+            fetch: "f",
+            index: 0,
+        };
+        store.bodies().put(body, b"x").unwrap();
+        let bodies = dir.path().join("bodies/f");
+        assert!(bodies.exists());
         let pins = Arc::new(RecordPins::default());
         let first = pins.pin("f");
         let second = pins.pin("f");
-        assert!(pins.retire_if_pinned("f", vec![row(0), row(1)], bodies.clone()));
+        assert!(pins.retire_if_pinned("f", vec![row(0), row(1)], &store));
         assert_eq!(pins.retired_record("f", 1).map(|r| r.index), Some(1));
         drop(first);
         assert!(pins.is_retired("f"), "one pin is left");

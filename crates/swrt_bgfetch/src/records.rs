@@ -9,8 +9,10 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use std::sync::Arc;
-use swrt_store::{FetchState, MatchOptions, MatchRequest, RecordOutcome, RecordRow, ResponseMeta};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use swrt_store::{
+    BodyId, BodyLocation, BodyReader, FetchState, MatchOptions, MatchRequest, RecordOutcome,
+    RecordRow, ResponseMeta,
+};
 use tokio::sync::watch;
 
 const READ_CHUNK: usize = 64 << 10;
@@ -30,9 +32,10 @@ impl BackgroundFetchService {
     /// `RecordsUnavailable` once the terminal event has ended.
     pub async fn records(&self, unique_id: &str) -> Result<Vec<RecordInfo>, EngineError> {
         let mut records = Vec::new();
-        for (mut record, body_path) in self.record_heads(unique_id).await? {
-            if let Some(path) = body_path {
-                record.request.body = Some(read_request_body(&path).await?);
+        for mut record in self.record_heads(unique_id).await? {
+            if record.has_request_body {
+                let body = read_request_body(self.inner(), unique_id, record.index).await?;
+                record.request.body = Some(body);
             }
             records.push(record);
         }
@@ -54,19 +57,18 @@ impl BackgroundFetchService {
         index: u32,
     ) -> Result<Option<Vec<u8>>, RecordError> {
         let rec = load_record(self.inner(), unique_id, index).await?;
-        match rec.request_body_path {
-            Some(path) => Ok(Some(read_request_body(&path).await?)),
-            None => Ok(None),
+        if !rec.has_request_body {
+            return Ok(None);
         }
+        Ok(Some(
+            read_request_body(self.inner(), unique_id, index).await?,
+        ))
     }
 
-    /// Every record of a fetch without its request body, with the path of
-    /// that body if it has one. Fails with `RecordsUnavailable` once the
-    /// terminal event has ended (`match`/`matchAll` -> InvalidStateError).
-    async fn record_heads(
-        &self,
-        unique_id: &str,
-    ) -> Result<Vec<(RecordInfo, Option<std::path::PathBuf>)>, EngineError> {
+    /// Every record of a fetch without its request body. Fails with
+    /// `RecordsUnavailable` once the terminal event has ended
+    /// (`match`/`matchAll` -> InvalidStateError).
+    async fn record_heads(&self, unique_id: &str) -> Result<Vec<RecordInfo>, EngineError> {
         let inner = self.inner();
         let u = unique_id.to_string();
         let (row, recs) = inner
@@ -88,7 +90,7 @@ impl BackgroundFetchService {
                 }
                 info.error = l.error.or(info.error);
             }
-            out.push((info, r.request_body_path));
+            out.push(info);
         }
         Ok(out)
     }
@@ -101,11 +103,7 @@ impl BackgroundFetchService {
         query: Option<&RequestSpec>,
         opts: MatchOptions,
     ) -> Result<Vec<RecordInfo>, EngineError> {
-        let recs = self
-            .record_heads(unique_id)
-            .await?
-            .into_iter()
-            .map(|(info, _)| info);
+        let recs = self.record_heads(unique_id).await?.into_iter();
         let Some(q) = query else {
             return Ok(recs.collect());
         };
@@ -232,7 +230,7 @@ impl BodyState {
             inner: inner.clone(),
             unique_id: unique_id.to_string(),
             index,
-            file: None,
+            reader: None,
             pos: 0,
             live: None,
             generation: None,
@@ -271,7 +269,7 @@ fn to_info(r: &RecordRow) -> RecordInfo {
             body: None,
             integrity: r.integrity.clone(),
         },
-        has_request_body: r.request_body_path.is_some(),
+        has_request_body: r.has_request_body,
         outcome: r.outcome,
         response: r.response.clone(),
         bytes_stored: r.bytes_stored,
@@ -329,10 +327,28 @@ async fn wait_live(
     }
 }
 
-async fn read_request_body(path: &std::path::Path) -> Result<Vec<u8>, RecordError> {
-    tokio::fs::read(path)
-        .await
-        .map_err(|e| RecordError::Io(format!("request body {}: {e}", path.display())))
+async fn read_request_body(
+    inner: &Arc<Inner>,
+    unique_id: &str,
+    index: u32,
+) -> Result<Vec<u8>, RecordError> {
+    let store = inner.data.store().clone();
+    let fetch = unique_id.to_string();
+    let read = async move {
+        let reader = crate::body_read::blocking(move || {
+            store.bodies().read(
+                BodyId::Request {
+                    fetch: &fetch,
+                    index,
+                },
+                0,
+            )
+        })
+        .await?;
+        crate::body_read::read_to_end(reader).await
+    };
+    read.await
+        .map_err(|e| RecordError::Io(format!("request body of record {index}: {e}")))
 }
 
 async fn load_record(
@@ -360,7 +376,7 @@ struct BodyState {
     inner: Arc<Inner>,
     unique_id: String,
     index: u32,
-    file: Option<tokio::fs::File>,
+    reader: Option<BodyReader>,
     pos: u64,
     live: Option<watch::Receiver<LiveRecord>>,
     generation: Option<u32>,
@@ -370,15 +386,30 @@ struct BodyState {
 }
 
 impl BodyState {
+    /// Open the body at the reader's position: in the fetch's pack from
+    /// `packed` on, or in the record's own body.
+    async fn open(&self, packed: Option<u64>) -> std::io::Result<BodyReader> {
+        let store = self.inner.data.store().clone();
+        let (fetch, index, pos) = (self.unique_id.clone(), self.index, self.pos);
+        crate::body_read::blocking(move || {
+            let fetch = fetch.as_str();
+            let (body, start) = match packed {
+                Some(offset) => (BodyId::Pack { fetch }, offset),
+                None => (BodyId::Response { fetch, index }, 0),
+            };
+            store.bodies().read(body, start + pos)
+        })
+        .await
+    }
+
     async fn next_chunk(&mut self) -> Result<Option<Bytes>, RecordError> {
         if self.live.is_none() && self.generation.is_none() {
             self.live = wait_live(&self.inner, &self.unique_id, self.index).await;
         }
         loop {
-            // How far may we read, is more coming, and where are the bytes?
-            let store = self.inner.data.store().clone();
-            let own_file = || (store.response_body_path(&self.unique_id, self.index), 0);
-            let (avail, finished, (path, offset)) = match &mut self.live {
+            // How far may we read, is more coming, and where are the bytes
+            // (`Some(offset)` in the fetch's pack, `None` in a body of its own)?
+            let (avail, finished, packed) = match &mut self.live {
                 Some(rx) => {
                     let l = rx.borrow_and_update().clone();
                     match self.generation {
@@ -390,16 +421,12 @@ impl BodyState {
                         }
                         _ => self.generation = Some(l.generation),
                     }
-                    let src = match l.packed_offset {
-                        Some(off) => (store.pack_body_path(&self.unique_id), off),
-                        None => own_file(),
-                    };
                     match l.outcome {
                         Some(RecordOutcome::Complete | RecordOutcome::BadStatus) => {
-                            (l.len, true, src)
+                            (l.len, true, l.packed_offset)
                         }
                         Some(o) => return Err(outcome_error(o, l.error)),
-                        None => (l.len, false, src),
+                        None => (l.len, false, l.packed_offset),
                     }
                 }
                 None => {
@@ -408,52 +435,46 @@ impl BodyState {
                         None => load_record(&self.inner, &self.unique_id, self.index).await?,
                     };
                     self.generation.get_or_insert(0);
-                    let src = match &rec.body_path {
-                        Some(p) => (p.clone(), rec.body_offset),
-                        None => own_file(),
-                    };
+                    let packed = (rec.body == Some(BodyLocation::Pack)).then_some(rec.body_offset);
                     match rec.outcome {
                         RecordOutcome::Complete | RecordOutcome::BadStatus => {
                             let available = rec.bytes_stored;
                             self.settled = Some(rec);
-                            (available, true, src)
+                            (available, true, packed)
                         }
                         o => return Err(outcome_error(o, rec.error_message)),
                     }
                 }
             };
             if self.pos < avail {
-                if self.file.is_none() {
-                    let mut f = match tokio::fs::File::open(&path).await {
-                        Ok(f) => f,
+                let reader = match self.reader.take() {
+                    Some(r) => r,
+                    None => match self.open(packed).await {
+                        Ok(r) => r,
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                             // The fetch settled and its bodies were cleaned
-                            // up before this reader opened the file: say so.
+                            // up before this reader opened the body: say so.
                             load_record(&self.inner, &self.unique_id, self.index).await?;
-                            return Err(RecordError::Io(format!("body file missing: {e}")));
+                            return Err(RecordError::Io(format!("body missing: {e}")));
                         }
                         Err(e) => return Err(RecordError::Io(e.to_string())),
-                    };
-                    f.seek(std::io::SeekFrom::Start(offset + self.pos))
-                        .await
-                        .map_err(|e| RecordError::Io(e.to_string()))?;
-                    self.file = Some(f);
-                }
+                    },
+                };
                 let want = (avail - self.pos).min(READ_CHUNK as u64) as usize;
-                let mut buf = vec![0u8; want];
-                let f = self.file.as_mut().expect("opened above");
-                let n = f
-                    .read(&mut buf)
+                let (reader, buf) = crate::body_read::read_chunk(reader, want)
                     .await
                     .map_err(|e| RecordError::Io(e.to_string()))?;
-                if n == 0 {
-                    return Err(RecordError::Io("body file is shorter than recorded".into()));
+                if !buf.is_empty() {
+                    self.reader = Some(reader);
+                    self.pos += buf.len() as u64;
+                    return Ok(Some(buf));
                 }
-                buf.truncate(n);
-                self.pos += n as u64;
-                return Ok(Some(Bytes::from(buf)));
-            }
-            if finished {
+                if finished {
+                    return Err(RecordError::Io("the body is shorter than recorded".into()));
+                }
+                // Written but not readable yet: a storage that shows bytes
+                // only once they are synced. Reopen when the record moves on.
+            } else if finished {
                 return Ok(None);
             }
             let changed = match &mut self.live {

@@ -112,9 +112,8 @@ impl BodyStore {
         Ok(())
     }
 
-    /// The parts of `key` that form its stored bytes: (path, offset, length)
-    /// of the run that starts at 0 with no gap.
-    async fn parts(&self, key: &BodyKey) -> Result<Vec<(Path, u64, u64)>> {
+    /// Every part object of `key`, by offset: (path, offset, length).
+    async fn listed(&self, key: &BodyKey) -> Result<Vec<(Path, u64, u64)>> {
         let mut listed: Vec<(Path, u64, u64)> = self
             .store
             .list(Some(&self.body_dir(key)))
@@ -131,6 +130,13 @@ impl BodyStore {
             .try_collect()
             .await?;
         listed.sort_by_key(|(_, offset, _)| *offset);
+        Ok(listed)
+    }
+
+    /// The parts of `key` that form its stored bytes: (path, offset, length)
+    /// of the run that starts at 0 with no gap.
+    pub(crate) async fn parts(&self, key: &BodyKey) -> Result<Vec<(Path, u64, u64)>> {
+        let listed = self.listed(key).await?;
         let mut run = Vec::new();
         let mut end = 0u64;
         for (path, offset, size) in listed {
@@ -167,6 +173,92 @@ impl BodyStore {
             .try_flatten()
             .map_err(FleetError::from)
             .boxed())
+    }
+
+    /// Bytes `range` of the part object at `path`, as they arrive.
+    pub(crate) async fn stream_part(
+        &self,
+        path: &Path,
+        range: std::ops::Range<u64>,
+    ) -> Result<BoxStream<'static, Result<Bytes>>> {
+        let options = object_store::GetOptions {
+            range: Some(range.into()),
+            ..Default::default()
+        };
+        let got = self.store.get_opts(path, options).await?;
+        Ok(got.into_stream().map_err(FleetError::from).boxed())
+    }
+
+    /// Keeps the first `len` bytes of `key` and deletes the rest: parts
+    /// past `len`, and parts after a gap (a later part could otherwise close
+    /// the gap and make them look stored). A part that straddles `len` is
+    /// rewritten shorter (one `PUT` replaces it whole). Returns the length
+    /// kept, less than `len` when fewer bytes are stored.
+    pub async fn truncate(&self, key: &BodyKey, len: u64) -> Result<u64> {
+        let mut kept = 0u64;
+        let mut drop = Vec::new();
+        for (path, offset, size) in self.listed(key).await? {
+            if offset != kept || offset >= len {
+                drop.push(path);
+            } else if offset + size > len {
+                let head = self.store.get_range(&path, 0..len - offset).await?;
+                self.store.put(&path, PutPayload::from(head)).await?;
+                kept = len;
+            } else {
+                kept = offset + size;
+            }
+        }
+        self.delete_paths(drop).await?;
+        Ok(kept)
+    }
+
+    /// Deletes `key`, every part of it.
+    pub async fn delete(&self, key: &BodyKey) -> Result<()> {
+        let paths = self.listed(key).await?.into_iter().map(|(p, _, _)| p);
+        self.delete_paths(paths.collect()).await
+    }
+
+    async fn delete_paths(&self, paths: Vec<Path>) -> Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        self.store
+            .delete_stream(futures::stream::iter(paths.into_iter().map(Ok)).boxed())
+            .try_collect::<Vec<_>>()
+            .await?;
+        Ok(())
+    }
+
+    /// The names of the bodies of `fetch_id` that have a part stored.
+    pub async fn body_names(&self, fetch_id: &str) -> Result<Vec<String>> {
+        let dir = self.prefix.child(fetch_id);
+        let depth = dir.parts().count();
+        let mut names: Vec<String> = self
+            .store
+            .list(Some(&dir))
+            .map_ok(|meta| {
+                meta.location
+                    .parts()
+                    .nth(depth)
+                    .map(|name| name.as_ref().to_string())
+            })
+            .try_filter_map(|name| async move { Ok(name) })
+            .try_collect()
+            .await?;
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// True when nothing at all is stored under the prefix.
+    pub async fn is_empty(&self) -> Result<bool> {
+        Ok(self
+            .store
+            .list(Some(&self.prefix))
+            .next()
+            .await
+            .transpose()?
+            .is_none())
     }
 
     /// Deletes every body of `fetch_id`.

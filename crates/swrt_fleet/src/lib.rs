@@ -15,7 +15,8 @@
 //!   click), over PostgreSQL's `LISTEN`/`NOTIFY`.
 //! - [`BodyStore`]: bodies in S3-compatible object storage, as ranged
 //!   objects appended at each checkpoint, so that a download resumed by
-//!   another node keeps the bytes already stored.
+//!   another node keeps the bytes already stored. [`S3Bodies`] puts the
+//!   bodies of a node's [`swrt_store::Store`] there.
 //!
 //! Clocks: lease expiry is computed by PostgreSQL (`now()`), never by the
 //! nodes, so skewed node clocks cannot make two nodes hold one lease.
@@ -28,6 +29,7 @@ mod db;
 mod error;
 mod events;
 mod leases;
+mod store_bodies;
 
 pub use bodies::{BodyKey, BodyStore, S3Options};
 pub use changes::{Change, ChangeKind, Changes};
@@ -35,3 +37,4 @@ pub use db::FleetDb;
 pub use error::{FleetError, Result};
 pub use events::{EventClaim, Events, WorkerLease, Workers};
 pub use leases::{Lease, Leases};
+pub use store_bodies::S3Bodies;

@@ -3,10 +3,8 @@
 //! this module stores rows and bodies transactionally.
 
 use crate::error::Result;
-use crate::{add_usage, now_ms, Store};
+use crate::{add_usage, now_ms, BodyId, CacheBodyKey, Store};
 use rusqlite::{params, OptionalExtension};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An entry to insert with [`Store::cache_put`].
 #[derive(Debug, Clone, Default)]
@@ -27,8 +25,8 @@ pub struct NewCacheEntry {
     pub response_type: String,
     /// Response URL list.
     pub url_list: Vec<String>,
-    /// Body file from [`Store::new_cache_body_path`], already written and synced.
-    pub body_path: Option<PathBuf>,
+    /// The body, from [`Store::new_cache_body`], already written and synced.
+    pub body: Option<CacheBodyKey>,
     /// Body length in bytes.
     pub body_size: u64,
 }
@@ -41,8 +39,6 @@ pub struct CacheEntry {
     /// The entry's fields.
     pub entry: NewCacheEntry,
 }
-
-static BODY_SEQ: AtomicU64 = AtomicU64::new(0);
 
 fn url_no_query(url: &str) -> String {
     match url::Url::parse(url) {
@@ -133,19 +129,6 @@ impl Store {
         Ok(true)
     }
 
-    /// A fresh path for a Cache API body (write it with [`crate::BodyWriter`],
-    /// sync, then pass it to [`Store::cache_put`]).
-    pub fn new_cache_body_path(&self) -> PathBuf {
-        let n = BODY_SEQ.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        self.bodies_dir()
-            .join("cache")
-            .join(format!("{nanos:x}-{}-{n}.body", std::process::id()))
-    }
-
     /// Insert `entry` into cache `cache_id`, deleting `replace` (the entries the
     /// caller's matching found to be overwritten) in the same transaction.
     pub fn cache_put(&self, cache_id: i64, entry: &NewCacheEntry, replace: &[i64]) -> Result<i64> {
@@ -167,12 +150,7 @@ impl Store {
                 params![id, cache_id],
             )?;
         }
-        let rel = entry.body_path.as_ref().map(|p| {
-            p.strip_prefix(self.dir())
-                .unwrap_or(p)
-                .to_string_lossy()
-                .into_owned()
-        });
+        let body = entry.body.as_ref().map(CacheBodyKey::as_str);
         tx.execute(
             "INSERT INTO cache_entries(cache_id, url, url_no_query, method, req_headers, status,
                 status_text, resp_headers, resp_type, url_list, body_path, body_size)
@@ -188,7 +166,7 @@ impl Store {
                 serde_json::to_string(&entry.response_headers)?,
                 entry.response_type,
                 serde_json::to_string(&entry.url_list)?,
-                rel,
+                body,
                 entry.body_size as i64
             ],
         )?;
@@ -220,9 +198,12 @@ impl Store {
                     response_headers: pairs(&r.get::<_, String>(6)?)?,
                     response_type: r.get(7)?,
                     url_list: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
-                    body_path: r
+                    body: r
                         .get::<_, Option<String>>(9)?
-                        .map(|p| self.stored_path(&p))
+                        .map(|p| {
+                            CacheBodyKey::from_stored(p.clone())
+                                .ok_or_else(|| crate::fetch::corrupt("cache body", &p))
+                        })
                         .transpose()?,
                     body_size: r.get::<_, i64>(10)?.max(0) as u64,
                 },
@@ -279,17 +260,50 @@ impl Store {
         Ok(n)
     }
 
-    fn remove_bodies(&self, paths: Vec<String>) {
-        for p in paths {
-            if !crate::is_plain_relative(&p) {
-                tracing::warn!(path = %p, "not deleting a cache body outside the data dir");
-                continue;
+    /// Delete the Cache API bodies no entry claims: written, but the
+    /// process ended (or the put was abandoned) before [`Store::cache_put`]
+    /// committed them. Run at open, before any body is being written.
+    /// Best effort: what cannot be listed or deleted waits for the next open.
+    pub(crate) fn sweep_cache_bodies(&self) -> Result<()> {
+        let claimed: std::collections::HashSet<String> = {
+            let conn = self.conn()?;
+            let mut st =
+                conn.prepare("SELECT body_path FROM cache_entries WHERE body_path IS NOT NULL")?;
+            let claimed = st
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            claimed
+        };
+        let stored = match self.bodies().cache_bodies() {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list cache bodies to sweep");
+                return Ok(());
             }
-            let abs = self.abs(&p);
-            if let Err(e) = std::fs::remove_file(&abs) {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(path = %abs.display(), error = %e, "could not delete cache body");
-                }
+        };
+        let orphans: Vec<String> = stored
+            .into_iter()
+            .map(|k| k.as_str().to_string())
+            .filter(|k| !claimed.contains(k))
+            .collect();
+        if !orphans.is_empty() {
+            tracing::info!(
+                count = orphans.len(),
+                "deleting cache bodies no entry claims"
+            );
+            self.remove_bodies(orphans);
+        }
+        Ok(())
+    }
+
+    fn remove_bodies(&self, stored: Vec<String>) {
+        for p in stored {
+            let Some(key) = CacheBodyKey::from_stored(p) else {
+                tracing::warn!("not deleting a cache body with a damaged name");
+                continue;
+            };
+            if let Err(e) = self.bodies().delete(BodyId::Cache(&key)) {
+                tracing::warn!(body = key.as_str(), error = %e, "could not delete cache body");
             }
         }
     }
@@ -331,7 +345,7 @@ fn entry_bodies_pair(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{request_matches_cached_item, BodyWriter, MatchOptions, MatchRequest};
+    use crate::{request_matches_cached_item, MatchOptions, MatchRequest};
 
     #[test]
     fn cache_roundtrip() {
@@ -350,17 +364,18 @@ mod tests {
         s.cache_open(o, "v2").unwrap();
         assert_eq!(s.cache_keys(o).unwrap(), vec!["v1", "v2"]);
 
-        let p = s.new_cache_body_path();
-        let mut w = BodyWriter::create(&p).unwrap();
-        w.write_chunk(b"body!").unwrap();
+        let (key, mut w) = s.new_cache_body().unwrap();
+        w.write_chunks(&[b"body!"]).unwrap();
         w.sync().unwrap();
+        let p = dir.path().join(key.as_str());
+        assert!(p.starts_with(dir.path().join("bodies/cache")));
         let e = NewCacheEntry {
             url: "https://a.test/x?q=1".into(),
             method: "GET".into(),
             status: 200,
             status_text: "OK".into(),
             response_type: "basic".into(),
-            body_path: Some(p.clone()),
+            body: Some(key.clone()),
             body_size: 5,
             ..Default::default()
         };
@@ -394,11 +409,11 @@ mod tests {
                 ..Default::default()
             }
         ));
-        assert_eq!(cands[0].entry.body_path.as_deref(), Some(p.as_path()));
+        assert_eq!(cands[0].entry.body.as_ref(), Some(&key));
 
         // Replace atomically.
         let e2 = NewCacheEntry {
-            body_path: None,
+            body: None,
             body_size: 0,
             ..e.clone()
         };
@@ -413,5 +428,37 @@ mod tests {
         assert!(s.cache_delete(o, "v1").unwrap());
         assert!(!s.cache_delete(o, "v1").unwrap());
         assert_eq!(s.cache_keys(o).unwrap(), vec!["v2"]);
+    }
+
+    #[test]
+    fn bodies_no_entry_claims_are_swept_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kept, abandoned) = {
+            let s = Store::open(dir.path()).unwrap();
+            let c = s.cache_open("https://a.test", "v1").unwrap();
+            let (kept, mut w) = s.new_cache_body().unwrap();
+            w.write_chunks(&[b"kept"]).unwrap();
+            w.sync().unwrap();
+            let e = NewCacheEntry {
+                url: "https://a.test/x".into(),
+                method: "GET".into(),
+                status: 200,
+                response_type: "basic".into(),
+                body: Some(kept.clone()),
+                body_size: 4,
+                ..Default::default()
+            };
+            s.cache_put(c, &e, &[]).unwrap();
+            // Written and synced, but the process ends before the put.
+            let (abandoned, mut w) = s.new_cache_body().unwrap();
+            w.write_chunks(&[b"abandoned"]).unwrap();
+            w.sync().unwrap();
+            (kept, abandoned)
+        };
+        assert!(dir.path().join(abandoned.as_str()).exists());
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.bodies().cache_bodies().unwrap(), vec![kept.clone()]);
+        assert!(!dir.path().join(abandoned.as_str()).exists());
+        assert!(dir.path().join(kept.as_str()).exists());
     }
 }

@@ -3,11 +3,10 @@
 //! the same id nor together pass the origin's limits.
 
 use crate::error::{Result, StoreError};
-use crate::fetch::{get_fetch_tx, sanitize};
+use crate::fetch::{get_fetch_tx, request_body_rel};
 use crate::model::{FetchRow, NewFetch, NewRequest};
-use crate::{add_usage, now_ms, Store};
+use crate::{add_usage, now_ms, BodyId, Store};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
-use std::io::Write;
 
 /// The limits a new fetch is checked against when it is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,17 +86,18 @@ impl Store {
     /// is active in the registration, an origin at its active-fetch limit or
     /// a fetch that does not fit in the origin's free quota (checked in that
     /// order), then write and sync the request bodies and insert the rows.
-    /// On any error nothing remains: no row, no body file, no usage.
+    /// On any error nothing remains: no row, no body, no usage.
     pub fn create_fetch(
         &self,
         f: &NewFetch,
         requests: &[NewRequest],
         limits: &FetchLimits,
     ) -> Result<FetchRow, CreateFetchError> {
-        let body_dir = self.fetch_body_dir(&f.unique_id);
         let res = self.create_fetch_inner(f, requests, limits);
         if res.is_err() {
-            let _ = std::fs::remove_dir_all(&body_dir);
+            if let Err(e) = self.bodies().delete_fetch(&f.unique_id) {
+                tracing::warn!(fetch = %f.unique_id, error = %e, "cannot delete the bodies of a fetch not created");
+            }
         }
         res
     }
@@ -170,13 +170,12 @@ impl Store {
         for (i, r) in requests.iter().enumerate() {
             match &r.body {
                 Some(b) => {
-                    let rel = format!("bodies/{}/{i}.req", sanitize(&f.unique_id));
-                    let path = self.abs(&rel);
-                    std::fs::create_dir_all(path.parent().expect("has parent"))?;
-                    let mut file = std::fs::File::create(&path)?;
-                    file.write_all(b)?;
-                    file.sync_all()?;
-                    req_paths.push(Some(rel));
+                    let body = BodyId::Request {
+                        fetch: &f.unique_id,
+                        index: i as u32,
+                    };
+                    self.bodies().put(body, b)?;
+                    req_paths.push(Some(request_body_rel(&f.unique_id, i)));
                 }
                 None => req_paths.push(None),
             }
@@ -269,7 +268,7 @@ mod tests {
     fn assert_nothing_of(s: &Store, uid: &str) {
         assert!(s.get_fetch(uid).unwrap().is_none());
         assert!(s.records(uid).unwrap().is_empty());
-        assert!(!s.fetch_body_dir(uid).exists());
+        assert!(!s.dir().join("bodies").join(uid).exists());
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Properties of reading rows back from a database that was damaged or
 //! edited behind the store's back: every read returns rows or an error,
-//! never panics, and no decoded body path leaves the data dir.
+//! never panics, and no body name read back reaches outside the data dir
+//! (records name their bodies by fetch and index; a cache entry's stored
+//! name is checked).
 
 use crate::*;
 use proptest::prelude::*;
 use rusqlite::types::Value;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Columns of `bg_records` and `bg_fetches` that the decoders interpret.
@@ -76,25 +77,8 @@ fn column_value() -> impl Strategy<Value = Value> {
     ]
 }
 
-fn assert_inside(dir: &Path, path: &Path) -> Result<(), TestCaseError> {
-    prop_assert!(
-        path.starts_with(dir),
-        "{} is outside {}",
-        path.display(),
-        dir.display()
-    );
-    prop_assert!(
-        !path
-            .components()
-            .any(|c| c == std::path::Component::ParentDir),
-        "{} climbs out",
-        path.display()
-    );
-    Ok(())
-}
-
 #[test]
-fn damaged_rows_read_as_rows_or_errors_with_paths_inside_the_data_dir() {
+fn damaged_rows_read_as_rows_or_errors() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let seq = AtomicU64::new(0);
@@ -117,13 +101,7 @@ fn damaged_rows_read_as_rows_or_errors_with_paths_inside_the_data_dir() {
                 .execute(&sql, rusqlite::params![value, uid]);
             let _ = store.get_fetch(&uid);
             let _ = store.fetches_in_state(FetchState::Active);
-            if let Ok(records) = store.records(&uid) {
-                for r in records {
-                    for p in r.body_path.iter().chain(&r.request_body_path) {
-                        assert_inside(dir.path(), p)?;
-                    }
-                }
-            }
+            let _ = store.records(&uid);
             Ok(())
         })
         .unwrap();

@@ -5,9 +5,8 @@
 
 use crate::error::{Result, StoreError};
 use crate::model::*;
-use crate::{add_usage, now_ms, Store};
+use crate::{add_usage, now_ms, BodyId, Store};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
-use std::path::PathBuf;
 
 const FETCH_COLS: &str =
     "unique_id, scope, id, origin, title, icons_json, ui_data, download_total, \
@@ -77,33 +76,24 @@ fn fetch_from_row(row: &Row<'_>) -> rusqlite::Result<FetchRow> {
     })
 }
 
+/// What a record's `body_path` column holds for a body of its own. The
+/// columns keep the names of the file layout the database started with; the
+/// store reads them only to tell a packed body from one of its own.
+pub(crate) fn response_body_rel(unique_id: &str, index: u32) -> String {
+    format!("bodies/{}/{index}.body", sanitize(unique_id))
+}
+
+/// What a record's `body_path` column holds for a body in the fetch's pack.
+pub(crate) fn pack_body_rel(unique_id: &str) -> String {
+    format!("bodies/{}/small.pack", sanitize(unique_id))
+}
+
+/// What a record's `req_body_path` column holds for its request body.
+pub(crate) fn request_body_rel(unique_id: &str, index: usize) -> String {
+    format!("bodies/{}/{index}.req", sanitize(unique_id))
+}
+
 impl Store {
-    /// Directory holding the bodies of one fetch.
-    pub fn fetch_body_dir(&self, unique_id: &str) -> PathBuf {
-        self.bodies_dir().join(sanitize(unique_id))
-    }
-
-    pub(crate) fn response_body_rel(unique_id: &str, index: u32) -> String {
-        format!("bodies/{}/{index}.body", sanitize(unique_id))
-    }
-
-    pub(crate) fn pack_body_rel(unique_id: &str) -> String {
-        format!("bodies/{}/small.pack", sanitize(unique_id))
-    }
-
-    /// The fetch's pack file: small response bodies, appended back to back
-    /// (each record's `body_offset`/`bytes_stored` say where its bytes are).
-    /// One file instead of one per record saves an inode allocation, an
-    /// fsync and an unlink per small body.
-    pub fn pack_body_path(&self, unique_id: &str) -> PathBuf {
-        self.abs(&Self::pack_body_rel(unique_id))
-    }
-
-    /// Where the response body of record `index` is stored.
-    pub fn response_body_path(&self, unique_id: &str, index: u32) -> PathBuf {
-        self.abs(&Self::response_body_rel(unique_id, index))
-    }
-
     /// A fetch by internal id, in any state.
     pub fn get_fetch(&self, unique_id: &str) -> Result<Option<FetchRow>> {
         let mut conn = self.conn()?;
@@ -273,8 +263,9 @@ impl Store {
 
     /// `settled`/`dispatched` -> `done`: the terminal event's lifetime ended.
     /// Records become unavailable and their byte counts leave the origin's
-    /// usage in the same transaction; the caller then deletes
-    /// [`Store::fetch_body_dir`] (done again at start-up for crash safety).
+    /// usage in the same transaction; the caller then deletes the bodies
+    /// ([`crate::BodyStorage::delete_fetch`]; done again at start-up for
+    /// crash safety).
     pub fn mark_done(&self, unique_id: &str) -> Result<bool> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
@@ -301,7 +292,7 @@ impl Store {
         Ok(true)
     }
 
-    /// Delete a fetch row, its records and its body directory.
+    /// Delete a fetch row, its records and its bodies.
     pub fn delete_fetch(&self, unique_id: &str) -> Result<bool> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
@@ -318,50 +309,43 @@ impl Store {
         add_usage(&tx, &origin, -bytes)?;
         tx.commit()?;
         drop(conn);
-        remove_dir_if_exists(&self.fetch_body_dir(unique_id))?;
+        self.bodies.delete_fetch(unique_id)?;
         Ok(true)
     }
 
     /// Start-up repair. For every fetch:
-    /// - `done`: delete a body directory left behind by a crash after commit;
-    /// - `active`: truncate each pending record's body file to its durable
-    ///   count (bytes after the last checkpoint were never trusted) and
-    ///   recompute `downloaded` from the records.
+    /// - `done`: delete bodies left behind by a crash after commit;
+    /// - `active`: cut each pending record's body to its durable count
+    ///   (bytes after the last checkpoint were never trusted) and recompute
+    ///   `downloaded` from the records.
     ///
     /// Returns the active fetches, to be resumed.
     pub fn repair(&self) -> Result<Vec<FetchRow>> {
         for f in self.fetches_in_state(FetchState::Done)? {
-            remove_dir_if_exists(&self.fetch_body_dir(&f.unique_id))?;
+            self.bodies.delete_fetch(&f.unique_id)?;
         }
         let active = self.fetches_in_state(FetchState::Active)?;
         for f in &active {
             let mut downloaded = 0;
-            let pack = self.pack_body_path(&f.unique_id);
             let mut pack_end = 0;
             for r in self.records(&f.unique_id)? {
                 downloaded += r.bytes_stored;
-                if r.body_path.as_deref() == Some(pack.as_path()) {
+                if r.body == Some(BodyLocation::Pack) {
                     pack_end = pack_end.max(r.body_offset + r.bytes_stored);
                 }
                 if r.outcome == RecordOutcome::Pending {
-                    let path = self.response_body_path(&f.unique_id, r.index);
-                    if let Ok(md) = std::fs::metadata(&path) {
-                        if md.len() > r.bytes_stored {
-                            let file = std::fs::OpenOptions::new().write(true).open(&path)?;
-                            file.set_len(r.bytes_stored)?;
-                            file.sync_all()?;
-                        }
-                    }
+                    let body = BodyId::Response {
+                        fetch: &f.unique_id,
+                        index: r.index,
+                    };
+                    self.bodies.truncate(body, r.bytes_stored)?;
                 }
             }
             // Bytes appended to the pack by a batch that never committed.
-            if let Ok(md) = std::fs::metadata(&pack) {
-                if md.len() > pack_end {
-                    let file = std::fs::OpenOptions::new().write(true).open(&pack)?;
-                    file.set_len(pack_end)?;
-                    file.sync_all()?;
-                }
-            }
+            let pack = BodyId::Pack {
+                fetch: &f.unique_id,
+            };
+            self.bodies.truncate(pack, pack_end)?;
             self.update_progress(&f.unique_id, downloaded, f.uploaded)?;
         }
         self.recompute_usage()?;
@@ -377,14 +361,6 @@ pub(crate) fn get_fetch_tx(tx: &Transaction<'_>, unique_id: &str) -> Result<Opti
             fetch_from_row,
         )
         .optional()?)
-}
-
-pub(crate) fn remove_dir_if_exists(p: &std::path::Path) -> Result<()> {
-    match std::fs::remove_dir_all(p) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Keep ids usable as a directory name whatever a caller passes: the engine
@@ -425,7 +401,21 @@ fn stored_usage(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::BodyWriter;
+    use std::io::Read;
+
+    fn read_body(s: &Store, body: BodyId<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        s.bodies()
+            .read(body, 0)
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    fn body_dir_exists(dir: &std::path::Path, uid: &str) -> bool {
+        dir.join("bodies").join(uid).exists()
+    }
 
     fn new_fetch(uid: &str, id: &str) -> NewFetch {
         NewFetch {
@@ -479,10 +469,8 @@ mod tests {
         assert_eq!(s.count_active("https://a.test").unwrap(), 1);
         let recs = s.records("u1").unwrap();
         assert_eq!(recs.len(), 2);
-        assert_eq!(
-            std::fs::read(recs[1].request_body_path.as_ref().unwrap()).unwrap(),
-            b"abc"
-        );
+        assert_eq!(recs[0].request_body(), None);
+        assert_eq!(read_body(&s, recs[1].request_body().unwrap()), b"abc");
 
         let meta = ResponseMeta {
             status: 200,
@@ -492,8 +480,12 @@ mod tests {
             ..Default::default()
         };
         s.record_set_response("u1", 0, &meta, 0).unwrap();
-        let mut w = BodyWriter::create(&s.response_body_path("u1", 0)).unwrap();
-        w.write_chunk(b"hello").unwrap();
+        let own = BodyId::Response {
+            fetch: "u1",
+            index: 0,
+        };
+        let mut w = s.bodies().create(own).unwrap();
+        w.write_chunks(&[b"hello"]).unwrap();
         w.sync().unwrap();
         s.record_checkpoint("u1", 0, 5, 5, 0).unwrap();
         assert_eq!(s.origin_usage("https://a.test").unwrap(), 8);
@@ -505,6 +497,8 @@ mod tests {
         assert_eq!(s.origin_usage("https://a.test").unwrap(), 8);
         let r0 = s.record("u1", 0).unwrap().unwrap();
         assert_eq!(r0.bytes_stored, 5);
+        assert_eq!(r0.body, Some(BodyLocation::Own));
+        assert_eq!(r0.response_body(), (own, 0));
         assert_eq!(r0.response.as_ref().unwrap().etag.as_deref(), Some("\"e\""));
         s.record_finish("u1", 0, RecordOutcome::Complete, 5, None, 5, 3)
             .unwrap();
@@ -528,7 +522,7 @@ mod tests {
         assert_eq!(f.failure_reason, FailureReason::Aborted);
         assert!(s.delete_fetch("u1").unwrap());
         assert!(s.get_fetch("u1").unwrap().is_none());
-        assert!(!s.fetch_body_dir("u1").exists());
+        assert!(!body_dir_exists(dir.path(), "u1"));
     }
 
     #[test]
@@ -547,7 +541,7 @@ mod tests {
         // Nothing of the failed insert remains: no row, no records, no body, no usage.
         assert!(s.get_fetch("u2").unwrap().is_none());
         assert!(s.records("u2").unwrap().is_empty());
-        assert!(!s.fetch_body_dir("u2").exists());
+        assert!(!body_dir_exists(dir.path(), "u2"));
         assert_eq!(s.origin_usage("https://a.test").unwrap(), 0);
         // Once the first is settled, the id may be reused.
         s.settle_fetch("u1", FetchResult::Success, FailureReason::None, 0, 0)
@@ -559,6 +553,10 @@ mod tests {
     #[test]
     fn repair_truncates_undurable_bytes() {
         let dir = tempfile::tempdir().unwrap();
+        let own = BodyId::Response {
+            fetch: "u1",
+            index: 0,
+        };
         {
             let s = Store::open(dir.path()).unwrap();
             s.insert_fetch(&new_fetch("u1", "x"), &[req("https://a.test/1", None)])
@@ -573,19 +571,23 @@ mod tests {
                 0,
             )
             .unwrap();
-            let mut w = BodyWriter::create(&s.response_body_path("u1", 0)).unwrap();
-            w.write_chunk(b"durable").unwrap();
+            let mut w = s.bodies().create(own).unwrap();
+            w.write_chunks(&[b"durable"]).unwrap();
             w.sync().unwrap();
             s.record_checkpoint("u1", 0, 7, 7, 0).unwrap();
-            w.write_chunk(b"-not-checkpointed").unwrap();
+            w.write_chunks(&[b"-not-checkpointed"]).unwrap();
+            // A batch of small bodies whose rows never committed.
+            s.bodies()
+                .open_pack("u1")
+                .unwrap()
+                .append(b"uncommitted")
+                .unwrap();
         }
         let s = Store::open(dir.path()).unwrap();
         let active = s.repair().unwrap();
         assert_eq!(active.len(), 1);
         assert_eq!(active[0].downloaded, 7);
-        assert_eq!(
-            std::fs::read(s.response_body_path("u1", 0)).unwrap(),
-            b"durable"
-        );
+        assert_eq!(read_body(&s, own), b"durable");
+        assert_eq!(read_body(&s, BodyId::Pack { fetch: "u1" }), b"");
     }
 }

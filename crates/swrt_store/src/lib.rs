@@ -6,20 +6,17 @@
 //! ```text
 //! dir/LOCK            exclusive lock held while a Store is open
 //! dir/swrt.sqlite3    SQLite database (WAL, synchronous=FULL)
-//! dir/bodies/<fetch>/<i>.req     request body of record i
-//! dir/bodies/<fetch>/<i>.body    response body of record i (large bodies)
-//! dir/bodies/<fetch>/small.pack  small response bodies, back to back
-//! dir/bodies/cache/...           Cache API bodies
+//! dir/bodies/         bodies, when they are files (see FileBodies)
 //! ```
 //!
-//! Every state change is one SQLite transaction. Bodies are written to files
-//! and synced before the row that claims them complete is committed, so a
-//! crash at any instant leaves either the old or the new state, never a row
-//! pointing at bytes that are not on disk.
+//! Every state change is one SQLite transaction. Bodies go through the
+//! store's [`BodyStorage`] and are synced before the row that claims them
+//! complete is committed, so a crash at any instant leaves either the old or
+//! the new state, never a row pointing at bytes that are not stored.
 
 #![warn(missing_docs)]
 
-mod body;
+mod bodies;
 mod cache;
 mod create;
 #[cfg(test)]
@@ -34,7 +31,10 @@ mod registrations;
 mod schema;
 mod sync;
 
-pub use body::BodyWriter;
+pub use bodies::{
+    BodyId, BodyReader, BodyStorage, BodySync, BodyWrite, BodyWriter, CacheBodyKey, FileBodies,
+    PackWrite, PackWriter, SyncPoint,
+};
 pub use cache::{CacheEntry, NewCacheEntry};
 pub use create::{CreateFetchError, FetchLimits};
 pub use error::{is_storage_full_io, Result, StoreError};
@@ -62,6 +62,7 @@ pub struct Store {
     /// `None` once [`Store::close`] ran.
     conn: Mutex<Option<Connection>>,
     dir: PathBuf,
+    bodies: Box<dyn BodyStorage>,
     // Held until the Store is closed or dropped; dropping the file releases the lock.
     lock: Mutex<Option<File>>,
 }
@@ -84,7 +85,10 @@ impl std::ops::DerefMut for ConnGuard<'_> {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("dir", &self.dir).finish()
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("bodies", &self.bodies)
+            .finish()
     }
 }
 
@@ -94,8 +98,19 @@ impl Store {
     /// Fails with [`StoreError::Locked`] if another process, or another open
     /// `Store` in this process, holds `dir/LOCK`.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
-        let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(dir.join("bodies"))?;
+        Store::open_inner(dir.as_ref(), None)
+    }
+
+    /// Open the data directory `dir` as [`Store::open`] does, with the
+    /// bodies in `bodies` instead of files under `dir/bodies/`. The
+    /// metadata stays in `dir`'s database.
+    pub fn open_with_bodies(dir: impl AsRef<Path>, bodies: Box<dyn BodyStorage>) -> Result<Store> {
+        Store::open_inner(dir.as_ref(), Some(bodies))
+    }
+
+    fn open_inner(dir: &Path, bodies: Option<Box<dyn BodyStorage>>) -> Result<Store> {
+        let dir = dir.to_path_buf();
+        std::fs::create_dir_all(&dir)?;
         let lock_path = dir.join("LOCK");
         let lock = OpenOptions::new()
             .create(true)
@@ -119,8 +134,12 @@ impl Store {
                 return Err(e.into());
             }
         }
+        let bodies = match bodies {
+            Some(b) => b,
+            None => Box::new(FileBodies::open(&dir)?),
+        };
         let db = dir.join("swrt.sqlite3");
-        check_database_present(&db, &dir.join("bodies"))?;
+        check_database_present(&db, &*bodies)?;
         let mut conn = Connection::open(&db)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a committed transaction survives power loss, which the
@@ -132,9 +151,11 @@ impl Store {
         let store = Store {
             conn: Mutex::new(Some(conn)),
             dir,
+            bodies,
             lock: Mutex::new(Some(lock)),
         };
         store.recompute_usage()?;
+        store.sweep_cache_bodies()?;
         store.restore_space_reserve();
         Ok(store)
     }
@@ -175,9 +196,10 @@ impl Store {
         &self.dir
     }
 
-    /// Directory holding all body files.
-    pub fn bodies_dir(&self) -> PathBuf {
-        self.dir.join("bodies")
+    /// Where the bodies are: every body is written, read and deleted
+    /// through it.
+    pub fn bodies(&self) -> &dyn BodyStorage {
+        &*self.bodies
     }
 
     /// Current schema version on disk.
@@ -224,21 +246,12 @@ impl Store {
             .is_none()
     }
 
-    /// Turn a path stored relative to the data dir into an absolute one.
-    pub(crate) fn abs(&self, rel: &str) -> PathBuf {
-        self.dir.join(rel)
-    }
-
-    /// A body path read from the database, made absolute. The store writes
-    /// only relative paths of plain components; anything else (absolute,
-    /// `..`, empty) comes from a damaged or edited database and would read
-    /// or delete a file outside the data dir, so it is refused as corrupt.
-    pub(crate) fn stored_path(&self, rel: &str) -> rusqlite::Result<PathBuf> {
-        if is_plain_relative(rel) {
-            Ok(self.abs(rel))
-        } else {
-            Err(fetch::corrupt("body path", rel))
-        }
+    /// Open a new Cache API body: its key, for [`NewCacheEntry::body`]
+    /// once written and synced, and its writer.
+    pub fn new_cache_body(&self) -> std::io::Result<(CacheBodyKey, BodyWriter)> {
+        let key = CacheBodyKey::unique();
+        let writer = self.bodies.create(BodyId::Cache(&key))?;
+        Ok((key, writer))
     }
 
     /// Recompute `origin_usage` from the rows that own bytes. Run at open so
@@ -305,18 +318,16 @@ pub(crate) fn add_usage(tx: &rusqlite::Transaction<'_>, origin: &str, delta: i64
 /// would silently forget every fetch whose bodies are still on disk. When
 /// bodies are there, a missing or empty database was deleted or truncated:
 /// refuse to start rather than lose track of them.
-fn check_database_present(db: &Path, bodies: &Path) -> Result<()> {
+fn check_database_present(db: &Path, bodies: &dyn BodyStorage) -> Result<()> {
     let empty_db = std::fs::metadata(db).map_or(true, |m| m.len() == 0);
     if !empty_db {
         return Ok(());
     }
-    let has_bodies = std::fs::read_dir(bodies)?.next().is_some();
-    if has_bodies {
+    if !bodies.is_empty()? {
         return Err(StoreError::DatabaseLost(format!(
-            "{} is missing or empty, but {} holds downloaded bodies: the database was \
+            "{} is missing or empty, but {bodies} holds downloaded bodies: the database was \
              deleted or truncated. Restore it, or move the data dir away to start over",
             db.display(),
-            bodies.display()
         )));
     }
     Ok(())
@@ -339,8 +350,15 @@ mod tests {
         for truncate in [false, true] {
             let dir = tempfile::tempdir().unwrap();
             let s = Store::open(dir.path()).unwrap();
-            std::fs::create_dir_all(s.bodies_dir().join("a-fetch")).unwrap();
-            std::fs::write(s.bodies_dir().join("a-fetch/0.body"), b"bytes").unwrap();
+            s.bodies()
+                .put(
+                    BodyId::Response {
+                        fetch: "a-fetch",
+                        index: 0,
+                    },
+                    b"bytes",
+                )
+                .unwrap();
             s.close().unwrap();
             drop(s);
             let db = dir.path().join("swrt.sqlite3");

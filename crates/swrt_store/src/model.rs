@@ -1,7 +1,7 @@
 //! Row types and the small enums stored as text.
 
+use crate::BodyId;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
@@ -317,7 +317,7 @@ pub struct NewRequest {
     pub mode: RequestMode,
     /// Credentials mode.
     pub credentials: CredentialsMode,
-    /// Request body bytes, written to a body file on insert.
+    /// Request body bytes, stored as the record's request body on insert.
     pub body: Option<Vec<u8>>,
     /// `Request.integrity` (Subresource Integrity metadata; empty = none).
     #[serde(default)]
@@ -413,26 +413,66 @@ pub struct RecordRow {
     pub mode: RequestMode,
     /// Credentials mode.
     pub credentials: CredentialsMode,
-    /// Request body file (absolute), if any.
-    pub request_body_path: Option<PathBuf>,
+    /// The record has a request body ([`RecordRow::request_body`]).
+    pub has_request_body: bool,
     /// Request body length.
     pub request_body_len: u64,
     /// `Request.integrity` (empty = none).
     pub integrity: String,
     /// Response metadata once headers arrived.
     pub response: Option<ResponseMeta>,
-    /// Response body file (absolute); set once a body is being stored.
-    pub body_path: Option<PathBuf>,
+    /// Where the response body is stored; set once a body is being stored.
+    pub body: Option<BodyLocation>,
     /// Durable response-body bytes (synced before being recorded).
     pub bytes_stored: u64,
-    /// Where the body starts in `body_path`: 0 for a body in its own file,
-    /// the offset in the fetch's pack file ([`crate::Store::pack_body_path`])
-    /// for a small body stored there.
+    /// Where the body starts: 0 for a body of its own, the offset in the
+    /// fetch's pack for a small body stored there.
     pub body_offset: u64,
     /// Outcome.
     pub outcome: RecordOutcome,
     /// Why the record failed, for logs and the TypeError message.
     pub error_message: Option<String>,
+}
+
+/// Where a record's response body is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyLocation {
+    /// A body of its own ([`BodyId::Response`]).
+    Own,
+    /// In the fetch's pack of small bodies ([`BodyId::Pack`]), from
+    /// [`RecordRow::body_offset`] on.
+    Pack,
+}
+
+impl RecordRow {
+    /// The record's request body, if it has one.
+    pub fn request_body(&self) -> Option<BodyId<'_>> {
+        self.has_request_body.then_some(BodyId::Request {
+            fetch: &self.fetch_uid,
+            index: self.index,
+        })
+    }
+
+    /// Where the record's response body is read: the body, and the offset
+    /// its bytes start at. A record whose body is not stored yet names the
+    /// body a download writes to.
+    pub fn response_body(&self) -> (BodyId<'_>, u64) {
+        match self.body {
+            Some(BodyLocation::Pack) => (
+                BodyId::Pack {
+                    fetch: &self.fetch_uid,
+                },
+                self.body_offset,
+            ),
+            Some(BodyLocation::Own) | None => (
+                BodyId::Response {
+                    fetch: &self.fetch_uid,
+                    index: self.index,
+                },
+                0,
+            ),
+        }
+    }
 }
 
 /// One record completion for [`crate::Store::record_finish_batch`].

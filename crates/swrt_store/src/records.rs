@@ -2,10 +2,23 @@
 //! download makes (response head, checkpoints, completion, in batches).
 
 use crate::error::{Result, StoreError};
-use crate::fetch::{corrupt, exec_cached, json_col, u64_col, RECORD_COLS};
+use crate::fetch::{
+    corrupt, exec_cached, json_col, pack_body_rel, response_body_rel, u64_col, RECORD_COLS,
+};
 use crate::model::*;
 use crate::{add_usage, now_ms, Store};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
+
+/// A body column read from the database is a name the store wrote: a
+/// relative path of plain components. Anything else comes from a damaged or
+/// edited database and is refused as corrupt.
+fn stored_body_name(stored: &str) -> rusqlite::Result<()> {
+    if crate::is_plain_relative(stored) {
+        Ok(())
+    } else {
+        Err(corrupt("body path", stored))
+    }
+}
 
 impl Store {
     fn record_from_row(&self, row: &Row<'_>) -> rusqlite::Result<RecordRow> {
@@ -29,29 +42,38 @@ impl Store {
             }
         };
         let outcome: String = row.get(19)?;
+        let fetch_uid: String = row.get(0)?;
         Ok(RecordRow {
-            fetch_uid: row.get(0)?,
             index: row.get::<_, i64>(1)? as u32,
             method: row.get(2)?,
             url: row.get(3)?,
             headers: json_col(&headers)?,
             mode: row.get(5)?,
             credentials: row.get(6)?,
-            request_body_path: row
+            has_request_body: row
                 .get::<_, Option<String>>(7)?
-                .map(|p| self.stored_path(&p))
-                .transpose()?,
+                .map(|p| stored_body_name(&p))
+                .transpose()?
+                .is_some(),
             request_body_len: u64_col(row, 8)?,
             response,
-            body_path: row
+            body: row
                 .get::<_, Option<String>>(17)?
-                .map(|p| self.stored_path(&p))
+                .map(|p| -> rusqlite::Result<BodyLocation> {
+                    stored_body_name(&p)?;
+                    Ok(if p == pack_body_rel(&fetch_uid) {
+                        BodyLocation::Pack
+                    } else {
+                        BodyLocation::Own
+                    })
+                })
                 .transpose()?,
             bytes_stored: u64_col(row, 18)?,
             body_offset: u64_col(row, 21)?,
             integrity: row.get(22)?,
             outcome: RecordOutcome::parse(&outcome).ok_or_else(|| corrupt("outcome", &outcome))?,
             error_message: row.get(20)?,
+            fetch_uid,
         })
     }
 
@@ -191,7 +213,7 @@ impl Store {
                     params![
                         it.unique_id,
                         it.index as i64,
-                        Store::pack_body_rel(&it.unique_id),
+                        pack_body_rel(&it.unique_id),
                         off as i64
                     ],
                 )?;
@@ -235,7 +257,7 @@ fn set_response_tx(
             meta.etag,
             meta.last_modified,
             meta.complete_length.map(|v| v as i64),
-            Store::response_body_rel(unique_id, index)
+            response_body_rel(unique_id, index)
         ],
     )?;
     Ok(())

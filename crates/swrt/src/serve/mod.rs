@@ -2,8 +2,9 @@
 //! steered through an HTTP JSON control API with a web dashboard.
 //!
 //! Workers are registered by URL (any http(s) server; `--serve DIR` adds a
-//! loopback origin for convenience). State lives in `--data-dir`: on restart
-//! the registrations come back and unfinished downloads resume. SIGINT and
+//! loopback origin for convenience). State lives in `--data-dir` (bodies in
+//! S3-compatible object storage with `--bodies s3://...`): on restart the
+//! registrations come back and unfinished downloads resume. SIGINT and
 //! SIGTERM stop the engine first, which syncs and records every download in
 //! flight, then the workers.
 
@@ -15,10 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use control::{ControlHub, ControlServer};
+use swrt_fleet::{S3Bodies, S3Options};
 use swrt_runtime::{
     ConsoleLevel, HostDelegate, ScriptError, ServiceWorkerHost, TerminationReason, WorkerPrewarm,
 };
 use swrt_server::StaticOrigin;
+use swrt_store::BodyStorage;
 use url::Url;
 
 use crate::cli::ServeArgs;
@@ -38,6 +41,43 @@ pub async fn serve(args: ServeArgs) -> u8 {
     }
 }
 
+/// How long `--bodies` may take to answer at start.
+const BODIES_PROBE: Duration = Duration::from_secs(10);
+
+/// The object storage `--bodies` names, once it answered: a bad URL or a
+/// store that cannot be reached stops the start with a message, before any
+/// worker runs.
+async fn s3_bodies(url: &str, args: &ServeArgs) -> Result<S3Bodies, String> {
+    let options = S3Options {
+        // Passed on rather than left to the environment, so that a plain
+        // http:// endpoint (a local S3-compatible service) is allowed.
+        endpoint: args
+            .s3_endpoint
+            .clone()
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()),
+        region: args.s3_region.clone(),
+        ..S3Options::default()
+    };
+    let bodies = S3Bodies::new(url, &options, tokio::runtime::Handle::current())
+        .map_err(|e| format!("bad --bodies {url}: {e}"))?;
+    // The store's calls block: probe on the blocking pool, as it will run.
+    let probe = bodies.clone();
+    let answered = tokio::time::timeout(
+        BODIES_PROBE,
+        tokio::task::spawn_blocking(move || probe.is_empty()),
+    )
+    .await;
+    match answered {
+        Ok(Ok(Ok(_))) => Ok(bodies),
+        Ok(Ok(Err(e))) => Err(format!("cannot reach --bodies {url}: {e}")),
+        Ok(Err(e)) => Err(format!("cannot reach --bodies {url}: {e}")),
+        Err(_) => Err(format!(
+            "cannot reach --bodies {url}: no answer within {} s",
+            BODIES_PROBE.as_secs()
+        )),
+    }
+}
+
 async fn run(args: ServeArgs) -> Result<u8, String> {
     let stop = signal::install();
     let listen = resolve(&args.listen)?;
@@ -49,6 +89,10 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
     }
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("cannot create --data-dir {}: {e}", args.data_dir.display()))?;
+    let bodies = match &args.bodies {
+        Some(url) => Some(s3_bodies(url, &args).await?),
+        None => None,
+    };
 
     let origin = match &args.serve {
         None => None,
@@ -106,16 +150,17 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
     };
 
     let hub = ControlHub::new();
-    let host = ServiceWorkerHost::builder()
+    let mut builder = ServiceWorkerHost::builder()
         .delegate(Arc::new(ServeDelegate))
         .data_dir(&args.data_dir)
         .allow_worker_initiated_fetch(!args.no_worker_background_fetch)
         .background_fetch_ui(hub.clone())
         // A worker woken for an event takes a ready realm.
-        .prewarm(WorkerPrewarm::KeepOne)
-        .start()
-        .await
-        .map_err(|e| e.to_string())?;
+        .prewarm(WorkerPrewarm::KeepOne);
+    if let Some(bodies) = bodies {
+        builder = builder.bodies(Box::new(bodies));
+    }
+    let host = builder.start().await.map_err(|e| e.to_string())?;
     let control = ControlServer::builder(host.clone(), hub)
         .listen(listen)
         .token(args.token.clone())
@@ -133,6 +178,9 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
     say(&format!("  dashboard: {base}#token={token}"));
     say(&format!("  API:       {base}openapi.json"));
     say(&format!("  data dir:  {}", args.data_dir.display()));
+    if let Some(url) = &args.bodies {
+        say(&format!("  bodies:    {url}"));
+    }
     if let Some(origin) = &origin {
         say(&format!(
             "  serving {} as {}",

@@ -181,9 +181,19 @@ pub fn piped(mut cmd: Command) -> Child {
 /// Starts `swrt serve` on a free loopback port. Returns the process, its
 /// stdout lines, the API base URL and the bearer token it printed.
 pub async fn start_serve(data_dir: &Path) -> (Child, Arc<Mutex<Vec<String>>>, String, String) {
-    let mut cmd = swrt();
+    start_serve_with(data_dir, swrt(), &[]).await
+}
+
+/// [`start_serve`] with `cmd` (from [`swrt`], with an environment of the
+/// test's own) and more arguments for `swrt serve`.
+pub async fn start_serve_with(
+    data_dir: &Path,
+    mut cmd: Command,
+    args: &[&str],
+) -> (Child, Arc<Mutex<Vec<String>>>, String, String) {
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir);
+        .arg(data_dir)
+        .args(args);
     let mut child = piped(cmd);
     let out = lines(&mut child);
     let mut base = String::new();

@@ -18,7 +18,7 @@ use hyper::header;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use swrt_store::{
-    CredentialsMode, FailureReason, RecordOutcome, RequestMode, ResponseMeta, ResponseType,
+    BodyId, CredentialsMode, FailureReason, RecordOutcome, RequestMode, ResponseMeta, ResponseType,
 };
 use url::Url;
 
@@ -33,7 +33,7 @@ impl Downloader {
         };
         let mut cur = self.url.clone();
         let mut method = self.rec.method.clone();
-        let mut with_body = self.rec.request_body_path.is_some();
+        let mut with_body = self.rec.has_request_body;
         let mut url_list = vec![cur.to_string()];
         let mut tainted = false;
         let mut redirects = 0u32;
@@ -157,31 +157,38 @@ impl Downloader {
         }
     }
 
-    /// Stream the request body from its file, counting `uploaded` as hyper
+    /// Stream the request body from the store, counting `uploaded` as hyper
     /// pulls chunks (so the count follows what the socket accepted, give or
     /// take one chunk).
     async fn upload_body(&self) -> Result<net::RequestBody, Fail> {
-        let path = self
-            .rec
-            .request_body_path
-            .clone()
-            .ok_or_else(|| Fail::Fatal("missing request body".into()))?;
-        let file = tokio::fs::File::open(&path)
-            .await
-            .map_err(|e| Fail::Fatal(format!("request body: {e}")))?;
+        if !self.rec.has_request_body {
+            return Err(Fail::Fatal("missing request body".into()));
+        }
+        let store = self.inner.data.store().clone();
+        let (fetch, index) = (self.ctx.unique_id.clone(), self.rec.index);
+        let reader = crate::body_read::blocking(move || {
+            store.bodies().read(
+                BodyId::Request {
+                    fetch: &fetch,
+                    index,
+                },
+                0,
+            )
+        })
+        .await
+        .map_err(|e| Fail::Fatal(format!("request body: {e}")))?;
         // A re-send (redirect 307/308) must not count the body twice.
         let prev = self.record_uploaded.swap(0, Ordering::AcqRel);
         self.ctx.uploaded.fetch_sub(prev, Ordering::AcqRel);
         let ctx = self.ctx.clone();
         let inner = self.inner.clone();
         let rec_up = self.record_uploaded.clone();
-        let stream =
-            tokio_util::io::ReaderStream::with_capacity(file, 64 << 10).inspect_ok(move |chunk| {
-                let n = chunk.len() as u64;
-                rec_up.fetch_add(n, Ordering::AcqRel);
-                ctx.uploaded.fetch_add(n, Ordering::AcqRel);
-                inner.notify_progress(&ctx);
-            });
+        let stream = crate::body_read::stream(reader, 64 << 10).inspect_ok(move |chunk| {
+            let n = chunk.len() as u64;
+            rec_up.fetch_add(n, Ordering::AcqRel);
+            ctx.uploaded.fetch_add(n, Ordering::AcqRel);
+            inner.notify_progress(&ctx);
+        });
         Ok(net::streamed_body(stream))
     }
 

@@ -1,15 +1,15 @@
 //! Where a record's response body goes as it arrives: a small announced body
 //! stays in memory and is packed with the fetch's other small bodies when it
-//! completes; any other body is written to its own file in coalesced writes,
-//! with checkpoints (fdatasync, then the byte count in the store) running on
-//! the blocking pool while reading continues. Also the cap on what a
-//! content-encoded body may decode to.
+//! completes; any other body is written as a body of its own in coalesced
+//! writes, with checkpoints (a sync, then the byte count in the store)
+//! running on the blocking pool while reading continues. Also the cap on
+//! what a content-encoded body may decode to.
 
 use crate::limits::Limits;
 use bytes::Bytes;
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
-use swrt_store::BodyWriter;
+use swrt_store::{BodyId, BodyWriter, Store, SyncPoint};
 
 /// Bodies announced (`Content-Length`, identity encoding) at most this big
 /// are kept in memory and appended to the fetch's pack file when complete:
@@ -37,10 +37,12 @@ pub(super) enum CheckpointError {
     TaskFailed,
 }
 
-/// One record's body on its way to disk.
+/// One record's body on its way to storage.
 pub(super) struct BodySink {
-    /// The record's own body file (used once the body does not fit in memory).
-    path: PathBuf,
+    /// Where the record's own body goes (once it does not fit in memory).
+    store: Arc<Store>,
+    fetch: String,
+    index: u32,
     writer: Option<BodyWriter>,
     /// Chunks received but not yet written to `writer` (write coalescing:
     /// one `writev(2)` per `Limits::read_buffer` bytes instead of a
@@ -58,9 +60,11 @@ pub(super) struct BodySink {
 }
 
 impl BodySink {
-    pub(super) fn new(path: PathBuf) -> Self {
+    pub(super) fn new(store: Arc<Store>, fetch: String, index: u32) -> Self {
         BodySink {
-            path,
+            store,
+            fetch,
+            index,
             writer: None,
             pending: Vec::new(),
             pending_len: 0,
@@ -71,10 +75,32 @@ impl BodySink {
         }
     }
 
-    /// Reopen the body file of an earlier run, keeping at most `stored`
-    /// bytes (what the store recorded as durable). Returns the kept length.
-    pub(super) fn resume(&mut self, stored: u64) -> std::io::Result<u64> {
-        let w = BodyWriter::open_resume(&self.path, stored)?;
+    fn body(&self) -> BodyId<'_> {
+        BodyId::Response {
+            fetch: &self.fetch,
+            index: self.index,
+        }
+    }
+
+    fn create(&self) -> std::io::Result<BodyWriter> {
+        self.store.bodies().create(self.body())
+    }
+
+    /// Reopen the body of an earlier run, keeping at most `stored` bytes
+    /// (what the store recorded as durable). Returns the kept length. Runs
+    /// on the blocking pool: a resume reads what is stored.
+    pub(super) async fn resume(&mut self, stored: u64) -> std::io::Result<u64> {
+        let (store, fetch, index) = (self.store.clone(), self.fetch.clone(), self.index);
+        let w = crate::body_read::blocking(move || {
+            store.bodies().resume(
+                BodyId::Response {
+                    fetch: &fetch,
+                    index,
+                },
+                stored,
+            )
+        })
+        .await?;
         let len = w.len();
         self.ckpt_len = len;
         self.writer = Some(w);
@@ -87,9 +113,9 @@ impl BodySink {
         self.restart_checkpoints();
     }
 
-    /// A new body written to its own file, from zero.
+    /// A new body of its own, from zero.
     pub(super) fn start_file(&mut self) -> std::io::Result<()> {
-        self.writer = Some(BodyWriter::create(&self.path)?);
+        self.writer = Some(self.create()?);
         self.restart_checkpoints();
         Ok(())
     }
@@ -108,7 +134,7 @@ impl BodySink {
             }
             Some(_) => {
                 let m = self.mem.take().unwrap_or_default();
-                self.writer = Some(BodyWriter::create(&self.path)?);
+                self.writer = Some(self.create()?);
                 self.pending_len = m.len() + chunk.len();
                 self.pending = vec![Bytes::from(m), chunk];
             }
@@ -130,8 +156,8 @@ impl BodySink {
         self.pending_len >= read_buffer.max(4096) || self.pending.len() >= MAX_PENDING_CHUNKS
     }
 
-    /// Write what is buffered to the body file. Returns the file's length,
-    /// or `None` when the body has no file.
+    /// Write what is buffered to the body's writer. Returns the body's length,
+    /// or `None` while the body is held in memory.
     pub(super) fn flush(&mut self) -> std::io::Result<Option<u64>> {
         let Some(w) = self.writer.as_mut() else {
             return Ok(None);
@@ -160,10 +186,10 @@ impl BodySink {
         self.ckpt_len
     }
 
-    /// Start making the written bytes durable on the blocking pool:
-    /// `fdatasync`, then `record(len)` (which records the length in the
-    /// store). Returns false when the body has no file. The previous
-    /// checkpoint must have been joined.
+    /// Start making the written bytes durable on the blocking pool: a sync
+    /// (`fdatasync` for a file), then `record(len)` (which records the
+    /// length in the store). Returns false when the body has no file. The
+    /// previous checkpoint must have been joined.
     pub(super) fn start_checkpoint<F>(&mut self, record: F) -> std::io::Result<bool>
     where
         F: FnOnce(u64) -> swrt_store::Result<()> + Send + 'static,
@@ -173,9 +199,9 @@ impl BodySink {
             return Ok(false);
         };
         let len = w.len();
-        let file = w.try_clone_file()?;
+        let point = w.sync_point()?;
         let job = tokio::task::spawn_blocking(move || {
-            file.sync_data().map_err(|e| (e, true))?;
+            point.sync().map_err(|e| (e, true))?;
             record(len).map_err(|e| {
                 let kind = if e.is_storage_full() {
                     std::io::ErrorKind::StorageFull
@@ -223,12 +249,12 @@ impl BodySink {
             + self.mem.as_ref().map_or(0, |m| m.len() as u64)
     }
 
-    /// Bytes of the body file known to be durable.
+    /// Bytes of the body known to be durable.
     pub(super) fn synced_len(&self) -> u64 {
         self.writer.as_ref().map_or(0, |w| w.synced_len())
     }
 
-    /// The length of a non-empty body file a request may resume from.
+    /// The length of a non-empty body of its own a request may resume from.
     pub(super) fn resumable_len(&self) -> Option<u64> {
         self.writer
             .as_ref()
@@ -236,14 +262,14 @@ impl BodySink {
             .map(|w| w.len())
     }
 
-    /// The body file, when the body has one.
+    /// The body has a writer of its own (it is not held in memory).
     pub(super) fn has_file(&self) -> bool {
         self.writer.is_some()
     }
 
-    /// A handle on the body file, for the group commit to sync.
-    pub(super) fn clone_file(&self) -> Option<std::fs::File> {
-        self.writer.as_ref().and_then(|w| w.try_clone_file().ok())
+    /// A sync point of the body, for the group commit to sync.
+    pub(super) fn sync_point(&mut self) -> Option<SyncPoint> {
+        self.writer.as_mut().and_then(|w| w.sync_point().ok())
     }
 
     /// The body held in memory, taken out.
@@ -278,18 +304,24 @@ pub(super) fn decoded_cap_exceeded(limits: &Limits, encoded: u64, decoded: u64) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
     use std::time::Duration;
 
     fn chunk(n: usize, byte: u8) -> Bytes {
         Bytes::from(vec![byte; n])
     }
 
+    /// A sink for record 0 of fetch `f` in a new store, and its body file.
+    fn sink_in(dir: &tempfile::TempDir) -> (BodySink, std::path::PathBuf) {
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let sink = BodySink::new(store, "f".into(), 0);
+        (sink, dir.path().join("bodies/f/0.body"))
+    }
+
     #[test]
     fn small_body_stays_in_memory_until_it_outgrows_the_pack_limit() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("0.body");
-        let mut sink = BodySink::new(path.clone());
+        let (mut sink, path) = sink_in(&dir);
         sink.start_in_memory(10);
         sink.push(chunk(PACK_MAX as usize - 1, 1)).unwrap();
         assert!(sink.in_memory());
@@ -313,7 +345,7 @@ mod tests {
     #[test]
     fn memory_body_is_taken_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let mut sink = BodySink::new(dir.path().join("0.body"));
+        let (mut sink, _) = sink_in(&dir);
         sink.start_in_memory(6);
         sink.push(Bytes::from_static(b"abc")).unwrap();
         sink.push(Bytes::from_static(b"def")).unwrap();
@@ -325,8 +357,7 @@ mod tests {
     #[test]
     fn writes_are_coalesced_until_a_flush_is_due() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("0.body");
-        let mut sink = BodySink::new(path.clone());
+        let (mut sink, path) = sink_in(&dir);
         sink.start_file().unwrap();
         for _ in 0..3 {
             sink.push(chunk(1000, 7)).unwrap();
@@ -350,7 +381,7 @@ mod tests {
     #[test]
     fn checkpoints_follow_the_limits_and_the_first_comes_early() {
         let dir = tempfile::tempdir().unwrap();
-        let mut sink = BodySink::new(dir.path().join("0.body"));
+        let (mut sink, _) = sink_in(&dir);
         sink.start_file().unwrap();
         let limits = Limits {
             checkpoint_bytes: 1 << 20,
@@ -372,8 +403,7 @@ mod tests {
     #[tokio::test]
     async fn a_checkpoint_syncs_then_records_the_length() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("0.body");
-        let mut sink = BodySink::new(path.clone());
+        let (mut sink, _) = sink_in(&dir);
         assert!(!sink.start_checkpoint(|_| Ok(())).unwrap(), "no file yet");
         sink.start_file().unwrap();
         sink.push(chunk(5000, 9)).unwrap();
@@ -411,13 +441,13 @@ mod tests {
         assert_eq!(sink.synced_len(), 5000);
     }
 
-    #[test]
-    fn resume_keeps_only_the_recorded_bytes() {
+    #[tokio::test]
+    async fn resume_keeps_only_the_recorded_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("0.body");
+        let (mut sink, path) = sink_in(&dir);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, vec![1u8; 3000]).unwrap();
-        let mut sink = BodySink::new(path.clone());
-        assert_eq!(sink.resume(2000).unwrap(), 2000);
+        assert_eq!(sink.resume(2000).await.unwrap(), 2000);
         assert_eq!(sink.resumable_len(), Some(2000));
         assert_eq!(sink.checkpointed_len(), 2000);
         sink.push(chunk(5, 2)).unwrap();

@@ -84,7 +84,7 @@ impl Downloader {
             recorded
         };
         let data = if keep { self.sink.take_memory() } else { None };
-        let file = if keep { self.sink.clone_file() } else { None };
+        let sync = if keep { self.sink.sync_point() } else { None };
         let item = RecordFinish {
             unique_id: self.ctx.unique_id.clone(),
             index: self.rec.index,
@@ -100,7 +100,7 @@ impl Downloader {
             },
             packed_offset: None,
         };
-        let (outcome, error, packed) = match self.inner.data.finish(item, file, data).await {
+        let (outcome, error, packed) = match self.inner.data.finish(item, sync, data).await {
             Ok(off) => (outcome, error, off),
             Err(e) => {
                 tracing::error!(error = %e, "could not store record outcome");

@@ -140,7 +140,7 @@ async fn prepare(
         }
     };
     let mut d = Downloader::new(inner, ctx, rec, url, live);
-    d.init_stored_bytes();
+    d.init_stored_bytes().await;
     Some(d)
 }
 
@@ -153,16 +153,13 @@ impl Downloader {
         live: Arc<watch::Sender<LiveRecord>>,
     ) -> Self {
         let integrity = integrity::Metadata::parse(&rec.integrity);
-        let path = inner
-            .data
-            .store()
-            .response_body_path(&ctx.unique_id, rec.index);
+        let sink = BodySink::new(inner.data.store().clone(), ctx.unique_id.clone(), rec.index);
         Downloader {
             hasher: integrity.as_ref().map(integrity::Metadata::hasher),
             integrity,
             store_has_bytes: rec.bytes_stored > 0,
             meta: rec.response.clone(),
-            sink: BodySink::new(path),
+            sink,
             inner,
             ctx,
             rec,
@@ -186,13 +183,13 @@ impl Downloader {
 
     /// Bytes stored by an earlier run (before a restart): keep them if the
     /// record can resume, otherwise forget them.
-    fn init_stored_bytes(&mut self) {
+    async fn init_stored_bytes(&mut self) {
         let n = self.rec.bytes_stored;
         if n == 0 {
             return;
         }
         if self.resumable() {
-            match self.sink.resume(n) {
+            match self.sink.resume(n).await {
                 Ok(len) => {
                     if len < n {
                         self.ctx.downloaded.fetch_sub(n - len, Ordering::AcqRel);
@@ -201,7 +198,7 @@ impl Downloader {
                             .add_usage(&self.ctx.origin, -((n - len) as i64));
                     }
                     self.live.send_modify(|l| l.len = len);
-                    if let Err(e) = self.hash_kept_prefix(len) {
+                    if let Err(e) = self.hash_kept_prefix(len).await {
                         tracing::warn!(error = %e, "cannot hash stored body; restarting");
                         self.reset_body();
                     }
@@ -221,25 +218,32 @@ impl Downloader {
     /// After a restart, a resumed body's integrity hash must cover the bytes
     /// kept from before: read them once, here (later bytes are hashed as
     /// they arrive).
-    fn hash_kept_prefix(&mut self, len: u64) -> std::io::Result<()> {
-        use std::io::Read;
+    async fn hash_kept_prefix(&mut self, len: u64) -> std::io::Result<()> {
         let Some(h) = self.hasher.as_mut() else {
             return Ok(());
         };
-        let path = self
-            .inner
-            .data
-            .store()
-            .response_body_path(&self.ctx.unique_id, self.rec.index);
-        let mut file = std::fs::File::open(path)?.take(len);
-        let mut buf = vec![0u8; 64 << 10];
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
+        let store = self.inner.data.store().clone();
+        let (fetch, index) = (self.ctx.unique_id.clone(), self.rec.index);
+        let mut reader = crate::body_read::blocking(move || {
+            let body = swrt_store::BodyId::Response {
+                fetch: &fetch,
+                index,
+            };
+            store.bodies().read(body, 0)
+        })
+        .await?;
+        let mut left = len;
+        while left > 0 {
+            let want = left.min(64 << 10) as usize;
+            let (r, chunk) = crate::body_read::read_chunk(reader, want).await?;
+            if chunk.is_empty() {
                 return Ok(());
             }
-            h.update(&buf[..n]);
+            h.update(&chunk);
+            left -= chunk.len() as u64;
+            reader = r;
         }
+        Ok(())
     }
 
     /// Fetch "main fetch" step 22 (integrity): a complete body that does not
@@ -306,7 +310,7 @@ impl Downloader {
         Ok(())
     }
 
-    /// Write the sink's buffer to the body file, publish the new length
+    /// Write the sink's buffer to the body, publish the new length
     /// to readers, and start a checkpoint when one is due.
     async fn flush_pending(&mut self) -> Result<(), Fail> {
         let len = match self.sink.flush() {

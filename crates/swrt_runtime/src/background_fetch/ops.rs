@@ -357,15 +357,15 @@ pub(crate) enum BodyStreamError {
     /// Reading a Background Fetch record's body failed.
     #[error(transparent)]
     Record(#[from] swrt_bgfetch::RecordError),
-    /// A cached response's body file is gone.
-    #[error("cached body {} is missing: {source}", .path.display())]
+    /// A cached response's body is gone.
+    #[error("cached body {name} is missing: {source}")]
     Missing {
-        /// The body file.
-        path: std::path::PathBuf,
+        /// The body's name in the store.
+        name: String,
         /// Why it could not be opened.
         source: std::io::Error,
     },
-    /// Reading a cached response's body file failed.
+    /// Reading a cached response's body failed.
     #[error(transparent)]
     Read(std::io::Error),
 }

@@ -1,5 +1,6 @@
 //! Ops behind `CacheStorage` and `Cache`: entries live in the store, bodies
-//! in files; the matching rules are the store's `request_matches_cached_item`.
+//! in its body storage; the matching rules are the store's
+//! `request_matches_cached_item`.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -10,7 +11,8 @@ use bytes::Bytes;
 use deno_core::{op2, AsyncRefCell, JsBuffer, OpState, RcRef, Resource, ResourceId};
 use serde::{Deserialize, Serialize};
 use swrt_store::{
-    request_matches_cached_item, BodyWriter, MatchOptions, MatchRequest, NewCacheEntry, Store,
+    request_matches_cached_item, BodyId, BodyWriter, CacheBodyKey, MatchOptions, MatchRequest,
+    NewCacheEntry, Store,
 };
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
@@ -226,41 +228,62 @@ pub(crate) async fn op_swrt_cache_body(
         .with_store(move |s| s.cache_candidates(cache_id, None))
         .await
         .map_err(CacheError::Internal)?;
-    let Some(path) = entries
+    let Some(key) = entries
         .into_iter()
         .find(|e| e.entry_id == entry_id)
-        .and_then(|e| e.entry.body_path)
+        .and_then(|e| e.entry.body)
     else {
         return Ok(None);
     };
     let (tx, rx) = mpsc::channel(4);
+    let store = ctx.store.clone();
     ctx.runtime.spawn(async move {
-        use tokio::io::AsyncReadExt;
-        let mut file = match tokio::fs::File::open(&path).await {
-            Ok(f) => f,
+        // The store's readers block: open and read on the blocking pool,
+        // one chunk at a time.
+        let name = key.as_str().to_string();
+        let opened =
+            tokio::task::spawn_blocking(move || store.bodies().read(BodyId::Cache(&key), 0)).await;
+        let mut reader = match opened {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                let _ = tx
+                    .send(Err(BodyStreamError::Missing { name, source: e }))
+                    .await;
+                return;
+            }
             Err(e) => {
                 let _ = tx
-                    .send(Err(BodyStreamError::Missing {
-                        path: path.clone(),
-                        source: e,
-                    }))
+                    .send(Err(BodyStreamError::Read(std::io::Error::other(e))))
                     .await;
                 return;
             }
         };
-        let mut buf = vec![0u8; 64 * 1024];
         loop {
-            match file.read(&mut buf).await {
+            let read = tokio::task::spawn_blocking(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                let n = std::io::Read::read(&mut reader, &mut buf);
+                (reader, buf, n)
+            })
+            .await;
+            let (r, mut buf, n) = match read {
+                Ok(v) => v,
+                Err(e) => {
+                    let _ = tx
+                        .send(Err(BodyStreamError::Read(std::io::Error::other(e))))
+                        .await;
+                    return;
+                }
+            };
+            reader = r;
+            match n {
                 Ok(0) => return,
                 Ok(n) => {
-                    if tx
-                        .send(Ok(Bytes::copy_from_slice(&buf[..n])))
-                        .await
-                        .is_err()
-                    {
+                    buf.truncate(n);
+                    if tx.send(Ok(Bytes::from(buf))).await.is_err() {
                         return;
                     }
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     let _ = tx.send(Err(BodyStreamError::Read(e))).await;
                     return;
@@ -279,7 +302,7 @@ pub(crate) async fn op_swrt_cache_body(
 /// A body being written for `cache.put()`, chunk by chunk so memory does not
 /// grow with the body.
 pub(crate) struct CacheBodyWriter {
-    writer: AsyncRefCell<Option<BodyWriter>>,
+    writer: AsyncRefCell<Option<(CacheBodyKey, BodyWriter)>>,
 }
 
 impl Resource for CacheBodyWriter {
@@ -294,10 +317,10 @@ pub(crate) async fn op_swrt_cache_body_begin(
     state: Rc<RefCell<OpState>>,
 ) -> Result<ResourceId, CacheError> {
     let (ctx, _) = context(&state.borrow())?;
-    let path = ctx.store.new_cache_body_path();
+    let store = ctx.store.clone();
     let writer = ctx
         .runtime
-        .spawn_blocking(move || BodyWriter::create(&path))
+        .spawn_blocking(move || store.new_cache_body())
         .await
         .map_err(|e| CacheError::Internal(e.to_string()))?
         .map_err(|e| CacheError::Internal(e.to_string()))?;
@@ -319,15 +342,15 @@ pub(crate) async fn op_swrt_cache_body_write(
         .get::<CacheBodyWriter>(rid)
         .map_err(|e| CacheError::Internal(e.to_string()))?;
     let mut slot = RcRef::map(&resource, |r| &r.writer).borrow_mut().await;
-    let mut writer = slot
+    let (key, mut writer) = slot
         .take()
         .ok_or_else(|| CacheError::InvalidState("the body was already committed".into()))?;
     let chunk = chunk.to_vec();
     let (writer, result) = ctx
         .runtime
         .spawn_blocking(move || {
-            let r = writer.write_chunk(&chunk);
-            (writer, r)
+            let r = writer.write_chunks(&[&chunk]);
+            ((key, writer), r)
         })
         .await
         .map_err(|e| CacheError::Internal(e.to_string()))?;
@@ -395,10 +418,10 @@ pub(crate) async fn op_swrt_cache_put(
     };
     let url = strip_fragment(&entry.request.url);
     ctx.with_store(move |s| {
-        let (body_path, body_size) = match writer {
-            Some(mut w) => {
+        let (body, body_size) = match writer {
+            Some((key, mut w)) => {
                 w.sync()?;
-                (Some(w.path().to_path_buf()), w.len())
+                (Some(key), w.len())
             }
             None => (None, 0),
         };
@@ -418,8 +441,10 @@ pub(crate) async fn op_swrt_cache_put(
         let freed: u64 = replaced.iter().map(|c| c.entry.body_size).sum();
         let usage = s.origin_usage(&origin)?.saturating_sub(freed);
         if usage.saturating_add(body_size) > quota {
-            if let Some(path) = &body_path {
-                let _ = std::fs::remove_file(path);
+            if let Some(key) = &body {
+                if let Err(e) = s.bodies().delete(BodyId::Cache(key)) {
+                    tracing::warn!(body = key.as_str(), error = %e, "cannot delete a refused cache body");
+                }
             }
             return Ok(Some(QuotaRejection {
                 message: format!(
@@ -439,7 +464,7 @@ pub(crate) async fn op_swrt_cache_put(
             response_headers: entry.headers.clone(),
             response_type: entry.response_type.clone(),
             url_list: entry.url_list.clone(),
-            body_path,
+            body,
             body_size,
         };
         s.cache_put(cache_id, &new, &replace).map(|_| None)

@@ -18,6 +18,7 @@ pub struct ServiceWorkerHostBuilder {
     pub(super) delegate: Arc<dyn HostDelegate>,
     pub(super) local_origin: Option<LocalOriginMapping>,
     pub(super) data_dir: Option<std::path::PathBuf>,
+    pub(super) bodies: Option<Box<dyn swrt_store::BodyStorage>>,
     pub(super) background_fetch_limits: swrt_bgfetch::Limits,
     pub(super) allow_worker_fetch: bool,
     pub(super) resolver: crate::HostResolver,
@@ -65,6 +66,14 @@ impl ServiceWorkerHostBuilder {
     /// process at a time may use a data dir.
     pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Keep the bodies of background fetches and of the Cache API in
+    /// `bodies` rather than in files under the data dir, which still holds
+    /// everything else. Only used with a [`data_dir`](Self::data_dir).
+    pub fn bodies(mut self, bodies: Box<dyn swrt_store::BodyStorage>) -> Self {
+        self.bodies = Some(bodies);
         self
     }
 
@@ -156,6 +165,7 @@ impl ServiceWorkerHostBuilder {
         }
         let background_fetch_ui = self.background_fetch_ui.take();
         let data_dir = self.data_dir.clone();
+        let bodies = self.bodies.take();
         let bg_limits = self.background_fetch_limits.clone();
         let allow_worker_fetch = self.allow_worker_fetch;
         let sync_config = self.background_sync.clone();
@@ -176,11 +186,14 @@ impl ServiceWorkerHostBuilder {
             // Background Fetch engine keep their state in it.
             let store = {
                 let dir = dir.clone();
-                tokio::task::spawn_blocking(move || swrt_store::Store::open(dir))
-                    .await
-                    .map_err(|e| HostError::DataDir(e.to_string()))?
-                    .map(Arc::new)
-                    .map_err(|e| HostError::DataDir(e.to_string()))?
+                tokio::task::spawn_blocking(move || match bodies {
+                    Some(bodies) => swrt_store::Store::open_with_bodies(dir, bodies),
+                    None => swrt_store::Store::open(dir),
+                })
+                .await
+                .map_err(|e| HostError::DataDir(e.to_string()))?
+                .map(Arc::new)
+                .map_err(|e| HostError::DataDir(e.to_string()))?
             };
             let service = swrt_bgfetch::BackgroundFetchService::builder(store.clone())
                 .http_client(client)

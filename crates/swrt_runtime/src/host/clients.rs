@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
+use swrt_store::{BodyId, BodyStorage};
 use tokio::sync::oneshot;
 use url::Url;
 
@@ -430,28 +431,30 @@ async fn cached_response(
                         )
                     });
                 if let Some(hit) = hit {
-                    return Ok(Some(hit.entry));
+                    // Read on this blocking thread too: the store's readers block.
+                    let body = match &hit.entry.body {
+                        Some(key) => read_body(store.bodies(), BodyId::Cache(key)),
+                        None => Ok(Vec::new()),
+                    };
+                    return Ok(Some((hit.entry, body)));
                 }
             }
             Ok(None)
         })
         .await;
-    let entry = match found {
-        Ok(entry) => entry?,
+    let (entry, body) = match found {
+        Ok(found) => found?,
         Err(error) => {
             tracing::warn!("the router's cache lookup failed: {error}");
             return None;
         }
     };
-    let body = match &entry.body_path {
-        Some(path) => match tokio::fs::read(path).await {
-            Ok(body) => body,
-            Err(error) => {
-                tracing::warn!(path = %path.display(), "cannot read a cached body: {error}");
-                return None;
-            }
-        },
-        None => Vec::new(),
+    let body = match body {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::warn!("cannot read a cached body: {error}");
+            return None;
+        }
     };
     Some(FetchEventResponse {
         status: entry.status,
@@ -462,6 +465,13 @@ async fn cached_response(
         error: None,
         body,
     })
+}
+
+/// All of a stored body (blocking).
+fn read_body(bodies: &dyn BodyStorage, body: BodyId<'_>) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut bodies.read(body, 0)?, &mut out)?;
+    Ok(out)
 }
 
 /// Static routing, the network side of "race-network-and-fetch-handler".

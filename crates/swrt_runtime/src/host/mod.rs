@@ -107,6 +107,7 @@ impl ServiceWorkerHost {
             delegate: Arc::new(TracingDelegate),
             local_origin: None,
             data_dir: None,
+            bodies: None,
             background_fetch_limits: swrt_bgfetch::Limits::default(),
             allow_worker_fetch: true,
             resolver: crate::HostResolver::system(),
