@@ -69,8 +69,9 @@ pub(crate) async fn op_swrt_clients_match_all(
     #[serde] options: MatchAllOptions,
 ) -> Vec<ClientInfo> {
     let version_id = own_version(&state);
-    ask_host(&state, |_, reply| HostRequest::MatchAll {
+    ask_host(&state, |ctx, reply| HostRequest::MatchAll {
         version_id,
+        script_url: ctx.url.clone(),
         options,
         reply,
     })

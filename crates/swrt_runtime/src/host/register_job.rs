@@ -211,11 +211,16 @@ impl Registration {
         // Run the script ("Run Service Worker"): a throw here fails the job.
         self.slots.locked().evaluating = Some(version.clone());
         let ran = version.running(host, self).await;
-        self.slots.locked().evaluating = None;
+        {
+            // One step, so that a lookup by id never misses the version.
+            let mut slots = self.slots.locked();
+            slots.evaluating = None;
+            if ran.is_ok() {
+                // Install.
+                slots.installing = Some(version.clone());
+            }
+        }
         ran?;
-
-        // Install.
-        self.slots.locked().installing = Some(version.clone());
         self.set_state(&version, WorkerState::Installing);
         // Install step 4: resolve the job promise with the registration,
         // and let the page's continuation run before the state moves on.

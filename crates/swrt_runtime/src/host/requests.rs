@@ -72,24 +72,24 @@ pub(crate) fn handle_request(host: &Arc<HostInner>, request: HostRequest) {
         }
         HostRequest::MatchAll {
             version_id,
+            script_url,
             options,
             reply,
         } => {
-            // Clients.matchAll: same-origin window clients, those controlled by
-            // this worker unless includeUncontrolled.
-            let Some((_, version)) = host.version_by_id(version_id) else {
-                let _ = reply.send(Vec::new());
-                return;
-            };
-            let own = Some(version.id);
+            // Clients.matchAll: same-origin clients of the worker's origin,
+            // those controlled by this worker unless includeUncontrolled.
+            // The origin comes with the request, not from the registration:
+            // a worker asks while its script still runs, before any of its
+            // registration's slots holds it.
             let wanted = |p: &PageEntry| {
                 options.client_type == "all" || options.client_type == p.client_type
             };
+            let controlled = |p: &PageEntry| *p.controller.locked() == Some(version_id);
             let clients = host
-                .pages_of_origin(&version.script_url)
+                .pages_of_origin(&script_url)
                 .into_iter()
                 .filter(|p| wanted(p))
-                .filter(|p| options.include_uncontrolled || *p.controller.locked() == own)
+                .filter(|p| options.include_uncontrolled || controlled(p))
                 .map(|p| p.info(host))
                 .collect();
             let _ = reply.send(clients);

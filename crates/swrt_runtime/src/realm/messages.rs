@@ -257,6 +257,8 @@ pub(crate) enum HostRequest {
     },
     MatchAll {
         version_id: u64,
+        /// The worker's script URL: its origin is the clients' origin.
+        script_url: Url,
         options: MatchAllOptions,
         reply: oneshot::Sender<Vec<ClientInfo>>,
     },
