@@ -7,6 +7,16 @@ try {
   console.log("before activation:", e.name);
 }
 const registration = await navigator.serviceWorker.ready;
+// `ready` resolves once the worker is activating; its `activate` handler
+// registers a tag of its own, which is there once it is activated.
+const worker = registration.active;
+if (worker.state !== "activated") {
+  await new Promise((resolve) => {
+    worker.addEventListener("statechange", () => {
+      if (worker.state === "activated") resolve();
+    });
+  });
+}
 await registration.sync.register("outbox");
 await registration.sync.register("doomed");
 await registration.sync.register("outbox");
