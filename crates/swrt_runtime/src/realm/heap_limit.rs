@@ -96,11 +96,10 @@ unsafe extern "C" fn collect_at_interrupt(mut isolate: v8::UnsafeRawIsolatePtr, 
 /// At the end of an event-loop turn: the collection the callback asked
 /// for, if the interrupt did not run it yet.
 pub(crate) fn collect_if_requested(js: &mut JsRuntime, shared: &RealmShared) {
-    if shared.heap.collection_requested.load(Ordering::Acquire) {
-        collect_and_decide(js.v8_isolate(), shared);
-    }
+    collect_and_decide(js.v8_isolate(), shared);
 }
 
+/// Runs the collection the callback asked for, if it has not run yet.
 fn collect_and_decide(isolate: &mut v8::Isolate, shared: &RealmShared) {
     if !shared.heap.collection_requested.load(Ordering::Acquire) {
         return;
