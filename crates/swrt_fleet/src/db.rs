@@ -129,22 +129,16 @@ impl FleetDb {
 
     async fn migrate(&self) -> Result<()> {
         let mut client = self.client().await?;
-        client
-            .batch_execute(
-                "CREATE TABLE IF NOT EXISTS swrt_fleet_schema (version integer PRIMARY KEY)",
-            )
-            .await
-            .or_else(|e| {
-                // Two nodes creating the table at once: one of them loses.
-                if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })?;
         let tx = client.transaction().await?;
+        // The lock comes first: `CREATE TABLE IF NOT EXISTS` is not safe
+        // against a concurrent creator (the loser fails on the table's row
+        // type), so nodes starting at once take turns for the whole migration.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS swrt_fleet_schema (version integer PRIMARY KEY)",
+        )
+        .await?;
         let current: i32 = tx
             .query_one(
                 "SELECT coalesce(max(version), 0) FROM swrt_fleet_schema",

@@ -13,12 +13,11 @@ use swrt_fleet::*;
 async fn nodes_migrating_at_once_end_on_the_latest_schema() {
     require_servers!();
     let pg = support::Postgres::start();
-    let (a, b, c) = tokio::join!(
-        FleetDb::connect(&pg.url),
-        FleetDb::connect(&pg.url),
-        FleetDb::connect(&pg.url)
-    );
-    for db in [a.unwrap(), b.unwrap(), c.unwrap()] {
+    // Eight nodes on a fresh database: every one of them finds the schema
+    // table missing, and all but one lose the race to create it.
+    let nodes = futures::future::join_all((0..8).map(|_| FleetDb::connect(&pg.url))).await;
+    for db in nodes {
+        let db = db.unwrap();
         assert_eq!(
             db.schema_version().await.unwrap(),
             FleetDb::latest_schema_version()
