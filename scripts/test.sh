@@ -19,6 +19,9 @@ echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test" >&2
 cargo test --workspace
+echo "== cargo test -p swrt_store, against PostgreSQL" >&2
+cargo build -q -p swrt_test_servers --bin with-postgres
+target/debug/with-postgres cargo test -q -p swrt_store
 echo "== swrt wpt (wpt/)" >&2
 cargo build -p swrt
 target/debug/swrt wpt --wpt-root wpt --expectations wpt/expectations.json \

@@ -69,6 +69,13 @@ pub struct ServeArgs {
     /// Reject backgroundFetch.fetch() called from a service worker (Chromium's behaviour).
     #[arg(long)]
     pub no_worker_background_fetch: bool,
+    /// Keep registrations, background fetches, their records, the Cache API
+    /// entries and IndexedDB in this PostgreSQL database
+    /// (postgres://USER:PASSWORD@HOST:PORT/DB; sslmode=require for a
+    /// managed server, whose CA may be named by PGSSLROOTCERT) instead of
+    /// SQLite in the data dir. One swrt process uses a database at a time.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Keep the bodies of background fetches and the Cache API in
     /// S3-compatible object storage (s3://BUCKET/PREFIX) instead of files in
     /// the data dir, which keeps everything else. Credentials come from

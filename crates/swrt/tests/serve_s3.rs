@@ -1,12 +1,13 @@
-//! `swrt serve --bodies s3://...`: a background fetch's bodies and the
-//! Cache API's go to object storage (moto's S3 server on loopback) and come
-//! back byte for byte; the data dir keeps only the metadata. moto is
-//! installed by `scripts/setup.sh`; without it the test is skipped, except
-//! in CI, where that is a failure.
+//! `swrt serve --store postgres://... --bodies s3://...`: the metadata goes
+//! to PostgreSQL and a background fetch's bodies and the Cache API's to
+//! object storage (a cluster of the test's own and moto's S3 server on
+//! loopback); they come back byte for byte, and across a restart, with
+//! nothing in the data dir but its lock. The servers are installed by
+//! `scripts/setup.sh`; without them the test is skipped, except in CI, where
+//! that is a failure.
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -15,102 +16,12 @@ use swrt_server::generated::byte_at;
 const BIG: u64 = 3 * MIB;
 const SMALL: &str = "a small body, stored in the fetch's pack\n";
 
-/// moto's S3 server on a loopback port, with one bucket; stops when dropped.
-struct Moto {
-    child: Child,
-    endpoint: String,
-    bucket: &'static str,
-}
-
-impl Moto {
-    /// `None` (the test is skipped) when moto is not installed, outside CI.
-    async fn start() -> Option<Moto> {
-        let installed = Command::new("python3")
-            .args(["-c", "import moto.server, flask"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !installed {
-            let missing = "moto's S3 server is not installed (pip install 'moto[server]')";
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "the S3 test must run in CI, but {missing}"
-            );
-            eprintln!("SKIPPED: {missing}");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m moto.server");
-        let moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            bucket: "swrt-bodies",
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        // moto accepts unsigned requests: create the bucket once it answers.
-        loop {
-            let created = reqwest::Client::new()
-                .put(format!("{}/{}", moto.endpoint, moto.bucket))
-                .send()
-                .await;
-            match created {
-                Ok(r) if r.status().is_success() => return Some(moto),
-                _ if Instant::now() > deadline => panic!("moto's S3 server did not start"),
-                _ => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-    }
-
-    /// The keys stored under `prefix`.
-    async fn keys(&self, prefix: &str) -> Vec<String> {
-        let listing = reqwest::Client::new()
-            .get(format!(
-                "{}/{}?list-type=2&prefix={prefix}",
-                self.endpoint, self.bucket
-            ))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        listing
-            .split("<Key>")
-            .skip(1)
-            .filter_map(|k| k.split("</Key>").next())
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fetch_and_a_cache_round_trip_through_object_storage() {
-    let Some(moto) = Moto::start().await else {
-        return;
-    };
+async fn a_fetch_and_a_cache_round_trip_through_shared_storage() {
+    swrt_test_servers::require_servers!();
+    let moto = swrt_test_servers::S3::start().await;
+    let postgres = swrt_test_servers::Postgres::start();
+    let store = postgres.create_database("swrt");
     let site = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     std::fs::write(site.path().join("small.txt"), SMALL).unwrap();
@@ -144,6 +55,8 @@ self.addEventListener("backgroundfetchsuccess", (event) => event.waitUntil((asyn
         .env("AWS_SECRET_ACCESS_KEY", "test");
     let bodies = format!("s3://{}/node-1", moto.bucket);
     let args = [
+        "--store",
+        &store,
         "--bodies",
         &bodies,
         "--s3-endpoint",
@@ -191,6 +104,10 @@ self.addEventListener("backgroundfetchsuccess", (event) => event.waitUntil((asyn
         !data.path().join("bodies").exists(),
         "no body was written to the data dir"
     );
+    assert!(
+        !data.path().join("swrt.sqlite3").exists(),
+        "no database was made in the data dir"
+    );
     let stored = moto.keys(&format!("node-1/{unique_id}/")).await;
     assert!(
         stored.iter().any(|k| k.contains("/0.body/"))
@@ -207,7 +124,7 @@ self.addEventListener("backgroundfetchsuccess", (event) => event.waitUntil((asyn
     let mut cmd = swrt();
     cmd.env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test");
-    let (mut serve, _out, _api, _token) = start_serve_with(data.path(), cmd, &args).await;
+    let (mut serve, _out, api, token) = start_serve_with(data.path(), cmd, &args).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let fetch_keys = moto.keys(&format!("node-1/{unique_id}/")).await;
@@ -218,6 +135,26 @@ self.addEventListener("backgroundfetchsuccess", (event) => event.waitUntil((asyn
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(moto.keys("node-1/cache/").await.len(), 1);
+    // The registration came back from PostgreSQL, script and all: a new
+    // fetch on it reaches the worker.
+    let client = control_client(&token);
+    start_fetch(
+        &client,
+        &api,
+        serde_json::json!({
+            "scope": origin.origin(), "id": "after-restart", "requests": ["small.txt"],
+        }),
+    )
+    .await;
+    until("the second fetch's event", Duration::from_secs(60), || {
+        seen.digests.lock().unwrap().len() == 3
+    })
+    .await;
+    assert_eq!(
+        seen.digests.lock().unwrap()[2],
+        ("small.txt".to_string(), sha256_hex(SMALL.as_bytes()))
+    );
+    assert!(!data.path().join("swrt.sqlite3").exists());
     signal(&serve, "TERM");
     assert!(wait_exit(&mut serve, Duration::from_secs(20))
         .await

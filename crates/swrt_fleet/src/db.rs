@@ -2,9 +2,6 @@
 
 use crate::error::{FleetError, Result};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
-use std::sync::Arc;
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -166,28 +163,11 @@ impl FleetDb {
     }
 }
 
-/// TLS for TCP connections: the webpki roots, plus the certificates of
-/// `extra_roots` (a PEM file).
+/// TLS for TCP connections, as the store's own PostgreSQL connection makes
+/// it (the webpki roots, plus the certificates of the PEM file
+/// `extra_roots`).
 fn tls_connector(extra_roots: Option<std::path::PathBuf>) -> Result<MakeRustlsConnect> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = extra_roots {
-        let certificates = CertificateDer::pem_file_iter(&path)
-            .and_then(|certs| certs.collect::<std::result::Result<Vec<_>, _>>())
-            .map_err(|e| FleetError::Config(format!("{}: {e}", path.display())))?;
-        for certificate in certificates {
-            roots
-                .add(certificate)
-                .map_err(|e| FleetError::Config(format!("{}: {e}", path.display())))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| FleetError::Config(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(MakeRustlsConnect::new(config))
+    swrt_store::postgres_tls_connector(extra_roots).map_err(FleetError::Config)
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 mod support;
 
+use swrt_test_servers::require_servers;
+
 use bytes::Bytes;
 use futures::TryStreamExt;
 use std::collections::{HashMap, HashSet};
@@ -195,7 +197,11 @@ async fn every_node_hears_a_change_published_on_any_node() {
 async fn bodies_resume_from_the_parts_in_object_storage() {
     require_servers!();
     let s3 = support::S3::start().await;
-    let bodies = BodyStore::s3(&format!("s3://{}/fleet-a", s3.bucket), &s3.options()).unwrap();
+    let bodies = BodyStore::s3(
+        &format!("s3://{}/fleet-a", s3.bucket),
+        &support::s3_options(&s3),
+    )
+    .unwrap();
     let key = BodyKey::response("fetch-1", 3);
     assert_eq!(bodies.stored_len(&key).await.unwrap(), 0);
     let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
@@ -219,7 +225,11 @@ async fn bodies_resume_from_the_parts_in_object_storage() {
         .await
         .unwrap();
     // Another node (another client on the same bucket) resumes from there.
-    let other = BodyStore::s3(&format!("s3://{}/fleet-a", s3.bucket), &s3.options()).unwrap();
+    let other = BodyStore::s3(
+        &format!("s3://{}/fleet-a", s3.bucket),
+        &support::s3_options(&s3),
+    )
+    .unwrap();
     let resumed_at = other.stored_len(&key).await.unwrap();
     assert_eq!(resumed_at, 1_800_000);
     other
@@ -240,7 +250,11 @@ async fn bodies_resume_from_the_parts_in_object_storage() {
         .unwrap();
     assert_eq!(read.concat(), data);
     // Other prefixes and fetches are separate.
-    let elsewhere = BodyStore::s3(&format!("s3://{}/fleet-b", s3.bucket), &s3.options()).unwrap();
+    let elsewhere = BodyStore::s3(
+        &format!("s3://{}/fleet-b", s3.bucket),
+        &support::s3_options(&s3),
+    )
+    .unwrap();
     assert_eq!(elsewhere.stored_len(&key).await.unwrap(), 0);
     bodies.delete_fetch("fetch-1").await.unwrap();
     assert_eq!(bodies.stored_len(&key).await.unwrap(), 0);

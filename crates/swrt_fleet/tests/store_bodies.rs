@@ -3,6 +3,8 @@
 
 mod support;
 
+use swrt_test_servers::require_servers;
+
 use std::io::Read;
 use std::sync::Arc;
 use swrt_fleet::S3Bodies;
@@ -23,7 +25,7 @@ fn read(b: &dyn BodyStorage, body: BodyId<'_>, offset: u64) -> Vec<u8> {
 fn bodies(s3: &support::S3, prefix: &str) -> S3Bodies {
     S3Bodies::new(
         &format!("s3://{}/{prefix}", s3.bucket),
-        &s3.options(),
+        &support::s3_options(s3),
         tokio::runtime::Handle::current(),
     )
     .unwrap()

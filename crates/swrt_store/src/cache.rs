@@ -2,9 +2,9 @@
 //! applies the query algorithm (see [`crate::request_matches_cached_item`]);
 //! this module stores rows and bodies transactionally.
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
+use crate::sql::{params, Db, OptionalExtension, Row, SqlError, SqlResult};
 use crate::{add_usage, now_ms, BodyId, CacheBodyKey, Store};
-use rusqlite::{params, OptionalExtension};
 
 /// An entry to insert with [`Store::cache_put`].
 #[derive(Debug, Clone, Default)]
@@ -51,10 +51,8 @@ fn url_no_query(url: &str) -> String {
     }
 }
 
-fn pairs(s: &str) -> rusqlite::Result<Vec<(String, String)>> {
-    serde_json::from_str(s).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
+fn pairs(s: &str) -> SqlResult<Vec<(String, String)>> {
+    serde_json::from_str(s).map_err(|e| SqlError::Corrupt(Box::new(StoreError::Json(e))))
 }
 
 impl Store {
@@ -99,12 +97,11 @@ impl Store {
 
     /// Cache names of `origin` in creation order (`caches.keys()`).
     pub fn cache_keys(&self, origin: &str) -> Result<Vec<String>> {
-        let conn = self.conn()?;
-        let mut st = conn.prepare("SELECT name FROM caches WHERE origin = ?1 ORDER BY cache_id")?;
-        let v = st
-            .query_map([origin], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(v)
+        Ok(self.conn()?.query_map(
+            "SELECT name FROM caches WHERE origin = ?1 ORDER BY cache_id",
+            params![origin],
+            |r| r.get(0),
+        )?)
     }
 
     /// Delete cache `name` and its entries' bodies. Returns whether it existed.
@@ -120,8 +117,8 @@ impl Store {
             .optional()?;
         let Some(id) = id else { return Ok(false) };
         let (paths, bytes) = entry_bodies(&tx, "cache_id = ?1", id)?;
-        tx.execute("DELETE FROM cache_entries WHERE cache_id = ?1", [id])?;
-        tx.execute("DELETE FROM caches WHERE cache_id = ?1", [id])?;
+        tx.execute("DELETE FROM cache_entries WHERE cache_id = ?1", params![id])?;
+        tx.execute("DELETE FROM caches WHERE cache_id = ?1", params![id])?;
         add_usage(&tx, origin, -bytes)?;
         tx.commit()?;
         drop(conn);
@@ -136,7 +133,7 @@ impl Store {
         let tx = conn.transaction()?;
         let origin: String = tx.query_row(
             "SELECT origin FROM caches WHERE cache_id = ?1",
-            [cache_id],
+            params![cache_id],
             |r| r.get(0),
         )?;
         let mut old_paths = Vec::new();
@@ -151,10 +148,11 @@ impl Store {
             )?;
         }
         let body = entry.body.as_ref().map(CacheBodyKey::as_str);
-        tx.execute(
+        let id: i64 = tx.query_row(
             "INSERT INTO cache_entries(cache_id, url, url_no_query, method, req_headers, status,
                 status_text, resp_headers, resp_type, url_list, body_path, body_size)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             RETURNING entry_id",
             params![
                 cache_id,
                 entry.url,
@@ -169,8 +167,8 @@ impl Store {
                 body,
                 entry.body_size as i64
             ],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         add_usage(&tx, &origin, entry.body_size as i64 - freed)?;
         tx.commit()?;
         drop(conn);
@@ -186,45 +184,36 @@ impl Store {
         let conn = self.conn()?;
         let sql = "SELECT entry_id, url, method, req_headers, status, status_text, resp_headers,
                 resp_type, url_list, body_path, body_size FROM cache_entries WHERE cache_id = ?1";
-        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<CacheEntry> {
+        let map = |r: &Row| -> SqlResult<CacheEntry> {
             Ok(CacheEntry {
                 entry_id: r.get(0)?,
                 entry: NewCacheEntry {
                     url: r.get(1)?,
                     method: r.get(2)?,
-                    request_headers: pairs(&r.get::<_, String>(3)?)?,
-                    status: r.get::<_, i64>(4)?.clamp(0, 999) as u16,
+                    request_headers: pairs(&r.get::<String>(3)?)?,
+                    status: r.get::<i64>(4)?.clamp(0, 999) as u16,
                     status_text: r.get(5)?,
-                    response_headers: pairs(&r.get::<_, String>(6)?)?,
+                    response_headers: pairs(&r.get::<String>(6)?)?,
                     response_type: r.get(7)?,
-                    url_list: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+                    url_list: serde_json::from_str(&r.get::<String>(8)?).unwrap_or_default(),
                     body: r
-                        .get::<_, Option<String>>(9)?
+                        .get::<Option<String>>(9)?
                         .map(|p| {
                             CacheBodyKey::from_stored(p.clone())
                                 .ok_or_else(|| crate::fetch::corrupt("cache body", &p))
                         })
                         .transpose()?,
-                    body_size: r.get::<_, i64>(10)?.max(0) as u64,
+                    body_size: r.get::<i64>(10)?.max(0) as u64,
                 },
             })
         };
         let v = match url {
-            Some(u) => {
-                let mut st =
-                    conn.prepare(&format!("{sql} AND url_no_query = ?2 ORDER BY entry_id"))?;
-                let v = st
-                    .query_map(params![cache_id, url_no_query(u)], map)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                v
-            }
-            None => {
-                let mut st = conn.prepare(&format!("{sql} ORDER BY entry_id"))?;
-                let v = st
-                    .query_map([cache_id], map)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                v
-            }
+            Some(u) => conn.query_map(
+                &format!("{sql} AND url_no_query = ?2 ORDER BY entry_id"),
+                params![cache_id, url_no_query(u)],
+                map,
+            )?,
+            None => conn.query_map(&format!("{sql} ORDER BY entry_id"), params![cache_id], map)?,
         };
         Ok(v)
     }
@@ -236,7 +225,7 @@ impl Store {
         let origin: Option<String> = tx
             .query_row(
                 "SELECT origin FROM caches WHERE cache_id = ?1",
-                [cache_id],
+                params![cache_id],
                 |r| r.get(0),
             )
             .optional()?;
@@ -267,12 +256,13 @@ impl Store {
     pub(crate) fn sweep_cache_bodies(&self) -> Result<()> {
         let claimed: std::collections::HashSet<String> = {
             let conn = self.conn()?;
-            let mut st =
-                conn.prepare("SELECT body_path FROM cache_entries WHERE body_path IS NOT NULL")?;
-            let claimed = st
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            claimed
+            conn.query_map(
+                "SELECT body_path FROM cache_entries WHERE body_path IS NOT NULL",
+                params![],
+                |r| r.get::<String>(0),
+            )?
+            .into_iter()
+            .collect()
         };
         let stored = match self.bodies().cache_bodies() {
             Ok(stored) => stored,
@@ -309,28 +299,22 @@ impl Store {
     }
 }
 
-fn entry_bodies(tx: &rusqlite::Transaction<'_>, cond: &str, id: i64) -> Result<(Vec<String>, i64)> {
-    let mut st = tx.prepare(&format!(
-        "SELECT body_path, body_size FROM cache_entries WHERE {cond}"
-    ))?;
+fn entry_bodies(tx: &Db, cond: &str, id: i64) -> Result<(Vec<String>, i64)> {
+    let rows = tx.query_map(
+        &format!("SELECT body_path, body_size FROM cache_entries WHERE {cond}"),
+        params![id],
+        |r| Ok((r.get::<Option<String>>(0)?, r.get::<i64>(1)?)),
+    )?;
     let mut paths = Vec::new();
     let mut bytes = 0;
-    let rows = st.query_map([id], |r| {
-        Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
-    })?;
-    for row in rows {
-        let (p, b) = row?;
+    for (p, b) in rows {
         paths.extend(p);
         bytes += b;
     }
     Ok((paths, bytes))
 }
 
-fn entry_bodies_pair(
-    tx: &rusqlite::Transaction<'_>,
-    id: i64,
-    cache_id: i64,
-) -> Result<(Vec<String>, i64)> {
+fn entry_bodies_pair(tx: &Db, id: i64, cache_id: i64) -> Result<(Vec<String>, i64)> {
     let r: Option<(Option<String>, i64)> = tx
         .query_row(
             "SELECT body_path, body_size FROM cache_entries WHERE entry_id = ?1 AND cache_id = ?2",
@@ -350,7 +334,7 @@ mod tests {
     #[test]
     fn cache_roundtrip() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::test_store::open(dir.path()).unwrap();
         let o = "https://a.test";
         assert!(!s.cache_has(o, "v1").unwrap());
         assert_eq!(s.cache_id(o, "v1").unwrap(), None);
@@ -434,7 +418,7 @@ mod tests {
     fn bodies_no_entry_claims_are_swept_at_open() {
         let dir = tempfile::tempdir().unwrap();
         let (kept, abandoned) = {
-            let s = Store::open(dir.path()).unwrap();
+            let s = crate::test_store::open(dir.path()).unwrap();
             let c = s.cache_open("https://a.test", "v1").unwrap();
             let (kept, mut w) = s.new_cache_body().unwrap();
             w.write_chunks(&[b"kept"]).unwrap();
@@ -456,7 +440,7 @@ mod tests {
             (kept, abandoned)
         };
         assert!(dir.path().join(abandoned.as_str()).exists());
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::test_store::open(dir.path()).unwrap();
         assert_eq!(s.bodies().cache_bodies().unwrap(), vec![kept.clone()]);
         assert!(!dir.path().join(abandoned.as_str()).exists());
         assert!(dir.path().join(kept.as_str()).exists());

@@ -5,8 +5,8 @@
 use crate::error::{Result, StoreError};
 use crate::fetch::{get_fetch_tx, request_body_rel};
 use crate::model::{FetchRow, NewFetch, NewRequest};
+use crate::sql::{params, Begin, OptionalExtension};
 use crate::{add_usage, now_ms, BodyId, Store};
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 /// The limits a new fetch is checked against when it is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +62,8 @@ pub enum CreateFetchError {
     Store(#[from] StoreError),
 }
 
-impl From<rusqlite::Error> for CreateFetchError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::sql::SqlError> for CreateFetchError {
+    fn from(e: crate::sql::SqlError) -> Self {
         CreateFetchError::Store(e.into())
     }
 }
@@ -125,8 +125,8 @@ impl Store {
             .map(|r| r.body.as_ref().map_or(0, |b| b.len() as u64))
             .sum();
         let mut conn = self.conn()?;
-        // IMMEDIATE: the write lock is taken before the checks read.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Exclusive: the write lock is taken before the checks read.
+        let tx = conn.transaction_with(Begin::Exclusive)?;
         let dup: Option<String> = tx
             .query_row(
                 "SELECT unique_id FROM bg_fetches WHERE scope = ?1 AND id = ?2 AND state = 'active'",
@@ -142,7 +142,7 @@ impl Store {
         }
         let active: i64 = tx.query_row(
             "SELECT COUNT(*) FROM bg_fetches WHERE origin = ?1 AND state = 'active'",
-            [&f.origin],
+            params![f.origin],
             |r| r.get(0),
         )?;
         if active.max(0) as u64 >= limits.max_active_per_origin {
@@ -153,7 +153,7 @@ impl Store {
         let stored: Option<i64> = tx
             .query_row(
                 "SELECT bytes FROM origin_usage WHERE origin = ?1",
-                [&f.origin],
+                params![f.origin],
                 |r| r.get(0),
             )
             .optional()?;
@@ -274,7 +274,7 @@ mod tests {
     #[test]
     fn refuses_an_active_id_of_the_registration() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::test_store::open(dir.path()).unwrap();
         let l = limits(10, 1000, 0);
         s.create_fetch(&new_fetch("u1", "same", 0), &[req(None)], &l)
             .unwrap();
@@ -293,7 +293,7 @@ mod tests {
     #[test]
     fn refuses_past_the_active_fetch_limit() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::test_store::open(dir.path()).unwrap();
         let l = limits(2, 1000, 0);
         s.create_fetch(&new_fetch("u1", "a", 0), &[req(None)], &l)
             .unwrap();
@@ -314,7 +314,7 @@ mod tests {
     #[test]
     fn refuses_what_does_not_fit_in_the_free_quota() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::test_store::open(dir.path()).unwrap();
         // 10 bytes of request body are stored: 90 of 100 are free.
         s.create_fetch(
             &new_fetch("u1", "a", 0),

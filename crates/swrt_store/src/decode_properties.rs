@@ -4,9 +4,9 @@
 //! (records name their bodies by fetch and index; a cache entry's stored
 //! name is checked).
 
+use crate::sql::{params, Value};
 use crate::*;
 use proptest::prelude::*;
-use rusqlite::types::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Columns of `bg_records` and `bg_fetches` that the decoders interpret.
@@ -80,7 +80,7 @@ fn column_value() -> impl Strategy<Value = Value> {
 #[test]
 fn damaged_rows_read_as_rows_or_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::test_store::open(dir.path()).unwrap();
     let seq = AtomicU64::new(0);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(200));
     let case = (any::<bool>(), any::<prop::sample::Index>(), column_value());
@@ -95,10 +95,7 @@ fn damaged_rows_read_as_rows_or_errors() {
             };
             let sql = format!("UPDATE {table} SET {column} = ?1 WHERE {key} = ?2");
             // A value that a NOT NULL or type rule refuses is not stored.
-            let _ = store
-                .conn()
-                .unwrap()
-                .execute(&sql, rusqlite::params![value, uid]);
+            let _ = store.conn().unwrap().execute(&sql, params![value, uid]);
             let _ = store.get_fetch(&uid);
             let _ = store.fetches_in_state(FetchState::Active);
             let _ = store.records(&uid);
@@ -113,7 +110,7 @@ fn deleting_a_cache_never_deletes_a_file_outside_the_data_dir() {
     let outside = tempfile::tempdir().unwrap();
     let victim = outside.path().join("keep.txt");
     std::fs::write(&victim, b"keep").unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = crate::test_store::open(dir.path()).unwrap();
     let cache = store.cache_open("https://a.test", "c").unwrap();
     let entry = NewCacheEntry {
         url: "https://a.test/x".into(),
@@ -133,7 +130,7 @@ fn deleting_a_cache_never_deletes_a_file_outside_the_data_dir() {
         store
             .conn()
             .unwrap()
-            .execute("UPDATE cache_entries SET body_path = ?1", [&path])
+            .execute("UPDATE cache_entries SET body_path = ?1", params![path])
             .unwrap();
         assert!(
             store.cache_candidates(cache, None).is_err(),

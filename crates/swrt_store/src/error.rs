@@ -16,6 +16,13 @@ pub enum StoreError {
         /// The lock file that could not be acquired.
         path: PathBuf,
     },
+    /// Another swrt process has the store's PostgreSQL database open. Two
+    /// would resume and dispatch the same fetches, so the second is refused.
+    #[error(
+        "the database {0} is in use by another swrt process; stop that process or use another \
+         database"
+    )]
+    DatabaseInUse(String),
     /// The database was written by a newer swrt whose schema this build does not know.
     #[error("database schema version {found} is newer than this build supports ({supported})")]
     SchemaTooNew {
@@ -57,9 +64,9 @@ pub enum StoreError {
         /// The origin's quota.
         quota: u64,
     },
-    /// SQLite failed.
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// The database (SQLite or PostgreSQL) failed.
+    #[error("database: {0}")]
+    Database(crate::sql::SqlError),
     /// File-system failure (body files, lock file, directory creation). A full
     /// disk shows up here with `ErrorKind::StorageFull`.
     #[error("i/o: {0}")]
@@ -75,11 +82,26 @@ impl StoreError {
     pub fn is_storage_full(&self) -> bool {
         match self {
             StoreError::Io(e) => is_storage_full_io(e),
-            StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
-                f.code == rusqlite::ErrorCode::DiskFull
-            }
+            StoreError::Database(e) => e.is_storage_full(),
             _ => false,
         }
+    }
+}
+
+impl From<crate::sql::SqlError> for StoreError {
+    fn from(e: crate::sql::SqlError) -> Self {
+        match e {
+            // A row the store could not make sense of is the store's own
+            // error, whichever database held it.
+            crate::sql::SqlError::Corrupt(inner) => *inner,
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.into())
     }
 }
 

@@ -5,8 +5,8 @@
 
 use crate::error::{Result, StoreError};
 use crate::model::*;
+use crate::sql::{params, Db, OptionalExtension, Row, SqlError, SqlResult};
 use crate::{add_usage, now_ms, BodyId, Store};
-use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 const FETCH_COLS: &str =
     "unique_id, scope, id, origin, title, icons_json, ui_data, download_total, \
@@ -19,36 +19,19 @@ pub(crate) const RECORD_COLS: &str =
     last_modified, complete_length, body_path, bytes_stored, outcome, error_message, body_offset, \
     integrity";
 
-/// Execute a statement through the connection's statement cache (the
-/// per-record statements run thousands of times per fetch; parsing them each
-/// time was a visible cost).
-pub(crate) fn exec_cached(
-    c: &rusqlite::Connection,
-    sql: &str,
-    p: impl rusqlite::Params,
-) -> rusqlite::Result<usize> {
-    c.prepare_cached(sql)?.execute(p)
+pub(crate) fn corrupt(what: &str, v: &str) -> SqlError {
+    SqlError::Corrupt(Box::new(StoreError::Corrupt(format!("{what}: {v:?}"))))
 }
 
-pub(crate) fn corrupt(what: &str, v: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        Box::new(StoreError::Corrupt(format!("{what}: {v:?}"))),
-    )
+pub(crate) fn json_col<T: serde::de::DeserializeOwned>(s: &str) -> SqlResult<T> {
+    serde_json::from_str(s).map_err(|e| SqlError::Corrupt(Box::new(StoreError::Json(e))))
 }
 
-pub(crate) fn json_col<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {
-    serde_json::from_str(s).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
+pub(crate) fn u64_col(row: &Row, i: usize) -> SqlResult<u64> {
+    Ok(row.get::<i64>(i)?.max(0) as u64)
 }
 
-pub(crate) fn u64_col(row: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
-    Ok(row.get::<_, i64>(i)?.max(0) as u64)
-}
-
-fn fetch_from_row(row: &Row<'_>) -> rusqlite::Result<FetchRow> {
+fn fetch_from_row(row: &Row) -> SqlResult<FetchRow> {
     let state: String = row.get(11)?;
     let result: String = row.get(12)?;
     let reason: String = row.get(13)?;
@@ -133,21 +116,18 @@ impl Store {
 
     /// Developer ids of the active fetches of a registration, oldest first.
     pub fn active_ids(&self, scope: &str) -> Result<Vec<String>> {
-        let conn = self.conn()?;
-        let mut st = conn.prepare(
+        Ok(self.conn()?.query_map(
             "SELECT id FROM bg_fetches WHERE scope = ?1 AND state = 'active' ORDER BY created_ms, rowid",
-        )?;
-        let ids = st
-            .query_map([scope], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(ids)
+            params![scope],
+            |r| r.get(0),
+        )?)
     }
 
     /// Number of active fetches of an origin.
     pub fn count_active(&self, origin: &str) -> Result<u64> {
         let n: i64 = self.conn()?.query_row(
             "SELECT COUNT(*) FROM bg_fetches WHERE origin = ?1 AND state = 'active'",
-            [origin],
+            params![origin],
             |r| r.get(0),
         )?;
         Ok(n as u64)
@@ -158,7 +138,7 @@ impl Store {
     pub fn count_unfinished(&self, origin: &str) -> Result<u64> {
         let n: i64 = self.conn()?.query_row(
             "SELECT COUNT(*) FROM bg_fetches WHERE origin = ?1 AND state IN ('active', 'settled', 'dispatched')",
-            [origin],
+            params![origin],
             |r| r.get(0),
         )?;
         Ok(n as u64)
@@ -166,14 +146,13 @@ impl Store {
 
     /// All fetches in `state`, oldest first.
     pub fn fetches_in_state(&self, state: FetchState) -> Result<Vec<FetchRow>> {
-        let conn = self.conn()?;
-        let mut st = conn.prepare(&format!(
-            "SELECT {FETCH_COLS} FROM bg_fetches WHERE state = ?1 ORDER BY created_ms, rowid"
-        ))?;
-        let rows = st
-            .query_map([state.as_str()], fetch_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        Ok(self.conn()?.query_map(
+            &format!(
+                "SELECT {FETCH_COLS} FROM bg_fetches WHERE state = ?1 ORDER BY created_ms, rowid"
+            ),
+            params![state.as_str()],
+            fetch_from_row,
+        )?)
     }
 
     /// Store the fetch-level progress counters.
@@ -244,7 +223,7 @@ impl Store {
         if n == 1 {
             tx.execute(
                 "UPDATE bg_records SET outcome = 'aborted' WHERE fetch_uid = ?1 AND outcome = 'pending'",
-                [unique_id],
+                params![unique_id],
             )?;
         }
         tx.commit()?;
@@ -280,7 +259,7 @@ impl Store {
         tx.execute(
             "UPDATE bg_records SET body_path = NULL, req_body_path = NULL, bytes_stored = 0, req_body_len = 0
              WHERE fetch_uid = ?1",
-            [unique_id],
+            params![unique_id],
         )?;
         let now = now_ms();
         tx.execute(
@@ -304,8 +283,14 @@ impl Store {
         else {
             return Ok(false);
         };
-        tx.execute("DELETE FROM bg_records WHERE fetch_uid = ?1", [unique_id])?;
-        tx.execute("DELETE FROM bg_fetches WHERE unique_id = ?1", [unique_id])?;
+        tx.execute(
+            "DELETE FROM bg_records WHERE fetch_uid = ?1",
+            params![unique_id],
+        )?;
+        tx.execute(
+            "DELETE FROM bg_fetches WHERE unique_id = ?1",
+            params![unique_id],
+        )?;
         add_usage(&tx, &origin, -bytes)?;
         tx.commit()?;
         drop(conn);
@@ -353,11 +338,11 @@ impl Store {
     }
 }
 
-pub(crate) fn get_fetch_tx(tx: &Transaction<'_>, unique_id: &str) -> Result<Option<FetchRow>> {
+pub(crate) fn get_fetch_tx(tx: &Db, unique_id: &str) -> Result<Option<FetchRow>> {
     Ok(tx
         .query_row(
             &format!("SELECT {FETCH_COLS} FROM bg_fetches WHERE unique_id = ?1"),
-            [unique_id],
+            params![unique_id],
             fetch_from_row,
         )
         .optional()?)
@@ -379,20 +364,17 @@ pub(crate) fn sanitize(id: &str) -> String {
 
 /// The origin of the fetch `origin_query` finds (by unique id) and the bytes
 /// its records hold, which leave the origin's usage when they go.
-fn stored_usage(
-    tx: &rusqlite::Transaction<'_>,
-    origin_query: &str,
-    unique_id: &str,
-) -> Result<Option<(String, i64)>> {
+fn stored_usage(tx: &Db, origin_query: &str, unique_id: &str) -> Result<Option<(String, i64)>> {
     let origin: Option<String> = tx
-        .query_row(origin_query, [unique_id], |r| r.get(0))
+        .query_row(origin_query, params![unique_id], |r| r.get(0))
         .optional()?;
     let Some(origin) = origin else {
         return Ok(None);
     };
     let bytes: i64 = tx.query_row(
-        "SELECT COALESCE(SUM(bytes_stored + req_body_len), 0) FROM bg_records WHERE fetch_uid = ?1",
-        [unique_id],
+        "SELECT CAST(COALESCE(SUM(bytes_stored + req_body_len), 0) AS BIGINT) FROM bg_records
+         WHERE fetch_uid = ?1",
+        params![unique_id],
         |r| r.get(0),
     )?;
     Ok(Some((origin, bytes)))
@@ -449,7 +431,7 @@ mod tests {
     #[test]
     fn fetch_lifecycle_and_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::test_store::open(dir.path()).unwrap();
         let f = s
             .insert_fetch(
                 &new_fetch("u1", "one"),
@@ -493,7 +475,7 @@ mod tests {
         drop(s);
 
         // Reopen: data and usage survive.
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::test_store::open(dir.path()).unwrap();
         assert_eq!(s.origin_usage("https://a.test").unwrap(), 8);
         let r0 = s.record("u1", 0).unwrap().unwrap();
         assert_eq!(r0.bytes_stored, 5);
@@ -528,7 +510,7 @@ mod tests {
     #[test]
     fn duplicate_active_id_is_atomic() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::test_store::open(dir.path()).unwrap();
         s.insert_fetch(&new_fetch("u1", "same"), &[req("https://a.test/1", None)])
             .unwrap();
         let err = s
@@ -558,7 +540,7 @@ mod tests {
             index: 0,
         };
         {
-            let s = Store::open(dir.path()).unwrap();
+            let s = crate::test_store::open(dir.path()).unwrap();
             s.insert_fetch(&new_fetch("u1", "x"), &[req("https://a.test/1", None)])
                 .unwrap();
             s.record_set_response(
@@ -583,7 +565,7 @@ mod tests {
                 .append(b"uncommitted")
                 .unwrap();
         }
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::test_store::open(dir.path()).unwrap();
         let active = s.repair().unwrap();
         assert_eq!(active.len(), 1);
         assert_eq!(active[0].downloaded, 7);

@@ -3,10 +3,9 @@
 //! call here and so one SQLite transaction: after a crash the database is
 //! as the last committed IndexedDB transaction left it.
 
-use rusqlite::{params, OptionalExtension};
+use crate::sql::{params, Db, OptionalExtension};
 
 use crate::error::{Result, StoreError};
-use crate::fetch::exec_cached;
 use crate::{add_usage, Store};
 
 /// A stored database.
@@ -60,20 +59,17 @@ fn record_size(row: &IdbRecordRow) -> i64 {
 impl Store {
     /// The databases of `origin`, by name.
     pub fn idb_databases(&self, origin: &str) -> Result<Vec<IdbDatabaseRow>> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(
+        Ok(self.conn()?.query_map(
             "SELECT name, version, meta FROM idb_databases WHERE origin = ?1 ORDER BY name",
-        )?;
-        let rows = stmt
-            .query_map([origin], |r| {
+            params![origin],
+            |r| {
                 Ok(IdbDatabaseRow {
                     name: r.get(0)?,
-                    version: r.get::<_, i64>(1)?.max(0) as u64,
+                    version: r.get::<i64>(1)?.max(0) as u64,
                     meta: r.get(2)?,
                 })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+            },
+        )?)
     }
 
     /// The database `name` of `origin` and all its records, if it exists.
@@ -93,19 +89,18 @@ impl Store {
         let Some((db_id, version, meta)) = found else {
             return Ok(None);
         };
-        let mut stmt = conn.prepare_cached(
+        let records = conn.query_map(
             "SELECT store_id, key, value, index_keys FROM idb_records WHERE db_id = ?1",
-        )?;
-        let records = stmt
-            .query_map([db_id], |r| {
+            params![db_id],
+            |r| {
                 Ok(IdbRecordRow {
                     store_id: r.get(0)?,
                     key: r.get(1)?,
                     value: r.get(2)?,
                     index_keys: r.get(3)?,
                 })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            },
+        )?;
         let row = IdbDatabaseRow {
             name: name.to_owned(),
             version: version.max(0) as u64,
@@ -134,28 +129,35 @@ impl Store {
         synced: bool,
     ) -> Result<()> {
         let mut conn = self.conn()?;
-        if synced {
+        // PostgreSQL's durability is the server's to set (synchronous_commit);
+        // a relaxed commit there is an ordinary one.
+        let relax = !synced && conn.sqlite().is_some();
+        if !relax {
             return Self::idb_commit_in(&mut conn, origin, db, changes, quota);
         }
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        if let Some(c) = conn.sqlite() {
+            c.pragma_update(None, "synchronous", "NORMAL")?;
+        }
         let result = Self::idb_commit_in(&mut conn, origin, db, changes, quota);
         // Every other write of the store stays synced.
-        let restored = conn.pragma_update(None, "synchronous", "FULL");
+        let restored = match conn.sqlite() {
+            Some(c) => c.pragma_update(None, "synchronous", "FULL"),
+            None => Ok(()),
+        };
         result?;
         restored?;
         Ok(())
     }
 
     fn idb_commit_in(
-        conn: &mut rusqlite::Connection,
+        conn: &mut Db,
         origin: &str,
         db: &IdbDatabaseRow,
         changes: &[IdbChange],
         quota: u64,
     ) -> Result<()> {
         let tx = conn.transaction()?;
-        exec_cached(
-            &tx,
+        tx.execute(
             "INSERT INTO idb_databases(origin, name, version, meta) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(origin, name) DO UPDATE SET version = ?3, meta = ?4",
             params![origin, db.name, db.version as i64, db.meta],
@@ -170,17 +172,17 @@ impl Store {
             match change {
                 IdbChange::Put(row) => {
                     delta += record_size(row) - stored_size(&tx, db_id, row.store_id, &row.key)?;
-                    exec_cached(
-                        &tx,
-                        "INSERT OR REPLACE INTO idb_records(db_id, store_id, key, value, index_keys)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    tx.execute(
+                        "INSERT INTO idb_records(db_id, store_id, key, value, index_keys)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT(db_id, store_id, key) DO UPDATE
+                         SET value = excluded.value, index_keys = excluded.index_keys",
                         params![db_id, row.store_id, row.key, row.value, row.index_keys],
                     )?;
                 }
                 IdbChange::Delete { store_id, key } => {
                     delta -= stored_size(&tx, db_id, *store_id, key)?;
-                    exec_cached(
-                        &tx,
+                    tx.execute(
                         "DELETE FROM idb_records WHERE db_id = ?1 AND store_id = ?2 AND key = ?3",
                         params![db_id, store_id, key],
                     )?;
@@ -204,7 +206,7 @@ impl Store {
             let usage: i64 = tx
                 .query_row(
                     "SELECT bytes FROM origin_usage WHERE origin = ?1",
-                    [origin],
+                    params![origin],
                     |r| r.get(0),
                 )
                 .optional()?
@@ -240,29 +242,25 @@ impl Store {
         let bytes: i64 = tx.query_row(
             "SELECT COALESCE(SUM(LENGTH(key) + LENGTH(value) + LENGTH(index_keys)), 0)
                FROM idb_records WHERE db_id = ?1",
-            [db_id],
+            params![db_id],
             |r| r.get(0),
         )?;
-        tx.execute("DELETE FROM idb_records WHERE db_id = ?1", [db_id])?;
-        tx.execute("DELETE FROM idb_databases WHERE db_id = ?1", [db_id])?;
+        tx.execute("DELETE FROM idb_records WHERE db_id = ?1", params![db_id])?;
+        tx.execute("DELETE FROM idb_databases WHERE db_id = ?1", params![db_id])?;
         add_usage(&tx, origin, -bytes)?;
         tx.commit()?;
         Ok(true)
     }
 }
 
-fn stored_size(
-    tx: &rusqlite::Transaction<'_>,
-    db_id: i64,
-    store_id: i64,
-    key: &[u8],
-) -> Result<i64> {
+fn stored_size(tx: &Db, db_id: i64, store_id: i64, key: &[u8]) -> Result<i64> {
     Ok(tx
-        .prepare_cached(
+        .query_row(
             "SELECT LENGTH(key) + LENGTH(value) + LENGTH(index_keys) FROM idb_records
               WHERE db_id = ?1 AND store_id = ?2 AND key = ?3",
-        )?
-        .query_row(params![db_id, store_id, key], |r| r.get(0))
+            params![db_id, store_id, key],
+            |r| r.get(0),
+        )
         .optional()?
         .unwrap_or(0))
 }
@@ -293,7 +291,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let o = "https://a.test";
         {
-            let s = Store::open(dir.path()).unwrap();
+            let s = crate::test_store::open(dir.path()).unwrap();
             s.idb_commit(
                 o,
                 &db(1),
@@ -322,14 +320,16 @@ mod tests {
             )
             .unwrap();
             assert_eq!(s.origin_usage(o).unwrap(), 3);
-            let synchronous: i64 = s
-                .conn()
-                .unwrap()
-                .pragma_query_value(None, "synchronous", |r| r.get(0))
-                .unwrap();
-            assert_eq!(synchronous, 2, "other writes stay synchronous=FULL");
+            let conn = s.conn().unwrap();
+            if let Some(c) = conn.sqlite() {
+                let synchronous: i64 = c
+                    .pragma_query_value(None, "synchronous", |r| r.get(0))
+                    .unwrap();
+                assert_eq!(synchronous, 2, "other writes stay synchronous=FULL");
+            }
+            drop(conn);
         }
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::test_store::open(dir.path()).unwrap();
         assert_eq!(s.origin_usage(o).unwrap(), 3, "recomputed at open");
         let (found, records) = s.idb_load(o, "db").unwrap().unwrap();
         assert_eq!(found, db(1));
@@ -344,7 +344,7 @@ mod tests {
     #[test]
     fn a_commit_over_quota_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::test_store::open(dir.path()).unwrap();
         let o = "https://a.test";
         s.idb_commit(
             o,

@@ -5,11 +5,12 @@
 //!
 //! ```text
 //! dir/LOCK            exclusive lock held while a Store is open
-//! dir/swrt.sqlite3    SQLite database (WAL, synchronous=FULL)
+//! dir/swrt.sqlite3    SQLite database (WAL, synchronous=FULL), unless
+//!                     the metadata lives in PostgreSQL (see Metadata)
 //! dir/bodies/         bodies, when they are files (see FileBodies)
 //! ```
 //!
-//! Every state change is one SQLite transaction. Bodies go through the
+//! Every state change is one database transaction. Bodies go through the
 //! store's [`BodyStorage`] and are synced before the row that claims them
 //! complete is committed, so a crash at any instant leaves either the old or
 //! the new state, never a row pointing at bytes that are not stored.
@@ -29,7 +30,10 @@ mod model;
 mod records;
 mod registrations;
 mod schema;
+mod sql;
 mod sync;
+#[cfg(test)]
+mod test_store;
 
 pub use bodies::{
     BodyId, BodyReader, BodyStorage, BodySync, BodyWrite, BodyWriter, CacheBodyKey, FileBodies,
@@ -42,9 +46,10 @@ pub use indexeddb::{IdbChange, IdbDatabaseRow, IdbRecordRow};
 pub use matching::{request_matches_cached_item, MatchOptions, MatchRequest};
 pub use model::*;
 pub use schema::SCHEMA_VERSION;
+pub use sql::{postgres_tls_connector, SqlError};
 pub use sync::{DueSync, SyncAfter, SyncOutcome, SyncState};
 
-use rusqlite::Connection;
+use sql::{params, Db, OptionalExtension};
 
 /// The file holding the store's disk space reserve.
 const SPACE_RESERVE_FILE: &str = "space.reserve";
@@ -55,30 +60,42 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+/// Where a store keeps its metadata (registrations, fetches, records, Cache
+/// API entries, IndexedDB): the bodies are the [`BodyStorage`]'s business.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Metadata {
+    /// `swrt.sqlite3` in the data directory: the embedded default.
+    Sqlite,
+    /// A PostgreSQL database, by connection URL
+    /// (`postgres://user:password@host:port/db`).
+    Postgres(String),
+}
+
 /// An open data directory. Cheap to share behind an `Arc`; all methods take
-/// `&self` and serialise on one SQLite connection (SQLite serialises writers
-/// anyway, and every call is a short transaction).
+/// `&self` and serialise on one database connection (SQLite serialises
+/// writers anyway, and every call is a short transaction).
 pub struct Store {
     /// `None` once [`Store::close`] ran.
-    conn: Mutex<Option<Connection>>,
+    conn: Mutex<Option<Db>>,
+    metadata: Metadata,
     dir: PathBuf,
     bodies: Box<dyn BodyStorage>,
     // Held until the Store is closed or dropped; dropping the file releases the lock.
     lock: Mutex<Option<File>>,
 }
 
-/// The open SQLite connection, borrowed from the store's mutex.
-pub(crate) struct ConnGuard<'a>(MutexGuard<'a, Option<Connection>>);
+/// The open database connection, borrowed from the store's mutex.
+pub(crate) struct ConnGuard<'a>(MutexGuard<'a, Option<Db>>);
 
 impl std::ops::Deref for ConnGuard<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
+    type Target = Db;
+    fn deref(&self) -> &Db {
         self.0.as_ref().expect("checked open in Store::conn")
     }
 }
 
 impl std::ops::DerefMut for ConnGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
+    fn deref_mut(&mut self) -> &mut Db {
         self.0.as_mut().expect("checked open in Store::conn")
     }
 }
@@ -87,6 +104,7 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("dir", &self.dir)
+            .field("metadata", &self.metadata.redacted())
             .field("bodies", &self.bodies)
             .finish()
     }
@@ -98,17 +116,25 @@ impl Store {
     /// Fails with [`StoreError::Locked`] if another process, or another open
     /// `Store` in this process, holds `dir/LOCK`.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
-        Store::open_inner(dir.as_ref(), None)
+        Store::open_with(dir.as_ref(), Metadata::Sqlite, None)
     }
 
     /// Open the data directory `dir` as [`Store::open`] does, with the
     /// bodies in `bodies` instead of files under `dir/bodies/`. The
     /// metadata stays in `dir`'s database.
     pub fn open_with_bodies(dir: impl AsRef<Path>, bodies: Box<dyn BodyStorage>) -> Result<Store> {
-        Store::open_inner(dir.as_ref(), Some(bodies))
+        Store::open_with(dir.as_ref(), Metadata::Sqlite, Some(bodies))
     }
 
-    fn open_inner(dir: &Path, bodies: Option<Box<dyn BodyStorage>>) -> Result<Store> {
+    /// Open the data directory `dir` with the metadata where `metadata`
+    /// says and the bodies in `bodies` (files under `dir/bodies/` when
+    /// `None`). The directory still holds the lock and the disk space
+    /// reserve.
+    pub fn open_with(
+        dir: &Path,
+        metadata: Metadata,
+        bodies: Option<Box<dyn BodyStorage>>,
+    ) -> Result<Store> {
         let dir = dir.to_path_buf();
         std::fs::create_dir_all(&dir)?;
         let lock_path = dir.join("LOCK");
@@ -138,18 +164,13 @@ impl Store {
             Some(b) => b,
             None => Box::new(FileBodies::open(&dir)?),
         };
-        let db = dir.join("swrt.sqlite3");
-        check_database_present(&db, &*bodies)?;
-        let mut conn = Connection::open(&db)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // FULL: a committed transaction survives power loss, which the
-        // "synced body before complete row" protocol relies on.
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        schema::migrate(&mut conn)?;
+        let db = match &metadata {
+            Metadata::Sqlite => schema::open_sqlite(&dir.join("swrt.sqlite3"), &*bodies)?,
+            Metadata::Postgres(url) => schema::open_postgres(url, &*bodies)?,
+        };
         let store = Store {
-            conn: Mutex::new(Some(conn)),
+            conn: Mutex::new(Some(db)),
+            metadata,
             dir,
             bodies,
             lock: Mutex::new(Some(lock)),
@@ -202,11 +223,23 @@ impl Store {
         &*self.bodies
     }
 
-    /// Current schema version on disk.
+    /// Current schema version of the database.
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self
-            .conn()?
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        schema::version(&*self.conn()?)
+    }
+
+    /// The schema version this build migrates the store's database to
+    /// (SQLite and PostgreSQL count their migrations apart).
+    pub fn latest_schema_version(&self) -> i64 {
+        match self.metadata {
+            Metadata::Sqlite => SCHEMA_VERSION,
+            Metadata::Postgres(_) => schema::latest_postgres(),
+        }
+    }
+
+    /// Where the metadata lives.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
     }
 
     pub(crate) fn conn(&self) -> Result<ConnGuard<'_>> {
@@ -226,11 +259,7 @@ impl Store {
     pub fn close(&self) -> Result<()> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
         let res = match conn {
-            // Fold the WAL into the main file so the next open starts small.
-            Some(c) => {
-                let _ = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
-                c.close().map_err(|(_, e)| StoreError::from(e))
-            }
+            Some(c) => c.close().map_err(StoreError::from),
             None => Ok(()),
         };
         // The lock goes last: nobody may open the database while it is still open here.
@@ -259,10 +288,10 @@ impl Store {
     pub fn recompute_usage(&self) -> Result<()> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        tx.execute("DELETE FROM origin_usage", [])?;
+        tx.execute("DELETE FROM origin_usage", params![])?;
         tx.execute(
             "INSERT INTO origin_usage(origin, bytes)
-             SELECT origin, SUM(b) FROM (
+             SELECT origin, CAST(SUM(b) AS BIGINT) FROM (
                 SELECT f.origin AS origin, r.bytes_stored + r.req_body_len AS b
                   FROM bg_records r JOIN bg_fetches f ON f.unique_id = r.fetch_uid
                 UNION ALL
@@ -270,8 +299,8 @@ impl Store {
                 UNION ALL
                 SELECT d.origin, LENGTH(r.key) + LENGTH(r.value) + LENGTH(r.index_keys)
                   FROM idb_records r JOIN idb_databases d ON d.db_id = r.db_id
-             ) GROUP BY origin",
-            [],
+             ) AS owned GROUP BY origin",
+            params![],
         )?;
         tx.commit()?;
         Ok(())
@@ -280,12 +309,11 @@ impl Store {
     /// Bytes stored for `origin`: background-fetch bodies, Cache API bodies
     /// and IndexedDB records.
     pub fn origin_usage(&self, origin: &str) -> Result<u64> {
-        use rusqlite::OptionalExtension;
         let v: Option<i64> = self
             .conn()?
             .query_row(
                 "SELECT bytes FROM origin_usage WHERE origin = ?1",
-                [origin],
+                params![origin],
                 |r| r.get(0),
             )
             .optional()?;
@@ -301,36 +329,34 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-pub(crate) fn add_usage(tx: &rusqlite::Transaction<'_>, origin: &str, delta: i64) -> Result<()> {
+pub(crate) fn add_usage(tx: &Db, origin: &str, delta: i64) -> Result<()> {
     if delta == 0 {
         return Ok(());
     }
-    fetch::exec_cached(
-        tx,
-        "INSERT INTO origin_usage(origin, bytes) VALUES (?1, MAX(?2, 0))
-         ON CONFLICT(origin) DO UPDATE SET bytes = MAX(bytes + ?2, 0)",
-        rusqlite::params![origin, delta],
+    tx.execute(
+        "INSERT INTO origin_usage(origin, bytes) VALUES (?1, ?3)
+         ON CONFLICT(origin) DO UPDATE SET bytes = CASE
+            WHEN origin_usage.bytes + ?2 > 0 THEN origin_usage.bytes + ?2 ELSE 0 END",
+        params![origin, delta, delta.max(0)],
     )?;
     Ok(())
 }
 
-/// SQLite makes a new, empty database of a missing or empty file, which
-/// would silently forget every fetch whose bodies are still on disk. When
-/// bodies are there, a missing or empty database was deleted or truncated:
-/// refuse to start rather than lose track of them.
-fn check_database_present(db: &Path, bodies: &dyn BodyStorage) -> Result<()> {
-    let empty_db = std::fs::metadata(db).map_or(true, |m| m.len() == 0);
-    if !empty_db {
-        return Ok(());
+impl Metadata {
+    /// How logs and errors name it: a PostgreSQL URL without its password.
+    pub fn redacted(&self) -> String {
+        match self {
+            Metadata::Sqlite => "sqlite".into(),
+            Metadata::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut u) if u.password().is_some() => {
+                    let _ = u.set_password(Some("***"));
+                    u.to_string()
+                }
+                _ if url.contains("password") => "postgres (key=value settings)".into(),
+                _ => url.clone(),
+            },
+        }
     }
-    if !bodies.is_empty()? {
-        return Err(StoreError::DatabaseLost(format!(
-            "{} is missing or empty, but {bodies} holds downloaded bodies: the database was \
-             deleted or truncated. Restore it, or move the data dir away to start over",
-            db.display(),
-        )));
-    }
-    Ok(())
 }
 
 /// True for a non-empty relative path made of plain names only.
@@ -372,7 +398,7 @@ mod tests {
                 panic!("a store without its database opened");
             };
             assert!(
-                matches!(&err, StoreError::DatabaseLost(m) if m.contains("deleted or truncated")),
+                matches!(&err, StoreError::DatabaseLost(m) if m.contains("missing or empty")),
                 "{err}"
             );
             // The bodies are still there for whoever restores the database.
@@ -466,10 +492,28 @@ mod tests {
     }
 
     #[test]
+    fn a_second_store_on_one_postgres_database_is_refused() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let metadata = crate::test_store::metadata(a.path());
+        if metadata == Metadata::Sqlite {
+            return; // PostgreSQL only: SQLite's is the data dir's lock above.
+        }
+        let first = Store::open_with(a.path(), metadata.clone(), None).unwrap();
+        assert_eq!(
+            first.schema_version().unwrap(),
+            first.latest_schema_version()
+        );
+        let err = Store::open_with(b.path(), metadata.clone(), None).unwrap_err();
+        assert!(matches!(err, StoreError::DatabaseInUse(_)), "{err}");
+        first.close().unwrap();
+        Store::open_with(b.path(), metadata, None).unwrap();
+    }
+
+    #[test]
     fn newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         drop(Store::open(dir.path()).unwrap());
-        let c = Connection::open(dir.path().join("swrt.sqlite3")).unwrap();
+        let c = rusqlite::Connection::open(dir.path().join("swrt.sqlite3")).unwrap();
         c.execute_batch("PRAGMA user_version = 999").unwrap();
         drop(c);
         let err = Store::open(dir.path()).unwrap_err();

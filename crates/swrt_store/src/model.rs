@@ -55,18 +55,16 @@ macro_rules! wire_enum {
                 })
             }
         }
-        impl rusqlite::types::ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+        impl crate::sql::ToValue for $name {
+            fn to_value(&self) -> crate::sql::Value {
+                crate::sql::Value::Text(self.as_str().to_owned())
             }
         }
-        impl rusqlite::types::FromSql for $name {
-            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-                let text = v.as_str()?;
-                $name::parse(text).ok_or_else(|| {
-                    rusqlite::types::FromSqlError::Other(Box::new(crate::StoreError::Corrupt(
-                        format!(concat!(stringify!($name), ": {:?}"), text),
-                    )))
+        impl crate::sql::FromValue for $name {
+            fn from_value(v: &crate::sql::Value) -> std::result::Result<Self, String> {
+                let text = <String as crate::sql::FromValue>::from_value(v)?;
+                $name::parse(&text).ok_or_else(|| {
+                    format!(concat!("corrupt row: ", stringify!($name), ": {:?}"), text)
                 })
             }
         }
@@ -503,6 +501,7 @@ pub struct RecordFinish {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sql::params;
 
     #[test]
     fn wire_enums_cross_serde_and_sqlite_as_their_text() {
@@ -518,18 +517,22 @@ mod tests {
         assert!(err.to_string().contains("sideways"), "{err}");
         assert_eq!(ResponseType::Cors, "cors");
 
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t(v TEXT)").unwrap();
-        conn.execute("INSERT INTO t VALUES (?1)", [WorkerState::Activated])
+        let db = crate::sql::Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        db.execute_batch("CREATE TABLE t(v TEXT)").unwrap();
+        db.execute("INSERT INTO t VALUES (?1)", params![WorkerState::Activated])
             .unwrap();
-        let text: String = conn.query_row("SELECT v FROM t", [], |r| r.get(0)).unwrap();
+        let text: String = db
+            .query_row("SELECT v FROM t", params![], |r| r.get(0))
+            .unwrap();
         assert_eq!(text, "activated");
-        let back: WorkerState = conn.query_row("SELECT v FROM t", [], |r| r.get(0)).unwrap();
+        let back: WorkerState = db
+            .query_row("SELECT v FROM t", params![], |r| r.get(0))
+            .unwrap();
         assert_eq!(back, WorkerState::Activated);
         // A value this build does not know is a corrupt row, not a panic.
-        conn.execute("UPDATE t SET v = 'paused'", []).unwrap();
-        let err = conn
-            .query_row("SELECT v FROM t", [], |r| r.get::<_, WorkerState>(0))
+        db.execute("UPDATE t SET v = 'paused'", params![]).unwrap();
+        let err = db
+            .query_row("SELECT v FROM t", params![], |r| r.get::<WorkerState>(0))
             .unwrap_err();
         assert!(err.to_string().contains("paused"), "{err}");
     }

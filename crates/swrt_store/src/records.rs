@@ -2,17 +2,15 @@
 //! download makes (response head, checkpoints, completion, in batches).
 
 use crate::error::{Result, StoreError};
-use crate::fetch::{
-    corrupt, exec_cached, json_col, pack_body_rel, response_body_rel, u64_col, RECORD_COLS,
-};
+use crate::fetch::{corrupt, json_col, pack_body_rel, response_body_rel, u64_col, RECORD_COLS};
 use crate::model::*;
+use crate::sql::{params, Db, OptionalExtension, Row, SqlResult};
 use crate::{add_usage, now_ms, Store};
-use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 /// A body column read from the database is a name the store wrote: a
 /// relative path of plain components. Anything else comes from a damaged or
 /// edited database and is refused as corrupt.
-fn stored_body_name(stored: &str) -> rusqlite::Result<()> {
+fn stored_body_name(stored: &str) -> SqlResult<()> {
     if crate::is_plain_relative(stored) {
         Ok(())
     } else {
@@ -21,7 +19,7 @@ fn stored_body_name(stored: &str) -> rusqlite::Result<()> {
 }
 
 impl Store {
-    fn record_from_row(&self, row: &Row<'_>) -> rusqlite::Result<RecordRow> {
+    fn record_from_row(&self, row: &Row) -> SqlResult<RecordRow> {
         let headers: String = row.get(4)?;
         let status: Option<i64> = row.get(9)?;
         let response = match status {
@@ -31,35 +29,35 @@ impl Store {
                 let ul: Option<String> = row.get(13)?;
                 Some(ResponseMeta {
                     status: status.clamp(0, 999) as u16,
-                    status_text: row.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                    status_text: row.get::<Option<String>>(10)?.unwrap_or_default(),
                     headers: json_col(rh.as_deref().unwrap_or("[]"))?,
-                    response_type: row.get::<_, Option<ResponseType>>(12)?.unwrap_or_default(),
+                    response_type: row.get::<Option<ResponseType>>(12)?.unwrap_or_default(),
                     url_list: json_col(ul.as_deref().unwrap_or("[]"))?,
                     etag: row.get(14)?,
                     last_modified: row.get(15)?,
-                    complete_length: row.get::<_, Option<i64>>(16)?.map(|v| v.max(0) as u64),
+                    complete_length: row.get::<Option<i64>>(16)?.map(|v| v.max(0) as u64),
                 })
             }
         };
         let outcome: String = row.get(19)?;
         let fetch_uid: String = row.get(0)?;
         Ok(RecordRow {
-            index: row.get::<_, i64>(1)? as u32,
+            index: row.get::<i64>(1)? as u32,
             method: row.get(2)?,
             url: row.get(3)?,
             headers: json_col(&headers)?,
             mode: row.get(5)?,
             credentials: row.get(6)?,
             has_request_body: row
-                .get::<_, Option<String>>(7)?
+                .get::<Option<String>>(7)?
                 .map(|p| stored_body_name(&p))
                 .transpose()?
                 .is_some(),
             request_body_len: u64_col(row, 8)?,
             response,
             body: row
-                .get::<_, Option<String>>(17)?
-                .map(|p| -> rusqlite::Result<BodyLocation> {
+                .get::<Option<String>>(17)?
+                .map(|p| -> SqlResult<BodyLocation> {
                     stored_body_name(&p)?;
                     Ok(if p == pack_body_rel(&fetch_uid) {
                         BodyLocation::Pack
@@ -79,14 +77,11 @@ impl Store {
 
     /// Records of a fetch, by index.
     pub fn records(&self, unique_id: &str) -> Result<Vec<RecordRow>> {
-        let conn = self.conn()?;
-        let mut st = conn.prepare(&format!(
-            "SELECT {RECORD_COLS} FROM bg_records WHERE fetch_uid = ?1 ORDER BY idx"
-        ))?;
-        let rows = st
-            .query_map([unique_id], |r| self.record_from_row(r))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        Ok(self.conn()?.query_map(
+            &format!("SELECT {RECORD_COLS} FROM bg_records WHERE fetch_uid = ?1 ORDER BY idx"),
+            params![unique_id],
+            |r| self.record_from_row(r),
+        )?)
     }
 
     /// One record.
@@ -206,8 +201,7 @@ impl Store {
                 set_response_tx(&tx, &it.unique_id, it.index, meta)?;
             }
             if let Some(off) = it.packed_offset {
-                exec_cached(
-                    &tx,
+                tx.execute(
                     "UPDATE bg_records SET body_path = ?3, body_offset = ?4
                      WHERE fetch_uid = ?1 AND idx = ?2 AND outcome = 'pending'",
                     params![
@@ -234,14 +228,8 @@ impl Store {
     }
 }
 
-fn set_response_tx(
-    tx: &Transaction<'_>,
-    unique_id: &str,
-    index: u32,
-    meta: &ResponseMeta,
-) -> Result<()> {
-    exec_cached(
-        tx,
+fn set_response_tx(tx: &Db, unique_id: &str, index: u32, meta: &ResponseMeta) -> Result<()> {
+    tx.execute(
         "UPDATE bg_records SET status = ?3, status_text = ?4, resp_headers = ?5, resp_type = ?6,
             url_list = ?7, etag = ?8, last_modified = ?9, complete_length = ?10, body_path = ?11,
             body_offset = 0
@@ -265,7 +253,7 @@ fn set_response_tx(
 
 #[allow(clippy::too_many_arguments)]
 fn record_update_tx(
-    tx: &Transaction<'_>,
+    tx: &Db,
     unique_id: &str,
     index: u32,
     outcome: Option<RecordOutcome>,
@@ -276,14 +264,12 @@ fn record_update_tx(
 ) -> Result<()> {
     let (origin, old) = record_bytes(tx, unique_id, index)?;
     let n = match outcome {
-        Some(o) => exec_cached(
-            tx,
+        Some(o) => tx.execute(
             "UPDATE bg_records SET bytes_stored = ?3, outcome = ?4, error_message = ?5
              WHERE fetch_uid = ?1 AND idx = ?2 AND outcome = 'pending'",
             params![unique_id, index as i64, bytes_stored as i64, o.as_str(), error],
         )?,
-        None => exec_cached(
-            tx,
+        None => tx.execute(
             "UPDATE bg_records SET bytes_stored = ?3 WHERE fetch_uid = ?1 AND idx = ?2 AND outcome = 'pending'",
             params![unique_id, index as i64, bytes_stored as i64],
         )?,
@@ -292,8 +278,7 @@ fn record_update_tx(
         // Already final (e.g. aborted by settle): a late writer changes nothing.
         return Ok(());
     }
-    exec_cached(
-        tx,
+    tx.execute(
         "UPDATE bg_fetches SET downloaded = ?2, uploaded = ?3, updated_ms = ?4
          WHERE unique_id = ?1 AND state = 'active'",
         params![
@@ -307,14 +292,13 @@ fn record_update_tx(
     Ok(())
 }
 
-fn record_bytes(tx: &Transaction<'_>, unique_id: &str, index: u32) -> Result<(String, i64)> {
-    tx.prepare_cached(
+fn record_bytes(tx: &Db, unique_id: &str, index: u32) -> Result<(String, i64)> {
+    tx.query_row(
         "SELECT f.origin, r.bytes_stored FROM bg_records r JOIN bg_fetches f ON f.unique_id = r.fetch_uid
          WHERE r.fetch_uid = ?1 AND r.idx = ?2",
-    )?
-    .query_row(params![unique_id, index as i64], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })
+        params![unique_id, index as i64],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
     .optional()?
     .ok_or_else(|| StoreError::NotFound(format!("record {unique_id}/{index}")))
 }

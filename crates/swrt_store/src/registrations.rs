@@ -2,15 +2,15 @@
 
 use crate::error::Result;
 use crate::model::{SwRegistration, UpdateViaCache};
+use crate::sql::{params, OptionalExtension, Row, SqlResult};
 use crate::Store;
-use rusqlite::{params, OptionalExtension};
 
 /// The columns [`from_row`] reads, in its order.
 const COLUMNS: &str = "scope, script_url, state, created_ms, updated_ms, worker_type, \
      script_source, imported_scripts, script_csp, update_via_cache, \
      navigation_preload_enabled, navigation_preload_header, last_update_check_ms, router_rules";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SwRegistration> {
+fn from_row(r: &Row) -> SqlResult<SwRegistration> {
     Ok(SwRegistration {
         scope: r.get(0)?,
         script_url: r.get(1)?,
@@ -29,14 +29,9 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SwRegistration> {
     })
 }
 
-fn json_column<T: serde::de::DeserializeOwned>(
-    r: &rusqlite::Row<'_>,
-    index: usize,
-) -> rusqlite::Result<T> {
+fn json_column<T: serde::de::DeserializeOwned>(r: &Row, index: usize) -> SqlResult<T> {
     let json: String = r.get(index)?;
-    serde_json::from_str(&json).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
-    })
+    crate::fetch::json_col(&json)
 }
 
 impl Store {
@@ -112,7 +107,7 @@ impl Store {
             .conn()?
             .query_row(
                 &format!("SELECT {COLUMNS} FROM sw_registrations WHERE scope = ?1"),
-                [scope],
+                params![scope],
                 from_row,
             )
             .optional()?)
@@ -120,21 +115,18 @@ impl Store {
 
     /// All registrations, by scope.
     pub fn list_registrations(&self) -> Result<Vec<SwRegistration>> {
-        let conn = self.conn()?;
-        let mut st = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM sw_registrations ORDER BY scope"
-        ))?;
-        let v = st
-            .query_map([], from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(v)
+        Ok(self.conn()?.query_map(
+            &format!("SELECT {COLUMNS} FROM sw_registrations ORDER BY scope"),
+            params![],
+            from_row,
+        )?)
     }
 
     /// Remove a registration. Returns whether it existed.
     pub fn delete_registration(&self, scope: &str) -> Result<bool> {
-        Ok(self
-            .conn()?
-            .execute("DELETE FROM sw_registrations WHERE scope = ?1", [scope])?
-            == 1)
+        Ok(self.conn()?.execute(
+            "DELETE FROM sw_registrations WHERE scope = ?1",
+            params![scope],
+        )? == 1)
     }
 }

@@ -1,9 +1,16 @@
-//! Versioned schema. `PRAGMA user_version` holds the number of migrations
-//! applied; each migration runs in its own transaction together with the bump
-//! of `user_version`, so a crash mid-upgrade leaves the previous version intact.
+//! Versioned schema. SQLite's `PRAGMA user_version` holds the number of
+//! migrations applied; each migration runs in its own transaction together
+//! with the bump of `user_version`, so a crash mid-upgrade leaves the
+//! previous version intact. PostgreSQL has its own list of migrations (its
+//! types and identity columns differ), counted in `swrt_store_schema`.
+
+mod postgres;
 
 use crate::error::{Result, StoreError};
+use crate::sql::{Db, PgConn};
+use crate::BodyStorage;
 use rusqlite::Connection;
+use std::path::Path;
 
 /// Ordered migrations. Never edit a shipped entry: append a new one.
 const MIGRATIONS: &[&str] = &[
@@ -170,6 +177,73 @@ const MIGRATIONS: &[&str] = &[
 
 /// Highest schema version this build understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Open the SQLite database at `path`, creating and migrating it as needed.
+pub(crate) fn open_sqlite(path: &Path, bodies: &dyn BodyStorage) -> Result<Db> {
+    // SQLite makes a new, empty database of a missing or empty file, which
+    // would silently forget every fetch whose bodies are still stored.
+    let empty = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
+    if empty {
+        refuse_if_bodies_remain(&format!("{} is missing or empty", path.display()), bodies)?;
+    }
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a committed transaction survives power loss, which the
+    // "synced body before complete row" protocol relies on.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(crate::sql::SQLITE_STATEMENT_CACHE);
+    migrate(&mut conn)?;
+    Ok(Db::Sqlite(conn))
+}
+
+/// Connect to the PostgreSQL database at `url`, creating and migrating the
+/// store's tables as needed.
+pub(crate) fn open_postgres(url: &str, bodies: &dyn BodyStorage) -> Result<Db> {
+    let conn = PgConn::connect(url, true).map_err(|e| match e {
+        crate::sql::SqlError::InUse => {
+            StoreError::DatabaseInUse(crate::Metadata::Postgres(url.into()).redacted())
+        }
+        other => other.into(),
+    })?;
+    let mut db = Db::Postgres(conn);
+    postgres::migrate(&mut db, |found| {
+        if found == 0 {
+            refuse_if_bodies_remain("the PostgreSQL database has no swrt tables", bodies)
+        } else {
+            Ok(())
+        }
+    })?;
+    Ok(db)
+}
+
+/// The highest PostgreSQL schema version this build knows.
+pub(crate) fn latest_postgres() -> i64 {
+    postgres::latest()
+}
+
+/// The schema version of an open database.
+pub(crate) fn version(db: &Db) -> Result<i64> {
+    match db {
+        Db::Sqlite(c) => Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?),
+        Db::Postgres(_) => postgres::version(db),
+    }
+}
+
+/// A database without the store's tables next to stored bodies was deleted,
+/// truncated or pointed at by mistake: refuse to start rather than lose
+/// track of those downloads.
+fn refuse_if_bodies_remain(what: &str, bodies: &dyn BodyStorage) -> Result<()> {
+    if !bodies.is_empty()? {
+        return Err(StoreError::DatabaseLost(format!(
+            "{what}, but {bodies} holds downloaded bodies: the database was deleted, \
+             truncated or is not this store's. Restore it, or move the bodies away to \
+             start over",
+        )));
+    }
+    Ok(())
+}
 
 /// Bring the database up to [`SCHEMA_VERSION`].
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

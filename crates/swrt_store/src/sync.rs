@@ -2,7 +2,7 @@
 //! restarts. Every transition is one statement or one transaction, so a
 //! crash leaves a registration either before or after it.
 
-use rusqlite::{params, OptionalExtension};
+use crate::sql::{params, OptionalExtension};
 
 use crate::error::Result;
 use crate::Store;
@@ -88,8 +88,10 @@ impl Store {
         match state.as_deref().and_then(SyncState::parse) {
             None => {
                 tx.execute(
-                    "INSERT OR REPLACE INTO sync_registrations(scope, tag, state, attempts, next_attempt_ms, created_ms)
-                     VALUES (?1, ?2, 'pending', 0, 0, ?3)",
+                    "INSERT INTO sync_registrations(scope, tag, state, attempts, next_attempt_ms, created_ms)
+                     VALUES (?1, ?2, 'pending', 0, 0, ?3)
+                     ON CONFLICT(scope, tag) DO UPDATE SET state = 'pending', attempts = 0,
+                        next_attempt_ms = 0, created_ms = excluded.created_ms",
                     params![scope, tag, crate::now_ms()],
                 )?;
             }
@@ -108,14 +110,11 @@ impl Store {
     /// SyncManager.getTags(): the tags of `scope`'s registrations, oldest
     /// first.
     pub fn sync_tags(&self, scope: &str) -> Result<Vec<String>> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare(
+        Ok(self.conn()?.query_map(
             "SELECT tag FROM sync_registrations WHERE scope = ?1 ORDER BY created_ms, rowid",
-        )?;
-        let tags = stmt
-            .query_map([scope], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(tags)
+            params![scope],
+            |r| r.get(0),
+        )?)
     }
 
     /// Registrations due at `now_ms` (pending, or waiting with their retry
@@ -123,23 +122,19 @@ impl Store {
     pub fn sync_take_due(&self, now_ms: i64) -> Result<Vec<DueSync>> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let due = {
-            let mut stmt = tx.prepare(
-                "SELECT scope, tag, attempts FROM sync_registrations
-                  WHERE state = 'pending' OR (state = 'waiting' AND next_attempt_ms <= ?1)
-                  ORDER BY created_ms, rowid",
-            )?;
-            let rows = stmt
-                .query_map([now_ms], |r| {
-                    Ok(DueSync {
-                        scope: r.get(0)?,
-                        tag: r.get(1)?,
-                        attempts: r.get(2)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows
-        };
+        let due = tx.query_map(
+            "SELECT scope, tag, attempts FROM sync_registrations
+              WHERE state = 'pending' OR (state = 'waiting' AND next_attempt_ms <= ?1)
+              ORDER BY created_ms, rowid",
+            params![now_ms],
+            |r| {
+                Ok(DueSync {
+                    scope: r.get(0)?,
+                    tag: r.get(1)?,
+                    attempts: r.get(2)?,
+                })
+            },
+        )?;
         for sync in &due {
             tx.execute(
                 "UPDATE sync_registrations SET state = 'firing' WHERE scope = ?1 AND tag = ?2",
@@ -154,7 +149,7 @@ impl Store {
     pub fn sync_next_retry(&self) -> Result<Option<i64>> {
         Ok(self.conn()?.query_row(
             "SELECT MIN(next_attempt_ms) FROM sync_registrations WHERE state = 'waiting'",
-            [],
+            params![],
             |r| r.get(0),
         )?)
     }
@@ -212,7 +207,7 @@ impl Store {
         Ok(self.conn()?.execute(
             "UPDATE sync_registrations SET state = 'pending'
               WHERE state IN ('firing', 'reregistered-while-firing')",
-            [],
+            params![],
         )?)
     }
 
@@ -222,9 +217,10 @@ impl Store {
         // A scope of the origin is the origin followed by its path, so the
         // prefix ends with the path's first slash (`http://a` is not a
         // prefix of `http://a:8080/`'s scopes).
+        let prefix = format!("{origin}/");
         let n: i64 = self.conn()?.query_row(
-            "SELECT COUNT(*) FROM sync_registrations WHERE substr(scope, 1, length(?1)) = ?1",
-            [format!("{origin}/")],
+            "SELECT COUNT(*) FROM sync_registrations WHERE substr(scope, 1, ?2) = ?1",
+            params![prefix, prefix.chars().count() as i64],
             |r| r.get(0),
         )?;
         Ok(n as usize)
@@ -233,9 +229,10 @@ impl Store {
     /// Removes every sync registration of `scope` (its service-worker
     /// registration is gone).
     pub fn sync_remove_scope(&self, scope: &str) -> Result<usize> {
-        Ok(self
-            .conn()?
-            .execute("DELETE FROM sync_registrations WHERE scope = ?1", [scope])?)
+        Ok(self.conn()?.execute(
+            "DELETE FROM sync_registrations WHERE scope = ?1",
+            params![scope],
+        )?)
     }
 }
 
@@ -245,7 +242,7 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = crate::test_store::open(dir.path()).unwrap();
         (dir, store)
     }
 
@@ -321,12 +318,12 @@ mod tests {
     fn an_event_interrupted_by_a_crash_is_due_again_after_restart() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let s = Store::open(dir.path()).unwrap();
+            let s = crate::test_store::open(dir.path()).unwrap();
             s.sync_register("https://a/", "t").unwrap();
             s.sync_take_due(0).unwrap();
             s.close().unwrap();
         }
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::test_store::open(dir.path()).unwrap();
         assert!(s.sync_take_due(0).unwrap().is_empty());
         assert_eq!(s.sync_recover().unwrap(), 1);
         assert_eq!(s.sync_take_due(0).unwrap().len(), 1);

@@ -2,8 +2,9 @@
 //! steered through an HTTP JSON control API with a web dashboard.
 //!
 //! Workers are registered by URL (any http(s) server; `--serve DIR` adds a
-//! loopback origin for convenience). State lives in `--data-dir` (bodies in
-//! S3-compatible object storage with `--bodies s3://...`): on restart the
+//! loopback origin for convenience). State lives in `--data-dir` (metadata in
+//! PostgreSQL with `--store postgres://...`, bodies in S3-compatible object
+//! storage with `--bodies s3://...`): on restart the
 //! registrations come back and unfinished downloads resume. SIGINT and
 //! SIGTERM stop the engine first, which syncs and records every download in
 //! flight, then the workers.
@@ -75,6 +76,17 @@ async fn s3_bodies(url: &str, args: &ServeArgs) -> Result<S3Bodies, String> {
             "cannot reach --bodies {url}: no answer within {} s",
             BODIES_PROBE.as_secs()
         )),
+    }
+}
+
+/// The database `--store` names.
+fn store_metadata(url: &str) -> Result<swrt_store::Metadata, String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(swrt_store::Metadata::Postgres(url.to_string()))
+    } else {
+        Err(format!(
+            "bad --store {url}: expected a PostgreSQL URL, postgres://USER:PASSWORD@HOST:PORT/DB"
+        ))
     }
 }
 
@@ -159,6 +171,9 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
         .prewarm(WorkerPrewarm::KeepOne);
     if let Some(bodies) = bodies {
         builder = builder.bodies(Box::new(bodies));
+    }
+    if let Some(url) = &args.store {
+        builder = builder.metadata(store_metadata(url)?);
     }
     let host = builder.start().await.map_err(|e| e.to_string())?;
     let control = ControlServer::builder(host.clone(), hub)

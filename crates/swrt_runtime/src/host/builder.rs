@@ -19,6 +19,7 @@ pub struct ServiceWorkerHostBuilder {
     pub(super) local_origin: Option<LocalOriginMapping>,
     pub(super) data_dir: Option<std::path::PathBuf>,
     pub(super) bodies: Option<Box<dyn swrt_store::BodyStorage>>,
+    pub(super) metadata: swrt_store::Metadata,
     pub(super) background_fetch_limits: swrt_bgfetch::Limits,
     pub(super) allow_worker_fetch: bool,
     pub(super) resolver: crate::HostResolver,
@@ -74,6 +75,15 @@ impl ServiceWorkerHostBuilder {
     /// everything else. Only used with a [`data_dir`](Self::data_dir).
     pub fn bodies(mut self, bodies: Box<dyn swrt_store::BodyStorage>) -> Self {
         self.bodies = Some(bodies);
+        self
+    }
+
+    /// Keep registrations, background fetches, records, Cache API entries
+    /// and IndexedDB where `metadata` says (a PostgreSQL database) rather
+    /// than in SQLite under the data dir. Only used with a
+    /// [`data_dir`](Self::data_dir).
+    pub fn metadata(mut self, metadata: swrt_store::Metadata) -> Self {
+        self.metadata = metadata;
         self
     }
 
@@ -166,6 +176,7 @@ impl ServiceWorkerHostBuilder {
         let background_fetch_ui = self.background_fetch_ui.take();
         let data_dir = self.data_dir.clone();
         let bodies = self.bodies.take();
+        let metadata = self.metadata.clone();
         let bg_limits = self.background_fetch_limits.clone();
         let allow_worker_fetch = self.allow_worker_fetch;
         let sync_config = self.background_sync.clone();
@@ -186,9 +197,8 @@ impl ServiceWorkerHostBuilder {
             // Background Fetch engine keep their state in it.
             let store = {
                 let dir = dir.clone();
-                tokio::task::spawn_blocking(move || match bodies {
-                    Some(bodies) => swrt_store::Store::open_with_bodies(dir, bodies),
-                    None => swrt_store::Store::open(dir),
+                tokio::task::spawn_blocking(move || {
+                    swrt_store::Store::open_with(&dir, metadata, bodies)
                 })
                 .await
                 .map_err(|e| HostError::DataDir(e.to_string()))?

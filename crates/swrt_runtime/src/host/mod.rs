@@ -108,6 +108,7 @@ impl ServiceWorkerHost {
             local_origin: None,
             data_dir: None,
             bodies: None,
+            metadata: swrt_store::Metadata::Sqlite,
             background_fetch_limits: swrt_bgfetch::Limits::default(),
             allow_worker_fetch: true,
             resolver: crate::HostResolver::system(),
