@@ -166,6 +166,24 @@ impl Drop for Postgres {
     }
 }
 
+/// A loopback port that nothing listens on and that no other server of this
+/// process was given. The port is free when the system hands it out, but it
+/// is released for the server to bind: without the record, two servers
+/// starting at once can be handed the same port, one of them fails to bind,
+/// and its test talks to the other's server until that one stops.
+fn unused_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+}
+
 /// moto's S3 server on a loopback port, with one bucket.
 pub struct S3 {
     child: Child,
@@ -175,10 +193,7 @@ pub struct S3 {
 
 impl S3 {
     pub async fn start() -> S3 {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
+        let port = unused_port();
         let child = Command::new("python3")
             .args([
                 "-m",
