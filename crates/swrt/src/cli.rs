@@ -76,6 +76,22 @@ pub struct ServeArgs {
     /// SQLite in the data dir. One swrt process uses a database at a time.
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
+    /// Run as node NAME (unique in the fleet) of a fleet of swrt serve
+    /// processes that share --store and --bodies: each node runs the
+    /// background fetches it holds a lease on, and takes over those of a
+    /// node that stopped once their lease expires.
+    #[arg(long, value_name = "NAME", requires_all = ["store", "bodies"])]
+    pub fleet_node: Option<String>,
+    /// How long a node's lease on a fetch lasts without renewal; a node
+    /// renews every third of it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "fleet_node",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub fleet_lease_secs: u64,
+    /// The most background fetches this node runs at once; the fleet's
+    /// other nodes take the rest.
+    #[arg(long, value_name = "N", default_value_t = 32, requires = "fleet_node",
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub fleet_max_fetches: u64,
     /// Keep the bodies of background fetches and the Cache API in
     /// S3-compatible object storage (s3://BUCKET/PREFIX) instead of files in
     /// the data dir, which keeps everything else. Credentials come from

@@ -21,6 +21,7 @@ pub struct BackgroundFetchServiceBuilder {
     pub(crate) limits: Limits,
     pub(crate) dispatcher: Option<Arc<dyn EventDispatcher>>,
     pub(crate) client: Option<HttpClient>,
+    pub(crate) claims: Option<Arc<dyn crate::claims::FetchClaims>>,
 }
 
 impl BackgroundFetchServiceBuilder {
@@ -41,6 +42,14 @@ impl BackgroundFetchServiceBuilder {
     /// to loopback, or extra root certificates).
     pub fn http_client(mut self, c: HttpClient) -> Self {
         self.client = Some(c);
+        self
+    }
+
+    /// Share the store with other engines: run only the fetches this engine
+    /// holds a claim on (see [`crate::FetchClaims`]). The store must be
+    /// opened shared ([`swrt_store::Store::is_shared`]).
+    pub fn claims(mut self, claims: Arc<dyn crate::claims::FetchClaims>) -> Self {
+        self.claims = Some(claims);
         self
     }
 
@@ -77,6 +86,8 @@ impl BackgroundFetchServiceBuilder {
             shutdown_done: tokio::sync::OnceCell::new(),
             preflights: Default::default(),
             pins: Default::default(),
+            claims: self.claims,
+            claimed: Mutex::new(std::collections::HashSet::new()),
         });
         let svc = BackgroundFetchService::from_inner(inner);
         svc.recover().await?;

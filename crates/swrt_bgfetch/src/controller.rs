@@ -22,6 +22,7 @@ pub(crate) fn spawn(inner: &Arc<Inner>, row: FetchRow) {
         if run(inner.clone(), row).await {
             completion::complete(&inner, &uid, false).await;
         }
+        crate::claims::job_ended(&inner, &uid).await;
         drop(guard);
     });
 }
@@ -80,6 +81,7 @@ async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
         live: Mutex::new(HashMap::new()),
         limiter: ProgressLimiter::new(inner.limits.progress_interval),
         ui_epoch: AtomicU64::new(0),
+        lost: std::sync::atomic::AtomicBool::new(false),
         row: Mutex::new(row),
     });
     // Failures recorded before a restart count first, in index order.
@@ -138,10 +140,11 @@ async fn run(inner: Arc<Inner>, row: FetchRow) -> bool {
         }
     }
     drop(todo);
-    if inner.stopping() && ctx.stop_reason().is_none() {
-        // Shutdown, not a result: leave the fetch active for the next start.
+    if (inner.stopping() || ctx.is_lost()) && ctx.stop_reason().is_none() {
+        // Shutdown, not a result: leave the fetch active for the next start
+        // (or, with its claim lost, for the engine that holds it now).
         inner.lock_running().remove(&uid);
-        tracing::info!("fetch interrupted by engine shutdown");
+        tracing::info!(lost = ctx.is_lost(), "fetch interrupted");
         return false;
     }
     let (result, reason) = match ctx.stop_reason().or_else(|| ctx.first_failure()) {

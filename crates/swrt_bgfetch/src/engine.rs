@@ -57,6 +57,10 @@ pub(crate) struct Inner {
     pub preflights: crate::cors::PreflightCache,
     /// Realms holding record objects keep ended fetches' bodies readable.
     pub pins: Arc<crate::record_pins::RecordPins>,
+    /// With a store shared by several engines: the claims this engine
+    /// holds, and the fetches it holds them on.
+    pub claims: Option<Arc<dyn crate::claims::FetchClaims>>,
+    pub claimed: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Decrements the job count when dropped.
@@ -82,6 +86,12 @@ impl Inner {
 
     pub(crate) fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<FetchCtx>>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn lock_claimed(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.claimed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn ctx(&self, unique_id: &str) -> Option<Arc<FetchCtx>> {
@@ -144,6 +154,8 @@ pub(crate) struct FetchCtx {
     pub limiter: ProgressLimiter,
     /// Bumped by every `updateUI()` applied to `row` (see controller::run).
     pub ui_epoch: AtomicU64,
+    /// Another engine holds the fetch now: stop without settling it.
+    pub lost: std::sync::atomic::AtomicBool,
 }
 
 impl FetchCtx {
@@ -164,6 +176,17 @@ impl FetchCtx {
             }
         }
         self.cancel.cancel();
+    }
+
+    /// This engine lost its claim on the fetch: its downloads stop, and the
+    /// fetch stays active for the engine that holds it now.
+    pub(crate) fn lose(&self) {
+        self.lost.store(true, Ordering::Release);
+        self.cancel.cancel();
+    }
+
+    pub(crate) fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Acquire)
     }
 
     pub(crate) fn stop_reason(&self) -> Option<FailureReason> {

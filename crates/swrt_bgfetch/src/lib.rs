@@ -33,6 +33,7 @@
 
 mod body_read;
 mod builder;
+mod claims;
 mod completion;
 mod controller;
 pub mod cors;
@@ -56,6 +57,7 @@ mod types;
 mod validate;
 
 pub use builder::{default_client, BackgroundFetchServiceBuilder};
+pub use claims::FetchClaims;
 pub use dispatch::{
     BackgroundFetchEventRequest, DispatchError, DispatchOutcome, EventDispatcher, EventKind,
 };

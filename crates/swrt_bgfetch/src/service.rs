@@ -40,6 +40,7 @@ impl BackgroundFetchService {
             limits: Limits::default(),
             dispatcher: None,
             client: None,
+            claims: None,
         }
     }
 
@@ -48,6 +49,24 @@ impl BackgroundFetchService {
     pub(crate) async fn recover(&self) -> Result<(), EngineError> {
         let inner = &self.inner;
         let retention_ms = inner.limits.click_retention.as_millis() as i64;
+        if let Some(claims) = &inner.claims {
+            // Shared with other engines: drop finished rows as below, then
+            // run what this engine claims, from the claim loop.
+            inner
+                .data
+                .run(move |s| {
+                    let now = swrt_store::now_ms();
+                    for f in s.fetches_in_state(FetchState::Done)? {
+                        if f.done_ms.is_some_and(|d| now - d > retention_ms) {
+                            s.delete_fetch(&f.unique_id)?;
+                        }
+                    }
+                    Ok(())
+                })
+                .await?;
+            crate::claims::spawn_loop(inner, claims.clone());
+            return Ok(());
+        }
         let (active, settled, dispatched) = inner
             .data
             .run(move |s| {
@@ -159,7 +178,24 @@ impl BackgroundFetchService {
         inner.data.add_usage(&origin, upload_total as i64);
         tracing::info!(fetch = %row.unique_id, id = %row.id, records = req.requests.len(), "background fetch registered");
         let snap = RegistrationSnapshot::from_row(&row);
-        controller::spawn(inner, row);
+        match &inner.claims {
+            None => controller::spawn(inner, row),
+            Some(claims) => {
+                // Run here if this engine has room; otherwise the fleet's
+                // claim loops pick it up.
+                let take = inner.lock_claimed().len() < claims.capacity();
+                match claims.offer(&row.unique_id, &row.origin, take).await {
+                    Ok(true) => {
+                        inner.lock_claimed().insert(row.unique_id.clone());
+                        controller::spawn(inner, row);
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(fetch = %row.unique_id, error = %e, "cannot offer the fetch to the fleet; a claim loop adopts it")
+                    }
+                }
+            }
+        }
         Ok(snap)
     }
 
@@ -282,6 +318,10 @@ impl BackgroundFetchService {
             // The controller sees the cancellation, stops its downloads and
             // runs completion (the abort event) itself.
             Some(c) => c.stop(swrt_store::FailureReason::Aborted),
+            // With a shared store the fetch's holder runs the event: its
+            // claim loop sees the fetch settled and stops the downloads (or
+            // the next claimer finds it settled).
+            None if inner.claims.is_some() => {}
             None => self.spawn_completion(unique_id.to_string(), false),
         }
         Ok(true)

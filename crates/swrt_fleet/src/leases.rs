@@ -47,6 +47,11 @@ impl Leases {
         &self.node
     }
 
+    /// How long a lease lasts without renewal.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     fn ttl_seconds(&self) -> f64 {
         self.ttl.as_secs_f64()
     }
@@ -62,6 +67,40 @@ impl Leases {
             )
             .await?;
         Ok(n == 1)
+    }
+
+    /// Offers `fetch_id` and claims it for this node in one step (the node
+    /// that created the fetch runs it). `None` if it was offered before.
+    pub async fn offer_taken(&self, fetch_id: &str, origin: &str) -> Result<Option<Lease>> {
+        let client = self.db.client().await?;
+        let row = client
+            .query_opt(
+                "INSERT INTO swrt_fleet_leases (fetch_id, origin, holder, expires_at, generation)
+                 VALUES ($1, $2, $3, clock_timestamp() + make_interval(secs => $4), 1)
+                 ON CONFLICT (fetch_id) DO NOTHING
+                 RETURNING fetch_id, origin, generation",
+                &[&fetch_id, &origin, &self.node, &self.ttl_seconds()],
+            )
+            .await?;
+        Ok(row.as_ref().map(lease_from))
+    }
+
+    /// Offers every fetch of `fetches` (fetch id, origin) not offered yet.
+    pub async fn offer_all(&self, fetches: &[(String, String)]) -> Result<usize> {
+        let client = self.db.client().await?;
+        let (ids, origins): (Vec<&str>, Vec<&str>) = fetches
+            .iter()
+            .map(|(id, origin)| (id.as_str(), origin.as_str()))
+            .unzip();
+        let n = client
+            .execute(
+                "INSERT INTO swrt_fleet_leases (fetch_id, origin)
+                 SELECT * FROM unnest($1::text[], $2::text[])
+                 ON CONFLICT (fetch_id) DO NOTHING",
+                &[&ids, &origins],
+            )
+            .await?;
+        Ok(n as usize)
     }
 
     /// Claims up to `max` open fetches that nobody holds, or whose holder's

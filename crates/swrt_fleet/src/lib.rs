@@ -7,6 +7,9 @@
 //!   expires, so that another node takes the fetch over. Every claim bumps
 //!   the lease's generation, the fencing token a node shows when it records
 //!   an outcome: a node that lost its lease cannot record anything.
+//! - [`FleetClaims`]: those leases as the claims of a node's Background
+//!   Fetch engine, which runs the fetches it leases from their download to
+//!   the end of their terminal event.
 //! - [`Workers`] and [`Events`]: each registration's worker runs on one
 //!   node at a time, and a fetch's terminal event is queued once, by the
 //!   fetch's current holder, then dispatched on the node that runs the
@@ -25,6 +28,7 @@
 
 mod bodies;
 mod changes;
+mod claims;
 mod db;
 mod error;
 mod events;
@@ -33,6 +37,7 @@ mod store_bodies;
 
 pub use bodies::{BodyKey, BodyStore, S3Options};
 pub use changes::{Change, ChangeKind, Changes};
+pub use claims::FleetClaims;
 pub use db::FleetDb;
 pub use error::{FleetError, Result};
 pub use events::{EventClaim, Events, WorkerLease, Workers};

@@ -309,32 +309,53 @@ impl Store {
         for f in self.fetches_in_state(FetchState::Done)? {
             self.bodies.delete_fetch(&f.unique_id)?;
         }
-        let active = self.fetches_in_state(FetchState::Active)?;
-        for f in &active {
-            let mut downloaded = 0;
-            let mut pack_end = 0;
-            for r in self.records(&f.unique_id)? {
-                downloaded += r.bytes_stored;
-                if r.body == Some(BodyLocation::Pack) {
-                    pack_end = pack_end.max(r.body_offset + r.bytes_stored);
-                }
-                if r.outcome == RecordOutcome::Pending {
-                    let body = BodyId::Response {
-                        fetch: &f.unique_id,
-                        index: r.index,
-                    };
-                    self.bodies.truncate(body, r.bytes_stored)?;
-                }
-            }
-            // Bytes appended to the pack by a batch that never committed.
-            let pack = BodyId::Pack {
-                fetch: &f.unique_id,
-            };
-            self.bodies.truncate(pack, pack_end)?;
-            self.update_progress(&f.unique_id, downloaded, f.uploaded)?;
+        for f in self.fetches_in_state(FetchState::Active)? {
+            self.repair_active(&f)?;
         }
         self.recompute_usage()?;
         self.fetches_in_state(FetchState::Active)
+    }
+
+    /// Start-up repair of one fetch, for an engine that shares the store
+    /// with others and resumes only the fetches it claimed: what
+    /// [`Store::repair`] does for every fetch, done for `unique_id`.
+    /// Returns the fetch as it is afterwards (`None` if there is none).
+    pub fn repair_fetch(&self, unique_id: &str) -> Result<Option<FetchRow>> {
+        let Some(f) = self.get_fetch(unique_id)? else {
+            return Ok(None);
+        };
+        match f.state {
+            FetchState::Done => self.bodies.delete_fetch(unique_id)?,
+            FetchState::Active => self.repair_active(&f)?,
+            FetchState::Settled | FetchState::Dispatched => {}
+        }
+        self.get_fetch(unique_id)
+    }
+
+    /// Cut each pending record's body to its durable count and the pack to
+    /// its committed end, and store `downloaded` as the records say.
+    fn repair_active(&self, f: &FetchRow) -> Result<()> {
+        let mut downloaded = 0;
+        let mut pack_end = 0;
+        for r in self.records(&f.unique_id)? {
+            downloaded += r.bytes_stored;
+            if r.body == Some(BodyLocation::Pack) {
+                pack_end = pack_end.max(r.body_offset + r.bytes_stored);
+            }
+            if r.outcome == RecordOutcome::Pending {
+                let body = BodyId::Response {
+                    fetch: &f.unique_id,
+                    index: r.index,
+                };
+                self.bodies.truncate(body, r.bytes_stored)?;
+            }
+        }
+        // Bytes appended to the pack by a batch that never committed.
+        let pack = BodyId::Pack {
+            fetch: &f.unique_id,
+        };
+        self.bodies.truncate(pack, pack_end)?;
+        self.update_progress(&f.unique_id, downloaded, f.uploaded)
     }
 }
 

@@ -68,7 +68,17 @@ pub enum Metadata {
     Sqlite,
     /// A PostgreSQL database, by connection URL
     /// (`postgres://user:password@host:port/db`).
-    Postgres(String),
+    Postgres {
+        /// The connection URL.
+        url: String,
+        /// Several stores (a fleet of nodes) use the database at once.
+        /// Otherwise the store holds a lock on it, and a second one is
+        /// refused; shared, the store leaves alone what another store may
+        /// be writing: its start-up does not sweep unclaimed Cache API
+        /// bodies, and the fetches' repair is the engine's, per claimed
+        /// fetch ([`Store::repair_fetch`]).
+        shared: bool,
+    },
 }
 
 /// An open data directory. Cheap to share behind an `Arc`; all methods take
@@ -166,7 +176,7 @@ impl Store {
         };
         let db = match &metadata {
             Metadata::Sqlite => schema::open_sqlite(&dir.join("swrt.sqlite3"), &*bodies)?,
-            Metadata::Postgres(url) => schema::open_postgres(url, &*bodies)?,
+            Metadata::Postgres { url, shared } => schema::open_postgres(url, *shared, &*bodies)?,
         };
         let store = Store {
             conn: Mutex::new(Some(db)),
@@ -176,7 +186,9 @@ impl Store {
             lock: Mutex::new(Some(lock)),
         };
         store.recompute_usage()?;
-        store.sweep_cache_bodies()?;
+        if !store.is_shared() {
+            store.sweep_cache_bodies()?;
+        }
         store.restore_space_reserve();
         Ok(store)
     }
@@ -233,8 +245,14 @@ impl Store {
     pub fn latest_schema_version(&self) -> i64 {
         match self.metadata {
             Metadata::Sqlite => SCHEMA_VERSION,
-            Metadata::Postgres(_) => schema::latest_postgres(),
+            Metadata::Postgres { .. } => schema::latest_postgres(),
         }
+    }
+
+    /// True when other stores use the same database at once (see
+    /// [`Metadata::Postgres`]).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.metadata, Metadata::Postgres { shared: true, .. })
     }
 
     /// Where the metadata lives.
@@ -347,7 +365,7 @@ impl Metadata {
     pub fn redacted(&self) -> String {
         match self {
             Metadata::Sqlite => "sqlite".into(),
-            Metadata::Postgres(url) => match url::Url::parse(url) {
+            Metadata::Postgres { url, .. } => match url::Url::parse(url) {
                 Ok(mut u) if u.password().is_some() => {
                     let _ = u.set_password(Some("***"));
                     u.to_string()

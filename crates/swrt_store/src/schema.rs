@@ -199,12 +199,16 @@ pub(crate) fn open_sqlite(path: &Path, bodies: &dyn BodyStorage) -> Result<Db> {
 }
 
 /// Connect to the PostgreSQL database at `url`, creating and migrating the
-/// store's tables as needed.
-pub(crate) fn open_postgres(url: &str, bodies: &dyn BodyStorage) -> Result<Db> {
-    let conn = PgConn::connect(url, true).map_err(|e| match e {
-        crate::sql::SqlError::InUse => {
-            StoreError::DatabaseInUse(crate::Metadata::Postgres(url.into()).redacted())
-        }
+/// store's tables as needed; unless `shared`, with the store's lock held.
+pub(crate) fn open_postgres(url: &str, shared: bool, bodies: &dyn BodyStorage) -> Result<Db> {
+    let conn = PgConn::connect(url, !shared).map_err(|e| match e {
+        crate::sql::SqlError::InUse => StoreError::DatabaseInUse(
+            crate::Metadata::Postgres {
+                url: url.into(),
+                shared,
+            }
+            .redacted(),
+        ),
         other => other.into(),
     })?;
     let mut db = Db::Postgres(conn);

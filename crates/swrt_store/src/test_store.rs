@@ -26,5 +26,8 @@ pub(crate) fn metadata(dir: &Path) -> Metadata {
     if let Err(e) = admin.execute_batch(&format!("CREATE DATABASE {name}")) {
         assert!(e.to_string().contains("42P04"), "create {name}: {e}");
     }
-    Metadata::Postgres(format!("{server} dbname={name}"))
+    Metadata::Postgres {
+        url: format!("{server} dbname={name}"),
+        shared: false,
+    }
 }

@@ -79,15 +79,37 @@ async fn s3_bodies(url: &str, args: &ServeArgs) -> Result<S3Bodies, String> {
     }
 }
 
-/// The database `--store` names.
-fn store_metadata(url: &str) -> Result<swrt_store::Metadata, String> {
+/// The database `--store` names; `shared` by the nodes of a fleet.
+fn store_metadata(url: &str, shared: bool) -> Result<swrt_store::Metadata, String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(swrt_store::Metadata::Postgres(url.to_string()))
+        Ok(swrt_store::Metadata::Postgres {
+            url: url.to_string(),
+            shared,
+        })
     } else {
         Err(format!(
             "bad --store {url}: expected a PostgreSQL URL, postgres://USER:PASSWORD@HOST:PORT/DB"
         ))
     }
+}
+
+/// This node's leases on the fleet's fetches, in the `--store` database.
+async fn fleet_claims(
+    node: &str,
+    url: &str,
+    args: &ServeArgs,
+) -> Result<Arc<dyn swrt_bgfetch::FetchClaims>, String> {
+    if node.is_empty() {
+        return Err("--fleet-node must not be empty".into());
+    }
+    let db = swrt_fleet::FleetDb::connect(url)
+        .await
+        .map_err(|e| format!("cannot use --store for the fleet: {e}"))?;
+    let leases = swrt_fleet::Leases::new(db, node, Duration::from_secs(args.fleet_lease_secs));
+    Ok(Arc::new(swrt_fleet::FleetClaims::new(
+        leases,
+        args.fleet_max_fetches as usize,
+    )))
 }
 
 async fn run(args: ServeArgs) -> Result<u8, String> {
@@ -173,7 +195,10 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
         builder = builder.bodies(Box::new(bodies));
     }
     if let Some(url) = &args.store {
-        builder = builder.metadata(store_metadata(url)?);
+        builder = builder.metadata(store_metadata(url, args.fleet_node.is_some())?);
+    }
+    if let (Some(node), Some(url)) = (&args.fleet_node, &args.store) {
+        builder = builder.background_fetch_claims(fleet_claims(node, url, &args).await?);
     }
     let host = builder.start().await.map_err(|e| e.to_string())?;
     let control = ControlServer::builder(host.clone(), hub)
@@ -195,6 +220,12 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
     say(&format!("  data dir:  {}", args.data_dir.display()));
     if let Some(url) = &args.bodies {
         say(&format!("  bodies:    {url}"));
+    }
+    if let Some(node) = &args.fleet_node {
+        say(&format!(
+            "  fleet:     node {node}, leases of {} s, up to {} fetches",
+            args.fleet_lease_secs, args.fleet_max_fetches
+        ));
     }
     if let Some(origin) = &origin {
         say(&format!(

@@ -121,6 +121,7 @@ async fn downloader(
         live: Mutex::new(HashMap::new()),
         limiter: ProgressLimiter::new(inner.limits.progress_interval),
         ui_epoch: AtomicU64::new(0),
+        lost: std::sync::atomic::AtomicBool::new(false),
         row: Mutex::new(row),
     });
     let live = Arc::new(watch::channel(LiveRecord::default()).0);

@@ -46,7 +46,7 @@ impl EventDispatcher for RuntimeDispatcher {
         let scope = Url::parse(&ev.registration.scope).map_err(|e| {
             DispatchError::Fatal(format!("bad scope {}: {e}", ev.registration.scope))
         })?;
-        let Some(registration) = host.registration_with_scope(&scope) else {
+        let Some(registration) = host.registration_or_stored(&scope).await else {
             return Err(DispatchError::Fatal(format!(
                 "no registration for scope {scope}"
             )));

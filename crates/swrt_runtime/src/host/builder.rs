@@ -20,6 +20,7 @@ pub struct ServiceWorkerHostBuilder {
     pub(super) data_dir: Option<std::path::PathBuf>,
     pub(super) bodies: Option<Box<dyn swrt_store::BodyStorage>>,
     pub(super) metadata: swrt_store::Metadata,
+    pub(super) background_fetch_claims: Option<Arc<dyn swrt_bgfetch::FetchClaims>>,
     pub(super) background_fetch_limits: swrt_bgfetch::Limits,
     pub(super) allow_worker_fetch: bool,
     pub(super) resolver: crate::HostResolver,
@@ -84,6 +85,14 @@ impl ServiceWorkerHostBuilder {
     /// [`data_dir`](Self::data_dir).
     pub fn metadata(mut self, metadata: swrt_store::Metadata) -> Self {
         self.metadata = metadata;
+        self
+    }
+
+    /// Share the store's background fetches with other hosts (a fleet on
+    /// one PostgreSQL database): this host runs the fetches it holds a
+    /// claim on. Needs [`metadata`](Self::metadata) of a shared database.
+    pub fn background_fetch_claims(mut self, claims: Arc<dyn swrt_bgfetch::FetchClaims>) -> Self {
+        self.background_fetch_claims = Some(claims);
         self
     }
 
@@ -176,6 +185,7 @@ impl ServiceWorkerHostBuilder {
         let background_fetch_ui = self.background_fetch_ui.take();
         let data_dir = self.data_dir.clone();
         let bodies = self.bodies.take();
+        let claims = self.background_fetch_claims.take();
         let metadata = self.metadata.clone();
         let bg_limits = self.background_fetch_limits.clone();
         let allow_worker_fetch = self.allow_worker_fetch;
@@ -205,10 +215,14 @@ impl ServiceWorkerHostBuilder {
                 .map(Arc::new)
                 .map_err(|e| HostError::DataDir(e.to_string()))?
             };
-            let service = swrt_bgfetch::BackgroundFetchService::builder(store.clone())
+            let mut engine = swrt_bgfetch::BackgroundFetchService::builder(store.clone())
                 .http_client(client)
                 .limits(bg_limits)
-                .dispatcher(dispatcher)
+                .dispatcher(dispatcher);
+            if let Some(claims) = claims {
+                engine = engine.claims(claims);
+            }
+            let service = engine
                 .start()
                 .await
                 .map_err(|e| HostError::DataDir(e.to_string()))?;

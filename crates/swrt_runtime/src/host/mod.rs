@@ -109,6 +109,7 @@ impl ServiceWorkerHost {
             data_dir: None,
             bodies: None,
             metadata: swrt_store::Metadata::Sqlite,
+            background_fetch_claims: None,
             background_fetch_limits: swrt_bgfetch::Limits::default(),
             allow_worker_fetch: true,
             resolver: crate::HostResolver::system(),
@@ -187,6 +188,16 @@ impl ServiceWorkerHost {
             .collect()
     }
 
+    /// The registration with this exact scope. With a store shared by a
+    /// fleet, one that another node stored since this host started is
+    /// restored from the store.
+    pub async fn registration(&self, scope: &Url) -> Option<RegistrationInfo> {
+        self.inner
+            .registration_or_stored(scope)
+            .await
+            .map(|r| r.info())
+    }
+
     /// Dispatches a functional event (`message`, background fetch events, ...)
     /// to the active worker of the registration with this exact scope,
     /// starting the worker if it is not running. Resolves when the event's
@@ -199,7 +210,8 @@ impl ServiceWorkerHost {
     ) -> Result<EventOutcome, HostError> {
         let registration = self
             .inner
-            .registration_with_scope(scope)
+            .registration_or_stored(scope)
+            .await
             .ok_or_else(|| HostError::Invalid(format!("no registration for scope {scope}")))?;
         let version = registration
             .active()

@@ -93,6 +93,10 @@ impl HostInner {
             );
             return;
         };
+        let mut registrations = self.registrations.locked();
+        if registrations.iter().any(|r| r.scope == scope) {
+            return; // restored meanwhile, by another event for it
+        }
         let registration_id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let version_id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let registration = Arc::new(Registration::restored(
@@ -103,7 +107,31 @@ impl HostInner {
             (registration_id, version_id),
             self.limits.event_timeout,
         ));
-        self.registrations.locked().push(registration);
+        registrations.push(registration);
+    }
+
+    /// The registration of `scope`: the one this host knows, or, with a
+    /// store shared by a fleet, one that another node registered since
+    /// this host started, restored from the store with its script.
+    pub(crate) async fn registration_or_stored(&self, scope: &Url) -> Option<Arc<Registration>> {
+        if let Some(found) = self.registration_with_scope(scope) {
+            return Some(found);
+        }
+        let context = self.background_fetch.get().cloned()?;
+        if !context.store.is_shared() {
+            return None;
+        }
+        let key = scope.to_string();
+        let row = context
+            .with_store(move |s| s.get_registration(&key))
+            .await
+            .ok()??;
+        if row.state != swrt_store::WorkerState::Activated {
+            return None;
+        }
+        tracing::info!(%scope, "restoring a registration another node stored");
+        self.restore_registration(&row);
+        self.registration_with_scope(scope)
     }
 
     /// Records an activated registration so a later run finds it.

@@ -534,12 +534,7 @@ async fn start_fetch(State(ctx): State<Shared>, Json(body): Json<StartBody>) -> 
         Ok(s) => s,
         Err(e) => return bad(format!("bad scope {:?}: {e}", body.scope)),
     };
-    let Some(registration) = ctx
-        .host
-        .registrations()
-        .into_iter()
-        .find(|r| r.scope == scope)
-    else {
+    let Some(registration) = ctx.host.registration(&scope).await else {
         return error(
             StatusCode::NOT_FOUND,
             "NotFound",
