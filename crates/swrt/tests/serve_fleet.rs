@@ -207,6 +207,23 @@ async fn abort_and_click_go_through_a_node_that_does_not_run_the_fetch() {
     let a = fleet.node(data_a.path(), "a", &[]).await;
     let b = fleet.node(data_b.path(), "b", &[]).await;
     register_worker(&a.client, &a.api, &origin.origin().join("sw.js").unwrap()).await;
+    // b's event stream, which the dashboard follows.
+    let stream = Arc::new(Mutex::new(String::new()));
+    let mut events = b
+        .client
+        .get(format!("{}api/events", b.api))
+        .send()
+        .await
+        .unwrap();
+    let heard = stream.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(chunk)) = events.chunk().await {
+            heard
+                .lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk));
+        }
+    });
     let unique_id = start_fetch(
         &a.client,
         &a.api,
@@ -216,6 +233,24 @@ async fn abort_and_click_go_through_a_node_that_does_not_run_the_fetch() {
     until("a to start downloading", Duration::from_secs(30), || {
         !seen.requests.lock().unwrap().is_empty()
     })
+    .await;
+    // a's progress reaches b's event stream.
+    let progress_on_b = || {
+        stream.lock().unwrap().lines().any(|line| {
+            let Some(json) = line.strip_prefix("data:") else {
+                return false;
+            };
+            let view: serde_json::Value = serde_json::from_str(json.trim()).unwrap_or_default();
+            view["unique_id"] == unique_id.as_str()
+                && view["downloaded"].as_u64().unwrap_or(0) > 0
+                && view["result"] == ""
+        })
+    };
+    until(
+        "a's progress on b's event stream",
+        Duration::from_secs(30),
+        progress_on_b,
+    )
     .await;
 
     // A click through b runs on b's instance of the worker, which reads the

@@ -444,6 +444,35 @@ impl BackgroundFetchService {
         Ok(Some(rx))
     }
 
+    /// True while this engine runs the fetch (its download or its terminal
+    /// event); with a shared store, other engines run the rest.
+    pub fn runs_here(&self, unique_id: &str) -> bool {
+        self.inner.lock_claimed().contains(unique_id) || self.inner.ctx(unique_id).is_some()
+    }
+
+    /// Passes on to this engine's subscribers ([`Self::subscribe`],
+    /// [`Self::watch`]) the progress of a fetch another engine sharing the
+    /// store runs: its stored state, with these counters while it is active.
+    pub async fn relay_progress(
+        &self,
+        unique_id: &str,
+        downloaded: u64,
+        uploaded: u64,
+        is_final: bool,
+    ) -> Result<(), EngineError> {
+        let u = unique_id.to_string();
+        let Some(row) = self.inner.data.run(move |st| st.get_fetch(&u)).await? else {
+            return Ok(());
+        };
+        let mut snapshot = RegistrationSnapshot::from_row(&row);
+        if row.state == FetchState::Active {
+            snapshot.downloaded = downloaded;
+            snapshot.uploaded = uploaded;
+        }
+        self.inner.progress.send(snapshot, is_final);
+        Ok(())
+    }
+
     async fn current_state(&self, unique_id: &str) -> Result<Option<ProgressEvent>, EngineError> {
         let u = unique_id.to_string();
         let row = self.inner.data.run(move |st| st.get_fetch(&u)).await?;

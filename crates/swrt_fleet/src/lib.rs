@@ -15,7 +15,8 @@
 //!   fetch's current holder, then dispatched on the node that runs the
 //!   worker and marked done once.
 //! - [`Changes`]: state changes every node hears about (progress, abort,
-//!   click), over PostgreSQL's `LISTEN`/`NOTIFY`.
+//!   click), over PostgreSQL's `LISTEN`/`NOTIFY`; [`spawn_progress_relay`]
+//!   shows every node's fetches on every node's dashboard and event stream.
 //! - [`BodyStore`]: bodies in S3-compatible object storage, as ranged
 //!   objects appended at each checkpoint, so that a download resumed by
 //!   another node keeps the bytes already stored. [`S3Bodies`] puts the
@@ -33,6 +34,7 @@ mod db;
 mod error;
 mod events;
 mod leases;
+mod progress_relay;
 mod store_bodies;
 
 pub use bodies::{BodyKey, BodyStore, S3Options};
@@ -42,4 +44,5 @@ pub use db::FleetDb;
 pub use error::{FleetError, Result};
 pub use events::{EventClaim, Events, WorkerLease, Workers};
 pub use leases::{Lease, Leases};
+pub use progress_relay::spawn_progress_relay;
 pub use store_bodies::S3Bodies;

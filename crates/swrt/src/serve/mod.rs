@@ -93,23 +93,23 @@ fn store_metadata(url: &str, shared: bool) -> Result<swrt_store::Metadata, Strin
     }
 }
 
-/// This node's leases on the fleet's fetches, in the `--store` database.
+/// The fleet's database (the `--store` one) and this node's leases on the
+/// fleet's fetches there.
 async fn fleet_claims(
     node: &str,
     url: &str,
     args: &ServeArgs,
-) -> Result<Arc<dyn swrt_bgfetch::FetchClaims>, String> {
+) -> Result<(swrt_fleet::FleetDb, Arc<dyn swrt_bgfetch::FetchClaims>), String> {
     if node.is_empty() {
         return Err("--fleet-node must not be empty".into());
     }
     let db = swrt_fleet::FleetDb::connect(url)
         .await
         .map_err(|e| format!("cannot use --store for the fleet: {e}"))?;
-    let leases = swrt_fleet::Leases::new(db, node, Duration::from_secs(args.fleet_lease_secs));
-    Ok(Arc::new(swrt_fleet::FleetClaims::new(
-        leases,
-        args.fleet_max_fetches as usize,
-    )))
+    let leases =
+        swrt_fleet::Leases::new(db.clone(), node, Duration::from_secs(args.fleet_lease_secs));
+    let claims = swrt_fleet::FleetClaims::new(leases, args.fleet_max_fetches as usize);
+    Ok((db, Arc::new(claims)))
 }
 
 async fn run(args: ServeArgs) -> Result<u8, String> {
@@ -197,10 +197,17 @@ async fn run(args: ServeArgs) -> Result<u8, String> {
     if let Some(url) = &args.store {
         builder = builder.metadata(store_metadata(url, args.fleet_node.is_some())?);
     }
+    let mut fleet = None;
     if let (Some(node), Some(url)) = (&args.fleet_node, &args.store) {
-        builder = builder.background_fetch_claims(fleet_claims(node, url, &args).await?);
+        let (db, claims) = fleet_claims(node, url, &args).await?;
+        builder = builder.background_fetch_claims(claims);
+        fleet = Some((node.clone(), db));
     }
     let host = builder.start().await.map_err(|e| e.to_string())?;
+    if let (Some((node, db)), Some(service)) = (fleet, host.background_fetch()) {
+        // Every node's dashboard and event stream show the whole fleet's fetches.
+        swrt_fleet::spawn_progress_relay(service.clone(), swrt_fleet::Changes::new(db), node);
+    }
     let control = ControlServer::builder(host.clone(), hub)
         .listen(listen)
         .token(args.token.clone())
