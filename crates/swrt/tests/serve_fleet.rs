@@ -375,3 +375,128 @@ async fn three_nodes_share_thirty_fetches_each_run_once() {
         node.stop().await;
     }
 }
+
+const BENCH_WORKER: &str = r#"
+self.addEventListener("backgroundfetchsuccess", (event) =>
+  event.waitUntil(fetch(`/ping?success=${event.registration.id}`)));
+"#;
+
+/// The fleet benchmark (`bash bench/fleet.sh`): aggregate throughput of
+/// 30 fetches of 8 MiB (six origins, five each: an origin's limit) through
+/// one node on the embedded store (SQLite and files), and through fleets of
+/// 1, 2 and 3 nodes on PostgreSQL and moto; then the time from a node's
+/// death to its fetch's download resuming on another node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: bash bench/fleet.sh"]
+async fn fleet_benchmark() {
+    require_servers!();
+    const BODY: u64 = 8 * MIB;
+    println!("| setup | nodes | 30 x 8 MiB | MiB/s |");
+    println!("|---|---|---|---|");
+    for (setup, nodes) in [("embedded", 1), ("fleet", 1), ("fleet", 2), ("fleet", 3)] {
+        let fleet = Fleet::start(S3::start().await);
+        let mut sites = Vec::new();
+        for o in 0..6 {
+            let site = tempfile::tempdir().unwrap();
+            std::fs::write(site.path().join("sw.js"), BENCH_WORKER).unwrap();
+            let files = (0..5)
+                .map(|k| common::big(&format!("/f{}.bin", o * 5 + k), BODY))
+                .collect();
+            let (origin, seen) = origin(site.path(), files, 0).await;
+            sites.push((site, origin, seen));
+        }
+        let dirs: Vec<_> = (0..nodes).map(|_| tempfile::tempdir().unwrap()).collect();
+        let mut started = Vec::new();
+        for (i, dir) in dirs.iter().enumerate() {
+            started.push(if setup == "embedded" {
+                let (child, out, api, token) = start_serve_with(dir.path(), swrt(), &[]).await;
+                Node {
+                    client: control_client(&token),
+                    child,
+                    out,
+                    api,
+                }
+            } else {
+                fleet
+                    .node(dir.path(), &format!("n{i}"), &["--fleet-max-fetches", "10"])
+                    .await
+            });
+        }
+        let first = &started[0];
+        for (_, origin, _) in &sites {
+            let script = origin.origin().join("sw.js").unwrap();
+            register_worker(&first.client, &first.api, &script).await;
+        }
+        let clock = std::time::Instant::now();
+        for (o, (_, origin, _)) in sites.iter().enumerate() {
+            for k in 0..5 {
+                let i = o * 5 + k;
+                start_fetch(
+                    &first.client,
+                    &first.api,
+                    serde_json::json!({
+                        "scope": origin.origin(), "id": format!("f{i}"),
+                        "requests": [format!("f{i}.bin")],
+                    }),
+                )
+                .await;
+            }
+        }
+        until("thirty success events", Duration::from_secs(600), || {
+            (0..30).all(|i| pings(&sites[i / 5].2, &format!("success=f{i}")) > 0)
+        })
+        .await;
+        let took = clock.elapsed().as_secs_f64();
+        println!(
+            "| {setup} | {nodes} | {took:.2} s | {:.0} |",
+            30.0 * (BODY / MIB) as f64 / took
+        );
+        for node in started {
+            node.stop().await;
+        }
+    }
+
+    println!();
+    println!("| lease | death to the resumed download's request |");
+    println!("|---|---|");
+    for _ in 0..3 {
+        let fleet = Fleet::start(S3::start().await);
+        let site = tempfile::tempdir().unwrap();
+        std::fs::write(site.path().join("sw.js"), BENCH_WORKER).unwrap();
+        let (origin, seen) = origin(
+            site.path(),
+            vec![common::big("/big.bin", 64 * MIB)],
+            8 * MIB,
+        )
+        .await;
+        let (data_a, data_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut a = fleet.node(data_a.path(), "a", &[]).await;
+        let b = fleet.node(data_b.path(), "b", &[]).await;
+        register_worker(&a.client, &a.api, &origin.origin().join("sw.js").unwrap()).await;
+        let unique_id = start_fetch(
+            &a.client,
+            &a.api,
+            serde_json::json!({ "scope": origin.origin(), "id": "big", "requests": ["big.bin"] }),
+        )
+        .await;
+        loop {
+            let view = b.fetch_view(&unique_id).await;
+            if view["downloaded"].as_u64().unwrap_or(0) >= 4 * MIB {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        signal(&a.child, "KILL");
+        let killed = std::time::Instant::now();
+        let _ = wait_exit(&mut a.child, Duration::from_secs(10)).await;
+        until("the resumed request", Duration::from_secs(60), || {
+            seen.resumed_from("/big.bin").is_some()
+        })
+        .await;
+        println!(
+            "| {LEASE_SECS} s | {:.2} s |",
+            killed.elapsed().as_secs_f64()
+        );
+        b.stop().await;
+    }
+}
