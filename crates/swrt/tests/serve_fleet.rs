@@ -20,6 +20,8 @@ use swrt_test_servers::{require_servers, Postgres, S3};
 
 /// Short leases, so that a dead node's fetches move on within seconds.
 const LEASE_SECS: &str = "3";
+/// Where no node dies: leases with room for a loaded machine's delays.
+const CALM_LEASE_SECS: &str = "6";
 
 const WORKER: &str = r#"
 self.addEventListener("activate", (event) => event.waitUntil((async () => {
@@ -50,16 +52,18 @@ struct Fleet {
     _postgres: Postgres,
     s3: S3,
     store: String,
+    lease_secs: &'static str,
 }
 
 impl Fleet {
-    fn start(s3: S3) -> Fleet {
+    fn start(s3: S3, lease_secs: &'static str) -> Fleet {
         let postgres = Postgres::start();
         let store = postgres.create_database("fleet");
         Fleet {
             _postgres: postgres,
             s3,
             store,
+            lease_secs,
         }
     }
 
@@ -81,7 +85,7 @@ impl Fleet {
             "--fleet-node",
             name,
             "--fleet-lease-secs",
-            LEASE_SECS,
+            self.lease_secs,
         ];
         args.extend_from_slice(extra);
         let (child, out, api, token) = start_serve_with(data, cmd, &args).await;
@@ -146,7 +150,7 @@ fn pings(seen: &Seen, query: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_killed_mid_download_is_taken_over_with_one_success_event() {
     require_servers!();
-    let fleet = Fleet::start(S3::start().await);
+    let fleet = Fleet::start(S3::start().await, LEASE_SECS);
     let site = tempfile::tempdir().unwrap();
     std::fs::write(site.path().join("sw.js"), WORKER).unwrap();
     let big = 64 * MIB;
@@ -199,7 +203,7 @@ async fn a_node_killed_mid_download_is_taken_over_with_one_success_event() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_and_click_go_through_a_node_that_does_not_run_the_fetch() {
     require_servers!();
-    let fleet = Fleet::start(S3::start().await);
+    let fleet = Fleet::start(S3::start().await, CALM_LEASE_SECS);
     let site = tempfile::tempdir().unwrap();
     std::fs::write(site.path().join("sw.js"), WORKER).unwrap();
     let (origin, seen) = origin(site.path(), vec![common::big("/slow.bin", 32 * MIB)], MIB).await;
@@ -309,7 +313,7 @@ async fn abort_and_click_go_through_a_node_that_does_not_run_the_fetch() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_share_thirty_fetches_each_run_once() {
     require_servers!();
-    let fleet = Fleet::start(S3::start().await);
+    let fleet = Fleet::start(S3::start().await, CALM_LEASE_SECS);
     // Five fetches of each of six origins: an origin may have five active
     // fetches at once. Each body takes about two seconds, so the first node
     // cannot run them all before the others claim what it has no room for.
@@ -394,7 +398,7 @@ async fn fleet_benchmark() {
     println!("| setup | nodes | 30 x 8 MiB | MiB/s |");
     println!("|---|---|---|---|");
     for (setup, nodes) in [("embedded", 1), ("fleet", 1), ("fleet", 2), ("fleet", 3)] {
-        let fleet = Fleet::start(S3::start().await);
+        let fleet = Fleet::start(S3::start().await, LEASE_SECS);
         let mut sites = Vec::new();
         for o in 0..6 {
             let site = tempfile::tempdir().unwrap();
@@ -460,7 +464,7 @@ async fn fleet_benchmark() {
     println!("| lease | death to the resumed download's request |");
     println!("|---|---|");
     for _ in 0..3 {
-        let fleet = Fleet::start(S3::start().await);
+        let fleet = Fleet::start(S3::start().await, LEASE_SECS);
         let site = tempfile::tempdir().unwrap();
         std::fs::write(site.path().join("sw.js"), BENCH_WORKER).unwrap();
         let (origin, seen) = origin(

@@ -40,15 +40,28 @@ pub trait FetchClaims: Send + Sync + 'static {
     fn capacity(&self) -> usize;
 }
 
-/// The claim loop: renews, claims and checks every third of the claims'
-/// lifetime until the engine stops.
+/// The claim loops, until the engine stops: one renews every third of the
+/// claims' lifetime, on its own, so that a busy store cannot delay a
+/// renewal; the other claims free fetches and checks the running ones as
+/// often.
 pub(crate) fn spawn_loop(inner: &Arc<Inner>, claims: Arc<dyn FetchClaims>) {
-    let inner = inner.clone();
+    let tick = claims.ttl() / 3;
+    let renewing = (inner.clone(), claims.clone());
     tokio::spawn(async move {
-        let tick = claims.ttl() / 3;
+        let (inner, claims) = renewing;
         let mut renewed = Instant::now();
         loop {
-            step(&inner, &*claims, &mut renewed).await;
+            renew(&inner, &*claims, &mut renewed).await;
+            tokio::select! {
+                _ = tokio::time::sleep(tick) => {}
+                _ = inner.shutdown.cancelled() => break,
+            }
+        }
+    });
+    let inner = inner.clone();
+    tokio::spawn(async move {
+        loop {
+            claim(&inner, &*claims).await;
             tokio::select! {
                 _ = tokio::time::sleep(tick) => {}
                 _ = inner.shutdown.cancelled() => break,
@@ -57,8 +70,7 @@ pub(crate) fn spawn_loop(inner: &Arc<Inner>, claims: Arc<dyn FetchClaims>) {
     });
 }
 
-async fn step(inner: &Arc<Inner>, claims: &dyn FetchClaims, renewed: &mut Instant) {
-    // Renew first: a claim this engine lost must stop before anything else.
+async fn renew(inner: &Arc<Inner>, claims: &dyn FetchClaims, renewed: &mut Instant) {
     match claims.renew().await {
         Ok(held) => {
             *renewed = Instant::now();
@@ -83,9 +95,11 @@ async fn step(inner: &Arc<Inner>, claims: &dyn FetchClaims, renewed: &mut Instan
                     lose(inner, &id);
                 }
             }
-            return;
         }
     }
+}
+
+async fn claim(inner: &Arc<Inner>, claims: &dyn FetchClaims) {
     stop_settled_elsewhere(inner).await;
     // Fetches whose creator died between storing and offering them.
     let unfinished = inner
