@@ -147,17 +147,36 @@ fn pings(seen: &Seen, query: &str) -> usize {
         .count()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_killed_mid_download_is_taken_over_with_one_success_event() {
-    require_servers!();
-    let fleet = Fleet::start(S3::start().await, LEASE_SECS);
+/// A node is killed mid-download: a and b share `fleet`; a runs a 64 MiB
+/// download throttled to 8 MiB/s, registered and started through a after
+/// b started, until b's API shows 4 MiB stored; then a is SIGKILLed.
+/// Bind `_keep` where it is taken apart: the origin server and the data
+/// dirs must outlive the takeover.
+struct Takeover {
+    b: Node,
+    seen: Arc<Seen>,
+    killed: std::time::Instant,
+    _keep: (
+        tempfile::TempDir,
+        [tempfile::TempDir; 2],
+        swrt_server::StaticOrigin,
+    ),
+}
+
+const TAKEOVER_BODY: u64 = 64 * MIB;
+
+async fn kill_mid_download(fleet: &Fleet, worker: &str) -> Takeover {
     let site = tempfile::tempdir().unwrap();
-    std::fs::write(site.path().join("sw.js"), WORKER).unwrap();
-    let big = 64 * MIB;
-    let (origin, seen) = origin(site.path(), vec![common::big("/big.bin", big)], 8 * MIB).await;
-    let (data_a, data_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut a = fleet.node(data_a.path(), "a", &[]).await;
-    let b = fleet.node(data_b.path(), "b", &[]).await;
+    std::fs::write(site.path().join("sw.js"), worker).unwrap();
+    let (origin, seen) = origin(
+        site.path(),
+        vec![common::big("/big.bin", TAKEOVER_BODY)],
+        8 * MIB,
+    )
+    .await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut a = fleet.node(dirs[0].path(), "a", &[]).await;
+    let b = fleet.node(dirs[1].path(), "b", &[]).await;
     // Registered through a, after b started: b learns of it from the store.
     register_worker(&a.client, &a.api, &origin.origin().join("sw.js").unwrap()).await;
     let unique_id = start_fetch(
@@ -174,10 +193,69 @@ async fn a_node_killed_mid_download_is_taken_over_with_one_success_event() {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "no progress: {view}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     signal(&a.child, "KILL");
+    let killed = std::time::Instant::now();
     let _ = wait_exit(&mut a.child, Duration::from_secs(10)).await;
+    Takeover {
+        b,
+        seen,
+        killed,
+        _keep: (site, dirs, origin),
+    }
+}
+
+/// Six origins serving `worker` and five bodies of `len` bytes each
+/// (`/f0.bin` to `/f29.bin`) at `rate` bytes a second (0: unthrottled): an
+/// origin may have five active fetches, so thirty fetches need six.
+async fn six_origins(worker: &str, len: u64, rate: u64) -> Vec<Site> {
+    let mut sites = Vec::new();
+    for o in 0..6 {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::write(site.path().join("sw.js"), worker).unwrap();
+        let files = (0..5)
+            .map(|k| common::big(&format!("/f{}.bin", o * 5 + k), len))
+            .collect();
+        let (origin, seen) = origin(site.path(), files, rate).await;
+        sites.push((site, origin, seen));
+    }
+    sites
+}
+
+type Site = (tempfile::TempDir, swrt_server::StaticOrigin, Arc<Seen>);
+
+/// Registers the six origins' workers through `node`.
+async fn register_six(node: &Node, sites: &[Site]) {
+    for (_, origin, _) in sites {
+        let script = origin.origin().join("sw.js").unwrap();
+        register_worker(&node.client, &node.api, &script).await;
+    }
+}
+
+/// Starts the thirty fetches `f0` to `f29` through `node`, five per origin.
+async fn start_thirty(node: &Node, sites: &[Site]) {
+    for (o, (_, origin, _)) in sites.iter().enumerate() {
+        for k in 0..5 {
+            let i = o * 5 + k;
+            start_fetch(
+                &node.client,
+                &node.api,
+                serde_json::json!({
+                    "scope": origin.origin(), "id": format!("f{i}"),
+                    "requests": [format!("f{i}.bin")],
+                }),
+            )
+            .await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_download_is_taken_over_with_one_success_event() {
+    require_servers!();
+    let fleet = Fleet::start(S3::start().await, LEASE_SECS);
+    let Takeover { b, seen, _keep, .. } = kill_mid_download(&fleet, WORKER).await;
 
     until("b to finish the fetch", Duration::from_secs(90), || {
         pings(&seen, "success=big") > 0
@@ -188,7 +266,7 @@ async fn a_node_killed_mid_download_is_taken_over_with_one_success_event() {
         resumed > 0,
         "b resumed with a Range request from the stored bytes, not from zero"
     );
-    let bytes: Vec<u8> = (0..big).map(|i| byte_at(3, i)).collect();
+    let bytes: Vec<u8> = (0..TAKEOVER_BODY).map(|i| byte_at(3, i)).collect();
     assert_eq!(
         seen.digests.lock().unwrap().clone(),
         vec![("big/big.bin".to_string(), sha256_hex(&bytes))]
@@ -314,19 +392,9 @@ async fn abort_and_click_go_through_a_node_that_does_not_run_the_fetch() {
 async fn three_nodes_share_thirty_fetches_each_run_once() {
     require_servers!();
     let fleet = Fleet::start(S3::start().await, CALM_LEASE_SECS);
-    // Five fetches of each of six origins: an origin may have five active
-    // fetches at once. Each body takes about two seconds, so the first node
-    // cannot run them all before the others claim what it has no room for.
-    let mut sites = Vec::new();
-    for o in 0..6 {
-        let site = tempfile::tempdir().unwrap();
-        std::fs::write(site.path().join("sw.js"), WORKER).unwrap();
-        let files = (0..5)
-            .map(|k| common::big(&format!("/f{}.bin", o * 5 + k), 2 * MIB))
-            .collect();
-        let (origin, seen) = origin(site.path(), files, MIB).await;
-        sites.push((site, origin, seen));
-    }
+    // Each body takes about two seconds, so the first node cannot run them
+    // all before the others claim what it has no room for.
+    let sites = six_origins(WORKER, 2 * MIB, MIB).await;
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let mut nodes = Vec::new();
     for (i, dir) in dirs.iter().enumerate() {
@@ -337,23 +405,8 @@ async fn three_nodes_share_thirty_fetches_each_run_once() {
                 .await,
         );
     }
-    let first = &nodes[0];
-    for (o, (_, origin, _)) in sites.iter().enumerate() {
-        let script = origin.origin().join("sw.js").unwrap();
-        register_worker(&first.client, &first.api, &script).await;
-        for k in 0..5 {
-            let i = o * 5 + k;
-            start_fetch(
-                &first.client,
-                &first.api,
-                serde_json::json!({
-                    "scope": origin.origin(), "id": format!("f{i}"),
-                    "requests": [format!("f{i}.bin")],
-                }),
-            )
-            .await;
-        }
-    }
+    register_six(&nodes[0], &sites).await;
+    start_thirty(&nodes[0], &sites).await;
     let successes = |i: usize| pings(&sites[i / 5].2, &format!("success=f{i}"));
     until("thirty success events", Duration::from_secs(120), || {
         (0..30).all(|i| successes(i) > 0)
@@ -399,16 +452,7 @@ async fn fleet_benchmark() {
     println!("|---|---|---|---|");
     for (setup, nodes) in [("embedded", 1), ("fleet", 1), ("fleet", 2), ("fleet", 3)] {
         let fleet = Fleet::start(S3::start().await, LEASE_SECS);
-        let mut sites = Vec::new();
-        for o in 0..6 {
-            let site = tempfile::tempdir().unwrap();
-            std::fs::write(site.path().join("sw.js"), BENCH_WORKER).unwrap();
-            let files = (0..5)
-                .map(|k| common::big(&format!("/f{}.bin", o * 5 + k), BODY))
-                .collect();
-            let (origin, seen) = origin(site.path(), files, 0).await;
-            sites.push((site, origin, seen));
-        }
+        let sites = six_origins(BENCH_WORKER, BODY, 0).await;
         let dirs: Vec<_> = (0..nodes).map(|_| tempfile::tempdir().unwrap()).collect();
         let mut started = Vec::new();
         for (i, dir) in dirs.iter().enumerate() {
@@ -426,26 +470,9 @@ async fn fleet_benchmark() {
                     .await
             });
         }
-        let first = &started[0];
-        for (_, origin, _) in &sites {
-            let script = origin.origin().join("sw.js").unwrap();
-            register_worker(&first.client, &first.api, &script).await;
-        }
+        register_six(&started[0], &sites).await;
         let clock = std::time::Instant::now();
-        for (o, (_, origin, _)) in sites.iter().enumerate() {
-            for k in 0..5 {
-                let i = o * 5 + k;
-                start_fetch(
-                    &first.client,
-                    &first.api,
-                    serde_json::json!({
-                        "scope": origin.origin(), "id": format!("f{i}"),
-                        "requests": [format!("f{i}.bin")],
-                    }),
-                )
-                .await;
-            }
-        }
+        start_thirty(&started[0], &sites).await;
         until("thirty success events", Duration::from_secs(600), || {
             (0..30).all(|i| pings(&sites[i / 5].2, &format!("success=f{i}")) > 0)
         })
@@ -465,34 +492,12 @@ async fn fleet_benchmark() {
     println!("|---|---|");
     for _ in 0..3 {
         let fleet = Fleet::start(S3::start().await, LEASE_SECS);
-        let site = tempfile::tempdir().unwrap();
-        std::fs::write(site.path().join("sw.js"), BENCH_WORKER).unwrap();
-        let (origin, seen) = origin(
-            site.path(),
-            vec![common::big("/big.bin", 64 * MIB)],
-            8 * MIB,
-        )
-        .await;
-        let (data_a, data_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let mut a = fleet.node(data_a.path(), "a", &[]).await;
-        let b = fleet.node(data_b.path(), "b", &[]).await;
-        register_worker(&a.client, &a.api, &origin.origin().join("sw.js").unwrap()).await;
-        let unique_id = start_fetch(
-            &a.client,
-            &a.api,
-            serde_json::json!({ "scope": origin.origin(), "id": "big", "requests": ["big.bin"] }),
-        )
-        .await;
-        loop {
-            let view = b.fetch_view(&unique_id).await;
-            if view["downloaded"].as_u64().unwrap_or(0) >= 4 * MIB {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        signal(&a.child, "KILL");
-        let killed = std::time::Instant::now();
-        let _ = wait_exit(&mut a.child, Duration::from_secs(10)).await;
+        let Takeover {
+            b,
+            seen,
+            killed,
+            _keep,
+        } = kill_mid_download(&fleet, BENCH_WORKER).await;
         until("the resumed request", Duration::from_secs(60), || {
             seen.resumed_from("/big.bin").is_some()
         })

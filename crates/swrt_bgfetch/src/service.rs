@@ -49,34 +49,27 @@ impl BackgroundFetchService {
     pub(crate) async fn recover(&self) -> Result<(), EngineError> {
         let inner = &self.inner;
         let retention_ms = inner.limits.click_retention.as_millis() as i64;
+        // Drop finished rows past the click-retention period.
+        let drop_expired = move |s: &Store| -> swrt_store::Result<()> {
+            let now = swrt_store::now_ms();
+            for f in s.fetches_in_state(FetchState::Done)? {
+                if f.done_ms.is_some_and(|d| now - d > retention_ms) {
+                    s.delete_fetch(&f.unique_id)?;
+                }
+            }
+            Ok(())
+        };
         if let Some(claims) = &inner.claims {
-            // Shared with other engines: drop finished rows as below, then
-            // run what this engine claims, from the claim loop.
-            inner
-                .data
-                .run(move |s| {
-                    let now = swrt_store::now_ms();
-                    for f in s.fetches_in_state(FetchState::Done)? {
-                        if f.done_ms.is_some_and(|d| now - d > retention_ms) {
-                            s.delete_fetch(&f.unique_id)?;
-                        }
-                    }
-                    Ok(())
-                })
-                .await?;
+            // Shared with other engines: this engine runs what it claims,
+            // from the claim loop, each fetch repaired when claimed.
+            inner.data.run(drop_expired).await?;
             crate::claims::spawn_loop(inner, claims.clone());
             return Ok(());
         }
         let (active, settled, dispatched) = inner
             .data
             .run(move |s| {
-                // Drop finished rows past the click-retention period.
-                let now = swrt_store::now_ms();
-                for f in s.fetches_in_state(FetchState::Done)? {
-                    if f.done_ms.is_some_and(|d| now - d > retention_ms) {
-                        s.delete_fetch(&f.unique_id)?;
-                    }
-                }
+                drop_expired(s)?;
                 let active = s.repair()?;
                 Ok((
                     active,
