@@ -149,6 +149,20 @@ async fn claim(inner: &Arc<Inner>, claims: &dyn FetchClaims) {
 /// it: downloading, settled, or with its terminal event under way.
 async fn take_over(inner: &Arc<Inner>, unique_id: String) {
     inner.lock_claimed().insert(unique_id.clone());
+    // Its lease lapsed while this engine still ran it, and came back here.
+    if let Some(ctx) = inner.ctx(&unique_id) {
+        if !ctx.is_lost() {
+            return; // the download goes on, under the new lease
+        }
+        // It is winding down as lost: claim it again once it stopped.
+        inner.lock_claimed().remove(&unique_id);
+        if let Some(claims) = &inner.claims {
+            if let Err(e) = claims.release(&unique_id).await {
+                tracing::warn!(fetch = %unique_id, error = %e, "cannot release a fetch still stopping here");
+            }
+        }
+        return;
+    }
     let id = unique_id.clone();
     let row = match inner.data.run(move |s| s.repair_fetch(&id)).await {
         Ok(row) => row,
