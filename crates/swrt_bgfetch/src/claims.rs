@@ -7,7 +7,7 @@
 
 use crate::completion;
 use crate::controller;
-use crate::engine::{Inner, JobGuard};
+use crate::engine::Inner;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -177,23 +177,13 @@ async fn take_over(inner: &Arc<Inner>, unique_id: String) {
             tracing::info!(fetch = %unique_id, id = %row.id, "resuming a claimed fetch");
             controller::spawn(inner, row);
         }
-        Some(row) if row.state == FetchState::Settled => spawn_completion(inner, unique_id, false),
+        Some(row) if row.state == FetchState::Settled => completion::spawn(inner, unique_id, false),
         Some(row) if row.state == FetchState::Dispatched => {
             tracing::warn!(fetch = %unique_id, "the terminal event's last holder stopped during it; dispatching it again");
-            spawn_completion(inner, unique_id, true);
+            completion::spawn(inner, unique_id, true);
         }
         _ => job_ended(inner, &unique_id).await,
     }
-}
-
-fn spawn_completion(inner: &Arc<Inner>, unique_id: String, redispatch: bool) {
-    let guard = JobGuard::new(inner);
-    let inner = inner.clone();
-    tokio::spawn(async move {
-        completion::complete(&inner, &unique_id, redispatch).await;
-        job_ended(&inner, &unique_id).await;
-        drop(guard);
-    });
 }
 
 /// This engine no longer holds `unique_id`: its downloads stop without

@@ -7,6 +7,18 @@ use crate::types::RegistrationSnapshot;
 use std::sync::Arc;
 use swrt_store::FetchState;
 
+/// Run [`complete`] as a job of the engine; with a shared store, the
+/// fetch's claim ends with it.
+pub(crate) fn spawn(inner: &Arc<Inner>, uid: String, redispatch: bool) {
+    let guard = crate::engine::JobGuard::new(inner);
+    let inner = inner.clone();
+    tokio::spawn(async move {
+        complete(&inner, &uid, redispatch).await;
+        crate::claims::job_ended(&inner, &uid).await;
+        drop(guard);
+    });
+}
+
 /// Drive a settled fetch to `done`. With `redispatch` the fetch is already
 /// `dispatched` (a previous process died during the event) and the same
 /// event is offered again.

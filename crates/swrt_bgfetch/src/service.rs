@@ -83,22 +83,13 @@ impl BackgroundFetchService {
             controller::spawn(inner, row);
         }
         for row in settled {
-            self.spawn_completion(row.unique_id, false);
+            completion::spawn(inner, row.unique_id, false);
         }
         for row in dispatched {
             tracing::warn!(fetch = %row.unique_id, "terminal event was interrupted by a restart; dispatching it again");
-            self.spawn_completion(row.unique_id, true);
+            completion::spawn(inner, row.unique_id, true);
         }
         Ok(())
-    }
-
-    fn spawn_completion(&self, uid: String, redispatch: bool) {
-        let guard = crate::engine::JobGuard::new(&self.inner);
-        let inner = self.inner.clone();
-        tokio::spawn(async move {
-            completion::complete(&inner, &uid, redispatch).await;
-            drop(guard);
-        });
     }
 
     /// `BackgroundFetchManager.fetch()`: validate (steps 1-4), persist and
@@ -315,7 +306,7 @@ impl BackgroundFetchService {
             // claim loop sees the fetch settled and stops the downloads (or
             // the next claimer finds it settled).
             None if inner.claims.is_some() => {}
-            None => self.spawn_completion(unique_id.to_string(), false),
+            None => completion::spawn(inner, unique_id.to_string(), false),
         }
         Ok(true)
     }
